@@ -1,0 +1,152 @@
+use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
+use serde_json::json;
+
+use super::json_response;
+use crate::domain::{Ineligibility, MAX_TEXT_CHARS};
+use crate::ports::PortError;
+
+/// Every way an API request can fail. `status` and `code` are the one place errors meet
+/// HTTP; the Display text is the message a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("Missing or invalid authorization.")]
+    Unauthorized,
+    #[error("{0}")]
+    InvalidJson(String),
+    #[error("{0}")]
+    InvalidParameter(String),
+    #[error("Content-Type must be application/json.")]
+    UnsupportedMediaType,
+    #[error("No content to send.")]
+    NoContent,
+    #[error("Text is longer than {MAX_TEXT_CHARS} characters.")]
+    TextTooLong,
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("WhatsApp is not configured for this organization.")]
+    NotConfigured,
+    #[error("{0}")]
+    Ineligible(Ineligibility),
+    #[error(
+        "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message."
+    )]
+    OutsideWindow,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    #[error("{0}")]
+    NotSupported(&'static str),
+    #[error("The service is temporarily unavailable. Please try again.")]
+    Unavailable,
+}
+
+impl ApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::Unauthorized => 401,
+            ApiError::InvalidJson(_)
+            | ApiError::InvalidParameter(_)
+            | ApiError::NoContent
+            | ApiError::TextTooLong => 400,
+            ApiError::Forbidden(_) => 403,
+            ApiError::NotFound(_) => 404,
+            ApiError::NotConfigured => 409,
+            ApiError::UnsupportedMediaType => 415,
+            ApiError::Ineligible(_) | ApiError::OutsideWindow | ApiError::NotSupported(_) => 422,
+            ApiError::Unavailable => 503,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::InvalidJson(_) => "invalid_json",
+            ApiError::InvalidParameter(_) => "invalid_parameter",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::NoContent => "no_content",
+            ApiError::TextTooLong => "text_too_long",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::NotConfigured => "whatsapp_not_configured",
+            ApiError::Ineligible(Ineligibility::NoValidPhone) => "invalid_phone_number",
+            ApiError::Ineligible(Ineligibility::NotOptedIn) => "not_opted_in",
+            ApiError::Ineligible(Ineligibility::Blocked) => "contact_blocked",
+            ApiError::Ineligible(Ineligibility::Unsubscribed) => "contact_unsubscribed",
+            ApiError::OutsideWindow => "outside_24h_window",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotSupported(_) => "not_supported",
+            ApiError::Unavailable => "service_unavailable",
+        }
+    }
+
+    pub fn into_response(self) -> ApiGatewayV2httpResponse {
+        let mut response = json_response(
+            self.status(),
+            &json!({"error": {"code": self.code(), "message": self.to_string()}}),
+        );
+        if matches!(self, ApiError::Unavailable) {
+            if let Ok(v) = http::HeaderValue::from_str("5") {
+                response.headers.insert(http::header::RETRY_AFTER, v);
+            }
+        }
+        response
+    }
+}
+
+impl From<PortError> for ApiError {
+    fn from(e: PortError) -> Self {
+        match e {
+            PortError::InvalidCursor => ApiError::InvalidParameter("The cursor is not valid.".into()),
+            PortError::Unavailable(detail) => {
+                tracing::error!(error = %detail, "backing service unavailable");
+                ApiError::Unavailable
+            }
+            PortError::Corrupt(detail) => {
+                tracing::error!(error = %detail, "stored data unreadable");
+                ApiError::Unavailable
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(r: &ApiGatewayV2httpResponse) -> serde_json::Value {
+        match &r.body {
+            Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(t).unwrap(),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_are_json_with_code_and_exact_message() {
+        let r = ApiError::NotConfigured.into_response();
+        assert_eq!(r.status_code, 409);
+        assert_eq!(
+            body(&r),
+            json!({"error": {"code": "whatsapp_not_configured", "message": "WhatsApp is not configured for this organization."}})
+        );
+        let r = ApiError::OutsideWindow.into_response();
+        assert_eq!(
+            body(&r)["error"]["message"],
+            "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message."
+        );
+        assert_eq!(ApiError::NoContent.to_string(), "No content to send.");
+        assert_eq!(
+            ApiError::Ineligible(Ineligibility::NoValidPhone).into_response().status_code,
+            422
+        );
+    }
+
+    #[test]
+    fn port_failures_are_503_never_500() {
+        let r = ApiError::from(PortError::Unavailable("dynamodb throttled".into())).into_response();
+        assert_eq!(r.status_code, 503);
+        assert!(r.headers.contains_key("retry-after"));
+        assert!(!body(&r).to_string().contains("dynamodb"), "no internals leak");
+        assert_eq!(
+            ApiError::from(PortError::InvalidCursor).into_response().status_code,
+            400
+        );
+    }
+}

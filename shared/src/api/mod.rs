@@ -1,0 +1,19 @@
+//! HTTP API glue shared by the API Gateway handlers: the organization from the verified JWT
+//! claim, request bodies, one error type mapped to one JSON response, and the JSON views.
+
+mod error;
+mod request;
+mod response;
+mod views;
+
+pub use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+pub use error::ApiError;
+pub use request::{
+    body_bytes, header, json_body, method_and_path, organization_id, path_parameter, query,
+    query_limit,
+};
+pub use response::{json_response, twiml_response};
+pub use views::{ContactView, MessageView};
+
+/// The claim carrying the organization id unless `ORG_CLAIM` says otherwise.
+pub const DEFAULT_ORG_CLAIM: &str = "custom:organization_id";

@@ -1,0 +1,99 @@
+use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde::de::DeserializeOwned;
+
+use super::ApiError;
+use crate::domain::OrganizationId;
+
+/// The caller's organization, taken only from the claims the JWT authorizer verified; a
+/// request without it is unauthorized whatever its path, query or body say.
+pub fn organization_id(
+    event: &ApiGatewayV2httpRequest,
+    claim: &str,
+) -> Result<OrganizationId, ApiError> {
+    event
+        .request_context
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .and_then(|jwt| jwt.claims.get(claim))
+        .and_then(|value| OrganizationId::parse(value.trim()).ok())
+        .ok_or(ApiError::Unauthorized)
+}
+
+pub fn method_and_path(event: &ApiGatewayV2httpRequest) -> (String, String) {
+    let method = event.request_context.http.method.as_str().to_owned();
+    let path = event
+        .request_context
+        .http
+        .path
+        .clone()
+        .or_else(|| event.raw_path.clone())
+        .unwrap_or_default();
+    (method, path)
+}
+
+pub fn query<'a>(event: &'a ApiGatewayV2httpRequest, name: &str) -> Option<&'a str> {
+    event
+        .query_string_parameters
+        .first(name)
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// `limit` within 1..=max, `default` when absent.
+pub fn query_limit(
+    event: &ApiGatewayV2httpRequest,
+    default: usize,
+    max: usize,
+) -> Result<usize, ApiError> {
+    match query(event, "limit") {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::InvalidParameter(format!("limit must be a number from 1 to {max}."))
+            }),
+    }
+}
+
+pub fn path_parameter<'a>(event: &'a ApiGatewayV2httpRequest, name: &str) -> Option<&'a str> {
+    event.path_parameters.get(name).map(String::as_str)
+}
+
+pub fn header<'a>(event: &'a ApiGatewayV2httpRequest, name: &str) -> Option<&'a str> {
+    event.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The raw body; API Gateway base64-encodes bodies it does not consider text.
+pub fn body_bytes(event: &ApiGatewayV2httpRequest) -> Result<Vec<u8>, ApiError> {
+    let body = event.body.as_deref().unwrap_or_default();
+    if event.is_base64_encoded {
+        STANDARD
+            .decode(body)
+            .map_err(|_| ApiError::InvalidJson("The body is not valid base64.".into()))
+    } else {
+        Ok(body.as_bytes().to_vec())
+    }
+}
+
+/// A JSON body of the expected shape; unknown fields are refused by the target type.
+pub fn json_body<T: DeserializeOwned>(event: &ApiGatewayV2httpRequest) -> Result<T, ApiError> {
+    if let Some(content_type) = header(event, "content-type") {
+        let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let bytes = body_bytes(event)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::InvalidJson("The request body is empty; a JSON object is expected.".into()));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // serde's message names the field and position, never echoes values.
+        ApiError::InvalidJson(format!("The request body is not valid: {e}."))
+    })
+}

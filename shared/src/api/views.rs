@@ -1,0 +1,60 @@
+//! The JSON shapes the API returns. Internal fields (organization, revision) stay inside.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::{
+    Attachment, Contact, ContactId, Direction, Message, MessageId, MessageStatus, MessageType,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContactView {
+    pub contact_id: ContactId,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone_number: Option<String>,
+}
+
+impl From<&Contact> for ContactView {
+    fn from(c: &Contact) -> Self {
+        Self {
+            contact_id: c.contact_id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone_number: c.phone_number.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: MessageId,
+    pub contact_id: Option<ContactId>,
+    pub direction: Direction,
+    pub message_type: MessageType,
+    pub text: Option<String>,
+    pub attachments: Vec<Attachment>,
+    pub status: MessageStatus,
+    pub error_reason: Option<String>,
+    pub twilio_message_sid: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&Message> for MessageView {
+    fn from(m: &Message) -> Self {
+        Self {
+            id: m.id,
+            contact_id: m.contact_id.clone(),
+            direction: m.direction,
+            message_type: m.message_type,
+            text: m.text.clone(),
+            attachments: m.attachments.clone(),
+            status: m.status,
+            error_reason: m.error_reason.clone(),
+            twilio_message_sid: m.twilio_message_sid.clone(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Settings read from the environment once per cold start. Every name has a default that
+//! works on AWS except where a value only the deployment knows is needed.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::api::DEFAULT_ORG_CLAIM;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("setting {name} is not valid: {reason}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// JWT claim holding the organization id (`ORG_CLAIM`).
+    pub org_claim: String,
+    /// Twilio REST base URL (`TWILIO_API_BASE_URL`): the real API or the local sandbox.
+    pub twilio_api_base_url: String,
+    /// Per-request timeout towards Twilio (`TWILIO_TIMEOUT_SECONDS`).
+    pub twilio_timeout: Duration,
+    /// Public base URL of this API as Twilio reaches it (`PUBLIC_BASE_URL`), for status
+    /// callback URLs and webhook signatures. None: derived from the request (API Gateway).
+    pub public_base_url: Option<String>,
+    /// Attempts per outbound message before it is FAILED (`SEND_MAX_ATTEMPTS`).
+    pub send_max_attempts: u32,
+    /// First retry delay; doubles per attempt (`SEND_RETRY_BASE_MS`).
+    pub send_retry_base: Duration,
+    /// Secret name prefix (`SECRET_PREFIX`): secrets are `{prefix}{organization_id}/twilio`.
+    pub secret_prefix: String,
+}
+
+impl Settings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if let Some(url) = &public_base_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError {
+                    name: "PUBLIC_BASE_URL",
+                    reason: "must start with https:// or http://".into(),
+                });
+            }
+        }
+        let settings = Self {
+            org_claim: get("ORG_CLAIM").unwrap_or_else(|| DEFAULT_ORG_CLAIM.to_owned()),
+            twilio_api_base_url: get("TWILIO_API_BASE_URL")
+                .unwrap_or_else(|| "https://api.twilio.com".to_owned()),
+            twilio_timeout: Duration::from_secs(parse(&get, "TWILIO_TIMEOUT_SECONDS", 10u64)?),
+            public_base_url,
+            send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
+            send_retry_base: Duration::from_millis(parse(&get, "SEND_RETRY_BASE_MS", 2000u64)?),
+            secret_prefix: get("SECRET_PREFIX").unwrap_or_else(|| "whatsapp/".to_owned()),
+        };
+        if settings.send_max_attempts == 0 {
+            return Err(ConfigError {
+                name: "SEND_MAX_ATTEMPTS",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(settings)
+    }
+}
+
+fn parse<T: FromStr>(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match get(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| ConfigError {
+            name,
+            reason: format!("{v:?} is not a number"),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_suit_aws() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.org_claim, "custom:organization_id");
+        assert_eq!(s.twilio_api_base_url, "https://api.twilio.com");
+        assert_eq!(s.public_base_url, None);
+        assert_eq!(s.send_max_attempts, 5);
+        assert_eq!(s.secret_prefix, "whatsapp/");
+    }
+
+    #[test]
+    fn overrides_and_bad_values() {
+        let s = from(&[("ORG_CLAIM", "org"), ("PUBLIC_BASE_URL", "https://api.example.com/")]).unwrap();
+        assert_eq!(s.org_claim, "org");
+        assert_eq!(s.public_base_url.as_deref(), Some("https://api.example.com"));
+        assert_eq!(from(&[("SEND_MAX_ATTEMPTS", "many")]).unwrap_err().name, "SEND_MAX_ATTEMPTS");
+        assert!(from(&[("SEND_MAX_ATTEMPTS", "0")]).is_err());
+        assert!(from(&[("PUBLIC_BASE_URL", "ftp://x")]).is_err());
+    }
+}

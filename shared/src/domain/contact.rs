@@ -1,0 +1,196 @@
+//! Contacts and the rule that decides who may be messaged on WhatsApp.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ContactId, OrganizationId, PhoneNumber};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    pub organization_id: OrganizationId,
+    pub contact_id: ContactId,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// As the CRM holds it; not necessarily valid, which is why eligibility re-checks it.
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub whatsapp_opt_in: bool,
+    #[serde(default)]
+    pub whatsapp_blocked: bool,
+    #[serde(default)]
+    pub whatsapp_unsubscribed: bool,
+    #[serde(default)]
+    pub last_inbound_at: Option<DateTime<Utc>>,
+}
+
+/// Why a contact cannot be messaged. The texts are shown to CRM users as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Ineligibility {
+    #[error("Contact has no valid phone number.")]
+    NoValidPhone,
+    #[error("Contact has not opted in to WhatsApp.")]
+    NotOptedIn,
+    #[error("Contact is blocked for WhatsApp.")]
+    Blocked,
+    #[error("Contact has unsubscribed from WhatsApp.")]
+    Unsubscribed,
+}
+
+impl Contact {
+    /// The contact's WhatsApp number if they may be messaged, else the first reason why not.
+    pub fn eligibility(&self) -> Result<PhoneNumber, Ineligibility> {
+        let phone = self
+            .phone_number
+            .as_deref()
+            .and_then(|p| PhoneNumber::parse_e164(p).ok())
+            .ok_or(Ineligibility::NoValidPhone)?;
+        if !self.whatsapp_opt_in {
+            return Err(Ineligibility::NotOptedIn);
+        }
+        if self.whatsapp_blocked {
+            return Err(Ineligibility::Blocked);
+        }
+        if self.whatsapp_unsubscribed {
+            return Err(Ineligibility::Unsubscribed);
+        }
+        Ok(phone)
+    }
+
+    /// Eligible for the organization asking: a contact of another organization never is.
+    pub fn is_eligible_in(&self, organization_id: &OrganizationId) -> bool {
+        &self.organization_id == organization_id && self.eligibility().is_ok()
+    }
+
+    /// Case-insensitive match of a search term against name, email or phone number.
+    pub fn matches(&self, term: &str) -> bool {
+        let term = term.trim().to_lowercase();
+        if term.is_empty() {
+            return true;
+        }
+        let digits: String = term.chars().filter(|c| c.is_ascii_digit()).collect();
+        self.name.to_lowercase().contains(&term)
+            || self
+                .email
+                .as_deref()
+                .is_some_and(|e| e.to_lowercase().contains(&term))
+            || self.phone_number.as_deref().is_some_and(|p| {
+                p.contains(&term) || (digits.len() >= 3 && p.contains(digits.as_str()))
+            })
+    }
+
+    /// Applies a change; returns whether anything changed.
+    pub fn apply(&mut self, change: &ContactChange) -> bool {
+        let before = self.clone();
+        if let Some(opt_in) = change.whatsapp_opt_in {
+            self.whatsapp_opt_in = opt_in;
+        }
+        if let Some(unsubscribed) = change.whatsapp_unsubscribed {
+            self.whatsapp_unsubscribed = unsubscribed;
+        }
+        if let Some(at) = change.last_inbound_at {
+            // Webhooks arrive out of order: the window follows the newest inbound message.
+            if self.last_inbound_at.is_none_or(|current| current < at) {
+                self.last_inbound_at = Some(at);
+            }
+        }
+        *self != before
+    }
+}
+
+/// A partial update of the WhatsApp state of a contact, applied atomically by the store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContactChange {
+    pub whatsapp_opt_in: Option<bool>,
+    pub whatsapp_unsubscribed: Option<bool>,
+    /// Only ever moves forward.
+    pub last_inbound_at: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact() -> Contact {
+        Contact {
+            organization_id: OrganizationId::parse("org-a").unwrap(),
+            contact_id: ContactId::parse("c1").unwrap(),
+            name: "Aisha Rahman".into(),
+            email: Some("aisha@example.com".into()),
+            phone_number: Some("+60123456789".into()),
+            whatsapp_opt_in: true,
+            whatsapp_blocked: false,
+            whatsapp_unsubscribed: false,
+            last_inbound_at: None,
+        }
+    }
+
+    #[test]
+    fn eligible_contact_yields_its_number() {
+        assert_eq!(contact().eligibility().unwrap().as_str(), "+60123456789");
+        assert!(contact().is_eligible_in(&OrganizationId::parse("org-a").unwrap()));
+    }
+
+    #[test]
+    fn contact_of_another_organization_is_not_eligible() {
+        assert!(!contact().is_eligible_in(&OrganizationId::parse("org-b").unwrap()));
+    }
+
+    #[test]
+    fn each_rule_has_its_reason() {
+        let mut c = contact();
+        c.phone_number = Some("0123456789".into());
+        assert_eq!(c.eligibility(), Err(Ineligibility::NoValidPhone));
+        c.phone_number = None;
+        assert_eq!(c.eligibility(), Err(Ineligibility::NoValidPhone));
+
+        let mut c = contact();
+        c.whatsapp_opt_in = false;
+        assert_eq!(c.eligibility(), Err(Ineligibility::NotOptedIn));
+        assert_eq!(
+            Ineligibility::NotOptedIn.to_string(),
+            "Contact has not opted in to WhatsApp."
+        );
+        assert_eq!(
+            Ineligibility::NoValidPhone.to_string(),
+            "Contact has no valid phone number."
+        );
+
+        let mut c = contact();
+        c.whatsapp_blocked = true;
+        assert_eq!(c.eligibility(), Err(Ineligibility::Blocked));
+
+        let mut c = contact();
+        c.whatsapp_unsubscribed = true;
+        assert_eq!(c.eligibility(), Err(Ineligibility::Unsubscribed));
+    }
+
+    #[test]
+    fn search_matches_name_email_and_phone() {
+        let c = contact();
+        assert!(c.matches("aisha"));
+        assert!(c.matches("RAHMAN"));
+        assert!(c.matches("@example.com"));
+        assert!(c.matches("+6012345"));
+        assert!(c.matches("012 345"));
+        assert!(c.matches(""));
+        assert!(!c.matches("bob"));
+    }
+
+    #[test]
+    fn last_inbound_only_moves_forward() {
+        let mut c = contact();
+        let t1 = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().to_utc();
+        let t0 = DateTime::parse_from_rfc3339("2026-01-01T09:00:00Z").unwrap().to_utc();
+        assert!(c.apply(&ContactChange {
+            last_inbound_at: Some(t1),
+            ..Default::default()
+        }));
+        assert!(!c.apply(&ContactChange {
+            last_inbound_at: Some(t0),
+            ..Default::default()
+        }));
+        assert_eq!(c.last_inbound_at, Some(t1));
+    }
+}

@@ -1,0 +1,336 @@
+//! Messages of a conversation and the forward-only status rule.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{ContactId, MessageId, OrganizationId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageType {
+    Text,
+    Image,
+    Document,
+    Audio,
+    Video,
+    Other,
+}
+
+impl MessageType {
+    /// The type a WhatsApp message carrying media of this MIME type has.
+    pub fn from_content_type(content_type: &str) -> Self {
+        let essence = content_type
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match essence.split_once('/') {
+            Some(("image", _)) => Self::Image,
+            Some(("audio", _)) => Self::Audio,
+            Some(("video", _)) => Self::Video,
+            Some(("text", "vcard" | "x-vcard"))
+            | Some(("text", "plain" | "csv"))
+            | Some(("application", "pdf")) => Self::Document,
+            Some(("application", sub))
+                if sub.starts_with("vnd.") || sub == "msword" || sub == "rtf" =>
+            {
+                Self::Document
+            }
+            _ => Self::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MessageStatus {
+    Pending,
+    Sent,
+    Delivered,
+    Read,
+    Failed,
+    Received,
+}
+
+impl MessageStatus {
+    /// Status only moves forward: PENDING → SENT → DELIVERED → READ, and FAILED only from
+    /// PENDING or SENT. Callbacks arrive late and twice, so anything else is ignored.
+    pub fn can_advance_to(self, next: MessageStatus) -> bool {
+        use MessageStatus::*;
+        match (self, next) {
+            (Pending, Sent | Delivered | Read | Failed) => true,
+            (Sent, Delivered | Read | Failed) => true,
+            (Delivered, Read) => true,
+            _ => false,
+        }
+    }
+
+    /// A status no later event changes.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            MessageStatus::Read | MessageStatus::Failed | MessageStatus::Received
+        )
+    }
+
+    /// Maps Twilio's `MessageStatus`. Intermediate states (queued, accepted, sending, …)
+    /// carry nothing the conversation shows, so they map to nothing.
+    pub fn from_twilio(status: &str) -> Option<Self> {
+        match status.trim().to_ascii_lowercase().as_str() {
+            "sent" => Some(Self::Sent),
+            "delivered" => Some(Self::Delivered),
+            "read" => Some(Self::Read),
+            "failed" | "undelivered" | "canceled" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Sent => "SENT",
+            Self::Delivered => "DELIVERED",
+            Self::Read => "READ",
+            Self::Failed => "FAILED",
+            Self::Received => "RECEIVED",
+        }
+    }
+}
+
+/// One file carried by a message: a key in our bucket once stored, or where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    pub content_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filename: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub organization_id: OrganizationId,
+    /// None for an inbound message from a number that is no contact of the organization:
+    /// kept for audit, never shown in a conversation.
+    pub contact_id: Option<ContactId>,
+    /// The contact's number at the time of the message.
+    pub contact_phone: Option<String>,
+    pub direction: Direction,
+    pub message_type: MessageType,
+    pub text: Option<String>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    pub twilio_message_sid: Option<String>,
+    pub status: MessageStatus,
+    pub error_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// A ULID minted at every change: pollers ask for what changed after the last one seen.
+    pub revision: MessageId,
+}
+
+impl Message {
+    /// Applies a status event; returns whether the message changed.
+    ///
+    /// The Twilio sid is recorded whenever it is not known yet, even when the status does not
+    /// move (a `delivered` callback can overtake the worker's own `SENT`).
+    pub fn apply(&mut self, change: &StatusChange, now: DateTime<Utc>) -> bool {
+        let mut changed = false;
+        if let Some(sid) = &change.twilio_message_sid {
+            if self.twilio_message_sid.is_none() {
+                self.twilio_message_sid = Some(sid.clone());
+                changed = true;
+            }
+        }
+        if self.status.can_advance_to(change.status) {
+            self.status = change.status;
+            if change.status == MessageStatus::Failed {
+                self.error_reason = change.error_reason.clone();
+            }
+            changed = true;
+        }
+        if changed {
+            self.updated_at = now;
+            self.revision = MessageId::new();
+        }
+        changed
+    }
+}
+
+/// A status event for one message: from the worker or from a Twilio status callback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusChange {
+    pub status: MessageStatus,
+    pub twilio_message_sid: Option<String>,
+    pub error_reason: Option<String>,
+}
+
+/// The unit of work on the send queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendJob {
+    pub organization_id: OrganizationId,
+    pub message_id: MessageId,
+    /// 1 for the first try; the worker gives up after the configured number.
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessageStatus::*;
+    use super::*;
+
+    const ALL: [MessageStatus; 6] = [Pending, Sent, Delivered, Read, Failed, Received];
+
+    #[test]
+    fn status_moves_only_forward() {
+        let allowed = [
+            (Pending, Sent),
+            (Pending, Delivered),
+            (Pending, Read),
+            (Pending, Failed),
+            (Sent, Delivered),
+            (Sent, Read),
+            (Sent, Failed),
+            (Delivered, Read),
+        ];
+        for from in ALL {
+            for to in ALL {
+                assert_eq!(
+                    from.can_advance_to(to),
+                    allowed.contains(&(from, to)),
+                    "{from:?} -> {to:?}"
+                );
+            }
+        }
+    }
+
+    fn outbound() -> Message {
+        let now = Utc::now();
+        Message {
+            id: MessageId::new(),
+            organization_id: OrganizationId::parse("org").unwrap(),
+            contact_id: Some(ContactId::parse("c").unwrap()),
+            contact_phone: Some("+60123456789".into()),
+            direction: Direction::Outbound,
+            message_type: MessageType::Text,
+            text: Some("hi".into()),
+            attachments: vec![],
+            twilio_message_sid: None,
+            status: Pending,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: MessageId::new(),
+        }
+    }
+
+    fn change(status: MessageStatus) -> StatusChange {
+        StatusChange {
+            status,
+            twilio_message_sid: Some("SM1".into()),
+            error_reason: None,
+        }
+    }
+
+    #[test]
+    fn late_delivered_never_replaces_read() {
+        let mut m = outbound();
+        assert!(m.apply(&change(Read), Utc::now()));
+        let revision = m.revision;
+        assert!(!m.apply(&change(Delivered), Utc::now()));
+        assert!(!m.apply(&change(Sent), Utc::now()));
+        assert_eq!(m.status, Read);
+        assert_eq!(m.revision, revision, "an ignored event is no change");
+    }
+
+    #[test]
+    fn sid_is_recorded_even_when_the_status_cannot_move() {
+        let mut m = outbound();
+        m.apply(
+            &StatusChange {
+                twilio_message_sid: None,
+                ..change(Delivered)
+            },
+            Utc::now(),
+        );
+        assert!(m.apply(&change(Sent), Utc::now()));
+        assert_eq!(m.status, Delivered);
+        assert_eq!(m.twilio_message_sid.as_deref(), Some("SM1"));
+    }
+
+    #[test]
+    fn failure_keeps_its_reason_and_is_final() {
+        let mut m = outbound();
+        m.apply(&change(Sent), Utc::now());
+        assert!(m.apply(
+            &StatusChange {
+                error_reason: Some("Failed to send via WhatsApp: x".into()),
+                ..change(Failed)
+            },
+            Utc::now()
+        ));
+        assert!(!m.apply(&change(Delivered), Utc::now()));
+        assert_eq!(m.error_reason.as_deref(), Some("Failed to send via WhatsApp: x"));
+        assert!(m.status.is_final());
+    }
+
+    #[test]
+    fn twilio_statuses_map_to_ours() {
+        assert_eq!(MessageStatus::from_twilio("sent"), Some(Sent));
+        assert_eq!(MessageStatus::from_twilio("DELIVERED"), Some(Delivered));
+        assert_eq!(MessageStatus::from_twilio("read"), Some(Read));
+        assert_eq!(MessageStatus::from_twilio("undelivered"), Some(Failed));
+        assert_eq!(MessageStatus::from_twilio("failed"), Some(Failed));
+        assert_eq!(MessageStatus::from_twilio("queued"), None);
+        assert_eq!(MessageStatus::from_twilio("sending"), None);
+    }
+
+    #[test]
+    fn message_type_follows_content_type() {
+        assert_eq!(MessageType::from_content_type("image/jpeg"), MessageType::Image);
+        assert_eq!(MessageType::from_content_type("audio/ogg; codecs=opus"), MessageType::Audio);
+        assert_eq!(MessageType::from_content_type("video/mp4"), MessageType::Video);
+        assert_eq!(MessageType::from_content_type("application/pdf"), MessageType::Document);
+        assert_eq!(
+            MessageType::from_content_type(
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            ),
+            MessageType::Document
+        );
+        assert_eq!(MessageType::from_content_type("text/vcard"), MessageType::Document);
+        assert_eq!(
+            MessageType::from_content_type("application/x-msdownload"),
+            MessageType::Other
+        );
+    }
+
+    #[test]
+    fn send_job_round_trips_and_defaults_to_first_attempt() {
+        let job: SendJob = serde_json::from_str(
+            r#"{"organization_id":"org","message_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV"}"#,
+        )
+        .unwrap();
+        assert_eq!(job.attempt, 1);
+        let back: SendJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+        assert_eq!(back, job);
+        assert!(serde_json::from_str::<SendJob>(r#"{"organization_id":"a/b","message_id":"x"}"#).is_err());
+    }
+}

@@ -1,0 +1,22 @@
+//! Pure types and rules of the WhatsApp channel. No I/O lives here.
+
+mod contact;
+mod ids;
+mod message;
+mod optout;
+mod org_config;
+mod phone;
+mod window;
+
+pub use contact::{Contact, ContactChange, Ineligibility};
+pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
+pub use message::{
+    Attachment, Direction, Message, MessageStatus, MessageType, SendJob, StatusChange,
+};
+pub use optout::{OptAction, keyword_action, opt_out_type_action};
+pub use org_config::{ChannelConfig, OrgConfig, parse_org_secret};
+pub use phone::{InvalidPhoneNumber, PhoneNumber};
+pub use window::{ConversationWindow, WINDOW_HOURS, conversation_window};
+
+/// Longest free-form text Twilio accepts in one WhatsApp message body.
+pub const MAX_TEXT_CHARS: usize = 1600;

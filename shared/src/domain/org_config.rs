@@ -1,0 +1,135 @@
+//! An organization's Twilio configuration, as stored in its secret.
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::PhoneNumber;
+
+/// A usable configuration. The auth token is a `SecretString`: its Debug prints nothing,
+/// and it has no Serialize, so it cannot end up in a response or a log line by accident.
+#[derive(Debug, Clone)]
+pub struct OrgConfig {
+    pub account_sid: String,
+    pub auth_token: SecretString,
+    pub whatsapp_from: PhoneNumber,
+}
+
+/// What the channel route and the send path need to know about an organization.
+#[derive(Debug, Clone)]
+pub enum ChannelConfig {
+    Configured(OrgConfig),
+    /// Missing secret, missing field or disabled. `why` is for the operator's log only; it
+    /// never contains secret material.
+    NotConfigured { why: String },
+}
+
+impl ChannelConfig {
+    pub fn not_configured(why: impl Into<String>) -> Self {
+        Self::NotConfigured { why: why.into() }
+    }
+}
+
+#[derive(Deserialize)]
+struct SecretDocument {
+    twilio_account_sid: Option<String>,
+    twilio_auth_token: Option<String>,
+    twilio_whatsapp_from: Option<String>,
+    whatsapp_enabled: Option<serde_json::Value>,
+}
+
+fn is_account_sid(sid: &str) -> bool {
+    sid.len() == 34
+        && sid.starts_with("AC")
+        && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Reads the secret's JSON. Anything short of a complete, enabled configuration is "not
+/// configured", with the reason (never a value) for the log.
+pub fn parse_org_secret(json: &str) -> ChannelConfig {
+    let doc: SecretDocument = match serde_json::from_str(json) {
+        Ok(doc) => doc,
+        Err(_) => return ChannelConfig::not_configured("secret is not a JSON object of the expected shape"),
+    };
+    let enabled = match doc.whatsapp_enabled {
+        Some(serde_json::Value::Bool(b)) => b,
+        Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    };
+    if !enabled {
+        return ChannelConfig::not_configured("whatsapp_enabled is not true");
+    }
+    let Some(account_sid) = doc.twilio_account_sid.map(|s| s.trim().to_owned()) else {
+        return ChannelConfig::not_configured("twilio_account_sid is missing");
+    };
+    if !is_account_sid(&account_sid) {
+        return ChannelConfig::not_configured("twilio_account_sid is not an AC… account sid");
+    }
+    let Some(auth_token) = doc.twilio_auth_token.map(|t| t.trim().to_owned()) else {
+        return ChannelConfig::not_configured("twilio_auth_token is missing");
+    };
+    if auth_token.is_empty() {
+        return ChannelConfig::not_configured("twilio_auth_token is empty");
+    }
+    let Some(from) = doc.twilio_whatsapp_from else {
+        return ChannelConfig::not_configured("twilio_whatsapp_from is missing");
+    };
+    let Ok(whatsapp_from) = PhoneNumber::parse_address(&from) else {
+        return ChannelConfig::not_configured("twilio_whatsapp_from is not an E.164 number");
+    };
+    ChannelConfig::Configured(OrgConfig {
+        account_sid,
+        auth_token: SecretString::from(auth_token),
+        whatsapp_from,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    const SID: &str = "AC0123456789abcdef0123456789abcdef";
+
+    fn secret(enabled: &str, from: &str) -> String {
+        format!(
+            r#"{{"twilio_account_sid":"{SID}","twilio_auth_token":"tok3n","twilio_whatsapp_from":"{from}","whatsapp_enabled":{enabled}}}"#
+        )
+    }
+
+    #[test]
+    fn complete_enabled_secret_is_configured_with_or_without_prefix() {
+        for from in ["+14155238886", "whatsapp:+14155238886"] {
+            let ChannelConfig::Configured(c) = parse_org_secret(&secret("true", from)) else {
+                panic!("expected configured for {from}");
+            };
+            assert_eq!(c.account_sid, SID);
+            assert_eq!(c.auth_token.expose_secret(), "tok3n");
+            assert_eq!(c.whatsapp_from.as_str(), "+14155238886");
+            assert!(!format!("{c:?}").contains("tok3n"), "Debug must not print the token");
+        }
+    }
+
+    #[test]
+    fn disabled_incomplete_or_malformed_is_not_configured() {
+        let cases = [
+            secret("false", "+14155238886"),
+            secret("\"no\"", "+14155238886"),
+            secret("true", "not-a-number"),
+            r#"{"twilio_auth_token":"x","twilio_whatsapp_from":"+14155238886","whatsapp_enabled":true}"#.into(),
+            format!(r#"{{"twilio_account_sid":"{SID}","twilio_whatsapp_from":"+14155238886","whatsapp_enabled":true}}"#),
+            format!(r#"{{"twilio_account_sid":"{SID}","twilio_auth_token":"x","whatsapp_enabled":true}}"#),
+            r#"{"twilio_account_sid":"XX1","twilio_auth_token":"x","twilio_whatsapp_from":"+14155238886","whatsapp_enabled":true}"#.into(),
+            "not json".into(),
+            "[]".into(),
+        ];
+        for json in cases {
+            match parse_org_secret(&json) {
+                ChannelConfig::NotConfigured { why } => {
+                    assert!(!why.contains("tok3n"));
+                }
+                ChannelConfig::Configured(_) => panic!("{json} should not be configured"),
+            }
+        }
+    }
+}

@@ -1,0 +1,11 @@
+//! Everything the WhatsApp-channel Lambdas share: pure domain rules, the Twilio protocol,
+//! the ports handlers depend on, their in-memory implementations, and the HTTP API glue.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod memory;
+pub mod ports;
+pub mod routes;
+pub mod telemetry;
+pub mod twilio;

@@ -1,0 +1,103 @@
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::lock;
+use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
+use crate::ports::{ContactStore, Page, PortError, PortResult};
+
+#[derive(Clone, Default)]
+pub struct MemoryContacts {
+    contacts: Arc<Mutex<BTreeMap<(OrganizationId, ContactId), Contact>>>,
+}
+
+/// Contacts are listed by name, then id; the cursor is the last one's sort key.
+fn sort_key(c: &Contact) -> String {
+    format!("{}\u{0}{}", c.name.to_lowercase(), c.contact_id)
+}
+
+impl MemoryContacts {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl ContactStore for MemoryContacts {
+    async fn get(&self, org: &OrganizationId, id: &ContactId) -> PortResult<Option<Contact>> {
+        Ok(lock(&self.contacts)?
+            .get(&(org.clone(), id.clone()))
+            .cloned())
+    }
+
+    async fn find_by_phone(
+        &self,
+        org: &OrganizationId,
+        phone: &PhoneNumber,
+    ) -> PortResult<Option<Contact>> {
+        Ok(lock(&self.contacts)?
+            .values()
+            .find(|c| &c.organization_id == org && c.phone_number.as_deref() == Some(phone.as_str()))
+            .cloned())
+    }
+
+    async fn list_eligible(
+        &self,
+        org: &OrganizationId,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Contact>> {
+        let after = match cursor {
+            None => None,
+            Some(c) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or(PortError::InvalidCursor)?,
+            ),
+        };
+        let mut eligible: Vec<Contact> = lock(&self.contacts)?
+            .values()
+            .filter(|c| c.is_eligible_in(org))
+            .filter(|c| search.is_none_or(|term| c.matches(term)))
+            .filter(|c| after.as_ref().is_none_or(|a| sort_key(c) > *a))
+            .cloned()
+            .collect();
+        eligible.sort_by_key(sort_key);
+        let has_more = eligible.len() > limit;
+        eligible.truncate(limit);
+        let next_cursor = if has_more {
+            eligible.last().map(|c| URL_SAFE_NO_PAD.encode(sort_key(c)))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: eligible,
+            next_cursor,
+        })
+    }
+
+    async fn update(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+        change: &ContactChange,
+    ) -> PortResult<Option<Contact>> {
+        let mut contacts = lock(&self.contacts)?;
+        Ok(contacts.get_mut(&(org.clone(), id.clone())).map(|c| {
+            c.apply(change);
+            c.clone()
+        }))
+    }
+
+    async fn put(&self, contact: &Contact) -> PortResult<()> {
+        lock(&self.contacts)?.insert(
+            (contact.organization_id.clone(), contact.contact_id.clone()),
+            contact.clone(),
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::lock;
+use crate::domain::{ChannelConfig, OrganizationId, parse_org_secret};
+use crate::ports::{CredentialStore, PortResult};
+
+/// Holds each organization's secret document as Secrets Manager would, and parses it with
+/// the same rules on every read.
+#[derive(Clone, Default)]
+pub struct MemoryCredentials {
+    secrets: Arc<Mutex<HashMap<OrganizationId, String>>>,
+}
+
+impl MemoryCredentials {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores (or rotates) an organization's secret JSON.
+    pub fn put_secret(&self, org: &OrganizationId, secret_json: impl Into<String>) {
+        if let Ok(mut secrets) = lock(&self.secrets) {
+            secrets.insert(org.clone(), secret_json.into());
+        }
+    }
+
+    pub fn remove_secret(&self, org: &OrganizationId) {
+        if let Ok(mut secrets) = lock(&self.secrets) {
+            secrets.remove(org);
+        }
+    }
+}
+
+impl CredentialStore for MemoryCredentials {
+    async fn channel_config(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
+        Ok(match lock(&self.secrets)?.get(org) {
+            Some(json) => parse_org_secret(json),
+            None => ChannelConfig::not_configured("no secret for this organization"),
+        })
+    }
+
+    async fn refresh(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
+        self.channel_config(org).await
+    }
+}

@@ -1,0 +1,156 @@
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+
+use super::lock;
+use crate::domain::{ContactId, Message, MessageId, OrganizationId, StatusChange};
+use crate::ports::{
+    ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError, PortResult,
+    StatusOutcome,
+};
+
+#[derive(Default)]
+struct State {
+    messages: BTreeMap<(OrganizationId, MessageId), Message>,
+    by_sid: HashMap<(OrganizationId, String), MessageId>,
+}
+
+#[derive(Clone, Default)]
+pub struct MemoryMessages {
+    state: Arc<Mutex<State>>,
+}
+
+impl MemoryMessages {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every message of an organization, contact or not (tests and diagnostics).
+    pub fn all(&self, org: &OrganizationId) -> Vec<Message> {
+        lock(&self.state)
+            .map(|s| {
+                s.messages
+                    .values()
+                    .filter(|m| &m.organization_id == org)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn index_sid(state: &mut State, message: &Message) {
+    if let Some(sid) = &message.twilio_message_sid {
+        state
+            .by_sid
+            .insert((message.organization_id.clone(), sid.clone()), message.id);
+    }
+}
+
+impl MessageStore for MemoryMessages {
+    async fn insert(&self, message: &Message) -> PortResult<()> {
+        let mut state = lock(&self.state)?;
+        let key = (message.organization_id.clone(), message.id);
+        if state.messages.contains_key(&key) {
+            return Err(PortError::Corrupt(format!(
+                "message {} already exists",
+                message.id
+            )));
+        }
+        index_sid(&mut state, message);
+        state.messages.insert(key, message.clone());
+        Ok(())
+    }
+
+    async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
+        let mut state = lock(&self.state)?;
+        if let Some(sid) = &message.twilio_message_sid {
+            if state
+                .by_sid
+                .contains_key(&(message.organization_id.clone(), sid.clone()))
+            {
+                return Ok(InboundInsert::Duplicate);
+            }
+        }
+        index_sid(&mut state, message);
+        state
+            .messages
+            .insert((message.organization_id.clone(), message.id), message.clone());
+        Ok(InboundInsert::Stored)
+    }
+
+    async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
+        Ok(lock(&self.state)?.messages.get(&(org.clone(), *id)).cloned())
+    }
+
+    async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {
+        let state = lock(&self.state)?;
+        Ok(state
+            .by_sid
+            .get(&(org.clone(), sid.to_owned()))
+            .and_then(|id| state.messages.get(&(org.clone(), *id)))
+            .cloned())
+    }
+
+    async fn conversation(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        query: ConversationQuery,
+    ) -> PortResult<ConversationPage> {
+        let state = lock(&self.state)?;
+        let mut thread: Vec<&Message> = state
+            .messages
+            .range((org.clone(), MessageId::floor_at(0))..)
+            .take_while(|((o, _), _)| o == org)
+            .map(|(_, m)| m)
+            .filter(|m| m.contact_id.as_ref() == Some(contact))
+            .collect();
+        let (mut page, has_more) = match query {
+            ConversationQuery::Latest { limit } => newest(thread, limit),
+            ConversationQuery::Before { id, limit } => {
+                thread.retain(|m| m.id < id);
+                newest(thread, limit)
+            }
+            ConversationQuery::ChangedAfter { cursor, limit } => {
+                thread.retain(|m| m.revision > cursor);
+                // The oldest changes first, so the next cursor skips nothing.
+                thread.sort_by_key(|m| m.revision);
+                let has_more = thread.len() > limit;
+                thread.truncate(limit);
+                (thread, has_more)
+            }
+        };
+        page.sort_by_key(|m| m.id);
+        Ok(ConversationPage {
+            messages: page.into_iter().cloned().collect(),
+            has_more,
+        })
+    }
+
+    async fn apply_status(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        change: &StatusChange,
+    ) -> PortResult<Option<StatusOutcome>> {
+        let mut state = lock(&self.state)?;
+        let Some(message) = state.messages.get_mut(&(org.clone(), *id)) else {
+            return Ok(None);
+        };
+        let changed = message.apply(change, Utc::now());
+        let message = message.clone();
+        index_sid(&mut state, &message);
+        Ok(Some(if changed {
+            StatusOutcome::Applied(message)
+        } else {
+            StatusOutcome::Unchanged(message)
+        }))
+    }
+}
+
+fn newest(thread: Vec<&Message>, limit: usize) -> (Vec<&Message>, bool) {
+    let skip = thread.len().saturating_sub(limit);
+    (thread[skip..].to_vec(), skip > 0)
+}

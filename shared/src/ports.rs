@@ -1,0 +1,185 @@
+//! The traits handlers depend on. Each has an in-memory implementation (`memory`) used by
+//! tests and the local runner, and an AWS one used on Lambda.
+//!
+//! Implementations are cheap to clone (shared state behind an `Arc`, or an SDK client), so a
+//! handler owns its ports and is built once per cold start.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{
+    ChannelConfig, Contact, ContactChange, ContactId, Message, MessageId, OrgConfig,
+    OrganizationId, PhoneNumber, SendJob, StatusChange,
+};
+use crate::twilio::{OutboundMessage, SentMessage, TwilioError};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// The backing service failed or throttled; the caller may retry later.
+    #[error("backing service unavailable: {0}")]
+    Unavailable(String),
+    /// An item could not be read back (it was written by something else, or is damaged).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+    /// A pagination cursor that this store did not issue.
+    #[error("the cursor is not valid")]
+    InvalidCursor,
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque; pass back to get the next page. None on the last page.
+    pub next_cursor: Option<String>,
+}
+
+pub trait ContactStore: Clone + Send + Sync + 'static {
+    fn get(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+    ) -> impl Future<Output = PortResult<Option<Contact>>> + Send;
+
+    /// Inbound resolution: the organization's contact with this number, if any.
+    fn find_by_phone(
+        &self,
+        org: &OrganizationId,
+        phone: &PhoneNumber,
+    ) -> impl Future<Output = PortResult<Option<Contact>>> + Send;
+
+    /// The organization's eligible contacts sorted by name, optionally filtered by a search
+    /// term over name, email and phone.
+    fn list_eligible(
+        &self,
+        org: &OrganizationId,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = PortResult<Page<Contact>>> + Send;
+
+    /// Applies a change atomically; None if there is no such contact.
+    fn update(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+        change: &ContactChange,
+    ) -> impl Future<Output = PortResult<Option<Contact>>> + Send;
+
+    /// Creates or replaces a contact (CRM sync, seeding, tests).
+    fn put(&self, contact: &Contact) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConversationQuery {
+    /// The newest `limit` messages.
+    Latest { limit: usize },
+    /// The `limit` messages just older than `id` (scrolling up).
+    Before { id: MessageId, limit: usize },
+    /// Messages created or changed after the cursor (polling); the cursor is a message id or
+    /// a revision, both ULIDs.
+    ChangedAfter { cursor: MessageId, limit: usize },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationPage {
+    /// Sorted by id, that is by `created_at`.
+    pub messages: Vec<Message>,
+    /// More messages exist beyond this page in the queried direction.
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboundInsert {
+    Stored,
+    /// A message with this Twilio sid was stored before (Twilio retried the webhook).
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusOutcome {
+    Applied(Message),
+    /// The event was older than what is stored, or repeated.
+    Unchanged(Message),
+}
+
+pub trait MessageStore: Clone + Send + Sync + 'static {
+    /// Stores a new outbound message.
+    fn insert(&self, message: &Message) -> impl Future<Output = PortResult<()>> + Send;
+
+    /// Stores an inbound message once per Twilio sid, however often or concurrently the
+    /// webhook is delivered.
+    fn insert_inbound(
+        &self,
+        message: &Message,
+    ) -> impl Future<Output = PortResult<InboundInsert>> + Send;
+
+    fn get(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+    ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
+
+    fn find_by_sid(
+        &self,
+        org: &OrganizationId,
+        sid: &str,
+    ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
+
+    fn conversation(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        query: ConversationQuery,
+    ) -> impl Future<Output = PortResult<ConversationPage>> + Send;
+
+    /// Applies a status event atomically and only forwards (see `Message::apply`); None if
+    /// there is no such message.
+    fn apply_status(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        change: &StatusChange,
+    ) -> impl Future<Output = PortResult<Option<StatusOutcome>>> + Send;
+}
+
+pub trait CredentialStore: Clone + Send + Sync + 'static {
+    /// The organization's Twilio configuration; may be cached.
+    fn channel_config(
+        &self,
+        org: &OrganizationId,
+    ) -> impl Future<Output = PortResult<ChannelConfig>> + Send;
+
+    /// Reads the configuration again, bypassing any cache (after Twilio rejected the
+    /// credentials: the token may have been rotated).
+    fn refresh(&self, org: &OrganizationId)
+    -> impl Future<Output = PortResult<ChannelConfig>> + Send;
+}
+
+pub trait SendQueue: Clone + Send + Sync + 'static {
+    fn enqueue(
+        &self,
+        job: &SendJob,
+        delay: Duration,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+/// The WhatsApp provider: Twilio's Messages API in production and locally (sandbox).
+pub trait WhatsAppSender: Clone + Send + Sync + 'static {
+    fn send(
+        &self,
+        config: &OrgConfig,
+        message: &OutboundMessage,
+    ) -> impl Future<Output = Result<SentMessage, TwilioError>> + Send;
+}
+
+impl WhatsAppSender for crate::twilio::TwilioClient {
+    async fn send(
+        &self,
+        config: &OrgConfig,
+        message: &OutboundMessage,
+    ) -> Result<SentMessage, TwilioError> {
+        self.send_message(config, message).await
+    }
+}

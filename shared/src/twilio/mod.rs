@@ -1,0 +1,14 @@
+//! The Twilio protocol: Messages API client, webhook forms, request signatures, error codes.
+
+mod client;
+mod error;
+mod signature;
+mod webhook;
+
+pub use client::{OutboundContent, OutboundMessage, SentMessage, TwilioClient, new_message_sid};
+pub use error::{FailureKind, TwilioError, describe_error_code};
+pub use signature::{compute_signature, validate_signature};
+pub use webhook::{FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError};
+
+/// The header Twilio signs every webhook request with.
+pub const SIGNATURE_HEADER: &str = "x-twilio-signature";

@@ -1,0 +1,227 @@
+//! Twilio webhook forms: inbound messages and status callbacks.
+
+use crate::domain::PhoneNumber;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    #[error("the body is not an application/x-www-form-urlencoded form")]
+    NotAForm,
+    #[error("the form has no {0}")]
+    Missing(&'static str),
+    #[error("the form's {0} is not valid")]
+    Invalid(&'static str),
+}
+
+/// Every posted parameter, repeated names included, in the order posted: the signature is
+/// computed over all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormParams(Vec<(String, String)>);
+
+impl FormParams {
+    pub fn parse(body: &[u8]) -> Result<Self, WebhookError> {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+            .map(Self)
+            .map_err(|_| WebhookError::NotAForm)
+    }
+
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self(pairs)
+    }
+
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
+    /// The first value of a parameter, if present and not blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    fn require(&self, name: &'static str) -> Result<&str, WebhookError> {
+        self.get(name).ok_or(WebhookError::Missing(name))
+    }
+
+    pub fn encode(&self) -> String {
+        serde_urlencoded::to_string(&self.0).unwrap_or_default()
+    }
+}
+
+fn is_sid(value: &str, prefix: &str) -> bool {
+    value.len() == 34
+        && value.starts_with(prefix)
+        && value[2..].bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMedia {
+    pub url: String,
+    pub content_type: String,
+}
+
+/// A message a contact sent to the organization's WhatsApp sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub message_sid: String,
+    pub account_sid: String,
+    pub from: PhoneNumber,
+    pub to: PhoneNumber,
+    pub body: String,
+    pub media: Vec<InboundMedia>,
+    pub profile_name: Option<String>,
+    pub opt_out_type: Option<String>,
+}
+
+impl InboundMessage {
+    pub fn from_form(form: &FormParams) -> Result<Self, WebhookError> {
+        let message_sid = form.require("MessageSid")?;
+        if !(is_sid(message_sid, "SM") || is_sid(message_sid, "MM")) {
+            return Err(WebhookError::Invalid("MessageSid"));
+        }
+        let account_sid = form.require("AccountSid")?;
+        let from = PhoneNumber::parse_address(form.require("From")?)
+            .map_err(|_| WebhookError::Invalid("From"))?;
+        let to = PhoneNumber::parse_address(form.require("To")?)
+            .map_err(|_| WebhookError::Invalid("To"))?;
+        let num_media: usize = match form.get("NumMedia") {
+            None => 0,
+            Some(n) => n.trim().parse().map_err(|_| WebhookError::Invalid("NumMedia"))?,
+        };
+        // WhatsApp carries at most one media per message; Twilio's limit for MMS is 10.
+        if num_media > 10 {
+            return Err(WebhookError::Invalid("NumMedia"));
+        }
+        let mut media = Vec::with_capacity(num_media);
+        for i in 0..num_media {
+            let url = form
+                .get(&format!("MediaUrl{i}"))
+                .ok_or(WebhookError::Missing("MediaUrl"))?;
+            let content_type = form
+                .get(&format!("MediaContentType{i}"))
+                .unwrap_or("application/octet-stream");
+            media.push(InboundMedia {
+                url: url.to_owned(),
+                content_type: content_type.to_owned(),
+            });
+        }
+        Ok(Self {
+            message_sid: message_sid.to_owned(),
+            account_sid: account_sid.to_owned(),
+            from,
+            to,
+            body: form.get("Body").unwrap_or_default().to_owned(),
+            media,
+            profile_name: form.get("ProfileName").map(str::to_owned),
+            opt_out_type: form.get("OptOutType").map(str::to_owned),
+        })
+    }
+}
+
+/// A status callback for a message the organization sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusCallback {
+    pub message_sid: String,
+    pub account_sid: String,
+    pub message_status: String,
+    pub error_code: Option<u32>,
+    pub error_message: Option<String>,
+}
+
+impl StatusCallback {
+    pub fn from_form(form: &FormParams) -> Result<Self, WebhookError> {
+        let message_sid = form
+            .get("MessageSid")
+            .or_else(|| form.get("SmsSid"))
+            .ok_or(WebhookError::Missing("MessageSid"))?;
+        if !(is_sid(message_sid, "SM") || is_sid(message_sid, "MM")) {
+            return Err(WebhookError::Invalid("MessageSid"));
+        }
+        let message_status = form
+            .get("MessageStatus")
+            .or_else(|| form.get("SmsStatus"))
+            .ok_or(WebhookError::Missing("MessageStatus"))?;
+        let error_code = match form.get("ErrorCode") {
+            None => None,
+            Some(c) => Some(c.trim().parse().map_err(|_| WebhookError::Invalid("ErrorCode"))?),
+        };
+        Ok(Self {
+            message_sid: message_sid.to_owned(),
+            account_sid: form.require("AccountSid")?.to_owned(),
+            message_status: message_status.to_owned(),
+            error_code,
+            error_message: form.get("ErrorMessage").map(str::to_owned),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Recorded from a Twilio WhatsApp inbound webhook (sids and numbers replaced).
+    const INBOUND: &str = "SmsMessageSid=SM7b0b2e8b5b0a4b6f9f3c1d2e3f4a5b6c&NumMedia=0&ProfileName=Aisha&MessageType=text&SmsSid=SM7b0b2e8b5b0a4b6f9f3c1d2e3f4a5b6c&WaId=60123456789&SmsStatus=received&Body=Hello+there%21&To=whatsapp%3A%2B14155238886&NumSegments=1&ReferralNumMedia=0&MessageSid=SM7b0b2e8b5b0a4b6f9f3c1d2e3f4a5b6c&AccountSid=AC0123456789abcdef0123456789abcdef&From=whatsapp%3A%2B60123456789&ApiVersion=2010-04-01";
+
+    #[test]
+    fn parses_a_recorded_inbound_text() {
+        let form = FormParams::parse(INBOUND.as_bytes()).unwrap();
+        let m = InboundMessage::from_form(&form).unwrap();
+        assert_eq!(m.message_sid, "SM7b0b2e8b5b0a4b6f9f3c1d2e3f4a5b6c");
+        assert_eq!(m.from.as_str(), "+60123456789");
+        assert_eq!(m.to.as_str(), "+14155238886");
+        assert_eq!(m.body, "Hello there!");
+        assert_eq!(m.profile_name.as_deref(), Some("Aisha"));
+        assert!(m.media.is_empty());
+        assert_eq!(form.pairs().len(), 15);
+    }
+
+    #[test]
+    fn parses_inbound_media() {
+        let body = INBOUND.replacen(
+            "&NumMedia=0&",
+            "&NumMedia=1&MediaUrl0=https%3A%2F%2Fapi.twilio.com%2F2010-04-01%2FAccounts%2FAC1%2FMessages%2FMM1%2FMedia%2FME1&MediaContentType0=image%2Fjpeg&",
+            1,
+        );
+        let m = InboundMessage::from_form(&FormParams::parse(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(m.media.len(), 1);
+        assert_eq!(m.media[0].content_type, "image/jpeg");
+    }
+
+    #[test]
+    fn refuses_forms_without_the_essentials() {
+        let without_sid = INBOUND.replace("MessageSid=", "Other=").replace("SmsOther", "SmsMessageSid");
+        let form = FormParams::parse(without_sid.as_bytes()).unwrap();
+        assert_eq!(
+            InboundMessage::from_form(&form),
+            Err(WebhookError::Missing("MessageSid"))
+        );
+        let bad_from = INBOUND.replace("From=whatsapp%3A%2B60123456789", "From=whatsapp%3Aabc");
+        assert_eq!(
+            InboundMessage::from_form(&FormParams::parse(bad_from.as_bytes()).unwrap()),
+            Err(WebhookError::Invalid("From"))
+        );
+        let bad_media = INBOUND.replace("NumMedia=0", "NumMedia=two");
+        assert_eq!(
+            InboundMessage::from_form(&FormParams::parse(bad_media.as_bytes()).unwrap()),
+            Err(WebhookError::Invalid("NumMedia"))
+        );
+    }
+
+    #[test]
+    fn parses_a_failed_status_callback() {
+        let body = "ErrorCode=63016&MessageSid=SM0123456789abcdef0123456789abcdef&MessageStatus=undelivered&AccountSid=AC0123456789abcdef0123456789abcdef&From=whatsapp%3A%2B14155238886&To=whatsapp%3A%2B60123456789&ApiVersion=2010-04-01&ChannelPrefix=whatsapp";
+        let cb = StatusCallback::from_form(&FormParams::parse(body.as_bytes()).unwrap()).unwrap();
+        assert_eq!(cb.message_status, "undelivered");
+        assert_eq!(cb.error_code, Some(63016));
+    }
+
+    #[test]
+    fn repeated_names_are_kept_for_the_signature() {
+        let form = FormParams::parse(b"A=1&A=2&B=").unwrap();
+        assert_eq!(form.pairs().len(), 3);
+        assert_eq!(form.get("A"), Some("1"));
+        assert_eq!(form.get("B"), None);
+    }
+}

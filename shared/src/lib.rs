@@ -7,5 +7,8 @@ pub mod domain;
 pub mod memory;
 pub mod ports;
 pub mod routes;
+pub mod runtime;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod twilio;

@@ -2,14 +2,16 @@
 //! claim, request bodies, one error type mapped to one JSON response, and the JSON views.
 
 mod error;
+mod event;
 mod request;
 mod response;
 mod views;
 
 pub use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 pub use error::ApiError;
+pub use event::{GatewayRequest, gateway_event};
 pub use request::{
-    body_bytes, header, json_body, method_and_path, organization_id, path_parameter, query,
+    body_bytes, header, json_body, route_key, organization_id, path_parameter, query,
     query_limit,
 };
 pub use response::{json_response, twiml_response};

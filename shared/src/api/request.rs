@@ -22,23 +22,41 @@ pub fn organization_id(
         .ok_or(ApiError::Unauthorized)
 }
 
-pub fn method_and_path(event: &ApiGatewayV2httpRequest) -> (String, String) {
-    let method = event.request_context.http.method.as_str().to_owned();
-    let path = event
-        .request_context
-        .http
-        .path
+/// The matched route, `"GET /whatsapp/contacts"`: what API Gateway reports, or (for events
+/// without one) the method and path.
+pub fn route_key(event: &ApiGatewayV2httpRequest) -> String {
+    event
+        .route_key
         .clone()
-        .or_else(|| event.raw_path.clone())
-        .unwrap_or_default();
-    (method, path)
+        .or_else(|| event.request_context.route_key.clone())
+        .filter(|k| !k.is_empty() && k != "$default")
+        .unwrap_or_else(|| {
+            let method = event.request_context.http.method.as_str();
+            let path = event
+                .request_context
+                .http
+                .path
+                .as_deref()
+                .or(event.raw_path.as_deref())
+                .unwrap_or_default();
+            format!("{method} {path}")
+        })
 }
 
-pub fn query<'a>(event: &'a ApiGatewayV2httpRequest, name: &str) -> Option<&'a str> {
-    event
-        .query_string_parameters
-        .first(name)
-        .map(str::trim)
+/// A query parameter's first value, trimmed, None when blank. Read from the raw query
+/// string: API Gateway's parsed map joins repeated values with commas, which would split a
+/// search term that contains one.
+pub fn query(event: &ApiGatewayV2httpRequest, name: &str) -> Option<String> {
+    let value = match event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+        Some(raw) => serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v),
+        None => event.query_string_parameters.first(name).map(str::to_owned),
+    };
+    value
+        .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
@@ -48,7 +66,7 @@ pub fn query_limit(
     default: usize,
     max: usize,
 ) -> Result<usize, ApiError> {
-    match query(event, "limit") {
+    match query(event, "limit").as_deref() {
         None => Ok(default),
         Some(v) => v
             .parse::<usize>()

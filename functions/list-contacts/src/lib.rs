@@ -1,0 +1,103 @@
+//! `GET /whatsapp/channel`: whether the caller's organization can use WhatsApp.
+//! `GET /whatsapp/contacts?q=&cursor=&limit=`: its eligible contacts, searched and paged.
+
+use serde::Serialize;
+use shared::api::{
+    ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, json_response,
+    organization_id, query, query_limit, route_key,
+};
+use shared::domain::{ChannelConfig, OrganizationId};
+use shared::ports::{ContactStore, CredentialStore};
+
+pub const DEFAULT_PAGE_SIZE: usize = 25;
+pub const MAX_PAGE_SIZE: usize = 100;
+const MAX_SEARCH_CHARS: usize = 100;
+
+#[derive(Clone)]
+pub struct ContactsApi<C, K> {
+    pub contacts: C,
+    pub credentials: K,
+    pub org_claim: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChannelStatus {
+    pub enabled: bool,
+    pub reason: Option<&'static str>,
+    /// The organization's WhatsApp sender number (public information, not a credential).
+    pub sender: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ContactList {
+    pub contacts: Vec<ContactView>,
+    pub next_cursor: Option<String>,
+}
+
+impl<C: ContactStore, K: CredentialStore> ContactsApi<C, K> {
+    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        self.route(&event)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
+
+    async fn route(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let org = organization_id(event, &self.org_claim)?;
+        match route_key(event).as_str() {
+            "GET /whatsapp/channel" => self.channel(&org).await,
+            "GET /whatsapp/contacts" => self.contacts(&org, event).await,
+            _ => Err(ApiError::NotFound("No such route.")),
+        }
+    }
+
+    async fn channel(&self, org: &OrganizationId) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let status = match self.credentials.channel_config(org).await? {
+            ChannelConfig::Configured(config) => ChannelStatus {
+                enabled: true,
+                reason: None,
+                sender: Some(config.whatsapp_from.to_string()),
+            },
+            ChannelConfig::NotConfigured { why } => {
+                tracing::info!(organization_id = %org, why, "WhatsApp not configured");
+                ChannelStatus {
+                    enabled: false,
+                    reason: Some("WhatsApp is not configured for this organization."),
+                    sender: None,
+                }
+            }
+        };
+        Ok(json_response(200, &status))
+    }
+
+    async fn contacts(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let search = query(event, "q");
+        if search.as_ref().is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS) {
+            return Err(ApiError::InvalidParameter(format!(
+                "q must be at most {MAX_SEARCH_CHARS} characters."
+            )));
+        }
+        let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+        let cursor = query(event, "cursor");
+        let page = self
+            .contacts
+            .list_eligible(org, search.as_deref(), cursor.as_deref(), limit)
+            .await?;
+        Ok(json_response(
+            200,
+            &ContactList {
+                contacts: page.items.iter().map(ContactView::from).collect(),
+                next_cursor: page.next_cursor,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! `GET /whatsapp/messages?contact_id=&after=&before=&limit=`: a contact's conversation in
+//! `created_at` order with the contact's 24-hour window state.
+//!
+//! - no cursor: the newest page;
+//! - `before=<id>`: the page just older than that message (scrolling up);
+//! - `after=<cursor>`: what was created *or changed* since the cursor (polling). The answer's
+//!   `next_after` is the cursor for the next poll; a poll with nothing new is one empty read.
+
+use chrono::Utc;
+use serde::Serialize;
+use shared::api::{
+    ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, MessageView,
+    json_response, organization_id, query, query_limit, route_key,
+};
+use shared::domain::{
+    ContactId, ConversationWindow, MessageId, OrganizationId, conversation_window,
+};
+use shared::ports::{ContactStore, ConversationQuery, MessageStore};
+
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+pub const MAX_PAGE_SIZE: usize = 200;
+
+#[derive(Clone)]
+pub struct MessagesApi<C, M> {
+    pub contacts: C,
+    pub messages: M,
+    pub org_claim: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConversationContact {
+    #[serde(flatten)]
+    pub contact: ContactView,
+    pub eligible: bool,
+    pub ineligible_reason: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Conversation {
+    pub contact: ConversationContact,
+    pub window: ConversationWindow,
+    pub messages: Vec<MessageView>,
+    /// Pass as `after` to poll for what is new or changed.
+    pub next_after: Option<MessageId>,
+    /// Pass as `before` to load older messages; None when there are none.
+    pub next_before: Option<MessageId>,
+}
+
+impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
+    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        self.route(&event)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
+
+    async fn route(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let org = organization_id(event, &self.org_claim)?;
+        match route_key(event).as_str() {
+            "GET /whatsapp/messages" => self.conversation(&org, event).await,
+            _ => Err(ApiError::NotFound("No such route.")),
+        }
+    }
+
+    async fn conversation(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let contact_id = query(event, "contact_id")
+            .ok_or_else(|| ApiError::InvalidParameter("contact_id is required.".into()))?;
+        let cursor = |name: &str| -> Result<Option<MessageId>, ApiError> {
+            query(event, name)
+                .map(|v| {
+                    MessageId::parse(&v).map_err(|_| {
+                        ApiError::InvalidParameter(format!("{name} must be a message id or cursor."))
+                    })
+                })
+                .transpose()
+        };
+        let after = cursor("after")?;
+        let before = cursor("before")?;
+        let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+        let query = match (after, before) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::InvalidParameter(
+                    "Use either after or before, not both.".into(),
+                ));
+            }
+            (Some(cursor), None) => ConversationQuery::ChangedAfter { cursor, limit },
+            (None, Some(id)) => ConversationQuery::Before { id, limit },
+            (None, None) => ConversationQuery::Latest { limit },
+        };
+
+        // An id of another organization is "not found", exactly like an unknown one.
+        let contact = match ContactId::parse(&contact_id) {
+            Ok(id) => self.contacts.get(org, &id).await?,
+            Err(_) => None,
+        }
+        .ok_or(ApiError::NotFound("Contact not found."))?;
+
+        let now = Utc::now();
+        let page = self
+            .messages
+            .conversation(org, &contact.contact_id, query)
+            .await?;
+        let newest_revision = page.messages.iter().map(|m| m.revision).max();
+        let next_after = match query {
+            ConversationQuery::ChangedAfter { cursor, .. } => {
+                Some(newest_revision.map_or(cursor, |r| r.max(cursor)))
+            }
+            // Before the first poll: everything up to now has been seen.
+            ConversationQuery::Latest { .. } => Some(newest_revision.map_or_else(
+                || MessageId::floor_at(now.timestamp_millis().max(0) as u64),
+                |r| r,
+            )),
+            ConversationQuery::Before { .. } => None,
+        };
+        let next_before = match query {
+            ConversationQuery::ChangedAfter { .. } => None,
+            _ if page.has_more => page.messages.first().map(|m| m.id),
+            _ => None,
+        };
+        let eligibility = contact.eligibility();
+        Ok(json_response(
+            200,
+            &Conversation {
+                contact: ConversationContact {
+                    contact: ContactView::from(&contact),
+                    eligible: eligibility.is_ok(),
+                    ineligible_reason: eligibility.err().map(|e| e.to_string()),
+                },
+                window: conversation_window(contact.last_inbound_at, now),
+                messages: page.messages.iter().map(MessageView::from).collect(),
+                next_after,
+                next_before,
+            },
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

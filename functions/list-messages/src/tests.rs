@@ -1,0 +1,218 @@
+use chrono::Utc;
+use shared::domain::{Direction, Message, MessageStatus, MessageType, StatusChange};
+use shared::memory::{MemoryContacts, MemoryMessages};
+use shared::ports::{ContactStore, MessageStore};
+use shared::testing::{contact, error_code, hours_ago, json_body, jwt_event, org};
+
+use super::*;
+
+async fn api() -> MessagesApi<MemoryContacts, MemoryMessages> {
+    let contacts = MemoryContacts::new();
+    contacts
+        .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
+        .await
+        .unwrap();
+    let mut stale = contact("org-a", "c2", "Ben Ong", "+60123456780");
+    stale.last_inbound_at = Some(hours_ago(30));
+    stale.whatsapp_opt_in = false;
+    contacts.put(&stale).await.unwrap();
+    contacts
+        .put(&contact("org-b", "b1", "Other", "+60123456781"))
+        .await
+        .unwrap();
+    MessagesApi {
+        contacts,
+        messages: MemoryMessages::new(),
+        org_claim: "custom:organization_id".into(),
+    }
+}
+
+fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction) -> Message {
+    let now = Utc::now();
+    let id = MessageId::new();
+    // Distinct milliseconds keep creation order unambiguous.
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    Message {
+        id,
+        organization_id: org(org_id),
+        contact_id: contact.map(|c| ContactId::parse(c).unwrap()),
+        contact_phone: Some("+60123456789".into()),
+        direction,
+        message_type: MessageType::Text,
+        text: Some(text.into()),
+        attachments: vec![],
+        twilio_message_sid: None,
+        status: if direction == Direction::Inbound {
+            MessageStatus::Received
+        } else {
+            MessageStatus::Pending
+        },
+        error_reason: None,
+        created_at: now,
+        updated_at: now,
+        revision: id,
+    }
+}
+
+fn texts(body: &serde_json::Value) -> Vec<String> {
+    body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn get(api: &MessagesApi<MemoryContacts, MemoryMessages>, q: &str) -> serde_json::Value {
+    let r = api
+        .handle(jwt_event("GET", "/whatsapp/messages", q, Some("org-a"), None))
+        .await;
+    assert_eq!(r.status_code, 200, "{q}: {:?}", r.body);
+    json_body(&r)
+}
+
+#[tokio::test]
+async fn returns_the_conversation_in_order_with_the_window() {
+    let api = api().await;
+    let mut ids = vec![];
+    for (text, dir) in [
+        ("hello", Direction::Inbound),
+        ("hi, how can we help?", Direction::Outbound),
+        ("price?", Direction::Inbound),
+    ] {
+        let m = message("org-a", Some("c1"), text, dir);
+        ids.push(m.id);
+        api.messages.insert(&m).await.unwrap();
+    }
+    // Noise that must never show: another contact, an unknown number, another org.
+    api.messages.insert(&message("org-a", Some("c2"), "other contact", Direction::Inbound)).await.unwrap();
+    api.messages.insert(&message("org-a", None, "unknown number", Direction::Inbound)).await.unwrap();
+    api.messages.insert(&message("org-b", Some("c1"), "other org", Direction::Inbound)).await.unwrap();
+
+    let body = get(&api, "contact_id=c1").await;
+    assert_eq!(texts(&body), ["hello", "hi, how can we help?", "price?"]);
+    assert_eq!(body["messages"][0]["direction"], "INBOUND");
+    assert_eq!(body["messages"][1]["status"], "PENDING");
+    assert_eq!(body["window"]["open"], true);
+    assert_eq!(body["contact"]["name"], "Aisha Rahman");
+    assert_eq!(body["contact"]["eligible"], true);
+    assert_eq!(body["next_before"], serde_json::Value::Null);
+    assert!(body["messages"][0].get("organization_id").is_none());
+}
+
+#[tokio::test]
+async fn pages_backwards_with_before() {
+    let api = api().await;
+    for i in 0..5 {
+        api.messages
+            .insert(&message("org-a", Some("c1"), &format!("m{i}"), Direction::Inbound))
+            .await
+            .unwrap();
+    }
+    let newest = get(&api, "contact_id=c1&limit=2").await;
+    assert_eq!(texts(&newest), ["m3", "m4"]);
+    let before = newest["next_before"].as_str().unwrap();
+    let older = get(&api, &format!("contact_id=c1&limit=2&before={before}")).await;
+    assert_eq!(texts(&older), ["m1", "m2"]);
+    let before = older["next_before"].as_str().unwrap();
+    let oldest = get(&api, &format!("contact_id=c1&limit=2&before={before}")).await;
+    assert_eq!(texts(&oldest), ["m0"]);
+    assert_eq!(oldest["next_before"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn polling_returns_new_and_changed_messages_then_nothing() {
+    let api = api().await;
+    let first = message("org-a", Some("c1"), "sent earlier", Direction::Outbound);
+    api.messages.insert(&first).await.unwrap();
+    let initial = get(&api, "contact_id=c1").await;
+    let cursor = initial["next_after"].as_str().unwrap().to_owned();
+
+    let empty = get(&api, &format!("contact_id=c1&after={cursor}")).await;
+    assert!(texts(&empty).is_empty());
+    assert_eq!(empty["next_after"], cursor.as_str(), "an empty poll keeps the cursor");
+
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    api.messages
+        .apply_status(
+            &org("org-a"),
+            &first.id,
+            &StatusChange {
+                status: MessageStatus::Delivered,
+                twilio_message_sid: Some("SM1".into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    api.messages
+        .insert(&message("org-a", Some("c1"), "a reply", Direction::Inbound))
+        .await
+        .unwrap();
+    let poll = get(&api, &format!("contact_id=c1&after={cursor}")).await;
+    assert_eq!(texts(&poll), ["sent earlier", "a reply"]);
+    assert_eq!(poll["messages"][0]["status"], "DELIVERED");
+    let next = poll["next_after"].as_str().unwrap();
+    assert!(next > cursor.as_str());
+    assert!(texts(&get(&api, &format!("contact_id=c1&after={next}")).await).is_empty());
+}
+
+#[tokio::test]
+async fn an_empty_conversation_still_gives_a_poll_cursor() {
+    let api = api().await;
+    let body = get(&api, "contact_id=c1").await;
+    assert!(texts(&body).is_empty());
+    let cursor = body["next_after"].as_str().unwrap().to_owned();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    api.messages
+        .insert(&message("org-a", Some("c1"), "first", Direction::Inbound))
+        .await
+        .unwrap();
+    assert_eq!(texts(&get(&api, &format!("contact_id=c1&after={cursor}")).await), ["first"]);
+}
+
+#[tokio::test]
+async fn closed_window_and_ineligibility_are_reported() {
+    let api = api().await;
+    let body = get(&api, "contact_id=c2").await;
+    assert_eq!(body["window"]["open"], false);
+    assert_eq!(body["contact"]["eligible"], false);
+    assert_eq!(
+        body["contact"]["ineligible_reason"],
+        "Contact has not opted in to WhatsApp."
+    );
+}
+
+#[tokio::test]
+async fn another_organizations_contact_is_404_like_an_unknown_one() {
+    let api = api().await;
+    for q in ["contact_id=b1", "contact_id=nope", "contact_id=bad%20id"] {
+        let r = api
+            .handle(jwt_event("GET", "/whatsapp/messages", q, Some("org-a"), None))
+            .await;
+        assert_eq!(r.status_code, 404, "{q}");
+        assert_eq!(json_body(&r)["error"]["message"], "Contact not found.");
+    }
+}
+
+#[tokio::test]
+async fn bad_parameters_are_400_and_missing_jwt_401() {
+    let api = api().await;
+    for q in [
+        "",
+        "contact_id=c1&after=nope",
+        "contact_id=c1&before=1",
+        "contact_id=c1&after=01ARZ3NDEKTSV4RRFFQ69G5FAV&before=01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        "contact_id=c1&limit=201",
+    ] {
+        let r = api
+            .handle(jwt_event("GET", "/whatsapp/messages", q, Some("org-a"), None))
+            .await;
+        assert_eq!(r.status_code, 400, "{q}");
+        assert_eq!(error_code(&r), "invalid_parameter");
+    }
+    let r = api
+        .handle(jwt_event("GET", "/whatsapp/messages", "contact_id=c1", None, None))
+        .await;
+    assert_eq!(r.status_code, 401);
+}

@@ -1,0 +1,209 @@
+use shared::domain::OrganizationId;
+use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
+use shared::ports::ContactStore;
+use shared::testing::{
+    ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, hours_ago, json_body, jwt_event, org,
+    secret_json,
+};
+
+use super::*;
+
+type Api = SendApi<MemoryContacts, MemoryMessages, MemoryCredentials, MemoryQueue>;
+
+async fn api_with(queue: MemoryQueue) -> Api {
+    let contacts = MemoryContacts::new();
+    contacts.put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789")).await.unwrap();
+    let mut no_opt_in = contact("org-a", "c2", "Ben Ong", "+60123456780");
+    no_opt_in.whatsapp_opt_in = false;
+    contacts.put(&no_opt_in).await.unwrap();
+    contacts.put(&contact("org-a", "c3", "Bad Phone", "0123456789")).await.unwrap();
+    let mut stale = contact("org-a", "c4", "Quiet Contact", "+6591234567");
+    stale.last_inbound_at = Some(hours_ago(25));
+    contacts.put(&stale).await.unwrap();
+    contacts.put(&contact("org-b", "b1", "Other Org", "+60123456781")).await.unwrap();
+    let credentials = MemoryCredentials::new();
+    credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
+    credentials.put_secret(&org("org-b"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
+    SendApi {
+        contacts,
+        messages: MemoryMessages::new(),
+        credentials,
+        queue,
+        org_claim: "custom:organization_id".into(),
+    }
+}
+
+async fn api() -> Api {
+    api_with(MemoryQueue::recording()).await
+}
+
+async fn post(api: &Api, org_claim: Option<&str>, body: &str) -> ApiGatewayV2httpResponse {
+    api.handle(jwt_event("POST", "/whatsapp/messages", "", org_claim, Some(body)))
+        .await
+}
+
+fn assert_nothing_changed(api: &Api, org_id: &OrganizationId) {
+    assert!(api.messages.all(org_id).is_empty(), "nothing stored");
+    assert!(api.queue.jobs().is_empty(), "nothing queued");
+}
+
+#[tokio::test]
+async fn accepts_stores_pending_and_queues_one_job() {
+    let api = api().await;
+    let r = post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"Hello Aisha"}"#).await;
+    assert_eq!(r.status_code, 202);
+    let body = json_body(&r);
+    let sent = &body["messages"][0];
+    assert_eq!(sent["status"], "PENDING");
+    assert_eq!(sent["direction"], "OUTBOUND");
+    assert_eq!(sent["message_type"], "TEXT");
+    assert_eq!(sent["text"], "Hello Aisha");
+    assert_eq!(sent["contact_id"], "c1");
+
+    let stored = api.messages.all(&org("org-a"));
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].id.to_string(), sent["id"].as_str().unwrap());
+    assert_eq!(stored[0].contact_phone.as_deref(), Some("+60123456789"));
+    let jobs = api.queue.jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].0.message_id, stored[0].id);
+    assert_eq!(jobs[0].0.organization_id, org("org-a"));
+    assert_eq!(jobs[0].0.attempt, 1);
+}
+
+#[tokio::test]
+async fn blank_or_missing_content_is_refused() {
+    let api = api().await;
+    for body in [
+        r#"{"contact_id":"c1"}"#,
+        r#"{"contact_id":"c1","text":""}"#,
+        r#"{"contact_id":"c1","text":"  \n\t "}"#,
+        r#"{"contact_id":"c1","text":null,"attachments":[]}"#,
+    ] {
+        let r = post(&api, Some("org-a"), body).await;
+        assert_eq!(r.status_code, 400, "{body}");
+        assert_eq!(json_body(&r)["error"]["message"], "No content to send.");
+    }
+    assert_nothing_changed(&api, &org("org-a"));
+}
+
+#[tokio::test]
+async fn text_over_1600_characters_is_refused() {
+    let api = api().await;
+    let ok = format!(r#"{{"contact_id":"c1","text":"{}"}}"#, "é".repeat(1600));
+    assert_eq!(post(&api, Some("org-a"), &ok).await.status_code, 202);
+    let long = format!(r#"{{"contact_id":"c1","text":"{}"}}"#, "a".repeat(1601));
+    let r = post(&api, Some("org-a"), &long).await;
+    assert_eq!(r.status_code, 400);
+    assert_eq!(error_code(&r), "text_too_long");
+    assert_eq!(api.messages.all(&org("org-a")).len(), 1);
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_400_and_change_nothing() {
+    let api = api().await;
+    for body in [
+        "not json",
+        "",
+        "[]",
+        r#"{"contact_id":"c1","text":"hi","organization_id":"org-b"}"#,
+        r#"{"text":"hi"}"#,
+        r#"{"contact_id":42,"text":"hi"}"#,
+    ] {
+        let r = post(&api, Some("org-a"), body).await;
+        assert_eq!(r.status_code, 400, "{body}");
+        assert_eq!(error_code(&r), "invalid_json", "{body}");
+    }
+    let mut event = jwt_event("POST", "/whatsapp/messages", "", Some("org-a"), Some("contact_id=c1"));
+    event.headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+    assert_eq!(api.handle(event).await.status_code, 415);
+    assert_nothing_changed(&api, &org("org-a"));
+}
+
+#[tokio::test]
+async fn ineligible_contacts_get_the_exact_reason() {
+    let api = api().await;
+    for (id, status, message) in [
+        ("c2", 422, "Contact has not opted in to WhatsApp."),
+        ("c3", 422, "Contact has no valid phone number."),
+        ("b1", 404, "Contact not found."),
+        ("nope", 404, "Contact not found."),
+    ] {
+        let r = post(&api, Some("org-a"), &format!(r#"{{"contact_id":"{id}","text":"hi"}}"#)).await;
+        assert_eq!(r.status_code, status, "{id}");
+        assert_eq!(json_body(&r)["error"]["message"], message, "{id}");
+    }
+    assert_nothing_changed(&api, &org("org-a"));
+    assert!(api.messages.all(&org("org-b")).is_empty());
+}
+
+#[tokio::test]
+async fn outside_the_24_hour_window_free_form_is_refused() {
+    let api = api().await;
+    let r = post(&api, Some("org-a"), r#"{"contact_id":"c4","text":"hi"}"#).await;
+    assert_eq!(r.status_code, 422);
+    assert_eq!(
+        json_body(&r)["error"]["message"],
+        "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message."
+    );
+    assert_nothing_changed(&api, &org("org-a"));
+}
+
+#[tokio::test]
+async fn unconfigured_organization_cannot_send() {
+    let api = api().await;
+    api.credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false));
+    let r = post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#).await;
+    assert_eq!(r.status_code, 409);
+    assert_eq!(
+        json_body(&r)["error"]["message"],
+        "WhatsApp is not configured for this organization."
+    );
+    api.credentials.remove_secret(&org("org-a"));
+    assert_eq!(post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#).await.status_code, 409);
+    assert_nothing_changed(&api, &org("org-a"));
+}
+
+#[tokio::test]
+async fn attachments_are_refused_until_supported() {
+    let api = api().await;
+    let r = post(
+        &api,
+        Some("org-a"),
+        r#"{"contact_id":"c1","attachments":[{"key":"org-a/u/1.png","content_type":"image/png","size":10}]}"#,
+    )
+    .await;
+    assert_eq!(r.status_code, 422);
+    assert_nothing_changed(&api, &org("org-a"));
+}
+
+#[tokio::test]
+async fn missing_jwt_is_401() {
+    let api = api().await;
+    let r = post(&api, None, r#"{"contact_id":"c1","text":"hi"}"#).await;
+    assert_eq!(r.status_code, 401);
+    assert_nothing_changed(&api, &org("org-a"));
+}
+
+#[tokio::test]
+async fn a_failed_enqueue_never_leaves_a_pending_message() {
+    let (queue, receiver) = MemoryQueue::channel();
+    drop(receiver);
+    let api = api_with(queue).await;
+    let r = post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#).await;
+    assert_eq!(r.status_code, 503);
+    let stored = api.messages.all(&org("org-a"));
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].status, MessageStatus::Failed);
+    assert!(stored[0].error_reason.as_deref().unwrap().starts_with("Failed to send via WhatsApp:"));
+}
+
+#[tokio::test]
+async fn a_recorded_api_gateway_event_is_understood() {
+    let api = api().await;
+    let event: ApiGatewayV2httpRequest =
+        serde_json::from_str(include_str!("../../../events/send-message.json")).unwrap();
+    let r = api.handle(event).await;
+    assert_eq!(r.status_code, 202, "{:?}", r.body);
+    assert_eq!(api.queue.jobs().len(), 1);
+}

@@ -1,0 +1,281 @@
+//! The send worker: takes a queued job, sends the PENDING message through Twilio and records
+//! SENT (with the Twilio sid) or FAILED (with the reason). Transient failures are retried
+//! with exponential backoff by re-queueing the job with a delay; after the last attempt the
+//! message is FAILED, so no accepted message stays PENDING.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use secrecy::ExposeSecret;
+use shared::domain::{
+    ChannelConfig, ContactChange, Message, MessageStatus, OrgConfig, SendJob, StatusChange,
+};
+use shared::ports::{
+    ContactStore, CredentialStore, MessageStore, PortError, SendQueue, WhatsAppSender,
+};
+use shared::routes::status_callback_path;
+use shared::twilio::{FailureKind, OutboundContent, OutboundMessage, TwilioError};
+
+/// Longest delay SQS can put on a message (15 minutes).
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
+
+pub const INVALID_CONFIGURATION: &str =
+    "Invalid WhatsApp configuration for your organization. Please contact admin.";
+pub const NOT_CONFIGURED: &str = "WhatsApp is not configured for this organization.";
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub max_attempts: u32,
+    pub retry_base: Duration,
+    /// Where Twilio posts status callbacks (`PUBLIC_BASE_URL`); without it, no callbacks.
+    pub public_base_url: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct SendWorker<M, C, K, S, Q> {
+    pub messages: M,
+    pub contacts: C,
+    pub credentials: K,
+    pub sender: S,
+    pub queue: Q,
+    pub settings: WorkerSettings,
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Sent { sid: String },
+    Failed { reason: String },
+    /// Queued again as attempt `attempt` after `delay`.
+    Retrying { attempt: u32, delay: Duration },
+    /// Nothing to do: unknown message, or no longer PENDING (a redelivered job).
+    Skipped,
+}
+
+/// Backoff before attempt `next_attempt` (2, 3, …): base, 2×base, 4×base … capped.
+pub fn retry_delay(base: Duration, next_attempt: u32) -> Duration {
+    let exponent = next_attempt.saturating_sub(2).min(16);
+    base.saturating_mul(1 << exponent).min(MAX_RETRY_DELAY)
+}
+
+impl<M, C, K, S, Q> SendWorker<M, C, K, S, Q>
+where
+    M: MessageStore,
+    C: ContactStore,
+    K: CredentialStore,
+    S: WhatsAppSender,
+    Q: SendQueue,
+{
+    /// Processes one SQS batch, reporting the records to retry (partial batch response).
+    /// A record whose body is not a job fails every delivery and so ends in the DLQ.
+    pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
+        let mut response = SqsBatchResponse::default();
+        for record in event.records {
+            let id = record.message_id.clone().unwrap_or_default();
+            let job = record
+                .body
+                .as_deref()
+                .ok_or("empty body")
+                .and_then(|b| serde_json::from_str::<SendJob>(b).map_err(|_| "not a send job"));
+            let result = match job {
+                Ok(job) => self.process(&job).await.map(|_| ()),
+                Err(why) => {
+                    tracing::error!(sqs_message_id = %id, why, "malformed send job");
+                    Err(PortError::Corrupt(why.into()))
+                }
+            };
+            if result.is_err() {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        response
+    }
+
+    /// Sends one queued message. An Err means the job could not be processed (a store was
+    /// unavailable) and must be delivered again.
+    pub async fn process(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        let Some(message) = self.messages.get(org, &job.message_id).await? else {
+            tracing::warn!(organization_id = %org, message_id = %job.message_id, "job for an unknown message");
+            return Ok(JobOutcome::Skipped);
+        };
+        if message.status != MessageStatus::Pending {
+            return Ok(JobOutcome::Skipped);
+        }
+        let outcome = self.attempt(job, &message).await?;
+        match &outcome {
+            JobOutcome::Sent { sid } => {
+                tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, attempt = job.attempt, "sent");
+            }
+            JobOutcome::Failed { reason } => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, attempt = job.attempt, reason, "send failed");
+            }
+            JobOutcome::Retrying { attempt, delay } => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "send will be retried");
+            }
+            JobOutcome::Skipped => {}
+        }
+        Ok(outcome)
+    }
+
+    async fn attempt(&self, job: &SendJob, message: &Message) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        let contact = match &message.contact_id {
+            Some(id) => self.contacts.get(org, id).await?,
+            None => None,
+        };
+        let Some(contact) = contact else {
+            return self
+                .fail(message, "Failed to send via WhatsApp: the contact no longer exists.".into())
+                .await;
+        };
+        // The contact may have opted out since the message was accepted.
+        let to = match contact.eligibility() {
+            Ok(phone) => phone,
+            Err(why) => {
+                return self.fail(message, format!("Failed to send via WhatsApp: {why}")).await;
+            }
+        };
+        let config = match self.credentials.channel_config(org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { why } => {
+                tracing::warn!(organization_id = %org, why, "organization not configured");
+                return self.fail(message, NOT_CONFIGURED.into()).await;
+            }
+        };
+        let outbound = OutboundMessage {
+            to,
+            content: OutboundContent::FreeForm {
+                body: message.text.clone(),
+                media_url: None,
+            },
+            status_callback: self.settings.public_base_url.as_ref().map(|base| {
+                format!(
+                    "{base}{}?message_id={}",
+                    status_callback_path(org.as_str()),
+                    message.id
+                )
+            }),
+        };
+
+        let mut result = self.sender.send(&config, &outbound).await;
+        if let Err(e) = &result {
+            if e.kind() == FailureKind::Configuration {
+                // The token may have been rotated since it was cached: read it again once.
+                if let Some(fresh) = self.rotated_config(job, &config).await? {
+                    result = self.sender.send(&fresh, &outbound).await;
+                }
+            }
+        }
+        match result {
+            Ok(sent) => {
+                self.record(
+                    message,
+                    StatusChange {
+                        status: MessageStatus::Sent,
+                        twilio_message_sid: Some(sent.sid.clone()),
+                        error_reason: None,
+                    },
+                )
+                .await?;
+                Ok(JobOutcome::Sent { sid: sent.sid })
+            }
+            Err(e) => self.handle_failure(job, message, &contact.contact_id, e).await,
+        }
+    }
+
+    async fn rotated_config(
+        &self,
+        job: &SendJob,
+        used: &OrgConfig,
+    ) -> Result<Option<OrgConfig>, PortError> {
+        match self.credentials.refresh(&job.organization_id).await? {
+            ChannelConfig::Configured(fresh)
+                if fresh.account_sid != used.account_sid
+                    || fresh.auth_token.expose_secret() != used.auth_token.expose_secret()
+                    || fresh.whatsapp_from != used.whatsapp_from =>
+            {
+                Ok(Some(fresh))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn handle_failure(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        contact_id: &shared::domain::ContactId,
+        error: TwilioError,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        match error.kind() {
+            FailureKind::Transient if job.attempt < self.settings.max_attempts => {
+                let next = SendJob {
+                    attempt: job.attempt + 1,
+                    ..job.clone()
+                };
+                let delay = retry_delay(self.settings.retry_base, next.attempt);
+                tracing::info!(organization_id = %org, message_id = %message.id, error = %error, "transient Twilio failure");
+                self.queue.enqueue(&next, delay).await?;
+                Ok(JobOutcome::Retrying {
+                    attempt: next.attempt,
+                    delay,
+                })
+            }
+            FailureKind::Transient => {
+                self.fail(
+                    message,
+                    format!(
+                        "Failed to send via WhatsApp: {} (gave up after {} attempts)",
+                        error.reason(),
+                        job.attempt
+                    ),
+                )
+                .await
+            }
+            FailureKind::Configuration => {
+                tracing::error!(organization_id = %org, message_id = %message.id, error = %error, "Twilio rejected the organization's configuration");
+                self.fail(message, INVALID_CONFIGURATION.into()).await
+            }
+            FailureKind::Unsubscribed => {
+                let change = ContactChange {
+                    whatsapp_unsubscribed: Some(true),
+                    ..Default::default()
+                };
+                self.contacts.update(org, contact_id, &change).await?;
+                self.fail(message, format!("Failed to send via WhatsApp: {}", error.reason()))
+                    .await
+            }
+            FailureKind::Permanent => {
+                self.fail(message, format!("Failed to send via WhatsApp: {}", error.reason()))
+                    .await
+            }
+        }
+    }
+
+    async fn fail(&self, message: &Message, reason: String) -> Result<JobOutcome, PortError> {
+        self.record(
+            message,
+            StatusChange {
+                status: MessageStatus::Failed,
+                twilio_message_sid: None,
+                error_reason: Some(reason.clone()),
+            },
+        )
+        .await?;
+        Ok(JobOutcome::Failed { reason })
+    }
+
+    async fn record(&self, message: &Message, change: StatusChange) -> Result<(), PortError> {
+        self.messages
+            .apply_status(&message.organization_id, &message.id, &change)
+            .await
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,302 @@
+use chrono::Utc;
+use shared::domain::{
+    ContactId, Direction, MessageId, MessageType, OrganizationId, parse_org_secret,
+};
+use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue, ScriptedSender};
+use shared::ports::{ContactStore, PortResult};
+use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json};
+
+use super::*;
+
+type Worker<K = MemoryCredentials> =
+    SendWorker<MemoryMessages, MemoryContacts, K, ScriptedSender, MemoryQueue>;
+
+fn settings() -> WorkerSettings {
+    WorkerSettings {
+        max_attempts: 3,
+        retry_base: Duration::from_secs(2),
+        public_base_url: Some("https://api.example.com".into()),
+    }
+}
+
+async fn worker_with<K: CredentialStore>(credentials: K) -> Worker<K> {
+    let contacts = MemoryContacts::new();
+    contacts.put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789")).await.unwrap();
+    SendWorker {
+        messages: MemoryMessages::new(),
+        contacts,
+        credentials,
+        sender: ScriptedSender::new(),
+        queue: MemoryQueue::recording(),
+        settings: settings(),
+    }
+}
+
+async fn worker() -> Worker {
+    let credentials = MemoryCredentials::new();
+    credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
+    worker_with(credentials).await
+}
+
+async fn pending<K: CredentialStore>(w: &Worker<K>, text: &str) -> SendJob {
+    let now = Utc::now();
+    let id = MessageId::new();
+    w.messages
+        .insert(&Message {
+            id,
+            organization_id: org("org-a"),
+            contact_id: Some(ContactId::parse("c1").unwrap()),
+            contact_phone: Some("+60123456789".into()),
+            direction: Direction::Outbound,
+            message_type: MessageType::Text,
+            text: Some(text.into()),
+            attachments: vec![],
+            twilio_message_sid: None,
+            status: MessageStatus::Pending,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: id,
+        })
+        .await
+        .unwrap();
+    SendJob {
+        organization_id: org("org-a"),
+        message_id: id,
+        attempt: 1,
+    }
+}
+
+async fn stored<K: CredentialStore>(w: &Worker<K>, job: &SendJob) -> Message {
+    w.messages.get(&job.organization_id, &job.message_id).await.unwrap().unwrap()
+}
+
+fn api_error(http_status: u16, code: u32, message: &str) -> TwilioError {
+    TwilioError::Api {
+        http_status,
+        code: Some(code),
+        message: message.into(),
+        more_info: None,
+    }
+}
+
+#[tokio::test]
+async fn sends_and_records_sent_with_the_twilio_sid() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    let JobOutcome::Sent { sid } = w.process(&job).await.unwrap() else {
+        panic!("expected Sent");
+    };
+    let m = stored(&w, &job).await;
+    assert_eq!(m.status, MessageStatus::Sent);
+    assert_eq!(m.twilio_message_sid.as_deref(), Some(sid.as_str()));
+
+    let attempts = w.sender.attempts();
+    assert_eq!(attempts.len(), 1);
+    let (account, outbound) = &attempts[0];
+    assert_eq!(account, ACCOUNT_SID);
+    assert_eq!(outbound.to.as_str(), "+60123456789");
+    assert_eq!(
+        outbound.content,
+        OutboundContent::FreeForm { body: Some("Hello".into()), media_url: None }
+    );
+    assert_eq!(
+        outbound.status_callback.as_deref(),
+        Some(format!("https://api.example.com/webhook/twilio/whatsapp/org-a/status?message_id={}", job.message_id).as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_redelivered_job_does_not_send_twice() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.process(&job).await.unwrap();
+    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Skipped);
+    assert_eq!(w.sender.attempts().len(), 1);
+    let unknown = SendJob { message_id: MessageId::new(), ..job };
+    assert_eq!(w.process(&unknown).await.unwrap(), JobOutcome::Skipped);
+}
+
+#[tokio::test]
+async fn transient_failures_retry_with_growing_delay_then_succeed() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.sender.fail_next([
+        api_error(500, 20500, "Internal Server Error"),
+        TwilioError::Timeout,
+    ]);
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Retrying { attempt: 2, delay: Duration::from_secs(2) }
+    );
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Pending);
+    let (retry, delay) = w.queue.drain().remove(0);
+    assert_eq!((retry.attempt, delay), (2, Duration::from_secs(2)));
+    assert_eq!(
+        w.process(&retry).await.unwrap(),
+        JobOutcome::Retrying { attempt: 3, delay: Duration::from_secs(4) }
+    );
+    let (retry, _) = w.queue.drain().remove(0);
+    assert!(matches!(w.process(&retry).await.unwrap(), JobOutcome::Sent { .. }));
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Sent);
+    assert_eq!(w.sender.attempts().len(), 3);
+}
+
+#[tokio::test]
+async fn gives_up_after_the_last_attempt_and_marks_failed() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.sender.fail_next((0..3).map(|_| api_error(429, 20429, "Too Many Requests")));
+    let mut job = job;
+    loop {
+        match w.process(&job).await.unwrap() {
+            JobOutcome::Retrying { .. } => job = w.queue.drain().remove(0).0,
+            JobOutcome::Failed { reason } => {
+                assert_eq!(
+                    reason,
+                    "Failed to send via WhatsApp: Too Many Requests (Twilio error 20429) (gave up after 3 attempts)"
+                );
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let m = stored(&w, &job).await;
+    assert_eq!(m.status, MessageStatus::Failed);
+    assert!(w.queue.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn configuration_errors_fail_with_the_admin_message() {
+    for code in [20003, 63007, 21606] {
+        let w = worker().await;
+        let job = pending(&w, "Hello").await;
+        w.sender.fail_next([api_error(if code == 20003 { 401 } else { 400 }, code, "x")]);
+        assert_eq!(
+            w.process(&job).await.unwrap(),
+            JobOutcome::Failed { reason: INVALID_CONFIGURATION.into() }
+        );
+        let m = stored(&w, &job).await;
+        assert_eq!(m.error_reason.as_deref(), Some(INVALID_CONFIGURATION));
+        assert_eq!(w.sender.attempts().len(), 1, "same config: no second try ({code})");
+    }
+}
+
+/// Serves a cached (stale) configuration until asked to refresh: a rotated token.
+#[derive(Clone)]
+struct RotatedCredentials;
+
+impl CredentialStore for RotatedCredentials {
+    async fn channel_config(&self, _: &OrganizationId) -> PortResult<ChannelConfig> {
+        Ok(parse_org_secret(&secret_json(ACCOUNT_SID, "old-token", SENDER, true)))
+    }
+    async fn refresh(&self, _: &OrganizationId) -> PortResult<ChannelConfig> {
+        Ok(parse_org_secret(&secret_json(ACCOUNT_SID, "new-token", SENDER, true)))
+    }
+}
+
+#[tokio::test]
+async fn a_rotated_token_is_read_again_once() {
+    let w = worker_with(RotatedCredentials).await;
+    let job = pending(&w, "Hello").await;
+    w.sender.fail_next([api_error(401, 20003, "Authenticate")]);
+    assert!(matches!(w.process(&job).await.unwrap(), JobOutcome::Sent { .. }));
+    assert_eq!(w.sender.attempts().len(), 2);
+}
+
+#[tokio::test]
+async fn unsubscribed_recipient_marks_the_contact() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.sender.fail_next([api_error(400, 21610, "Attempt to send to unsubscribed recipient")]);
+    let JobOutcome::Failed { reason } = w.process(&job).await.unwrap() else { panic!() };
+    assert!(reason.starts_with("Failed to send via WhatsApp: Attempt to send to unsubscribed recipient"));
+    let c = w.contacts.get(&org("org-a"), &ContactId::parse("c1").unwrap()).await.unwrap().unwrap();
+    assert!(c.whatsapp_unsubscribed);
+}
+
+#[tokio::test]
+async fn permanent_errors_fail_at_once_with_twilios_reason() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.sender.fail_next([api_error(400, 21211, "The 'To' number is not a valid phone number.")]);
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Failed {
+            reason: "Failed to send via WhatsApp: The 'To' number is not a valid phone number. (Twilio error 21211)".into()
+        }
+    );
+    assert!(w.queue.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn contact_that_opted_out_meanwhile_is_not_messaged() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.contacts
+        .update(&org("org-a"), &ContactId::parse("c1").unwrap(), &ContactChange { whatsapp_opt_in: Some(false), ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Failed { reason: "Failed to send via WhatsApp: Contact has not opted in to WhatsApp.".into() }
+    );
+    assert!(w.sender.attempts().is_empty());
+}
+
+#[tokio::test]
+async fn unconfigured_organization_fails_the_message() {
+    let w = worker_with(MemoryCredentials::new()).await;
+    let job = pending(&w, "Hello").await;
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Failed { reason: NOT_CONFIGURED.into() }
+    );
+    assert!(w.sender.attempts().is_empty());
+}
+
+#[tokio::test]
+async fn sqs_batch_reports_only_the_malformed_record() {
+    let w = worker().await;
+    let event: SqsEvent =
+        serde_json::from_str(include_str!("../../../events/send-worker.json")).unwrap();
+    // The fixture's first record names this message.
+    let job: SendJob = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+    let now = Utc::now();
+    w.messages
+        .insert(&Message {
+            id: job.message_id,
+            organization_id: job.organization_id.clone(),
+            contact_id: Some(ContactId::parse("c1").unwrap()),
+            contact_phone: None,
+            direction: Direction::Outbound,
+            message_type: MessageType::Text,
+            text: Some("from the fixture".into()),
+            attachments: vec![],
+            twilio_message_sid: None,
+            status: MessageStatus::Pending,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: job.message_id,
+        })
+        .await
+        .unwrap();
+    let response = w.handle_sqs(event).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["2e1424d4-f796-459a-8184-9c92662be6da"]);
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Sent);
+}
+
+#[test]
+fn retry_delay_doubles_and_is_capped() {
+    let base = Duration::from_secs(2);
+    assert_eq!(retry_delay(base, 2), Duration::from_secs(2));
+    assert_eq!(retry_delay(base, 3), Duration::from_secs(4));
+    assert_eq!(retry_delay(base, 4), Duration::from_secs(8));
+    assert_eq!(retry_delay(base, 40), Duration::from_secs(900));
+}

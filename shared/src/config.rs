@@ -38,15 +38,19 @@ impl Settings {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let public_base_url = get("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
-        if let Some(url) = &public_base_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ConfigError {
-                    name: "PUBLIC_BASE_URL",
-                    reason: "must start with https:// or http://".into(),
-                });
-            }
+        if let Some(url) = &public_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError {
+                name: "PUBLIC_BASE_URL",
+                reason: "must start with https:// or http://".into(),
+            });
         }
         let settings = Self {
             org_claim: get("ORG_CLAIM").unwrap_or_else(|| DEFAULT_ORG_CLAIM.to_owned()),
@@ -108,10 +112,20 @@ mod tests {
 
     #[test]
     fn overrides_and_bad_values() {
-        let s = from(&[("ORG_CLAIM", "org"), ("PUBLIC_BASE_URL", "https://api.example.com/")]).unwrap();
+        let s = from(&[
+            ("ORG_CLAIM", "org"),
+            ("PUBLIC_BASE_URL", "https://api.example.com/"),
+        ])
+        .unwrap();
         assert_eq!(s.org_claim, "org");
-        assert_eq!(s.public_base_url.as_deref(), Some("https://api.example.com"));
-        assert_eq!(from(&[("SEND_MAX_ATTEMPTS", "many")]).unwrap_err().name, "SEND_MAX_ATTEMPTS");
+        assert_eq!(
+            s.public_base_url.as_deref(),
+            Some("https://api.example.com")
+        );
+        assert_eq!(
+            from(&[("SEND_MAX_ATTEMPTS", "many")]).unwrap_err().name,
+            "SEND_MAX_ATTEMPTS"
+        );
         assert!(from(&[("SEND_MAX_ATTEMPTS", "0")]).is_err());
         assert!(from(&[("PUBLIC_BASE_URL", "ftp://x")]).is_err());
     }

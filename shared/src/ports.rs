@@ -153,8 +153,10 @@ pub trait CredentialStore: Clone + Send + Sync + 'static {
 
     /// Reads the configuration again, bypassing any cache (after Twilio rejected the
     /// credentials: the token may have been rotated).
-    fn refresh(&self, org: &OrganizationId)
-    -> impl Future<Output = PortResult<ChannelConfig>> + Send;
+    fn refresh(
+        &self,
+        org: &OrganizationId,
+    ) -> impl Future<Output = PortResult<ChannelConfig>> + Send;
 }
 
 pub trait SendQueue: Clone + Send + Sync + 'static {

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, GatewayRequest, gateway_event};
+use crate::api::{
+    ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, GatewayRequest, gateway_event,
+};
 use crate::domain::{Contact, ContactId, OrganizationId};
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
@@ -32,7 +34,10 @@ pub fn contact(org_id: &str, id: &str, name: &str, phone: &str) -> Contact {
         organization_id: org(org_id),
         contact_id: ContactId::parse(id).expect("valid contact id"),
         name: name.into(),
-        email: Some(format!("{}@example.com", name.to_lowercase().replace(' ', "."))),
+        email: Some(format!(
+            "{}@example.com",
+            name.to_lowercase().replace(' ', ".")
+        )),
         phone_number: Some(phone.into()),
         whatsapp_opt_in: true,
         whatsapp_blocked: false,

@@ -78,7 +78,10 @@ impl<C: ContactStore, K: CredentialStore> ContactsApi<C, K> {
         event: &ApiGatewayV2httpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let search = query(event, "q");
-        if search.as_ref().is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS) {
+        if search
+            .as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_SEARCH_CHARS)
+        {
             return Err(ApiError::InvalidParameter(format!(
                 "q must be at most {MAX_SEARCH_CHARS} characters."
             )));

@@ -9,7 +9,10 @@ use super::*;
 async fn api() -> ContactsApi<MemoryContacts, MemoryCredentials> {
     let contacts = MemoryContacts::new();
     let credentials = MemoryCredentials::new();
-    credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
     for c in [
         contact("org-a", "c1", "Aisha Rahman", "+60123456789"),
         contact("org-a", "c2", "Ben Ong", "+60123456780"),
@@ -47,7 +50,13 @@ fn names(body: &serde_json::Value) -> Vec<String> {
 async fn lists_only_eligible_contacts_of_the_callers_organization() {
     let api = api().await;
     let r = api
-        .handle(jwt_event("GET", "/whatsapp/contacts", "", Some("org-a"), None))
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/contacts",
+            "",
+            Some("org-a"),
+            None,
+        ))
         .await;
     assert_eq!(r.status_code, 200);
     let body = json_body(&r);
@@ -67,7 +76,13 @@ async fn search_matches_name_email_or_phone() {
         ("q=eve", vec![]),
     ] {
         let r = api
-            .handle(jwt_event("GET", "/whatsapp/contacts", q, Some("org-a"), None))
+            .handle(jwt_event(
+                "GET",
+                "/whatsapp/contacts",
+                q,
+                Some("org-a"),
+                None,
+            ))
             .await;
         assert_eq!(names(&json_body(&r)), expected, "{q}");
     }
@@ -77,8 +92,14 @@ async fn search_matches_name_email_or_phone() {
 async fn pages_with_an_opaque_cursor() {
     let api = api().await;
     let first = json_body(
-        &api.handle(jwt_event("GET", "/whatsapp/contacts", "limit=2", Some("org-a"), None))
-            .await,
+        &api.handle(jwt_event(
+            "GET",
+            "/whatsapp/contacts",
+            "limit=2",
+            Some("org-a"),
+            None,
+        ))
+        .await,
     );
     assert_eq!(names(&first), ["Aisha Rahman", "Ben Ong"]);
     let cursor = first["next_cursor"].as_str().unwrap();
@@ -101,14 +122,26 @@ async fn bad_parameters_are_400() {
     let api = api().await;
     for q in ["limit=0", "limit=1000", "limit=x", "cursor=%25%25garbage"] {
         let r = api
-            .handle(jwt_event("GET", "/whatsapp/contacts", q, Some("org-a"), None))
+            .handle(jwt_event(
+                "GET",
+                "/whatsapp/contacts",
+                q,
+                Some("org-a"),
+                None,
+            ))
             .await;
         assert_eq!(r.status_code, 400, "{q}");
         assert_eq!(error_code(&r), "invalid_parameter");
     }
     let long = format!("q={}", "a".repeat(101));
     let r = api
-        .handle(jwt_event("GET", "/whatsapp/contacts", &long, Some("org-a"), None))
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/contacts",
+            &long,
+            Some("org-a"),
+            None,
+        ))
         .await;
     assert_eq!(r.status_code, 400);
 }
@@ -144,7 +177,13 @@ async fn the_organization_never_comes_from_the_query() {
 async fn channel_status_for_configured_and_unconfigured_organizations() {
     let api = api().await;
     let r = api
-        .handle(jwt_event("GET", "/whatsapp/channel", "", Some("org-a"), None))
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/channel",
+            "",
+            Some("org-a"),
+            None,
+        ))
         .await;
     let body = json_body(&r);
     assert_eq!(body["enabled"], true);
@@ -153,7 +192,13 @@ async fn channel_status_for_configured_and_unconfigured_organizations() {
     assert!(!body.to_string().contains(ACCOUNT_SID));
 
     let r = api
-        .handle(jwt_event("GET", "/whatsapp/channel", "", Some("org-b"), None))
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/channel",
+            "",
+            Some("org-b"),
+            None,
+        ))
         .await;
     let body = json_body(&r);
     assert_eq!(body["enabled"], false);
@@ -162,11 +207,19 @@ async fn channel_status_for_configured_and_unconfigured_organizations() {
         "WhatsApp is not configured for this organization."
     );
 
-    api.credentials
-        .put_secret(&org("org-b"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false));
+    api.credentials.put_secret(
+        &org("org-b"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false),
+    );
     let body = json_body(
-        &api.handle(jwt_event("GET", "/whatsapp/channel", "", Some("org-b"), None))
-            .await,
+        &api.handle(jwt_event(
+            "GET",
+            "/whatsapp/channel",
+            "",
+            Some("org-b"),
+            None,
+        ))
+        .await,
     );
     assert_eq!(body["enabled"], false);
 }

@@ -75,7 +75,9 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
             query(event, name)
                 .map(|v| {
                     MessageId::parse(&v).map_err(|_| {
-                        ApiError::InvalidParameter(format!("{name} must be a message id or cursor."))
+                        ApiError::InvalidParameter(format!(
+                            "{name} must be a message id or cursor."
+                        ))
                     })
                 })
                 .transpose()
@@ -112,10 +114,10 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
                 Some(newest_revision.map_or(cursor, |r| r.max(cursor)))
             }
             // Before the first poll: everything up to now has been seen.
-            ConversationQuery::Latest { .. } => Some(newest_revision.map_or_else(
-                || MessageId::floor_at(now.timestamp_millis().max(0) as u64),
-                |r| r,
-            )),
+            ConversationQuery::Latest { .. } => Some(
+                newest_revision
+                    .unwrap_or_else(|| MessageId::floor_at(now.timestamp_millis().max(0) as u64)),
+            ),
             ConversationQuery::Before { .. } => None,
         };
         let next_before = match query {

@@ -65,7 +65,13 @@ fn texts(body: &serde_json::Value) -> Vec<String> {
 
 async fn get(api: &MessagesApi<MemoryContacts, MemoryMessages>, q: &str) -> serde_json::Value {
     let r = api
-        .handle(jwt_event("GET", "/whatsapp/messages", q, Some("org-a"), None))
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/messages",
+            q,
+            Some("org-a"),
+            None,
+        ))
         .await;
     assert_eq!(r.status_code, 200, "{q}: {:?}", r.body);
     json_body(&r)
@@ -85,9 +91,33 @@ async fn returns_the_conversation_in_order_with_the_window() {
         api.messages.insert(&m).await.unwrap();
     }
     // Noise that must never show: another contact, an unknown number, another org.
-    api.messages.insert(&message("org-a", Some("c2"), "other contact", Direction::Inbound)).await.unwrap();
-    api.messages.insert(&message("org-a", None, "unknown number", Direction::Inbound)).await.unwrap();
-    api.messages.insert(&message("org-b", Some("c1"), "other org", Direction::Inbound)).await.unwrap();
+    api.messages
+        .insert(&message(
+            "org-a",
+            Some("c2"),
+            "other contact",
+            Direction::Inbound,
+        ))
+        .await
+        .unwrap();
+    api.messages
+        .insert(&message(
+            "org-a",
+            None,
+            "unknown number",
+            Direction::Inbound,
+        ))
+        .await
+        .unwrap();
+    api.messages
+        .insert(&message(
+            "org-b",
+            Some("c1"),
+            "other org",
+            Direction::Inbound,
+        ))
+        .await
+        .unwrap();
 
     let body = get(&api, "contact_id=c1").await;
     assert_eq!(texts(&body), ["hello", "hi, how can we help?", "price?"]);
@@ -105,7 +135,12 @@ async fn pages_backwards_with_before() {
     let api = api().await;
     for i in 0..5 {
         api.messages
-            .insert(&message("org-a", Some("c1"), &format!("m{i}"), Direction::Inbound))
+            .insert(&message(
+                "org-a",
+                Some("c1"),
+                &format!("m{i}"),
+                Direction::Inbound,
+            ))
             .await
             .unwrap();
     }
@@ -130,7 +165,11 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
 
     let empty = get(&api, &format!("contact_id=c1&after={cursor}")).await;
     assert!(texts(&empty).is_empty());
-    assert_eq!(empty["next_after"], cursor.as_str(), "an empty poll keeps the cursor");
+    assert_eq!(
+        empty["next_after"],
+        cursor.as_str(),
+        "an empty poll keeps the cursor"
+    );
 
     std::thread::sleep(std::time::Duration::from_millis(2));
     api.messages
@@ -168,7 +207,10 @@ async fn an_empty_conversation_still_gives_a_poll_cursor() {
         .insert(&message("org-a", Some("c1"), "first", Direction::Inbound))
         .await
         .unwrap();
-    assert_eq!(texts(&get(&api, &format!("contact_id=c1&after={cursor}")).await), ["first"]);
+    assert_eq!(
+        texts(&get(&api, &format!("contact_id=c1&after={cursor}")).await),
+        ["first"]
+    );
 }
 
 #[tokio::test]
@@ -188,7 +230,13 @@ async fn another_organizations_contact_is_404_like_an_unknown_one() {
     let api = api().await;
     for q in ["contact_id=b1", "contact_id=nope", "contact_id=bad%20id"] {
         let r = api
-            .handle(jwt_event("GET", "/whatsapp/messages", q, Some("org-a"), None))
+            .handle(jwt_event(
+                "GET",
+                "/whatsapp/messages",
+                q,
+                Some("org-a"),
+                None,
+            ))
             .await;
         assert_eq!(r.status_code, 404, "{q}");
         assert_eq!(json_body(&r)["error"]["message"], "Contact not found.");
@@ -206,13 +254,25 @@ async fn bad_parameters_are_400_and_missing_jwt_401() {
         "contact_id=c1&limit=201",
     ] {
         let r = api
-            .handle(jwt_event("GET", "/whatsapp/messages", q, Some("org-a"), None))
+            .handle(jwt_event(
+                "GET",
+                "/whatsapp/messages",
+                q,
+                Some("org-a"),
+                None,
+            ))
             .await;
         assert_eq!(r.status_code, 400, "{q}");
         assert_eq!(error_code(&r), "invalid_parameter");
     }
     let r = api
-        .handle(jwt_event("GET", "/whatsapp/messages", "contact_id=c1", None, None))
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/messages",
+            "contact_id=c1",
+            None,
+            None,
+        ))
         .await;
     assert_eq!(r.status_code, 401);
 }

@@ -92,7 +92,10 @@ where
         if text.is_none() && request.attachments.is_empty() {
             return Err(ApiError::NoContent);
         }
-        if text.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+        {
             return Err(ApiError::TextTooLong);
         }
         if !request.attachments.is_empty() {

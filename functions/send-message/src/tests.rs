@@ -12,18 +12,33 @@ type Api = SendApi<MemoryContacts, MemoryMessages, MemoryCredentials, MemoryQueu
 
 async fn api_with(queue: MemoryQueue) -> Api {
     let contacts = MemoryContacts::new();
-    contacts.put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789")).await.unwrap();
+    contacts
+        .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
+        .await
+        .unwrap();
     let mut no_opt_in = contact("org-a", "c2", "Ben Ong", "+60123456780");
     no_opt_in.whatsapp_opt_in = false;
     contacts.put(&no_opt_in).await.unwrap();
-    contacts.put(&contact("org-a", "c3", "Bad Phone", "0123456789")).await.unwrap();
+    contacts
+        .put(&contact("org-a", "c3", "Bad Phone", "0123456789"))
+        .await
+        .unwrap();
     let mut stale = contact("org-a", "c4", "Quiet Contact", "+6591234567");
     stale.last_inbound_at = Some(hours_ago(25));
     contacts.put(&stale).await.unwrap();
-    contacts.put(&contact("org-b", "b1", "Other Org", "+60123456781")).await.unwrap();
+    contacts
+        .put(&contact("org-b", "b1", "Other Org", "+60123456781"))
+        .await
+        .unwrap();
     let credentials = MemoryCredentials::new();
-    credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
-    credentials.put_secret(&org("org-b"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
+    credentials.put_secret(
+        &org("org-b"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
     SendApi {
         contacts,
         messages: MemoryMessages::new(),
@@ -38,8 +53,14 @@ async fn api() -> Api {
 }
 
 async fn post(api: &Api, org_claim: Option<&str>, body: &str) -> ApiGatewayV2httpResponse {
-    api.handle(jwt_event("POST", "/whatsapp/messages", "", org_claim, Some(body)))
-        .await
+    api.handle(jwt_event(
+        "POST",
+        "/whatsapp/messages",
+        "",
+        org_claim,
+        Some(body),
+    ))
+    .await
 }
 
 fn assert_nothing_changed(api: &Api, org_id: &OrganizationId) {
@@ -50,7 +71,12 @@ fn assert_nothing_changed(api: &Api, org_id: &OrganizationId) {
 #[tokio::test]
 async fn accepts_stores_pending_and_queues_one_job() {
     let api = api().await;
-    let r = post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"Hello Aisha"}"#).await;
+    let r = post(
+        &api,
+        Some("org-a"),
+        r#"{"contact_id":"c1","text":"Hello Aisha"}"#,
+    )
+    .await;
     assert_eq!(r.status_code, 202);
     let body = json_body(&r);
     let sent = &body["messages"][0];
@@ -114,8 +140,17 @@ async fn malformed_bodies_are_400_and_change_nothing() {
         assert_eq!(r.status_code, 400, "{body}");
         assert_eq!(error_code(&r), "invalid_json", "{body}");
     }
-    let mut event = jwt_event("POST", "/whatsapp/messages", "", Some("org-a"), Some("contact_id=c1"));
-    event.headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+    let mut event = jwt_event(
+        "POST",
+        "/whatsapp/messages",
+        "",
+        Some("org-a"),
+        Some("contact_id=c1"),
+    );
+    event.headers.insert(
+        "content-type",
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
     assert_eq!(api.handle(event).await.status_code, 415);
     assert_nothing_changed(&api, &org("org-a"));
 }
@@ -129,7 +164,12 @@ async fn ineligible_contacts_get_the_exact_reason() {
         ("b1", 404, "Contact not found."),
         ("nope", 404, "Contact not found."),
     ] {
-        let r = post(&api, Some("org-a"), &format!(r#"{{"contact_id":"{id}","text":"hi"}}"#)).await;
+        let r = post(
+            &api,
+            Some("org-a"),
+            &format!(r#"{{"contact_id":"{id}","text":"hi"}}"#),
+        )
+        .await;
         assert_eq!(r.status_code, status, "{id}");
         assert_eq!(json_body(&r)["error"]["message"], message, "{id}");
     }
@@ -152,7 +192,10 @@ async fn outside_the_24_hour_window_free_form_is_refused() {
 #[tokio::test]
 async fn unconfigured_organization_cannot_send() {
     let api = api().await;
-    api.credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false));
+    api.credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false),
+    );
     let r = post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#).await;
     assert_eq!(r.status_code, 409);
     assert_eq!(
@@ -160,7 +203,12 @@ async fn unconfigured_organization_cannot_send() {
         "WhatsApp is not configured for this organization."
     );
     api.credentials.remove_secret(&org("org-a"));
-    assert_eq!(post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#).await.status_code, 409);
+    assert_eq!(
+        post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#)
+            .await
+            .status_code,
+        409
+    );
     assert_nothing_changed(&api, &org("org-a"));
 }
 
@@ -195,7 +243,13 @@ async fn a_failed_enqueue_never_leaves_a_pending_message() {
     let stored = api.messages.all(&org("org-a"));
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].status, MessageStatus::Failed);
-    assert!(stored[0].error_reason.as_deref().unwrap().starts_with("Failed to send via WhatsApp:"));
+    assert!(
+        stored[0]
+            .error_reason
+            .as_deref()
+            .unwrap()
+            .starts_with("Failed to send via WhatsApp:")
+    );
 }
 
 #[tokio::test]

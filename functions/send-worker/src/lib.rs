@@ -44,10 +44,17 @@ pub struct SendWorker<M, C, K, S, Q> {
 /// What became of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
-    Sent { sid: String },
-    Failed { reason: String },
+    Sent {
+        sid: String,
+    },
+    Failed {
+        reason: String,
+    },
     /// Queued again as attempt `attempt` after `delay`.
-    Retrying { attempt: u32, delay: Duration },
+    Retrying {
+        attempt: u32,
+        delay: Duration,
+    },
     /// Nothing to do: unknown message, or no longer PENDING (a redelivered job).
     Skipped,
 }
@@ -128,14 +135,19 @@ where
         };
         let Some(contact) = contact else {
             return self
-                .fail(message, "Failed to send via WhatsApp: the contact no longer exists.".into())
+                .fail(
+                    message,
+                    "Failed to send via WhatsApp: the contact no longer exists.".into(),
+                )
                 .await;
         };
         // The contact may have opted out since the message was accepted.
         let to = match contact.eligibility() {
             Ok(phone) => phone,
             Err(why) => {
-                return self.fail(message, format!("Failed to send via WhatsApp: {why}")).await;
+                return self
+                    .fail(message, format!("Failed to send via WhatsApp: {why}"))
+                    .await;
             }
         };
         let config = match self.credentials.channel_config(org).await? {
@@ -161,13 +173,12 @@ where
         };
 
         let mut result = self.sender.send(&config, &outbound).await;
-        if let Err(e) = &result {
-            if e.kind() == FailureKind::Configuration {
-                // The token may have been rotated since it was cached: read it again once.
-                if let Some(fresh) = self.rotated_config(job, &config).await? {
-                    result = self.sender.send(&fresh, &outbound).await;
-                }
-            }
+        // The token may have been rotated since it was cached: read it again, once.
+        if let Err(e) = &result
+            && e.kind() == FailureKind::Configuration
+            && let Some(fresh) = self.rotated_config(job, &config).await?
+        {
+            result = self.sender.send(&fresh, &outbound).await;
         }
         match result {
             Ok(sent) => {
@@ -182,7 +193,10 @@ where
                 .await?;
                 Ok(JobOutcome::Sent { sid: sent.sid })
             }
-            Err(e) => self.handle_failure(job, message, &contact.contact_id, e).await,
+            Err(e) => {
+                self.handle_failure(job, message, &contact.contact_id, e)
+                    .await
+            }
         }
     }
 
@@ -246,12 +260,18 @@ where
                     ..Default::default()
                 };
                 self.contacts.update(org, contact_id, &change).await?;
-                self.fail(message, format!("Failed to send via WhatsApp: {}", error.reason()))
-                    .await
+                self.fail(
+                    message,
+                    format!("Failed to send via WhatsApp: {}", error.reason()),
+                )
+                .await
             }
             FailureKind::Permanent => {
-                self.fail(message, format!("Failed to send via WhatsApp: {}", error.reason()))
-                    .await
+                self.fail(
+                    message,
+                    format!("Failed to send via WhatsApp: {}", error.reason()),
+                )
+                .await
             }
         }
     }

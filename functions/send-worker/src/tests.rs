@@ -2,7 +2,9 @@ use chrono::Utc;
 use shared::domain::{
     ContactId, Direction, MessageId, MessageType, OrganizationId, parse_org_secret,
 };
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue, ScriptedSender};
+use shared::memory::{
+    MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue, ScriptedSender,
+};
 use shared::ports::{ContactStore, PortResult};
 use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json};
 
@@ -21,7 +23,10 @@ fn settings() -> WorkerSettings {
 
 async fn worker_with<K: CredentialStore>(credentials: K) -> Worker<K> {
     let contacts = MemoryContacts::new();
-    contacts.put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789")).await.unwrap();
+    contacts
+        .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
+        .await
+        .unwrap();
     SendWorker {
         messages: MemoryMessages::new(),
         contacts,
@@ -34,7 +39,10 @@ async fn worker_with<K: CredentialStore>(credentials: K) -> Worker<K> {
 
 async fn worker() -> Worker {
     let credentials = MemoryCredentials::new();
-    credentials.put_secret(&org("org-a"), secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true));
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
     worker_with(credentials).await
 }
 
@@ -68,7 +76,11 @@ async fn pending<K: CredentialStore>(w: &Worker<K>, text: &str) -> SendJob {
 }
 
 async fn stored<K: CredentialStore>(w: &Worker<K>, job: &SendJob) -> Message {
-    w.messages.get(&job.organization_id, &job.message_id).await.unwrap().unwrap()
+    w.messages
+        .get(&job.organization_id, &job.message_id)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 fn api_error(http_status: u16, code: u32, message: &str) -> TwilioError {
@@ -98,11 +110,20 @@ async fn sends_and_records_sent_with_the_twilio_sid() {
     assert_eq!(outbound.to.as_str(), "+60123456789");
     assert_eq!(
         outbound.content,
-        OutboundContent::FreeForm { body: Some("Hello".into()), media_url: None }
+        OutboundContent::FreeForm {
+            body: Some("Hello".into()),
+            media_url: None
+        }
     );
     assert_eq!(
         outbound.status_callback.as_deref(),
-        Some(format!("https://api.example.com/webhook/twilio/whatsapp/org-a/status?message_id={}", job.message_id).as_str())
+        Some(
+            format!(
+                "https://api.example.com/webhook/twilio/whatsapp/org-a/status?message_id={}",
+                job.message_id
+            )
+            .as_str()
+        )
     );
 }
 
@@ -113,7 +134,10 @@ async fn a_redelivered_job_does_not_send_twice() {
     w.process(&job).await.unwrap();
     assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Skipped);
     assert_eq!(w.sender.attempts().len(), 1);
-    let unknown = SendJob { message_id: MessageId::new(), ..job };
+    let unknown = SendJob {
+        message_id: MessageId::new(),
+        ..job
+    };
     assert_eq!(w.process(&unknown).await.unwrap(), JobOutcome::Skipped);
 }
 
@@ -127,17 +151,26 @@ async fn transient_failures_retry_with_growing_delay_then_succeed() {
     ]);
     assert_eq!(
         w.process(&job).await.unwrap(),
-        JobOutcome::Retrying { attempt: 2, delay: Duration::from_secs(2) }
+        JobOutcome::Retrying {
+            attempt: 2,
+            delay: Duration::from_secs(2)
+        }
     );
     assert_eq!(stored(&w, &job).await.status, MessageStatus::Pending);
     let (retry, delay) = w.queue.drain().remove(0);
     assert_eq!((retry.attempt, delay), (2, Duration::from_secs(2)));
     assert_eq!(
         w.process(&retry).await.unwrap(),
-        JobOutcome::Retrying { attempt: 3, delay: Duration::from_secs(4) }
+        JobOutcome::Retrying {
+            attempt: 3,
+            delay: Duration::from_secs(4)
+        }
     );
     let (retry, _) = w.queue.drain().remove(0);
-    assert!(matches!(w.process(&retry).await.unwrap(), JobOutcome::Sent { .. }));
+    assert!(matches!(
+        w.process(&retry).await.unwrap(),
+        JobOutcome::Sent { .. }
+    ));
     assert_eq!(stored(&w, &job).await.status, MessageStatus::Sent);
     assert_eq!(w.sender.attempts().len(), 3);
 }
@@ -146,7 +179,8 @@ async fn transient_failures_retry_with_growing_delay_then_succeed() {
 async fn gives_up_after_the_last_attempt_and_marks_failed() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next((0..3).map(|_| api_error(429, 20429, "Too Many Requests")));
+    w.sender
+        .fail_next((0..3).map(|_| api_error(429, 20429, "Too Many Requests")));
     let mut job = job;
     loop {
         match w.process(&job).await.unwrap() {
@@ -171,14 +205,21 @@ async fn configuration_errors_fail_with_the_admin_message() {
     for code in [20003, 63007, 21606] {
         let w = worker().await;
         let job = pending(&w, "Hello").await;
-        w.sender.fail_next([api_error(if code == 20003 { 401 } else { 400 }, code, "x")]);
+        w.sender
+            .fail_next([api_error(if code == 20003 { 401 } else { 400 }, code, "x")]);
         assert_eq!(
             w.process(&job).await.unwrap(),
-            JobOutcome::Failed { reason: INVALID_CONFIGURATION.into() }
+            JobOutcome::Failed {
+                reason: INVALID_CONFIGURATION.into()
+            }
         );
         let m = stored(&w, &job).await;
         assert_eq!(m.error_reason.as_deref(), Some(INVALID_CONFIGURATION));
-        assert_eq!(w.sender.attempts().len(), 1, "same config: no second try ({code})");
+        assert_eq!(
+            w.sender.attempts().len(),
+            1,
+            "same config: no second try ({code})"
+        );
     }
 }
 
@@ -188,10 +229,20 @@ struct RotatedCredentials;
 
 impl CredentialStore for RotatedCredentials {
     async fn channel_config(&self, _: &OrganizationId) -> PortResult<ChannelConfig> {
-        Ok(parse_org_secret(&secret_json(ACCOUNT_SID, "old-token", SENDER, true)))
+        Ok(parse_org_secret(&secret_json(
+            ACCOUNT_SID,
+            "old-token",
+            SENDER,
+            true,
+        )))
     }
     async fn refresh(&self, _: &OrganizationId) -> PortResult<ChannelConfig> {
-        Ok(parse_org_secret(&secret_json(ACCOUNT_SID, "new-token", SENDER, true)))
+        Ok(parse_org_secret(&secret_json(
+            ACCOUNT_SID,
+            "new-token",
+            SENDER,
+            true,
+        )))
     }
 }
 
@@ -200,7 +251,10 @@ async fn a_rotated_token_is_read_again_once() {
     let w = worker_with(RotatedCredentials).await;
     let job = pending(&w, "Hello").await;
     w.sender.fail_next([api_error(401, 20003, "Authenticate")]);
-    assert!(matches!(w.process(&job).await.unwrap(), JobOutcome::Sent { .. }));
+    assert!(matches!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Sent { .. }
+    ));
     assert_eq!(w.sender.attempts().len(), 2);
 }
 
@@ -208,10 +262,24 @@ async fn a_rotated_token_is_read_again_once() {
 async fn unsubscribed_recipient_marks_the_contact() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next([api_error(400, 21610, "Attempt to send to unsubscribed recipient")]);
-    let JobOutcome::Failed { reason } = w.process(&job).await.unwrap() else { panic!() };
-    assert!(reason.starts_with("Failed to send via WhatsApp: Attempt to send to unsubscribed recipient"));
-    let c = w.contacts.get(&org("org-a"), &ContactId::parse("c1").unwrap()).await.unwrap().unwrap();
+    w.sender.fail_next([api_error(
+        400,
+        21610,
+        "Attempt to send to unsubscribed recipient",
+    )]);
+    let JobOutcome::Failed { reason } = w.process(&job).await.unwrap() else {
+        panic!()
+    };
+    assert!(
+        reason
+            .starts_with("Failed to send via WhatsApp: Attempt to send to unsubscribed recipient")
+    );
+    let c = w
+        .contacts
+        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(c.whatsapp_unsubscribed);
 }
 
@@ -219,7 +287,11 @@ async fn unsubscribed_recipient_marks_the_contact() {
 async fn permanent_errors_fail_at_once_with_twilios_reason() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next([api_error(400, 21211, "The 'To' number is not a valid phone number.")]);
+    w.sender.fail_next([api_error(
+        400,
+        21211,
+        "The 'To' number is not a valid phone number.",
+    )]);
     assert_eq!(
         w.process(&job).await.unwrap(),
         JobOutcome::Failed {
@@ -234,12 +306,21 @@ async fn contact_that_opted_out_meanwhile_is_not_messaged() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
     w.contacts
-        .update(&org("org-a"), &ContactId::parse("c1").unwrap(), &ContactChange { whatsapp_opt_in: Some(false), ..Default::default() })
+        .update(
+            &org("org-a"),
+            &ContactId::parse("c1").unwrap(),
+            &ContactChange {
+                whatsapp_opt_in: Some(false),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(
         w.process(&job).await.unwrap(),
-        JobOutcome::Failed { reason: "Failed to send via WhatsApp: Contact has not opted in to WhatsApp.".into() }
+        JobOutcome::Failed {
+            reason: "Failed to send via WhatsApp: Contact has not opted in to WhatsApp.".into()
+        }
     );
     assert!(w.sender.attempts().is_empty());
 }
@@ -250,7 +331,9 @@ async fn unconfigured_organization_fails_the_message() {
     let job = pending(&w, "Hello").await;
     assert_eq!(
         w.process(&job).await.unwrap(),
-        JobOutcome::Failed { reason: NOT_CONFIGURED.into() }
+        JobOutcome::Failed {
+            reason: NOT_CONFIGURED.into()
+        }
     );
     assert!(w.sender.attempts().is_empty());
 }

@@ -83,9 +83,10 @@ impl ApiError {
             &json!({"error": {"code": self.code(), "message": self.to_string()}}),
         );
         if matches!(self, ApiError::Unavailable) {
-            if let Ok(v) = http::HeaderValue::from_str("5") {
-                response.headers.insert(http::header::RETRY_AFTER, v);
-            }
+            response.headers.insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("5"),
+            );
         }
         response
     }
@@ -94,7 +95,9 @@ impl ApiError {
 impl From<PortError> for ApiError {
     fn from(e: PortError) -> Self {
         match e {
-            PortError::InvalidCursor => ApiError::InvalidParameter("The cursor is not valid.".into()),
+            PortError::InvalidCursor => {
+                ApiError::InvalidParameter("The cursor is not valid.".into())
+            }
             PortError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "backing service unavailable");
                 ApiError::Unavailable
@@ -133,7 +136,9 @@ mod tests {
         );
         assert_eq!(ApiError::NoContent.to_string(), "No content to send.");
         assert_eq!(
-            ApiError::Ineligible(Ineligibility::NoValidPhone).into_response().status_code,
+            ApiError::Ineligible(Ineligibility::NoValidPhone)
+                .into_response()
+                .status_code,
             422
         );
     }
@@ -143,9 +148,14 @@ mod tests {
         let r = ApiError::from(PortError::Unavailable("dynamodb throttled".into())).into_response();
         assert_eq!(r.status_code, 503);
         assert!(r.headers.contains_key("retry-after"));
-        assert!(!body(&r).to_string().contains("dynamodb"), "no internals leak");
+        assert!(
+            !body(&r).to_string().contains("dynamodb"),
+            "no internals leak"
+        );
         assert_eq!(
-            ApiError::from(PortError::InvalidCursor).into_response().status_code,
+            ApiError::from(PortError::InvalidCursor)
+                .into_response()
+                .status_code,
             400
         );
     }

@@ -49,7 +49,8 @@ pub fn gateway_event(req: GatewayRequest) -> Result<ApiGatewayV2httpRequest, ser
     let user_agent = headers.get("user-agent").cloned().unwrap_or(Value::Null);
 
     let mut query: serde_json::Map<String, Value> = serde_json::Map::new();
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&req.raw_query).unwrap_or_default();
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(&req.raw_query).unwrap_or_default();
     for (name, value) in pairs {
         let joined = match query.get(&name).and_then(Value::as_str) {
             Some(existing) => format!("{existing},{value}"),
@@ -118,10 +119,16 @@ mod tests {
             raw_path: "/webhook/twilio/whatsapp/org-a".into(),
             route_key: "POST /webhook/twilio/whatsapp/{organization_id}".into(),
             raw_query: "a=1&a=2&b=x%20y&q=Rahman%2C%20Aisha".into(),
-            headers: vec![("Content-Type".into(), "application/x-www-form-urlencoded".into())],
+            headers: vec![(
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            )],
             body: Some(b"Body=hi".to_vec()),
             path_parameters: HashMap::from([("organization_id".into(), "org-a".into())]),
-            claims: Some(HashMap::from([("custom:organization_id".into(), "org-a".into())])),
+            claims: Some(HashMap::from([(
+                "custom:organization_id".into(),
+                "org-a".into(),
+            )])),
             domain_name: "abc.execute-api.eu-west-1.amazonaws.com".into(),
             source_ip: "127.0.0.1".into(),
         })
@@ -133,9 +140,14 @@ mod tests {
         assert_eq!(query(&event, "q").as_deref(), Some("Rahman, Aisha"));
         assert_eq!(query(&event, "missing"), None);
         assert_eq!(
-            organization_id(&event, "custom:organization_id").unwrap().as_str(),
+            organization_id(&event, "custom:organization_id")
+                .unwrap()
+                .as_str(),
             "org-a"
         );
-        assert_eq!(event.route_key.as_deref(), Some("POST /webhook/twilio/whatsapp/{organization_id}"));
+        assert_eq!(
+            event.route_key.as_deref(),
+            Some("POST /webhook/twilio/whatsapp/{organization_id}")
+        );
     }
 }

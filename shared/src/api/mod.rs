@@ -11,8 +11,7 @@ pub use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResp
 pub use error::ApiError;
 pub use event::{GatewayRequest, gateway_event};
 pub use request::{
-    body_bytes, header, json_body, route_key, organization_id, path_parameter, query,
-    query_limit,
+    body_bytes, header, json_body, organization_id, path_parameter, query, query_limit, route_key,
 };
 pub use response::{json_response, twiml_response};
 pub use views::{ContactView, MessageView};

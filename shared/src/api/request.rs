@@ -55,9 +55,7 @@ pub fn query(event: &ApiGatewayV2httpRequest, name: &str) -> Option<String> {
             .map(|(_, v)| v),
         None => event.query_string_parameters.first(name).map(str::to_owned),
     };
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 /// `limit` within 1..=max, `default` when absent.
@@ -108,7 +106,9 @@ pub fn json_body<T: DeserializeOwned>(event: &ApiGatewayV2httpRequest) -> Result
     }
     let bytes = body_bytes(event)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::InvalidJson("The request body is empty; a JSON object is expected.".into()));
+        return Err(ApiError::InvalidJson(
+            "The request body is empty; a JSON object is expected.".into(),
+        ));
     }
     serde_json::from_slice(&bytes).map_err(|e| {
         // serde's message names the field and position, never echoes values.

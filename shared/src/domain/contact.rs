@@ -181,8 +181,12 @@ mod tests {
     #[test]
     fn last_inbound_only_moves_forward() {
         let mut c = contact();
-        let t1 = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().to_utc();
-        let t0 = DateTime::parse_from_rfc3339("2026-01-01T09:00:00Z").unwrap().to_utc();
+        let t1 = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let t0 = DateTime::parse_from_rfc3339("2026-01-01T09:00:00Z")
+            .unwrap()
+            .to_utc();
         assert!(c.apply(&ContactChange {
             last_inbound_at: Some(t1),
             ..Default::default()

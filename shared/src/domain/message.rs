@@ -65,12 +65,12 @@ impl MessageStatus {
     /// PENDING or SENT. Callbacks arrive late and twice, so anything else is ignored.
     pub fn can_advance_to(self, next: MessageStatus) -> bool {
         use MessageStatus::*;
-        match (self, next) {
-            (Pending, Sent | Delivered | Read | Failed) => true,
-            (Sent, Delivered | Read | Failed) => true,
-            (Delivered, Read) => true,
-            _ => false,
-        }
+        matches!(
+            (self, next),
+            (Pending, Sent | Delivered | Read | Failed)
+                | (Sent, Delivered | Read | Failed)
+                | (Delivered, Read)
+        )
     }
 
     /// A status no later event changes.
@@ -149,11 +149,11 @@ impl Message {
     /// move (a `delivered` callback can overtake the worker's own `SENT`).
     pub fn apply(&mut self, change: &StatusChange, now: DateTime<Utc>) -> bool {
         let mut changed = false;
-        if let Some(sid) = &change.twilio_message_sid {
-            if self.twilio_message_sid.is_none() {
-                self.twilio_message_sid = Some(sid.clone());
-                changed = true;
-            }
+        if let Some(sid) = &change.twilio_message_sid
+            && self.twilio_message_sid.is_none()
+        {
+            self.twilio_message_sid = Some(sid.clone());
+            changed = true;
         }
         if self.status.can_advance_to(change.status) {
             self.status = change.status;
@@ -288,7 +288,10 @@ mod tests {
             Utc::now()
         ));
         assert!(!m.apply(&change(Delivered), Utc::now()));
-        assert_eq!(m.error_reason.as_deref(), Some("Failed to send via WhatsApp: x"));
+        assert_eq!(
+            m.error_reason.as_deref(),
+            Some("Failed to send via WhatsApp: x")
+        );
         assert!(m.status.is_final());
     }
 
@@ -305,17 +308,32 @@ mod tests {
 
     #[test]
     fn message_type_follows_content_type() {
-        assert_eq!(MessageType::from_content_type("image/jpeg"), MessageType::Image);
-        assert_eq!(MessageType::from_content_type("audio/ogg; codecs=opus"), MessageType::Audio);
-        assert_eq!(MessageType::from_content_type("video/mp4"), MessageType::Video);
-        assert_eq!(MessageType::from_content_type("application/pdf"), MessageType::Document);
+        assert_eq!(
+            MessageType::from_content_type("image/jpeg"),
+            MessageType::Image
+        );
+        assert_eq!(
+            MessageType::from_content_type("audio/ogg; codecs=opus"),
+            MessageType::Audio
+        );
+        assert_eq!(
+            MessageType::from_content_type("video/mp4"),
+            MessageType::Video
+        );
+        assert_eq!(
+            MessageType::from_content_type("application/pdf"),
+            MessageType::Document
+        );
         assert_eq!(
             MessageType::from_content_type(
                 "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             ),
             MessageType::Document
         );
-        assert_eq!(MessageType::from_content_type("text/vcard"), MessageType::Document);
+        assert_eq!(
+            MessageType::from_content_type("text/vcard"),
+            MessageType::Document
+        );
         assert_eq!(
             MessageType::from_content_type("application/x-msdownload"),
             MessageType::Other
@@ -331,6 +349,9 @@ mod tests {
         assert_eq!(job.attempt, 1);
         let back: SendJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
         assert_eq!(back, job);
-        assert!(serde_json::from_str::<SendJob>(r#"{"organization_id":"a/b","message_id":"x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<SendJob>(r#"{"organization_id":"a/b","message_id":"x"}"#)
+                .is_err()
+        );
     }
 }

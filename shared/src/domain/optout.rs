@@ -47,8 +47,17 @@ mod tests {
     #[test]
     fn opt_out_keywords_in_any_case_and_spacing() {
         for body in [
-            "STOP", "stop", " Stop\n", "STOPALL", "unsubscribe", "Cancel", "end", "QUIT",
-            "optout", "revoke", "\tStOp  ",
+            "STOP",
+            "stop",
+            " Stop\n",
+            "STOPALL",
+            "unsubscribe",
+            "Cancel",
+            "end",
+            "QUIT",
+            "optout",
+            "revoke",
+            "\tStOp  ",
         ] {
             assert_eq!(keyword_action(body), Some(OptAction::OptOut), "{body:?}");
         }

@@ -20,7 +20,9 @@ pub enum ChannelConfig {
     Configured(OrgConfig),
     /// Missing secret, missing field or disabled. `why` is for the operator's log only; it
     /// never contains secret material.
-    NotConfigured { why: String },
+    NotConfigured {
+        why: String,
+    },
 }
 
 impl ChannelConfig {
@@ -38,9 +40,7 @@ struct SecretDocument {
 }
 
 fn is_account_sid(sid: &str) -> bool {
-    sid.len() == 34
-        && sid.starts_with("AC")
-        && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+    sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// Reads the secret's JSON. Anything short of a complete, enabled configuration is "not
@@ -48,7 +48,11 @@ fn is_account_sid(sid: &str) -> bool {
 pub fn parse_org_secret(json: &str) -> ChannelConfig {
     let doc: SecretDocument = match serde_json::from_str(json) {
         Ok(doc) => doc,
-        Err(_) => return ChannelConfig::not_configured("secret is not a JSON object of the expected shape"),
+        Err(_) => {
+            return ChannelConfig::not_configured(
+                "secret is not a JSON object of the expected shape",
+            );
+        }
     };
     let enabled = match doc.whatsapp_enabled {
         Some(serde_json::Value::Bool(b)) => b,
@@ -106,7 +110,10 @@ mod tests {
             assert_eq!(c.account_sid, SID);
             assert_eq!(c.auth_token.expose_secret(), "tok3n");
             assert_eq!(c.whatsapp_from.as_str(), "+14155238886");
-            assert!(!format!("{c:?}").contains("tok3n"), "Debug must not print the token");
+            assert!(
+                !format!("{c:?}").contains("tok3n"),
+                "Debug must not print the token"
+            );
         }
     }
 

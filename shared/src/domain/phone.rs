@@ -32,10 +32,7 @@ impl PhoneNumber {
         if !phonenumber::is_valid(&parsed) {
             return Err(InvalidPhoneNumber);
         }
-        let canonical = parsed
-            .format()
-            .mode(phonenumber::Mode::E164)
-            .to_string();
+        let canonical = parsed.format().mode(phonenumber::Mode::E164).to_string();
         if canonical != value {
             return Err(InvalidPhoneNumber);
         }
@@ -88,7 +85,12 @@ mod tests {
 
     #[test]
     fn accepts_valid_e164_numbers() {
-        for n in ["+60123456789", "+14155238886", "+447911123456", "+6591234567"] {
+        for n in [
+            "+60123456789",
+            "+14155238886",
+            "+447911123456",
+            "+6591234567",
+        ] {
             assert_eq!(PhoneNumber::parse_e164(n).unwrap().as_str(), n, "{n}");
         }
     }

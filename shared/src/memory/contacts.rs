@@ -38,7 +38,9 @@ impl ContactStore for MemoryContacts {
     ) -> PortResult<Option<Contact>> {
         Ok(lock(&self.contacts)?
             .values()
-            .find(|c| &c.organization_id == org && c.phone_number.as_deref() == Some(phone.as_str()))
+            .find(|c| {
+                &c.organization_id == org && c.phone_number.as_deref() == Some(phone.as_str())
+            })
             .cloned())
     }
 

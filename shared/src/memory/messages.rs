@@ -65,23 +65,26 @@ impl MessageStore for MemoryMessages {
 
     async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
         let mut state = lock(&self.state)?;
-        if let Some(sid) = &message.twilio_message_sid {
-            if state
+        if let Some(sid) = &message.twilio_message_sid
+            && state
                 .by_sid
                 .contains_key(&(message.organization_id.clone(), sid.clone()))
-            {
-                return Ok(InboundInsert::Duplicate);
-            }
+        {
+            return Ok(InboundInsert::Duplicate);
         }
         index_sid(&mut state, message);
-        state
-            .messages
-            .insert((message.organization_id.clone(), message.id), message.clone());
+        state.messages.insert(
+            (message.organization_id.clone(), message.id),
+            message.clone(),
+        );
         Ok(InboundInsert::Stored)
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
-        Ok(lock(&self.state)?.messages.get(&(org.clone(), *id)).cloned())
+        Ok(lock(&self.state)?
+            .messages
+            .get(&(org.clone(), *id))
+            .cloned())
     }
 
     async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {

@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn transient_failures_are_retried() {
         assert_eq!(TwilioError::Timeout.kind(), FailureKind::Transient);
-        assert_eq!(TwilioError::Network("reset".into()).kind(), FailureKind::Transient);
+        assert_eq!(
+            TwilioError::Network("reset".into()).kind(),
+            FailureKind::Transient
+        );
         assert_eq!(api(500, None).kind(), FailureKind::Transient);
         assert_eq!(api(503, Some(20500)).kind(), FailureKind::Transient);
         assert_eq!(api(429, None).kind(), FailureKind::Transient);

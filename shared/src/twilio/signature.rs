@@ -41,9 +41,11 @@ pub fn validate_signature(
     let Ok(expected) = STANDARD.decode(signature.trim()) else {
         return false;
     };
-    url_variants(url)
-        .iter()
-        .any(|candidate| mac_over(auth_token, candidate, params).verify_slice(&expected).is_ok())
+    url_variants(url).iter().any(|candidate| {
+        mac_over(auth_token, candidate, params)
+            .verify_slice(&expected)
+            .is_ok()
+    })
 }
 
 /// The URL as given, plus the same URL with its default port added or removed.
@@ -73,7 +75,9 @@ fn url_variants(url: &str) -> Vec<String> {
         }
         Some(_) => {}
         None => {
-            variants.push(format!("{scheme}://{prefix}{host_and_port}:{default_port}{tail}"));
+            variants.push(format!(
+                "{scheme}://{prefix}{host_and_port}:{default_port}{tail}"
+            ));
         }
     }
     variants
@@ -127,7 +131,12 @@ mod tests {
     #[test]
     fn rejects_wrong_token_url_params_or_garbage() {
         assert!(!validate_signature("54321", URL, &params(), SIGNATURE));
-        assert!(!validate_signature(TOKEN, "https://mycompany.com/other.php", &params(), SIGNATURE));
+        assert!(!validate_signature(
+            TOKEN,
+            "https://mycompany.com/other.php",
+            &params(),
+            SIGNATURE
+        ));
         let mut tampered = params();
         tampered[2].1 = "9999".into();
         assert!(!validate_signature(TOKEN, URL, &tampered, SIGNATURE));
@@ -141,7 +150,9 @@ mod tests {
     #[test]
     fn repeated_parameters_are_all_signed_in_value_order() {
         let p = |v: &[(&str, &str)]| -> Vec<(String, String)> {
-            v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            v.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         };
         let a = compute_signature(TOKEN, URL, &p(&[("MediaUrl", "b"), ("MediaUrl", "a")]));
         let b = compute_signature(TOKEN, URL, &p(&[("MediaUrl", "a"), ("MediaUrl", "b")]));

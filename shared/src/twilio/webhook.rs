@@ -88,7 +88,10 @@ impl InboundMessage {
             .map_err(|_| WebhookError::Invalid("To"))?;
         let num_media: usize = match form.get("NumMedia") {
             None => 0,
-            Some(n) => n.trim().parse().map_err(|_| WebhookError::Invalid("NumMedia"))?,
+            Some(n) => n
+                .trim()
+                .parse()
+                .map_err(|_| WebhookError::Invalid("NumMedia"))?,
         };
         // WhatsApp carries at most one media per message; Twilio's limit for MMS is 10.
         if num_media > 10 {
@@ -145,7 +148,11 @@ impl StatusCallback {
             .ok_or(WebhookError::Missing("MessageStatus"))?;
         let error_code = match form.get("ErrorCode") {
             None => None,
-            Some(c) => Some(c.trim().parse().map_err(|_| WebhookError::Invalid("ErrorCode"))?),
+            Some(c) => Some(
+                c.trim()
+                    .parse()
+                    .map_err(|_| WebhookError::Invalid("ErrorCode"))?,
+            ),
         };
         Ok(Self {
             message_sid: message_sid.to_owned(),
@@ -191,7 +198,9 @@ mod tests {
 
     #[test]
     fn refuses_forms_without_the_essentials() {
-        let without_sid = INBOUND.replace("MessageSid=", "Other=").replace("SmsOther", "SmsMessageSid");
+        let without_sid = INBOUND
+            .replace("MessageSid=", "Other=")
+            .replace("SmsOther", "SmsMessageSid");
         let form = FormParams::parse(without_sid.as_bytes()).unwrap();
         assert_eq!(
             InboundMessage::from_form(&form),

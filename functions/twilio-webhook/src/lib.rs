@@ -1,0 +1,289 @@
+//! Twilio webhooks of one organization (no JWT; X-Twilio-Signature instead):
+//! - `POST /webhook/twilio/whatsapp/{organization_id}`: a contact's message;
+//! - `POST /webhook/twilio/whatsapp/{organization_id}/status`: a status callback.
+//!
+//! Every request is checked before anything is stored: the organization's auth token signs
+//! the public URL and every posted parameter, and the AccountSid (and, inbound, the To
+//! number) must be the organization's own. A non-2xx answer makes Twilio retry, so anything
+//! we could not store answers 503.
+
+use chrono::Utc;
+use shared::api::{
+    ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, body_bytes, header,
+    path_parameter, query, route_key, twiml_response,
+};
+use shared::domain::{
+    Attachment, ChannelConfig, ContactChange, Direction, Message, MessageId, MessageStatus,
+    MessageType, OptAction, OrgConfig, OrganizationId, StatusChange, keyword_action,
+    opt_out_type_action,
+};
+use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore};
+use shared::twilio::{
+    FormParams, InboundMessage, SIGNATURE_HEADER, StatusCallback, describe_error_code,
+    validate_signature,
+};
+
+use secrecy::ExposeSecret;
+
+#[derive(Clone)]
+pub struct TwilioWebhook<M, C, K> {
+    pub messages: M,
+    pub contacts: C,
+    pub credentials: K,
+    /// The API's public base URL as configured in Twilio (`PUBLIC_BASE_URL`); None: the
+    /// `https://` + domain API Gateway reports.
+    pub public_base_url: Option<String>,
+}
+
+enum Kind {
+    Inbound,
+    Status,
+}
+
+impl<M: MessageStore, C: ContactStore, K: CredentialStore> TwilioWebhook<M, C, K> {
+    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        self.route(&event)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
+
+    async fn route(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let kind = match route_key(event).as_str() {
+            "POST /webhook/twilio/whatsapp/{organization_id}" => Kind::Inbound,
+            "POST /webhook/twilio/whatsapp/{organization_id}/status" => Kind::Status,
+            _ => return Err(ApiError::NotFound("No such route.")),
+        };
+        let org = path_parameter(event, "organization_id")
+            .and_then(|id| OrganizationId::parse(id).ok())
+            .ok_or(ApiError::NotFound("Unknown organization."))?;
+        // An organization without a usable configuration has no token to check with.
+        let config = match self.credentials.channel_config(&org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { .. } => {
+                tracing::warn!(organization_id = %org, "webhook for an organization that is not configured");
+                return Err(ApiError::NotFound("Unknown organization."));
+            }
+        };
+        let form = FormParams::parse(&body_bytes(event)?).map_err(|_| {
+            ApiError::InvalidParameter(
+                "The body must be a form (application/x-www-form-urlencoded).".into(),
+            )
+        })?;
+        self.verify(event, &org, &config, &form)?;
+        match kind {
+            Kind::Inbound => self.inbound(&org, &config, &form).await,
+            Kind::Status => self.status(&org, event, &form).await,
+        }
+    }
+
+    fn public_url(&self, event: &ApiGatewayV2httpRequest) -> String {
+        let base = self.public_base_url.clone().unwrap_or_else(|| {
+            format!(
+                "https://{}",
+                event
+                    .request_context
+                    .domain_name
+                    .as_deref()
+                    .unwrap_or_default()
+            )
+        });
+        let path = event.raw_path.as_deref().unwrap_or_default();
+        match event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+            Some(q) => format!("{base}{path}?{q}"),
+            None => format!("{base}{path}"),
+        }
+    }
+
+    fn verify(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+        org: &OrganizationId,
+        config: &OrgConfig,
+        form: &FormParams,
+    ) -> Result<(), ApiError> {
+        let signature = header(event, SIGNATURE_HEADER).unwrap_or_default();
+        let url = self.public_url(event);
+        if !validate_signature(
+            config.auth_token.expose_secret(),
+            &url,
+            form.pairs(),
+            signature,
+        ) {
+            tracing::warn!(organization_id = %org, url, has_signature = !signature.is_empty(), "webhook signature rejected");
+            return Err(ApiError::Forbidden("Invalid Twilio signature."));
+        }
+        if form.get("AccountSid") != Some(config.account_sid.as_str()) {
+            tracing::warn!(organization_id = %org, "webhook for another Twilio account");
+            return Err(ApiError::Forbidden(
+                "The request is not for this organization's account.",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn inbound(
+        &self,
+        org: &OrganizationId,
+        config: &OrgConfig,
+        form: &FormParams,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let inbound = InboundMessage::from_form(form)
+            .map_err(|e| ApiError::InvalidParameter(format!("Invalid webhook: {e}.")))?;
+        if inbound.to != config.whatsapp_from {
+            tracing::warn!(organization_id = %org, "inbound message to another sender");
+            return Err(ApiError::Forbidden(
+                "The request is not for this organization's sender.",
+            ));
+        }
+        let contact = self.contacts.find_by_phone(org, &inbound.from).await?;
+        let now = Utc::now();
+        let id = MessageId::new();
+        let attachments: Vec<Attachment> = inbound
+            .media
+            .iter()
+            .map(|m| Attachment {
+                key: None,
+                url: Some(m.url.clone()),
+                content_type: m.content_type.clone(),
+                filename: None,
+                size: None,
+            })
+            .collect();
+        let message = Message {
+            id,
+            organization_id: org.clone(),
+            contact_id: contact.as_ref().map(|c| c.contact_id.clone()),
+            contact_phone: Some(inbound.from.to_string()),
+            direction: Direction::Inbound,
+            message_type: inbound.media.first().map_or(MessageType::Text, |m| {
+                MessageType::from_content_type(&m.content_type)
+            }),
+            text: Some(inbound.body.clone()).filter(|b| !b.is_empty()),
+            attachments,
+            twilio_message_sid: Some(inbound.message_sid.clone()),
+            status: MessageStatus::Received,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: id,
+        };
+        if self.messages.insert_inbound(&message).await? == InboundInsert::Duplicate {
+            tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
+            return Ok(twiml_response());
+        }
+        let Some(contact) = contact else {
+            tracing::info!(organization_id = %org, message_id = %id, "inbound message from a number that is no contact");
+            return Ok(twiml_response());
+        };
+        let opt = inbound
+            .opt_out_type
+            .as_deref()
+            .and_then(opt_out_type_action)
+            .or_else(|| keyword_action(&inbound.body));
+        let change = ContactChange {
+            last_inbound_at: Some(now),
+            whatsapp_opt_in: opt.map(|a| a == OptAction::OptIn),
+            // Opting back in also lifts a WhatsApp-level unsubscribe (Twilio 21610).
+            whatsapp_unsubscribed: (opt == Some(OptAction::OptIn)).then_some(false),
+        };
+        self.contacts
+            .update(org, &contact.contact_id, &change)
+            .await?;
+        tracing::info!(
+            organization_id = %org,
+            message_id = %id,
+            contact_id = %contact.contact_id,
+            opt = ?opt,
+            "inbound message stored"
+        );
+        Ok(twiml_response())
+    }
+
+    async fn status(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+        form: &FormParams,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let callback = StatusCallback::from_form(form)
+            .map_err(|e| ApiError::InvalidParameter(format!("Invalid status callback: {e}.")))?;
+        // Our status callback URL names the message (and is covered by the signature), so a
+        // callback that overtakes the worker's own SENT still finds its message.
+        let by_id = match query(event, "message_id").and_then(|v| MessageId::parse(&v).ok()) {
+            Some(id) => self.messages.get(org, &id).await?.filter(|m| {
+                m.twilio_message_sid
+                    .as_deref()
+                    .is_none_or(|sid| sid == callback.message_sid)
+            }),
+            None => None,
+        };
+        let message = match by_id {
+            Some(m) => Some(m),
+            None => {
+                self.messages
+                    .find_by_sid(org, &callback.message_sid)
+                    .await?
+            }
+        };
+        let Some(message) = message else {
+            tracing::warn!(organization_id = %org, twilio_message_sid = %callback.message_sid, "status callback for an unknown message");
+            return Ok(twiml_response());
+        };
+        let Some(status) = MessageStatus::from_twilio(&callback.message_status) else {
+            return Ok(twiml_response());
+        };
+        let error_reason = (status == MessageStatus::Failed).then(|| failure_reason(&callback));
+        let outcome = self
+            .messages
+            .apply_status(
+                org,
+                &message.id,
+                &StatusChange {
+                    status,
+                    twilio_message_sid: Some(callback.message_sid.clone()),
+                    error_reason,
+                },
+            )
+            .await?;
+        if callback.error_code == Some(21610)
+            && let Some(contact_id) = &message.contact_id
+        {
+            let change = ContactChange {
+                whatsapp_unsubscribed: Some(true),
+                ..Default::default()
+            };
+            self.contacts.update(org, contact_id, &change).await?;
+        }
+        tracing::info!(
+            organization_id = %org,
+            message_id = %message.id,
+            twilio_status = %callback.message_status,
+            applied = matches!(outcome, Some(shared::ports::StatusOutcome::Applied(_))),
+            "status callback"
+        );
+        Ok(twiml_response())
+    }
+}
+
+fn failure_reason(callback: &StatusCallback) -> String {
+    let text = callback
+        .error_message
+        .clone()
+        .or_else(|| {
+            callback
+                .error_code
+                .and_then(describe_error_code)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| format!("Twilio reported the message {}", callback.message_status));
+    match callback.error_code {
+        Some(code) => format!("Failed to send via WhatsApp: {text} (Twilio error {code})"),
+        None => format!("Failed to send via WhatsApp: {text}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,555 @@
+use std::collections::HashMap;
+
+use shared::api::{GatewayRequest, gateway_event};
+use shared::domain::{Contact, ContactId};
+use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages};
+use shared::ports::{ContactStore, ConversationQuery};
+use shared::testing::{
+    ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, hours_ago, org, secret_json,
+};
+use shared::twilio::compute_signature;
+
+use super::*;
+
+type Webhook = TwilioWebhook<MemoryMessages, MemoryContacts, MemoryCredentials>;
+
+const DOMAIN: &str = "abc123.execute-api.eu-west-1.amazonaws.com";
+
+async fn webhook() -> Webhook {
+    let contacts = MemoryContacts::new();
+    let mut aisha = contact("org-a", "c1", "Aisha Rahman", "+60123456789");
+    aisha.last_inbound_at = Some(hours_ago(48));
+    contacts.put(&aisha).await.unwrap();
+    contacts
+        .put(&contact(
+            "org-b",
+            "b1",
+            "Same Number Other Org",
+            "+60123456789",
+        ))
+        .await
+        .unwrap();
+    let credentials = MemoryCredentials::new();
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
+    TwilioWebhook {
+        messages: MemoryMessages::new(),
+        contacts,
+        credentials,
+        public_base_url: None,
+    }
+}
+
+fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn inbound_params(sid: &str, from: &str, body: &str) -> Vec<(String, String)> {
+    pairs(&[
+        ("SmsMessageSid", sid),
+        ("NumMedia", "0"),
+        ("ProfileName", "Aisha"),
+        ("MessageType", "text"),
+        ("SmsSid", sid),
+        ("WaId", from.trim_start_matches('+')),
+        ("SmsStatus", "received"),
+        ("Body", body),
+        ("To", &format!("whatsapp:{SENDER}")),
+        ("NumSegments", "1"),
+        ("ReferralNumMedia", "0"),
+        ("MessageSid", sid),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", &format!("whatsapp:{from}")),
+        ("ApiVersion", "2010-04-01"),
+    ])
+}
+
+/// A webhook event as API Gateway delivers it, signed as Twilio signs it (over `signed_url`).
+fn event_signed_for(
+    org_id: &str,
+    status: bool,
+    query: &str,
+    params: &[(String, String)],
+    token: &str,
+    signed_url: Option<&str>,
+) -> ApiGatewayV2httpRequest {
+    let suffix = if status { "/status" } else { "" };
+    let path = format!("/webhook/twilio/whatsapp/{org_id}{suffix}");
+    let mut url = format!("https://{DOMAIN}{path}");
+    if !query.is_empty() {
+        url = format!("{url}?{query}");
+    }
+    let signature = compute_signature(token, signed_url.unwrap_or(&url), params);
+    gateway_event(GatewayRequest {
+        method: "POST".into(),
+        raw_path: path,
+        route_key: format!("POST /webhook/twilio/whatsapp/{{organization_id}}{suffix}"),
+        raw_query: query.into(),
+        headers: vec![
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded; charset=UTF-8".into(),
+            ),
+            ("x-twilio-signature".into(), signature),
+            ("user-agent".into(), "TwilioProxy/1.1".into()),
+            (
+                "i-twilio-idempotency-token".into(),
+                "7c7f0d1a-0000-4000-8000-000000000000".into(),
+            ),
+        ],
+        body: Some(serde_urlencoded::to_string(params).unwrap().into_bytes()),
+        path_parameters: HashMap::from([("organization_id".into(), org_id.into())]),
+        claims: None,
+        domain_name: DOMAIN.into(),
+        source_ip: "54.172.60.1".into(),
+    })
+    .unwrap()
+}
+
+fn inbound_event(params: &[(String, String)]) -> ApiGatewayV2httpRequest {
+    event_signed_for("org-a", false, "", params, AUTH_TOKEN, None)
+}
+
+async fn aisha(w: &Webhook) -> Contact {
+    w.contacts
+        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn conversation(w: &Webhook) -> Vec<Message> {
+    w.messages
+        .conversation(
+            &org("org-a"),
+            &ContactId::parse("c1").unwrap(),
+            ConversationQuery::Latest { limit: 50 },
+        )
+        .await
+        .unwrap()
+        .messages
+}
+
+const SID1: &str = "SM11111111111111111111111111111111";
+const SID2: &str = "SM22222222222222222222222222222222";
+
+#[tokio::test]
+async fn stores_an_inbound_message_and_opens_the_window() {
+    let w = webhook().await;
+    let r = w
+        .handle(inbound_event(&inbound_params(
+            SID1,
+            "+60123456789",
+            "Hello there!",
+        )))
+        .await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(r.headers.get("content-type").unwrap(), "text/xml");
+    let messages = conversation(&w).await;
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert_eq!(m.direction, Direction::Inbound);
+    assert_eq!(m.status, MessageStatus::Received);
+    assert_eq!(m.text.as_deref(), Some("Hello there!"));
+    assert_eq!(m.twilio_message_sid.as_deref(), Some(SID1));
+    let c = aisha(&w).await;
+    assert!(c.last_inbound_at.unwrap() > hours_ago(1));
+    assert!(
+        w.messages.all(&org("org-b")).is_empty(),
+        "the other org's contact is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_repeated_message_sid_is_stored_once() {
+    let w = webhook().await;
+    for _ in 0..3 {
+        let r = w
+            .handle(inbound_event(&inbound_params(SID1, "+60123456789", "Hi")))
+            .await;
+        assert_eq!(r.status_code, 200);
+    }
+    assert_eq!(w.messages.all(&org("org-a")).len(), 1);
+}
+
+#[tokio::test]
+async fn an_unknown_number_is_kept_without_a_contact_and_not_shown() {
+    let w = webhook().await;
+    let r = w
+        .handle(inbound_event(&inbound_params(
+            SID1,
+            "+447911123456",
+            "Who is this?",
+        )))
+        .await;
+    assert_eq!(r.status_code, 200);
+    let all = w.messages.all(&org("org-a"));
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].contact_id, None);
+    assert_eq!(all[0].contact_phone.as_deref(), Some("+447911123456"));
+    assert!(conversation(&w).await.is_empty());
+}
+
+#[tokio::test]
+async fn stop_opts_out_and_start_opts_back_in() {
+    let w = webhook().await;
+    w.handle(inbound_event(&inbound_params(
+        SID1,
+        "+60123456789",
+        " stop ",
+    )))
+    .await;
+    let c = aisha(&w).await;
+    assert!(!c.whatsapp_opt_in);
+    let eligible = w
+        .contacts
+        .list_eligible(&org("org-a"), None, None, 10)
+        .await
+        .unwrap();
+    assert!(eligible.items.is_empty());
+
+    w.handle(inbound_event(&inbound_params(
+        SID2,
+        "+60123456789",
+        "START",
+    )))
+    .await;
+    assert!(aisha(&w).await.whatsapp_opt_in);
+    assert_eq!(conversation(&w).await.len(), 2, "keywords are messages too");
+}
+
+#[tokio::test]
+async fn twilios_opt_out_type_is_honoured() {
+    let w = webhook().await;
+    let mut params = inbound_params(SID1, "+60123456789", "Arrêter");
+    params.push(("OptOutType".into(), "STOP".into()));
+    w.handle(inbound_event(&params)).await;
+    assert!(!aisha(&w).await.whatsapp_opt_in);
+}
+
+#[tokio::test]
+async fn bad_or_missing_signatures_are_403_and_store_nothing() {
+    let w = webhook().await;
+    let params = inbound_params(SID1, "+60123456789", "Hi");
+    let wrong_token = event_signed_for("org-a", false, "", &params, "not-the-token", None);
+    assert_eq!(w.handle(wrong_token).await.status_code, 403);
+
+    let mut missing = inbound_event(&params);
+    missing.headers.remove("x-twilio-signature");
+    let r = w.handle(missing).await;
+    assert_eq!(r.status_code, 403);
+    assert_eq!(error_code(&r), "forbidden");
+
+    let mut tampered = inbound_event(&params);
+    let body = serde_urlencoded::to_string(inbound_params(SID1, "+60123456789", "Hi!!")).unwrap();
+    tampered.body = Some(base64_encode(body.as_bytes()));
+    assert_eq!(w.handle(tampered).await.status_code, 403);
+
+    assert!(w.messages.all(&org("org-a")).is_empty());
+    assert!(aisha(&w).await.last_inbound_at.unwrap() < hours_ago(47));
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[tokio::test]
+async fn signatures_over_the_url_with_the_default_port_are_accepted() {
+    let w = webhook().await;
+    let params = inbound_params(SID1, "+60123456789", "Hi");
+    let url = format!("https://{DOMAIN}:443/webhook/twilio/whatsapp/org-a");
+    let event = event_signed_for("org-a", false, "", &params, AUTH_TOKEN, Some(&url));
+    assert_eq!(w.handle(event).await.status_code, 200);
+}
+
+#[tokio::test]
+async fn the_public_base_url_setting_is_what_gets_signed() {
+    let mut w = webhook().await;
+    w.public_base_url = Some("https://hooks.example.com".into());
+    let params = inbound_params(SID1, "+60123456789", "Hi");
+    let default = inbound_event(&params);
+    assert_eq!(w.handle(default).await.status_code, 403);
+    let url = "https://hooks.example.com/webhook/twilio/whatsapp/org-a";
+    let event = event_signed_for("org-a", false, "", &params, AUTH_TOKEN, Some(url));
+    assert_eq!(w.handle(event).await.status_code, 200);
+}
+
+#[tokio::test]
+async fn another_account_or_sender_is_403() {
+    let w = webhook().await;
+    let mut params = inbound_params(SID1, "+60123456789", "Hi");
+    for (k, v) in params.iter_mut() {
+        if k == "AccountSid" {
+            *v = "ACffffffffffffffffffffffffffffffff".into();
+        }
+    }
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 403);
+    let mut params = inbound_params(SID1, "+60123456789", "Hi");
+    for (k, v) in params.iter_mut() {
+        if k == "To" {
+            *v = "whatsapp:+6591234567".into();
+        }
+    }
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 403);
+    assert!(w.messages.all(&org("org-a")).is_empty());
+}
+
+#[tokio::test]
+async fn unknown_or_unconfigured_organizations_are_404() {
+    let w = webhook().await;
+    let params = inbound_params(SID1, "+60123456789", "Hi");
+    for org_id in ["org-b", "org-zzz"] {
+        let r = w
+            .handle(event_signed_for(
+                org_id, false, "", &params, AUTH_TOKEN, None,
+            ))
+            .await;
+        assert_eq!(r.status_code, 404, "{org_id}");
+    }
+    assert!(w.messages.all(&org("org-b")).is_empty());
+}
+
+#[tokio::test]
+async fn a_form_without_message_sid_is_400() {
+    let w = webhook().await;
+    let params: Vec<(String, String)> = inbound_params(SID1, "+60123456789", "Hi")
+        .into_iter()
+        .filter(|(k, _)| k != "MessageSid")
+        .collect();
+    let r = w.handle(inbound_event(&params)).await;
+    assert_eq!(r.status_code, 400);
+    assert!(w.messages.all(&org("org-a")).is_empty());
+}
+
+async fn outbound(w: &Webhook) -> Message {
+    let now = Utc::now();
+    let id = MessageId::new();
+    let m = Message {
+        id,
+        organization_id: org("org-a"),
+        contact_id: Some(ContactId::parse("c1").unwrap()),
+        contact_phone: Some("+60123456789".into()),
+        direction: Direction::Outbound,
+        message_type: MessageType::Text,
+        text: Some("Your order shipped".into()),
+        attachments: vec![],
+        twilio_message_sid: None,
+        status: MessageStatus::Pending,
+        error_reason: None,
+        created_at: now,
+        updated_at: now,
+        revision: id,
+    };
+    w.messages.insert(&m).await.unwrap();
+    m
+}
+
+fn status_params(sid: &str, status: &str, error_code: Option<&str>) -> Vec<(String, String)> {
+    let mut p = pairs(&[
+        ("SmsSid", sid),
+        ("SmsStatus", status),
+        ("MessageStatus", status),
+        ("ChannelToAddress", "+60123456789"),
+        ("To", "whatsapp:+60123456789"),
+        ("ChannelPrefix", "whatsapp"),
+        ("MessageSid", sid),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", &format!("whatsapp:{SENDER}")),
+        ("ApiVersion", "2010-04-01"),
+        ("ChannelInstallSid", "XE00000000000000000000000000000000"),
+    ]);
+    if let Some(code) = error_code {
+        p.push(("ErrorCode".into(), code.into()));
+    }
+    p
+}
+
+async fn callback(w: &Webhook, m: &Message, sid: &str, status: &str, code: Option<&str>) -> u16 {
+    let query = format!("message_id={}", m.id);
+    let event = event_signed_for(
+        "org-a",
+        true,
+        &query,
+        &status_params(sid, status, code),
+        AUTH_TOKEN,
+        None,
+    );
+    w.handle(event).await.status_code as u16
+}
+
+async fn reload(w: &Webhook, m: &Message) -> Message {
+    w.messages.get(&org("org-a"), &m.id).await.unwrap().unwrap()
+}
+
+#[tokio::test]
+async fn status_callbacks_move_forward_only() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    for status in ["sent", "read", "delivered", "sent", "queued"] {
+        assert_eq!(callback(&w, &m, SID1, status, None).await, 200, "{status}");
+    }
+    let m2 = reload(&w, &m).await;
+    assert_eq!(
+        m2.status,
+        MessageStatus::Read,
+        "a late delivered never replaces read"
+    );
+    assert_eq!(m2.twilio_message_sid.as_deref(), Some(SID1));
+}
+
+#[tokio::test]
+async fn a_callback_that_overtakes_the_worker_is_not_lost() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    // Twilio's `delivered` arrives before the worker recorded SENT and the sid.
+    assert_eq!(callback(&w, &m, SID1, "delivered", None).await, 200);
+    let now = reload(&w, &m).await;
+    assert_eq!(now.status, MessageStatus::Delivered);
+    // The worker's own SENT then only records nothing new.
+    w.messages
+        .apply_status(
+            &org("org-a"),
+            &m.id,
+            &StatusChange {
+                status: MessageStatus::Sent,
+                twilio_message_sid: Some(SID1.into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Delivered);
+}
+
+#[tokio::test]
+async fn undelivered_records_twilios_error() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    callback(&w, &m, SID1, "sent", None).await;
+    callback(&w, &m, SID1, "undelivered", Some("63016")).await;
+    let m2 = reload(&w, &m).await;
+    assert_eq!(m2.status, MessageStatus::Failed);
+    assert_eq!(
+        m2.error_reason.as_deref(),
+        Some(
+            "Failed to send via WhatsApp: Outside the 24-hour window: a template message is required (Twilio error 63016)"
+        )
+    );
+}
+
+#[tokio::test]
+async fn failed_21610_marks_the_contact_unsubscribed() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    callback(&w, &m, SID1, "failed", Some("21610")).await;
+    assert!(aisha(&w).await.whatsapp_unsubscribed);
+}
+
+#[tokio::test]
+async fn callbacks_find_messages_by_sid_without_a_message_id() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    w.messages
+        .apply_status(
+            &org("org-a"),
+            &m.id,
+            &StatusChange {
+                status: MessageStatus::Sent,
+                twilio_message_sid: Some(SID1.into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    let event = event_signed_for(
+        "org-a",
+        true,
+        "",
+        &status_params(SID1, "delivered", None),
+        AUTH_TOKEN,
+        None,
+    );
+    assert_eq!(w.handle(event).await.status_code, 200);
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Delivered);
+    // A message id that does not match the sid is not trusted over the sid.
+    let other = outbound(&w).await;
+    let query = format!("message_id={}", other.id);
+    w.messages
+        .apply_status(
+            &org("org-a"),
+            &other.id,
+            &StatusChange {
+                status: MessageStatus::Sent,
+                twilio_message_sid: Some(SID2.into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    let event = event_signed_for(
+        "org-a",
+        true,
+        &query,
+        &status_params(SID1, "read", None),
+        AUTH_TOKEN,
+        None,
+    );
+    w.handle(event).await;
+    assert_eq!(reload(&w, &other).await.status, MessageStatus::Sent);
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Read);
+}
+
+#[tokio::test]
+async fn status_callbacks_are_signature_checked_too() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    let query = format!("message_id={}", m.id);
+    let event = event_signed_for(
+        "org-a",
+        true,
+        &query,
+        &status_params(SID1, "delivered", None),
+        "wrong",
+        None,
+    );
+    assert_eq!(w.handle(event).await.status_code, 403);
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Pending);
+}
+
+#[tokio::test]
+async fn recorded_events_are_understood() {
+    let w = webhook().await;
+    let event: ApiGatewayV2httpRequest =
+        serde_json::from_str(include_str!("../../../events/twilio-webhook-inbound.json")).unwrap();
+    let r = w.handle(event).await;
+    assert_eq!(r.status_code, 200, "{:?}", r.body);
+    let messages = conversation(&w).await;
+    assert_eq!(messages.len(), 1);
+
+    let m = outbound(&w).await;
+    let mut event: ApiGatewayV2httpRequest =
+        serde_json::from_str(include_str!("../../../events/twilio-webhook-status.json")).unwrap();
+    // The recorded callback names a message by sid only.
+    let sid = "SM0123456789abcdef0123456789abcdef";
+    w.messages
+        .apply_status(
+            &org("org-a"),
+            &m.id,
+            &StatusChange {
+                status: MessageStatus::Sent,
+                twilio_message_sid: Some(sid.into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    event.headers.remove("x-amzn-trace-id");
+    assert_eq!(w.handle(event).await.status_code, 200);
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Delivered);
+}

@@ -8,6 +8,7 @@ mod response;
 mod views;
 
 pub use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+pub use aws_lambda_events::encodings::Body as LambdaBody;
 pub use error::ApiError;
 pub use event::{GatewayRequest, gateway_event};
 pub use request::{

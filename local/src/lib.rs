@@ -1,0 +1,347 @@
+//! The local runner: every Lambda handler behind one HTTP server on the template's routes,
+//! the send worker in process, the Twilio sandbox, demo data, and the web page.
+
+pub mod gateway;
+pub mod sandbox;
+pub mod seed;
+mod worker;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, MethodRouter, any, get};
+use list_contacts::ContactsApi;
+use list_messages::MessagesApi;
+use send_message::SendApi;
+use send_worker::{SendWorker, WorkerSettings};
+use serde::Serialize;
+use shared::config::{ConfigError, Settings};
+use shared::domain::{ChannelConfig, parse_org_secret};
+use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
+use shared::ports::{ContactStore, PortError};
+use shared::routes::{ROUTES, Route};
+use shared::twilio::{TwilioClient, TwilioError};
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+use twilio_webhook::TwilioWebhook;
+
+use crate::gateway::{Claims, GatewayInput};
+use crate::seed::Seed;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Bind { port: u16, source: std::io::Error },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("seed: {0}")]
+    Seed(String),
+    #[error("twilio client: {0}")]
+    Twilio(#[from] TwilioError),
+    #[error("store: {0}")]
+    Store(#[from] PortError),
+}
+
+pub struct Options {
+    /// 0 picks a free port.
+    pub port: u16,
+    pub seed: Seed,
+    /// The Send Message page's static files.
+    pub web_dir: PathBuf,
+    /// Environment lookups (settings are read as the Lambdas read them, with local
+    /// defaults for what points at this process).
+    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    /// Pause between the sandbox's status callbacks.
+    pub callback_delay: Duration,
+}
+
+impl Options {
+    pub fn from_process_env(port: u16, seed: Seed, web_dir: PathBuf) -> Self {
+        Self {
+            port,
+            seed,
+            web_dir,
+            env: Arc::new(|name| std::env::var(name).ok()),
+            callback_delay: Duration::from_millis(700),
+        }
+    }
+}
+
+/// One demo organization as `/local/demo` shows it (never its Twilio token).
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoOrganization {
+    pub organization_id: String,
+    pub name: String,
+    pub user: DemoUser,
+    pub token: String,
+    pub whatsapp_configured: bool,
+    pub sender: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoUser {
+    pub sub: String,
+    pub email: String,
+}
+
+pub struct Running {
+    pub addr: SocketAddr,
+    pub base_url: String,
+    pub organizations: Vec<DemoOrganization>,
+    pub settings: Settings,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Resolves when the server stops.
+    pub async fn server_finished(&self) {
+        while !self.server.is_finished() {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub fn stop(&self) {
+        self.server.abort();
+    }
+}
+
+type Contacts = MemoryContacts;
+type Messages = MemoryMessages;
+type Credentials = MemoryCredentials;
+type Queue = MemoryQueue;
+
+struct Handlers {
+    contacts: ContactsApi<Contacts, Credentials>,
+    messages: MessagesApi<Contacts, Messages>,
+    send: SendApi<Contacts, Messages, Credentials, Queue>,
+    webhook: TwilioWebhook<Messages, Contacts, Credentials>,
+}
+
+#[derive(Clone)]
+struct AppState {
+    handlers: Arc<Handlers>,
+    tokens: Arc<HashMap<String, Claims>>,
+    demo: Arc<Vec<DemoOrganization>>,
+}
+
+/// The settings the handlers get: the environment first, then local defaults pointing the
+/// Twilio client and the webhook URLs at this process.
+fn local_settings(
+    env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+    base_url: &str,
+) -> Result<Settings, ConfigError> {
+    let base_url = base_url.to_owned();
+    Settings::from_lookup(|name| {
+        env(name).or_else(|| match name {
+            "PUBLIC_BASE_URL" => Some(base_url.clone()),
+            "TWILIO_API_BASE_URL" => Some(format!("{base_url}/sandbox")),
+            "TWILIO_TIMEOUT_SECONDS" => Some("5".into()),
+            "SEND_RETRY_BASE_MS" => Some("1000".into()),
+            _ => None,
+        })
+    })
+}
+
+pub async fn start(options: Options) -> Result<Running, LocalError> {
+    let listener = TcpListener::bind(("127.0.0.1", options.port))
+        .await
+        .map_err(|source| LocalError::Bind {
+            port: options.port,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| LocalError::Bind {
+        port: options.port,
+        source,
+    })?;
+    let base_url = format!("http://{addr}");
+    let settings = local_settings(options.env.as_ref(), &base_url)?;
+
+    let contacts = MemoryContacts::new();
+    let messages = MemoryMessages::new();
+    let credentials = MemoryCredentials::new();
+    let (queue, jobs) = MemoryQueue::channel();
+    let now = chrono::Utc::now();
+    let mut tokens = HashMap::new();
+    let mut demo = Vec::new();
+    for org in &options.seed.organizations {
+        let mut sender = None;
+        if let Some(secret) = &org.twilio {
+            let json = secret.to_string();
+            if let ChannelConfig::Configured(config) = parse_org_secret(&json) {
+                sender = Some(config.whatsapp_from.to_string());
+            }
+            credentials.put_secret(&org.organization_id, json);
+        }
+        for c in &org.contacts {
+            contacts
+                .put(&c.to_contact(&org.organization_id, now))
+                .await?;
+        }
+        let token = format!("demo.{}.{}", org.organization_id, ulid::Ulid::new());
+        tokens.insert(
+            token.clone(),
+            HashMap::from([
+                ("sub".to_owned(), org.user.sub.clone()),
+                ("email".to_owned(), org.user.email.clone()),
+                (settings.org_claim.clone(), org.organization_id.to_string()),
+            ]),
+        );
+        demo.push(DemoOrganization {
+            organization_id: org.organization_id.to_string(),
+            name: org.name.clone(),
+            user: DemoUser {
+                sub: org.user.sub.clone(),
+                email: org.user.email.clone(),
+            },
+            token,
+            whatsapp_configured: sender.is_some(),
+            sender,
+        });
+    }
+
+    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?;
+    worker::spawn(
+        SendWorker {
+            messages: messages.clone(),
+            contacts: contacts.clone(),
+            credentials: credentials.clone(),
+            sender: twilio,
+            queue: queue.clone(),
+            settings: WorkerSettings {
+                max_attempts: settings.send_max_attempts,
+                retry_base: settings.send_retry_base,
+                public_base_url: settings.public_base_url.clone(),
+            },
+        },
+        jobs,
+    );
+    let handlers = Handlers {
+        contacts: ContactsApi {
+            contacts: contacts.clone(),
+            credentials: credentials.clone(),
+            org_claim: settings.org_claim.clone(),
+        },
+        messages: MessagesApi {
+            contacts: contacts.clone(),
+            messages: messages.clone(),
+            org_claim: settings.org_claim.clone(),
+        },
+        send: SendApi {
+            contacts: contacts.clone(),
+            messages: messages.clone(),
+            credentials: credentials.clone(),
+            queue,
+            org_claim: settings.org_claim.clone(),
+        },
+        webhook: TwilioWebhook {
+            messages,
+            contacts,
+            credentials,
+            public_base_url: settings.public_base_url.clone(),
+        },
+    };
+    let state = AppState {
+        handlers: Arc::new(handlers),
+        tokens: Arc::new(tokens),
+        demo: Arc::new(demo.clone()),
+    };
+    let sandbox_public = settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| base_url.clone());
+    let sandbox = sandbox::Sandbox::new(&options.seed, &sandbox_public, options.callback_delay);
+    let app = router(state, sandbox, &options.web_dir);
+    let server = tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    Ok(Running {
+        addr,
+        base_url,
+        organizations: demo,
+        settings,
+        server,
+    })
+}
+
+fn router(state: AppState, sandbox: sandbox::Sandbox, web_dir: &std::path::Path) -> Router {
+    let mut api = Router::new();
+    // One method router per path, with every method the route table lists for it.
+    let mut paths: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.dedup();
+    for path in paths {
+        let mut methods: MethodRouter<AppState> = MethodRouter::new().fallback(unmatched);
+        for route in ROUTES.iter().filter(|r| r.path == path) {
+            let filter = if route.method == "POST" {
+                MethodFilter::POST
+            } else {
+                MethodFilter::GET
+            };
+            methods = methods.on(filter, move |state, peer, method, uri, headers, body| {
+                serve(state, peer, method, uri, headers, body, route)
+            });
+        }
+        api = api.route(path, methods);
+    }
+    api.route("/whatsapp/{*rest}", any(unmatched))
+        .route("/webhook/{*rest}", any(unmatched))
+        .route("/local/demo", get(demo))
+        .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
+        .with_state(state)
+        .nest("/sandbox", sandbox.router())
+        .fallback_service(ServeDir::new(web_dir))
+}
+
+async fn unmatched() -> Response {
+    gateway::no_route()
+}
+
+async fn demo(State(state): State<AppState>) -> Response {
+    axum::Json(serde_json::json!({ "organizations": *state.demo })).into_response()
+}
+
+async fn serve(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    route: &'static Route,
+) -> Response {
+    let input = GatewayInput {
+        method,
+        uri,
+        headers,
+        body,
+        peer,
+    };
+    let Some((_, params)) = gateway::match_route(input.method.as_str(), input.uri.path()) else {
+        return gateway::no_route();
+    };
+    let event = match gateway::to_event(&input, route, params, |token| {
+        state.tokens.get(token).cloned()
+    }) {
+        Ok(event) => event,
+        Err(response) => return response,
+    };
+    let h = &state.handlers;
+    let answer = match route.function {
+        "list-contacts" => h.contacts.handle(event).await,
+        "list-messages" => h.messages.handle(event).await,
+        "send-message" => h.send.handle(event).await,
+        "twilio-webhook" => h.webhook.handle(event).await,
+        _ => return gateway::no_route(),
+    };
+    gateway::to_response(answer)
+}

@@ -1,0 +1,84 @@
+use std::path::PathBuf;
+
+use local::seed::Seed;
+
+const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR]
+  --port N     port on 127.0.0.1 (default: $PORT or 8080; 0 picks a free one)
+  --seed FILE  demo data to load (default: $SEED_FILE or the bundled local/seed.json)
+  --web DIR    static files of the Send Message page (default: $WEB_DIR or ./web)";
+
+fn args() -> Result<(u16, Option<PathBuf>, PathBuf), String> {
+    let mut port = std::env::var("PORT").ok();
+    let mut seed = std::env::var("SEED_FILE").ok().map(PathBuf::from);
+    let mut web = std::env::var("WEB_DIR")
+        .ok()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web")));
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--port" => port = it.next(),
+            "--seed" => seed = it.next().map(PathBuf::from),
+            "--web" => web = it.next().map(PathBuf::from).ok_or(USAGE)?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
+        }
+    }
+    let port = match port {
+        None => 8080,
+        Some(p) => p
+            .parse()
+            .map_err(|_| format!("--port {p} is not a port\n{USAGE}"))?,
+    };
+    Ok((port, seed, web))
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    shared::telemetry::init_local();
+    let (port, seed_path, web) = match args() {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("{message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let seed = match &seed_path {
+        Some(path) => Seed::load(path),
+        None => Seed::default_demo(),
+    };
+    let seed = match seed {
+        Ok(seed) => seed,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let running = match local::start(local::Options::from_process_env(port, seed, web)).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    println!("WhatsApp channel running at {}", running.base_url);
+    println!("  Send Message page: {}/", running.base_url);
+    println!("  demo users:        {}/local/demo", running.base_url);
+    println!(
+        "  Twilio API used:   {}",
+        running.settings.twilio_api_base_url
+    );
+    for org in &running.organizations {
+        println!(
+            "  {:<8} {:<5} token {}",
+            org.organization_id,
+            if org.whatsapp_configured { "on" } else { "off" },
+            org.token
+        );
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = running.server_finished() => {}
+    }
+    std::process::ExitCode::SUCCESS
+}

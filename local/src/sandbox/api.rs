@@ -1,0 +1,311 @@
+//! The Messages API as Twilio answers it, for the accounts in the seed.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+use shared::domain::{MAX_TEXT_CHARS, PhoneNumber};
+use shared::twilio::{describe_error_code, new_message_sid};
+
+use super::{FaultMode, Sandbox, SandboxMessage, twilio_date};
+
+/// Twilio's error document.
+fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
+    (
+        status,
+        Json(json!({
+            "code": code,
+            "message": message,
+            "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
+            "status": status.as_u16(),
+        })),
+    )
+        .into_response()
+}
+
+fn authenticated(headers: &HeaderMap, account_sid: &str, token: &str) -> bool {
+    let Some(encoded) = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+    else {
+        return false;
+    };
+    let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
+        return false;
+    };
+    let Ok(pair) = String::from_utf8(decoded) else {
+        return false;
+    };
+    pair.split_once(':') == Some((account_sid, token))
+}
+
+fn whatsapp_number(value: &str) -> Option<PhoneNumber> {
+    value
+        .strip_prefix("whatsapp:")
+        .and_then(|n| PhoneNumber::parse_e164(n).ok())
+}
+
+pub async fn create_message(
+    State(sandbox): State<Sandbox>,
+    Path(account_sid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            &format!(
+                "The requested resource /2010-04-01/Accounts/{account_sid}/Messages.json was not found"
+            ),
+        );
+    };
+    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            20001,
+            "Unable to parse the request body",
+        );
+    };
+    let get = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let Some(from) = get("From") else {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21603,
+            "A 'From' phone number is required.",
+        );
+    };
+    if whatsapp_number(from).as_ref() != Some(&account.sender) {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            63007,
+            "Twilio could not find a Channel with the specified From address",
+        );
+    }
+    let Some(to_raw) = get("To") else {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21604,
+            "A 'To' phone number is required.",
+        );
+    };
+    let Some(to) = whatsapp_number(to_raw) else {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21211,
+            &format!("Invalid 'To' Phone Number: {to_raw}"),
+        );
+    };
+    let text = get("Body").map(str::to_owned);
+    let media_url: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "MediaUrl")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if text.is_none() && media_url.is_empty() && get("ContentSid").is_none() {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21619,
+            "A text message body or media urls must be specified.",
+        );
+    }
+    if text
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+    {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21617,
+            "The concatenated message body exceeds the 1600 character limit.",
+        );
+    }
+    let status_callback = get("StatusCallback").map(str::to_owned);
+
+    let fault = sandbox.take_fault(&to);
+    let mut undelivered = None;
+    if let Some(fault) = &fault {
+        tracing::info!(mode = ?fault.mode, to = %to, "sandbox fault applied");
+        match fault.mode {
+            FaultMode::ServerError => {
+                return twilio_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    20500,
+                    "Internal Server Error",
+                );
+            }
+            FaultMode::RateLimited => {
+                return twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests");
+            }
+            FaultMode::BadCredentials => {
+                return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+            }
+            FaultMode::Timeout => {
+                // Longer than any sensible client timeout; the client hangs up first.
+                tokio::time::sleep(Duration::from_secs(120)).await;
+                return twilio_error(StatusCode::GATEWAY_TIMEOUT, 20504, "Gateway Timeout");
+            }
+            FaultMode::ErrorCode => {
+                let code = fault.code.unwrap_or(21211);
+                let status = if code == 20003 {
+                    StatusCode::UNAUTHORIZED
+                } else {
+                    StatusCode::BAD_REQUEST
+                };
+                let message = describe_error_code(code).unwrap_or("Sandbox error");
+                return twilio_error(status, code, message);
+            }
+            FaultMode::Undelivered => undelivered = fault.code.or(Some(30008)),
+        }
+    }
+
+    let sid = new_message_sid();
+    let now = Utc::now();
+    let message = SandboxMessage {
+        sid: sid.clone(),
+        account_sid: account_sid.clone(),
+        direction: "outbound-api",
+        from: from.to_owned(),
+        to: to_raw.to_owned(),
+        body: text.clone(),
+        media_url: media_url.clone(),
+        status: "queued".into(),
+        error_code: None,
+        status_callback: status_callback.clone(),
+        date_created: twilio_date(now),
+    };
+    sandbox.record(message);
+    if let Some(callback) = status_callback {
+        let sandbox = sandbox.clone();
+        let (sid, account_sid, from, to) = (
+            sid.clone(),
+            account_sid.clone(),
+            from.to_owned(),
+            to_raw.to_owned(),
+        );
+        tokio::spawn(async move {
+            sandbox
+                .deliver(&sid, &account_sid, &from, &to, &callback, undelivered)
+                .await;
+        });
+    }
+    (
+        StatusCode::CREATED,
+        Json(json!({
+            "account_sid": account_sid,
+            "api_version": "2010-04-01",
+            "body": text,
+            "date_created": twilio_date(now),
+            "date_sent": null,
+            "date_updated": twilio_date(now),
+            "direction": "outbound-api",
+            "error_code": null,
+            "error_message": null,
+            "from": from,
+            "messaging_service_sid": null,
+            "num_media": media_url.len().to_string(),
+            "num_segments": "1",
+            "price": null,
+            "price_unit": null,
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json")},
+            "to": to_raw,
+            "uri": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"),
+        })),
+    )
+        .into_response()
+}
+
+impl Sandbox {
+    /// Walks a message through its statuses, telling the product at every step.
+    async fn deliver(
+        &self,
+        sid: &str,
+        account_sid: &str,
+        from: &str,
+        to: &str,
+        callback: &str,
+        undelivered: Option<u32>,
+    ) {
+        let steps: Vec<(&str, Option<u32>)> = match undelivered {
+            Some(code) => vec![("sent", None), ("undelivered", Some(code))],
+            None => vec![("sent", None), ("delivered", None), ("read", None)],
+        };
+        for (status, error_code) in steps {
+            tokio::time::sleep(self.state.callback_delay).await;
+            self.set_status(sid, status, error_code);
+            let mut params: Vec<(String, String)> = [
+                ("AccountSid", account_sid),
+                ("ApiVersion", "2010-04-01"),
+                ("ChannelInstallSid", "XE00000000000000000000000000000000"),
+                ("ChannelPrefix", "whatsapp"),
+                ("ChannelToAddress", to.trim_start_matches("whatsapp:")),
+                ("From", from),
+                ("MessageSid", sid),
+                ("MessageStatus", status),
+                ("SmsSid", sid),
+                ("SmsStatus", status),
+                ("To", to),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            if let Some(code) = error_code {
+                params.push(("ErrorCode".into(), code.to_string()));
+            }
+            match self.post_signed(account_sid, callback, &params).await {
+                Ok((code, _)) if (200..300).contains(&code) => {}
+                Ok((code, body)) => {
+                    tracing::warn!(sid, status, code, body, "status callback refused")
+                }
+                Err(e) => tracing::warn!(sid, status, error = %e, "status callback failed"),
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    to: Option<String>,
+}
+
+pub async fn list_messages(
+    State(sandbox): State<Sandbox>,
+    Query(query): Query<ListQuery>,
+) -> Json<Vec<SandboxMessage>> {
+    let messages = super::lock(&sandbox.state.messages);
+    let wanted = query
+        .to
+        .as_deref()
+        .and_then(|n| PhoneNumber::parse_address(n).ok());
+    Json(
+        messages
+            .iter()
+            .filter(|m| {
+                wanted.as_ref().is_none_or(|n| {
+                    PhoneNumber::parse_address(&m.to).is_ok_and(|to| &to == n)
+                        || PhoneNumber::parse_address(&m.from).is_ok_and(|f| &f == n)
+                })
+            })
+            .cloned()
+            .collect(),
+    )
+}

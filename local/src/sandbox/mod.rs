@@ -1,0 +1,169 @@
+//! A Twilio sandbox: answers the Messages API like Twilio (basic auth, validation, error
+//! JSON, `SM…` sids), sends signed status callbacks (sent → delivered → read), lets a person
+//! or a script play a contact and reply, and can be told to fail.
+//!
+//! Routes (under `/sandbox`):
+//! - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` — the Messages API
+//! - `GET /messages[?to=+E164]` — what the sandbox received and delivered
+//! - `POST /reply` `{from, body, organization_id?, profile_name?}` — a contact writes
+//! - `GET|POST|DELETE /faults` — failure injection
+
+mod api;
+mod faults;
+mod reply;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Serialize;
+use shared::domain::{ChannelConfig, OrganizationId, PhoneNumber, parse_org_secret};
+use shared::twilio::compute_signature;
+
+pub use faults::{Fault, FaultMode};
+
+use crate::seed::Seed;
+
+/// A Twilio account the sandbox knows, from the seed's organization secrets.
+struct Account {
+    auth_token: SecretString,
+    organization_id: OrganizationId,
+    sender: PhoneNumber,
+}
+
+/// A message as the sandbox saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SandboxMessage {
+    pub sid: String,
+    pub account_sid: String,
+    /// `outbound-api` (sent by the product) or `inbound` (a contact's reply).
+    pub direction: &'static str,
+    pub from: String,
+    pub to: String,
+    pub body: Option<String>,
+    pub media_url: Vec<String>,
+    pub status: String,
+    pub error_code: Option<u32>,
+    pub status_callback: Option<String>,
+    pub date_created: String,
+}
+
+struct State {
+    accounts: HashMap<String, Account>,
+    messages: Mutex<Vec<SandboxMessage>>,
+    faults: Mutex<Vec<Fault>>,
+    http: reqwest::Client,
+    /// Where the product's API is reachable (inbound webhooks go there).
+    public_base_url: String,
+    callback_delay: Duration,
+}
+
+#[derive(Clone)]
+pub struct Sandbox {
+    state: Arc<State>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a sandbox lock leaves plain data behind; keep serving it.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Sandbox {
+    pub fn new(seed: &Seed, public_base_url: &str, callback_delay: Duration) -> Self {
+        let mut accounts = HashMap::new();
+        for org in &seed.organizations {
+            let Some(secret) = &org.twilio else { continue };
+            if let ChannelConfig::Configured(config) = parse_org_secret(&secret.to_string()) {
+                accounts.insert(
+                    config.account_sid.clone(),
+                    Account {
+                        auth_token: config.auth_token.clone(),
+                        organization_id: org.organization_id.clone(),
+                        sender: config.whatsapp_from.clone(),
+                    },
+                );
+            }
+        }
+        Self {
+            state: Arc::new(State {
+                accounts,
+                messages: Mutex::default(),
+                faults: Mutex::default(),
+                http: reqwest::Client::builder()
+                    .timeout(Duration::from_secs(10))
+                    .build()
+                    .unwrap_or_default(),
+                public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+                callback_delay,
+            }),
+        }
+    }
+
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages.json",
+                post(api::create_message),
+            )
+            .route("/messages", get(api::list_messages))
+            .route("/reply", post(reply::reply))
+            .route(
+                "/faults",
+                get(faults::list).post(faults::add).delete(faults::clear),
+            )
+            .with_state(self.clone())
+    }
+
+    fn record(&self, message: SandboxMessage) {
+        lock(&self.state.messages).push(message);
+    }
+
+    fn set_status(&self, sid: &str, status: &str, error_code: Option<u32>) {
+        if let Some(m) = lock(&self.state.messages).iter_mut().find(|m| m.sid == sid) {
+            m.status = status.to_owned();
+            m.error_code = error_code;
+        }
+    }
+
+    /// Posts a form to one of the product's webhooks, signed as Twilio signs it.
+    async fn post_signed(
+        &self,
+        account_sid: &str,
+        url: &str,
+        params: &[(String, String)],
+    ) -> Result<(u16, String), String> {
+        let token = self
+            .state
+            .accounts
+            .get(account_sid)
+            .map(|a| a.auth_token.expose_secret().to_owned())
+            .ok_or("unknown account")?;
+        let signature = compute_signature(&token, url, params);
+        let body = serde_urlencoded::to_string(params).map_err(|e| e.to_string())?;
+        let response = self
+            .state
+            .http
+            .post(url)
+            .header(
+                "content-type",
+                "application/x-www-form-urlencoded; charset=UTF-8",
+            )
+            .header("x-twilio-signature", signature)
+            .header("user-agent", "TwilioProxy/1.1")
+            .header("i-twilio-idempotency-token", ulid::Ulid::new().to_string())
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("webhook not reachable: {e}"))?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        Ok((status, text))
+    }
+}
+
+fn twilio_date(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
+}

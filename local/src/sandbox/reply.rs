@@ -1,0 +1,126 @@
+//! Playing the contact: a message from a contact's phone to an organization's sender,
+//! delivered to the product's inbound webhook exactly as Twilio would (signed form).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use shared::domain::{OptAction, PhoneNumber, keyword_action};
+use shared::routes::inbound_webhook_path;
+use shared::twilio::new_message_sid;
+
+use super::{Sandbox, SandboxMessage, twilio_date};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyRequest {
+    /// The contact's number (E.164).
+    pub from: String,
+    #[serde(default)]
+    pub body: String,
+    /// Which organization's sender receives it; optional when only one is configured.
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub profile_name: Option<String>,
+}
+
+fn bad_request(message: &str) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": {"code": "invalid_reply", "message": message}})),
+    )
+        .into_response()
+}
+
+pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    let request: ReplyRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(&format!("Not a reply: {e}.")),
+    };
+    let Ok(from) = PhoneNumber::parse_address(&request.from) else {
+        return bad_request("\"from\" must be an E.164 number.");
+    };
+    if request.body.trim().is_empty() {
+        return bad_request("\"body\" must not be empty.");
+    }
+    let accounts = &sandbox.state.accounts;
+    let account = match &request.organization_id {
+        Some(org) => accounts
+            .iter()
+            .find(|(_, a)| a.organization_id.as_str() == org),
+        None if accounts.len() == 1 => accounts.iter().next(),
+        None => {
+            return bad_request(
+                "Several organizations are configured: say which in \"organization_id\".",
+            );
+        }
+    };
+    let Some((account_sid, account)) = account else {
+        return bad_request("No configured organization with that id.");
+    };
+    let sid = new_message_sid();
+    let mut params: Vec<(String, String)> = vec![
+        ("SmsMessageSid".into(), sid.clone()),
+        ("NumMedia".into(), "0".into()),
+        (
+            "ProfileName".into(),
+            request
+                .profile_name
+                .clone()
+                .unwrap_or_else(|| "WhatsApp User".into()),
+        ),
+        ("MessageType".into(), "text".into()),
+        ("SmsSid".into(), sid.clone()),
+        ("WaId".into(), from.wa_id().to_owned()),
+        ("SmsStatus".into(), "received".into()),
+        ("Body".into(), request.body.clone()),
+        ("To".into(), account.sender.whatsapp_address()),
+        ("NumSegments".into(), "1".into()),
+        ("ReferralNumMedia".into(), "0".into()),
+        ("MessageSid".into(), sid.clone()),
+        ("AccountSid".into(), account_sid.clone()),
+        ("From".into(), from.whatsapp_address()),
+        ("ApiVersion".into(), "2010-04-01".into()),
+    ];
+    // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.
+    match keyword_action(&request.body) {
+        Some(OptAction::OptOut) => params.push(("OptOutType".into(), "STOP".into())),
+        Some(OptAction::OptIn) => params.push(("OptOutType".into(), "START".into())),
+        None => {}
+    }
+    sandbox.record(SandboxMessage {
+        sid: sid.clone(),
+        account_sid: account_sid.clone(),
+        direction: "inbound",
+        from: from.whatsapp_address(),
+        to: account.sender.whatsapp_address(),
+        body: Some(request.body.clone()),
+        media_url: vec![],
+        status: "received".into(),
+        error_code: None,
+        status_callback: None,
+        date_created: twilio_date(Utc::now()),
+    });
+    let url = format!(
+        "{}{}",
+        sandbox.state.public_base_url,
+        inbound_webhook_path(account.organization_id.as_str())
+    );
+    match sandbox.post_signed(account_sid, &url, &params).await {
+        Ok((status, _)) => (
+            StatusCode::OK,
+            Json(json!({"message_sid": sid, "webhook_status": status})),
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"error": {"code": "webhook_failed", "message": e}})),
+        )
+            .into_response(),
+    }
+}

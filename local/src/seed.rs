@@ -1,0 +1,126 @@
+//! Demo data: organizations (with their Twilio secret, or none), a demo user each, and
+//! contacts. The format is documented in the README; `--seed FILE` loads another file.
+
+use std::path::Path;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use shared::domain::{Contact, ContactId, OrganizationId};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seed {
+    pub organizations: Vec<SeedOrganization>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedOrganization {
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub user: SeedUser,
+    /// Exactly the JSON of the organization's Secrets Manager secret; null = no secret.
+    #[serde(default)]
+    pub twilio: Option<serde_json::Value>,
+    #[serde(default)]
+    pub contacts: Vec<SeedContact>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedUser {
+    pub sub: String,
+    pub email: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedContact {
+    pub contact_id: ContactId,
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub whatsapp_opt_in: bool,
+    #[serde(default)]
+    pub whatsapp_blocked: bool,
+    #[serde(default)]
+    pub whatsapp_unsubscribed: bool,
+    /// An absolute time, or…
+    #[serde(default)]
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    /// …minutes before the runner started, so the demo's 24-hour windows stay open.
+    #[serde(default)]
+    pub last_inbound_minutes_ago: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot read seed file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("seed file {path} is not valid: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("seed file {path}: {reason}")]
+    Invalid { path: String, reason: String },
+}
+
+/// The demo data shipped with the repository.
+pub const DEFAULT_SEED: &str = include_str!("../seed.json");
+
+impl Seed {
+    pub fn parse(json: &str, origin: &str) -> Result<Self, SeedError> {
+        let seed: Seed = serde_json::from_str(json).map_err(|source| SeedError::Parse {
+            path: origin.into(),
+            source,
+        })?;
+        let mut ids = std::collections::HashSet::new();
+        for org in &seed.organizations {
+            if !ids.insert(org.organization_id.clone()) {
+                return Err(SeedError::Invalid {
+                    path: origin.into(),
+                    reason: format!("organization {} appears twice", org.organization_id),
+                });
+            }
+        }
+        Ok(seed)
+    }
+
+    pub fn load(path: &Path) -> Result<Self, SeedError> {
+        let json = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&json, &path.display().to_string())
+    }
+
+    pub fn default_demo() -> Result<Self, SeedError> {
+        Self::parse(DEFAULT_SEED, "local/seed.json")
+    }
+}
+
+impl SeedContact {
+    pub fn to_contact(&self, org: &OrganizationId, now: DateTime<Utc>) -> Contact {
+        Contact {
+            organization_id: org.clone(),
+            contact_id: self.contact_id.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            phone_number: self.phone_number.clone(),
+            whatsapp_opt_in: self.whatsapp_opt_in,
+            whatsapp_blocked: self.whatsapp_blocked,
+            whatsapp_unsubscribed: self.whatsapp_unsubscribed,
+            last_inbound_at: self.last_inbound_at.or_else(|| {
+                self.last_inbound_minutes_ago
+                    .map(|m| now - Duration::minutes(m))
+            }),
+        }
+    }
+}

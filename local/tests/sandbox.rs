@@ -1,0 +1,132 @@
+//! The sandbox answers the Messages API like Twilio; the real Twilio client is tested
+//! against it.
+
+mod common;
+
+use std::time::Duration;
+
+use common::start;
+use reqwest::Method;
+use serde_json::json;
+use shared::domain::{ChannelConfig, PhoneNumber, parse_org_secret};
+use shared::twilio::{FailureKind, OutboundContent, OutboundMessage, TwilioClient};
+
+fn config(token: &str) -> shared::domain::OrgConfig {
+    let secret = json!({
+        "twilio_account_sid": "AC00000000000000000000000000000001",
+        "twilio_auth_token": token,
+        "twilio_whatsapp_from": "whatsapp:+14155238886",
+        "whatsapp_enabled": true,
+    });
+    match parse_org_secret(&secret.to_string()) {
+        ChannelConfig::Configured(c) => c,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn text(to: &str, body: &str) -> OutboundMessage {
+    OutboundMessage {
+        to: PhoneNumber::parse_e164(to).unwrap(),
+        content: OutboundContent::FreeForm {
+            body: Some(body.into()),
+            media_url: None,
+        },
+        status_callback: None,
+    }
+}
+
+#[tokio::test]
+async fn the_twilio_client_sends_and_reads_twilio_errors() {
+    let local = start().await;
+    let client = TwilioClient::new(&local.url("/sandbox"), Duration::from_secs(2)).unwrap();
+    let sent = client
+        .send_message(&config("sandbox-token-acme-0001"), &text("+60123456789", "hi"))
+        .await
+        .unwrap();
+    assert!(sent.sid.starts_with("SM") && sent.sid.len() == 34);
+    assert_eq!(sent.status, "queued");
+
+    let wrong = client
+        .send_message(&config("wrong-token"), &text("+60123456789", "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code(), Some(20003));
+    assert_eq!(wrong.kind(), FailureKind::Configuration);
+
+    let mut other_sender = config("sandbox-token-acme-0001");
+    other_sender.whatsapp_from = PhoneNumber::parse_e164("+6591234567").unwrap();
+    let unknown_sender = client
+        .send_message(&other_sender, &text("+60123456789", "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(unknown_sender.code(), Some(63007));
+    assert_eq!(unknown_sender.kind(), FailureKind::Configuration);
+
+    local
+        .sandbox(Method::POST, "/faults", Some(json!({"mode": "server_error", "times": 1})))
+        .await;
+    let e = client
+        .send_message(&config("sandbox-token-acme-0001"), &text("+60123456789", "hi"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), FailureKind::Transient);
+}
+
+#[tokio::test]
+async fn the_messages_api_validates_like_twilio() {
+    let local = start().await;
+    let url = local.url("/sandbox/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages.json");
+    let post = |form: &'static str| {
+        local
+            .http
+            .post(&url)
+            .basic_auth("AC00000000000000000000000000000001", Some("sandbox-token-acme-0001"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+    };
+    for (form, status, code) in [
+        ("From=whatsapp%3A%2B14155238886&To=whatsapp%3A%2B60123456789", 400, 21619),
+        ("From=whatsapp%3A%2B14155238886&To=whatsapp%3A123&Body=x", 400, 21211),
+        ("From=whatsapp%3A%2B14155238886&Body=x", 400, 21604),
+        ("To=whatsapp%3A%2B60123456789&Body=x", 400, 21603),
+    ] {
+        let response = post(form).await.unwrap();
+        assert_eq!(response.status(), status, "{form}");
+        let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        assert_eq!(body["code"], code, "{form}");
+        assert_eq!(body["status"], status);
+        assert!(body["more_info"].as_str().unwrap().ends_with(&code.to_string()));
+    }
+    let unknown = local
+        .http
+        .post(local.url("/sandbox/2010-04-01/Accounts/ACffffffffffffffffffffffffffffffff/Messages.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn fault_and_reply_requests_are_validated() {
+    let local = start().await;
+    for body in [
+        json!({"mode": "explode"}),
+        json!({"mode": "error_code"}),
+        json!({"mode": "server_error", "to": "0123"}),
+        json!({"mode": "server_error", "times": 0}),
+    ] {
+        let r = local.sandbox(Method::POST, "/faults", Some(body.clone())).await;
+        assert_eq!(r.status, 400, "{body}");
+    }
+    for body in [
+        json!({"from": "+60123456789"}),
+        json!({"from": "0123", "body": "hi", "organization_id": "acme"}),
+        json!({"from": "+60123456789", "body": "hi", "organization_id": "globex"}),
+    ] {
+        let r = local.sandbox(Method::POST, "/reply", Some(body.clone())).await;
+        assert_eq!(r.status, 400, "{body}");
+    }
+    let r = local.sandbox(Method::DELETE, "/faults", None).await;
+    assert_eq!(r.status, 204);
+}

@@ -64,13 +64,13 @@ pub struct GatewayInput {
     pub peer: SocketAddr,
 }
 
-/// Builds the event for a matched route; Err is the response API Gateway would give itself.
+/// Builds the event for a matched route; Err is what API Gateway would answer itself.
 pub fn to_event(
     input: &GatewayInput,
     route: &Route,
     path_parameters: HashMap<String, String>,
     claims_for_token: impl Fn(&str) -> Option<Claims>,
-) -> Result<shared::api::ApiGatewayV2httpRequest, Response> {
+) -> Result<shared::api::ApiGatewayV2httpRequest, ApiError> {
     let claims = match route.auth {
         Auth::TwilioSignature => None,
         Auth::Jwt => {
@@ -85,7 +85,7 @@ pub fn to_event(
                 .map(str::trim);
             match token.and_then(&claims_for_token) {
                 Some(claims) => Some(claims),
-                None => return Err(to_response(ApiError::Unauthorized.into_response())),
+                None => return Err(ApiError::Unauthorized),
             }
         }
     };
@@ -114,7 +114,7 @@ pub fn to_event(
     })
     .map_err(|e| {
         tracing::error!(error = %e, "could not build the gateway event");
-        to_response(ApiError::Unavailable.into_response())
+        ApiError::Unavailable
     })
 }
 

@@ -50,6 +50,9 @@ pub enum LocalError {
     Store(#[from] PortError),
 }
 
+/// Reads a setting by name (the process environment, or a map in tests).
+pub type EnvLookup = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 pub struct Options {
     /// 0 picks a free port.
     pub port: u16,
@@ -58,7 +61,7 @@ pub struct Options {
     pub web_dir: PathBuf,
     /// Environment lookups (settings are read as the Lambdas read them, with local
     /// defaults for what points at this process).
-    pub env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    pub env: EnvLookup,
     /// Pause between the sandbox's status callbacks.
     pub callback_delay: Duration,
 }
@@ -333,7 +336,7 @@ async fn serve(
         state.tokens.get(token).cloned()
     }) {
         Ok(event) => event,
-        Err(response) => return response,
+        Err(e) => return gateway::to_response(e.into_response()),
     };
     let h = &state.handlers;
     let answer = match route.function {

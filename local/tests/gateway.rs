@@ -19,7 +19,11 @@ async fn every_route_in_the_table_is_served() {
         let status = response.status().as_u16();
         let body: serde_json::Value =
             serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or_default();
-        assert_ne!(body["error"]["message"], "No such route.", "{} {}", route.method, route.path);
+        assert_ne!(
+            body["error"]["message"], "No such route.",
+            "{} {}",
+            route.method, route.path
+        );
         assert_ne!(status, 405, "{} {}", route.method, route.path);
     }
 }
@@ -36,7 +40,13 @@ async fn jwt_routes_need_a_valid_token() {
                 request = request.bearer_auth(token);
             }
             let response = request.send().await.unwrap();
-            assert_eq!(response.status(), 401, "{} {} {token:?}", route.method, route.path);
+            assert_eq!(
+                response.status(),
+                401,
+                "{} {} {token:?}",
+                route.method,
+                route.path
+            );
             let body: serde_json::Value =
                 serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
             assert_eq!(body["error"]["code"], "unauthorized");
@@ -47,7 +57,10 @@ async fn jwt_routes_need_a_valid_token() {
 #[tokio::test]
 async fn webhooks_without_a_signature_are_refused() {
     let local = start().await;
-    for path in ["/webhook/twilio/whatsapp/acme", "/webhook/twilio/whatsapp/acme/status"] {
+    for path in [
+        "/webhook/twilio/whatsapp/acme",
+        "/webhook/twilio/whatsapp/acme/status",
+    ] {
         let response = local
             .http
             .post(local.url(path))
@@ -63,7 +76,11 @@ async fn webhooks_without_a_signature_are_refused() {
 #[tokio::test]
 async fn unknown_routes_are_json_404s() {
     let local = start().await;
-    for (method, path) in [("GET", "/whatsapp/unknown"), ("DELETE", "/whatsapp/messages"), ("GET", "/webhook/x")] {
+    for (method, path) in [
+        ("GET", "/whatsapp/unknown"),
+        ("DELETE", "/whatsapp/messages"),
+        ("GET", "/webhook/x"),
+    ] {
         let response = local
             .http
             .request(method.parse().unwrap(), local.url(path))
@@ -83,7 +100,15 @@ async fn unknown_routes_are_json_404s() {
 #[tokio::test]
 async fn the_demo_listing_never_carries_twilio_credentials() {
     let local = start().await;
-    let body = local.http.get(local.url("/local/demo")).send().await.unwrap().text().await.unwrap();
+    let body = local
+        .http
+        .get(local.url("/local/demo"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(body.contains("\"whatsapp_configured\":true"));
     assert!(body.contains("\"whatsapp_configured\":false"));
     assert!(!body.contains("sandbox-token-acme-0001"));

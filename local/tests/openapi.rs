@@ -34,7 +34,10 @@ fn documents_exactly_the_served_routes() {
 #[test]
 fn webhooks_are_documented_without_jwt_and_the_rest_with_it() {
     let spec = spec();
-    assert!(spec["security"][0].get("jwt").is_some(), "JWT is the default");
+    assert!(
+        spec["security"][0].get("jwt").is_some(),
+        "JWT is the default"
+    );
     for route in ROUTES {
         let operation = &spec["paths"][route.path][route.method.to_lowercase().as_str()];
         let security = operation.get("security");

@@ -40,7 +40,10 @@ async fn the_twilio_client_sends_and_reads_twilio_errors() {
     let local = start().await;
     let client = TwilioClient::new(&local.url("/sandbox"), Duration::from_secs(2)).unwrap();
     let sent = client
-        .send_message(&config("sandbox-token-acme-0001"), &text("+60123456789", "hi"))
+        .send_message(
+            &config("sandbox-token-acme-0001"),
+            &text("+60123456789", "hi"),
+        )
         .await
         .unwrap();
     assert!(sent.sid.starts_with("SM") && sent.sid.len() == 34);
@@ -63,10 +66,17 @@ async fn the_twilio_client_sends_and_reads_twilio_errors() {
     assert_eq!(unknown_sender.kind(), FailureKind::Configuration);
 
     local
-        .sandbox(Method::POST, "/faults", Some(json!({"mode": "server_error", "times": 1})))
+        .sandbox(
+            Method::POST,
+            "/faults",
+            Some(json!({"mode": "server_error", "times": 1})),
+        )
         .await;
     let e = client
-        .send_message(&config("sandbox-token-acme-0001"), &text("+60123456789", "hi"))
+        .send_message(
+            &config("sandbox-token-acme-0001"),
+            &text("+60123456789", "hi"),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), FailureKind::Transient);
@@ -75,35 +85,56 @@ async fn the_twilio_client_sends_and_reads_twilio_errors() {
 #[tokio::test]
 async fn the_messages_api_validates_like_twilio() {
     let local = start().await;
-    let url = local.url("/sandbox/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages.json");
+    let url =
+        local.url("/sandbox/2010-04-01/Accounts/AC00000000000000000000000000000001/Messages.json");
     let post = |form: &'static str| {
         local
             .http
             .post(&url)
-            .basic_auth("AC00000000000000000000000000000001", Some("sandbox-token-acme-0001"))
+            .basic_auth(
+                "AC00000000000000000000000000000001",
+                Some("sandbox-token-acme-0001"),
+            )
             .header("content-type", "application/x-www-form-urlencoded")
             .body(form)
             .send()
     };
     for (form, status, code) in [
-        ("From=whatsapp%3A%2B14155238886&To=whatsapp%3A%2B60123456789", 400, 21619),
-        ("From=whatsapp%3A%2B14155238886&To=whatsapp%3A123&Body=x", 400, 21211),
+        (
+            "From=whatsapp%3A%2B14155238886&To=whatsapp%3A%2B60123456789",
+            400,
+            21619,
+        ),
+        (
+            "From=whatsapp%3A%2B14155238886&To=whatsapp%3A123&Body=x",
+            400,
+            21211,
+        ),
         ("From=whatsapp%3A%2B14155238886&Body=x", 400, 21604),
         ("To=whatsapp%3A%2B60123456789&Body=x", 400, 21603),
     ] {
         let response = post(form).await.unwrap();
         assert_eq!(response.status(), status, "{form}");
-        let body: serde_json::Value = serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+        let body: serde_json::Value =
+            serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
         assert_eq!(body["code"], code, "{form}");
         assert_eq!(body["status"], status);
-        assert!(body["more_info"].as_str().unwrap().ends_with(&code.to_string()));
+        assert!(
+            body["more_info"]
+                .as_str()
+                .unwrap()
+                .ends_with(&code.to_string())
+        );
     }
-    let unknown = local
-        .http
-        .post(local.url("/sandbox/2010-04-01/Accounts/ACffffffffffffffffffffffffffffffff/Messages.json"))
-        .send()
-        .await
-        .unwrap();
+    let unknown =
+        local
+            .http
+            .post(local.url(
+                "/sandbox/2010-04-01/Accounts/ACffffffffffffffffffffffffffffffff/Messages.json",
+            ))
+            .send()
+            .await
+            .unwrap();
     assert_eq!(unknown.status(), 404);
 }
 
@@ -116,7 +147,9 @@ async fn fault_and_reply_requests_are_validated() {
         json!({"mode": "server_error", "to": "0123"}),
         json!({"mode": "server_error", "times": 0}),
     ] {
-        let r = local.sandbox(Method::POST, "/faults", Some(body.clone())).await;
+        let r = local
+            .sandbox(Method::POST, "/faults", Some(body.clone()))
+            .await;
         assert_eq!(r.status, 400, "{body}");
     }
     for body in [
@@ -124,7 +157,9 @@ async fn fault_and_reply_requests_are_validated() {
         json!({"from": "0123", "body": "hi", "organization_id": "acme"}),
         json!({"from": "+60123456789", "body": "hi", "organization_id": "globex"}),
     ] {
-        let r = local.sandbox(Method::POST, "/reply", Some(body.clone())).await;
+        let r = local
+            .sandbox(Method::POST, "/reply", Some(body.clone()))
+            .await;
         assert_eq!(r.status, 400, "{body}");
     }
     let r = local.sandbox(Method::DELETE, "/faults", None).await;

@@ -92,7 +92,9 @@ impl Local {
 
     /// A call to the sandbox (no JWT).
     pub async fn sandbox(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
-        let mut request = self.http.request(method, self.url(&format!("/sandbox{path}")));
+        let mut request = self
+            .http
+            .request(method, self.url(&format!("/sandbox{path}")));
         if let Some(body) = body {
             request = request.json_body(&body);
         }
@@ -119,7 +121,13 @@ impl Local {
     }
 
     /// Polls the conversation until the message has `status`; returns every status seen.
-    pub async fn wait_for_status(&self, org: &str, contact_id: &str, id: &str, status: &str) -> Vec<String> {
+    pub async fn wait_for_status(
+        &self,
+        org: &str,
+        contact_id: &str,
+        id: &str,
+        status: &str,
+    ) -> Vec<String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut seen: Vec<String> = vec![];
         loop {

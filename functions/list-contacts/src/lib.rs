@@ -101,6 +101,3 @@ impl<C: ContactStore, K: CredentialStore> ContactsApi<C, K> {
         ))
     }
 }
-
-#[cfg(test)]
-mod tests;

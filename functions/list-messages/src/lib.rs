@@ -142,6 +142,3 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
         ))
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -163,6 +163,3 @@ where
         })
     }
 }
-
-#[cfg(test)]
-mod tests;

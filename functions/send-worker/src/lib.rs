@@ -296,6 +296,3 @@ where
             .map(|_| ())
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -284,6 +284,3 @@ fn failure_reason(callback: &StatusCallback) -> String {
         None => format!("Failed to send via WhatsApp: {text}"),
     }
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,10 +1,14 @@
+//! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
+
 use shared::memory::{MemoryContacts, MemoryCredentials};
 use shared::ports::ContactStore;
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, json_body, jwt_event, org, secret_json,
 };
 
-use super::*;
+use shared::api::ApiGatewayV2httpRequest;
+
+use list_contacts::*;
 
 async fn api() -> ContactsApi<MemoryContacts, MemoryCredentials> {
     let contacts = MemoryContacts::new();

@@ -1,15 +1,21 @@
+//! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
+
 use std::collections::HashMap;
 
+use chrono::Utc;
+use shared::api::ApiGatewayV2httpRequest;
 use shared::api::{GatewayRequest, gateway_event};
 use shared::domain::{Contact, ContactId};
+use shared::domain::{Direction, Message, MessageId, MessageStatus, MessageType, StatusChange};
 use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages};
+use shared::ports::MessageStore;
 use shared::ports::{ContactStore, ConversationQuery};
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, hours_ago, org, secret_json,
 };
 use shared::twilio::compute_signature;
 
-use super::*;
+use twilio_webhook::*;
 
 type Webhook = TwilioWebhook<MemoryMessages, MemoryContacts, MemoryCredentials>;
 

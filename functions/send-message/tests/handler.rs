@@ -1,3 +1,5 @@
+//! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
+
 use shared::domain::OrganizationId;
 use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
 use shared::ports::ContactStore;
@@ -6,7 +8,10 @@ use shared::testing::{
     secret_json,
 };
 
-use super::*;
+use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use shared::domain::MessageStatus;
+
+use send_message::*;
 
 type Api = SendApi<MemoryContacts, MemoryMessages, MemoryCredentials, MemoryQueue>;
 

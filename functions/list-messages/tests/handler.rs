@@ -1,10 +1,14 @@
+//! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
+
 use chrono::Utc;
 use shared::domain::{Direction, Message, MessageStatus, MessageType, StatusChange};
 use shared::memory::{MemoryContacts, MemoryMessages};
 use shared::ports::{ContactStore, MessageStore};
 use shared::testing::{contact, error_code, hours_ago, json_body, jwt_event, org};
 
-use super::*;
+use shared::domain::{ContactId, MessageId};
+
+use list_messages::*;
 
 async fn api() -> MessagesApi<MemoryContacts, MemoryMessages> {
     let contacts = MemoryContacts::new();

@@ -1,3 +1,5 @@
+//! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
+
 use chrono::Utc;
 use shared::domain::{
     ContactId, Direction, MessageId, MessageType, OrganizationId, parse_org_secret,
@@ -8,7 +10,14 @@ use shared::memory::{
 use shared::ports::{ContactStore, PortResult};
 use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json};
 
-use super::*;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use shared::domain::{ChannelConfig, ContactChange, Message, MessageStatus, SendJob};
+use shared::ports::{CredentialStore, MessageStore};
+use shared::twilio::{OutboundContent, TwilioError};
+
+use send_worker::*;
 
 type Worker<K = MemoryCredentials> =
     SendWorker<MemoryMessages, MemoryContacts, K, ScriptedSender, MemoryQueue>;

@@ -30,6 +30,8 @@ pub struct Settings {
     pub send_retry_base: Duration,
     /// Secret name prefix (`SECRET_PREFIX`): secrets are `{prefix}{organization_id}/twilio`.
     pub secret_prefix: String,
+    /// How long a read secret is reused (`SECRET_CACHE_SECONDS`).
+    pub secret_cache_ttl: Duration,
 }
 
 impl Settings {
@@ -61,6 +63,7 @@ impl Settings {
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
             send_retry_base: Duration::from_millis(parse(&get, "SEND_RETRY_BASE_MS", 2000u64)?),
             secret_prefix: get("SECRET_PREFIX").unwrap_or_else(|| "whatsapp/".to_owned()),
+            secret_cache_ttl: Duration::from_secs(parse(&get, "SECRET_CACHE_SECONDS", 300u64)?),
         };
         if settings.send_max_attempts == 0 {
             return Err(ConfigError {

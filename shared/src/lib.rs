@@ -2,6 +2,7 @@
 //! the ports handlers depend on, their in-memory implementations, and the HTTP API glue.
 
 pub mod api;
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod memory;

@@ -24,6 +24,9 @@ pub enum PortError {
     /// A pagination cursor that this store did not issue.
     #[error("the cursor is not valid")]
     InvalidCursor,
+    /// A key outside the caller's organization (or one that cannot exist).
+    #[error("no such item")]
+    NotFound,
 }
 
 pub type PortResult<T> = Result<T, PortError>;
@@ -183,5 +186,91 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         message: &OutboundMessage,
     ) -> Result<SentMessage, TwilioError> {
         self.send_message(config, message).await
+    }
+}
+
+/// What storage knows about an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObject {
+    pub size: u64,
+    pub content_type: String,
+}
+
+/// A request the browser (or Twilio) makes directly to storage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedRequest {
+    pub url: String,
+    pub method: String,
+    /// Headers the request must carry as signed.
+    pub headers: Vec<(String, String)>,
+    pub key: String,
+}
+
+/// The storage key of an organization's object: always under `{organization_id}/`. A key
+/// given whole must already be under the caller's prefix; a bare name is put under it.
+pub fn media_key(org: &OrganizationId, key_or_name: &str) -> PortResult<String> {
+    let prefix = format!("{org}/");
+    let key = if key_or_name.contains('/') {
+        key_or_name.to_owned()
+    } else {
+        format!("{prefix}{key_or_name}")
+    };
+    let safe = key.starts_with(&prefix)
+        && key.len() > prefix.len()
+        && key.len() <= 1024
+        && !key.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+        && key.chars().all(|c| c.is_ascii_graphic());
+    if safe {
+        Ok(key)
+    } else {
+        Err(PortError::NotFound)
+    }
+}
+
+pub trait MediaStore: Clone + Send + Sync + 'static {
+    /// Stores bytes under the organization's prefix; returns the key.
+    fn put(
+        &self,
+        org: &OrganizationId,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> impl Future<Output = PortResult<String>> + Send;
+
+    fn head(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+    ) -> impl Future<Output = PortResult<Option<StoredObject>>> + Send;
+
+    fn presign_get(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        expires: Duration,
+    ) -> impl Future<Output = PortResult<String>> + Send;
+
+    fn presign_put(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        content_type: &str,
+        length: u64,
+        expires: Duration,
+    ) -> impl Future<Output = PortResult<PresignedRequest>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_keys_stay_under_the_organizations_prefix() {
+        let org = OrganizationId::parse("acme").unwrap();
+        assert_eq!(media_key(&org, "a.png").unwrap(), "acme/a.png");
+        assert_eq!(media_key(&org, "acme/uploads/a.png").unwrap(), "acme/uploads/a.png");
+        for bad in ["globex/a.png", "acme/../globex/a.png", "acme//a", "acme/", "acme/a b", "/acme/a"] {
+            assert_eq!(media_key(&org, bad), Err(PortError::NotFound), "{bad}");
+        }
     }
 }

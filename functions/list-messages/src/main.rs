@@ -7,7 +7,7 @@ use shared::config::Settings;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let settings = Settings::from_env()?;
-    let ports = shared::runtime::ports(&settings).await?;
+    let ports = shared::runtime::aws_ports(&settings).await;
     let api = MessagesApi {
         contacts: ports.contacts,
         messages: ports.messages,

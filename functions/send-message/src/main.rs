@@ -7,12 +7,13 @@ use shared::config::Settings;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let settings = Settings::from_env()?;
-    let ports = shared::runtime::ports(&settings).await?;
+    let ports = shared::runtime::aws_ports(&settings).await;
+    let queue = ports.queue()?;
     let api = SendApi {
         contacts: ports.contacts,
         messages: ports.messages,
         credentials: ports.credentials,
-        queue: ports.queue,
+        queue,
         org_claim: settings.org_claim,
     };
     let api = &api;

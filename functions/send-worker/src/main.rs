@@ -8,13 +8,14 @@ use shared::twilio::TwilioClient;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let settings = Settings::from_env()?;
-    let ports = shared::runtime::ports(&settings).await?;
+    let ports = shared::runtime::aws_ports(&settings).await;
+    let queue = ports.queue()?;
     let worker = SendWorker {
         messages: ports.messages,
         contacts: ports.contacts,
         credentials: ports.credentials,
         sender: TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?,
-        queue: ports.queue,
+        queue,
         settings: WorkerSettings {
             max_attempts: settings.send_max_attempts,
             retry_base: settings.send_retry_base,

@@ -7,7 +7,7 @@ use twilio_webhook::TwilioWebhook;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let settings = Settings::from_env()?;
-    let ports = shared::runtime::ports(&settings).await?;
+    let ports = shared::runtime::aws_ports(&settings).await;
     let webhook = TwilioWebhook {
         messages: ports.messages,
         contacts: ports.contacts,

@@ -98,6 +98,7 @@ impl From<PortError> for ApiError {
             PortError::InvalidCursor => {
                 ApiError::InvalidParameter("The cursor is not valid.".into())
             }
+            PortError::NotFound => ApiError::NotFound("Not found."),
             PortError::Unavailable(detail) => {
                 tracing::error!(error = %detail, "backing service unavailable");
                 ApiError::Unavailable

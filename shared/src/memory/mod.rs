@@ -4,6 +4,7 @@
 
 mod contacts;
 mod credentials;
+mod media;
 mod messages;
 mod queue;
 mod sender;
@@ -12,6 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use contacts::MemoryContacts;
 pub use credentials::MemoryCredentials;
+pub use media::MemoryMedia;
 pub use messages::MemoryMessages;
 pub use queue::MemoryQueue;
 pub use sender::ScriptedSender;

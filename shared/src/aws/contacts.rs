@@ -1,0 +1,271 @@
+//! Contacts in DynamoDB. Every read is a key lookup or a Query on the organization's own
+//! partition of the table or an index.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::unavailable;
+use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
+use crate::ports::{ContactStore, Page, PortError, PortResult};
+
+/// Contacts read per Query page while filling a search page.
+const SCAN_PAGE: i32 = 100;
+/// Optimistic-locking attempts for one update.
+const UPDATE_ATTEMPTS: usize = 5;
+
+#[derive(Clone)]
+pub struct DynamoContacts {
+    client: Client,
+    table: String,
+}
+
+/// The stored item: the contact plus what the indexes need.
+#[derive(Serialize, Deserialize)]
+struct ContactItem {
+    organization_id: OrganizationId,
+    contact_id: ContactId,
+    name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+    /// A key of the `phone` index: absent rather than empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    phone_number: Option<String>,
+    #[serde(default)]
+    whatsapp_opt_in: bool,
+    #[serde(default)]
+    whatsapp_blocked: bool,
+    #[serde(default)]
+    whatsapp_unsubscribed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_inbound_at: Option<DateTime<Utc>>,
+    /// Present only while the contact is eligible: the `eligible` index lists exactly those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    eligible_sort: Option<String>,
+    #[serde(default)]
+    version: u64,
+}
+
+fn eligible_sort(c: &Contact) -> String {
+    format!("{}#{}", c.name.to_lowercase(), c.contact_id)
+}
+
+impl ContactItem {
+    fn new(c: &Contact, version: u64) -> Self {
+        Self {
+            organization_id: c.organization_id.clone(),
+            contact_id: c.contact_id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone().filter(|e| !e.is_empty()),
+            phone_number: c.phone_number.clone().filter(|p| !p.is_empty()),
+            whatsapp_opt_in: c.whatsapp_opt_in,
+            whatsapp_blocked: c.whatsapp_blocked,
+            whatsapp_unsubscribed: c.whatsapp_unsubscribed,
+            last_inbound_at: c.last_inbound_at,
+            eligible_sort: c.eligibility().is_ok().then(|| eligible_sort(c)),
+            version,
+        }
+    }
+
+    fn into_contact(self) -> Contact {
+        Contact {
+            organization_id: self.organization_id,
+            contact_id: self.contact_id,
+            name: self.name,
+            email: self.email,
+            phone_number: self.phone_number,
+            whatsapp_opt_in: self.whatsapp_opt_in,
+            whatsapp_blocked: self.whatsapp_blocked,
+            whatsapp_unsubscribed: self.whatsapp_unsubscribed,
+            last_inbound_at: self.last_inbound_at,
+        }
+    }
+}
+
+fn read(item: HashMap<String, AttributeValue>) -> PortResult<ContactItem> {
+    serde_dynamo::from_item(item).map_err(|e| PortError::Corrupt(format!("contact item: {e}")))
+}
+
+fn write(item: &ContactItem) -> PortResult<HashMap<String, AttributeValue>> {
+    serde_dynamo::to_item(item).map_err(|e| PortError::Corrupt(format!("contact item: {e}")))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+impl DynamoContacts {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn get_item(&self, org: &OrganizationId, id: &ContactId) -> PortResult<Option<ContactItem>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("contact_id", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem contact", e.into_service_error()))?;
+        out.item.map(read).transpose()
+    }
+}
+
+impl ContactStore for DynamoContacts {
+    async fn get(&self, org: &OrganizationId, id: &ContactId) -> PortResult<Option<Contact>> {
+        Ok(self.get_item(org, id).await?.map(ContactItem::into_contact))
+    }
+
+    async fn find_by_phone(
+        &self,
+        org: &OrganizationId,
+        phone: &PhoneNumber,
+    ) -> PortResult<Option<Contact>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("phone")
+            .key_condition_expression("organization_id = :o AND phone_number = :p")
+            .expression_attribute_values(":o", s(org.as_str()))
+            .expression_attribute_values(":p", s(phone.as_str()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| unavailable("Query contacts by phone", e.into_service_error()))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|item| read(item).map(ContactItem::into_contact))
+            .transpose()
+    }
+
+    async fn list_eligible(
+        &self,
+        org: &OrganizationId,
+        search: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Contact>> {
+        let after = match cursor {
+            None => None,
+            Some(c) => Some(
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .ok_or(PortError::InvalidCursor)?,
+            ),
+        };
+        // Search reads the organization's eligible contacts in name order and keeps the
+        // matches, with the same rule as everywhere else (`Contact::matches`).
+        let mut found: Vec<Contact> = Vec::with_capacity(limit + 1);
+        let mut start_key: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut query = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("eligible")
+                .expression_attribute_values(":o", s(org.as_str()))
+                .set_exclusive_start_key(start_key.take())
+                .limit(if search.is_some() { SCAN_PAGE } else { (limit + 1) as i32 });
+            query = match &after {
+                Some(a) => query
+                    .key_condition_expression("organization_id = :o AND eligible_sort > :a")
+                    .expression_attribute_values(":a", s(a.clone())),
+                None => query.key_condition_expression("organization_id = :o"),
+            };
+            let out = query
+                .send()
+                .await
+                .map_err(|e| unavailable("Query eligible contacts", e.into_service_error()))?;
+            for item in out.items.unwrap_or_default() {
+                let contact = read(item)?.into_contact();
+                // The index can briefly lag behind a change: check again.
+                if contact.is_eligible_in(org) && search.is_none_or(|q| contact.matches(q)) {
+                    found.push(contact);
+                }
+            }
+            start_key = out.last_evaluated_key.filter(|k| !k.is_empty());
+            if found.len() > limit || start_key.is_none() {
+                break;
+            }
+        }
+        let has_more = found.len() > limit;
+        found.truncate(limit);
+        let next_cursor = if has_more {
+            found.last().map(|c| URL_SAFE_NO_PAD.encode(eligible_sort(c)))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: found,
+            next_cursor,
+        })
+    }
+
+    async fn update(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+        change: &ContactChange,
+    ) -> PortResult<Option<Contact>> {
+        // Read, apply the domain rule, write back if nobody wrote in between.
+        for _ in 0..UPDATE_ATTEMPTS {
+            let Some(item) = self.get_item(org, id).await? else {
+                return Ok(None);
+            };
+            let version = item.version;
+            let mut contact = item.into_contact();
+            if !contact.apply(change) {
+                return Ok(Some(contact));
+            }
+            let result = self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(write(&ContactItem::new(&contact, version + 1))?))
+                .condition_expression("attribute_not_exists(version) OR version = :v")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(Some(contact)),
+                Err(e) => {
+                    let e = e.into_service_error();
+                    if !e.is_conditional_check_failed_exception() {
+                        return Err(unavailable("PutItem contact", e));
+                    }
+                }
+            }
+        }
+        Err(PortError::Unavailable(
+            "contact update kept conflicting with concurrent writes".into(),
+        ))
+    }
+
+    async fn put(&self, contact: &Contact) -> PortResult<()> {
+        let version = self.get_item(&contact.organization_id, &contact.contact_id).await?.map_or(0, |i| i.version);
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(write(&ContactItem::new(contact, version + 1))?))
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem contact", e.into_service_error()))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,401 @@
+//! Messages in DynamoDB (see `schema`). A conversation page and a poll are one Query each;
+//! status updates are conditional writes that never move a status backwards; inbound
+//! de-duplication is a transaction with a `SID#<sid>` marker item.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::unavailable;
+use crate::domain::{
+    Attachment, ContactId, Direction, Message, MessageId, MessageStatus, MessageType,
+    OrganizationId, StatusChange,
+};
+use crate::ports::{
+    ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError, PortResult,
+    StatusOutcome,
+};
+
+const ALL_STATUSES: [MessageStatus; 6] = [
+    MessageStatus::Pending,
+    MessageStatus::Sent,
+    MessageStatus::Delivered,
+    MessageStatus::Read,
+    MessageStatus::Failed,
+    MessageStatus::Received,
+];
+
+#[derive(Clone)]
+pub struct DynamoMessages {
+    client: Client,
+    table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct MessageItem {
+    organization_id: OrganizationId,
+    message_id: MessageId,
+    /// `{organization_id}#{contact_id}`; absent for messages from unknown numbers, which
+    /// therefore appear in no conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    conversation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contact_id: Option<ContactId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    contact_phone: Option<String>,
+    direction: Direction,
+    message_type: MessageType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    twilio_message_sid: Option<String>,
+    status: MessageStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    revision: MessageId,
+}
+
+fn conversation_key(org: &OrganizationId, contact: &ContactId) -> String {
+    format!("{org}#{contact}")
+}
+
+impl From<&Message> for MessageItem {
+    fn from(m: &Message) -> Self {
+        Self {
+            organization_id: m.organization_id.clone(),
+            message_id: m.id,
+            conversation: m
+                .contact_id
+                .as_ref()
+                .map(|c| conversation_key(&m.organization_id, c)),
+            contact_id: m.contact_id.clone(),
+            contact_phone: m.contact_phone.clone(),
+            direction: m.direction,
+            message_type: m.message_type,
+            text: m.text.clone().filter(|t| !t.is_empty()),
+            attachments: m.attachments.clone(),
+            twilio_message_sid: m.twilio_message_sid.clone(),
+            status: m.status,
+            error_reason: m.error_reason.clone(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            revision: m.revision,
+        }
+    }
+}
+
+impl From<MessageItem> for Message {
+    fn from(i: MessageItem) -> Self {
+        Self {
+            id: i.message_id,
+            organization_id: i.organization_id,
+            contact_id: i.contact_id,
+            contact_phone: i.contact_phone,
+            direction: i.direction,
+            message_type: i.message_type,
+            text: i.text,
+            attachments: i.attachments,
+            twilio_message_sid: i.twilio_message_sid,
+            status: i.status,
+            error_reason: i.error_reason,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+            revision: i.revision,
+        }
+    }
+}
+
+fn read(item: HashMap<String, AttributeValue>) -> PortResult<Message> {
+    serde_dynamo::from_item::<_, MessageItem>(item)
+        .map(Message::from)
+        .map_err(|e| PortError::Corrupt(format!("message item: {e}")))
+}
+
+fn write(message: &Message) -> PortResult<HashMap<String, AttributeValue>> {
+    serde_dynamo::to_item(MessageItem::from(message))
+        .map_err(|e| PortError::Corrupt(format!("message item: {e}")))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn sid_marker_key(sid: &str) -> String {
+    format!("SID#{sid}")
+}
+
+impl DynamoMessages {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    async fn query_page(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        forward: bool,
+        limit: usize,
+    ) -> PortResult<(Vec<Message>, bool)> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .scan_index_forward(forward)
+            .limit((limit + 1) as i32);
+        for (name, value) in values {
+            query = query.expression_attribute_values(name, value);
+        }
+        let out = query
+            .send()
+            .await
+            .map_err(|e| unavailable("Query messages", e.into_service_error()))?;
+        let mut messages = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(read)
+            .collect::<PortResult<Vec<_>>>()?;
+        let has_more = messages.len() > limit;
+        messages.truncate(limit);
+        Ok((messages, has_more))
+    }
+}
+
+impl MessageStore for DynamoMessages {
+    async fn insert(&self, message: &Message) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(write(message)?))
+            .condition_expression("attribute_not_exists(message_id)")
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem message", e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
+        let Some(sid) = &message.twilio_message_sid else {
+            self.insert(message).await?;
+            return Ok(InboundInsert::Stored);
+        };
+        let put = |item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(message_id)")
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))
+        };
+        let marker = HashMap::from([
+            ("organization_id".to_owned(), s(message.organization_id.as_str())),
+            ("message_id".to_owned(), s(sid_marker_key(sid))),
+            ("for_message_id".to_owned(), s(message.id.to_string())),
+        ]);
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put(marker)?).build())
+            .transact_items(TransactWriteItem::builder().put(put(write(message)?)?).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InboundInsert::Stored),
+            Err(e) => {
+                let e = e.into_service_error();
+                // Only the marker (first item) can fail its condition on a repeated sid.
+                let duplicate = match &e {
+                    TransactWriteItemsError::TransactionCanceledException(t) => t
+                        .cancellation_reasons()
+                        .first()
+                        .and_then(|first| first.code())
+                        == Some("ConditionalCheckFailed"),
+                    _ => false,
+                };
+                if duplicate {
+                    Ok(InboundInsert::Duplicate)
+                } else {
+                    Err(unavailable("TransactWriteItems inbound message", e))
+                }
+            }
+        }
+    }
+
+    async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(id.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem message", e.into_service_error()))?;
+        out.item.map(read).transpose()
+    }
+
+    async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {
+        let (messages, _) = self
+            .query_page(
+                "sid",
+                "organization_id = :o AND twilio_message_sid = :s",
+                vec![(":o", s(org.as_str())), (":s", s(sid))],
+                true,
+                1,
+            )
+            .await?;
+        Ok(messages.into_iter().next())
+    }
+
+    async fn conversation(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        query: ConversationQuery,
+    ) -> PortResult<ConversationPage> {
+        let key = s(conversation_key(org, contact));
+        let (mut messages, has_more) = match query {
+            ConversationQuery::Latest { limit } => {
+                self.query_page("conversation", "conversation = :c", vec![(":c", key)], false, limit)
+                    .await?
+            }
+            ConversationQuery::Before { id, limit } => {
+                self.query_page(
+                    "conversation",
+                    "conversation = :c AND message_id < :id",
+                    vec![(":c", key), (":id", s(id.to_string()))],
+                    false,
+                    limit,
+                )
+                .await?
+            }
+            ConversationQuery::ChangedAfter { cursor, limit } => {
+                self.query_page(
+                    "changes",
+                    "conversation = :c AND revision > :r",
+                    vec![(":c", key), (":r", s(cursor.to_string()))],
+                    true,
+                    limit,
+                )
+                .await?
+            }
+        };
+        messages.sort_by_key(|m| m.id);
+        Ok(ConversationPage { messages, has_more })
+    }
+
+    async fn apply_status(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        change: &StatusChange,
+    ) -> PortResult<Option<StatusOutcome>> {
+        let now = s(Utc::now().to_rfc3339());
+        // The statuses this change may follow: the forward-only rule as a condition.
+        let predecessors: Vec<MessageStatus> = ALL_STATUSES
+            .into_iter()
+            .filter(|from| from.can_advance_to(change.status))
+            .collect();
+        if !predecessors.is_empty() {
+            let mut set = vec![
+                "#status = :status",
+                "updated_at = :now",
+                "revision = :rev",
+            ];
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("organization_id", s(org.as_str()))
+                .key("message_id", s(id.to_string()))
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(change.status.as_str()))
+                .expression_attribute_values(":now", now.clone())
+                .expression_attribute_values(":rev", s(MessageId::new().to_string()))
+                .return_values(ReturnValue::AllNew);
+            if let Some(sid) = &change.twilio_message_sid {
+                set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
+                update = update.expression_attribute_values(":sid", s(sid.clone()));
+            }
+            if change.status == MessageStatus::Failed {
+                if let Some(reason) = &change.error_reason {
+                    set.push("error_reason = :reason");
+                    update = update.expression_attribute_values(":reason", s(reason.clone()));
+                }
+            }
+            let mut allowed = Vec::new();
+            for (i, status) in predecessors.iter().enumerate() {
+                let name = format!(":p{i}");
+                update = update.expression_attribute_values(&name, s(status.as_str()));
+                allowed.push(name);
+            }
+            let result = update
+                .update_expression(format!("SET {}", set.join(", ")))
+                .condition_expression(format!(
+                    "attribute_exists(message_id) AND #status IN ({})",
+                    allowed.join(", ")
+                ))
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let message = read(out.attributes.unwrap_or_default())?;
+                    return Ok(Some(StatusOutcome::Applied(message)));
+                }
+                Err(e) => {
+                    let e = e.into_service_error();
+                    if !e.is_conditional_check_failed_exception() {
+                        return Err(unavailable("UpdateItem message status", e));
+                    }
+                }
+            }
+        }
+        // The status cannot move; the sid is still recorded if it was not known yet.
+        if let Some(sid) = &change.twilio_message_sid {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("organization_id", s(org.as_str()))
+                .key("message_id", s(id.to_string()))
+                .update_expression("SET twilio_message_sid = :sid, updated_at = :now, revision = :rev")
+                .condition_expression(
+                    "attribute_exists(message_id) AND attribute_not_exists(twilio_message_sid)",
+                )
+                .expression_attribute_values(":sid", s(sid.clone()))
+                .expression_attribute_values(":now", now)
+                .expression_attribute_values(":rev", s(MessageId::new().to_string()))
+                .return_values(ReturnValue::AllNew)
+                .send()
+                .await;
+            match result {
+                Ok(out) => {
+                    let message = read(out.attributes.unwrap_or_default())?;
+                    return Ok(Some(StatusOutcome::Applied(message)));
+                }
+                Err(e) => {
+                    let e = e.into_service_error();
+                    if !e.is_conditional_check_failed_exception() {
+                        return Err(unavailable("UpdateItem message sid", e));
+                    }
+                }
+            }
+        }
+        Ok(self.get(org, id).await?.map(StatusOutcome::Unchanged))
+    }
+}

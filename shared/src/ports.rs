@@ -218,7 +218,9 @@ pub fn media_key(org: &OrganizationId, key_or_name: &str) -> PortResult<String> 
     let safe = key.starts_with(&prefix)
         && key.len() > prefix.len()
         && key.len() <= 1024
-        && !key.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+        && !key
+            .split('/')
+            .any(|part| part.is_empty() || part == "." || part == "..")
         && key.chars().all(|c| c.is_ascii_graphic());
     if safe {
         Ok(key)
@@ -268,8 +270,18 @@ mod tests {
     fn media_keys_stay_under_the_organizations_prefix() {
         let org = OrganizationId::parse("acme").unwrap();
         assert_eq!(media_key(&org, "a.png").unwrap(), "acme/a.png");
-        assert_eq!(media_key(&org, "acme/uploads/a.png").unwrap(), "acme/uploads/a.png");
-        for bad in ["globex/a.png", "acme/../globex/a.png", "acme//a", "acme/", "acme/a b", "/acme/a"] {
+        assert_eq!(
+            media_key(&org, "acme/uploads/a.png").unwrap(),
+            "acme/uploads/a.png"
+        );
+        for bad in [
+            "globex/a.png",
+            "acme/../globex/a.png",
+            "acme//a",
+            "acme/",
+            "acme/a b",
+            "/acme/a",
+        ] {
             assert_eq!(media_key(&org, bad), Err(PortError::NotFound), "{bad}");
         }
     }

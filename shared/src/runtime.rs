@@ -39,7 +39,11 @@ impl AwsPorts {
 /// Builds every client from one shared SDK configuration (no network I/O here).
 pub async fn aws_ports(settings: &Settings) -> AwsPorts {
     let sdk = crate::aws::sdk_config().await;
-    aws_ports_from(settings, &sdk, Resources::from_lookup(|n| std::env::var(n).ok()))
+    aws_ports_from(
+        settings,
+        &sdk,
+        Resources::from_lookup(|n| std::env::var(n).ok()),
+    )
 }
 
 pub fn aws_ports_from(

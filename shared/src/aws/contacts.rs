@@ -107,7 +107,11 @@ impl DynamoContacts {
         }
     }
 
-    async fn get_item(&self, org: &OrganizationId, id: &ContactId) -> PortResult<Option<ContactItem>> {
+    async fn get_item(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+    ) -> PortResult<Option<ContactItem>> {
         let out = self
             .client
             .get_item()
@@ -181,7 +185,11 @@ impl ContactStore for DynamoContacts {
                 .index_name("eligible")
                 .expression_attribute_values(":o", s(org.as_str()))
                 .set_exclusive_start_key(start_key.take())
-                .limit(if search.is_some() { SCAN_PAGE } else { (limit + 1) as i32 });
+                .limit(if search.is_some() {
+                    SCAN_PAGE
+                } else {
+                    (limit + 1) as i32
+                });
             query = match &after {
                 Some(a) => query
                     .key_condition_expression("organization_id = :o AND eligible_sort > :a")
@@ -207,7 +215,9 @@ impl ContactStore for DynamoContacts {
         let has_more = found.len() > limit;
         found.truncate(limit);
         let next_cursor = if has_more {
-            found.last().map(|c| URL_SAFE_NO_PAD.encode(eligible_sort(c)))
+            found
+                .last()
+                .map(|c| URL_SAFE_NO_PAD.encode(eligible_sort(c)))
         } else {
             None
         };
@@ -258,7 +268,10 @@ impl ContactStore for DynamoContacts {
     }
 
     async fn put(&self, contact: &Contact) -> PortResult<()> {
-        let version = self.get_item(&contact.organization_id, &contact.contact_id).await?.map_or(0, |i| i.version);
+        let version = self
+            .get_item(&contact.organization_id, &contact.contact_id)
+            .await?
+            .map_or(0, |i| i.version);
         self.client
             .put_item()
             .table_name(&self.table)

@@ -52,10 +52,20 @@ impl MediaStore for S3Media {
 
     async fn head(&self, org: &OrganizationId, key: &str) -> PortResult<Option<StoredObject>> {
         let key = media_key(org, key)?;
-        match self.client.head_object().bucket(&self.bucket).key(&key).send().await {
+        match self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(StoredObject {
                 size: out.content_length().unwrap_or_default().max(0) as u64,
-                content_type: out.content_type().unwrap_or("application/octet-stream").to_owned(),
+                content_type: out
+                    .content_type()
+                    .unwrap_or("application/octet-stream")
+                    .to_owned(),
             })),
             Err(e) => {
                 let e = e.into_service_error();

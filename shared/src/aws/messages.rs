@@ -202,7 +202,10 @@ impl MessageStore for DynamoMessages {
                 .map_err(|e| PortError::Unavailable(e.to_string()))
         };
         let marker = HashMap::from([
-            ("organization_id".to_owned(), s(message.organization_id.as_str())),
+            (
+                "organization_id".to_owned(),
+                s(message.organization_id.as_str()),
+            ),
             ("message_id".to_owned(), s(sid_marker_key(sid))),
             ("for_message_id".to_owned(), s(message.id.to_string())),
         ]);
@@ -210,7 +213,11 @@ impl MessageStore for DynamoMessages {
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().put(put(marker)?).build())
-            .transact_items(TransactWriteItem::builder().put(put(write(message)?)?).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(write(message)?)?)
+                    .build(),
+            )
             .send()
             .await;
         match result {
@@ -219,11 +226,12 @@ impl MessageStore for DynamoMessages {
                 let e = e.into_service_error();
                 // Only the marker (first item) can fail its condition on a repeated sid.
                 let duplicate = match &e {
-                    TransactWriteItemsError::TransactionCanceledException(t) => t
-                        .cancellation_reasons()
-                        .first()
-                        .and_then(|first| first.code())
-                        == Some("ConditionalCheckFailed"),
+                    TransactWriteItemsError::TransactionCanceledException(t) => {
+                        t.cancellation_reasons()
+                            .first()
+                            .and_then(|first| first.code())
+                            == Some("ConditionalCheckFailed")
+                    }
                     _ => false,
                 };
                 if duplicate {
@@ -271,8 +279,14 @@ impl MessageStore for DynamoMessages {
         let key = s(conversation_key(org, contact));
         let (mut messages, has_more) = match query {
             ConversationQuery::Latest { limit } => {
-                self.query_page("conversation", "conversation = :c", vec![(":c", key)], false, limit)
-                    .await?
+                self.query_page(
+                    "conversation",
+                    "conversation = :c",
+                    vec![(":c", key)],
+                    false,
+                    limit,
+                )
+                .await?
             }
             ConversationQuery::Before { id, limit } => {
                 self.query_page(
@@ -312,11 +326,7 @@ impl MessageStore for DynamoMessages {
             .filter(|from| from.can_advance_to(change.status))
             .collect();
         if !predecessors.is_empty() {
-            let mut set = vec![
-                "#status = :status",
-                "updated_at = :now",
-                "revision = :rev",
-            ];
+            let mut set = vec!["#status = :status", "updated_at = :now", "revision = :rev"];
             let mut update = self
                 .client
                 .update_item()
@@ -373,7 +383,9 @@ impl MessageStore for DynamoMessages {
                 .table_name(&self.table)
                 .key("organization_id", s(org.as_str()))
                 .key("message_id", s(id.to_string()))
-                .update_expression("SET twilio_message_sid = :sid, updated_at = :now, revision = :rev")
+                .update_expression(
+                    "SET twilio_message_sid = :sid, updated_at = :now, revision = :rev",
+                )
                 .condition_expression(
                     "attribute_exists(message_id) AND attribute_not_exists(twilio_message_sid)",
                 )

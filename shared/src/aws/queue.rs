@@ -29,7 +29,10 @@ impl SendQueue for SqsSendQueue {
     async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
         let body = serde_json::to_string(job).map_err(|e| PortError::Corrupt(e.to_string()))?;
         // Whole seconds, rounded up: a retry never comes earlier than its backoff.
-        let seconds = delay.as_millis().div_ceil(1000).min(u128::from(MAX_DELAY_SECONDS)) as i32;
+        let seconds = delay
+            .as_millis()
+            .div_ceil(1000)
+            .min(u128::from(MAX_DELAY_SECONDS)) as i32;
         self.client
             .send_message()
             .queue_url(&self.queue_url)

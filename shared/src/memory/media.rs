@@ -42,10 +42,12 @@ impl MediaStore for MemoryMedia {
 
     async fn head(&self, org: &OrganizationId, key: &str) -> PortResult<Option<StoredObject>> {
         let key = media_key(org, key)?;
-        Ok(lock(&self.objects)?.get(&key).map(|(bytes, content_type)| StoredObject {
-            size: bytes.len() as u64,
-            content_type: content_type.clone(),
-        }))
+        Ok(lock(&self.objects)?
+            .get(&key)
+            .map(|(bytes, content_type)| StoredObject {
+                size: bytes.len() as u64,
+                content_type: content_type.clone(),
+            }))
     }
 
     async fn presign_get(
@@ -55,7 +57,11 @@ impl MediaStore for MemoryMedia {
         expires: Duration,
     ) -> PortResult<String> {
         let key = media_key(org, key)?;
-        Ok(format!("{}/local/media/{key}?expires_in={}", self.base_url, expires.as_secs()))
+        Ok(format!(
+            "{}/local/media/{key}?expires_in={}",
+            self.base_url,
+            expires.as_secs()
+        ))
     }
 
     async fn presign_put(
@@ -68,7 +74,11 @@ impl MediaStore for MemoryMedia {
     ) -> PortResult<PresignedRequest> {
         let key = media_key(org, key)?;
         Ok(PresignedRequest {
-            url: format!("{}/local/media/{key}?expires_in={}", self.base_url, expires.as_secs()),
+            url: format!(
+                "{}/local/media/{key}?expires_in={}",
+                self.base_url,
+                expires.as_secs()
+            ),
             method: "PUT".into(),
             headers: vec![
                 ("content-type".into(), content_type.to_owned()),

@@ -39,21 +39,58 @@ async fn contacts_by_key_phone_and_eligible_index() {
     store.put(&no_phone).await.unwrap();
 
     let got = store.get(&org("acme"), &cid("c1")).await.unwrap().unwrap();
-    assert_eq!(got, contact_with_time(&got, "acme", "c1", "Aisha Rahman", "+60123456789"));
-    assert!(store.get(&org("globex"), &cid("c1")).await.unwrap().is_none());
+    assert_eq!(
+        got,
+        contact_with_time(&got, "acme", "c1", "Aisha Rahman", "+60123456789")
+    );
+    assert!(
+        store
+            .get(&org("globex"), &cid("c1"))
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let phone = PhoneNumber::parse_e164("+60123456789").unwrap();
-    assert_eq!(store.find_by_phone(&org("acme"), &phone).await.unwrap().unwrap().contact_id, cid("c1"));
-    assert_eq!(store.find_by_phone(&org("globex"), &phone).await.unwrap().unwrap().contact_id, cid("g1"));
+    assert_eq!(
+        store
+            .find_by_phone(&org("acme"), &phone)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_id,
+        cid("c1")
+    );
+    assert_eq!(
+        store
+            .find_by_phone(&org("globex"), &phone)
+            .await
+            .unwrap()
+            .unwrap()
+            .contact_id,
+        cid("g1")
+    );
     let unknown = PhoneNumber::parse_e164("+14155550123").unwrap();
-    assert!(store.find_by_phone(&org("acme"), &unknown).await.unwrap().is_none());
+    assert!(
+        store
+            .find_by_phone(&org("acme"), &unknown)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     let names = |page: &shared::ports::Page<shared::domain::Contact>| -> Vec<String> {
         page.items.iter().map(|c| c.name.clone()).collect()
     };
-    let all = store.list_eligible(&org("acme"), None, None, 10).await.unwrap();
+    let all = store
+        .list_eligible(&org("acme"), None, None, 10)
+        .await
+        .unwrap();
     assert_eq!(names(&all), ["Aisha Rahman", "Ben Ong", "Carla Mendes"]);
-    let first = store.list_eligible(&org("acme"), None, None, 2).await.unwrap();
+    let first = store
+        .list_eligible(&org("acme"), None, None, 2)
+        .await
+        .unwrap();
     assert_eq!(names(&first), ["Aisha Rahman", "Ben Ong"]);
     let rest = store
         .list_eligible(&org("acme"), None, first.next_cursor.as_deref(), 2)
@@ -61,25 +98,65 @@ async fn contacts_by_key_phone_and_eligible_index() {
         .unwrap();
     assert_eq!(names(&rest), ["Carla Mendes"]);
     assert_eq!(rest.next_cursor, None);
-    let search = store.list_eligible(&org("acme"), Some("+65"), None, 10).await.unwrap();
+    let search = store
+        .list_eligible(&org("acme"), Some("+65"), None, 10)
+        .await
+        .unwrap();
     assert_eq!(names(&search), ["Ben Ong"]);
     assert_eq!(
-        store.list_eligible(&org("acme"), None, Some("!!"), 10).await,
+        store
+            .list_eligible(&org("acme"), None, Some("!!"), 10)
+            .await,
         Err(PortError::InvalidCursor)
     );
 
     // Opting out takes the contact off the eligible index; the window only moves forward.
-    let stop = ContactChange { whatsapp_opt_in: Some(false), last_inbound_at: Some(hours_ago(0)), ..Default::default() };
-    let updated = store.update(&org("acme"), &cid("c2"), &stop).await.unwrap().unwrap();
+    let stop = ContactChange {
+        whatsapp_opt_in: Some(false),
+        last_inbound_at: Some(hours_ago(0)),
+        ..Default::default()
+    };
+    let updated = store
+        .update(&org("acme"), &cid("c2"), &stop)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!updated.whatsapp_opt_in);
-    let older = ContactChange { last_inbound_at: Some(hours_ago(5)), ..Default::default() };
-    let same = store.update(&org("acme"), &cid("c2"), &older).await.unwrap().unwrap();
+    let older = ContactChange {
+        last_inbound_at: Some(hours_ago(5)),
+        ..Default::default()
+    };
+    let same = store
+        .update(&org("acme"), &cid("c2"), &older)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(same.last_inbound_at, updated.last_inbound_at);
-    assert_eq!(names(&store.list_eligible(&org("acme"), None, None, 10).await.unwrap()), ["Aisha Rahman", "Carla Mendes"]);
-    assert!(store.update(&org("acme"), &cid("nope"), &stop).await.unwrap().is_none());
+    assert_eq!(
+        names(
+            &store
+                .list_eligible(&org("acme"), None, None, 10)
+                .await
+                .unwrap()
+        ),
+        ["Aisha Rahman", "Carla Mendes"]
+    );
+    assert!(
+        store
+            .update(&org("acme"), &cid("nope"), &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
-fn contact_with_time(got: &shared::domain::Contact, o: &str, id: &str, name: &str, phone: &str) -> shared::domain::Contact {
+fn contact_with_time(
+    got: &shared::domain::Contact,
+    o: &str,
+    id: &str,
+    name: &str,
+    phone: &str,
+) -> shared::domain::Contact {
     let mut c = contact(o, id, name, phone);
     c.last_inbound_at = got.last_inbound_at;
     c
@@ -89,18 +166,39 @@ fn contact_with_time(got: &shared::domain::Contact, o: &str, id: &str, name: &st
 async fn concurrent_contact_updates_are_not_lost() {
     let stack = Stack::create().await;
     let store = stack.ports().contacts;
-    store.put(&contact("acme", "c1", "Aisha", "+60123456789")).await.unwrap();
+    store
+        .put(&contact("acme", "c1", "Aisha", "+60123456789"))
+        .await
+        .unwrap();
     let (acme, c1) = (org("acme"), cid("c1"));
-    let unsubscribe = ContactChange { whatsapp_unsubscribed: Some(true), ..Default::default() };
-    let opt_out = ContactChange { whatsapp_opt_in: Some(false), ..Default::default() };
-    let (a, b) = tokio::join!(store.update(&acme, &c1, &unsubscribe), store.update(&acme, &c1, &opt_out));
+    let unsubscribe = ContactChange {
+        whatsapp_unsubscribed: Some(true),
+        ..Default::default()
+    };
+    let opt_out = ContactChange {
+        whatsapp_opt_in: Some(false),
+        ..Default::default()
+    };
+    let (a, b) = tokio::join!(
+        store.update(&acme, &c1, &unsubscribe),
+        store.update(&acme, &c1, &opt_out)
+    );
     a.unwrap();
     b.unwrap();
     let c = store.get(&org("acme"), &cid("c1")).await.unwrap().unwrap();
-    assert!(c.whatsapp_unsubscribed && !c.whatsapp_opt_in, "both changes kept: {c:?}");
+    assert!(
+        c.whatsapp_unsubscribed && !c.whatsapp_opt_in,
+        "both changes kept: {c:?}"
+    );
 }
 
-fn message(o: &str, contact: Option<&str>, text: &str, direction: Direction, sid: Option<&str>) -> Message {
+fn message(
+    o: &str,
+    contact: Option<&str>,
+    text: &str,
+    direction: Direction,
+    sid: Option<&str>,
+) -> Message {
     let now = chrono::Utc::now();
     let id = MessageId::new();
     std::thread::sleep(Duration::from_millis(2));
@@ -114,7 +212,11 @@ fn message(o: &str, contact: Option<&str>, text: &str, direction: Direction, sid
         text: Some(text.into()),
         attachments: vec![],
         twilio_message_sid: sid.map(str::to_owned),
-        status: if direction == Direction::Inbound { MessageStatus::Received } else { MessageStatus::Pending },
+        status: if direction == Direction::Inbound {
+            MessageStatus::Received
+        } else {
+            MessageStatus::Pending
+        },
         error_reason: None,
         created_at: now,
         updated_at: now,
@@ -123,7 +225,10 @@ fn message(o: &str, contact: Option<&str>, text: &str, direction: Direction, sid
 }
 
 fn texts(page: &shared::ports::ConversationPage) -> Vec<String> {
-    page.messages.iter().map(|m| m.text.clone().unwrap_or_default()).collect()
+    page.messages
+        .iter()
+        .map(|m| m.text.clone().unwrap_or_default())
+        .collect()
 }
 
 #[tokio::test]
@@ -131,35 +236,114 @@ async fn conversations_page_poll_and_stay_in_their_organization() {
     let stack = Stack::create().await;
     let store = stack.ports().messages;
     for i in 0..5 {
-        store.insert(&message("acme", Some("c1"), &format!("m{i}"), Direction::Outbound, None)).await.unwrap();
+        store
+            .insert(&message(
+                "acme",
+                Some("c1"),
+                &format!("m{i}"),
+                Direction::Outbound,
+                None,
+            ))
+            .await
+            .unwrap();
     }
-    store.insert(&message("acme", Some("c2"), "other contact", Direction::Outbound, None)).await.unwrap();
-    store.insert(&message("globex", Some("c1"), "other org", Direction::Outbound, None)).await.unwrap();
-    store.insert_inbound(&message("acme", None, "unknown number", Direction::Inbound, Some("SM00000000000000000000000000000009"))).await.unwrap();
+    store
+        .insert(&message(
+            "acme",
+            Some("c2"),
+            "other contact",
+            Direction::Outbound,
+            None,
+        ))
+        .await
+        .unwrap();
+    store
+        .insert(&message(
+            "globex",
+            Some("c1"),
+            "other org",
+            Direction::Outbound,
+            None,
+        ))
+        .await
+        .unwrap();
+    store
+        .insert_inbound(&message(
+            "acme",
+            None,
+            "unknown number",
+            Direction::Inbound,
+            Some("SM00000000000000000000000000000009"),
+        ))
+        .await
+        .unwrap();
 
-    let latest = store.conversation(&org("acme"), &cid("c1"), ConversationQuery::Latest { limit: 2 }).await.unwrap();
+    let latest = store
+        .conversation(
+            &org("acme"),
+            &cid("c1"),
+            ConversationQuery::Latest { limit: 2 },
+        )
+        .await
+        .unwrap();
     assert_eq!(texts(&latest), ["m3", "m4"]);
     assert!(latest.has_more);
     let older = store
-        .conversation(&org("acme"), &cid("c1"), ConversationQuery::Before { id: latest.messages[0].id, limit: 10 })
+        .conversation(
+            &org("acme"),
+            &cid("c1"),
+            ConversationQuery::Before {
+                id: latest.messages[0].id,
+                limit: 10,
+            },
+        )
         .await
         .unwrap();
     assert_eq!(texts(&older), ["m0", "m1", "m2"]);
     assert!(!older.has_more);
 
     let cursor = latest.messages.iter().map(|m| m.revision).max().unwrap();
-    let empty = store.conversation(&org("acme"), &cid("c1"), ConversationQuery::ChangedAfter { cursor, limit: 50 }).await.unwrap();
+    let empty = store
+        .conversation(
+            &org("acme"),
+            &cid("c1"),
+            ConversationQuery::ChangedAfter { cursor, limit: 50 },
+        )
+        .await
+        .unwrap();
     assert!(empty.messages.is_empty(), "an empty poll finds nothing");
     let target = older.messages[0].id;
     store
-        .apply_status(&org("acme"), &target, &StatusChange { status: MessageStatus::Sent, twilio_message_sid: Some("SM00000000000000000000000000000001".into()), error_reason: None })
+        .apply_status(
+            &org("acme"),
+            &target,
+            &StatusChange {
+                status: MessageStatus::Sent,
+                twilio_message_sid: Some("SM00000000000000000000000000000001".into()),
+                error_reason: None,
+            },
+        )
         .await
         .unwrap();
-    let poll = store.conversation(&org("acme"), &cid("c1"), ConversationQuery::ChangedAfter { cursor, limit: 50 }).await.unwrap();
+    let poll = store
+        .conversation(
+            &org("acme"),
+            &cid("c1"),
+            ConversationQuery::ChangedAfter { cursor, limit: 50 },
+        )
+        .await
+        .unwrap();
     assert_eq!(texts(&poll), ["m0"]);
     assert_eq!(poll.messages[0].status, MessageStatus::Sent);
 
-    let all_acme_c1 = store.conversation(&org("acme"), &cid("c1"), ConversationQuery::Latest { limit: 50 }).await.unwrap();
+    let all_acme_c1 = store
+        .conversation(
+            &org("acme"),
+            &cid("c1"),
+            ConversationQuery::Latest { limit: 50 },
+        )
+        .await
+        .unwrap();
     assert_eq!(all_acme_c1.messages.len(), 5);
     assert!(store.get(&org("globex"), &target).await.unwrap().is_none());
 }
@@ -172,34 +356,116 @@ async fn status_updates_are_conditional_and_forward_only() {
     store.insert(&m).await.unwrap();
     assert!(store.insert(&m).await.is_err(), "an id is written once");
     let sid = "SM0123456789abcdef0123456789abcdef";
-    let change = |status| StatusChange { status, twilio_message_sid: Some(sid.into()), error_reason: None };
+    let change = |status| StatusChange {
+        status,
+        twilio_message_sid: Some(sid.into()),
+        error_reason: None,
+    };
 
     // `read` overtakes `sent` and `delivered`.
-    assert!(matches!(store.apply_status(&org("acme"), &m.id, &change(MessageStatus::Read)).await.unwrap(), Some(StatusOutcome::Applied(_))));
-    for late in [MessageStatus::Delivered, MessageStatus::Sent, MessageStatus::Failed] {
-        let outcome = store.apply_status(&org("acme"), &m.id, &change(late)).await.unwrap();
-        assert!(matches!(outcome, Some(StatusOutcome::Unchanged(ref x)) if x.status == MessageStatus::Read), "{late:?}");
+    assert!(matches!(
+        store
+            .apply_status(&org("acme"), &m.id, &change(MessageStatus::Read))
+            .await
+            .unwrap(),
+        Some(StatusOutcome::Applied(_))
+    ));
+    for late in [
+        MessageStatus::Delivered,
+        MessageStatus::Sent,
+        MessageStatus::Failed,
+    ] {
+        let outcome = store
+            .apply_status(&org("acme"), &m.id, &change(late))
+            .await
+            .unwrap();
+        assert!(
+            matches!(outcome, Some(StatusOutcome::Unchanged(ref x)) if x.status == MessageStatus::Read),
+            "{late:?}"
+        );
     }
-    assert_eq!(store.find_by_sid(&org("acme"), sid).await.unwrap().unwrap().id, m.id);
-    assert!(store.find_by_sid(&org("globex"), sid).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .find_by_sid(&org("acme"), sid)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        m.id
+    );
+    assert!(
+        store
+            .find_by_sid(&org("globex"), sid)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     // A callback first, the worker's SENT after: the sid is recorded, the status stays.
     let m2 = message("acme", Some("c1"), "second", Direction::Outbound, None);
     store.insert(&m2).await.unwrap();
-    store.apply_status(&org("acme"), &m2.id, &StatusChange { status: MessageStatus::Delivered, twilio_message_sid: None, error_reason: None }).await.unwrap();
+    store
+        .apply_status(
+            &org("acme"),
+            &m2.id,
+            &StatusChange {
+                status: MessageStatus::Delivered,
+                twilio_message_sid: None,
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
     let sid2 = "SM0123456789abcdef0123456789abcde2";
-    let outcome = store.apply_status(&org("acme"), &m2.id, &StatusChange { status: MessageStatus::Sent, twilio_message_sid: Some(sid2.into()), error_reason: None }).await.unwrap();
-    let Some(StatusOutcome::Applied(after)) = outcome else { panic!("{outcome:?}") };
+    let outcome = store
+        .apply_status(
+            &org("acme"),
+            &m2.id,
+            &StatusChange {
+                status: MessageStatus::Sent,
+                twilio_message_sid: Some(sid2.into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    let Some(StatusOutcome::Applied(after)) = outcome else {
+        panic!("{outcome:?}")
+    };
     assert_eq!(after.status, MessageStatus::Delivered);
     assert_eq!(after.twilio_message_sid.as_deref(), Some(sid2));
 
     // FAILED keeps its reason; unknown ids are None.
     let m3 = message("acme", Some("c1"), "third", Direction::Outbound, None);
     store.insert(&m3).await.unwrap();
-    store.apply_status(&org("acme"), &m3.id, &StatusChange { status: MessageStatus::Failed, twilio_message_sid: None, error_reason: Some("Failed to send via WhatsApp: x".into()) }).await.unwrap();
+    store
+        .apply_status(
+            &org("acme"),
+            &m3.id,
+            &StatusChange {
+                status: MessageStatus::Failed,
+                twilio_message_sid: None,
+                error_reason: Some("Failed to send via WhatsApp: x".into()),
+            },
+        )
+        .await
+        .unwrap();
     let failed = store.get(&org("acme"), &m3.id).await.unwrap().unwrap();
-    assert_eq!(failed.error_reason.as_deref(), Some("Failed to send via WhatsApp: x"));
-    assert!(store.apply_status(&org("acme"), &MessageId::new(), &change(MessageStatus::Sent)).await.unwrap().is_none());
+    assert_eq!(
+        failed.error_reason.as_deref(),
+        Some("Failed to send via WhatsApp: x")
+    );
+    assert!(
+        store
+            .apply_status(
+                &org("acme"),
+                &MessageId::new(),
+                &change(MessageStatus::Sent)
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -213,11 +479,42 @@ async fn inbound_messages_are_stored_once_per_sid_even_concurrently() {
     let mut outcomes = vec![ra.unwrap(), rb.unwrap()];
     outcomes.sort_by_key(|o| format!("{o:?}"));
     assert_eq!(outcomes, [InboundInsert::Duplicate, InboundInsert::Stored]);
-    assert_eq!(store.insert_inbound(&message("acme", Some("c1"), "hello", Direction::Inbound, Some(sid))).await.unwrap(), InboundInsert::Duplicate);
-    let page = store.conversation(&org("acme"), &cid("c1"), ConversationQuery::Latest { limit: 10 }).await.unwrap();
+    assert_eq!(
+        store
+            .insert_inbound(&message(
+                "acme",
+                Some("c1"),
+                "hello",
+                Direction::Inbound,
+                Some(sid)
+            ))
+            .await
+            .unwrap(),
+        InboundInsert::Duplicate
+    );
+    let page = store
+        .conversation(
+            &org("acme"),
+            &cid("c1"),
+            ConversationQuery::Latest { limit: 10 },
+        )
+        .await
+        .unwrap();
     assert_eq!(page.messages.len(), 1);
     // The same sid in another organization is another message.
-    assert_eq!(store.insert_inbound(&message("globex", Some("c1"), "hello", Direction::Inbound, Some(sid))).await.unwrap(), InboundInsert::Stored);
+    assert_eq!(
+        store
+            .insert_inbound(&message(
+                "globex",
+                Some("c1"),
+                "hello",
+                Direction::Inbound,
+                Some(sid)
+            ))
+            .await
+            .unwrap(),
+        InboundInsert::Stored
+    );
 }
 
 #[tokio::test]
@@ -225,26 +522,58 @@ async fn secrets_are_parsed_cached_and_refreshed() {
     let stack = Stack::create().await;
     let credentials = stack.ports().credentials;
     let acme = org("acme");
-    assert!(matches!(credentials.channel_config(&acme).await.unwrap(), ChannelConfig::NotConfigured { .. }));
+    assert!(matches!(
+        credentials.channel_config(&acme).await.unwrap(),
+        ChannelConfig::NotConfigured { .. }
+    ));
 
-    stack.put_secret("acme", &secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true)).await;
+    stack
+        .put_secret("acme", &secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true))
+        .await;
     // "Not configured" is remembered briefly; a refresh reads again.
-    let ChannelConfig::Configured(config) = credentials.refresh(&acme).await.unwrap() else { panic!() };
+    let ChannelConfig::Configured(config) = credentials.refresh(&acme).await.unwrap() else {
+        panic!()
+    };
     assert_eq!(config.account_sid, ACCOUNT_SID);
 
     // Rotation: the cache serves the old token until refreshed.
-    stack.put_secret("acme", &secret_json(ACCOUNT_SID, "rotated-token", SENDER, true)).await;
+    stack
+        .put_secret(
+            "acme",
+            &secret_json(ACCOUNT_SID, "rotated-token", SENDER, true),
+        )
+        .await;
     let token = |c: ChannelConfig| match c {
-        ChannelConfig::Configured(c) => secrecy::ExposeSecret::expose_secret(&c.auth_token).to_owned(),
+        ChannelConfig::Configured(c) => {
+            secrecy::ExposeSecret::expose_secret(&c.auth_token).to_owned()
+        }
         other => panic!("{other:?}"),
     };
-    assert_eq!(token(credentials.channel_config(&acme).await.unwrap()), AUTH_TOKEN);
-    assert_eq!(token(credentials.refresh(&acme).await.unwrap()), "rotated-token");
-    assert_eq!(token(credentials.channel_config(&acme).await.unwrap()), "rotated-token");
+    assert_eq!(
+        token(credentials.channel_config(&acme).await.unwrap()),
+        AUTH_TOKEN
+    );
+    assert_eq!(
+        token(credentials.refresh(&acme).await.unwrap()),
+        "rotated-token"
+    );
+    assert_eq!(
+        token(credentials.channel_config(&acme).await.unwrap()),
+        "rotated-token"
+    );
 
-    for bad in ["not json", r#"{"twilio_account_sid":"AC0123456789abcdef0123456789abcdef","whatsapp_enabled":true}"#] {
+    for bad in [
+        "not json",
+        r#"{"twilio_account_sid":"AC0123456789abcdef0123456789abcdef","whatsapp_enabled":true}"#,
+    ] {
         stack.put_secret("globex", bad).await;
-        assert!(matches!(credentials.refresh(&org("globex")).await.unwrap(), ChannelConfig::NotConfigured { .. }), "{bad}");
+        assert!(
+            matches!(
+                credentials.refresh(&org("globex")).await.unwrap(),
+                ChannelConfig::NotConfigured { .. }
+            ),
+            "{bad}"
+        );
     }
 }
 
@@ -252,14 +581,36 @@ async fn secrets_are_parsed_cached_and_refreshed() {
 async fn jobs_go_on_the_queue_with_their_delay() {
     let stack = Stack::create().await;
     let queue = stack.ports().queue().unwrap();
-    let job = SendJob { organization_id: org("acme"), message_id: MessageId::new(), attempt: 2 };
-    queue.enqueue(&job, Duration::from_millis(1500)).await.unwrap();
+    let job = SendJob {
+        organization_id: org("acme"),
+        message_id: MessageId::new(),
+        attempt: 2,
+    };
+    queue
+        .enqueue(&job, Duration::from_millis(1500))
+        .await
+        .unwrap();
     let sqs = stack.sqs();
     let url = stack.resources.send_queue_url.clone().unwrap();
-    let now = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
-    assert!(now.messages.unwrap_or_default().is_empty(), "not visible before its delay");
+    let now = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        now.messages.unwrap_or_default().is_empty(),
+        "not visible before its delay"
+    );
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    let later = sqs.receive_message().queue_url(&url).max_number_of_messages(10).send().await.unwrap();
+    let later = sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
     let messages = later.messages.unwrap_or_default();
     assert_eq!(messages.len(), 1);
     let got: SendJob = serde_json::from_str(messages[0].body().unwrap()).unwrap();
@@ -270,26 +621,62 @@ async fn jobs_go_on_the_queue_with_their_delay() {
 async fn media_stays_under_the_organization_prefix() {
     let stack = Stack::create().await;
     let media = stack.ports().media().unwrap();
-    let key = media.put(&org("acme"), "hello.txt", b"hello".to_vec(), "text/plain").await.unwrap();
+    let key = media
+        .put(&org("acme"), "hello.txt", b"hello".to_vec(), "text/plain")
+        .await
+        .unwrap();
     assert_eq!(key, "acme/hello.txt");
     let head = media.head(&org("acme"), &key).await.unwrap().unwrap();
     assert_eq!((head.size, head.content_type.as_str()), (5, "text/plain"));
-    assert_eq!(media.head(&org("globex"), &key).await, Err(PortError::NotFound));
-    assert!(media.head(&org("acme"), "acme/missing.txt").await.unwrap().is_none());
+    assert_eq!(
+        media.head(&org("globex"), &key).await,
+        Err(PortError::NotFound)
+    );
+    assert!(
+        media
+            .head(&org("acme"), "acme/missing.txt")
+            .await
+            .unwrap()
+            .is_none()
+    );
 
-    let url = media.presign_get(&org("acme"), &key, Duration::from_secs(60)).await.unwrap();
+    let url = media
+        .presign_get(&org("acme"), &key, Duration::from_secs(60))
+        .await
+        .unwrap();
     let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
     assert_eq!(&bytes[..], b"hello");
 
-    let upload = media.presign_put(&org("acme"), "acme/uploads/a.bin", "application/octet-stream", 3, Duration::from_secs(60)).await.unwrap();
+    let upload = media
+        .presign_put(
+            &org("acme"),
+            "acme/uploads/a.bin",
+            "application/octet-stream",
+            3,
+            Duration::from_secs(60),
+        )
+        .await
+        .unwrap();
     let client = reqwest::Client::new();
     let mut put = client.put(&upload.url).body(vec![1u8, 2, 3]);
     for (k, v) in &upload.headers {
         put = put.header(k, v);
     }
-    let response = put.header("content-type", "application/octet-stream").send().await.unwrap();
+    let response = put
+        .header("content-type", "application/octet-stream")
+        .send()
+        .await
+        .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
-    assert_eq!(media.head(&org("acme"), "acme/uploads/a.bin").await.unwrap().unwrap().size, 3);
+    assert_eq!(
+        media
+            .head(&org("acme"), "acme/uploads/a.bin")
+            .await
+            .unwrap()
+            .unwrap()
+            .size,
+        3
+    );
 }
 
 #[tokio::test]
@@ -299,9 +686,17 @@ async fn missing_resources_are_unavailable_not_panics() {
     resources.contacts_table = "does-not-exist".into();
     resources.messages_table = "does-not-exist".into();
     let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources);
-    let e = ports.contacts.get(&org("acme"), &cid("c1")).await.unwrap_err();
+    let e = ports
+        .contacts
+        .get(&org("acme"), &cid("c1"))
+        .await
+        .unwrap_err();
     assert!(matches!(e, PortError::Unavailable(_)), "{e:?}");
-    let e = ports.messages.get(&org("acme"), &MessageId::new()).await.unwrap_err();
+    let e = ports
+        .messages
+        .get(&org("acme"), &MessageId::new())
+        .await
+        .unwrap_err();
     assert!(matches!(e, PortError::Unavailable(_)), "{e:?}");
     let _ = OrganizationId::parse("x");
 }

@@ -7,8 +7,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use shared::aws::schema::{self, TableSpec};
 use shared::aws::Resources;
+use shared::aws::schema::{self, TableSpec};
 use shared::config::Settings;
 use shared::runtime::{AwsPorts, aws_ports_from};
 
@@ -76,7 +76,10 @@ pub struct Stack {
 }
 
 pub fn table_name(stack: &str, spec: &TableSpec) -> String {
-    format!("{stack}-{}", spec.default_name.trim_start_matches("whatsapp-"))
+    format!(
+        "{stack}-{}",
+        spec.default_name.trim_start_matches("whatsapp-")
+    )
 }
 
 impl Stack {
@@ -115,7 +118,10 @@ impl Stack {
                 aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
                 format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}"#),
             )
-            .attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, "1")
+            .attributes(
+                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+                "1",
+            )
             .send()
             .await
             .expect("queue")
@@ -123,7 +129,9 @@ impl Stack {
             .unwrap();
         let bucket = format!("{name}-media");
         aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build(),
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
         )
         .create_bucket()
         .bucket(&bucket)

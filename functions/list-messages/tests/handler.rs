@@ -280,3 +280,17 @@ async fn bad_parameters_are_400_and_missing_jwt_401() {
         .await;
     assert_eq!(r.status_code, 401);
 }
+
+#[tokio::test]
+async fn a_recorded_api_gateway_event_is_understood() {
+    let api = api().await;
+    api.messages
+        .insert(&message("org-a", Some("c1"), "hello", Direction::Inbound))
+        .await
+        .unwrap();
+    let event: shared::api::ApiGatewayV2httpRequest =
+        serde_json::from_str(include_str!("../../../events/list-messages.json")).unwrap();
+    let r = api.handle(event).await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(texts(&json_body(&r)), ["hello"]);
+}

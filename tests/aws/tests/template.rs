@@ -1,0 +1,168 @@
+//! The SAM template declares what the code expects: the route table, the table keys and
+//! indexes, the queue settings the worker relies on, and no permission a function does not
+//! use.
+
+use std::collections::BTreeSet;
+
+use serde_norway::Value;
+use shared::aws::schema::{CONTACTS, MESSAGES, TableSpec};
+use shared::routes::{Auth, ROUTES};
+
+/// The template with CloudFormation's short tags (`!Ref`, `!Sub`, …) unwrapped.
+fn template() -> Value {
+    fn untag(v: Value) -> Value {
+        match v {
+            Value::Tagged(t) => untag(t.value),
+            Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
+            Value::Sequence(s) => Value::Sequence(s.into_iter().map(untag).collect()),
+            other => other,
+        }
+    }
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    untag(serde_norway::from_str(&text).unwrap())
+}
+
+fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    t["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some(kind))
+        .map(|(k, r)| (k.as_str().unwrap(), r))
+        .collect()
+}
+
+fn keys(schema: &Value) -> (String, String) {
+    let mut hash = String::new();
+    let mut range = String::new();
+    for k in schema.as_sequence().unwrap() {
+        let name = k["AttributeName"].as_str().unwrap().to_owned();
+        match k["KeyType"].as_str().unwrap() {
+            "HASH" => hash = name,
+            _ => range = name,
+        }
+    }
+    (hash, range)
+}
+
+fn assert_table(t: &Value, spec: &TableSpec) {
+    let table = &t["Resources"][spec.logical_id]["Properties"];
+    assert_eq!(keys(&table["KeySchema"]), (spec.hash_key.to_owned(), spec.range_key.to_owned()));
+    let declared: BTreeSet<(String, String, String)> = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["Projection"]["ProjectionType"], "ALL");
+            let (h, r) = keys(&i["KeySchema"]);
+            (i["IndexName"].as_str().unwrap().to_owned(), h, r)
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = spec
+        .indexes
+        .iter()
+        .map(|i| (i.name.to_owned(), i.hash_key.to_owned(), i.range_key.to_owned()))
+        .collect();
+    assert_eq!(declared, expected, "{}", spec.logical_id);
+    assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    // The name is the stack name plus the suffix the code's default uses.
+    let suffix = spec.default_name.trim_start_matches("whatsapp");
+    assert_eq!(table["TableName"].as_str().unwrap(), format!("${{AWS::StackName}}{suffix}"));
+}
+
+#[test]
+fn tables_match_the_code() {
+    let t = template();
+    assert_table(&t, &CONTACTS);
+    assert_table(&t, &MESSAGES);
+}
+
+#[test]
+fn http_api_routes_are_the_route_table() {
+    let t = template();
+    let mut declared = BTreeSet::new();
+    for (_, function) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
+        for (_, event) in function["Properties"]["Events"].as_mapping().unwrap() {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let p = &event["Properties"];
+            let public = p["Auth"]["Authorizer"].as_str() == Some("NONE");
+            declared.insert((
+                p["Method"].as_str().unwrap().to_owned(),
+                p["Path"].as_str().unwrap().to_owned(),
+                binary.clone(),
+                public,
+            ));
+        }
+    }
+    let expected: BTreeSet<(String, String, String, bool)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned(), r.auth == Auth::TwilioSignature))
+        .collect();
+    assert_eq!(declared, expected);
+    assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
+    assert_eq!(t["Resources"]["HttpApi"]["Properties"]["Auth"]["DefaultAuthorizer"], "JwtAuthorizer");
+}
+
+#[test]
+fn the_worker_and_its_queue_fit_together() {
+    let t = template();
+    let worker = &t["Resources"]["SendWorkerFunction"]["Properties"];
+    let timeout = worker["Timeout"].as_u64().unwrap();
+    let queue = &t["Resources"]["SendQueue"]["Properties"];
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
+    assert!(queue["RedrivePolicy"]["deadLetterTargetArn"].is_string());
+    let jobs = &worker["Events"]["Jobs"]["Properties"];
+    assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+}
+
+#[test]
+fn policies_are_least_privilege() {
+    let t = template();
+    let text = serde_norway::to_string(&t).unwrap();
+    assert!(!text.contains("dynamodb:Scan"), "no Scan anywhere");
+    assert!(!text.contains("dynamodb:*") && !text.contains("secretsmanager:*"));
+    for (name, function) in resources_of_type(&t, "AWS::Serverless::Function") {
+        for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
+            for statement in policy["Statement"].as_sequence().unwrap() {
+                let actions = statement["Action"].as_sequence().unwrap();
+                if actions.iter().any(|a| a.as_str().unwrap().starts_with("secretsmanager:")) {
+                    let resource = statement["Resource"].as_str().unwrap();
+                    assert!(resource.ends_with(":secret:whatsapp/*"), "{name}: {resource}");
+                }
+                assert_ne!(statement["Resource"], "*", "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/org-secret.yaml")).unwrap();
+    let infra: Value = serde_norway::from_str(&text).unwrap();
+    let secret = &infra["Resources"]["TwilioSecret"]["Properties"];
+    let Value::Tagged(sub) = &secret["SecretString"] else { panic!("SecretString is a !Sub") };
+    let Value::Tagged(name) = &secret["Name"] else { panic!("Name is a !Sub") };
+    assert_eq!(name.value, "whatsapp/${OrganizationId}/twilio", "the name the functions read");
+    let params = [
+        ("TwilioAccountSid", "AC0123456789abcdef0123456789abcdef"),
+        ("TwilioAuthToken", "0123456789abcdef0123456789abcdef"),
+        ("TwilioWhatsAppFrom", "whatsapp:+14155238886"),
+    ];
+    for (enabled, expect_configured) in [("true", true), ("false", false)] {
+        let mut json = sub.value.as_str().unwrap().to_owned();
+        for (k, v) in params.iter().chain([("WhatsAppEnabled", enabled)].iter()) {
+            json = json.replace(&format!("${{{k}}}"), v);
+        }
+        let configured = matches!(
+            shared::domain::parse_org_secret(&json),
+            shared::domain::ChannelConfig::Configured(_)
+        );
+        assert_eq!(configured, expect_configured, "{json}");
+    }
+    assert_eq!(infra["Parameters"]["TwilioAuthToken"]["NoEcho"], true);
+}

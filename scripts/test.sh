@@ -1,9 +1,32 @@
 #!/usr/bin/env bash
-# Every test of the project: formatting, lints, unit and integration tests, and the README's
-# curl walk-through against a freshly started local runner. Needs only the Rust toolchain,
-# curl and python3 (the machine's own); installs anything else it uses itself.
+# Every test of the project, from a fresh clone: cfn-lint, formatting, lints, unit and
+# integration tests (the AWS ones against moto's server on loopback), the README's curl
+# walk-through against the local runner (in process, then on the AWS adapters), and the
+# Lambda release build. Needs the Rust toolchain, python3 and curl; installs the rest
+# (moto, cfn-lint, cargo-lambda, zig) into .venv itself.
+#
+#   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the release build, for quick runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+pids=()
+tmp=$(mktemp -d)
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "== Python tools in .venv (moto, cfn-lint)"
+if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] \
+   || ! cmp -s tests/requirements.txt .venv/requirements.installed; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt .venv/requirements.installed
+fi
+
+echo "== cfn-lint"
+.venv/bin/cfn-lint template.yaml infra/*.yaml
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
@@ -11,27 +34,53 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== cargo test"
-results=$(mktemp)
-cargo test --workspace --locked 2>&1 | tee "$results"
-passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$results")
-rm -f "$results"
-
-echo "== curl walk-through against the local runner"
-cargo build -p local --locked --quiet
-log=$(mktemp)
-./target/debug/local --port 0 >"$log" 2>&1 &
-pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+echo "== AWS emulator (moto) on loopback"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$tmp/moto.log" 2>&1 &
+pids+=($!)
 for _ in $(seq 1 100); do
-  grep -q 'running at' "$log" && break
-  kill -0 $pid 2>/dev/null || { cat "$log"; exit 1; }
-  sleep 0.1
+  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+  sleep 0.2
 done
-base=$(sed -n 's/.*running at \(http[^ ]*\).*/\1/p' "$log" | head -1)
-[ -n "$base" ] || { cat "$log"; echo "local runner did not start"; exit 1; }
-if ! BASE_URL="$base" ./scripts/demo.sh; then
-  echo "--- local runner log"; cat "$log"; exit 1
+curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null || { cat "$tmp/moto.log"; echo "moto did not start"; exit 1; }
+export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=eu-west-1 \
+  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+
+echo "== cargo test"
+cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"
+passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
+
+walkthrough() { # label, extra args for the runner
+  local label=$1; shift
+  echo "== curl walk-through against the local runner ($label)"
+  ./target/debug/local --port 0 "$@" >"$tmp/local-$label.log" 2>&1 &
+  local pid=$!
+  pids+=("$pid")
+  for _ in $(seq 1 150); do
+    grep -q 'running at' "$tmp/local-$label.log" && break
+    kill -0 "$pid" 2>/dev/null || { cat "$tmp/local-$label.log"; exit 1; }
+    sleep 0.1
+  done
+  local base
+  base=$(sed -n 's/.*running at \(http[^ ]*\).*/\1/p' "$tmp/local-$label.log" | head -1)
+  [ -n "$base" ] || { cat "$tmp/local-$label.log"; echo "local runner did not start"; exit 1; }
+  if ! BASE_URL="$base" ./scripts/demo.sh; then
+    echo "--- local runner log"; cat "$tmp/local-$label.log"; exit 1
+  fi
+  kill "$pid"
+  passed=$((passed + 1))
+}
+cargo build -p local --locked --quiet
+walkthrough memory
+export CONTACTS_TABLE=walkthrough-contacts MESSAGES_TABLE=walkthrough-messages SECRET_PREFIX=walkthrough/
+walkthrough aws --aws
+unset CONTACTS_TABLE MESSAGES_TABLE SECRET_PREFIX
+
+if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
+  echo "== cargo lambda build --release"
+  ./scripts/build-lambdas.sh
+  passed=$((passed + 1))
 fi
-# cargo's own lines say per target; this one counts everything, the walk-through included.
-echo "all: $((passed + 1)) passed, 0 failed"
+
+# cargo's own lines count per target; this one counts everything run here.
+echo "all: $passed passed, 0 failed"

@@ -1,6 +1,7 @@
 //! The local runner: every Lambda handler behind one HTTP server on the template's routes,
 //! the send worker in process, the Twilio sandbox, demo data, and the web page.
 
+mod backend;
 pub mod gateway;
 pub mod sandbox;
 pub mod seed;
@@ -18,20 +19,14 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, any, get};
-use list_contacts::ContactsApi;
-use list_messages::MessagesApi;
-use send_message::SendApi;
-use send_worker::{SendWorker, WorkerSettings};
 use serde::Serialize;
 use shared::config::{ConfigError, Settings};
 use shared::domain::{ChannelConfig, parse_org_secret};
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
-use shared::ports::{ContactStore, PortError};
+use shared::ports::PortError;
 use shared::routes::{ROUTES, Route};
 use shared::twilio::{TwilioClient, TwilioError};
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
-use twilio_webhook::TwilioWebhook;
 
 use crate::gateway::{Claims, GatewayInput};
 use crate::seed::Seed;
@@ -64,6 +59,17 @@ pub struct Options {
     pub env: EnvLookup,
     /// Pause between the sandbox's status callbacks.
     pub callback_delay: Duration,
+    pub backend: Backend,
+}
+
+/// Where data lives while the runner runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// In-process stores and queue (nothing to install, gone on exit).
+    Memory,
+    /// DynamoDB, Secrets Manager and SQS through the AWS adapters, at `AWS_ENDPOINT_URL`
+    /// (an emulator) or real AWS.
+    Aws,
 }
 
 impl Options {
@@ -74,6 +80,7 @@ impl Options {
             web_dir,
             env: Arc::new(|name| std::env::var(name).ok()),
             callback_delay: Duration::from_millis(700),
+            backend: Backend::Memory,
         }
     }
 }
@@ -116,21 +123,9 @@ impl Running {
     }
 }
 
-type Contacts = MemoryContacts;
-type Messages = MemoryMessages;
-type Credentials = MemoryCredentials;
-type Queue = MemoryQueue;
-
-struct Handlers {
-    contacts: ContactsApi<Contacts, Credentials>,
-    messages: MessagesApi<Contacts, Messages>,
-    send: SendApi<Contacts, Messages, Credentials, Queue>,
-    webhook: TwilioWebhook<Messages, Contacts, Credentials>,
-}
-
 #[derive(Clone)]
 struct AppState {
-    handlers: Arc<Handlers>,
+    handlers: Arc<dyn backend::Dispatch>,
     tokens: Arc<HashMap<String, Claims>>,
     demo: Arc<Vec<DemoOrganization>>,
 }
@@ -167,27 +162,21 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let base_url = format!("http://{addr}");
     let settings = local_settings(options.env.as_ref(), &base_url)?;
 
-    let contacts = MemoryContacts::new();
-    let messages = MemoryMessages::new();
-    let credentials = MemoryCredentials::new();
-    let (queue, jobs) = MemoryQueue::channel();
-    let now = chrono::Utc::now();
+    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?;
+    let handlers = match options.backend {
+        Backend::Memory => backend::memory(&options.seed, &settings, twilio).await?,
+        Backend::Aws => backend::aws(&options.seed, &settings, twilio, &options.env).await?,
+    };
     let mut tokens = HashMap::new();
     let mut demo = Vec::new();
     for org in &options.seed.organizations {
-        let mut sender = None;
-        if let Some(secret) = &org.twilio {
-            let json = secret.to_string();
-            if let ChannelConfig::Configured(config) = parse_org_secret(&json) {
-                sender = Some(config.whatsapp_from.to_string());
-            }
-            credentials.put_secret(&org.organization_id, json);
-        }
-        for c in &org.contacts {
-            contacts
-                .put(&c.to_contact(&org.organization_id, now))
-                .await?;
-        }
+        let sender =
+            org.twilio
+                .as_ref()
+                .and_then(|secret| match parse_org_secret(&secret.to_string()) {
+                    ChannelConfig::Configured(config) => Some(config.whatsapp_from.to_string()),
+                    ChannelConfig::NotConfigured { .. } => None,
+                });
         let token = format!("demo.{}.{}", org.organization_id, ulid::Ulid::new());
         tokens.insert(
             token.clone(),
@@ -209,50 +198,8 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
             sender,
         });
     }
-
-    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?;
-    worker::spawn(
-        SendWorker {
-            messages: messages.clone(),
-            contacts: contacts.clone(),
-            credentials: credentials.clone(),
-            sender: twilio,
-            queue: queue.clone(),
-            settings: WorkerSettings {
-                max_attempts: settings.send_max_attempts,
-                retry_base: settings.send_retry_base,
-                public_base_url: settings.public_base_url.clone(),
-            },
-        },
-        jobs,
-    );
-    let handlers = Handlers {
-        contacts: ContactsApi {
-            contacts: contacts.clone(),
-            credentials: credentials.clone(),
-            org_claim: settings.org_claim.clone(),
-        },
-        messages: MessagesApi {
-            contacts: contacts.clone(),
-            messages: messages.clone(),
-            org_claim: settings.org_claim.clone(),
-        },
-        send: SendApi {
-            contacts: contacts.clone(),
-            messages: messages.clone(),
-            credentials: credentials.clone(),
-            queue,
-            org_claim: settings.org_claim.clone(),
-        },
-        webhook: TwilioWebhook {
-            messages,
-            contacts,
-            credentials,
-            public_base_url: settings.public_base_url.clone(),
-        },
-    };
     let state = AppState {
-        handlers: Arc::new(handlers),
+        handlers,
         tokens: Arc::new(tokens),
         demo: Arc::new(demo.clone()),
     };
@@ -338,13 +285,8 @@ async fn serve(
         Ok(event) => event,
         Err(e) => return gateway::to_response(e.into_response()),
     };
-    let h = &state.handlers;
-    let answer = match route.function {
-        "list-contacts" => h.contacts.handle(event).await,
-        "list-messages" => h.messages.handle(event).await,
-        "send-message" => h.send.handle(event).await,
-        "twilio-webhook" => h.webhook.handle(event).await,
-        _ => return gateway::no_route(),
+    let Some(answer) = state.handlers.call(route.function, event).await else {
+        return gateway::no_route();
     };
     gateway::to_response(answer)
 }

@@ -2,24 +2,36 @@ use std::path::PathBuf;
 
 use local::seed::Seed;
 
-const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR]
+const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR] [--aws]
   --port N     port on 127.0.0.1 (default: $PORT or 8080; 0 picks a free one)
   --seed FILE  demo data to load (default: $SEED_FILE or the bundled local/seed.json)
-  --web DIR    static files of the Send Message page (default: $WEB_DIR or ./web)";
+  --web DIR    static files of the Send Message page (default: $WEB_DIR or ./web)
+  --aws        keep data in DynamoDB / Secrets Manager / SQS through the AWS adapters, at
+               $AWS_ENDPOINT_URL (an emulator: tables, queue and secrets are created) or AWS
+               (default: $LOCAL_BACKEND=aws, else in process)";
 
-fn args() -> Result<(u16, Option<PathBuf>, PathBuf), String> {
+struct Args {
+    port: u16,
+    seed: Option<PathBuf>,
+    web: PathBuf,
+    aws: bool,
+}
+
+fn args() -> Result<Args, String> {
     let mut port = std::env::var("PORT").ok();
     let mut seed = std::env::var("SEED_FILE").ok().map(PathBuf::from);
     let mut web = std::env::var("WEB_DIR")
         .ok()
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web")));
+    let mut aws = std::env::var("LOCAL_BACKEND").is_ok_and(|b| b.eq_ignore_ascii_case("aws"));
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--port" => port = it.next(),
             "--seed" => seed = it.next().map(PathBuf::from),
             "--web" => web = it.next().map(PathBuf::from).ok_or(USAGE)?,
+            "--aws" => aws = true,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
@@ -30,20 +42,25 @@ fn args() -> Result<(u16, Option<PathBuf>, PathBuf), String> {
             .parse()
             .map_err(|_| format!("--port {p} is not a port\n{USAGE}"))?,
     };
-    Ok((port, seed, web))
+    Ok(Args {
+        port,
+        seed,
+        web,
+        aws,
+    })
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     shared::telemetry::init_local();
-    let (port, seed_path, web) = match args() {
+    let args = match args() {
         Ok(a) => a,
         Err(message) => {
             eprintln!("{message}");
             return std::process::ExitCode::from(2);
         }
     };
-    let seed = match &seed_path {
+    let seed = match &args.seed {
         Some(path) => Seed::load(path),
         None => Seed::default_demo(),
     };
@@ -54,7 +71,11 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    let running = match local::start(local::Options::from_process_env(port, seed, web)).await {
+    let mut options = local::Options::from_process_env(args.port, seed, args.web);
+    if args.aws {
+        options.backend = local::Backend::Aws;
+    }
+    let running = match local::start(options).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");

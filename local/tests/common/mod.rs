@@ -33,6 +33,7 @@ pub async fn start_with(env: &[(&str, &str)]) -> Local {
         web_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web")),
         env: Arc::new(move |name| vars.get(name).cloned()),
         callback_delay: Duration::from_millis(80),
+        backend: local::Backend::Memory,
     })
     .await
     .expect("local runner starts");

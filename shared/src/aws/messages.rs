@@ -342,11 +342,11 @@ impl MessageStore for DynamoMessages {
                 set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
                 update = update.expression_attribute_values(":sid", s(sid.clone()));
             }
-            if change.status == MessageStatus::Failed {
-                if let Some(reason) = &change.error_reason {
-                    set.push("error_reason = :reason");
-                    update = update.expression_attribute_values(":reason", s(reason.clone()));
-                }
+            if change.status == MessageStatus::Failed
+                && let Some(reason) = &change.error_reason
+            {
+                set.push("error_reason = :reason");
+                update = update.expression_attribute_values(":reason", s(reason.clone()));
             }
             let mut allowed = Vec::new();
             for (i, status) in predecessors.iter().enumerate() {

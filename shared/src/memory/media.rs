@@ -6,10 +6,13 @@ use super::lock;
 use crate::domain::OrganizationId;
 use crate::ports::{MediaStore, PortResult, PresignedRequest, StoredObject, media_key};
 
+/// Bytes and content type by key.
+type Objects = HashMap<String, (Vec<u8>, String)>;
+
 /// Objects in memory. Presigned URLs point at `base_url` (the local runner serves them).
 #[derive(Clone)]
 pub struct MemoryMedia {
-    objects: Arc<Mutex<HashMap<String, (Vec<u8>, String)>>>,
+    objects: Arc<Mutex<Objects>>,
     base_url: String,
 }
 

@@ -13,12 +13,15 @@ fn template() -> Value {
     fn untag(v: Value) -> Value {
         match v {
             Value::Tagged(t) => untag(t.value),
-            Value::Mapping(m) => Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect()),
+            Value::Mapping(m) => {
+                Value::Mapping(m.into_iter().map(|(k, v)| (k, untag(v))).collect())
+            }
             Value::Sequence(s) => Value::Sequence(s.into_iter().map(untag).collect()),
             other => other,
         }
     }
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+        .unwrap();
     untag(serde_norway::from_str(&text).unwrap())
 }
 
@@ -47,7 +50,10 @@ fn keys(schema: &Value) -> (String, String) {
 
 fn assert_table(t: &Value, spec: &TableSpec) {
     let table = &t["Resources"][spec.logical_id]["Properties"];
-    assert_eq!(keys(&table["KeySchema"]), (spec.hash_key.to_owned(), spec.range_key.to_owned()));
+    assert_eq!(
+        keys(&table["KeySchema"]),
+        (spec.hash_key.to_owned(), spec.range_key.to_owned())
+    );
     let declared: BTreeSet<(String, String, String)> = table["GlobalSecondaryIndexes"]
         .as_sequence()
         .unwrap()
@@ -61,14 +67,26 @@ fn assert_table(t: &Value, spec: &TableSpec) {
     let expected: BTreeSet<(String, String, String)> = spec
         .indexes
         .iter()
-        .map(|i| (i.name.to_owned(), i.hash_key.to_owned(), i.range_key.to_owned()))
+        .map(|i| {
+            (
+                i.name.to_owned(),
+                i.hash_key.to_owned(),
+                i.range_key.to_owned(),
+            )
+        })
         .collect();
     assert_eq!(declared, expected, "{}", spec.logical_id);
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
-    assert_eq!(table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], true);
+    assert_eq!(
+        table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
+        true
+    );
     // The name is the stack name plus the suffix the code's default uses.
     let suffix = spec.default_name.trim_start_matches("whatsapp");
-    assert_eq!(table["TableName"].as_str().unwrap(), format!("${{AWS::StackName}}{suffix}"));
+    assert_eq!(
+        table["TableName"].as_str().unwrap(),
+        format!("${{AWS::StackName}}{suffix}")
+    );
 }
 
 #[test]
@@ -83,7 +101,10 @@ fn http_api_routes_are_the_route_table() {
     let t = template();
     let mut declared = BTreeSet::new();
     for (_, function) in resources_of_type(&t, "AWS::Serverless::Function") {
-        let binary = function["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         assert_eq!(function["Metadata"]["BuildMethod"], "rust-cargolambda");
         for (_, event) in function["Properties"]["Events"].as_mapping().unwrap() {
             if event["Type"] != "HttpApi" {
@@ -101,11 +122,21 @@ fn http_api_routes_are_the_route_table() {
     }
     let expected: BTreeSet<(String, String, String, bool)> = ROUTES
         .iter()
-        .map(|r| (r.method.to_owned(), r.path.to_owned(), r.function.to_owned(), r.auth == Auth::TwilioSignature))
+        .map(|r| {
+            (
+                r.method.to_owned(),
+                r.path.to_owned(),
+                r.function.to_owned(),
+                r.auth == Auth::TwilioSignature,
+            )
+        })
         .collect();
     assert_eq!(declared, expected);
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
-    assert_eq!(t["Resources"]["HttpApi"]["Properties"]["Auth"]["DefaultAuthorizer"], "JwtAuthorizer");
+    assert_eq!(
+        t["Resources"]["HttpApi"]["Properties"]["Auth"]["DefaultAuthorizer"],
+        "JwtAuthorizer"
+    );
 }
 
 #[test]
@@ -130,9 +161,15 @@ fn policies_are_least_privilege() {
         for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
             for statement in policy["Statement"].as_sequence().unwrap() {
                 let actions = statement["Action"].as_sequence().unwrap();
-                if actions.iter().any(|a| a.as_str().unwrap().starts_with("secretsmanager:")) {
+                if actions
+                    .iter()
+                    .any(|a| a.as_str().unwrap().starts_with("secretsmanager:"))
+                {
                     let resource = statement["Resource"].as_str().unwrap();
-                    assert!(resource.ends_with(":secret:whatsapp/*"), "{name}: {resource}");
+                    assert!(
+                        resource.ends_with(":secret:whatsapp/*"),
+                        "{name}: {resource}"
+                    );
                 }
                 assert_ne!(statement["Resource"], "*", "{name}");
             }
@@ -142,12 +179,23 @@ fn policies_are_least_privilege() {
 
 #[test]
 fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../infra/org-secret.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../infra/org-secret.yaml"
+    ))
+    .unwrap();
     let infra: Value = serde_norway::from_str(&text).unwrap();
     let secret = &infra["Resources"]["TwilioSecret"]["Properties"];
-    let Value::Tagged(sub) = &secret["SecretString"] else { panic!("SecretString is a !Sub") };
-    let Value::Tagged(name) = &secret["Name"] else { panic!("Name is a !Sub") };
-    assert_eq!(name.value, "whatsapp/${OrganizationId}/twilio", "the name the functions read");
+    let Value::Tagged(sub) = &secret["SecretString"] else {
+        panic!("SecretString is a !Sub")
+    };
+    let Value::Tagged(name) = &secret["Name"] else {
+        panic!("Name is a !Sub")
+    };
+    assert_eq!(
+        name.value, "whatsapp/${OrganizationId}/twilio",
+        "the name the functions read"
+    );
     let params = [
         ("TwilioAccountSid", "AC0123456789abcdef0123456789abcdef"),
         ("TwilioAuthToken", "0123456789abcdef0123456789abcdef"),

@@ -14,7 +14,7 @@ use shared::runtime::{AwsPorts, aws_ports_from};
 
 /// The emulator's endpoint: `AWS_ENDPOINT_URL` if the test command started one, else a
 /// moto server started here from the project's `.venv` (killed when the tests end).
-fn endpoint() -> &'static str {
+pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
         if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {

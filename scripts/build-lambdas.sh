@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds every Lambda function for provided.al2023 on arm64, as `sam build` does
+# (BuildMethod rust-cargolambda): target/lambda/<function>/bootstrap.
+# Installs cargo-lambda and zig from PyPI into .venv the first time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x .venv/bin/cargo-lambda ] || ! cmp -s tests/requirements-build.txt .venv/requirements-build.installed; then
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet -r tests/requirements-build.txt
+  cp tests/requirements-build.txt .venv/requirements-build.installed
+fi
+export PATH="$PWD/.venv/bin:$PATH"
+
+functions=(list-contacts list-messages send-message send-worker twilio-webhook)
+args=()
+for f in "${functions[@]}"; do args+=(--bin "$f"); done
+cargo lambda build --release --arm64 --locked "${args[@]}"
+
+for f in "${functions[@]}"; do
+  bootstrap="target/lambda/$f/bootstrap"
+  [ -x "$bootstrap" ] || { echo "missing $bootstrap"; exit 1; }
+  printf '  %-16s %s\n' "$f" "$(du -h "$bootstrap" | cut -f1)"
+done

@@ -1,0 +1,134 @@
+//! The local runner on the AWS adapters (`--aws`) against the emulator: the same HTTP
+//! flow as in process, with DynamoDB, Secrets Manager and SQS underneath.
+
+mod emulator;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use local::seed::Seed;
+use local::{Backend, Options};
+use serde_json::{Value, json};
+
+async fn start() -> (local::Running, reqwest::Client) {
+    let stack = format!("lr{}", ulid::Ulid::new().to_string().to_lowercase());
+    let vars: HashMap<String, String> = [
+        ("AWS_ENDPOINT_URL", emulator::endpoint().to_owned()),
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("CONTACTS_TABLE", format!("{stack}-contacts")),
+        ("MESSAGES_TABLE", format!("{stack}-messages")),
+        ("SECRET_PREFIX", format!("{stack}/whatsapp/")),
+        ("SEND_RETRY_BASE_MS", "50".to_owned()),
+        ("TWILIO_TIMEOUT_SECONDS", "2".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let running = local::start(Options {
+        port: 0,
+        seed: Seed::default_demo().unwrap(),
+        web_dir: std::env::temp_dir(),
+        env: Arc::new(move |name| vars.get(name).cloned()),
+        callback_delay: Duration::from_millis(100),
+        backend: Backend::Aws,
+    })
+    .await
+    .expect("local runner on AWS adapters");
+    (running, reqwest::Client::new())
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_whole_text_flow_runs_on_the_aws_adapters() {
+    let (running, client) = start().await;
+    let base = running.base_url.clone();
+    let token = running
+        .organizations
+        .iter()
+        .find(|o| o.organization_id == "acme")
+        .unwrap()
+        .token
+        .clone();
+    let get = |path: &str| {
+        call(
+            &client,
+            reqwest::Method::GET,
+            format!("{base}{path}"),
+            Some(&token),
+            None,
+        )
+    };
+
+    let (status, contacts) = get("/whatsapp/contacts").await;
+    assert_eq!(status, 200);
+    assert_eq!(contacts["contacts"].as_array().unwrap().len(), 4);
+
+    let (status, sent) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/whatsapp/messages"),
+        Some(&token),
+        Some(json!({"contact_id": "c-aisha", "text": "Hello over SQS"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{sent}");
+    let id = sent["messages"][0]["id"].as_str().unwrap().to_owned();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, conversation) = get("/whatsapp/messages?contact_id=c-aisha").await;
+        let status = conversation["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == id.as_str())
+            .unwrap()["status"]
+            .clone();
+        if status == "READ" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let (status, _) = call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/sandbox/reply"),
+        None,
+        Some(json!({"organization_id": "acme", "from": "+6591234567", "body": "STOP"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, ben) = get("/whatsapp/messages?contact_id=c-ben").await;
+    assert_eq!(ben["messages"][0]["text"], "STOP");
+    assert_eq!(ben["contact"]["eligible"], false);
+    let (_, contacts) = get("/whatsapp/contacts").await;
+    assert_eq!(contacts["contacts"].as_array().unwrap().len(), 3);
+    running.stop();
+}

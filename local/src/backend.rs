@@ -7,7 +7,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
 use send_message::SendApi;
@@ -324,23 +323,7 @@ async fn poll_queue<M, C, K, S, Q>(
         if messages.is_empty() {
             continue;
         }
-        let records: Vec<serde_json::Value> = messages
-            .iter()
-            .map(|m| {
-                serde_json::json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": m.attributes().map(|a| a.iter().map(|(k, v)| (k.as_str().to_owned(), v.clone())).collect::<std::collections::HashMap<_, _>>()),
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "awsRegion": "local",
-                })
-            })
-            .collect();
-        let Ok(event) =
-            serde_json::from_value::<SqsEvent>(serde_json::json!({ "Records": records }))
-        else {
+        let Ok(event) = shared::aws::to_sqs_event(&messages) else {
             continue;
         };
         let response = worker.handle_sqs(event).await;

@@ -31,6 +31,22 @@ pub enum PortError {
 
 pub type PortResult<T> = Result<T, PortError>;
 
+/// An opaque page cursor for a sort key.
+pub fn encode_cursor(sort_key: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sort_key)
+}
+
+/// The sort key inside a cursor from `encode_cursor`.
+pub fn decode_cursor(cursor: &str) -> PortResult<String> {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(PortError::InvalidCursor)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page<T> {
     pub items: Vec<T>,

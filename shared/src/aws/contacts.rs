@@ -5,14 +5,12 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::unavailable;
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
-use crate::ports::{ContactStore, Page, PortError, PortResult};
+use crate::ports::{ContactStore, Page, PortError, PortResult, decode_cursor, encode_cursor};
 
 /// Contacts read per Query page while filling a search page.
 const SCAN_PAGE: i32 = 100;
@@ -51,10 +49,6 @@ struct ContactItem {
     version: u64,
 }
 
-fn eligible_sort(c: &Contact) -> String {
-    format!("{}#{}", c.name.to_lowercase(), c.contact_id)
-}
-
 impl ContactItem {
     fn new(c: &Contact, version: u64) -> Self {
         Self {
@@ -67,7 +61,7 @@ impl ContactItem {
             whatsapp_blocked: c.whatsapp_blocked,
             whatsapp_unsubscribed: c.whatsapp_unsubscribed,
             last_inbound_at: c.last_inbound_at,
-            eligible_sort: c.eligibility().is_ok().then(|| eligible_sort(c)),
+            eligible_sort: c.eligibility().is_ok().then(|| c.list_sort_key()),
             version,
         }
     }
@@ -163,16 +157,7 @@ impl ContactStore for DynamoContacts {
         cursor: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<Contact>> {
-        let after = match cursor {
-            None => None,
-            Some(c) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(c)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or(PortError::InvalidCursor)?,
-            ),
-        };
+        let after = cursor.map(decode_cursor).transpose()?;
         // Search reads the organization's eligible contacts in name order and keeps the
         // matches, with the same rule as everywhere else (`Contact::matches`).
         let mut found: Vec<Contact> = Vec::with_capacity(limit + 1);
@@ -215,9 +200,7 @@ impl ContactStore for DynamoContacts {
         let has_more = found.len() > limit;
         found.truncate(limit);
         let next_cursor = if has_more {
-            found
-                .last()
-                .map(|c| URL_SAFE_NO_PAD.encode(eligible_sort(c)))
+            found.last().map(|c| encode_cursor(&c.list_sort_key()))
         } else {
             None
         };

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 pub use contacts::DynamoContacts;
 pub use media::S3Media;
 pub use messages::DynamoMessages;
-pub use queue::SqsSendQueue;
+pub use queue::{SqsSendQueue, to_sqs_event};
 pub use secrets::SecretsManagerCredentials;
 
 use crate::ports::PortError;

@@ -44,3 +44,33 @@ impl SendQueue for SqsSendQueue {
         Ok(())
     }
 }
+
+/// Received SQS messages as the Lambda event source mapping hands them to a function
+/// (used by the local runner's poller and the emulator tests).
+pub fn to_sqs_event(
+    messages: &[aws_sdk_sqs::types::Message],
+) -> Result<aws_lambda_events::event::sqs::SqsEvent, serde_json::Error> {
+    let records: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: std::collections::HashMap<String, String> = m
+                .attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_owned(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            serde_json::json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "md5OfBody": m.md5_of_body(),
+                "attributes": attributes,
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records }))
+}

@@ -80,6 +80,11 @@ impl Contact {
             })
     }
 
+    /// The order of the contact picker: by name, then id.
+    pub fn list_sort_key(&self) -> String {
+        format!("{}#{}", self.name.to_lowercase(), self.contact_id)
+    }
+
     /// Applies a change; returns whether anything changed.
     pub fn apply(&mut self, change: &ContactChange) -> bool {
         let before = self.clone();

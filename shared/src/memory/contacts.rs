@@ -1,21 +1,13 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use super::lock;
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
-use crate::ports::{ContactStore, Page, PortError, PortResult};
+use crate::ports::{ContactStore, Page, PortResult, decode_cursor, encode_cursor};
 
 #[derive(Clone, Default)]
 pub struct MemoryContacts {
     contacts: Arc<Mutex<BTreeMap<(OrganizationId, ContactId), Contact>>>,
-}
-
-/// Contacts are listed by name, then id; the cursor is the last one's sort key.
-fn sort_key(c: &Contact) -> String {
-    format!("{}\u{0}{}", c.name.to_lowercase(), c.contact_id)
 }
 
 impl MemoryContacts {
@@ -51,28 +43,19 @@ impl ContactStore for MemoryContacts {
         cursor: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<Contact>> {
-        let after = match cursor {
-            None => None,
-            Some(c) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(c)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or(PortError::InvalidCursor)?,
-            ),
-        };
+        let after = cursor.map(decode_cursor).transpose()?;
         let mut eligible: Vec<Contact> = lock(&self.contacts)?
             .values()
             .filter(|c| c.is_eligible_in(org))
             .filter(|c| search.is_none_or(|term| c.matches(term)))
-            .filter(|c| after.as_ref().is_none_or(|a| sort_key(c) > *a))
+            .filter(|c| after.as_ref().is_none_or(|a| c.list_sort_key() > *a))
             .cloned()
             .collect();
-        eligible.sort_by_key(sort_key);
+        eligible.sort_by_key(Contact::list_sort_key);
         let has_more = eligible.len() > limit;
         eligible.truncate(limit);
         let next_cursor = if has_more {
-            eligible.last().map(|c| URL_SAFE_NO_PAD.encode(sort_key(c)))
+            eligible.last().map(|c| encode_cursor(&c.list_sort_key()))
         } else {
             None
         };

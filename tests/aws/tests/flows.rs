@@ -10,7 +10,6 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use emulator::Stack;
 use send_message::SendApi;
 use send_worker::{SendWorker, WorkerSettings};
-use serde_json::json;
 use shared::api::{GatewayRequest, gateway_event};
 use shared::domain::{ContactId, MessageStatus};
 use shared::memory::ScriptedSender;
@@ -48,24 +47,7 @@ async fn receive(stack: &Stack, url: &str) -> SqsEvent {
         .send()
         .await
         .unwrap();
-    let records: Vec<serde_json::Value> = out
-        .messages
-        .unwrap_or_default()
-        .into_iter()
-        .map(|m| {
-            json!({
-                "messageId": m.message_id,
-                "receiptHandle": m.receipt_handle,
-                "body": m.body,
-                "attributes": m.attributes.unwrap_or_default().into_iter().map(|(k, v)| (k.as_str().to_owned(), v)).collect::<HashMap<_, _>>(),
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-1:000000000000:send",
-                "awsRegion": "eu-west-1",
-            })
-        })
-        .collect();
-    serde_json::from_value(json!({ "Records": records })).unwrap()
+    shared::aws::to_sqs_event(&out.messages.unwrap_or_default()).unwrap()
 }
 
 /// Deletes the records the worker did not report as failed (what the mapping does).
@@ -135,33 +117,13 @@ fn signed(
                 compute_signature(AUTH_TOKEN, url, params),
             ),
         ],
-        body: Some(serde_urlencoded_encode(params).into_bytes()),
+        body: Some(serde_urlencoded::to_string(params).unwrap().into_bytes()),
         path_parameters: HashMap::from([("organization_id".into(), "acme".into())]),
         claims: None,
         domain_name: "abc123.execute-api.eu-west-1.amazonaws.com".into(),
         source_ip: "54.172.60.1".into(),
     })
     .unwrap()
-}
-
-fn serde_urlencoded_encode(params: &[(String, String)]) -> String {
-    params
-        .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".into(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

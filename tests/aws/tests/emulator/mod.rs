@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,7 @@ use shared::runtime::{AwsPorts, aws_ports_from};
 pub fn endpoint() -> &'static str {
     static ENDPOINT: OnceLock<String> = OnceLock::new();
     ENDPOINT.get_or_init(|| {
-        if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+        if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
             return url;
         }
         let moto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/moto_server");
@@ -25,16 +25,20 @@ pub fn endpoint() -> &'static str {
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
-        let child: Child = Command::new(moto)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // A watchdog shell stops the server once this test process is gone.
+        let script = r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!
+while kill -0 "$2" 2>/dev/null; do sleep 1; done
+kill $m"#;
+        Command::new("sh")
+            .args(["-c", script, moto, &port.to_string(), &std::process::id().to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| {
-                panic!("no AWS emulator: set AWS_ENDPOINT_URL or run ./scripts/test.sh once to install moto into .venv ({e})")
-            });
-        // The server outlives this process's tests only until the process exits.
-        std::mem::forget(KillOnExit(Some(child)));
+            .unwrap_or_else(|e| panic!("cannot start moto ({e})"));
+        assert!(
+            std::path::Path::new(moto).exists(),
+            "no AWS emulator: set AWS_ENDPOINT_URL or run ./scripts/test.sh once to install moto into .venv"
+        );
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -43,16 +47,6 @@ pub fn endpoint() -> &'static str {
         }
         url
     })
-}
-
-struct KillOnExit(Option<Child>);
-
-impl Drop for KillOnExit {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.0.take() {
-            let _ = c.kill();
-        }
-    }
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {

@@ -29,12 +29,15 @@ pub fn endpoint() -> &'static str {
         let script = r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!
 while kill -0 "$2" 2>/dev/null; do sleep 1; done
 kill $m"#;
-        Command::new("sh")
+        let watchdog = Command::new("sh")
             .args(["-c", script, moto, &port.to_string(), &std::process::id().to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start moto ({e})"));
+        // Kept for the life of the process; the shell ends itself.
+        static WATCHDOG: OnceLock<std::sync::Mutex<std::process::Child>> = OnceLock::new();
+        let _ = WATCHDOG.set(std::sync::Mutex::new(watchdog));
         assert!(
             std::path::Path::new(moto).exists(),
             "no AWS emulator: set AWS_ENDPOINT_URL or run ./scripts/test.sh once to install moto into .venv"

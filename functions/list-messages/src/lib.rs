@@ -4,7 +4,8 @@
 //! - no cursor: the newest page;
 //! - `before=<id>`: the page just older than that message (scrolling up);
 //! - `after=<cursor>`: what was created *or changed* since the cursor (polling). The answer's
-//!   `next_after` is the cursor for the next poll; a poll with nothing new is one empty read.
+//!   `next_after` is the cursor for the next poll. A poll with nothing new is answered after
+//!   one empty read, without `contact` and `window` (nothing about them changed either).
 
 use chrono::Utc;
 use serde::Serialize;
@@ -37,8 +38,9 @@ pub struct ConversationContact {
 
 #[derive(Debug, Serialize)]
 pub struct Conversation {
-    pub contact: ConversationContact,
-    pub window: ConversationWindow,
+    /// None only in the answer to an empty poll.
+    pub contact: Option<ConversationContact>,
+    pub window: Option<ConversationWindow>,
     pub messages: Vec<MessageView>,
     /// Pass as `after` to poll for what is new or changed.
     pub next_after: Option<MessageId>,
@@ -97,17 +99,37 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
         };
 
         // An id of another organization is "not found", exactly like an unknown one.
-        let contact = match ContactId::parse(&contact_id) {
-            Ok(id) => self.contacts.get(org, &id).await?,
-            Err(_) => None,
-        }
-        .ok_or(ApiError::NotFound("Contact not found."))?;
-
+        let contact_id =
+            ContactId::parse(&contact_id).map_err(|_| ApiError::NotFound("Contact not found."))?;
         let now = Utc::now();
-        let page = self
-            .messages
-            .conversation(org, &contact.contact_id, query)
-            .await?;
+        // A poll reads the conversation first: when nothing changed, that one Query is all.
+        // (Another organization's contact has no messages under this organization.)
+        let mut page = None;
+        if let ConversationQuery::ChangedAfter { cursor, .. } = query {
+            let changed = self.messages.conversation(org, &contact_id, query).await?;
+            if changed.messages.is_empty() {
+                return Ok(json_response(
+                    200,
+                    &Conversation {
+                        contact: None,
+                        window: None,
+                        messages: vec![],
+                        next_after: Some(cursor),
+                        next_before: None,
+                    },
+                ));
+            }
+            page = Some(changed);
+        }
+        let contact = self
+            .contacts
+            .get(org, &contact_id)
+            .await?
+            .ok_or(ApiError::NotFound("Contact not found."))?;
+        let page = match page {
+            Some(page) => page,
+            None => self.messages.conversation(org, &contact_id, query).await?,
+        };
         let newest_revision = page.messages.iter().map(|m| m.revision).max();
         let next_after = match query {
             ConversationQuery::ChangedAfter { cursor, .. } => {
@@ -129,12 +151,12 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
         Ok(json_response(
             200,
             &Conversation {
-                contact: ConversationContact {
+                contact: Some(ConversationContact {
                     contact: ContactView::from(&contact),
                     eligible: eligibility.is_ok(),
                     ineligible_reason: eligibility.err().map(|e| e.to_string()),
-                },
-                window: conversation_window(contact.last_inbound_at, now),
+                }),
+                window: Some(conversation_window(contact.last_inbound_at, now)),
                 messages: page.messages.iter().map(MessageView::from).collect(),
                 next_after,
                 next_before,

@@ -174,6 +174,7 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
         cursor.as_str(),
         "an empty poll keeps the cursor"
     );
+    assert!(empty["contact"].is_null() && empty["window"].is_null());
 
     std::thread::sleep(std::time::Duration::from_millis(2));
     api.messages
@@ -194,6 +195,10 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
         .unwrap();
     let poll = get(&api, &format!("contact_id=c1&after={cursor}")).await;
     assert_eq!(texts(&poll), ["sent earlier", "a reply"]);
+    assert_eq!(
+        poll["window"]["open"], true,
+        "a poll with news carries the window"
+    );
     assert_eq!(poll["messages"][0]["status"], "DELIVERED");
     let next = poll["next_after"].as_str().unwrap();
     assert!(next > cursor.as_str());

@@ -396,3 +396,47 @@ async fn an_unavailable_table_is_a_503_and_nothing_is_queued() {
     let url = stack.resources.send_queue_url.clone().unwrap();
     assert!(receive(&stack, &url).await.records.is_empty());
 }
+
+#[tokio::test]
+async fn a_webhook_that_cannot_be_stored_answers_503_so_twilio_retries() {
+    let (stack, _) = stack_with_demo_data().await;
+    let mut resources = stack.resources.clone();
+    resources.messages_table = format!("{}-gone", stack.name);
+    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources);
+    let webhook = TwilioWebhook {
+        messages: ports.messages.clone(),
+        contacts: ports.contacts.clone(),
+        credentials: ports.credentials.clone(),
+        public_base_url: Some("https://api.example.com".into()),
+    };
+    let path = "/webhook/twilio/whatsapp/acme";
+    let params: Vec<(String, String)> = [
+        ("MessageSid", "SM44444444444444444444444444444444"),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", "whatsapp:+60123456789"),
+        ("To", "whatsapp:+14155238886"),
+        ("Body", "Hello?"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let event = signed(
+        path,
+        "",
+        "POST /webhook/twilio/whatsapp/{organization_id}",
+        &format!("https://api.example.com{path}"),
+        &params,
+    );
+    let r = webhook.handle(event).await;
+    assert_eq!(r.status_code, 503);
+    let c = ports
+        .contacts
+        .get(&org("acme"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        c.last_inbound_at.unwrap() < chrono::Utc::now() - chrono::Duration::minutes(30),
+        "nothing changed"
+    );
+}

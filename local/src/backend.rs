@@ -9,15 +9,17 @@ use std::time::Duration;
 
 use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
+use presign_upload::PresignApi;
 use send_message::SendApi;
 use send_worker::{SendWorker, WorkerSettings};
 use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::aws::Resources;
 use shared::aws::schema;
 use shared::config::Settings;
+use shared::memory::MemoryMedia;
 use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
 use shared::ports::{
-    ContactStore, CredentialStore, MessageStore, PortError, SendQueue, WhatsAppSender,
+    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue, WhatsAppSender,
 };
 use shared::twilio::TwilioClient;
 use twilio_webhook::TwilioWebhook;
@@ -33,22 +35,35 @@ pub trait Dispatch: Send + Sync + 'static {
     fn call(&self, function: &str, event: ApiGatewayV2httpRequest) -> ResponseFuture<'_>;
 }
 
-pub struct Handlers<C, M, K, Q> {
+pub struct Handlers<C, M, K, Q, S> {
     pub contacts: ContactsApi<C, K>,
+    pub presign: PresignApi<S>,
     pub messages: MessagesApi<C, M>,
     pub send: SendApi<C, M, K, Q>,
     pub webhook: TwilioWebhook<M, C, K>,
 }
 
-impl<C, M, K, Q> Handlers<C, M, K, Q>
+impl<C, M, K, Q, S> Handlers<C, M, K, Q, S>
 where
     C: ContactStore,
     M: MessageStore,
     K: CredentialStore,
     Q: SendQueue,
+    S: MediaStore,
 {
-    fn new(contacts: C, messages: M, credentials: K, queue: Q, settings: &Settings) -> Self {
+    fn new(
+        contacts: C,
+        messages: M,
+        credentials: K,
+        queue: Q,
+        media: S,
+        settings: &Settings,
+    ) -> Self {
         Self {
+            presign: PresignApi {
+                media,
+                org_claim: settings.org_claim.clone(),
+            },
             contacts: ContactsApi {
                 contacts: contacts.clone(),
                 credentials: credentials.clone(),
@@ -76,12 +91,13 @@ where
     }
 }
 
-impl<C, M, K, Q> Dispatch for Handlers<C, M, K, Q>
+impl<C, M, K, Q, S> Dispatch for Handlers<C, M, K, Q, S>
 where
     C: ContactStore,
     M: MessageStore,
     K: CredentialStore,
     Q: SendQueue,
+    S: MediaStore,
 {
     fn call(&self, function: &str, event: ApiGatewayV2httpRequest) -> ResponseFuture<'_> {
         let function = function.to_owned();
@@ -90,6 +106,7 @@ where
                 "list-contacts" => self.contacts.handle(event).await,
                 "list-messages" => self.messages.handle(event).await,
                 "send-message" => self.send.handle(event).await,
+                "presign-upload" => self.presign.handle(event).await,
                 "twilio-webhook" => self.webhook.handle(event).await,
                 _ => return None,
             })
@@ -136,6 +153,7 @@ pub async fn memory(
     seed: &Seed,
     settings: &Settings,
     twilio: TwilioClient,
+    media: MemoryMedia,
 ) -> Result<Arc<dyn Dispatch>, LocalError> {
     let contacts = MemoryContacts::new();
     let messages = MemoryMessages::new();
@@ -163,6 +181,7 @@ pub async fn memory(
         messages,
         credentials,
         queue,
+        media,
         settings,
     )))
 }
@@ -244,8 +263,29 @@ pub async fn aws(
             reason: "is required with --aws outside an emulator".into(),
         })
     })?;
+    if emulator && resources.media_bucket.is_none() {
+        let bucket = resources
+            .contacts_table
+            .trim_end_matches("-contacts")
+            .to_owned()
+            + "-media";
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        if s3.head_bucket().bucket(&bucket).send().await.is_err() {
+            s3.create_bucket()
+                .bucket(&bucket)
+                .send()
+                .await
+                .map_err(aws_error)?;
+        }
+        resources.media_bucket = Some(bucket);
+    }
     let ports = shared::runtime::aws_ports_from(settings, &sdk, resources);
     let queue = ports.queue()?;
+    let media = ports.media()?;
     seed_contacts(&ports.contacts, seed).await?;
     if emulator {
         let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
@@ -286,6 +326,7 @@ pub async fn aws(
         ports.messages,
         ports.credentials,
         queue,
+        media,
         settings,
     )))
 }

@@ -3,6 +3,7 @@
 
 mod backend;
 pub mod gateway;
+mod media_store;
 pub mod sandbox;
 pub mod seed;
 mod worker;
@@ -22,6 +23,7 @@ use axum::routing::{MethodFilter, MethodRouter, any, get};
 use serde::Serialize;
 use shared::config::{ConfigError, Settings};
 use shared::domain::{ChannelConfig, parse_org_secret};
+use shared::memory::MemoryMedia;
 use shared::ports::PortError;
 use shared::routes::{ROUTES, Route};
 use shared::twilio::{TwilioClient, TwilioError};
@@ -163,8 +165,9 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let settings = local_settings(options.env.as_ref(), &base_url)?;
 
     let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?;
+    let media = MemoryMedia::new(base_url.clone());
     let handlers = match options.backend {
-        Backend::Memory => backend::memory(&options.seed, &settings, twilio).await?,
+        Backend::Memory => backend::memory(&options.seed, &settings, twilio, media.clone()).await?,
         Backend::Aws => backend::aws(&options.seed, &settings, twilio, &options.env).await?,
     };
     let mut tokens = HashMap::new();
@@ -208,7 +211,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
         .clone()
         .unwrap_or_else(|| base_url.clone());
     let sandbox = sandbox::Sandbox::new(&options.seed, &sandbox_public, options.callback_delay);
-    let app = router(state, sandbox, &options.web_dir);
+    let app = router(state, sandbox, media, &options.web_dir);
     let server = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, service).await {
@@ -224,7 +227,12 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     })
 }
 
-fn router(state: AppState, sandbox: sandbox::Sandbox, web_dir: &std::path::Path) -> Router {
+fn router(
+    state: AppState,
+    sandbox: sandbox::Sandbox,
+    media: MemoryMedia,
+    web_dir: &std::path::Path,
+) -> Router {
     let mut api = Router::new();
     // One method router per path, with every method the route table lists for it.
     let mut paths: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
@@ -249,6 +257,7 @@ fn router(state: AppState, sandbox: sandbox::Sandbox, web_dir: &std::path::Path)
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
         .with_state(state)
         .nest("/sandbox", sandbox.router())
+        .nest("/local/media", media_store::router(media))
         .fallback_service(ServeDir::new(web_dir))
 }
 

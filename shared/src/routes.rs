@@ -45,6 +45,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/whatsapp/attachments",
+        function: "presign-upload",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "POST",
         path: "/webhook/twilio/whatsapp/{organization_id}",
         function: "twilio-webhook",
         auth: Auth::TwilioSignature,

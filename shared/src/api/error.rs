@@ -32,6 +32,8 @@ pub enum ApiError {
     )]
     OutsideWindow,
     #[error("{0}")]
+    AttachmentRejected(crate::domain::MediaRejection),
+    #[error("{0}")]
     Forbidden(&'static str),
     #[error("{0}")]
     NotSupported(&'static str),
@@ -51,7 +53,10 @@ impl ApiError {
             ApiError::NotFound(_) => 404,
             ApiError::NotConfigured => 409,
             ApiError::UnsupportedMediaType => 415,
-            ApiError::Ineligible(_) | ApiError::OutsideWindow | ApiError::NotSupported(_) => 422,
+            ApiError::Ineligible(_)
+            | ApiError::OutsideWindow
+            | ApiError::NotSupported(_)
+            | ApiError::AttachmentRejected(_) => 422,
             ApiError::Unavailable => 503,
         }
     }
@@ -71,6 +76,7 @@ impl ApiError {
             ApiError::Ineligible(Ineligibility::Blocked) => "contact_blocked",
             ApiError::Ineligible(Ineligibility::Unsubscribed) => "contact_unsubscribed",
             ApiError::OutsideWindow => "outside_24h_window",
+            ApiError::AttachmentRejected(_) => "attachment_rejected",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotSupported(_) => "not_supported",
             ApiError::Unavailable => "service_unavailable",

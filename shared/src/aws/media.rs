@@ -113,6 +113,9 @@ impl MediaStore for S3Media {
             .key(&key)
             .content_type(content_type)
             .content_length(length as i64)
+            // Uploads stay tagged until a message uses them; the bucket's lifecycle rule
+            // deletes abandoned ones.
+            .tagging("whatsapp-upload=pending")
             .presigned(presigning(expires)?)
             .await
             .map_err(|e| unavailable("presign PutObject", e.into_service_error()))?;

@@ -2,6 +2,7 @@
 
 mod contact;
 mod ids;
+mod media;
 mod message;
 mod optout;
 mod org_config;
@@ -10,6 +11,10 @@ mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
+pub use media::{
+    MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, SNIFF_BYTES,
+    check_content, check_declared, media_rule,
+};
 pub use message::{
     Attachment, Direction, Message, MessageStatus, MessageType, SendJob, StatusChange,
 };

@@ -2,18 +2,36 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha1::Sha1;
+
 use super::lock;
 use crate::domain::OrganizationId;
-use crate::ports::{MediaStore, PortResult, PresignedRequest, StoredObject, media_key};
+use crate::ports::{MediaStore, PortError, PortResult, PresignedRequest, StoredObject, media_key};
 
 /// Bytes and content type by key.
 type Objects = HashMap<String, (Vec<u8>, String)>;
 
-/// Objects in memory. Presigned URLs point at `base_url` (the local runner serves them).
+/// Objects in memory, with presigned URLs that work like S3's: they point at `base_url`
+/// (`/local/media/{key}` on the local runner), expire, and bind a PUT to its declared
+/// content type and length — `verify` checks what the runner receives.
 #[derive(Clone)]
 pub struct MemoryMedia {
     objects: Arc<Mutex<Objects>>,
     base_url: String,
+    signing_key: Arc<[u8; 16]>,
+}
+
+/// The parts of a presigned local media URL's query.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MediaGrant {
+    pub method: String,
+    pub content_type: Option<String>,
+    pub length: Option<u64>,
+    pub expires: i64,
+    pub signature: String,
 }
 
 impl MemoryMedia {
@@ -21,6 +39,7 @@ impl MemoryMedia {
         Self {
             objects: Arc::default(),
             base_url: base_url.into(),
+            signing_key: Arc::new(ulid::Ulid::new().to_bytes()),
         }
     }
 
@@ -28,6 +47,76 @@ impl MemoryMedia {
     pub fn object(&self, key: &str) -> Option<(Vec<u8>, String)> {
         lock(&self.objects).ok()?.get(key).cloned()
     }
+
+    /// Stores what a presigned PUT delivered (after `verify`).
+    pub fn store(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
+        lock(&self.objects)?.insert(key.to_owned(), (bytes, content_type.to_owned()));
+        Ok(())
+    }
+
+    fn sign(&self, key: &str, grant: &MediaGrant) -> String {
+        let mut mac = Hmac::<Sha1>::new_from_slice(self.signing_key.as_ref())
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let ct = grant.content_type.as_deref().unwrap_or_default();
+        let len = grant.length.map(|l| l.to_string()).unwrap_or_default();
+        mac.update(format!("{}\n{key}\n{ct}\n{len}\n{}", grant.method, grant.expires).as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    fn url(&self, key: &str, grant: &MediaGrant) -> String {
+        let mut query = vec![
+            ("method", grant.method.clone()),
+            ("expires", grant.expires.to_string()),
+        ];
+        if let Some(ct) = &grant.content_type {
+            query.push(("content_type", ct.clone()));
+        }
+        if let Some(len) = grant.length {
+            query.push(("length", len.to_string()));
+        }
+        query.push(("signature", self.sign(key, grant)));
+        let query = serde_urlencoded::to_string(query).unwrap_or_default();
+        format!("{}/local/media/{key}?{query}", self.base_url)
+    }
+
+    /// Parses a presigned URL's query.
+    pub fn grant(query: &str) -> Option<MediaGrant> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        Some(MediaGrant {
+            method: get("method")?,
+            content_type: get("content_type"),
+            length: get("length").and_then(|l| l.parse().ok()),
+            expires: get("expires")?.parse().ok()?,
+            signature: get("signature")?,
+        })
+    }
+
+    /// Whether a request may use this grant: signed by us, unexpired, same method, and for a
+    /// PUT the content type and length it was issued for.
+    pub fn verify(
+        &self,
+        method: &str,
+        key: &str,
+        grant: &MediaGrant,
+        content_type: Option<&str>,
+        length: Option<u64>,
+    ) -> bool {
+        let signed = self.sign(key, grant);
+        let fresh = grant.expires >= chrono::Utc::now().timestamp();
+        let same_body = grant.method != "PUT"
+            || (grant.content_type.as_deref() == content_type && grant.length == length);
+        signed == grant.signature && fresh && grant.method == method && same_body
+    }
+}
+
+fn expiry(expires: Duration) -> i64 {
+    chrono::Utc::now().timestamp() + expires.as_secs() as i64
 }
 
 impl MediaStore for MemoryMedia {
@@ -39,7 +128,7 @@ impl MediaStore for MemoryMedia {
         content_type: &str,
     ) -> PortResult<String> {
         let key = media_key(org, name)?;
-        lock(&self.objects)?.insert(key.clone(), (bytes, content_type.to_owned()));
+        self.store(&key, bytes, content_type)?;
         Ok(key)
     }
 
@@ -60,11 +149,12 @@ impl MediaStore for MemoryMedia {
         expires: Duration,
     ) -> PortResult<String> {
         let key = media_key(org, key)?;
-        Ok(format!(
-            "{}/local/media/{key}?expires_in={}",
-            self.base_url,
-            expires.as_secs()
-        ))
+        let grant = MediaGrant {
+            method: "GET".into(),
+            expires: expiry(expires),
+            ..Default::default()
+        };
+        Ok(self.url(&key, &grant))
     }
 
     async fn presign_put(
@@ -76,18 +166,97 @@ impl MediaStore for MemoryMedia {
         expires: Duration,
     ) -> PortResult<PresignedRequest> {
         let key = media_key(org, key)?;
-        Ok(PresignedRequest {
-            url: format!(
-                "{}/local/media/{key}?expires_in={}",
-                self.base_url,
-                expires.as_secs()
-            ),
+        if length == 0 {
+            return Err(PortError::Corrupt("an upload needs a length".into()));
+        }
+        let grant = MediaGrant {
             method: "PUT".into(),
-            headers: vec![
-                ("content-type".into(), content_type.to_owned()),
-                ("content-length".into(), length.to_string()),
-            ],
+            content_type: Some(content_type.to_owned()),
+            length: Some(length),
+            expires: expiry(expires),
+            signature: String::new(),
+        };
+        Ok(PresignedRequest {
+            url: self.url(&key, &grant),
+            method: "PUT".into(),
+            headers: vec![("content-type".into(), content_type.to_owned())],
             key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn presigned_puts_bind_type_length_and_expiry() {
+        let media = MemoryMedia::new("http://127.0.0.1:1");
+        let org = OrganizationId::parse("acme").unwrap();
+        let put = media
+            .presign_put(
+                &org,
+                "acme/uploads/a.png",
+                "image/png",
+                10,
+                Duration::from_secs(60),
+            )
+            .await
+            .unwrap();
+        let query = put.url.split_once('?').unwrap().1;
+        let grant = MemoryMedia::grant(query).unwrap();
+        assert!(media.verify(
+            "PUT",
+            "acme/uploads/a.png",
+            &grant,
+            Some("image/png"),
+            Some(10)
+        ));
+        assert!(!media.verify(
+            "PUT",
+            "acme/uploads/a.png",
+            &grant,
+            Some("image/png"),
+            Some(11)
+        ));
+        assert!(!media.verify(
+            "PUT",
+            "acme/uploads/a.png",
+            &grant,
+            Some("image/jpeg"),
+            Some(10)
+        ));
+        assert!(!media.verify(
+            "PUT",
+            "acme/uploads/b.png",
+            &grant,
+            Some("image/png"),
+            Some(10)
+        ));
+        assert!(!media.verify("GET", "acme/uploads/a.png", &grant, None, None));
+        let mut forged = grant.clone();
+        forged.length = Some(11);
+        assert!(!media.verify(
+            "PUT",
+            "acme/uploads/a.png",
+            &forged,
+            Some("image/png"),
+            Some(11)
+        ));
+        let mut expired = grant.clone();
+        expired.expires -= 120;
+        assert!(!media.verify(
+            "PUT",
+            "acme/uploads/a.png",
+            &expired,
+            Some("image/png"),
+            Some(10)
+        ));
+        assert!(
+            media
+                .presign_put(&org, "globex/a.png", "image/png", 1, Duration::from_secs(1))
+                .await
+                .is_err()
+        );
     }
 }

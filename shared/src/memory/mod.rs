@@ -13,7 +13,7 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use contacts::MemoryContacts;
 pub use credentials::MemoryCredentials;
-pub use media::MemoryMedia;
+pub use media::{MediaGrant, MemoryMedia};
 pub use messages::MemoryMessages;
 pub use queue::MemoryQueue;
 pub use sender::ScriptedSender;

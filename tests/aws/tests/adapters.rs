@@ -662,12 +662,24 @@ async fn media_stays_under_the_organization_prefix() {
     for (k, v) in &upload.headers {
         put = put.header(k, v);
     }
-    let response = put
-        .header("content-type", "application/octet-stream")
-        .send()
-        .await
-        .unwrap();
+    let response = put.send().await.unwrap();
     assert!(response.status().is_success(), "{}", response.status());
+    let tags = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.sdk)
+            .force_path_style(true)
+            .build(),
+    )
+    .get_object_tagging()
+    .bucket(stack.resources.media_bucket.clone().unwrap())
+    .key("acme/uploads/a.bin")
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(
+        tags.tag_set()[0].key(),
+        "whatsapp-upload",
+        "uploads are tagged pending"
+    );
     assert_eq!(
         media
             .head(&org("acme"), "acme/uploads/a.bin")

@@ -1,0 +1,410 @@
+//! What WhatsApp on Twilio accepts as media, and how a file is checked against it: the
+//! declared type and size first (before an upload), then the stored bytes themselves (before
+//! a send), so a renamed executable or a spoofed content type never goes out.
+
+use super::MessageType;
+
+pub const MAX_IMAGE_BYTES: u64 = 5 * 1024 * 1024;
+pub const MAX_MEDIA_BYTES: u64 = 16 * 1024 * 1024;
+
+/// How many leading bytes the content check needs.
+pub const SNIFF_BYTES: usize = 8 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaRule {
+    pub content_type: &'static str,
+    pub extensions: &'static [&'static str],
+    pub max_bytes: u64,
+    pub message_type: MessageType,
+    /// Whether WhatsApp shows a caption (the message body) with this media.
+    pub takes_caption: bool,
+    /// What content sniffing may report for such a file.
+    sniffed_as: &'static [&'static str],
+}
+
+const fn rule(
+    content_type: &'static str,
+    extensions: &'static [&'static str],
+    max_bytes: u64,
+    message_type: MessageType,
+    takes_caption: bool,
+    sniffed_as: &'static [&'static str],
+) -> MediaRule {
+    MediaRule {
+        content_type,
+        extensions,
+        max_bytes,
+        message_type,
+        takes_caption,
+        sniffed_as,
+    }
+}
+
+const OOXML: &[&str] = &[
+    "application/zip",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+];
+const OLE: &[&str] = &[
+    "application/x-ole-storage",
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+];
+
+pub const MEDIA_RULES: &[MediaRule] = &[
+    rule(
+        "image/jpeg",
+        &["jpg", "jpeg"],
+        MAX_IMAGE_BYTES,
+        MessageType::Image,
+        true,
+        &["image/jpeg"],
+    ),
+    rule(
+        "image/png",
+        &["png"],
+        MAX_IMAGE_BYTES,
+        MessageType::Image,
+        true,
+        &["image/png"],
+    ),
+    rule(
+        "audio/ogg",
+        &["ogg", "opus", "oga"],
+        MAX_MEDIA_BYTES,
+        MessageType::Audio,
+        false,
+        &["audio/ogg", "audio/opus"],
+    ),
+    rule(
+        "audio/amr",
+        &["amr"],
+        MAX_MEDIA_BYTES,
+        MessageType::Audio,
+        false,
+        &["audio/amr"],
+    ),
+    rule(
+        "audio/3gpp",
+        &["3gp", "3gpp"],
+        MAX_MEDIA_BYTES,
+        MessageType::Audio,
+        false,
+        &["video/3gpp", "audio/3gpp"],
+    ),
+    rule(
+        "audio/aac",
+        &["aac"],
+        MAX_MEDIA_BYTES,
+        MessageType::Audio,
+        false,
+        &["audio/aac", "audio/x-aac"],
+    ),
+    rule(
+        "audio/mpeg",
+        &["mp3", "mpga"],
+        MAX_MEDIA_BYTES,
+        MessageType::Audio,
+        false,
+        &["audio/mpeg"],
+    ),
+    rule(
+        "video/mp4",
+        &["mp4"],
+        MAX_MEDIA_BYTES,
+        MessageType::Video,
+        true,
+        &["video/mp4"],
+    ),
+    rule(
+        "application/pdf",
+        &["pdf"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        &["application/pdf"],
+    ),
+    rule(
+        "application/msword",
+        &["doc"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        OLE,
+    ),
+    rule(
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        &["docx"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        OOXML,
+    ),
+    rule(
+        "application/vnd.ms-excel",
+        &["xls"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        OLE,
+    ),
+    rule(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        &["xlsx"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        OOXML,
+    ),
+    rule(
+        "application/vnd.ms-powerpoint",
+        &["ppt"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        OLE,
+    ),
+    rule(
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        &["pptx"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        true,
+        OOXML,
+    ),
+    rule(
+        "text/vcard",
+        &["vcf", "vcard"],
+        MAX_MEDIA_BYTES,
+        MessageType::Document,
+        false,
+        &[],
+    ),
+];
+
+/// Why a file cannot be sent on WhatsApp. The texts are shown to CRM users.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaRejection {
+    #[error("WhatsApp does not accept {0} files.")]
+    UnsupportedType(String),
+    #[error("The file is too large: at most {0} MB for this type.")]
+    TooLarge(u64),
+    #[error("The file is empty.")]
+    Empty,
+    #[error("The file name does not match its type ({0}).")]
+    ExtensionMismatch(String),
+    #[error("The file's content is not {0}.")]
+    ContentMismatch(String),
+}
+
+fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
+}
+
+pub fn media_rule(content_type: &str) -> Option<&'static MediaRule> {
+    let essence = essence(content_type);
+    let essence = match essence.as_str() {
+        "image/jpg" => "image/jpeg".to_owned(),
+        "text/x-vcard" => "text/vcard".to_owned(),
+        "audio/opus" => "audio/ogg".to_owned(),
+        _ => essence,
+    };
+    MEDIA_RULES.iter().find(|r| r.content_type == essence)
+}
+
+/// Checks what a client declares before it uploads.
+pub fn check_declared(
+    filename: &str,
+    content_type: &str,
+    size: u64,
+) -> Result<&'static MediaRule, MediaRejection> {
+    let rule = media_rule(content_type)
+        .ok_or_else(|| MediaRejection::UnsupportedType(essence(content_type)))?;
+    if size == 0 {
+        return Err(MediaRejection::Empty);
+    }
+    if size > rule.max_bytes {
+        return Err(MediaRejection::TooLarge(rule.max_bytes / (1024 * 1024)));
+    }
+    let extension = filename
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !rule.extensions.contains(&extension.as_str()) {
+        return Err(MediaRejection::ExtensionMismatch(
+            rule.content_type.to_owned(),
+        ));
+    }
+    Ok(rule)
+}
+
+/// Checks the stored bytes (their beginning) against the rule the upload was declared with.
+pub fn check_content(rule: &MediaRule, head: &[u8]) -> Result<(), MediaRejection> {
+    if head.is_empty() {
+        return Err(MediaRejection::Empty);
+    }
+    let mismatch = || MediaRejection::ContentMismatch(rule.content_type.to_owned());
+    if rule.content_type == "text/vcard" {
+        let text = String::from_utf8_lossy(head);
+        return if text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .to_ascii_uppercase()
+            .starts_with("BEGIN:VCARD")
+        {
+            Ok(())
+        } else {
+            Err(mismatch())
+        };
+    }
+    let sniffed = infer::get(head)
+        .map(|t| t.mime_type())
+        .ok_or_else(mismatch)?;
+    if rule.sniffed_as.contains(&sniffed) {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PNG: &[u8] =
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    const JPEG: &[u8] = b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01\x01\0\0\x01\0\x01\0\0";
+    const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+    const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0@\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80\0\0\0\x0e\x1f\xba\x0e\0\xb4\t\xcd!\xb8\x01L\xcd!This program cannot be run in DOS mode.";
+    const OGG: &[u8] =
+        b"OggS\0\x02\0\0\0\0\0\0\0\0\x01\0\0\0\0\0\0\0\x8a\x9f\x8b\x8a\x01\x13OpusHead\x01\x01";
+
+    #[test]
+    fn declared_types_and_sizes() {
+        assert_eq!(
+            check_declared("photo.JPG", "image/jpeg", 1000)
+                .unwrap()
+                .message_type,
+            MessageType::Image
+        );
+        assert!(check_declared("photo.png", "image/png", MAX_IMAGE_BYTES).is_ok());
+        assert_eq!(
+            check_declared("photo.png", "image/png", MAX_IMAGE_BYTES + 1),
+            Err(MediaRejection::TooLarge(5))
+        );
+        assert!(check_declared("report.pdf", "application/pdf", MAX_MEDIA_BYTES).is_ok());
+        assert_eq!(
+            check_declared("report.pdf", "application/pdf", MAX_MEDIA_BYTES + 1),
+            Err(MediaRejection::TooLarge(16))
+        );
+        assert_eq!(
+            check_declared("note.ogg", "audio/ogg; codecs=opus", 10)
+                .unwrap()
+                .message_type,
+            MessageType::Audio
+        );
+        assert!(check_declared("clip.mp4", "video/mp4", 10).is_ok());
+        assert!(check_declared("card.vcf", "text/vcard", 10).is_ok());
+        for (name, ct) in [
+            (
+                "a.docx",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            (
+                "a.xlsx",
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                "a.pptx",
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            ),
+            ("a.doc", "application/msword"),
+            ("a.xls", "application/vnd.ms-excel"),
+            ("a.ppt", "application/vnd.ms-powerpoint"),
+            ("a.amr", "audio/amr"),
+            ("a.3gp", "audio/3gpp"),
+            ("a.aac", "audio/aac"),
+            ("a.mp3", "audio/mpeg"),
+        ] {
+            assert!(check_declared(name, ct, 10).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn refused_declarations() {
+        assert_eq!(
+            check_declared("a.gif", "image/gif", 10),
+            Err(MediaRejection::UnsupportedType("image/gif".into()))
+        );
+        assert!(matches!(
+            check_declared("setup.exe", "application/x-msdownload", 10),
+            Err(MediaRejection::UnsupportedType(_))
+        ));
+        assert_eq!(
+            check_declared("a.png", "image/png", 0),
+            Err(MediaRejection::Empty)
+        );
+        assert!(matches!(
+            check_declared("invoice.exe", "application/pdf", 10),
+            Err(MediaRejection::ExtensionMismatch(_))
+        ));
+        assert!(matches!(
+            check_declared("noextension", "application/pdf", 10),
+            Err(MediaRejection::ExtensionMismatch(_))
+        ));
+        assert_eq!(
+            MediaRejection::TooLarge(5).to_string(),
+            "The file is too large: at most 5 MB for this type."
+        );
+    }
+
+    #[test]
+    fn content_must_be_what_was_declared() {
+        let png = media_rule("image/png").unwrap();
+        let jpeg = media_rule("image/jpeg").unwrap();
+        let pdf = media_rule("application/pdf").unwrap();
+        assert_eq!(check_content(png, PNG), Ok(()));
+        assert_eq!(check_content(jpeg, JPEG), Ok(()));
+        assert_eq!(check_content(pdf, PDF), Ok(()));
+        assert_eq!(check_content(media_rule("audio/ogg").unwrap(), OGG), Ok(()));
+        // A spoofed content type, and an executable renamed .pdf.
+        assert!(matches!(
+            check_content(png, JPEG),
+            Err(MediaRejection::ContentMismatch(_))
+        ));
+        assert!(matches!(
+            check_content(pdf, EXE),
+            Err(MediaRejection::ContentMismatch(_))
+        ));
+        assert!(matches!(
+            check_content(pdf, b"just some text"),
+            Err(MediaRejection::ContentMismatch(_))
+        ));
+        assert_eq!(check_content(pdf, b""), Err(MediaRejection::Empty));
+        let vcard = media_rule("text/x-vcard").unwrap();
+        assert_eq!(
+            check_content(
+                vcard,
+                b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Aisha\r\nEND:VCARD\r\n"
+            ),
+            Ok(())
+        );
+        assert!(check_content(vcard, EXE).is_err());
+    }
+
+    #[test]
+    fn captions_follow_whatsapp() {
+        assert!(media_rule("image/png").unwrap().takes_caption);
+        assert!(media_rule("application/pdf").unwrap().takes_caption);
+        assert!(media_rule("video/mp4").unwrap().takes_caption);
+        assert!(!media_rule("audio/mpeg").unwrap().takes_caption);
+        assert!(!media_rule("text/vcard").unwrap().takes_caption);
+    }
+}

@@ -207,8 +207,10 @@ async fn sdk_config(env: &EnvLookup) -> aws_config::SdkConfig {
     loader.load().await
 }
 
-fn aws_error(e: impl std::fmt::Display) -> LocalError {
-    LocalError::Store(PortError::Unavailable(e.to_string()))
+fn aws_error(e: impl std::error::Error) -> LocalError {
+    LocalError::Store(PortError::Unavailable(
+        aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
+    ))
 }
 
 /// The AWS adapters. Against an emulator (`AWS_ENDPOINT_URL` set) the tables, queue and
@@ -275,11 +277,20 @@ pub async fn aws(
                 .build(),
         );
         if s3.head_bucket().bucket(&bucket).send().await.is_err() {
-            s3.create_bucket()
-                .bucket(&bucket)
-                .send()
-                .await
-                .map_err(aws_error)?;
+            let mut create = s3.create_bucket().bucket(&bucket);
+            // Outside us-east-1, S3 wants the region named.
+            if let Some(region) = sdk.region().map(|r| r.as_ref().to_owned())
+                && region != "us-east-1"
+            {
+                create = create.create_bucket_configuration(
+                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
+                            region.as_str(),
+                        ))
+                        .build(),
+                );
+            }
+            create.send().await.map_err(aws_error)?;
         }
         resources.media_bucket = Some(bucket);
     }

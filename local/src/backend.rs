@@ -38,8 +38,8 @@ pub trait Dispatch: Send + Sync + 'static {
 pub struct Handlers<C, M, K, Q, S> {
     pub contacts: ContactsApi<C, K>,
     pub presign: PresignApi<S>,
-    pub messages: MessagesApi<C, M>,
-    pub send: SendApi<C, M, K, Q>,
+    pub messages: MessagesApi<C, M, S>,
+    pub send: SendApi<C, M, K, Q, S>,
     pub webhook: TwilioWebhook<M, C, K>,
 }
 
@@ -61,7 +61,7 @@ where
     ) -> Self {
         Self {
             presign: PresignApi {
-                media,
+                media: media.clone(),
                 org_claim: settings.org_claim.clone(),
             },
             contacts: ContactsApi {
@@ -72,6 +72,7 @@ where
             messages: MessagesApi {
                 contacts: contacts.clone(),
                 messages: messages.clone(),
+                media: media.clone(),
                 org_claim: settings.org_claim.clone(),
             },
             send: SendApi {
@@ -79,6 +80,7 @@ where
                 messages: messages.clone(),
                 credentials: credentials.clone(),
                 queue,
+                media,
                 org_claim: settings.org_claim.clone(),
             },
             webhook: TwilioWebhook {
@@ -114,20 +116,23 @@ where
     }
 }
 
-fn worker<M, C, K, S, Q>(
+#[allow(clippy::too_many_arguments)]
+fn worker<M, C, K, S, Q, F>(
     messages: M,
     contacts: C,
     credentials: K,
     sender: S,
     queue: Q,
+    media: F,
     settings: &Settings,
-) -> SendWorker<M, C, K, S, Q> {
+) -> SendWorker<M, C, K, S, Q, F> {
     SendWorker {
         messages,
         contacts,
         credentials,
         sender,
         queue,
+        media,
         settings: WorkerSettings {
             max_attempts: settings.send_max_attempts,
             retry_base: settings.send_retry_base,
@@ -172,6 +177,7 @@ pub async fn memory(
             credentials.clone(),
             twilio,
             queue.clone(),
+            media.clone(),
             settings,
         ),
         jobs,
@@ -329,6 +335,7 @@ pub async fn aws(
         ports.credentials.clone(),
         twilio,
         queue.clone(),
+        media.clone(),
         settings,
     );
     tokio::spawn(poll_queue(sqs, queue_url, worker));
@@ -344,16 +351,17 @@ pub async fn aws(
 
 /// The SQS event source mapping in miniature: receive a batch, hand it to the worker as an
 /// `SqsEvent`, delete what it did not report as failed.
-async fn poll_queue<M, C, K, S, Q>(
+async fn poll_queue<M, C, K, S, Q, F>(
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    worker: SendWorker<M, C, K, S, Q>,
+    worker: SendWorker<M, C, K, S, Q, F>,
 ) where
     M: MessageStore,
     C: ContactStore,
     K: CredentialStore,
     S: WhatsAppSender,
     Q: SendQueue,
+    F: MediaStore,
 {
     loop {
         let received = sqs

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use send_worker::SendWorker;
 use shared::domain::SendJob;
-use shared::ports::{ContactStore, CredentialStore, MessageStore, SendQueue, WhatsAppSender};
+use shared::ports::{
+    ContactStore, CredentialStore, MediaStore, MessageStore, SendQueue, WhatsAppSender,
+};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
@@ -13,8 +15,8 @@ use tokio::task::JoinHandle;
 /// like an SQS message whose visibility timeout expires.
 const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 
-pub fn spawn<M, C, K, S, Q>(
-    worker: SendWorker<M, C, K, S, Q>,
+pub fn spawn<M, C, K, S, Q, F>(
+    worker: SendWorker<M, C, K, S, Q, F>,
     mut jobs: UnboundedReceiver<SendJob>,
 ) -> JoinHandle<()>
 where
@@ -23,6 +25,7 @@ where
     K: CredentialStore,
     S: WhatsAppSender,
     Q: SendQueue,
+    F: MediaStore,
 {
     tokio::spawn(async move {
         while let Some(job) = jobs.recv().await {

@@ -62,3 +62,97 @@ async fn a_presigned_upload_accepts_exactly_the_declared_file() {
         "WhatsApp does not accept image/gif files."
     );
 }
+
+const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n";
+
+/// Presigns and uploads a file as the browser does; returns the attachment to send.
+async fn upload(
+    local: &common::Local,
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> serde_json::Value {
+    let presigned = local
+        .post(
+            "acme",
+            "/whatsapp/attachments",
+            json!({"filename": filename, "content_type": content_type, "size": bytes.len()}),
+        )
+        .await;
+    assert_eq!(presigned.status, 200, "{}", presigned.body);
+    let upload = &presigned.body["upload"];
+    let mut put = local
+        .http
+        .put(upload["url"].as_str().unwrap())
+        .body(bytes.to_vec());
+    for (k, v) in upload["headers"].as_object().unwrap() {
+        put = put.header(k, v.as_str().unwrap());
+    }
+    assert_eq!(put.send().await.unwrap().status(), 200);
+    presigned.body["attachment"].clone()
+}
+
+#[tokio::test]
+async fn a_png_and_a_pdf_with_text_reach_delivered_as_two_messages() {
+    let local = start().await;
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+    let image = upload(&local, "dot.png", "image/png", png).await;
+    let pdf = upload(&local, "invoice.pdf", "application/pdf", PDF).await;
+    let sent = local
+        .post("acme", "/whatsapp/messages", json!({"contact_id": "c-aisha", "text": "Your invoice and a photo", "attachments": [pdf, image]}))
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let messages = sent.body["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["message_type"], "DOCUMENT");
+    assert_eq!(
+        messages[0]["text"], "Your invoice and a photo",
+        "the pdf takes the caption"
+    );
+    assert_eq!(messages[1]["message_type"], "IMAGE");
+    for m in &messages {
+        local
+            .wait_for_status("acme", "c-aisha", m["id"].as_str().unwrap(), "DELIVERED")
+            .await;
+    }
+    // What WhatsApp (the sandbox) downloaded through the presigned MediaUrl.
+    let delivered = local
+        .sandbox(reqwest::Method::GET, "/messages?to=%2B60123456789", None)
+        .await;
+    let mut seen: Vec<(String, u64)> = delivered
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["media_content_type"].as_str().unwrap().to_owned(),
+                m["media_size"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("application/pdf".to_owned(), PDF.len() as u64),
+            ("image/png".to_owned(), png.len() as u64)
+        ]
+    );
+    // The conversation offers our own download URL, and its bytes are the upload's.
+    let conversation = local.conversation("acme", "c-aisha", None).await;
+    let url = conversation["messages"][0]["attachments"][0]["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bytes = local
+        .http
+        .get(&url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(&bytes[..], PDF);
+}

@@ -276,6 +276,22 @@ pub trait MediaStore: Clone + Send + Sync + 'static {
         length: u64,
         expires: Duration,
     ) -> impl Future<Output = PortResult<PresignedRequest>> + Send;
+
+    /// The first `max_bytes` of an object (for content checks); None if there is none.
+    fn read_head(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        max_bytes: usize,
+    ) -> impl Future<Output = PortResult<Option<Vec<u8>>>> + Send;
+
+    /// Marks an uploaded object as used by a message, so the abandoned-upload lifecycle
+    /// rule leaves it alone.
+    fn retain(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
 }
 
 #[cfg(test)]

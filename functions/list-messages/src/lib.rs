@@ -16,15 +16,20 @@ use shared::api::{
 use shared::domain::{
     ContactId, ConversationWindow, MessageId, OrganizationId, conversation_window,
 };
-use shared::ports::{ContactStore, ConversationQuery, MessageStore};
+use shared::ports::{ContactStore, ConversationQuery, MediaStore, MessageStore};
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
 
+/// How long a download URL in a conversation page works.
+pub const DOWNLOAD_URL_EXPIRY: std::time::Duration = std::time::Duration::from_secs(900);
+
 #[derive(Clone)]
-pub struct MessagesApi<C, M> {
+pub struct MessagesApi<C, M, F> {
     pub contacts: C,
     pub messages: M,
+    /// Attachments are shown through short-lived presigned GETs of our own bucket.
+    pub media: F,
     pub org_claim: String,
 }
 
@@ -48,7 +53,7 @@ pub struct Conversation {
     pub next_before: Option<MessageId>,
 }
 
-impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
+impl<C: ContactStore, M: MessageStore, F: MediaStore> MessagesApi<C, M, F> {
     pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
@@ -64,6 +69,29 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
             "GET /whatsapp/messages" => self.conversation(&org, event).await,
             _ => Err(ApiError::NotFound("No such route.")),
         }
+    }
+
+    /// The messages as the API shows them, stored attachments with download URLs.
+    async fn views(
+        &self,
+        org: &OrganizationId,
+        messages: &[shared::domain::Message],
+    ) -> Result<Vec<MessageView>, ApiError> {
+        let mut views = Vec::with_capacity(messages.len());
+        for message in messages {
+            let mut view = MessageView::from(message);
+            for attachment in &mut view.attachments {
+                if let Some(key) = &attachment.key {
+                    attachment.url = Some(
+                        self.media
+                            .presign_get(org, key, DOWNLOAD_URL_EXPIRY)
+                            .await?,
+                    );
+                }
+            }
+            views.push(view);
+        }
+        Ok(views)
     }
 
     async fn conversation(
@@ -157,7 +185,7 @@ impl<C: ContactStore, M: MessageStore> MessagesApi<C, M> {
                     ineligible_reason: eligibility.err().map(|e| e.to_string()),
                 }),
                 window: Some(conversation_window(contact.last_inbound_at, now)),
-                messages: page.messages.iter().map(MessageView::from).collect(),
+                messages: self.views(org, &page.messages).await?,
                 next_after,
                 next_before,
             },

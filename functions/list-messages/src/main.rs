@@ -8,9 +8,11 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let settings = Settings::from_env()?;
     let ports = shared::runtime::aws_ports(&settings).await;
+    let media = ports.media()?;
     let api = MessagesApi {
         contacts: ports.contacts,
         messages: ports.messages,
+        media,
         org_claim: settings.org_claim,
     };
     let api = &api;

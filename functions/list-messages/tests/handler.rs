@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use shared::domain::{Direction, Message, MessageStatus, MessageType, StatusChange};
-use shared::memory::{MemoryContacts, MemoryMessages};
+use shared::memory::{MemoryContacts, MemoryMedia, MemoryMessages};
 use shared::ports::{ContactStore, MessageStore};
 use shared::testing::{contact, error_code, hours_ago, json_body, jwt_event, org};
 
@@ -10,7 +10,7 @@ use shared::domain::{ContactId, MessageId};
 
 use list_messages::*;
 
-async fn api() -> MessagesApi<MemoryContacts, MemoryMessages> {
+async fn api() -> MessagesApi<MemoryContacts, MemoryMessages, MemoryMedia> {
     let contacts = MemoryContacts::new();
     contacts
         .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
@@ -27,6 +27,7 @@ async fn api() -> MessagesApi<MemoryContacts, MemoryMessages> {
     MessagesApi {
         contacts,
         messages: MemoryMessages::new(),
+        media: MemoryMedia::new("http://127.0.0.1:8080"),
         org_claim: "custom:organization_id".into(),
     }
 }
@@ -67,7 +68,10 @@ fn texts(body: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-async fn get(api: &MessagesApi<MemoryContacts, MemoryMessages>, q: &str) -> serde_json::Value {
+async fn get(
+    api: &MessagesApi<MemoryContacts, MemoryMessages, MemoryMedia>,
+    q: &str,
+) -> serde_json::Value {
     let r = api
         .handle(jwt_event(
             "GET",
@@ -298,4 +302,43 @@ async fn a_recorded_api_gateway_event_is_understood() {
     let r = api.handle(event).await;
     assert_eq!(r.status_code, 200);
     assert_eq!(texts(&json_body(&r)), ["hello"]);
+}
+
+#[tokio::test]
+async fn attachments_get_our_download_urls_never_twilios() {
+    let api = api().await;
+    let mut stored = message("org-a", Some("c1"), "photo", Direction::Inbound);
+    stored.attachments = vec![
+        shared::domain::Attachment {
+            key: Some("org-a/inbound/1/0.jpg".into()),
+            url: Some(
+                "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1".into(),
+            ),
+            content_type: "image/jpeg".into(),
+            filename: None,
+            size: Some(10),
+        },
+        shared::domain::Attachment {
+            key: None,
+            url: Some(
+                "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME2".into(),
+            ),
+            content_type: "audio/ogg".into(),
+            filename: None,
+            size: None,
+        },
+    ];
+    api.messages.insert(&stored).await.unwrap();
+    let body = get(&api, "contact_id=c1").await;
+    let attachments = &body["messages"][0]["attachments"];
+    let url = attachments[0]["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("http://127.0.0.1:8080/local/media/org-a/inbound/1/0.jpg?"),
+        "{url}"
+    );
+    assert!(
+        attachments[1].get("url").is_none(),
+        "not copied yet: no URL at all"
+    );
+    assert!(!body.to_string().contains("api.twilio.com"));
 }

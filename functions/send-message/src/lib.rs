@@ -1,5 +1,10 @@
 //! `POST /whatsapp/messages` `{contact_id, text?, attachments?}`: validates, stores the
-//! message as PENDING, queues the send job and answers 202. The worker does the sending.
+//! message(s) as PENDING, queues one send job each and answers 202. The worker sends.
+//!
+//! Attachments must be uploads of the caller's organization that exist and are what was
+//! declared — checked against the stored object (size, type, the bytes themselves), never
+//! taken from the client. WhatsApp carries one media per message: N attachments become N
+//! messages, the text riding as the caption of the first one that takes a caption.
 
 use std::time::Duration;
 
@@ -10,19 +15,26 @@ use shared::api::{
     json_response, organization_id, route_key,
 };
 use shared::domain::{
-    ChannelConfig, ContactId, Direction, MAX_TEXT_CHARS, Message, MessageId, MessageStatus,
-    MessageType, OrganizationId, SendJob, StatusChange, conversation_window,
+    Attachment, ChannelConfig, ContactId, Direction, MAX_TEXT_CHARS, MediaRejection, MediaRule,
+    Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob, StatusChange,
+    check_content, check_declared, conversation_window, media_rule, split_outbound,
 };
-use shared::ports::{ContactStore, CredentialStore, MessageStore, SendQueue};
+use shared::ports::{
+    ContactStore, CredentialStore, MediaStore, MessageStore, SendQueue, media_key,
+};
 
 #[derive(Clone)]
-pub struct SendApi<C, M, K, Q> {
+pub struct SendApi<C, M, K, Q, S> {
     pub contacts: C,
     pub messages: M,
     pub credentials: K,
     pub queue: Q,
+    pub media: S,
     pub org_claim: String,
 }
+
+/// At most this many attachments in one send.
+pub const MAX_ATTACHMENTS: usize = 10;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,12 +62,13 @@ pub struct Accepted {
     pub messages: Vec<MessageView>,
 }
 
-impl<C, M, K, Q> SendApi<C, M, K, Q>
+impl<C, M, K, Q, S> SendApi<C, M, K, Q, S>
 where
     C: ContactStore,
     M: MessageStore,
     K: CredentialStore,
     Q: SendQueue,
+    S: MediaStore,
 {
     pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
@@ -98,8 +111,10 @@ where
         {
             return Err(ApiError::TextTooLong);
         }
-        if !request.attachments.is_empty() {
-            return Err(ApiError::NotSupported("Attachments are not supported yet."));
+        if request.attachments.len() > MAX_ATTACHMENTS {
+            return Err(ApiError::InvalidParameter(format!(
+                "At most {MAX_ATTACHMENTS} attachments per message."
+            )));
         }
 
         let contact = match ContactId::parse(&request.contact_id) {
@@ -113,53 +128,118 @@ where
             return Err(ApiError::OutsideWindow);
         }
 
-        let id = MessageId::new();
-        let message = Message {
-            id,
-            organization_id: org.clone(),
-            contact_id: Some(contact.contact_id.clone()),
-            contact_phone: Some(phone.to_string()),
-            direction: Direction::Outbound,
-            message_type: MessageType::Text,
-            text,
-            attachments: vec![],
-            twilio_message_sid: None,
-            status: MessageStatus::Pending,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: id,
-        };
-        self.messages.insert(&message).await?;
+        let mut attachments = Vec::with_capacity(request.attachments.len());
+        for reference in &request.attachments {
+            attachments.push(self.verified_attachment(org, reference).await?);
+        }
+        // Sent attachments are kept: the abandoned-upload cleanup must not take them.
+        for (attachment, _) in &attachments {
+            if let Some(key) = &attachment.key {
+                self.media.retain(org, key).await?;
+            }
+        }
+
+        let mut accepted = Vec::new();
+        for part in split_outbound(text, attachments) {
+            let id = MessageId::new();
+            let message = Message {
+                id,
+                organization_id: org.clone(),
+                contact_id: Some(contact.contact_id.clone()),
+                contact_phone: Some(phone.to_string()),
+                direction: Direction::Outbound,
+                message_type: part.message_type,
+                text: part.text,
+                attachments: part.attachment.into_iter().collect(),
+                twilio_message_sid: None,
+                status: MessageStatus::Pending,
+                error_reason: None,
+                created_at: now,
+                updated_at: now,
+                revision: id,
+            };
+            self.messages.insert(&message).await?;
+            self.enqueue(org, id).await?;
+            tracing::info!(
+                organization_id = %org,
+                message_id = %id,
+                contact_id = %contact.contact_id,
+                message_type = ?message.message_type,
+                "message accepted"
+            );
+            accepted.push(MessageView::from(&message));
+        }
+        Ok(Accepted { messages: accepted })
+    }
+
+    /// Queues the send job; if that fails the message is FAILED at once (never a PENDING
+    /// message that no worker will see) and the caller gets a 503.
+    async fn enqueue(&self, org: &OrganizationId, id: MessageId) -> Result<(), ApiError> {
         let job = SendJob {
             organization_id: org.clone(),
             message_id: id,
             attempt: 1,
         };
-        if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
-            // Never leave a message PENDING that no worker will ever see.
-            tracing::error!(organization_id = %org, message_id = %id, error = %e, "enqueue failed");
-            let failed = StatusChange {
-                status: MessageStatus::Failed,
-                twilio_message_sid: None,
-                error_reason: Some(
-                    "Failed to send via WhatsApp: the message could not be queued. Please try again."
-                        .into(),
-                ),
-            };
-            if let Err(e) = self.messages.apply_status(org, &id, &failed).await {
-                tracing::error!(organization_id = %org, message_id = %id, error = %e, "could not mark FAILED");
-            }
-            return Err(ApiError::Unavailable);
+        let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await else {
+            return Ok(());
+        };
+        tracing::error!(organization_id = %org, message_id = %id, error = %e, "enqueue failed");
+        let failed = StatusChange {
+            status: MessageStatus::Failed,
+            twilio_message_sid: None,
+            error_reason: Some(
+                "Failed to send via WhatsApp: the message could not be queued. Please try again."
+                    .into(),
+            ),
+        };
+        if let Err(e) = self.messages.apply_status(org, &id, &failed).await {
+            tracing::error!(organization_id = %org, message_id = %id, error = %e, "could not mark FAILED");
         }
-        tracing::info!(
-            organization_id = %org,
-            message_id = %id,
-            contact_id = %contact.contact_id,
-            "message accepted"
-        );
-        Ok(Accepted {
-            messages: vec![MessageView::from(&message)],
-        })
+        Err(ApiError::Unavailable)
+    }
+
+    /// The stored upload behind a reference, checked against what was declared.
+    async fn verified_attachment(
+        &self,
+        org: &OrganizationId,
+        reference: &AttachmentRef,
+    ) -> Result<(Attachment, &'static MediaRule), ApiError> {
+        let rejected = ApiError::AttachmentRejected;
+        // Another organization's key is "not uploaded", like a key that does not exist.
+        let key =
+            media_key(org, &reference.key).map_err(|_| rejected(MediaRejection::NotUploaded))?;
+        let filename = reference
+            .filename
+            .clone()
+            .unwrap_or_else(|| key.rsplit('/').next().unwrap_or_default().to_owned());
+        let rule =
+            check_declared(&filename, &reference.content_type, reference.size).map_err(rejected)?;
+        let stored = self
+            .media
+            .head(org, &key)
+            .await?
+            .ok_or(rejected(MediaRejection::NotUploaded))?;
+        if stored.size != reference.size {
+            return Err(rejected(MediaRejection::UploadMismatch("size")));
+        }
+        if media_rule(&stored.content_type).map(|r| r.content_type) != Some(rule.content_type) {
+            return Err(rejected(MediaRejection::UploadMismatch("type")));
+        }
+        let head = self
+            .media
+            .read_head(org, &key, SNIFF_BYTES)
+            .await?
+            .ok_or(rejected(MediaRejection::NotUploaded))?;
+        check_content(rule, &head).map_err(rejected)?;
+        Ok((
+            Attachment {
+                key: Some(key),
+                url: None,
+                content_type: rule.content_type.to_owned(),
+                filename: Some(filename),
+                size: Some(reference.size),
+            },
+            rule,
+        ))
     }
 }

@@ -9,11 +9,13 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let ports = shared::runtime::aws_ports(&settings).await;
     let queue = ports.queue()?;
+    let media = ports.media()?;
     let api = SendApi {
         contacts: ports.contacts,
         messages: ports.messages,
         credentials: ports.credentials,
         queue,
+        media,
         org_claim: settings.org_claim,
     };
     let api = &api;

@@ -11,7 +11,7 @@ use shared::domain::{
     ChannelConfig, ContactChange, Message, MessageStatus, OrgConfig, SendJob, StatusChange,
 };
 use shared::ports::{
-    ContactStore, CredentialStore, MessageStore, PortError, SendQueue, WhatsAppSender,
+    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue, WhatsAppSender,
 };
 use shared::routes::status_callback_path;
 use shared::twilio::{FailureKind, OutboundContent, OutboundMessage, TwilioError};
@@ -31,13 +31,18 @@ pub struct WorkerSettings {
     pub public_base_url: Option<String>,
 }
 
+/// How long Twilio has to fetch an attachment (it does so right after accepting a send).
+pub const MEDIA_URL_EXPIRY: Duration = Duration::from_secs(900);
+
 #[derive(Clone)]
-pub struct SendWorker<M, C, K, S, Q> {
+pub struct SendWorker<M, C, K, S, Q, F> {
     pub messages: M,
     pub contacts: C,
     pub credentials: K,
     pub sender: S,
     pub queue: Q,
+    /// Attachments: Twilio gets a short-lived presigned GET of the stored object.
+    pub media: F,
     pub settings: WorkerSettings,
 }
 
@@ -65,13 +70,14 @@ pub fn retry_delay(base: Duration, next_attempt: u32) -> Duration {
     base.saturating_mul(1 << exponent).min(MAX_RETRY_DELAY)
 }
 
-impl<M, C, K, S, Q> SendWorker<M, C, K, S, Q>
+impl<M, C, K, S, Q, F> SendWorker<M, C, K, S, Q, F>
 where
     M: MessageStore,
     C: ContactStore,
     K: CredentialStore,
     S: WhatsAppSender,
     Q: SendQueue,
+    F: MediaStore,
 {
     /// Processes one SQS batch, reporting the records to retry (partial batch response).
     /// A record whose body is not a job fails every delivery and so ends in the DLQ.
@@ -157,11 +163,16 @@ where
                 return self.fail(message, NOT_CONFIGURED.into()).await;
             }
         };
+        // WhatsApp carries one media per message; the send path split them already.
+        let media_url = match message.attachments.first().and_then(|a| a.key.as_deref()) {
+            Some(key) => Some(self.media.presign_get(org, key, MEDIA_URL_EXPIRY).await?),
+            None => None,
+        };
         let outbound = OutboundMessage {
             to,
             content: OutboundContent::FreeForm {
                 body: message.text.clone(),
-                media_url: None,
+                media_url,
             },
             status_callback: self.settings.public_base_url.as_ref().map(|base| {
                 format!(

@@ -10,12 +10,14 @@ async fn main() -> Result<(), Error> {
     let settings = Settings::from_env()?;
     let ports = shared::runtime::aws_ports(&settings).await;
     let queue = ports.queue()?;
+    let media = ports.media()?;
     let worker = SendWorker {
         messages: ports.messages,
         contacts: ports.contacts,
         credentials: ports.credentials,
         sender: TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?,
         queue,
+        media,
         settings: WorkerSettings {
             max_attempts: settings.send_max_attempts,
             retry_base: settings.send_retry_base,

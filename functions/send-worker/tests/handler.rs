@@ -5,7 +5,7 @@ use shared::domain::{
     ContactId, Direction, MessageId, MessageType, OrganizationId, parse_org_secret,
 };
 use shared::memory::{
-    MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue, ScriptedSender,
+    MemoryContacts, MemoryCredentials, MemoryMedia, MemoryMessages, MemoryQueue, ScriptedSender,
 };
 use shared::ports::{ContactStore, PortResult};
 use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json};
@@ -20,7 +20,7 @@ use shared::twilio::{OutboundContent, TwilioError};
 use send_worker::*;
 
 type Worker<K = MemoryCredentials> =
-    SendWorker<MemoryMessages, MemoryContacts, K, ScriptedSender, MemoryQueue>;
+    SendWorker<MemoryMessages, MemoryContacts, K, ScriptedSender, MemoryQueue, MemoryMedia>;
 
 fn settings() -> WorkerSettings {
     WorkerSettings {
@@ -42,6 +42,7 @@ async fn worker_with<K: CredentialStore>(credentials: K) -> Worker<K> {
         credentials,
         sender: ScriptedSender::new(),
         queue: MemoryQueue::recording(),
+        media: MemoryMedia::new("https://files.example.com"),
         settings: settings(),
     }
 }
@@ -391,4 +392,45 @@ fn retry_delay_doubles_and_is_capped() {
     assert_eq!(retry_delay(base, 3), Duration::from_secs(4));
     assert_eq!(retry_delay(base, 4), Duration::from_secs(8));
     assert_eq!(retry_delay(base, 40), Duration::from_secs(900));
+}
+
+#[tokio::test]
+async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
+    let w = worker().await;
+    let job = pending(&w, "Your invoice").await;
+    // Give the stored message its attachment, as the send route would have.
+    let mut message = stored(&w, &job).await;
+    message.id = MessageId::new();
+    message.revision = message.id;
+    message.message_type = MessageType::Document;
+    message.attachments = vec![shared::domain::Attachment {
+        key: Some("org-a/uploads/1/invoice.pdf".into()),
+        url: None,
+        content_type: "application/pdf".into(),
+        filename: Some("invoice.pdf".into()),
+        size: Some(100),
+    }];
+    w.messages.insert(&message).await.unwrap();
+    let job = SendJob {
+        message_id: message.id,
+        ..job
+    };
+    assert!(matches!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Sent { .. }
+    ));
+    let (_, outbound) = w.sender.attempts().pop().unwrap();
+    let OutboundContent::FreeForm { body, media_url } = outbound.content else {
+        panic!("free-form expected");
+    };
+    assert_eq!(body.as_deref(), Some("Your invoice"));
+    let url = media_url.unwrap();
+    assert!(
+        url.starts_with("https://files.example.com/local/media/org-a/uploads/1/invoice.pdf?"),
+        "{url}"
+    );
+    assert!(
+        url.contains("signature="),
+        "a presigned URL, not a public one"
+    );
 }

@@ -120,6 +120,20 @@ pub async fn create_message(
         .filter(|(k, _)| k == "MediaUrl")
         .map(|(_, v)| v.clone())
         .collect();
+    // WhatsApp carries one media per message.
+    if media_url.len() > 1 {
+        return twilio_error(
+            StatusCode::BAD_REQUEST,
+            21623,
+            "Number of media files exceeds allowed limit",
+        );
+    }
+    if media_url
+        .iter()
+        .any(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+    {
+        return twilio_error(StatusCode::BAD_REQUEST, 21620, "Invalid media URL(s)");
+    }
     if text.is_none() && media_url.is_empty() && get("ContentSid").is_none() {
         return twilio_error(
             StatusCode::BAD_REQUEST,
@@ -186,6 +200,8 @@ pub async fn create_message(
         to: to_raw.to_owned(),
         body: text.clone(),
         media_url: media_url.clone(),
+        media_content_type: None,
+        media_size: None,
         status: "queued".into(),
         error_code: None,
         status_callback: status_callback.clone(),
@@ -200,9 +216,22 @@ pub async fn create_message(
             from.to_owned(),
             to_raw.to_owned(),
         );
+        let media = media_url.first().cloned();
         tokio::spawn(async move {
+            // Like WhatsApp, the media is fetched before the message goes out.
+            let failure = match media {
+                Some(url) => sandbox.fetch_media(&sid, &url).await.err(),
+                None => None,
+            };
             sandbox
-                .deliver(&sid, &account_sid, &from, &to, &callback, undelivered)
+                .deliver(
+                    &sid,
+                    &account_sid,
+                    &from,
+                    &to,
+                    &callback,
+                    failure.or(undelivered),
+                )
                 .await;
         });
     }
@@ -235,6 +264,35 @@ pub async fn create_message(
 }
 
 impl Sandbox {
+    /// Downloads a message's media as WhatsApp would; the error code if it cannot.
+    async fn fetch_media(&self, sid: &str, url: &str) -> Result<(), u32> {
+        let response = self
+            .state
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|_| 63019u32)?;
+        if !response.status().is_success() {
+            return Err(63019);
+        }
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes = response.bytes().await.map_err(|_| 63019u32)?;
+        if bytes.is_empty() {
+            return Err(63019);
+        }
+        self.set_media(sid, &content_type, bytes.len() as u64);
+        if shared::domain::media_rule(&content_type).is_none() {
+            return Err(63021);
+        }
+        Ok(())
+    }
+
     /// Walks a message through its statuses, telling the product at every step.
     async fn deliver(
         &self,
@@ -246,6 +304,7 @@ impl Sandbox {
         undelivered: Option<u32>,
     ) {
         let steps: Vec<(&str, Option<u32>)> = match undelivered {
+            Some(code @ (63019 | 63021)) => vec![("failed", Some(code))],
             Some(code) => vec![("sent", None), ("undelivered", Some(code))],
             None => vec![("sent", None), ("delivered", None), ("read", None)],
         };

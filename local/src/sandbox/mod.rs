@@ -45,6 +45,9 @@ pub struct SandboxMessage {
     pub to: String,
     pub body: Option<String>,
     pub media_url: Vec<String>,
+    /// What the sandbox downloaded from the media URL, as WhatsApp would.
+    pub media_content_type: Option<String>,
+    pub media_size: Option<u64>,
     pub status: String,
     pub error_code: Option<u32>,
     pub status_callback: Option<String>,
@@ -119,6 +122,13 @@ impl Sandbox {
 
     fn record(&self, message: SandboxMessage) {
         lock(&self.state.messages).push(message);
+    }
+
+    fn set_media(&self, sid: &str, content_type: &str, size: u64) {
+        if let Some(m) = lock(&self.state.messages).iter_mut().find(|m| m.sid == sid) {
+            m.media_content_type = Some(content_type.to_owned());
+            m.media_size = Some(size);
+        }
     }
 
     fn set_status(&self, sid: &str, status: &str, error_code: Option<u32>) {

@@ -101,6 +101,8 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         to: account.sender.whatsapp_address(),
         body: Some(request.body.clone()),
         media_url: vec![],
+        media_content_type: None,
+        media_size: None,
         status: "received".into(),
         error_code: None,
         status_callback: None,

@@ -49,7 +49,16 @@ impl From<&Message> for MessageView {
             direction: m.direction,
             message_type: m.message_type,
             text: m.text.clone(),
-            attachments: m.attachments.clone(),
+            // Where a file came from (Twilio's URL for inbound media) never reaches a
+            // browser; the conversation route adds short-lived download URLs of our own.
+            attachments: m
+                .attachments
+                .iter()
+                .map(|a| Attachment {
+                    url: None,
+                    ..a.clone()
+                })
+                .collect(),
             status: m.status,
             error_reason: m.error_reason.clone(),
             twilio_message_sid: m.twilio_message_sid.clone(),

@@ -30,6 +30,54 @@ fn presigning(expires: Duration) -> PortResult<PresigningConfig> {
 }
 
 impl MediaStore for S3Media {
+    async fn read_head(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        max_bytes: usize,
+    ) -> PortResult<Option<Vec<u8>>> {
+        let key = media_key(org, key)?;
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .range(format!("bytes=0-{}", max_bytes.saturating_sub(1)))
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| PortError::Unavailable(format!("GetObject body: {e}")))?
+                    .into_bytes();
+                Ok(Some(bytes[..bytes.len().min(max_bytes)].to_vec()))
+            }
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_no_such_key() {
+                    Ok(None)
+                } else {
+                    Err(unavailable("GetObject", e))
+                }
+            }
+        }
+    }
+
+    async fn retain(&self, org: &OrganizationId, key: &str) -> PortResult<()> {
+        let key = media_key(org, key)?;
+        self.client
+            .delete_object_tagging()
+            .bucket(&self.bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteObjectTagging", e.into_service_error()))?;
+        Ok(())
+    }
+
     async fn put(
         &self,
         org: &OrganizationId,

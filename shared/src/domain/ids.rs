@@ -99,8 +99,16 @@ string_id!(ContactId, "contact id", 128, &['.', ':']);
 pub struct MessageId(ulid::Ulid);
 
 impl MessageId {
+    /// A new id, greater than every id this process made before — also within the same
+    /// millisecond, so the messages of one send keep their order.
     pub fn new() -> Self {
-        Self(ulid::Ulid::new())
+        static GENERATOR: std::sync::Mutex<ulid::Generator> =
+            std::sync::Mutex::new(ulid::Generator::new());
+        let generated = GENERATOR
+            .lock()
+            .ok()
+            .and_then(|mut generator| generator.generate().ok());
+        Self(generated.unwrap_or_else(|| ulid::Ulid::from_datetime(std::time::SystemTime::now())))
     }
 
     pub fn parse(value: &str) -> Result<Self, InvalidId> {
@@ -172,6 +180,12 @@ mod tests {
     fn contact_ids_allow_crm_style_ids() {
         assert!(ContactId::parse("crm:contact.42").is_ok());
         assert!(ContactId::parse("has space").is_err());
+    }
+
+    #[test]
+    fn ids_made_in_the_same_millisecond_keep_their_order() {
+        let ids: Vec<MessageId> = (0..1000).map(|_| MessageId::new()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

@@ -197,6 +197,10 @@ pub enum MediaRejection {
     ExtensionMismatch(String),
     #[error("The file's content is not {0}.")]
     ContentMismatch(String),
+    #[error("The uploaded file is not the one declared ({0}).")]
+    UploadMismatch(&'static str),
+    #[error("The attachment was not uploaded.")]
+    NotUploaded,
 }
 
 fn essence(content_type: &str) -> String {
@@ -272,6 +276,47 @@ pub fn check_content(rule: &MediaRule, head: &[u8]) -> Result<(), MediaRejection
     } else {
         Err(mismatch())
     }
+}
+
+/// One WhatsApp message of a send: WhatsApp carries one media per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundPart {
+    pub message_type: MessageType,
+    pub text: Option<String>,
+    pub attachment: Option<super::Attachment>,
+}
+
+/// Splits a send into WhatsApp messages: one per attachment, the text as the caption of the
+/// first attachment whose type takes one — otherwise as a text message of its own, first.
+pub fn split_outbound(
+    text: Option<String>,
+    attachments: Vec<(super::Attachment, &'static MediaRule)>,
+) -> Vec<OutboundPart> {
+    let caption_at = text
+        .as_ref()
+        .and_then(|_| attachments.iter().position(|(_, rule)| rule.takes_caption));
+    let mut parts = Vec::with_capacity(attachments.len() + 1);
+    if caption_at.is_none()
+        && let Some(text) = &text
+    {
+        parts.push(OutboundPart {
+            message_type: MessageType::Text,
+            text: Some(text.clone()),
+            attachment: None,
+        });
+    }
+    for (i, (attachment, rule)) in attachments.into_iter().enumerate() {
+        parts.push(OutboundPart {
+            message_type: rule.message_type,
+            text: if caption_at == Some(i) {
+                text.clone()
+            } else {
+                None
+            },
+            attachment: Some(attachment),
+        });
+    }
+    parts
 }
 
 #[cfg(test)]
@@ -397,6 +442,68 @@ mod tests {
             Ok(())
         );
         assert!(check_content(vcard, EXE).is_err());
+    }
+
+    fn attachment(content_type: &str) -> (super::super::Attachment, &'static MediaRule) {
+        (
+            super::super::Attachment {
+                key: Some(format!("acme/uploads/x/{content_type}")),
+                url: None,
+                content_type: content_type.into(),
+                filename: None,
+                size: Some(1),
+            },
+            media_rule(content_type).unwrap(),
+        )
+    }
+
+    #[test]
+    fn one_message_per_attachment_with_the_text_as_first_possible_caption() {
+        let parts = split_outbound(
+            Some("Here you go".into()),
+            vec![
+                attachment("audio/mpeg"),
+                attachment("image/png"),
+                attachment("application/pdf"),
+            ],
+        );
+        let shape: Vec<(MessageType, Option<&str>)> = parts
+            .iter()
+            .map(|p| (p.message_type, p.text.as_deref()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (MessageType::Audio, None),
+                (MessageType::Image, Some("Here you go")),
+                (MessageType::Document, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn text_goes_alone_when_no_attachment_takes_a_caption() {
+        let parts = split_outbound(
+            Some("Listen".into()),
+            vec![attachment("audio/ogg"), attachment("text/vcard")],
+        );
+        let shape: Vec<(MessageType, Option<&str>)> = parts
+            .iter()
+            .map(|p| (p.message_type, p.text.as_deref()))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                (MessageType::Text, Some("Listen")),
+                (MessageType::Audio, None),
+                (MessageType::Document, None)
+            ]
+        );
+        assert_eq!(
+            split_outbound(None, vec![attachment("image/jpeg")]).len(),
+            1
+        );
+        assert_eq!(split_outbound(Some("hi".into()), vec![]).len(), 1);
     }
 
     #[test]

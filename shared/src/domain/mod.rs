@@ -12,8 +12,8 @@ mod window;
 pub use contact::{Contact, ContactChange, Ineligibility};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
-    MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, SNIFF_BYTES,
-    check_content, check_declared, media_rule,
+    MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,
+    SNIFF_BYTES, check_content, check_declared, media_rule, split_outbound,
 };
 pub use message::{
     Attachment, Direction, Message, MessageStatus, MessageType, SendJob, StatusChange,

@@ -120,6 +120,22 @@ fn expiry(expires: Duration) -> i64 {
 }
 
 impl MediaStore for MemoryMedia {
+    async fn read_head(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        max_bytes: usize,
+    ) -> PortResult<Option<Vec<u8>>> {
+        let key = media_key(org, key)?;
+        Ok(lock(&self.objects)?
+            .get(&key)
+            .map(|(bytes, _)| bytes[..bytes.len().min(max_bytes)].to_vec()))
+    }
+
+    async fn retain(&self, org: &OrganizationId, key: &str) -> PortResult<()> {
+        media_key(org, key).map(|_| ())
+    }
+
     async fn put(
         &self,
         org: &OrganizationId,

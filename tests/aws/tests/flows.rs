@@ -136,6 +136,7 @@ async fn send_worker_and_status_callback_end_to_end() {
         messages: ports.messages.clone(),
         credentials: ports.credentials.clone(),
         queue: queue.clone(),
+        media: ports.media().unwrap(),
         org_claim: "custom:organization_id".into(),
     };
     let accepted = send
@@ -166,6 +167,7 @@ async fn send_worker_and_status_callback_end_to_end() {
         credentials: ports.credentials.clone(),
         sender: sender.clone(),
         queue,
+        media: ports.media().unwrap(),
         settings: WorkerSettings {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
@@ -224,6 +226,7 @@ async fn send_worker_and_status_callback_end_to_end() {
     let conversation = list_messages::MessagesApi {
         contacts: ports.contacts.clone(),
         messages: ports.messages.clone(),
+        media: ports.media().unwrap(),
         org_claim: "custom:organization_id".into(),
     }
     .handle(jwt_event(
@@ -329,6 +332,7 @@ async fn a_malformed_job_ends_in_the_dead_letter_queue() {
         credentials: ports.credentials.clone(),
         sender: ScriptedSender::new(),
         queue: ports.queue().unwrap(),
+        media: ports.media().unwrap(),
         settings: WorkerSettings {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
@@ -380,6 +384,7 @@ async fn an_unavailable_table_is_a_503_and_nothing_is_queued() {
         messages: ports.messages.clone(),
         credentials: ports.credentials.clone(),
         queue: ports.queue().unwrap(),
+        media: ports.media().unwrap(),
         org_claim: "custom:organization_id".into(),
     };
     let r = send

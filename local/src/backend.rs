@@ -40,7 +40,7 @@ pub struct Handlers<C, M, K, Q, S> {
     pub presign: PresignApi<S>,
     pub messages: MessagesApi<C, M, S>,
     pub send: SendApi<C, M, K, Q, S>,
-    pub webhook: TwilioWebhook<M, C, K>,
+    pub webhook: TwilioWebhook<M, C, K, Q>,
 }
 
 impl<C, M, K, Q, S> Handlers<C, M, K, Q, S>
@@ -79,7 +79,7 @@ where
                 contacts: contacts.clone(),
                 messages: messages.clone(),
                 credentials: credentials.clone(),
-                queue,
+                queue: queue.clone(),
                 media,
                 org_claim: settings.org_claim.clone(),
             },
@@ -87,6 +87,7 @@ where
                 messages,
                 contacts,
                 credentials,
+                queue,
                 public_base_url: settings.public_base_url.clone(),
             },
         }

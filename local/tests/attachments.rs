@@ -156,3 +156,56 @@ async fn a_png_and_a_pdf_with_text_reach_delivered_as_two_messages() {
         .unwrap();
     assert_eq!(&bytes[..], PDF);
 }
+
+#[tokio::test]
+async fn a_contacts_photo_voice_note_and_document_arrive_as_our_own_downloads() {
+    let local = start().await;
+    for (kind, bytes, message_type) in [
+        ("image", local::sandbox::SAMPLE_PHOTO, "IMAGE"),
+        ("voice", local::sandbox::SAMPLE_VOICE, "AUDIO"),
+        ("document", local::sandbox::SAMPLE_DOCUMENT, "DOCUMENT"),
+    ] {
+        let reply = local
+            .sandbox(
+                reqwest::Method::POST,
+                "/reply",
+                Some(json!({"organization_id": "acme", "from": "+6591234567", "media": kind})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        assert_eq!(reply.body["webhook_status"], 200);
+        // The webhook answered at once; the copy happens in the worker.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let attachment = loop {
+            let conversation = local.conversation("acme", "c-ben", None).await;
+            let last = conversation["messages"]
+                .as_array()
+                .unwrap()
+                .last()
+                .unwrap()
+                .clone();
+            assert_eq!(last["message_type"], message_type);
+            if last["attachments"][0]["url"].is_string() {
+                break last["attachments"][0].clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "media never copied: {last}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let url = attachment["url"].as_str().unwrap();
+        assert!(url.contains("/local/media/acme/inbound/"), "{url}");
+        assert!(!url.contains("sandbox"), "never Twilio's URL");
+        let downloaded = local
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&downloaded[..], bytes, "{kind}");
+    }
+}

@@ -165,3 +165,46 @@ async fn fault_and_reply_requests_are_validated() {
     let r = local.sandbox(Method::DELETE, "/faults", None).await;
     assert_eq!(r.status, 204);
 }
+
+#[tokio::test]
+async fn media_credentials_go_only_to_the_twilio_api_origin() {
+    let local = start().await;
+    let reply = local
+        .sandbox(
+            Method::POST,
+            "/reply",
+            Some(json!({"organization_id": "acme", "from": "+6591234567", "media": "image"})),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    let sent = local
+        .sandbox(Method::GET, "/messages?to=%2B14155238886", None)
+        .await;
+    let media_url = sent.body[0]["media_url"][0].as_str().unwrap().to_owned();
+
+    // The configured Twilio API: credentials on the first hop, none after the redirect.
+    let client = TwilioClient::new(&local.url("/sandbox"), Duration::from_secs(2)).unwrap();
+    let (bytes, content_type) = client
+        .fetch_media(&config("sandbox-token-acme-0001"), &media_url)
+        .await
+        .unwrap();
+    assert_eq!(bytes, local::sandbox::SAMPLE_PHOTO);
+    assert_eq!(content_type, "image/jpeg");
+
+    // A client whose Twilio API is elsewhere sends no credentials to this host: refused.
+    let elsewhere = TwilioClient::new("https://api.twilio.com", Duration::from_secs(2)).unwrap();
+    let e = elsewhere
+        .fetch_media(&config("sandbox-token-acme-0001"), &media_url)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            shared::twilio::TwilioError::Api {
+                http_status: 401,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}

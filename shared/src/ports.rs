@@ -8,7 +8,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::{
-    ChannelConfig, Contact, ContactChange, ContactId, Message, MessageId, OrgConfig,
+    Attachment, ChannelConfig, Contact, ContactChange, ContactId, Message, MessageId, OrgConfig,
     OrganizationId, PhoneNumber, SendJob, StatusChange,
 };
 use crate::twilio::{OutboundMessage, SentMessage, TwilioError};
@@ -153,6 +153,15 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         query: ConversationQuery,
     ) -> impl Future<Output = PortResult<ConversationPage>> + Send;
 
+    /// Replaces a message's attachments (inbound media copied, or marked unavailable); a
+    /// change pollers see. None if there is no such message.
+    fn update_attachments(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        attachments: &[Attachment],
+    ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
+
     /// Applies a status event atomically and only forwards (see `Message::apply`); None if
     /// there is no such message.
     fn apply_status(
@@ -193,6 +202,13 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         config: &OrgConfig,
         message: &OutboundMessage,
     ) -> impl Future<Output = Result<SentMessage, TwilioError>> + Send;
+
+    /// Downloads an inbound message's media (bytes and content type).
+    fn fetch_media(
+        &self,
+        config: &OrgConfig,
+        url: &str,
+    ) -> impl Future<Output = Result<(Vec<u8>, String), TwilioError>> + Send;
 }
 
 impl WhatsAppSender for crate::twilio::TwilioClient {
@@ -202,6 +218,14 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         message: &OutboundMessage,
     ) -> Result<SentMessage, TwilioError> {
         self.send_message(config, message).await
+    }
+
+    async fn fetch_media(
+        &self,
+        config: &OrgConfig,
+        url: &str,
+    ) -> Result<(Vec<u8>, String), TwilioError> {
+        crate::twilio::TwilioClient::fetch_media(self, config, url).await
     }
 }
 

@@ -317,6 +317,7 @@ async fn attachments_get_our_download_urls_never_twilios() {
             content_type: "image/jpeg".into(),
             filename: None,
             size: Some(10),
+            error: None,
         },
         shared::domain::Attachment {
             key: None,
@@ -326,6 +327,7 @@ async fn attachments_get_our_download_urls_never_twilios() {
             content_type: "audio/ogg".into(),
             filename: None,
             size: None,
+            error: None,
         },
     ];
     api.messages.insert(&stored).await.unwrap();

@@ -15,9 +15,9 @@ use shared::api::{
     json_response, organization_id, route_key,
 };
 use shared::domain::{
-    Attachment, ChannelConfig, ContactId, Direction, MAX_TEXT_CHARS, MediaRejection, MediaRule,
-    Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob, StatusChange,
-    check_content, check_declared, conversation_window, media_rule, split_outbound,
+    Attachment, ChannelConfig, ContactId, Direction, JobKind, MAX_TEXT_CHARS, MediaRejection,
+    MediaRule, Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob,
+    StatusChange, check_content, check_declared, conversation_window, media_rule, split_outbound,
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, SendQueue, media_key,
@@ -179,6 +179,7 @@ where
             organization_id: org.clone(),
             message_id: id,
             attempt: 1,
+            kind: JobKind::Send,
         };
         let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await else {
             return Ok(());
@@ -238,6 +239,7 @@ where
                 content_type: rule.content_type.to_owned(),
                 filename: Some(filename),
                 size: Some(reference.size),
+                error: None,
             },
             rule,
         ))

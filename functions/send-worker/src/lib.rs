@@ -8,7 +8,8 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use secrecy::ExposeSecret;
 use shared::domain::{
-    ChannelConfig, ContactChange, Message, MessageStatus, OrgConfig, SendJob, StatusChange,
+    ChannelConfig, ContactChange, JobKind, Message, MessageStatus, OrgConfig, SendJob,
+    StatusChange, media_rule,
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue, WhatsAppSender,
@@ -62,7 +63,13 @@ pub enum JobOutcome {
     },
     /// Nothing to do: unknown message, or no longer PENDING (a redelivered job).
     Skipped,
+    /// An inbound message's media: copied into the bucket, or marked unavailable.
+    MediaCopied,
 }
+
+/// Tries per inbound media: Twilio can answer 404 for a moment right after the webhook.
+pub const MEDIA_FETCH_ATTEMPTS: u32 = 3;
+const MEDIA_UNAVAILABLE: &str = "The media could not be downloaded from WhatsApp.";
 
 /// Backoff before attempt `next_attempt` (2, 3, …): base, 2×base, 4×base … capped.
 pub fn retry_delay(base: Duration, next_attempt: u32) -> Duration {
@@ -109,6 +116,9 @@ where
     /// Sends one queued message. An Err means the job could not be processed (a store was
     /// unavailable) and must be delivered again.
     pub async fn process(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+        if job.kind == JobKind::CopyMedia {
+            return self.copy_media(job).await;
+        }
         let org = &job.organization_id;
         let Some(message) = self.messages.get(org, &job.message_id).await? else {
             tracing::warn!(organization_id = %org, message_id = %job.message_id, "job for an unknown message");
@@ -128,9 +138,84 @@ where
             JobOutcome::Retrying { attempt, delay } => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "send will be retried");
             }
-            JobOutcome::Skipped => {}
+            JobOutcome::Skipped | JobOutcome::MediaCopied => {}
         }
         Ok(outcome)
+    }
+
+    /// Copies an inbound message's media from Twilio into the organization's prefix of the
+    /// bucket, so the conversation can show it through our own short-lived URLs.
+    async fn copy_media(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        let Some(message) = self.messages.get(org, &job.message_id).await? else {
+            return Ok(JobOutcome::Skipped);
+        };
+        let config = match self.credentials.channel_config(org).await? {
+            ChannelConfig::Configured(config) => Some(config),
+            ChannelConfig::NotConfigured { .. } => None,
+        };
+        let mut attachments = message.attachments.clone();
+        let mut retry = false;
+        for (index, attachment) in attachments.iter_mut().enumerate() {
+            if attachment.key.is_some() || attachment.error.is_some() {
+                continue;
+            }
+            let (Some(url), Some(config)) = (attachment.url.clone(), config.as_ref()) else {
+                attachment.error = Some(MEDIA_UNAVAILABLE.into());
+                continue;
+            };
+            match self.sender.fetch_media(config, &url).await {
+                Ok((bytes, content_type)) => {
+                    // Twilio's stated type wins over a generic one from the CDN.
+                    let content_type = if content_type.starts_with("application/octet-stream") {
+                        attachment.content_type.clone()
+                    } else {
+                        content_type
+                    };
+                    let extension = media_rule(&content_type)
+                        .and_then(|rule| rule.extensions.first().copied())
+                        .unwrap_or("bin");
+                    let name = format!("{org}/inbound/{}/{index}.{extension}", message.id);
+                    attachment.size = Some(bytes.len() as u64);
+                    attachment.key = Some(self.media.put(org, &name, bytes, &content_type).await?);
+                    attachment.content_type = content_type;
+                }
+                Err(e) => {
+                    let brief = matches!(
+                        e,
+                        TwilioError::Api {
+                            http_status: 404,
+                            ..
+                        }
+                    ) || e.kind() == FailureKind::Transient;
+                    if brief && job.attempt < MEDIA_FETCH_ATTEMPTS {
+                        retry = true;
+                    } else {
+                        tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "inbound media not copied");
+                        attachment.error = Some(MEDIA_UNAVAILABLE.into());
+                    }
+                }
+            }
+        }
+        if attachments != message.attachments {
+            self.messages
+                .update_attachments(org, &message.id, &attachments)
+                .await?;
+        }
+        if retry {
+            let next = SendJob {
+                attempt: job.attempt + 1,
+                ..job.clone()
+            };
+            let delay = retry_delay(self.settings.retry_base, next.attempt);
+            self.queue.enqueue(&next, delay).await?;
+            return Ok(JobOutcome::Retrying {
+                attempt: next.attempt,
+                delay,
+            });
+        }
+        tracing::info!(organization_id = %org, message_id = %message.id, "inbound media handled");
+        Ok(JobOutcome::MediaCopied)
     }
 
     async fn attempt(&self, job: &SendJob, message: &Message) -> Result<JobOutcome, PortError> {

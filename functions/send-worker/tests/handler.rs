@@ -82,6 +82,7 @@ async fn pending<K: CredentialStore>(w: &Worker<K>, text: &str) -> SendJob {
         organization_id: org("org-a"),
         message_id: id,
         attempt: 1,
+        kind: Default::default(),
     }
 }
 
@@ -409,6 +410,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
         content_type: "application/pdf".into(),
         filename: Some("invoice.pdf".into()),
         size: Some(100),
+        error: None,
     }];
     w.messages.insert(&message).await.unwrap();
     let job = SendJob {
@@ -432,5 +434,111 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
     assert!(
         url.contains("signature="),
         "a presigned URL, not a public one"
+    );
+}
+
+const TWILIO_MEDIA: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1";
+
+/// An inbound message with one media still at Twilio, and its copy job.
+async fn inbound_with_media<K: CredentialStore>(w: &Worker<K>) -> SendJob {
+    let job = pending(w, "").await;
+    let mut message = stored(w, &job).await;
+    message.id = MessageId::new();
+    message.revision = message.id;
+    message.direction = Direction::Inbound;
+    message.status = MessageStatus::Received;
+    message.text = None;
+    message.message_type = MessageType::Image;
+    message.attachments = vec![shared::domain::Attachment {
+        key: None,
+        url: Some(TWILIO_MEDIA.into()),
+        content_type: "image/jpeg".into(),
+        filename: None,
+        size: None,
+        error: None,
+    }];
+    w.messages.insert(&message).await.unwrap();
+    SendJob {
+        message_id: message.id,
+        kind: shared::domain::JobKind::CopyMedia,
+        ..job
+    }
+}
+
+#[tokio::test]
+async fn inbound_media_is_copied_under_the_organizations_prefix() {
+    let w = worker().await;
+    let job = inbound_with_media(&w).await;
+    w.sender.media_answers(
+        TWILIO_MEDIA,
+        [Ok((
+            b"\xff\xd8\xff\xe0jpeg".to_vec(),
+            "image/jpeg".to_owned(),
+        ))],
+    );
+    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
+    let m = stored(&w, &job).await;
+    let key = m.attachments[0].key.clone().unwrap();
+    assert_eq!(key, format!("org-a/inbound/{}/0.jpg", m.id));
+    assert_eq!(m.attachments[0].size, Some(8));
+    assert_eq!(w.media.object(&key).unwrap().0, b"\xff\xd8\xff\xe0jpeg");
+    assert!(m.revision > job.message_id, "pollers see the change");
+}
+
+#[tokio::test]
+async fn a_brief_404_is_retried_then_the_copy_succeeds() {
+    let w = worker().await;
+    let job = inbound_with_media(&w).await;
+    let not_yet = TwilioError::Api {
+        http_status: 404,
+        code: Some(20404),
+        message: "Not found".into(),
+        more_info: None,
+    };
+    w.sender.media_answers(
+        TWILIO_MEDIA,
+        [Err(not_yet), Ok((b"OggS".to_vec(), "audio/ogg".to_owned()))],
+    );
+    let JobOutcome::Retrying { attempt: 2, .. } = w.process(&job).await.unwrap() else {
+        panic!("expected a retry")
+    };
+    let (retry, _) = w.queue.drain().remove(0);
+    assert_eq!(retry.kind, shared::domain::JobKind::CopyMedia);
+    assert_eq!(w.process(&retry).await.unwrap(), JobOutcome::MediaCopied);
+    let m = stored(&w, &job).await;
+    assert!(m.attachments[0].key.as_deref().unwrap().ends_with("/0.ogg"));
+    assert_eq!(m.attachments[0].content_type, "audio/ogg");
+}
+
+#[tokio::test]
+async fn media_that_cannot_be_fetched_is_marked_and_the_message_kept() {
+    let w = worker().await;
+    let job = inbound_with_media(&w).await;
+    let gone = TwilioError::Api {
+        http_status: 404,
+        code: Some(20404),
+        message: "Not found".into(),
+        more_info: None,
+    };
+    w.sender.media_answers(TWILIO_MEDIA, [Err(gone)]);
+    let mut job = job;
+    loop {
+        match w.process(&job).await.unwrap() {
+            JobOutcome::Retrying { .. } => job = w.queue.drain().remove(0).0,
+            JobOutcome::MediaCopied => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(job.attempt, MEDIA_FETCH_ATTEMPTS);
+    let m = stored(&w, &job).await;
+    assert_eq!(m.attachments[0].key, None);
+    assert_eq!(
+        m.attachments[0].error.as_deref(),
+        Some("The media could not be downloaded from WhatsApp.")
+    );
+    assert_eq!(
+        m.status,
+        MessageStatus::Received,
+        "the message itself is kept"
     );
 }

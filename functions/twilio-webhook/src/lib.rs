@@ -7,17 +7,19 @@
 //! number) must be the organization's own. A non-2xx answer makes Twilio retry, so anything
 //! we could not store answers 503.
 
+use std::time::Duration;
+
 use chrono::Utc;
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, body_bytes, header,
     path_parameter, query, route_key, twiml_response,
 };
 use shared::domain::{
-    Attachment, ChannelConfig, ContactChange, Direction, Message, MessageId, MessageStatus,
-    MessageType, OptAction, OrgConfig, OrganizationId, StatusChange, keyword_action,
-    opt_out_type_action,
+    Attachment, ChannelConfig, ContactChange, Direction, JobKind, Message, MessageId,
+    MessageStatus, MessageType, OptAction, OrgConfig, OrganizationId, SendJob, StatusChange,
+    keyword_action, opt_out_type_action,
 };
-use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore};
+use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, SendQueue};
 use shared::twilio::{
     FormParams, InboundMessage, SIGNATURE_HEADER, StatusCallback, describe_error_code,
     validate_signature,
@@ -26,10 +28,12 @@ use shared::twilio::{
 use secrecy::ExposeSecret;
 
 #[derive(Clone)]
-pub struct TwilioWebhook<M, C, K> {
+pub struct TwilioWebhook<M, C, K, Q> {
     pub messages: M,
     pub contacts: C,
     pub credentials: K,
+    /// Inbound media is copied by the worker, off the webhook's critical path.
+    pub queue: Q,
     /// The API's public base URL as configured in Twilio (`PUBLIC_BASE_URL`); None: the
     /// `https://` + domain API Gateway reports.
     pub public_base_url: Option<String>,
@@ -40,7 +44,13 @@ enum Kind {
     Status,
 }
 
-impl<M: MessageStore, C: ContactStore, K: CredentialStore> TwilioWebhook<M, C, K> {
+impl<M, C, K, Q> TwilioWebhook<M, C, K, Q>
+where
+    M: MessageStore,
+    C: ContactStore,
+    K: CredentialStore,
+    Q: SendQueue,
+{
     pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
@@ -150,6 +160,7 @@ impl<M: MessageStore, C: ContactStore, K: CredentialStore> TwilioWebhook<M, C, K
                 content_type: m.content_type.clone(),
                 filename: None,
                 size: None,
+                error: None,
             })
             .collect();
         let message = Message {
@@ -173,6 +184,9 @@ impl<M: MessageStore, C: ContactStore, K: CredentialStore> TwilioWebhook<M, C, K
         if self.messages.insert_inbound(&message).await? == InboundInsert::Duplicate {
             tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
             return Ok(twiml_response());
+        }
+        if !message.attachments.is_empty() {
+            self.queue_media_copy(org, &message).await?;
         }
         let Some(contact) = contact else {
             tracing::info!(organization_id = %org, message_id = %id, "inbound message from a number that is no contact");
@@ -200,6 +214,36 @@ impl<M: MessageStore, C: ContactStore, K: CredentialStore> TwilioWebhook<M, C, K
             "inbound message stored"
         );
         Ok(twiml_response())
+    }
+
+    /// Queues the copy of an inbound message's media. If that fails the media is marked
+    /// unavailable at once: the message itself is kept either way.
+    async fn queue_media_copy(
+        &self,
+        org: &OrganizationId,
+        message: &Message,
+    ) -> Result<(), ApiError> {
+        let job = SendJob {
+            organization_id: org.clone(),
+            message_id: message.id,
+            attempt: 1,
+            kind: JobKind::CopyMedia,
+        };
+        if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
+            tracing::error!(organization_id = %org, message_id = %message.id, error = %e, "media copy not queued");
+            let unavailable: Vec<Attachment> = message
+                .attachments
+                .iter()
+                .map(|a| Attachment {
+                    error: Some("The media could not be downloaded from WhatsApp.".into()),
+                    ..a.clone()
+                })
+                .collect();
+            self.messages
+                .update_attachments(org, &message.id, &unavailable)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn status(

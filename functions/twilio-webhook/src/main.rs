@@ -8,10 +8,12 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init_lambda();
     let settings = Settings::from_env()?;
     let ports = shared::runtime::aws_ports(&settings).await;
+    let queue = ports.queue()?;
     let webhook = TwilioWebhook {
         messages: ports.messages,
         contacts: ports.contacts,
         credentials: ports.credentials,
+        queue,
         public_base_url: settings.public_base_url,
     };
     let webhook = &webhook;

@@ -7,7 +7,7 @@ use shared::api::ApiGatewayV2httpRequest;
 use shared::api::{GatewayRequest, gateway_event};
 use shared::domain::{Contact, ContactId};
 use shared::domain::{Direction, Message, MessageId, MessageStatus, MessageType, StatusChange};
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages};
+use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
 use shared::ports::MessageStore;
 use shared::ports::{ContactStore, ConversationQuery};
 use shared::testing::{
@@ -17,7 +17,7 @@ use shared::twilio::compute_signature;
 
 use twilio_webhook::*;
 
-type Webhook = TwilioWebhook<MemoryMessages, MemoryContacts, MemoryCredentials>;
+type Webhook = TwilioWebhook<MemoryMessages, MemoryContacts, MemoryCredentials, MemoryQueue>;
 
 const DOMAIN: &str = "abc123.execute-api.eu-west-1.amazonaws.com";
 
@@ -44,6 +44,7 @@ async fn webhook() -> Webhook {
         messages: MemoryMessages::new(),
         contacts,
         credentials,
+        queue: MemoryQueue::recording(),
         public_base_url: None,
     }
 }
@@ -558,4 +559,31 @@ async fn recorded_events_are_understood() {
     event.headers.remove("x-amzn-trace-id");
     assert_eq!(w.handle(event).await.status_code, 200);
     assert_eq!(reload(&w, &m).await.status, MessageStatus::Delivered);
+}
+
+#[tokio::test]
+async fn inbound_media_is_kept_and_its_copy_queued_off_the_critical_path() {
+    let w = webhook().await;
+    let mut params = inbound_params(SID1, "+60123456789", "");
+    for (k, v) in params.iter_mut() {
+        if k == "NumMedia" {
+            *v = "1".into();
+        }
+    }
+    params.push((
+        "MediaUrl0".into(),
+        "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1".into(),
+    ));
+    params.push(("MediaContentType0".into(), "image/jpeg".into()));
+    let r = w.handle(inbound_event(&params)).await;
+    assert_eq!(r.status_code, 200);
+    let m = &conversation(&w).await[0];
+    assert_eq!(m.message_type, MessageType::Image);
+    assert_eq!(m.text, None);
+    assert_eq!(m.attachments[0].content_type, "image/jpeg");
+    assert_eq!(m.attachments[0].key, None, "not copied yet");
+    let jobs = w.queue.jobs();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].0.kind, shared::domain::JobKind::CopyMedia);
+    assert_eq!(jobs[0].0.message_id, m.id);
 }

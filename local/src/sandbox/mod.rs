@@ -5,11 +5,15 @@
 //! Routes (under `/sandbox`):
 //! - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` — the Messages API
 //! - `GET /messages[?to=+E164]` — what the sandbox received and delivered
-//! - `POST /reply` `{from, body, organization_id?, profile_name?}` — a contact writes
+//! - `POST /reply` `{from, body?, media?, organization_id?, profile_name?}` — a contact
+//!   writes, optionally with a photo, document or voice note (`media`: image|document|voice)
+//! - `GET /2010-04-01/Accounts/{sid}/Messages/{sid}/Media/{sid}` — that media, behind basic
+//!   auth, redirecting to `/cdn/{sid}` like Twilio's media CDN
 //! - `GET|POST|DELETE /faults` — failure injection
 
 mod api;
 mod faults;
+mod media;
 mod reply;
 
 use std::collections::HashMap;
@@ -24,6 +28,7 @@ use shared::domain::{ChannelConfig, OrganizationId, PhoneNumber, parse_org_secre
 use shared::twilio::compute_signature;
 
 pub use faults::{Fault, FaultMode};
+pub use media::{SAMPLE_DOCUMENT, SAMPLE_PHOTO, SAMPLE_VOICE};
 
 use crate::seed::Seed;
 
@@ -58,6 +63,8 @@ struct State {
     accounts: HashMap<String, Account>,
     messages: Mutex<Vec<SandboxMessage>>,
     faults: Mutex<Vec<Fault>>,
+    /// Media contacts sent, by media sid: bytes and content type.
+    media: Mutex<HashMap<String, (Vec<u8>, String)>>,
     http: reqwest::Client,
     /// Where the product's API is reachable (inbound webhooks go there).
     public_base_url: String,
@@ -95,6 +102,7 @@ impl Sandbox {
                 accounts,
                 messages: Mutex::default(),
                 faults: Mutex::default(),
+                media: Mutex::default(),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -113,6 +121,11 @@ impl Sandbox {
             )
             .route("/messages", get(api::list_messages))
             .route("/reply", post(reply::reply))
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}",
+                get(media::media),
+            )
+            .route("/cdn/{media_sid}", get(media::cdn))
             .route(
                 "/faults",
                 get(faults::list).post(faults::add).delete(faults::clear),

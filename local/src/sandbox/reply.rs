@@ -27,6 +27,9 @@ pub struct ReplyRequest {
     pub organization_id: Option<String>,
     #[serde(default)]
     pub profile_name: Option<String>,
+    /// A media to send along: `image`, `document` or `voice`.
+    #[serde(default)]
+    pub media: Option<String>,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -45,8 +48,15 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let Ok(from) = PhoneNumber::parse_address(&request.from) else {
         return bad_request("\"from\" must be an E.164 number.");
     };
-    if request.body.trim().is_empty() {
-        return bad_request("\"body\" must not be empty.");
+    let media = match request.media.as_deref() {
+        None => None,
+        Some(kind) => match super::media::sample(kind) {
+            Some(sample) => Some(sample),
+            None => return bad_request("\"media\" is one of image, document, voice."),
+        },
+    };
+    if request.body.trim().is_empty() && media.is_none() {
+        return bad_request("\"body\" must not be empty (or send \"media\").");
     }
     let accounts = &sandbox.state.accounts;
     let account = match &request.organization_id {
@@ -63,10 +73,17 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let Some((account_sid, account)) = account else {
         return bad_request("No configured organization with that id.");
     };
-    let sid = new_message_sid();
+    // Twilio's messages with media have MM sids.
+    let sid = match media {
+        Some(_) => new_message_sid().replacen("SM", "MM", 1),
+        None => new_message_sid(),
+    };
     let mut params: Vec<(String, String)> = vec![
         ("SmsMessageSid".into(), sid.clone()),
-        ("NumMedia".into(), "0".into()),
+        (
+            "NumMedia".into(),
+            if media.is_some() { "1" } else { "0" }.into(),
+        ),
         (
             "ProfileName".into(),
             request
@@ -74,7 +91,10 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
                 .clone()
                 .unwrap_or_else(|| "WhatsApp User".into()),
         ),
-        ("MessageType".into(), "text".into()),
+        (
+            "MessageType".into(),
+            media.map_or("text", |(_, _, kind)| kind).into(),
+        ),
         ("SmsSid".into(), sid.clone()),
         ("WaId".into(), from.wa_id().to_owned()),
         ("SmsStatus".into(), "received".into()),
@@ -87,6 +107,18 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         ("From".into(), from.whatsapp_address()),
         ("ApiVersion".into(), "2010-04-01".into()),
     ];
+    let mut media_url = vec![];
+    if let Some((bytes, content_type, _)) = media {
+        let media_sid = new_message_sid().replacen("SM", "ME", 1);
+        let url = format!(
+            "{}/sandbox/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media/{media_sid}",
+            sandbox.state.public_base_url
+        );
+        sandbox.keep_media(&media_sid, bytes, content_type);
+        params.push(("MediaUrl0".into(), url.clone()));
+        params.push(("MediaContentType0".into(), content_type.into()));
+        media_url.push(url);
+    }
     // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.
     match keyword_action(&request.body) {
         Some(OptAction::OptOut) => params.push(("OptOutType".into(), "STOP".into())),
@@ -100,7 +132,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         from: from.whatsapp_address(),
         to: account.sender.whatsapp_address(),
         body: Some(request.body.clone()),
-        media_url: vec![],
+        media_url,
         media_content_type: None,
         media_size: None,
         status: "received".into(),

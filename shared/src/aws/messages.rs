@@ -313,6 +313,41 @@ impl MessageStore for DynamoMessages {
         Ok(ConversationPage { messages, has_more })
     }
 
+    async fn update_attachments(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        attachments: &[Attachment],
+    ) -> PortResult<Option<Message>> {
+        let value = serde_dynamo::to_attribute_value(attachments)
+            .map_err(|e| PortError::Corrupt(format!("attachments: {e}")))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(id.to_string()))
+            .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
+            .condition_expression("attribute_exists(message_id)")
+            .expression_attribute_values(":a", value)
+            .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
+            .expression_attribute_values(":rev", s(MessageId::new().to_string()))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(read(out.attributes.unwrap_or_default())?)),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(None)
+                } else {
+                    Err(unavailable("UpdateItem message attachments", e))
+                }
+            }
+        }
+    }
+
     async fn apply_status(
         &self,
         org: &OrganizationId,

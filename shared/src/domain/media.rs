@@ -452,6 +452,7 @@ mod tests {
                 content_type: content_type.into(),
                 filename: None,
                 size: Some(1),
+                error: None,
             },
             media_rule(content_type).unwrap(),
         )

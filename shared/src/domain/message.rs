@@ -117,6 +117,9 @@ pub struct Attachment {
     pub filename: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    /// Why the file is not available (an inbound media that could not be copied).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,7 +181,7 @@ pub struct StatusChange {
     pub error_reason: Option<String>,
 }
 
-/// The unit of work on the send queue.
+/// The unit of work on the worker's queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendJob {
     pub organization_id: OrganizationId,
@@ -186,6 +189,25 @@ pub struct SendJob {
     /// 1 for the first try; the worker gives up after the configured number.
     #[serde(default = "first_attempt")]
     pub attempt: u32,
+    #[serde(default, skip_serializing_if = "JobKind::is_send")]
+    pub kind: JobKind,
+}
+
+/// What the worker does with the job's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobKind {
+    /// Send an outbound message through Twilio.
+    #[default]
+    Send,
+    /// Copy an inbound message's media from Twilio into our bucket.
+    CopyMedia,
+}
+
+impl JobKind {
+    fn is_send(&self) -> bool {
+        *self == JobKind::Send
+    }
 }
 
 fn first_attempt() -> u32 {

@@ -16,7 +16,7 @@ pub use media::{
     SNIFF_BYTES, check_content, check_declared, media_rule, split_outbound,
 };
 pub use message::{
-    Attachment, Direction, Message, MessageStatus, MessageType, SendJob, StatusChange,
+    Attachment, Direction, JobKind, Message, MessageStatus, MessageType, SendJob, StatusChange,
 };
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
 pub use org_config::{ChannelConfig, OrgConfig, parse_org_secret};

@@ -132,6 +132,21 @@ impl MessageStore for MemoryMessages {
         })
     }
 
+    async fn update_attachments(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        attachments: &[crate::domain::Attachment],
+    ) -> PortResult<Option<Message>> {
+        let mut state = lock(&self.state)?;
+        Ok(state.messages.get_mut(&(org.clone(), *id)).map(|message| {
+            message.attachments = attachments.to_vec();
+            message.updated_at = Utc::now();
+            message.revision = MessageId::new();
+            message.clone()
+        }))
+    }
+
     async fn apply_status(
         &self,
         org: &OrganizationId,

@@ -73,8 +73,14 @@ pub struct SentMessage {
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
     http: reqwest::Client,
+    /// For media downloads: redirects are followed by hand, without credentials.
+    media_http: reqwest::Client,
     base_url: String,
 }
+
+/// Largest inbound media accepted (WhatsApp's own limit is 16 MB, documents 100 MB are
+/// refused here rather than held in memory).
+pub const MAX_INBOUND_MEDIA_BYTES: usize = 16 * 1024 * 1024;
 
 impl TwilioClient {
     /// `base_url` is `https://api.twilio.com` in production and the sandbox locally.
@@ -86,8 +92,16 @@ impl TwilioClient {
             .user_agent(concat!("whatsapp-channel/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| TwilioError::Network(e.to_string()))?;
+        let media_http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("whatsapp-channel/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TwilioError::Network(e.to_string()))?;
         Ok(Self {
             http,
+            media_http,
             base_url: base_url.trim_end_matches('/').to_owned(),
         })
     }
@@ -128,6 +142,62 @@ impl TwilioClient {
         }
         serde_json::from_slice::<SentMessage>(&bytes)
             .map_err(|e| TwilioError::InvalidResponse(e.to_string()))
+    }
+}
+
+impl TwilioClient {
+    /// Downloads an inbound message's media. The account's credentials go only to the
+    /// Twilio API's own origin; the redirect Twilio answers with (to its media CDN) is
+    /// followed without them.
+    pub async fn fetch_media(
+        &self,
+        config: &OrgConfig,
+        url: &str,
+    ) -> Result<(Vec<u8>, String), TwilioError> {
+        let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
+        let api = url::Url::parse(&self.base_url).map_err(|_| invalid("API base URL"))?;
+        let mut current = url::Url::parse(url).map_err(|_| invalid("media URL"))?;
+        for hop in 0..4 {
+            let mut request = self.media_http.get(current.clone());
+            if hop == 0 && current.origin() == api.origin() {
+                request = request
+                    .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()));
+            }
+            let response = request.send().await.map_err(transport_error)?;
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .ok_or_else(|| invalid("redirect without a location"))?;
+                current = current
+                    .join(location)
+                    .map_err(|_| invalid("redirect location"))?;
+                continue;
+            }
+            if response
+                .content_length()
+                .is_some_and(|len| len > MAX_INBOUND_MEDIA_BYTES as u64)
+            {
+                return Err(invalid("media larger than 16 MB"));
+            }
+            let content_type = response
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream")
+                .to_owned();
+            let bytes = response.bytes().await.map_err(transport_error)?;
+            if !status.is_success() {
+                return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
+            }
+            if bytes.len() > MAX_INBOUND_MEDIA_BYTES {
+                return Err(invalid("media larger than 16 MB"));
+            }
+            return Ok((bytes.to_vec(), content_type));
+        }
+        Err(invalid("too many redirects"))
     }
 }
 

@@ -585,6 +585,7 @@ async fn jobs_go_on_the_queue_with_their_delay() {
         organization_id: org("acme"),
         message_id: MessageId::new(),
         attempt: 2,
+        kind: Default::default(),
     };
     queue
         .enqueue(&job, Duration::from_millis(1500))
@@ -679,6 +680,39 @@ async fn media_stays_under_the_organization_prefix() {
         tags.tag_set()[0].key(),
         "whatsapp-upload",
         "uploads are tagged pending"
+    );
+    // Used by a message: the tag goes, so the abandoned-upload rule leaves it.
+    media
+        .retain(&org("acme"), "acme/uploads/a.bin")
+        .await
+        .unwrap();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let tags = s3
+        .get_object_tagging()
+        .bucket(stack.resources.media_bucket.clone().unwrap())
+        .key("acme/uploads/a.bin")
+        .send()
+        .await
+        .unwrap();
+    assert!(tags.tag_set().is_empty());
+    assert_eq!(
+        media
+            .read_head(&org("acme"), "acme/hello.txt", 3)
+            .await
+            .unwrap()
+            .unwrap(),
+        b"hel"
+    );
+    assert_eq!(
+        media
+            .read_head(&org("acme"), "acme/none.txt", 3)
+            .await
+            .unwrap(),
+        None
     );
     assert_eq!(
         media

@@ -215,6 +215,7 @@ async fn send_worker_and_status_callback_end_to_end() {
         messages: ports.messages.clone(),
         contacts: ports.contacts.clone(),
         credentials: ports.credentials.clone(),
+        queue: ports.queue().unwrap(),
         public_base_url: Some("https://api.example.com".into()),
     };
     for status in ["read", "delivered", "read", "sent"] {
@@ -249,6 +250,7 @@ async fn inbound_message_reaches_the_conversation_once_and_stop_opts_out() {
         messages: ports.messages.clone(),
         contacts: ports.contacts.clone(),
         credentials: ports.credentials.clone(),
+        queue: ports.queue().unwrap(),
         public_base_url: None,
     };
     let path = "/webhook/twilio/whatsapp/acme";
@@ -412,6 +414,7 @@ async fn a_webhook_that_cannot_be_stored_answers_503_so_twilio_retries() {
         messages: ports.messages.clone(),
         contacts: ports.contacts.clone(),
         credentials: ports.credentials.clone(),
+        queue: ports.queue().unwrap(),
         public_base_url: Some("https://api.example.com".into()),
     };
     let path = "/webhook/twilio/whatsapp/acme";

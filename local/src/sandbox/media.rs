@@ -1,0 +1,92 @@
+//! Media a sandbox contact sends: served like Twilio serves it — behind the account's basic
+//! auth at the Messages API's Media URL, which redirects to a CDN URL that needs (and must
+//! not be sent) no credentials.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::ExposeSecret;
+
+use super::{Sandbox, lock};
+
+/// A tiny JPEG photo, a PDF document and an Ogg/Opus voice note.
+pub const SAMPLE_PHOTO: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xdb\x00C\x00\x08\x06\x06\x07\x06\x05\x08\x07\x07\x07\t\t\x08\n\x0c\x14\r\x0c\x0b\x0b\x0c\x19\x12\x13\x0f\xff\xd9";
+pub const SAMPLE_DOCUMENT: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
+pub const SAMPLE_VOICE: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x8a\x9f\x8b\x8a\x01\x13OpusHead\x01\x01\x38\x01\x80\xbb\x00\x00\x00\x00\x00";
+
+/// A sample by kind: (bytes, content type, WhatsApp message type).
+pub fn sample(kind: &str) -> Option<(&'static [u8], &'static str, &'static str)> {
+    Some(match kind {
+        "image" | "photo" => (SAMPLE_PHOTO, "image/jpeg", "image"),
+        "document" => (SAMPLE_DOCUMENT, "application/pdf", "document"),
+        "voice" | "audio" => (SAMPLE_VOICE, "audio/ogg", "audio"),
+        _ => return None,
+    })
+}
+
+impl Sandbox {
+    pub(super) fn keep_media(&self, media_sid: &str, bytes: &[u8], content_type: &str) {
+        lock(&self.state.media).insert(
+            media_sid.to_owned(),
+            (bytes.to_vec(), content_type.to_owned()),
+        );
+    }
+}
+
+fn authenticated(headers: &HeaderMap, account_sid: &str, token: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|v| STANDARD.decode(v.trim()).ok())
+        .and_then(|v| String::from_utf8(v).ok())
+        .is_some_and(|pair| pair.split_once(':') == Some((account_sid, token)))
+}
+
+/// `GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{MediaSid}`
+pub async fn media(
+    State(sandbox): State<Sandbox>,
+    Path((account_sid, _message_sid, media_sid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+        return (StatusCode::UNAUTHORIZED, "Authenticate").into_response();
+    }
+    if !lock(&sandbox.state.media).contains_key(&media_sid) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Redirect::temporary(&format!(
+        "{}/sandbox/cdn/{media_sid}",
+        sandbox.state.public_base_url
+    ))
+    .into_response()
+}
+
+/// The CDN the Media URL redirects to. Credentials sent here would be a leak: refused.
+pub async fn cdn(
+    State(sandbox): State<Sandbox>,
+    Path(media_sid): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return (
+            StatusCode::BAD_REQUEST,
+            "credentials were forwarded to the CDN",
+        )
+            .into_response();
+    }
+    match lock(&sandbox.state.media).get(&media_sid) {
+        Some((bytes, content_type)) => (
+            [(header::CONTENT_TYPE, content_type.clone())],
+            Bytes::from(bytes.clone()),
+        )
+            .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}

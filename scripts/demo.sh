@@ -85,6 +85,51 @@ sandbox POST /faults '{"mode":"server_error","times":2}' >/dev/null
 sent=$(api POST /whatsapp/messages "$ACME" '{"contact_id":"c-carla","text":"Retried message"}')
 wait_for c-carla "$(get messages.0.id <<<"$sent")" SENT
 
+step "Upload a PNG and a PDF through presigned URLs; send them with a text: two messages"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+printf '\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89' >"$tmp/dot.png"
+printf '%%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%%%EOF\n' >"$tmp/invoice.pdf"
+upload() { # FILE CONTENT_TYPE → prints the attachment JSON
+  local size presigned url
+  size=$(wc -c <"$1" | tr -d ' ')
+  presigned=$(api POST /whatsapp/attachments "$ACME" "{\"filename\":\"$(basename "$1")\",\"content_type\":\"$2\",\"size\":$size}")
+  url=$(get upload.url <<<"$presigned")
+  # Exactly the headers the URL was signed with (content type, and on S3 the upload tag).
+  local headers=()
+  while IFS= read -r h; do headers+=(-H "$h"); done < <(python3 -c '
+import json, sys
+for k, v in json.load(sys.stdin)["upload"]["headers"].items():
+    print(f"{k}: {v}")' <<<"$presigned")
+  curl -fsS -X PUT "${headers[@]}" --data-binary "@$1" "$url" >/dev/null || fail "upload of $1 refused"
+  get attachment <<<"$presigned"
+}
+png=$(upload "$tmp/dot.png" image/png)
+pdf=$(upload "$tmp/invoice.pdf" application/pdf)
+sent=$(api POST /whatsapp/messages "$ACME" "{\"contact_id\":\"c-carla\",\"text\":\"Your invoice\",\"attachments\":[$png,$pdf]}")
+[ "$(get messages.0.message_type <<<"$sent")" = IMAGE ] || fail "first is not an IMAGE: $sent"
+[ "$(get messages.1.message_type <<<"$sent")" = DOCUMENT ] || fail "second is not a DOCUMENT: $sent"
+echo "   caption on the image: $(get messages.0.text <<<"$sent")"
+wait_for c-carla "$(get messages.0.id <<<"$sent")" DELIVERED
+wait_for c-carla "$(get messages.1.id <<<"$sent")" DELIVERED
+
+step "Carla sends a photo through the sandbox; the conversation offers our own download"
+sandbox POST /reply '{"organization_id":"acme","from":"+447911123456","media":"image"}' >/dev/null
+url=""
+for _ in $(seq 1 100); do
+  url=$(api GET "/whatsapp/messages?contact_id=c-carla" "$ACME" | python3 -c '
+import json, sys
+m = json.load(sys.stdin)["messages"][-1]
+a = (m.get("attachments") or [{}])[0]
+print(a.get("url") or "")')
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || fail "the photo was never copied"
+curl -fsS "$url" -o "$tmp/photo.jpg"
+head -c 3 "$tmp/photo.jpg" | od -An -tx1 | grep -q "ff d8 ff" || fail "the download is not the JPEG the contact sent"
+echo "   downloaded $(wc -c <"$tmp/photo.jpg" | tr -d ' ') bytes of image/jpeg"
+
 step "The unconfigured organization"
 channel=$(api GET /whatsapp/channel "$GLOBEX")
 [ "$(get reason <<<"$channel")" = "WhatsApp is not configured for this organization." ] || fail "$channel"

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -137,6 +138,37 @@ impl DynamoMessages {
         Self {
             client,
             table: table.into(),
+        }
+    }
+
+    /// An UpdateItem of one message that stamps `updated_at` and a new `revision`.
+    fn update(&self, org: &OrganizationId, id: &MessageId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(id.to_string()))
+            .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
+            .expression_attribute_values(":rev", s(MessageId::new().to_string()))
+            .return_values(ReturnValue::AllNew)
+    }
+
+    /// Sends a conditional update: the message after it, or None when the condition failed.
+    async fn conditional(
+        &self,
+        update: UpdateItemFluentBuilder,
+        operation: &str,
+    ) -> PortResult<Option<Message>> {
+        match update.send().await {
+            Ok(out) => Ok(Some(read(out.attributes.unwrap_or_default())?)),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(None)
+                } else {
+                    Err(unavailable(operation, e))
+                }
+            }
         }
     }
 
@@ -321,31 +353,13 @@ impl MessageStore for DynamoMessages {
     ) -> PortResult<Option<Message>> {
         let value = serde_dynamo::to_attribute_value(attachments)
             .map_err(|e| PortError::Corrupt(format!("attachments: {e}")))?;
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(id.to_string()))
+        let update = self
+            .update(org, id)
             .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
             .condition_expression("attribute_exists(message_id)")
-            .expression_attribute_values(":a", value)
-            .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
-            .expression_attribute_values(":rev", s(MessageId::new().to_string()))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok(Some(read(out.attributes.unwrap_or_default())?)),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(None)
-                } else {
-                    Err(unavailable("UpdateItem message attachments", e))
-                }
-            }
-        }
+            .expression_attribute_values(":a", value);
+        self.conditional(update, "UpdateItem message attachments")
+            .await
     }
 
     async fn apply_status(
@@ -354,7 +368,6 @@ impl MessageStore for DynamoMessages {
         id: &MessageId,
         change: &StatusChange,
     ) -> PortResult<Option<StatusOutcome>> {
-        let now = s(Utc::now().to_rfc3339());
         // The statuses this change may follow: the forward-only rule as a condition.
         let predecessors: Vec<MessageStatus> = ALL_STATUSES
             .into_iter()
@@ -363,16 +376,9 @@ impl MessageStore for DynamoMessages {
         if !predecessors.is_empty() {
             let mut set = vec!["#status = :status", "updated_at = :now", "revision = :rev"];
             let mut update = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("organization_id", s(org.as_str()))
-                .key("message_id", s(id.to_string()))
+                .update(org, id)
                 .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(change.status.as_str()))
-                .expression_attribute_values(":now", now.clone())
-                .expression_attribute_values(":rev", s(MessageId::new().to_string()))
-                .return_values(ReturnValue::AllNew);
+                .expression_attribute_values(":status", s(change.status.as_str()));
             if let Some(sid) = &change.twilio_message_sid {
                 set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
                 update = update.expression_attribute_values(":sid", s(sid.clone()));
@@ -389,58 +395,32 @@ impl MessageStore for DynamoMessages {
                 update = update.expression_attribute_values(&name, s(status.as_str()));
                 allowed.push(name);
             }
-            let result = update
+            let update = update
                 .update_expression(format!("SET {}", set.join(", ")))
                 .condition_expression(format!(
                     "attribute_exists(message_id) AND #status IN ({})",
                     allowed.join(", ")
-                ))
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    let message = read(out.attributes.unwrap_or_default())?;
-                    return Ok(Some(StatusOutcome::Applied(message)));
-                }
-                Err(e) => {
-                    let e = e.into_service_error();
-                    if !e.is_conditional_check_failed_exception() {
-                        return Err(unavailable("UpdateItem message status", e));
-                    }
-                }
+                ));
+            if let Some(message) = self
+                .conditional(update, "UpdateItem message status")
+                .await?
+            {
+                return Ok(Some(StatusOutcome::Applied(message)));
             }
         }
         // The status cannot move; the sid is still recorded if it was not known yet.
         if let Some(sid) = &change.twilio_message_sid {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("organization_id", s(org.as_str()))
-                .key("message_id", s(id.to_string()))
+            let update = self
+                .update(org, id)
                 .update_expression(
                     "SET twilio_message_sid = :sid, updated_at = :now, revision = :rev",
                 )
                 .condition_expression(
                     "attribute_exists(message_id) AND attribute_not_exists(twilio_message_sid)",
                 )
-                .expression_attribute_values(":sid", s(sid.clone()))
-                .expression_attribute_values(":now", now)
-                .expression_attribute_values(":rev", s(MessageId::new().to_string()))
-                .return_values(ReturnValue::AllNew)
-                .send()
-                .await;
-            match result {
-                Ok(out) => {
-                    let message = read(out.attributes.unwrap_or_default())?;
-                    return Ok(Some(StatusOutcome::Applied(message)));
-                }
-                Err(e) => {
-                    let e = e.into_service_error();
-                    if !e.is_conditional_check_failed_exception() {
-                        return Err(unavailable("UpdateItem message sid", e));
-                    }
-                }
+                .expression_attribute_values(":sid", s(sid.clone()));
+            if let Some(message) = self.conditional(update, "UpdateItem message sid").await? {
+                return Ok(Some(StatusOutcome::Applied(message)));
             }
         }
         Ok(self.get(org, id).await?.map(StatusOutcome::Unchanged))

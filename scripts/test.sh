@@ -28,6 +28,13 @@ fi
 echo "== cfn-lint"
 .venv/bin/cfn-lint template.yaml infra/*.yaml
 
+echo "== web page syntax (node --check)"
+if command -v node >/dev/null; then
+  for f in web/*.js; do node --check "$f"; done
+else
+  echo "node not found: skipped (the browser tests check the page too)"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -54,6 +54,22 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+/// A page of the contact picker from up to `limit + 1` contacts in list order: the extra
+/// one only tells that there is a next page, whose cursor is the last returned contact.
+pub fn contact_page(mut sorted: Vec<Contact>, limit: usize) -> Page<Contact> {
+    let has_more = sorted.len() > limit;
+    sorted.truncate(limit);
+    let next_cursor = if has_more {
+        sorted.last().map(|c| encode_cursor(&c.list_sort_key()))
+    } else {
+        None
+    };
+    Page {
+        items: sorted,
+        next_cursor,
+    }
+}
+
 pub trait ContactStore: Clone + Send + Sync + 'static {
     fn get(
         &self,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::unavailable;
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
-use crate::ports::{ContactStore, Page, PortError, PortResult, decode_cursor, encode_cursor};
+use crate::ports::{ContactStore, Page, PortError, PortResult, contact_page, decode_cursor};
 
 /// Contacts read per Query page while filling a search page.
 const SCAN_PAGE: i32 = 100;
@@ -197,17 +197,7 @@ impl ContactStore for DynamoContacts {
                 break;
             }
         }
-        let has_more = found.len() > limit;
-        found.truncate(limit);
-        let next_cursor = if has_more {
-            found.last().map(|c| encode_cursor(&c.list_sort_key()))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: found,
-            next_cursor,
-        })
+        Ok(contact_page(found, limit))
     }
 
     async fn update(

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 
 use super::lock;
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
-use crate::ports::{ContactStore, Page, PortResult, decode_cursor, encode_cursor};
+use crate::ports::{ContactStore, Page, PortResult, contact_page, decode_cursor};
 
 #[derive(Clone, Default)]
 pub struct MemoryContacts {
@@ -52,17 +52,7 @@ impl ContactStore for MemoryContacts {
             .cloned()
             .collect();
         eligible.sort_by_key(Contact::list_sort_key);
-        let has_more = eligible.len() > limit;
-        eligible.truncate(limit);
-        let next_cursor = if has_more {
-            eligible.last().map(|c| encode_cursor(&c.list_sort_key()))
-        } else {
-            None
-        };
-        Ok(Page {
-            items: eligible,
-            next_cursor,
-        })
+        Ok(contact_page(eligible, limit))
     }
 
     async fn update(

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: cfn-lint, formatting, lints, unit and
 # integration tests (the AWS ones against moto's server on loopback), the README's curl
-# walk-through against the local runner (in process, then on the AWS adapters), and the
-# Lambda release build. Needs the Rust toolchain, python3 and curl; installs the rest
-# (moto, cfn-lint, cargo-lambda, zig) into .venv itself.
+# walk-through against the local runner (in process, then on the AWS adapters), the browser
+# tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
+# Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
+# cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
 #
 #   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the release build, for quick runs
 set -euo pipefail
@@ -82,6 +83,17 @@ walkthrough memory
 export CONTACTS_TABLE=walkthrough-contacts MESSAGES_TABLE=walkthrough-messages SECRET_PREFIX=walkthrough/
 walkthrough aws --aws
 unset CONTACTS_TABLE MESSAGES_TABLE SECRET_PREFIX
+
+echo "== browser tests: the Send Message page in headless Chromium (tests/e2e)"
+./scripts/install-chromium.sh
+command -v node >/dev/null || { echo "node is needed for the browser tests"; exit 1; }
+(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+if ! (cd tests/e2e && LOCAL_BIN="$PWD/../../target/debug/local" \
+      node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout ./*.test.mjs \
+      | tee "$tmp/e2e.log"); then
+  echo "browser tests failed (screenshots in tests/e2e/screenshots/)"; exit 1
+fi
+passed=$((passed + $(awk '/^ℹ pass / {print $3}' "$tmp/e2e.log")))
 
 if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
   echo "== cargo lambda build --release"

@@ -3,6 +3,7 @@
 
 const config = window.WHATSAPP_CONFIG || {};
 const api = (path) => `${config.apiBaseUrl || ""}${path}`;
+const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 const $ = (id) => document.getElementById(id);
 
 // Mirrors the server's rules (shared::domain::media); the server checks again.
@@ -46,6 +47,9 @@ const state = {
   pollFailures: 0,
   attachments: [],
   generation: 0,
+  // The selected contact as the last conversation page saw it ({eligible, ineligible_reason}).
+  contactState: null,
+  windowOpen: true,
 };
 
 // ---------- small helpers ----------
@@ -233,12 +237,16 @@ function selectContact(contact) {
   state.messages = new Map();
   state.after = null;
   state.before = null;
+  state.contactState = null;
+  state.windowOpen = true;
   state.generation += 1;
   clearTimeout(state.pollTimer);
   renderContacts();
   $("conversation-title").textContent = contact ? contact.name : "Select a contact";
   $("conversation-sub").textContent = contact ? contact.phone_number || "" : "";
   $("window-warning").hidden = true;
+  $("contact-notice").hidden = true;
+  $("sandbox-fault-status").textContent = "";
   $("messages").replaceChildren(el("p", { class: "empty", text: contact ? "Loading…" : "Pick a contact to see the conversation." }));
   updateComposer();
   if (contact) loadConversation();
@@ -248,9 +256,9 @@ async function loadConversation() {
   const generation = state.generation;
   const contact = state.contact;
   try {
-    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}`);
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}${pageLimit()}`);
     if (generation !== state.generation) return;
-    applyPage(page);
+    applyPage(page, false);
     state.before = page.next_before;
     render(true);
   } catch (e) {
@@ -259,16 +267,37 @@ async function loadConversation() {
   schedulePoll();
 }
 
-function applyPage(page) {
-  for (const m of page.messages) state.messages.set(m.id, m);
+// `live`: the page is news (a poll), so a send that failed since is announced.
+function applyPage(page, live) {
+  for (const m of page.messages) {
+    const before = state.messages.get(m.id);
+    if (live && m.status === "FAILED" && m.direction === "OUTBOUND" && (!before || before.status !== "FAILED")) {
+      toast(m.error_reason || "Failed to send via WhatsApp.");
+    }
+    state.messages.set(m.id, m);
+  }
   if (page.next_after) state.after = page.next_after;
   if (page.window) showWindow(page.window);
+  if (page.contact) showContactState(page.contact, live);
+}
+
+// A contact who sent STOP (or was blocked) can no longer be written to: say why, lock the
+// composer and drop them from the picker, but keep the conversation on screen.
+function showContactState(contactState, live) {
+  const wasEligible = !state.contactState || state.contactState.eligible;
+  state.contactState = contactState;
+  const notice = $("contact-notice");
+  notice.hidden = contactState.eligible;
+  notice.textContent = contactState.eligible ? "" : contactState.ineligible_reason || "This contact cannot be messaged on WhatsApp.";
+  if (live && wasEligible !== contactState.eligible) loadContacts(true);
+  updateComposer();
 }
 
 function showWindow(conversationWindow) {
   state.windowOpen = conversationWindow.open;
   const warning = $("window-warning");
   warning.hidden = conversationWindow.open;
+  updateComposer();
   warning.textContent = conversationWindow.open ? "" : "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
 }
 
@@ -291,7 +320,7 @@ async function poll() {
     state.pollFailures = 0;
     if (page.messages.length) {
       const atBottom = isAtBottom();
-      applyPage(page);
+      applyPage(page, true);
       render(atBottom);
     } else if (page.next_after) {
       state.after = page.next_after;
@@ -309,7 +338,7 @@ async function loadOlder() {
   const box = $("messages");
   const previousHeight = box.scrollHeight;
   try {
-    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(state.contact.contact_id)}&before=${state.before}`);
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(state.contact.contact_id)}&before=${state.before}${pageLimit()}`);
     if (generation !== state.generation) return;
     for (const m of page.messages) state.messages.set(m.id, m);
     state.before = page.next_before;
@@ -327,8 +356,17 @@ function isAtBottom() {
   return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
 }
 
+// What to call a file the contact sent (WhatsApp media carries no file name).
+const TYPE_NAMES = {
+  "application/pdf": "PDF file", "application/msword": "Word file", "text/vcard": "contact card",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word file",
+  "application/vnd.ms-excel": "Excel file", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel file",
+  "application/vnd.ms-powerpoint": "PowerPoint file", "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint file",
+};
+
 function renderAttachment(a) {
-  const label = a.filename || a.content_type;
+  const kind = a.content_type.split("/")[0];
+  const label = a.filename || TYPE_NAMES[a.content_type] || (kind === "audio" ? "voice note" : kind === "image" ? "photo" : a.content_type);
   if (a.error) return el("p", { class: "status failed", text: `${label}: ${a.error}` });
   if (!a.url) return el("p", { class: "status", text: `${label} (downloading…)` });
   if (a.content_type.startsWith("image/")) return el("a", { href: a.url, target: "_blank", rel: "noopener" }, el("img", { src: a.url, alt: label }));
@@ -347,8 +385,12 @@ function renderMessage(m) {
     el("span", { class: "who", text: who }),
     ...m.attachments.map(renderAttachment),
     m.text ? el("div", { class: "text", text: m.text }) : null,
-    el("span", { class: "when", text: formatTime(m.created_at) }),
-    status ? el("span", { class: `status ${m.status === "FAILED" ? "failed" : ""}`, text: ` · ${status}` }) : null,
+    el(
+      "div",
+      { class: "meta" },
+      el("span", { class: "when", text: formatTime(m.created_at) }),
+      status ? el("span", { class: `status ${m.status === "FAILED" ? "failed" : ""}`, text: ` · ${status}` }) : null,
+    ),
     m.status === "FAILED" && m.error_reason ? el("div", { class: "status failed", text: m.error_reason }) : null,
   );
   return node;
@@ -356,7 +398,10 @@ function renderMessage(m) {
 
 function render(scrollToBottom) {
   const box = $("messages");
-  const sorted = [...state.messages.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const order = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...state.messages.values()].sort(
+    (a, b) => order(Date.parse(a.created_at), Date.parse(b.created_at)) || order(a.id, b.id),
+  );
   const nodes = sorted.map(renderMessage);
   if (!nodes.length) nodes.push(el("p", { class: "empty", text: "No messages yet." }));
   if (state.before) nodes.unshift(el("button", { class: "link", type: "button", text: "Load older messages", onclick: loadOlder }));
@@ -367,8 +412,11 @@ function render(scrollToBottom) {
 // ---------- composer ----------
 
 function updateComposer() {
-  const ready = state.channelEnabled && !!state.contact;
+  const eligible = !state.contactState || state.contactState.eligible;
+  const ready = state.channelEnabled && !!state.contact && eligible;
   $("message-text").disabled = !ready;
+  $("file-input").disabled = !ready;
+  $("attach").classList.toggle("disabled", !ready);
   $("send").disabled = !ready || state.attachments.some((a) => a.state === "uploading");
 }
 
@@ -507,6 +555,29 @@ async function sandboxReply(body) {
   state.pollTimer = setTimeout(poll, 300);
 }
 
+// Makes the sandbox fail the next send to the selected contact, the way Twilio would.
+async function sandboxFault() {
+  if (!state.contact) {
+    toast("Select a contact first.");
+    return;
+  }
+  const [mode, code, times] = $("sandbox-fault").value.split(":");
+  const fault = { mode, to: state.contact.phone_number, times: Number(times) || 1 };
+  if (code) fault.code = Number(code);
+  try {
+    const response = await fetch(api("/sandbox/faults"), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(fault),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) toast((data.error && data.error.message) || "The sandbox refused the fault.");
+    else $("sandbox-fault-status").textContent = "Armed: the next send to this contact will meet it.";
+  } catch {
+    toast("The sandbox cannot be reached.");
+  }
+}
+
 // ---------- wiring ----------
 
 function wire() {
@@ -546,6 +617,7 @@ function wire() {
     button.addEventListener("click", () => sandboxReply({ media: button.dataset.media }));
   }
   document.querySelector("#sandbox-form [data-stop]").addEventListener("click", () => sandboxReply({ body: "STOP" }));
+  $("sandbox-fail").addEventListener("click", sandboxFault);
 }
 
 async function start() {

@@ -12,8 +12,8 @@ use secrecy::ExposeSecret;
 
 use super::{Sandbox, lock};
 
-/// A tiny JPEG photo, a PDF document and an Ogg/Opus voice note.
-pub const SAMPLE_PHOTO: &[u8] = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xdb\x00C\x00\x08\x06\x06\x07\x06\x05\x08\x07\x07\x07\t\t\x08\n\x0c\x14\r\x0c\x0b\x0b\x0c\x19\x12\x13\x0f\xff\xd9";
+/// A photo (a 160×120 JPEG that reads "Sandbox photo"), a PDF document and an Ogg/Opus voice note.
+pub const SAMPLE_PHOTO: &[u8] = include_bytes!("sample-photo.jpg");
 pub const SAMPLE_DOCUMENT: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 pub const SAMPLE_VOICE: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x8a\x9f\x8b\x8a\x01\x13OpusHead\x01\x01\x38\x01\x80\xbb\x00\x00\x00\x00\x00";
 

@@ -1,0 +1,182 @@
+// The rest of the screen: channel picker, the contact selector, organizations, keyboard and
+// narrow windows.
+
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import {
+  assertClean, contact, launchBrowser, message, openPage, root, screenshot, selectContact, send, startRunner, texts,
+} from "./harness.mjs";
+
+const ELIGIBLE = ["Aisha Rahman", "Ben Ong", "Carla Mendes", "Dev Patel"];
+const NOT_CONFIGURED = "WhatsApp is not configured for this organization.";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+async function session(t, options = {}) {
+  const runner = await startRunner(options.runner);
+  t.after(() => runner.stop());
+  const opened = await openPage(browser, runner, options.page);
+  t.after(() => opened.context.close());
+  return { runner, ...opened };
+}
+
+const names = (page) => texts(page.locator("#contact-list li > span:first-child"));
+
+/** Waits until the list shows exactly `expected` (the search is debounced). */
+async function listShows(page, expected) {
+  await page.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll("#contact-list li > span:first-child")].map((n) => n.textContent)) === JSON.stringify(want),
+    expected,
+  );
+}
+
+test("only eligible contacts are listed, and search narrows by name, email or phone", async (t) => {
+  const { page, problems } = await session(t);
+  assert.deepEqual(await names(page), ELIGIBLE, "no opted-out, blocked or number-less contacts");
+  assert.equal(await page.locator("#conversation-title").textContent(), "Select a contact");
+  assert.equal(await page.locator("#message-text").isDisabled(), true, "nothing to write to yet");
+
+  const search = page.getByLabel("Search contacts by name, email or phone");
+  await search.fill("ben");
+  await listShows(page, ["Ben Ong"]);
+  await screenshot(page, "10-search");
+  await search.fill("carla@");
+  await listShows(page, ["Carla Mendes"]);
+  await search.fill("+1415");
+  await listShows(page, ["Dev Patel"]);
+  await search.fill("Elena");
+  await listShows(page, []);
+  const empty = page.locator("#contacts-empty");
+  await empty.waitFor();
+  assert.equal(await empty.textContent(), "No contacts with WhatsApp opt-in found.");
+  await search.fill("");
+  await listShows(page, ELIGIBLE);
+  assert.equal(await empty.isHidden(), true);
+
+  // Exactly one selected at a time.
+  await selectContact(page, "Ben Ong");
+  await selectContact(page, "Carla Mendes");
+  assert.deepEqual(await texts(page.locator('#contact-list li[aria-selected="true"] > span:first-child')), ["Carla Mendes"]);
+  assertClean(assert, problems);
+});
+
+test("long contact lists page with Load more", async (t) => {
+  const seed = JSON.parse(readFileSync(path.join(root, "local/seed.json"), "utf8"));
+  const acme = seed.organizations.find((o) => o.organization_id === "acme");
+  for (let i = 1; i <= 30; i += 1) {
+    const n = String(i).padStart(2, "0");
+    acme.contacts.push({
+      contact_id: `c-bulk-${n}`, name: `Bulk Contact ${n}`, email: `bulk${n}@example.com`,
+      phone_number: `+601234500${n}`, whatsapp_opt_in: true,
+    });
+  }
+  acme.contacts.push({
+    contact_id: "c-markup", name: "<b>Bold</b> & <i>Co</i>", email: "markup@example.com",
+    phone_number: "+60123450099", whatsapp_opt_in: true,
+  });
+  const { page, problems } = await session(t, { runner: { seed } });
+  assert.equal(await page.locator("#contact-list li").count(), 25);
+  const more = page.getByRole("button", { name: "Load more" });
+  await more.click();
+  await page.waitForFunction(() => document.querySelectorAll("#contact-list li").length === 35);
+  assert.equal(await more.isHidden(), true, "no further page");
+  const all = await names(page);
+  assert.equal(new Set(all).size, 35, "no contact twice");
+  assert.ok(all.includes("<b>Bold</b> & <i>Co</i>"), "a name is text, never markup");
+  assert.equal(await page.locator("#contact-list b, #contact-list i").count(), 0);
+  assertClean(assert, problems);
+});
+
+test("the organization without Twilio shows WhatsApp disabled with its reason", async (t) => {
+  const { page, problems } = await session(t);
+  const user = page.getByLabel("Demo user");
+  assert.deepEqual(
+    await user.locator("option").evaluateAll((options) => options.map((o) => o.textContent)),
+    ["agent@acme.example — Acme Trading (WhatsApp configured)", "agent@globex.example — Globex (WhatsApp not configured)"],
+  );
+  await user.selectOption({ label: "agent@globex.example — Globex (WhatsApp not configured)" });
+  await page.locator("#channel-status", { hasText: NOT_CONFIGURED }).waitFor();
+  assert.equal(await page.locator("#channel-status").textContent(), NOT_CONFIGURED);
+  assert.equal(await page.locator("#tab-whatsapp").isDisabled(), true);
+  assert.equal(await page.locator("#tab-whatsapp").getAttribute("title"), NOT_CONFIGURED);
+  // Globex's own contacts, never Acme's.
+  await listShows(page, ["Hana Suzuki"]);
+  await selectContact(page, "Hana Suzuki");
+  assert.equal(await page.locator("#message-text").isDisabled(), true);
+  assert.equal(await page.locator("#send").isDisabled(), true);
+  await screenshot(page, "11-whatsapp-not-configured");
+
+  // Back to Acme: enabled again, Acme's contacts.
+  await user.selectOption({ label: "agent@acme.example — Acme Trading (WhatsApp configured)" });
+  await listShows(page, ELIGIBLE);
+  await page.waitForFunction(() => !document.querySelector("#tab-whatsapp").disabled);
+  assert.equal(await page.locator("#channel-status").textContent(), "");
+  assertClean(assert, problems);
+});
+
+test("the channel picker switches between WhatsApp and the placeholder channels", async (t) => {
+  const { page, problems } = await session(t);
+  const whatsapp = page.getByRole("tab", { name: "WhatsApp" });
+  assert.equal(await whatsapp.getAttribute("aria-selected"), "true");
+  await page.getByRole("tab", { name: "Email" }).click();
+  assert.equal(await page.locator("#whatsapp").isHidden(), true);
+  assert.equal(await page.locator("#other-channel").isVisible(), true);
+  assert.equal(await page.getByRole("tab", { name: "Email" }).getAttribute("aria-selected"), "true");
+  assert.equal(await whatsapp.getAttribute("aria-selected"), "false");
+  await whatsapp.click();
+  assert.equal(await page.locator("#whatsapp").isVisible(), true);
+  assert.equal(await page.locator("#other-channel").isHidden(), true);
+  assertClean(assert, problems);
+});
+
+test("the whole flow works from the keyboard with a visible focus", async (t) => {
+  const { page, problems } = await session(t);
+  await page.getByLabel("Search contacts by name, email or phone").focus();
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "contact-c-aisha");
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  assert.notEqual(outline, "none", "the focused contact is visibly marked");
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "contact-c-ben");
+  await page.keyboard.press("Enter");
+  await page.locator("#conversation-title", { hasText: "Ben Ong" }).waitFor();
+  assert.equal(await page.locator("#contact-c-ben").getAttribute("aria-selected"), "true");
+
+  await page.locator("#message-text").focus();
+  await page.keyboard.type("Typed without a mouse");
+  await page.keyboard.press("Enter");
+  await message(page, "Typed without a mouse", "READ").waitFor();
+  await screenshot(page, "12-keyboard");
+
+  // Every control a person uses has a name.
+  const unlabelled = await page.evaluate(() =>
+    [...document.querySelectorAll("button, input, select, textarea")]
+      .filter((node) => !node.closest("[hidden]"))
+      .filter((node) => !(node.labels && node.labels.length) && !node.getAttribute("aria-label") && !node.textContent.trim())
+      .map((node) => node.id || node.outerHTML),
+  );
+  assert.deepEqual(unlabelled, []);
+  assertClean(assert, problems);
+});
+
+test("a narrow window stacks the panels and still sends", async (t) => {
+  const { page, problems } = await session(t, { page: { viewport: { width: 360, height: 740 } } });
+  await selectContact(page, "Carla Mendes");
+  await send(page, "Sent from a phone-sized window");
+  await message(page, "Sent from a phone-sized window", "READ").waitFor();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
+  const contacts = await page.locator(".contacts").boundingBox();
+  const conversation = await page.locator(".conversation").boundingBox();
+  assert.ok(conversation.y >= contacts.y + contacts.height, "the conversation is below the contacts");
+  await screenshot(page, "13-narrow");
+  assertClean(assert, problems);
+});

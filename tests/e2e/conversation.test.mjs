@@ -1,0 +1,271 @@
+// The conversation: sending, live replies, failures, opt-out and history, in a real browser.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import {
+  assertClean, contact, launchBrowser, message, openPage, screenshot, selectContact, send, startRunner, texts,
+} from "./harness.mjs";
+
+const AISHA = "+60123456789";
+const BEN = "+6591234567";
+const CARLA = "+447911123456";
+const DEV = "+14155550123";
+const WINDOW_MESSAGE = "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
+
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh runner and page per test, closed whatever the outcome. */
+async function session(t, options) {
+  const runner = await startRunner(options?.runner);
+  t.after(() => runner.stop());
+  const opened = await openPage(browser, runner, options?.page);
+  t.after(() => opened.context.close());
+  return { runner, ...opened };
+}
+
+test("a multi-line text shows at once as pending, then ticks up to read", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+  assert.equal(await page.locator("#window-warning").isHidden(), true, "Aisha wrote 30 minutes ago");
+  await screenshot(page, "01-contact-selected");
+
+  // Hold the API's answer: the message must already be on screen, pending.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route("**/whatsapp/messages", async (route) => {
+    if (route.request().method() === "POST") await held;
+    await route.continue();
+  });
+  await page.locator("#message-text").fill("Hello Aisha,");
+  await page.locator("#message-text").press("Shift+Enter");
+  await page.locator("#message-text").pressSequentially("your order has shipped.");
+  assert.equal(await page.locator("#message-text").inputValue(), "Hello Aisha,\nyour order has shipped.");
+  await page.locator("#message-text").press("Enter");
+  const pending = message(page, "your order has shipped.", "PENDING");
+  await pending.waitFor();
+  assert.match(await pending.locator(".status").innerText(), /pending/);
+  const accepted = page.waitForResponse((r) => r.url().endsWith("/whatsapp/messages") && r.request().method() === "POST");
+  release();
+  assert.equal((await accepted).status(), 202);
+  await page.unroute("**/whatsapp/messages");
+
+  const read = message(page, "your order has shipped.", "READ");
+  await read.waitFor();
+  assert.equal(await read.locator(".text").textContent(), "Hello Aisha,\nyour order has shipped.");
+  assert.equal(await read.locator(".who").textContent(), "You");
+  assert.match(await read.locator(".status").innerText(), /read ✓✓/);
+  assert.equal(await page.locator("article.message").count(), 1, "the pending copy was replaced, not duplicated");
+  assert.equal(await read.evaluate((node) => node.classList.contains("outbound")), true);
+  assert.equal(await page.locator("#message-text").inputValue(), "", "the composer is cleared");
+  await screenshot(page, "02-sent-and-read");
+
+  // What Twilio got: the same text, to Aisha's WhatsApp number.
+  const sandbox = await (await fetch(`${runner.base}/sandbox/messages`)).json();
+  const sent = sandbox.filter((m) => m.direction === "outbound-api");
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].to, `whatsapp:${AISHA}`);
+  assert.equal(sent[0].body, "Hello Aisha,\nyour order has shipped.");
+  assertClean(assert, problems);
+});
+
+test("a reply appears without a reload, from the API and from the sandbox panel", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Carla Mendes");
+  await page.evaluate(() => (window.notReloaded = true));
+
+  await runner.reply("acme", CARLA, { body: "Hi, is my parcel on its way?" });
+  const reply = message(page, "Hi, is my parcel on its way?", "RECEIVED");
+  await reply.waitFor();
+  assert.equal(await reply.locator(".who").textContent(), "Carla Mendes");
+  assert.equal(await reply.evaluate((node) => node.classList.contains("inbound")), true);
+
+  await page.locator("#sandbox-text").fill("And a second question");
+  await page.getByRole("button", { name: "Send reply" }).click();
+  await message(page, "And a second question", "RECEIVED").waitFor();
+  assert.deepEqual(
+    await texts(page.locator("article.message .text")),
+    ["Hi, is my parcel on its way?", "And a second question"],
+    "oldest first",
+  );
+  assert.equal(await page.evaluate(() => window.notReloaded), true);
+  await screenshot(page, "03-reply-received");
+  assertClean(assert, problems);
+});
+
+test("polling survives failed polls and catches up", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Ben Ong");
+  let refused = 0;
+  const refuse = (route) => {
+    refused += 1;
+    return route.abort("connectionrefused");
+  };
+  await page.route(/\/whatsapp\/messages\?.*after=/, refuse);
+  await runner.reply("acme", BEN, { body: "Sent while the network was down" });
+  while (refused < 2) await page.waitForTimeout(200);
+  assert.equal(await message(page, "Sent while the network was down").count(), 0);
+  await page.unroute(/\/whatsapp\/messages\?.*after=/, refuse);
+  await message(page, "Sent while the network was down", "RECEIVED").waitFor({ timeout: 30_000 });
+  assertClean(assert, problems, [/ERR_CONNECTION_REFUSED/]);
+});
+
+test("polling slows down while the tab is hidden and speeds up when it is back", async (t) => {
+  const { page, problems } = await session(t);
+  await selectContact(page, "Ben Ong");
+  let polls = 0;
+  page.on("request", (request) => {
+    if (/\/whatsapp\/messages\?.*after=/.test(request.url())) polls += 1;
+  });
+  const setHidden = (hidden) =>
+    page.evaluate((value) => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => value });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+
+  await page.waitForTimeout(3000);
+  const visible = polls;
+  assert.ok(visible >= 3, `every 0.7 s while visible (${visible} polls in 3 s)`);
+  await setHidden(true);
+  polls = 0;
+  await page.waitForTimeout(3000);
+  assert.ok(polls <= 1, `every 5 s while hidden (${polls} polls in 3 s)`);
+  await setHidden(false);
+  polls = 0;
+  await page.waitForTimeout(3000);
+  assert.ok(polls >= 3, `fast again when visible (${polls} polls in 3 s)`);
+  assertClean(assert, problems);
+});
+
+test("outside the 24-hour window the warning shows first, and a reply opens the window", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Dev Patel");
+  const warning = page.locator("#window-warning");
+  await warning.waitFor();
+  assert.equal(await warning.textContent(), WINDOW_MESSAGE);
+  await screenshot(page, "04-window-closed");
+
+  await send(page, "Are you still interested?");
+  await page.locator(".toast", { hasText: WINDOW_MESSAGE }).waitFor();
+  await page.waitForTimeout(300);
+  assert.equal(await message(page, "Are you still interested?").count(), 0, "a refused send leaves nothing pending");
+  assert.equal(await page.locator("#message-text").inputValue(), "Are you still interested?", "the text is kept to retry");
+
+  await runner.reply("acme", DEV, { body: "Yes, tell me more" });
+  await message(page, "Yes, tell me more", "RECEIVED").waitFor();
+  await warning.waitFor({ state: "hidden" });
+  await send(page, "Great, here are the details");
+  await message(page, "Great, here are the details", "READ").waitFor();
+  assertClean(assert, problems, [/status of 422/]);
+});
+
+test("a failing send shows its reason as a toast and in the conversation", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+
+  await runner.fault({ mode: "error_code", code: 63003, to: AISHA, times: 1 });
+  await send(page, "This one cannot be delivered");
+  const failed = message(page, "This one cannot be delivered", "FAILED");
+  await failed.waitFor();
+  const reason = await failed.locator("div.status.failed").textContent();
+  assert.match(reason, /^Failed to send via WhatsApp: .*63003/);
+  await page.locator(".toast", { hasText: reason }).waitFor();
+  assert.match(await failed.locator("span.status").textContent(), /failed/);
+  await screenshot(page, "05-send-failed");
+
+  // The same by clicking: the sandbox panel arms a fault for the selected contact.
+  await page.locator("#sandbox-fault").selectOption("undelivered:30003");
+  await page.getByRole("button", { name: "Arm" }).click();
+  await page.locator("#sandbox-fault-status", { hasText: "Armed" }).waitFor();
+  await send(page, "Accepted but never arrives");
+  const undelivered = message(page, "Accepted but never arrives", "FAILED");
+  await undelivered.waitFor();
+  assert.match(await undelivered.locator("div.status.failed").textContent(), /Failed to send via WhatsApp: .*30003/);
+
+  // Twilio's 5xx are retried: the message still ends up read.
+  await page.locator("#sandbox-fault").selectOption("server_error::2");
+  await page.getByRole("button", { name: "Arm" }).click();
+  await send(page, "Delivered after two retries");
+  await message(page, "Delivered after two retries", "READ").waitFor({ timeout: 30_000 });
+  const attempts = (await (await fetch(`${runner.base}/sandbox/messages`)).json())
+    .filter((m) => m.body === "Delivered after two retries");
+  assert.equal(attempts.length, 1, "only the successful attempt was accepted by the sandbox");
+  assertClean(assert, problems);
+});
+
+test("message text that looks like HTML is shown literally", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+  const html = "<img src=x onerror=alert(1)>";
+  await send(page, html);
+  const sent = message(page, html, "READ");
+  await sent.waitFor();
+  assert.equal(await sent.locator(".text").textContent(), html);
+
+  await runner.reply("acme", AISHA, { body: "<script>alert(2)</script><b>bold?</b>" });
+  const reply = message(page, "<b>bold?</b>", "RECEIVED");
+  await reply.waitFor();
+  assert.equal(await reply.locator(".text").textContent(), "<script>alert(2)</script><b>bold?</b>");
+  assert.equal(await page.locator("#messages img, #messages script, #messages b").count(), 0);
+  await page.waitForTimeout(500);
+  await screenshot(page, "06-html-as-text");
+  assertClean(assert, problems);
+});
+
+test("STOP from the contact locks the composer and drops them from the list; START brings them back", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Ben Ong");
+  await send(page, "Our spring catalogue is out");
+  await message(page, "Our spring catalogue is out", "READ").waitFor();
+
+  await page.getByRole("button", { name: "Send STOP" }).click();
+  await message(page, "STOP", "RECEIVED").waitFor();
+  const notice = page.locator("#contact-notice");
+  await notice.waitFor();
+  assert.equal(await notice.textContent(), "Contact has not opted in to WhatsApp.");
+  assert.equal(await page.locator("#message-text").isDisabled(), true);
+  assert.equal(await page.locator("#send").isDisabled(), true);
+  await contact(page, "Ben Ong").waitFor({ state: "detached" });
+  assert.equal(await message(page, "Our spring catalogue is out").count(), 1, "the history stays on screen");
+  await screenshot(page, "07-contact-opted-out");
+
+  await runner.reply("acme", BEN, { body: "START" });
+  await notice.waitFor({ state: "hidden" });
+  assert.equal(await page.locator("#message-text").isDisabled(), false);
+  await contact(page, "Ben Ong").waitFor();
+  assertClean(assert, problems);
+});
+
+test("older messages load when scrolling up", async (t) => {
+  const { runner, page, problems } = await session(t, { page: { config: { messagesPageSize: 10 } } });
+  const sent = [];
+  for (let i = 1; i <= 24; i += 1) {
+    const text = `History message ${String(i).padStart(2, "0")}`;
+    const answer = await runner.api("acme", "POST", "/whatsapp/messages", { contact_id: "c-carla", text });
+    assert.equal(answer.status, 202, JSON.stringify(answer.body));
+    sent.push(text);
+  }
+  await selectContact(page, "Carla Mendes");
+  await message(page, "History message 24").waitFor();
+  assert.deepEqual(await texts(page.locator("article.message .text")), sent.slice(14));
+
+  const box = page.locator("#messages");
+  await box.evaluate((node) => {
+    node.scrollTop = 0;
+  });
+  await message(page, "History message 05").waitFor();
+  assert.deepEqual(await texts(page.locator("article.message .text")), sent.slice(4));
+  // The view stays where the reader was instead of jumping to the top.
+  assert.ok(await box.evaluate((node) => node.scrollTop > 0));
+
+  await page.getByRole("button", { name: "Load older messages" }).click();
+  await message(page, "History message 01").waitFor();
+  assert.deepEqual(await texts(page.locator("article.message .text")), sent);
+  assert.equal(await page.getByRole("button", { name: "Load older messages" }).count(), 0, "no more pages");
+  assertClean(assert, problems);
+});

@@ -1,0 +1,182 @@
+// What every browser test needs: a fresh local runner (in-process stores, Twilio sandbox), a
+// headless Debian Chromium driven by playwright-core, and helpers that talk to the runner the
+// way a second person (the contact, a fault injector) would.
+
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, "../..");
+export const screenshots = path.join(here, "screenshots");
+const localBin = process.env.LOCAL_BIN || path.join(root, "target/debug/local");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+
+/** Long enough for the worker, three sandbox callbacks and a poll, short enough to fail fast. */
+export const TIMEOUT = 15_000;
+
+/** Starts `local` on a free port; `seed` (an object) replaces the bundled demo data. */
+export async function startRunner({ seed, env = {} } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), "whatsapp-e2e-"));
+  const args = ["--port", "0", "--web", path.join(root, "web")];
+  if (seed) {
+    const file = path.join(dir, "seed.json");
+    writeFileSync(file, JSON.stringify(seed));
+    args.push("--seed", file);
+  }
+  const child = spawn(localBin, args, {
+    env: {
+      ...process.env,
+      // Quick retries so the "Twilio answers 500" path settles within a test.
+      SEND_RETRY_BASE_MS: "200",
+      LOCAL_BACKEND: "memory",
+      RUST_LOG: process.env.RUST_LOG || "warn",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  const base = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local runner did not start:\n${log}`)), 30_000);
+    const read = (chunk) => {
+      log += chunk;
+      const found = /running at (http\S+)/.exec(log);
+      if (found) {
+        clearTimeout(timer);
+        resolve(found[1].replace(/\/$/, ""));
+      }
+    };
+    child.stdout.on("data", read);
+    child.stderr.on("data", read);
+    child.on("exit", (code) => reject(new Error(`local runner exited (${code}):\n${log}`)));
+    child.on("error", reject);
+  });
+  const demo = await (await fetch(`${base}/local/demo`)).json();
+  const token = (id) => demo.organizations.find((o) => o.organization_id === id).token;
+  return {
+    base,
+    demo,
+    token,
+    log: () => log,
+    async stop() {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+    /** The contact writes to the organization's sender through the sandbox. */
+    async reply(organization_id, from, body) {
+      const response = await fetch(`${base}/sandbox/reply`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ organization_id, from, ...body }),
+      });
+      if (!response.ok) throw new Error(`sandbox reply: ${response.status} ${await response.text()}`);
+    },
+    async fault(fault) {
+      const response = await fetch(`${base}/sandbox/faults`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(fault),
+      });
+      if (response.status !== 201) throw new Error(`sandbox fault: ${response.status} ${await response.text()}`);
+    },
+    /** Calls the API as the organization's demo user. */
+    async api(organization_id, method, route, body) {
+      const response = await fetch(`${base}${route}`, {
+        method,
+        headers: { Authorization: `Bearer ${token(organization_id)}`, "Content-Type": "application/json" },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    },
+  };
+}
+
+/** One headless Chromium for a test file; every test gets its own context. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--disable-dev-shm-usage",
+    ],
+  });
+}
+
+/**
+ * Opens the Send Message page. `config` overrides web/config.js (the page keeps a
+ * WHATSAPP_CONFIG that exists before it loads); polling is quicker than the shipped 3 s so the
+ * tests stay short. Console errors and page errors are collected for `assertClean`; dialogs
+ * (an injected `alert`) are recorded and dismissed.
+ */
+export async function openPage(browser, runner, { config = {}, viewport = { width: 1280, height: 860 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  await context.addInitScript((cfg) => {
+    window.WHATSAPP_CONFIG = cfg;
+  }, { apiBaseUrl: "", token: "local-demo", pollMs: 700, hiddenPollMs: 5000, ...config });
+  const page = await context.newPage();
+  page.setDefaultTimeout(TIMEOUT);
+  const problems = { console: [], errors: [], dialogs: [] };
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.console.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.errors.push(String(error)));
+  page.on("dialog", async (dialog) => {
+    problems.dialogs.push(dialog.message());
+    await dialog.dismiss();
+  });
+  await page.goto(`${runner.base}/`);
+  await page.locator("#contact-list li").first().waitFor();
+  return { page, context, problems };
+}
+
+/**
+ * No script errors, no dialogs, and no console errors but the ones a test provoked on purpose
+ * (Chromium logs every 4xx answer as "Failed to load resource"; `expected` lists those).
+ */
+export function assertClean(assert, problems, expected = []) {
+  assert.deepEqual(problems.errors, [], "no page errors");
+  assert.deepEqual(problems.dialogs, [], "no dialogs");
+  const unexpected = problems.console.filter((text) => !expected.some((pattern) => pattern.test(text)));
+  assert.deepEqual(unexpected, [], "no console errors");
+}
+
+export async function screenshot(page, name) {
+  mkdirSync(screenshots, { recursive: true });
+  await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+}
+
+export function contact(page, name) {
+  return page.locator("#contact-list li", { hasText: name });
+}
+
+export async function selectContact(page, name) {
+  await contact(page, name).click();
+  await page.locator("#conversation-title", { hasText: name }).waitFor();
+  await page.locator("#messages .empty, #messages article").first().waitFor();
+  await page.waitForFunction(() => !document.querySelector("#messages .empty")?.textContent.includes("Loading"));
+}
+
+/** The conversation's message whose text is exactly `text` (optionally in a given status). */
+export function message(page, text, status) {
+  const selector = status ? `article.message[data-status="${status}"]` : "article.message";
+  return page.locator(selector).filter({ has: page.locator(".text", { hasText: text }) });
+}
+
+export async function send(page, text) {
+  await page.locator("#message-text").fill(text);
+  await page.locator("#message-text").press("Enter");
+}
+
+export async function texts(locator) {
+  return locator.evaluateAll((nodes) => nodes.map((n) => n.textContent));
+}

@@ -104,6 +104,10 @@ async function call(method, path, body) {
     throw new ApiError(0, "network", "The service cannot be reached. Please try again.");
   }
   const data = await response.json().catch(() => null);
+  if (response.status === 401) {
+    // API Gateway's JWT authorizer refused the token (expired or not the CRM's).
+    throw new ApiError(401, "unauthorized", "Your sign-in has expired. Sign in to the CRM again.");
+  }
   if (!response.ok) {
     const error = data && data.error;
     throw new ApiError(response.status, error ? error.code : "http", error ? error.message : `Request failed (${response.status}).`);

@@ -39,7 +39,8 @@ async function listShows(page, expected) {
 }
 
 test("only eligible contacts are listed, and search narrows by name, email or phone", async (t) => {
-  const { page, problems } = await session(t);
+  // The shipped web/config.js, untouched.
+  const { page, problems } = await session(t, { page: { config: null } });
   assert.deepEqual(await names(page), ELIGIBLE, "no opted-out, blocked or number-less contacts");
   assert.equal(await page.locator("#conversation-title").textContent(), "Select a contact");
   assert.equal(await page.locator("#message-text").isDisabled(), true, "nothing to write to yet");
@@ -179,4 +180,34 @@ test("a narrow window stacks the panels and still sends", async (t) => {
   assert.ok(conversation.y >= contacts.y + contacts.height, "the conversation is below the contacts");
   await screenshot(page, "13-narrow");
   assertClean(assert, problems);
+});
+
+test("deployed with token: session, the page uses the CRM's sign-in and shows no demo tools", async (t) => {
+  const runner = await startRunner();
+  t.after(() => runner.stop());
+  const config = { token: "session", tokenKey: "crm.id_token" };
+
+  const signedIn = await openPage(browser, runner, { config, sessionToken: runner.token("acme") });
+  t.after(() => signedIn.context.close());
+  const { page } = signedIn;
+  assert.deepEqual(await names(page), ELIGIBLE);
+  assert.equal(await page.locator("#demo-users").isHidden(), true);
+  assert.equal(await page.locator("#sandbox-panel").isHidden(), true);
+  await selectContact(page, "Aisha Rahman");
+  await send(page, "Sent with the CRM's own token");
+  await message(page, "Sent with the CRM's own token", "READ").waitFor();
+  assertClean(assert, signedIn.problems);
+
+  const signedOut = await openPage(browser, runner, { config, ready: false });
+  t.after(() => signedOut.context.close());
+  await signedOut.page.locator("#channel-status", { hasText: "Sign in to the CRM to use WhatsApp." }).waitFor();
+  assert.equal(await signedOut.page.locator("#contact-list li").count(), 0);
+  assertClean(assert, signedOut.problems);
+
+  const expired = await openPage(browser, runner, { config, sessionToken: "expired.or.forged", ready: false });
+  t.after(() => expired.context.close());
+  const signIn = "Your sign-in has expired. Sign in to the CRM again.";
+  await expired.page.locator("#channel-status", { hasText: signIn }).waitFor();
+  await expired.page.locator(".toast", { hasText: signIn }).waitFor();
+  assertClean(assert, expired.problems, [/status of 401/]);
 });

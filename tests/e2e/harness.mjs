@@ -115,14 +115,25 @@ export async function launchBrowser() {
 /**
  * Opens the Send Message page. `config` overrides web/config.js (the page keeps a
  * WHATSAPP_CONFIG that exists before it loads); polling is quicker than the shipped 3 s so the
- * tests stay short. Console errors and page errors are collected for `assertClean`; dialogs
+ * tests stay short. `ready` waits for the contact list. Console errors and page errors are collected for `assertClean`; dialogs
  * (an injected `alert`) are recorded and dismissed.
  */
-export async function openPage(browser, runner, { config = {}, viewport = { width: 1280, height: 860 } } = {}) {
+export async function openPage(
+  browser,
+  runner,
+  { config = {}, viewport = { width: 1280, height: 860 }, sessionToken, ready = true } = {},
+) {
   const context = await browser.newContext({ viewport });
-  await context.addInitScript((cfg) => {
-    window.WHATSAPP_CONFIG = cfg;
-  }, { apiBaseUrl: "", token: "local-demo", pollMs: 700, hiddenPollMs: 5000, ...config });
+  // `config: null` keeps the shipped web/config.js as it is.
+  if (config !== null) {
+    await context.addInitScript((cfg) => {
+      window.WHATSAPP_CONFIG = cfg;
+    }, { apiBaseUrl: "", token: "local-demo", pollMs: 700, hiddenPollMs: 5000, ...config });
+  }
+  // What the CRM's sign-in leaves behind for a page deployed with token: "session".
+  if (sessionToken) {
+    await context.addInitScript((token) => sessionStorage.setItem("crm.id_token", token), sessionToken);
+  }
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
   const problems = { console: [], errors: [], dialogs: [] };
@@ -135,7 +146,7 @@ export async function openPage(browser, runner, { config = {}, viewport = { widt
     await dialog.dismiss();
   });
   await page.goto(`${runner.base}/`);
-  await page.locator("#contact-list li").first().waitFor();
+  if (ready) await page.locator("#contact-list li").first().waitFor();
   return { page, context, problems };
 }
 

@@ -1,0 +1,178 @@
+//! The events each function gets during the benchmark, shaped as API Gateway and SQS deliver
+//! them; webhooks are signed with the organization's auth token as Twilio signs them.
+
+use std::collections::HashMap;
+
+use shared::api::{GatewayRequest, gateway_event};
+use shared::testing::jwt_event;
+use shared::twilio::compute_signature;
+
+pub const ORG: &str = "bench";
+pub const ACCOUNT_SID: &str = "AC0000000000000000000000000000beef";
+pub const AUTH_TOKEN: &str = "bench-auth-token-0123456789abcdef";
+pub const SENDER: &str = "+14155238886";
+pub const CONTACT_ID: &str = "c-bench";
+pub const CONTACT_PHONE: &str = "+60123456789";
+/// The URL Twilio is configured to call (`PUBLIC_BASE_URL` of the webhook function).
+pub const PUBLIC_BASE_URL: &str = "https://bench.example.com";
+
+fn json(event: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(event).unwrap_or_default()
+}
+
+pub fn list_contacts() -> Vec<u8> {
+    json(&jwt_event("GET", "/whatsapp/contacts", "", Some(ORG), None))
+}
+
+/// The newest page of the conversation (what opening a contact loads).
+pub fn conversation_page() -> Vec<u8> {
+    let query = format!("contact_id={CONTACT_ID}");
+    json(&jwt_event(
+        "GET",
+        "/whatsapp/messages",
+        &query,
+        Some(ORG),
+        None,
+    ))
+}
+
+/// A poll with nothing new since `cursor`.
+pub fn empty_poll(cursor: &str) -> Vec<u8> {
+    let query = format!("contact_id={CONTACT_ID}&after={cursor}");
+    json(&jwt_event(
+        "GET",
+        "/whatsapp/messages",
+        &query,
+        Some(ORG),
+        None,
+    ))
+}
+
+pub fn send(text: &str) -> Vec<u8> {
+    let body = serde_json::json!({"contact_id": CONTACT_ID, "text": text}).to_string();
+    json(&jwt_event(
+        "POST",
+        "/whatsapp/messages",
+        "",
+        Some(ORG),
+        Some(&body),
+    ))
+}
+
+pub fn presign_upload() -> Vec<u8> {
+    let body = r#"{"filename":"invoice.pdf","content_type":"application/pdf","size":48213}"#;
+    json(&jwt_event(
+        "POST",
+        "/whatsapp/attachments",
+        "",
+        Some(ORG),
+        Some(body),
+    ))
+}
+
+/// The SQS batch the event source mapping delivers for one send job.
+pub fn worker_job(message_id: &str) -> Vec<u8> {
+    let body = serde_json::json!({"organization_id": ORG, "message_id": message_id, "attempt": 1});
+    json(&serde_json::json!({"Records": [{
+        "messageId": ulid::Ulid::new().to_string(),
+        "receiptHandle": "AQEBbench",
+        "body": body.to_string(),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795752000000",
+            "SenderId": "AROAEXAMPLE:send-message", "ApproximateFirstReceiveTimestamp": "1795752000050"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:bench-send",
+        "awsRegion": "eu-west-1"
+    }]}))
+}
+
+fn webhook(path_suffix: &str, query: &str, params: &[(String, String)]) -> Vec<u8> {
+    let path = format!("/webhook/twilio/whatsapp/{ORG}{path_suffix}");
+    let url = if query.is_empty() {
+        format!("{PUBLIC_BASE_URL}{path}")
+    } else {
+        format!("{PUBLIC_BASE_URL}{path}?{query}")
+    };
+    let signature = compute_signature(AUTH_TOKEN, &url, params);
+    let event = gateway_event(GatewayRequest {
+        method: "POST".into(),
+        raw_path: path,
+        route_key: format!("POST /webhook/twilio/whatsapp/{{organization_id}}{path_suffix}"),
+        raw_query: query.into(),
+        headers: vec![
+            (
+                "content-type".into(),
+                "application/x-www-form-urlencoded; charset=UTF-8".into(),
+            ),
+            ("x-twilio-signature".into(), signature),
+            ("user-agent".into(), "TwilioProxy/1.1".into()),
+        ],
+        body: Some(
+            serde_urlencoded::to_string(params)
+                .unwrap_or_default()
+                .into_bytes(),
+        ),
+        path_parameters: HashMap::from([("organization_id".into(), ORG.into())]),
+        claims: None,
+        domain_name: "bench.execute-api.eu-west-1.amazonaws.com".into(),
+        source_ip: "54.172.60.1".into(),
+    });
+    event.map(|e| json(&e)).unwrap_or_default()
+}
+
+fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
+    params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The form fields Twilio posts for an inbound WhatsApp text.
+pub fn inbound_params(message_sid: &str, body: &str) -> Vec<(String, String)> {
+    let from = format!("whatsapp:{CONTACT_PHONE}");
+    let to = format!("whatsapp:{SENDER}");
+    pairs(&[
+        ("SmsMessageSid", message_sid),
+        ("NumMedia", "0"),
+        ("ProfileName", "Aisha"),
+        ("MessageType", "text"),
+        ("SmsSid", message_sid),
+        ("WaId", CONTACT_PHONE.trim_start_matches('+')),
+        ("SmsStatus", "received"),
+        ("Body", body),
+        ("To", &to),
+        ("NumSegments", "1"),
+        ("ReferralNumMedia", "0"),
+        ("MessageSid", message_sid),
+        ("AccountSid", ACCOUNT_SID),
+        ("From", &from),
+        ("ApiVersion", "2010-04-01"),
+    ])
+}
+
+pub fn inbound(message_sid: &str, body: &str) -> Vec<u8> {
+    webhook("", "", &inbound_params(message_sid, body))
+}
+
+pub fn status_callback(message_id: &str, message_sid: &str, status: &str) -> Vec<u8> {
+    let to = format!("whatsapp:{CONTACT_PHONE}");
+    let from = format!("whatsapp:{SENDER}");
+    let params = pairs(&[
+        ("ChannelPrefix", "whatsapp"),
+        ("ApiVersion", "2010-04-01"),
+        ("MessageStatus", status),
+        ("SmsSid", message_sid),
+        ("SmsStatus", status),
+        ("To", &to),
+        ("From", &from),
+        ("MessageSid", message_sid),
+        ("AccountSid", ACCOUNT_SID),
+    ]);
+    webhook("/status", &format!("message_id={message_id}"), &params)
+}
+
+/// A Twilio-style message sid, unique per call.
+pub fn message_sid() -> String {
+    format!("SM{:032x}", ulid::Ulid::new().0)
+}

@@ -1,0 +1,242 @@
+//! `lambda-bench`: runs the release Lambda binaries under a Runtime API on loopback, beside the
+//! hello-world floor and the Node.js + twilio alternative, with AWS (an emulator behind a
+//! counting proxy) and Twilio (a stub) on loopback. Prints the table and writes the JSON.
+//! `scripts/bench.sh` builds everything and starts the emulator; see docs/benchmarks.md.
+
+mod aws_proxy;
+mod events;
+mod in_memory;
+mod measure;
+mod provision;
+mod report;
+mod runtime_api;
+mod twilio_stub;
+
+use std::path::PathBuf;
+
+use measure::{Function, Measured, Options, measure};
+
+const USAGE: &str = "usage: lambda-bench --bin-dir DIR [--node-dir DIR] [--zip-dir DIR]
+    [--invocations N] [--cold-starts K] [--out FILE]
+  --bin-dir DIR      release binaries of the functions and hello-floor (target/release)
+  --node-dir DIR     the Node.js + twilio alternative (bench/node-twilio, npm ci done)
+  --zip-dir DIR      cargo lambda's output with bootstrap.zip per function (target/lambda)
+  --invocations N    warm invocations per function (default 1000)
+  --cold-starts K    cold starts per function (default 10)
+  --out FILE         where the JSON results go (default bench/results.json)
+AWS_ENDPOINT_URL must point at the AWS emulator.";
+
+struct Args {
+    bin_dir: PathBuf,
+    node_dir: Option<PathBuf>,
+    zip_dir: Option<PathBuf>,
+    invocations: usize,
+    cold_starts: usize,
+    out: PathBuf,
+}
+
+fn args() -> Result<Args, String> {
+    let mut args = Args {
+        bin_dir: PathBuf::new(),
+        node_dir: None,
+        zip_dir: None,
+        invocations: 1000,
+        cold_starts: 10,
+        out: PathBuf::from("bench/results.json"),
+    };
+    let mut it = std::env::args().skip(1);
+    let number = |v: Option<String>| -> Result<usize, String> {
+        v.and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .ok_or_else(|| USAGE.to_owned())
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--bin-dir" => args.bin_dir = it.next().map(PathBuf::from).ok_or(USAGE)?,
+            "--node-dir" => args.node_dir = it.next().map(PathBuf::from),
+            "--zip-dir" => args.zip_dir = it.next().map(PathBuf::from),
+            "--invocations" => args.invocations = number(it.next())?,
+            "--cold-starts" => args.cold_starts = number(it.next())?,
+            "--out" => args.out = it.next().map(PathBuf::from).ok_or(USAGE)?,
+            _ => return Err(USAGE.into()),
+        }
+    }
+    if args.bin_dir.as_os_str().is_empty() {
+        return Err(USAGE.into());
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = match args() {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("{message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("lambda-bench: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let emulator = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "AWS_ENDPOINT_URL must point at the AWS emulator".to_owned())?;
+    let run_id = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-west-1"))
+        .endpoint_url(&emulator)
+        .load()
+        .await;
+    let resources = provision::provision(&sdk, &run_id).await?;
+    let (proxy, proxy_url) = aws_proxy::AwsProxy::start(&emulator)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (twilio, twilio_url) = twilio_stub::TwilioStub::start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let options = Options {
+        invocations: args.invocations,
+        cold_starts: args.cold_starts,
+        env: measure::function_env(&resources, &proxy_url, &twilio_url),
+        proxy: proxy.clone(),
+    };
+    let bin = |name: &str| args.bin_dir.join(name);
+
+    let mut results: Vec<Measured> = Vec::new();
+    eprintln!("measuring the hello-world floor");
+    results.push(
+        measure(
+            &Function::binary("hello-floor (floor)", bin("hello-floor")),
+            &options,
+            |_| br#"{"hello":"world"}"#.to_vec(),
+            None,
+        )
+        .await?,
+    );
+    eprintln!("measuring presign-upload");
+    results.push(
+        measure(
+            &Function::binary("presign-upload", bin("presign-upload")),
+            &options,
+            |_| events::presign_upload(),
+            Some("presign upload"),
+        )
+        .await?,
+    );
+    eprintln!("measuring list-contacts");
+    results.push(
+        measure(
+            &Function::binary("list-contacts", bin("list-contacts")),
+            &options,
+            |_| events::list_contacts(),
+            Some("contact page"),
+        )
+        .await?,
+    );
+    eprintln!("measuring send-message");
+    let send = measure(
+        &Function::binary("send-message", bin("send-message")),
+        &options,
+        |i| events::send(&format!("Benchmark message {i}")),
+        Some("send"),
+    )
+    .await?;
+    let mut message_ids = send.message_ids.clone().into_iter();
+    results.push(send);
+    eprintln!("measuring send-worker");
+    let worker = measure(
+        &Function::binary("send-worker", bin("send-worker")),
+        &options,
+        |_| events::worker_job(&message_ids.next().unwrap_or_default()),
+        Some("worker run"),
+    )
+    .await?;
+    results.push(worker);
+    eprintln!("measuring list-messages");
+    let cursor = ulid::Ulid::new().to_string();
+    let mut poll = measure(
+        &Function::binary("list-messages", bin("list-messages")),
+        &options,
+        |_| events::empty_poll(&cursor),
+        Some("empty poll"),
+    )
+    .await?;
+    let (conversation_usage, pages) = measure::extra(
+        &Function::binary("list-messages", bin("list-messages")),
+        &options,
+        "conversation page",
+        20,
+        |_| events::conversation_page(),
+    )
+    .await?;
+    // Sent messages with their Twilio sids, for the status callbacks below.
+    let sent: Vec<(String, String)> = pages
+        .first()
+        .and_then(measure::api_body)
+        .and_then(|page| page["messages"].as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|m| {
+            Some((
+                m["id"].as_str()?.to_owned(),
+                m["twilio_message_sid"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    poll.extra_usage.push(conversation_usage);
+    results.push(poll);
+    eprintln!("measuring twilio-webhook");
+    let mut webhook = measure(
+        &Function::binary("twilio-webhook", bin("twilio-webhook")),
+        &options,
+        |i| events::inbound(&events::message_sid(), &format!("Reply {i}")),
+        Some("inbound message"),
+    )
+    .await?;
+    let mut sent = sent.into_iter();
+    let (status_usage, _) = measure::extra(
+        &Function::binary("twilio-webhook", bin("twilio-webhook")),
+        &options,
+        "status callback",
+        20,
+        |_| {
+            let (id, sid) = sent.next().unwrap_or_default();
+            events::status_callback(&id, &sid, "delivered")
+        },
+    )
+    .await?;
+    webhook.extra_usage.push(status_usage);
+    results.push(webhook);
+
+    let node = match &args.node_dir {
+        Some(dir) => {
+            eprintln!("measuring the Node.js + twilio alternative");
+            Some(
+                measure(
+                    &Function::node("node + twilio (alternative)", dir),
+                    &options,
+                    |i| events::inbound(&events::message_sid(), &format!("Reply {i}")),
+                    None,
+                )
+                .await?,
+            )
+        }
+        None => None,
+    };
+    eprintln!("measuring the webhook handler in process (in-memory ports)");
+    let in_memory = in_memory::webhook_latency(args.invocations.max(10_000)).await?;
+
+    let zips = report::zip_sizes(args.zip_dir.as_deref());
+    let report = report::Report::new(results, node, in_memory, zips, twilio.accepted_count());
+    print!("{}", report.table());
+    std::fs::write(&args.out, report.json()).map_err(|e| format!("{}: {e}", args.out.display()))?;
+    eprintln!("results written to {}", args.out.display());
+    Ok(())
+}

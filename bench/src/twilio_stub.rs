@@ -1,0 +1,90 @@
+//! The Messages API on loopback, for the worker and for the Node.js alternative: checks that
+//! the request is authenticated and complete, answers 201 with a new `SM…` sid, as Twilio does.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use serde_json::json;
+
+#[derive(Clone, Default)]
+pub struct TwilioStub {
+    pub accepted: Arc<AtomicU64>,
+}
+
+impl TwilioStub {
+    /// Messages the stub accepted.
+    pub fn accepted_count(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Serves on a free loopback port; answers with the base URL to use instead of
+    /// `https://api.twilio.com`.
+    pub async fn start() -> std::io::Result<(Self, String)> {
+        let stub = Self::default();
+        let app = Router::new()
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages.json",
+                post(create_message),
+            )
+            .with_state(stub.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok((stub, url))
+    }
+}
+
+async fn create_message(
+    State(stub): State<TwilioStub>,
+    Path(account_sid): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Basic "))
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"code": 20003, "message": "Authenticate", "status": 401})),
+        )
+            .into_response();
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let (Some(from), Some(to)) = (field("From"), field("To")) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(
+                json!({"code": 21604, "message": "A 'To' and 'From' are required", "status": 400}),
+            ),
+        )
+            .into_response();
+    };
+    let n = stub.accepted.fetch_add(1, Ordering::Relaxed);
+    let sid = format!("SM{:032x}", u128::from(n) + 1);
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({
+            "sid": sid,
+            "account_sid": account_sid,
+            "from": from,
+            "to": to,
+            "body": field("Body"),
+            "status": "queued",
+            "num_media": if field("MediaUrl").is_some() { "1" } else { "0" },
+            "api_version": "2010-04-01",
+            "uri": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"),
+        })),
+    )
+        .into_response()
+}

@@ -29,6 +29,8 @@ pub struct Usage {
 struct Counters {
     label: Option<String>,
     usage: BTreeMap<String, Usage>,
+    /// Capacity estimates still being worked out (after the answer went back).
+    pending: usize,
 }
 
 #[derive(Clone)]
@@ -51,6 +53,7 @@ impl AwsProxy {
             counters: Arc::new(Mutex::new(Counters {
                 label: None,
                 usage: BTreeMap::new(),
+                pending: 0,
             })),
         };
         let app = Router::new().fallback(forward).with_state(proxy.clone());
@@ -67,14 +70,16 @@ impl AwsProxy {
         lock(&self.counters).label = label.map(str::to_owned);
     }
 
-    pub fn usage(&self) -> BTreeMap<String, Usage> {
-        lock(&self.counters).usage.clone()
-    }
-
-    fn add(&self, f: impl FnOnce(&mut Usage)) {
-        let mut counters = lock(&self.counters);
-        if let Some(label) = counters.label.clone() {
-            f(counters.usage.entry(label).or_default());
+    /// Usage by label, once every estimate under way is in.
+    pub async fn usage(&self) -> BTreeMap<String, Usage> {
+        loop {
+            {
+                let counters = lock(&self.counters);
+                if counters.pending == 0 {
+                    return counters.usage.clone();
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
 
@@ -271,19 +276,42 @@ async fn forward(
         }
     }
     let answer_body = answer.bytes().await.unwrap_or_default();
-    let (read, write) = match op.strip_prefix("dynamodb.") {
-        Some(dynamo_op) if status.is_success() => {
-            let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let answer: Value = serde_json::from_slice(&answer_body).unwrap_or(Value::Null);
-            proxy.dynamodb_units(dynamo_op, &request, &answer).await
+    // Counted for the phase the request arrived in; the capacity estimate (which may read the
+    // written item back) runs after the answer has gone, so it adds nothing to the latency.
+    let label = {
+        let mut counters = lock(&proxy.counters);
+        let label = counters.label.clone();
+        if let Some(label) = &label {
+            *counters
+                .usage
+                .entry(label.clone())
+                .or_default()
+                .requests
+                .entry(op.clone())
+                .or_default() += 1;
+            counters.pending += 1;
         }
-        _ => (0.0, 0.0),
+        label
     };
-    proxy.add(|usage| {
-        *usage.requests.entry(op).or_default() += 1;
-        usage.read_units += read;
-        usage.write_units += write;
-    });
+    if let Some(label) = label {
+        let answer_json = answer_body.clone();
+        let proxy = proxy.clone();
+        tokio::spawn(async move {
+            let (read, write) = match op.strip_prefix("dynamodb.") {
+                Some(dynamo_op) if status.is_success() => {
+                    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let answer: Value = serde_json::from_slice(&answer_json).unwrap_or(Value::Null);
+                    proxy.dynamodb_units(dynamo_op, &request, &answer).await
+                }
+                _ => (0.0, 0.0),
+            };
+            let mut counters = lock(&proxy.counters);
+            let usage = counters.usage.entry(label).or_default();
+            usage.read_units += read;
+            usage.write_units += write;
+            counters.pending -= 1;
+        });
+    }
     (status, response_headers, answer_body).into_response()
 }
 

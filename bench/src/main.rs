@@ -86,6 +86,14 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    // The phone-number metadata (libphonenumber's, in the `phonenumber` crate) loads on first
+    // use: what that costs a function's first invocation.
+    let started = std::time::Instant::now();
+    let _ = shared::domain::PhoneNumber::parse_e164(events::CONTACT_PHONE);
+    let phone_first = started.elapsed();
+    let started = std::time::Instant::now();
+    let _ = shared::domain::PhoneNumber::parse_e164("+447911123456");
+    let phone_next = started.elapsed();
     let emulator = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL must point at the AWS emulator".to_owned())?;
     let run_id = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -234,7 +242,9 @@ async fn run(args: Args) -> Result<(), String> {
     let in_memory = in_memory::webhook_latency(args.invocations.max(10_000)).await?;
 
     let zips = report::zip_sizes(args.zip_dir.as_deref());
-    let report = report::Report::new(results, node, in_memory, zips, twilio.accepted_count());
+    let mut report = report::Report::new(results, node, in_memory, zips, twilio.accepted_count());
+    report.phone_metadata_first_parse_ms = phone_first.as_secs_f64() * 1000.0;
+    report.phone_next_parse_ms = phone_next.as_secs_f64() * 1000.0;
     print!("{}", report.table());
     std::fs::write(&args.out, report.json()).map_err(|e| format!("{}: {e}", args.out.display()))?;
     eprintln!("results written to {}", args.out.display());

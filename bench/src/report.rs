@@ -120,6 +120,9 @@ pub struct Report {
     pub outbound_message_usd_per_million: f64,
     pub targets: Vec<Target>,
     pub twilio_messages_accepted: u64,
+    /// The first E.164 parse in a process (loads the phone-number metadata), and the next one.
+    pub phone_metadata_first_parse_ms: f64,
+    pub phone_next_parse_ms: f64,
 }
 
 fn machine() -> Machine {
@@ -233,6 +236,8 @@ impl Report {
             outbound_message_usd_per_million: outbound,
             targets: vec![],
             twilio_messages_accepted,
+            phone_metadata_first_parse_ms: 0.0,
+            phone_next_parse_ms: 0.0,
         };
         report.targets = report.check_targets(&zips);
         report
@@ -319,8 +324,7 @@ impl Report {
             .iter()
             .flat_map(|o| o.requests.iter())
             .filter(|(op, _)| op.ends_with(".Scan"))
-            .map(|(_, n)| n)
-            .sum();
+            .fold(0.0, |total, (_, n)| total + n);
         targets.push(Target {
             what: "DynamoDB Scan anywhere".into(),
             target: "none".into(),
@@ -378,6 +382,11 @@ impl Report {
             self.in_memory_invocations,
             self.in_memory_webhook_ms_p50,
             self.in_memory_webhook_ms_p99
+        );
+        let _ = writeln!(
+            out,
+            "First phone-number parse in a process (loads the metadata): {:.2} ms; the next one: {:.3} ms",
+            self.phone_metadata_first_parse_ms, self.phone_next_parse_ms
         );
         if let Some(floor) = self.floor() {
             let _ = writeln!(out, "\nRatios (init, median):");

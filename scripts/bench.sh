@@ -9,6 +9,7 @@
 #   BENCH_SKIP_ZIPS=1 ./scripts/bench.sh    # skip the arm64 Lambda build (no zip sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 
 pids=()
 tmp=$(mktemp -d)
@@ -18,11 +19,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ ! -x .venv/bin/moto_server ] || ! cmp -s tests/requirements.txt .venv/requirements.installed; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-  cp tests/requirements.txt .venv/requirements.installed
-fi
+ensure_python_tools
 
 functions=(list-contacts list-messages presign-upload send-message send-worker twilio-webhook)
 echo "== release build for this machine: the functions, the floor, the harness"
@@ -59,15 +56,7 @@ else
 fi
 
 echo "== AWS emulator (moto) on loopback"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$tmp/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=eu-west-1 \
-  AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+start_moto "$tmp/moto.log"
 
 echo "== measuring"
 ./target/release/lambda-bench --bin-dir target/release "${zip_args[@]}" "${node_args[@]}" \

@@ -9,6 +9,7 @@
 #   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the release build, for quick runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/common.sh
 
 pids=()
 tmp=$(mktemp -d)
@@ -19,12 +20,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== Python tools in .venv (moto, cfn-lint)"
-if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] \
-   || ! cmp -s tests/requirements.txt .venv/requirements.installed; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
-  cp tests/requirements.txt .venv/requirements.installed
-fi
+ensure_python_tools
 
 echo "== cfn-lint"
 .venv/bin/cfn-lint template.yaml infra/*.yaml
@@ -43,16 +39,7 @@ echo "== cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== AWS emulator (moto) on loopback"
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$tmp/moto.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null || { cat "$tmp/moto.log"; echo "moto did not start"; exit 1; }
-export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=eu-west-1 \
-  AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+start_moto "$tmp/moto.log"
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"

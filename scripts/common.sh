@@ -1,0 +1,27 @@
+# Shared by test.sh and bench.sh (sourced, not run): the Python tools and the AWS emulator.
+
+# moto and cfn-lint into .venv, again whenever tests/requirements.txt changes.
+ensure_python_tools() {
+  if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] \
+     || ! cmp -s tests/requirements.txt .venv/requirements.installed; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+    cp tests/requirements.txt .venv/requirements.installed
+  fi
+}
+
+# Starts moto's server on a free loopback port (its pid goes into the caller's `pids`, its log
+# into $1) and exports AWS_ENDPOINT_URL and test credentials for everything started after.
+start_moto() {
+  local log=$1 port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null || { cat "$log"; echo "moto did not start"; return 1; }
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=eu-west-1 \
+    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+}

@@ -6,10 +6,19 @@
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
 # cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
 #
-#   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the release build, for quick runs
+#   ./scripts/test.sh --quick                # the edit-compile-test loop: fmt, clippy, unit and
+#                                            # handler tests (no emulator, browser or release build)
+#   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the release build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
+
+if [ "${1:-}" = --quick ]; then
+  cargo fmt --all -- --check
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+  cargo test --workspace --locked
+  exit
+fi
 
 pids=()
 tmp=$(mktemp -d)
@@ -43,6 +52,8 @@ start_moto "$tmp/moto.log"
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"
+echo "== cargo test: the AWS adapters, flows and local runner against the emulator"
+cargo test -p aws-integration --locked -- --ignored 2>&1 | tee -a "$tmp/cargo-test.log"
 passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
 
 walkthrough() { # label, extra args for the runner

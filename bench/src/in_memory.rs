@@ -4,15 +4,17 @@
 
 use std::time::{Duration, Instant};
 
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
+use shared::memory::MemoryPorts;
 use shared::ports::ContactStore;
+use shared::runtime::Handler;
 use twilio_webhook::TwilioWebhook;
 
 use crate::events::{ACCOUNT_SID, AUTH_TOKEN, CONTACT_ID, CONTACT_PHONE, ORG, SENDER};
 
 pub async fn webhook_latency(invocations: usize) -> Result<Vec<Duration>, String> {
-    let contacts = MemoryContacts::new();
-    contacts
+    let ports = MemoryPorts::new("http://127.0.0.1:8080");
+    ports
+        .contacts
         .put(&shared::testing::contact(
             ORG,
             CONTACT_ID,
@@ -21,16 +23,12 @@ pub async fn webhook_latency(invocations: usize) -> Result<Vec<Duration>, String
         ))
         .await
         .map_err(|e| e.to_string())?;
-    let credentials = MemoryCredentials::new();
-    credentials.put_secret(
+    ports.credentials.put_secret(
         &shared::testing::org(ORG),
         shared::testing::secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
     );
     let webhook = TwilioWebhook {
-        messages: MemoryMessages::new(),
-        contacts,
-        credentials,
-        queue: MemoryQueue::recording(),
+        ports,
         public_base_url: Some(crate::events::PUBLIC_BASE_URL.to_owned()),
     };
     let events = (0..invocations)

@@ -11,16 +11,14 @@ use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
 use presign_upload::PresignApi;
 use send_message::SendApi;
-use send_worker::{SendWorker, WorkerSettings};
+use send_worker::SendWorker;
 use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::aws::Resources;
-use shared::aws::schema;
+use shared::aws::provision::{self, StackSpec};
 use shared::config::Settings;
-use shared::memory::MemoryMedia;
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
-use shared::ports::{
-    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue, WhatsAppSender,
-};
+use shared::memory::{MemoryMedia, MemoryPorts, MemoryQueue};
+use shared::ports::{ContactStore, PortError, Ports};
+use shared::runtime::Handler;
 use shared::twilio::TwilioClient;
 use twilio_webhook::TwilioWebhook;
 
@@ -35,73 +33,28 @@ pub trait Dispatch: Send + Sync + 'static {
     fn call(&self, function: &str, event: ApiGatewayV2httpRequest) -> ResponseFuture<'_>;
 }
 
-pub struct Handlers<C, M, K, Q, S> {
-    pub contacts: ContactsApi<C, K>,
-    pub presign: PresignApi<S>,
-    pub messages: MessagesApi<C, M, S>,
-    pub send: SendApi<C, M, K, Q, S>,
-    pub webhook: TwilioWebhook<M, C, K, Q>,
+/// Every API function's handler, built from one set of ports as each Lambda builds its own.
+pub struct Handlers<P> {
+    pub contacts: ContactsApi<P>,
+    pub presign: PresignApi<P>,
+    pub messages: MessagesApi<P>,
+    pub send: SendApi<P>,
+    pub webhook: TwilioWebhook<P>,
 }
 
-impl<C, M, K, Q, S> Handlers<C, M, K, Q, S>
-where
-    C: ContactStore,
-    M: MessageStore,
-    K: CredentialStore,
-    Q: SendQueue,
-    S: MediaStore,
-{
-    fn new(
-        contacts: C,
-        messages: M,
-        credentials: K,
-        queue: Q,
-        media: S,
-        settings: &Settings,
-    ) -> Self {
+impl<P: Ports> Handlers<P> {
+    fn new(ports: P, settings: &Settings) -> Self {
         Self {
-            presign: PresignApi {
-                media: media.clone(),
-                org_claim: settings.org_claim.clone(),
-            },
-            contacts: ContactsApi {
-                contacts: contacts.clone(),
-                credentials: credentials.clone(),
-                org_claim: settings.org_claim.clone(),
-            },
-            messages: MessagesApi {
-                contacts: contacts.clone(),
-                messages: messages.clone(),
-                media: media.clone(),
-                org_claim: settings.org_claim.clone(),
-            },
-            send: SendApi {
-                contacts: contacts.clone(),
-                messages: messages.clone(),
-                credentials: credentials.clone(),
-                queue: queue.clone(),
-                media,
-                org_claim: settings.org_claim.clone(),
-            },
-            webhook: TwilioWebhook {
-                messages,
-                contacts,
-                credentials,
-                queue,
-                public_base_url: settings.public_base_url.clone(),
-            },
+            contacts: ContactsApi::new(ports.clone(), settings),
+            presign: PresignApi::new(ports.clone(), settings),
+            messages: MessagesApi::new(ports.clone(), settings),
+            send: SendApi::new(ports.clone(), settings),
+            webhook: TwilioWebhook::new(ports, settings),
         }
     }
 }
 
-impl<C, M, K, Q, S> Dispatch for Handlers<C, M, K, Q, S>
-where
-    C: ContactStore,
-    M: MessageStore,
-    K: CredentialStore,
-    Q: SendQueue,
-    S: MediaStore,
-{
+impl<P: Ports> Dispatch for Handlers<P> {
     fn call(&self, function: &str, event: ApiGatewayV2httpRequest) -> ResponseFuture<'_> {
         let function = function.to_owned();
         Box::pin(async move {
@@ -114,31 +67,6 @@ where
                 _ => return None,
             })
         })
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn worker<M, C, K, S, Q, F>(
-    messages: M,
-    contacts: C,
-    credentials: K,
-    sender: S,
-    queue: Q,
-    media: F,
-    settings: &Settings,
-) -> SendWorker<M, C, K, S, Q, F> {
-    SendWorker {
-        messages,
-        contacts,
-        credentials,
-        sender,
-        queue,
-        media,
-        settings: WorkerSettings {
-            max_attempts: settings.send_max_attempts,
-            retry_base: settings.send_retry_base,
-            public_base_url: settings.public_base_url.clone(),
-        },
     }
 }
 
@@ -161,36 +89,23 @@ pub async fn memory(
     twilio: TwilioClient,
     media: MemoryMedia,
 ) -> Result<Arc<dyn Dispatch>, LocalError> {
-    let contacts = MemoryContacts::new();
-    let messages = MemoryMessages::new();
-    let credentials = MemoryCredentials::new();
     let (queue, jobs) = MemoryQueue::channel();
-    seed_contacts(&contacts, seed).await?;
+    let ports = MemoryPorts {
+        media,
+        ..MemoryPorts::new("")
+    }
+    .with_queue(queue)
+    .with_sender(twilio);
+    seed_contacts(&ports.contacts, seed).await?;
     for org in &seed.organizations {
         if let Some(secret) = &org.twilio {
-            credentials.put_secret(&org.organization_id, secret.to_string());
+            ports
+                .credentials
+                .put_secret(&org.organization_id, secret.to_string());
         }
     }
-    crate::worker::spawn(
-        worker(
-            messages.clone(),
-            contacts.clone(),
-            credentials.clone(),
-            twilio,
-            queue.clone(),
-            media.clone(),
-            settings,
-        ),
-        jobs,
-    );
-    Ok(Arc::new(Handlers::new(
-        contacts,
-        messages,
-        credentials,
-        queue,
-        media,
-        settings,
-    )))
+    crate::worker::spawn(SendWorker::new(ports.clone(), settings), jobs);
+    Ok(Arc::new(Handlers::new(ports, settings)))
 }
 
 /// The AWS SDK configuration from the runner's environment lookup.
@@ -214,13 +129,7 @@ async fn sdk_config(env: &EnvLookup) -> aws_config::SdkConfig {
     loader.load().await
 }
 
-fn aws_error(e: impl std::error::Error) -> LocalError {
-    LocalError::Store(PortError::Unavailable(
-        aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-    ))
-}
-
-/// The AWS adapters. Against an emulator (`AWS_ENDPOINT_URL` set) the tables, queue and
+/// The AWS adapters. Against an emulator (`AWS_ENDPOINT_URL` set) the stack and the
 /// organization secrets are created from the seed; against real AWS only contacts are
 /// written (the stack and the secrets are the admins' to provision).
 pub async fn aws(
@@ -232,138 +141,45 @@ pub async fn aws(
     let sdk = sdk_config(env).await;
     let emulator = env("AWS_ENDPOINT_URL").is_some();
     let mut resources = Resources::from_lookup(|name| env(name));
-    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     if emulator {
-        for (spec, name) in [
-            (&schema::CONTACTS, &resources.contacts_table),
-            (&schema::MESSAGES, &resources.messages_table),
-        ] {
-            if dynamodb
-                .describe_table()
-                .table_name(name)
-                .send()
-                .await
-                .is_err()
-            {
-                schema::create_table(&dynamodb, spec, name).await?;
-            }
-        }
-        if resources.send_queue_url.is_none() {
-            let name = resources
-                .contacts_table
-                .trim_end_matches("-contacts")
-                .to_owned()
-                + "-send";
-            let url = sqs
-                .create_queue()
-                .queue_name(name)
-                .send()
-                .await
-                .map_err(aws_error)?
-                .queue_url
-                .unwrap_or_default();
-            resources.send_queue_url = Some(url);
-        }
+        let stack = resources.contacts_table.trim_end_matches("-contacts");
+        let spec = StackSpec {
+            contacts_table: resources.contacts_table.clone(),
+            messages_table: resources.messages_table.clone(),
+            ..StackSpec::named(stack)
+        };
+        let provisioned = provision::provision(&sdk, &spec).await?.resources;
+        resources.send_queue_url = resources.send_queue_url.or(provisioned.send_queue_url);
+        resources.media_bucket = resources.media_bucket.or(provisioned.media_bucket);
     }
-    let queue_url = resources.send_queue_url.clone().ok_or_else(|| {
-        LocalError::Config(shared::config::ConfigError {
+    let Some(queue_url) = resources.send_queue_url.clone() else {
+        return Err(LocalError::Config(shared::config::ConfigError {
             name: "SEND_QUEUE_URL",
             reason: "is required with --aws outside an emulator".into(),
-        })
-    })?;
-    if emulator && resources.media_bucket.is_none() {
-        let bucket = resources
-            .contacts_table
-            .trim_end_matches("-contacts")
-            .to_owned()
-            + "-media";
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
-        if s3.head_bucket().bucket(&bucket).send().await.is_err() {
-            let mut create = s3.create_bucket().bucket(&bucket);
-            // Outside us-east-1, S3 wants the region named.
-            if let Some(region) = sdk.region().map(|r| r.as_ref().to_owned())
-                && region != "us-east-1"
-            {
-                create = create.create_bucket_configuration(
-                    aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-                            region.as_str(),
-                        ))
-                        .build(),
-                );
-            }
-            create.send().await.map_err(aws_error)?;
-        }
-        resources.media_bucket = Some(bucket);
-    }
-    let ports = shared::runtime::aws_ports_from(settings, &sdk, resources);
-    let queue = ports.queue()?;
-    let media = ports.media()?;
+        }));
+    };
+    let ports = shared::runtime::aws_ports_from(settings, &sdk, resources)?.with_sender(twilio);
     seed_contacts(&ports.contacts, seed).await?;
     if emulator {
-        let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
         for org in &seed.organizations {
             if let Some(secret) = &org.twilio {
                 let name = ports.credentials.secret_name(&org.organization_id);
-                let json = secret.to_string();
-                if secrets
-                    .create_secret()
-                    .name(&name)
-                    .secret_string(&json)
-                    .send()
-                    .await
-                    .is_err()
-                {
-                    secrets
-                        .put_secret_value()
-                        .secret_id(&name)
-                        .secret_string(&json)
-                        .send()
-                        .await
-                        .map_err(aws_error)?;
-                }
+                provision::put_secret(&sdk, &name, &secret.to_string()).await?;
             }
         }
     }
-    let worker = worker(
-        ports.messages.clone(),
-        ports.contacts.clone(),
-        ports.credentials.clone(),
-        twilio,
-        queue.clone(),
-        media.clone(),
-        settings,
-    );
-    tokio::spawn(poll_queue(sqs, queue_url, worker));
-    Ok(Arc::new(Handlers::new(
-        ports.contacts,
-        ports.messages,
-        ports.credentials,
-        queue,
-        media,
-        settings,
-    )))
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    tokio::spawn(poll_queue(
+        sqs,
+        queue_url,
+        SendWorker::new(ports.clone(), settings),
+    ));
+    Ok(Arc::new(Handlers::new(ports, settings)))
 }
 
 /// The SQS event source mapping in miniature: receive a batch, hand it to the worker as an
 /// `SqsEvent`, delete what it did not report as failed.
-async fn poll_queue<M, C, K, S, Q, F>(
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-    worker: SendWorker<M, C, K, S, Q, F>,
-) where
-    M: MessageStore,
-    C: ContactStore,
-    K: CredentialStore,
-    S: WhatsAppSender,
-    Q: SendQueue,
-    F: MediaStore,
-{
+async fn poll_queue<P: Ports>(sqs: aws_sdk_sqs::Client, queue_url: String, worker: SendWorker<P>) {
     loop {
         let received = sqs
             .receive_message()

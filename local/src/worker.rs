@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use send_worker::SendWorker;
 use shared::domain::SendJob;
-use shared::ports::{
-    ContactStore, CredentialStore, MediaStore, MessageStore, SendQueue, WhatsAppSender,
-};
+use shared::ports::{Ports, SendQueue};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
@@ -15,18 +13,10 @@ use tokio::task::JoinHandle;
 /// like an SQS message whose visibility timeout expires.
 const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 
-pub fn spawn<M, C, K, S, Q, F>(
-    worker: SendWorker<M, C, K, S, Q, F>,
+pub fn spawn<P: Ports>(
+    worker: SendWorker<P>,
     mut jobs: UnboundedReceiver<SendJob>,
-) -> JoinHandle<()>
-where
-    M: MessageStore,
-    C: ContactStore,
-    K: CredentialStore,
-    S: WhatsAppSender,
-    Q: SendQueue,
-    F: MediaStore,
-{
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some(job) = jobs.recv().await {
             let worker = worker.clone();
@@ -38,7 +28,7 @@ where
                         error = %e,
                         "job failed; redelivering"
                     );
-                    if let Err(e) = worker.queue.enqueue(&job, REDELIVERY_DELAY).await {
+                    if let Err(e) = worker.ports.queue().enqueue(&job, REDELIVERY_DELAY).await {
                         tracing::error!(error = %e, "job could not be redelivered");
                     }
                 }

@@ -245,6 +245,60 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
     }
 }
 
+/// Everything a handler talks to, as one bundle: the AWS set on Lambda (`aws::AwsPorts`),
+/// the in-process set in tests and the local runner (`memory::MemoryPorts`). A handler is
+/// generic over one `P: Ports` and builds nothing itself.
+pub trait Ports: Clone + Send + Sync + 'static {
+    type Contacts: ContactStore;
+    type Messages: MessageStore;
+    type Credentials: CredentialStore;
+    type Queue: SendQueue;
+    type Media: MediaStore;
+    type Sender: WhatsAppSender;
+
+    fn contacts(&self) -> &Self::Contacts;
+    fn messages(&self) -> &Self::Messages;
+    fn credentials(&self) -> &Self::Credentials;
+    fn queue(&self) -> &Self::Queue;
+    fn media(&self) -> &Self::Media;
+    fn sender(&self) -> &Self::Sender;
+}
+
+/// Implements `Ports` for a struct with public fields `contacts`, `messages`,
+/// `credentials`, `queue`, `media` and `sender` of the given store types.
+macro_rules! port_bundle {
+    ($bundle:ident, $contacts:ty, $messages:ty, $credentials:ty, $queue:ty, $media:ty) => {
+        impl<W: $crate::ports::WhatsAppSender> $crate::ports::Ports for $bundle<W> {
+            type Contacts = $contacts;
+            type Messages = $messages;
+            type Credentials = $credentials;
+            type Queue = $queue;
+            type Media = $media;
+            type Sender = W;
+
+            fn contacts(&self) -> &Self::Contacts {
+                &self.contacts
+            }
+            fn messages(&self) -> &Self::Messages {
+                &self.messages
+            }
+            fn credentials(&self) -> &Self::Credentials {
+                &self.credentials
+            }
+            fn queue(&self) -> &Self::Queue {
+                &self.queue
+            }
+            fn media(&self) -> &Self::Media {
+                &self.media
+            }
+            fn sender(&self) -> &Self::Sender {
+                &self.sender
+            }
+        }
+    };
+}
+pub(crate) use port_bundle;
+
 /// What storage knows about an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredObject {

@@ -1,71 +1,122 @@
-//! The ports a Lambda binary runs on, built once per cold start from the environment:
-//! DynamoDB tables, the organization secrets, the send queue, the media bucket.
+//! What every Lambda `main` does: read the settings, build the AWS ports once per cold start,
+//! and hand events to one handler. A function's `main` is then two lines:
+//!
+//! ```ignore
+//! let (settings, ports) = shared::runtime::init(&[Resource::MediaBucket]).await?;
+//! shared::runtime::serve(MessagesApi::new(ports, &settings)).await
+//! ```
+
+use std::future::Future;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::aws::{
-    DynamoContacts, DynamoMessages, Resources, S3Media, SecretsManagerCredentials, SqsSendQueue,
+    AwsPorts, DynamoContacts, DynamoMessages, Resources, S3Media, SecretsManagerCredentials,
+    SqsSendQueue,
 };
 use crate::config::{ConfigError, Settings};
+use crate::twilio::TwilioClient;
 
-#[derive(Clone)]
-pub struct AwsPorts {
-    pub contacts: DynamoContacts,
-    pub messages: DynamoMessages,
-    pub credentials: SecretsManagerCredentials,
-    sqs: aws_sdk_sqs::Client,
-    s3: aws_sdk_s3::Client,
-    resources: Resources,
+/// A function's handler: one event in, one answer out. Errors are part of the answer (an
+/// HTTP error response, a batch item failure), never a failed invocation.
+pub trait Handler<E>: Send + Sync + 'static {
+    type Response: Serialize + Send;
+
+    fn handle(&self, event: E) -> impl Future<Output = Self::Response> + Send;
 }
 
-impl AwsPorts {
-    /// The send queue; only the functions that use it need `SEND_QUEUE_URL`.
-    pub fn queue(&self) -> Result<SqsSendQueue, ConfigError> {
-        let url = self.resources.send_queue_url.clone().ok_or(ConfigError {
-            name: "SEND_QUEUE_URL",
-            reason: "is required by this function".into(),
-        })?;
-        Ok(SqsSendQueue::new(self.sqs.clone(), url))
-    }
+/// Resources only some functions use; a function names the ones it needs so a missing
+/// setting fails its cold start instead of its first request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    SendQueue,
+    MediaBucket,
+}
 
-    /// The media bucket; only the functions that use it need `MEDIA_BUCKET`.
-    pub fn media(&self) -> Result<S3Media, ConfigError> {
-        let bucket = self.resources.media_bucket.clone().ok_or(ConfigError {
-            name: "MEDIA_BUCKET",
-            reason: "is required by this function".into(),
-        })?;
-        Ok(S3Media::new(self.s3.clone(), bucket))
+impl Resource {
+    fn setting(self) -> &'static str {
+        match self {
+            Resource::SendQueue => "SEND_QUEUE_URL",
+            Resource::MediaBucket => "MEDIA_BUCKET",
+        }
     }
 }
 
-/// Builds every client from one shared SDK configuration (no network I/O here).
-pub async fn aws_ports(settings: &Settings) -> AwsPorts {
+/// Logging, settings and the AWS ports from the process environment.
+pub async fn init(needs: &[Resource]) -> Result<(Settings, AwsPorts), lambda_runtime::Error> {
+    crate::telemetry::init_lambda();
+    let settings = Settings::from_env()?;
+    let resources = Resources::from_lookup(|n| std::env::var(n).ok());
+    for need in needs {
+        let present = match need {
+            Resource::SendQueue => resources.send_queue_url.is_some(),
+            Resource::MediaBucket => resources.media_bucket.is_some(),
+        };
+        if !present {
+            return Err(ConfigError {
+                name: need.setting(),
+                reason: "is required by this function".into(),
+            }
+            .into());
+        }
+    }
     let sdk = crate::aws::sdk_config().await;
-    aws_ports_from(
-        settings,
-        &sdk,
-        Resources::from_lookup(|n| std::env::var(n).ok()),
-    )
+    let ports = aws_ports_from(&settings, &sdk, resources)?;
+    Ok((settings, ports))
 }
 
+/// Runs a handler as the Lambda function until the runtime stops it.
+pub async fn serve<E, H>(handler: H) -> Result<(), lambda_runtime::Error>
+where
+    E: DeserializeOwned + Send + 'static,
+    H: Handler<E>,
+{
+    let handler = &handler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
+        // Boxed: the handler's future is deep (SDK calls inside), and one allocation per
+        // invocation keeps the runtime's own future types shallow.
+        let answer = Box::pin(handler.handle(event.payload)).await;
+        Ok::<_, lambda_runtime::Error>(answer)
+    }))
+    .await
+}
+
+/// Builds every client from one shared SDK configuration (no network I/O here). A queue or
+/// bucket that is not configured answers every call as unavailable; `init` refuses to start
+/// a function that needs it.
 pub fn aws_ports_from(
     settings: &Settings,
     sdk: &aws_config::SdkConfig,
     resources: Resources,
-) -> AwsPorts {
+) -> Result<AwsPorts, ConfigError> {
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     // Emulators on loopback cannot serve virtual-hosted bucket names.
     let s3_config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())
         .build();
-    AwsPorts {
-        contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table.clone()),
-        messages: DynamoMessages::new(dynamodb, resources.messages_table.clone()),
+    let sender = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)
+        .map_err(|e| ConfigError {
+            name: "TWILIO_API_BASE_URL",
+            reason: e.to_string(),
+        })?;
+    Ok(AwsPorts {
+        contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table),
+        messages: DynamoMessages::new(dynamodb, resources.messages_table),
         credentials: SecretsManagerCredentials::new(
             aws_sdk_secretsmanager::Client::new(sdk),
             settings.secret_prefix.clone(),
             settings.secret_cache_ttl,
         ),
-        sqs: aws_sdk_sqs::Client::new(sdk),
-        s3: aws_sdk_s3::Client::from_conf(s3_config),
-        resources,
-    }
+        queue: SqsSendQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            resources.send_queue_url.unwrap_or_default(),
+        ),
+        media: S3Media::new(
+            aws_sdk_s3::Client::from_conf(s3_config),
+            resources.media_bucket.unwrap_or_default(),
+        ),
+        sender,
+    })
 }

@@ -6,18 +6,28 @@ use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, json_response,
     organization_id, query, query_limit, route_key,
 };
+use shared::config::Settings;
 use shared::domain::{ChannelConfig, OrganizationId};
-use shared::ports::{ContactStore, CredentialStore};
+use shared::ports::{ContactStore, CredentialStore, Ports};
+use shared::runtime::Handler;
 
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 pub const MAX_PAGE_SIZE: usize = 100;
 const MAX_SEARCH_CHARS: usize = 100;
 
 #[derive(Clone)]
-pub struct ContactsApi<C, K> {
-    pub contacts: C,
-    pub credentials: K,
+pub struct ContactsApi<P> {
+    pub ports: P,
     pub org_claim: String,
+}
+
+impl<P: Ports> ContactsApi<P> {
+    pub fn new(ports: P, settings: &Settings) -> Self {
+        Self {
+            ports,
+            org_claim: settings.org_claim.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -34,13 +44,17 @@ pub struct ContactList {
     pub next_cursor: Option<String>,
 }
 
-impl<C: ContactStore, K: CredentialStore> ContactsApi<C, K> {
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+impl<P: Ports> Handler<ApiGatewayV2httpRequest> for ContactsApi<P> {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
             .unwrap_or_else(ApiError::into_response)
     }
+}
 
+impl<P: Ports> ContactsApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -54,7 +68,7 @@ impl<C: ContactStore, K: CredentialStore> ContactsApi<C, K> {
     }
 
     async fn channel(&self, org: &OrganizationId) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let status = match self.credentials.channel_config(org).await? {
+        let status = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => ChannelStatus {
                 enabled: true,
                 reason: None,
@@ -89,7 +103,8 @@ impl<C: ContactStore, K: CredentialStore> ContactsApi<C, K> {
         let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
         let cursor = query(event, "cursor");
         let page = self
-            .contacts
+            .ports
+            .contacts()
             .list_eligible(org, search.as_deref(), cursor.as_deref(), limit)
             .await?;
         Ok(json_response(

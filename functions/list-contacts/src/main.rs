@@ -1,23 +1,9 @@
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+//! GET /whatsapp/channel and GET /whatsapp/contacts on Lambda.
 use list_contacts::ContactsApi;
-use shared::api::ApiGatewayV2httpRequest;
-use shared::config::Settings;
+use shared::runtime::{init, serve};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shared::telemetry::init_lambda();
-    let settings = Settings::from_env()?;
-    let ports = shared::runtime::aws_ports(&settings).await;
-    let api = ContactsApi {
-        contacts: ports.contacts,
-        credentials: ports.credentials,
-        org_claim: settings.org_claim,
-    };
-    let api = &api;
-    run(service_fn(
-        move |event: LambdaEvent<ApiGatewayV2httpRequest>| async move {
-            Ok::<_, Error>(api.handle(event.payload).await)
-        },
-    ))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let (settings, ports) = init(&[]).await?;
+    serve(ContactsApi::new(ports, &settings)).await
 }

@@ -1,7 +1,8 @@
 //! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
 
-use shared::memory::{MemoryContacts, MemoryCredentials};
+use shared::memory::MemoryPorts;
 use shared::ports::ContactStore;
+use shared::runtime::Handler;
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, json_body, jwt_event, org, secret_json,
 };
@@ -10,9 +11,10 @@ use shared::api::ApiGatewayV2httpRequest;
 
 use list_contacts::*;
 
-async fn api() -> ContactsApi<MemoryContacts, MemoryCredentials> {
-    let contacts = MemoryContacts::new();
-    let credentials = MemoryCredentials::new();
+async fn api() -> ContactsApi<MemoryPorts> {
+    let ports = MemoryPorts::new("http://127.0.0.1:8080");
+    let contacts = &ports.contacts;
+    let credentials = &ports.credentials;
     credentials.put_secret(
         &org("org-a"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
@@ -35,8 +37,7 @@ async fn api() -> ContactsApi<MemoryContacts, MemoryCredentials> {
         contacts.put(&c).await.unwrap();
     }
     ContactsApi {
-        contacts,
-        credentials,
+        ports,
         org_claim: "custom:organization_id".into(),
     }
 }
@@ -211,7 +212,7 @@ async fn channel_status_for_configured_and_unconfigured_organizations() {
         "WhatsApp is not configured for this organization."
     );
 
-    api.credentials.put_secret(
+    api.ports.credentials.put_secret(
         &org("org-b"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false),
     );

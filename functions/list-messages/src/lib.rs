@@ -13,10 +13,12 @@ use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, MessageView,
     json_response, organization_id, query, query_limit, route_key,
 };
+use shared::config::Settings;
 use shared::domain::{
     ContactId, ConversationWindow, MessageId, OrganizationId, conversation_window,
 };
-use shared::ports::{ContactStore, ConversationQuery, MediaStore, MessageStore};
+use shared::ports::{ContactStore, ConversationQuery, MediaStore, MessageStore, Ports};
+use shared::runtime::Handler;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -24,13 +26,20 @@ pub const MAX_PAGE_SIZE: usize = 200;
 /// How long a download URL in a conversation page works.
 pub const DOWNLOAD_URL_EXPIRY: std::time::Duration = std::time::Duration::from_secs(900);
 
+/// Attachments are shown through short-lived presigned GETs of our own bucket.
 #[derive(Clone)]
-pub struct MessagesApi<C, M, F> {
-    pub contacts: C,
-    pub messages: M,
-    /// Attachments are shown through short-lived presigned GETs of our own bucket.
-    pub media: F,
+pub struct MessagesApi<P> {
+    pub ports: P,
     pub org_claim: String,
+}
+
+impl<P: Ports> MessagesApi<P> {
+    pub fn new(ports: P, settings: &Settings) -> Self {
+        Self {
+            ports,
+            org_claim: settings.org_claim.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -53,13 +62,17 @@ pub struct Conversation {
     pub next_before: Option<MessageId>,
 }
 
-impl<C: ContactStore, M: MessageStore, F: MediaStore> MessagesApi<C, M, F> {
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+impl<P: Ports> Handler<ApiGatewayV2httpRequest> for MessagesApi<P> {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
             .unwrap_or_else(ApiError::into_response)
     }
+}
 
+impl<P: Ports> MessagesApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -83,7 +96,8 @@ impl<C: ContactStore, M: MessageStore, F: MediaStore> MessagesApi<C, M, F> {
             for attachment in &mut view.attachments {
                 if let Some(key) = &attachment.key {
                     attachment.url = Some(
-                        self.media
+                        self.ports
+                            .media()
                             .presign_get(org, key, DOWNLOAD_URL_EXPIRY)
                             .await?,
                     );
@@ -134,7 +148,11 @@ impl<C: ContactStore, M: MessageStore, F: MediaStore> MessagesApi<C, M, F> {
         // (Another organization's contact has no messages under this organization.)
         let mut page = None;
         if let ConversationQuery::ChangedAfter { cursor, .. } = query {
-            let changed = self.messages.conversation(org, &contact_id, query).await?;
+            let changed = self
+                .ports
+                .messages()
+                .conversation(org, &contact_id, query)
+                .await?;
             if changed.messages.is_empty() {
                 return Ok(json_response(
                     200,
@@ -150,13 +168,19 @@ impl<C: ContactStore, M: MessageStore, F: MediaStore> MessagesApi<C, M, F> {
             page = Some(changed);
         }
         let contact = self
-            .contacts
+            .ports
+            .contacts()
             .get(org, &contact_id)
             .await?
             .ok_or(ApiError::NotFound("Contact not found."))?;
         let page = match page {
             Some(page) => page,
-            None => self.messages.conversation(org, &contact_id, query).await?,
+            None => {
+                self.ports
+                    .messages()
+                    .conversation(org, &contact_id, query)
+                    .await?
+            }
         };
         let newest_revision = page.messages.iter().map(|m| m.revision).max();
         let next_after = match query {

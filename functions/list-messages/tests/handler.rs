@@ -2,16 +2,18 @@
 
 use chrono::Utc;
 use shared::domain::{Direction, Message, MessageStatus, MessageType, StatusChange};
-use shared::memory::{MemoryContacts, MemoryMedia, MemoryMessages};
+use shared::memory::MemoryPorts;
 use shared::ports::{ContactStore, MessageStore};
+use shared::runtime::Handler;
 use shared::testing::{contact, error_code, hours_ago, json_body, jwt_event, org};
 
 use shared::domain::{ContactId, MessageId};
 
 use list_messages::*;
 
-async fn api() -> MessagesApi<MemoryContacts, MemoryMessages, MemoryMedia> {
-    let contacts = MemoryContacts::new();
+async fn api() -> MessagesApi<MemoryPorts> {
+    let ports = MemoryPorts::new("http://127.0.0.1:8080");
+    let contacts = &ports.contacts;
     contacts
         .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
         .await
@@ -25,9 +27,7 @@ async fn api() -> MessagesApi<MemoryContacts, MemoryMessages, MemoryMedia> {
         .await
         .unwrap();
     MessagesApi {
-        contacts,
-        messages: MemoryMessages::new(),
-        media: MemoryMedia::new("http://127.0.0.1:8080"),
+        ports,
         org_claim: "custom:organization_id".into(),
     }
 }
@@ -68,10 +68,7 @@ fn texts(body: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-async fn get(
-    api: &MessagesApi<MemoryContacts, MemoryMessages, MemoryMedia>,
-    q: &str,
-) -> serde_json::Value {
+async fn get(api: &MessagesApi<MemoryPorts>, q: &str) -> serde_json::Value {
     let r = api
         .handle(jwt_event(
             "GET",
@@ -96,10 +93,11 @@ async fn returns_the_conversation_in_order_with_the_window() {
     ] {
         let m = message("org-a", Some("c1"), text, dir);
         ids.push(m.id);
-        api.messages.insert(&m).await.unwrap();
+        api.ports.messages.insert(&m).await.unwrap();
     }
     // Noise that must never show: another contact, an unknown number, another org.
-    api.messages
+    api.ports
+        .messages
         .insert(&message(
             "org-a",
             Some("c2"),
@@ -108,7 +106,8 @@ async fn returns_the_conversation_in_order_with_the_window() {
         ))
         .await
         .unwrap();
-    api.messages
+    api.ports
+        .messages
         .insert(&message(
             "org-a",
             None,
@@ -117,7 +116,8 @@ async fn returns_the_conversation_in_order_with_the_window() {
         ))
         .await
         .unwrap();
-    api.messages
+    api.ports
+        .messages
         .insert(&message(
             "org-b",
             Some("c1"),
@@ -142,7 +142,8 @@ async fn returns_the_conversation_in_order_with_the_window() {
 async fn pages_backwards_with_before() {
     let api = api().await;
     for i in 0..5 {
-        api.messages
+        api.ports
+            .messages
             .insert(&message(
                 "org-a",
                 Some("c1"),
@@ -167,7 +168,7 @@ async fn pages_backwards_with_before() {
 async fn polling_returns_new_and_changed_messages_then_nothing() {
     let api = api().await;
     let first = message("org-a", Some("c1"), "sent earlier", Direction::Outbound);
-    api.messages.insert(&first).await.unwrap();
+    api.ports.messages.insert(&first).await.unwrap();
     let initial = get(&api, "contact_id=c1").await;
     let cursor = initial["next_after"].as_str().unwrap().to_owned();
 
@@ -181,7 +182,8 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
     assert!(empty["contact"].is_null() && empty["window"].is_null());
 
     std::thread::sleep(std::time::Duration::from_millis(2));
-    api.messages
+    api.ports
+        .messages
         .apply_status(
             &org("org-a"),
             &first.id,
@@ -193,7 +195,8 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
         )
         .await
         .unwrap();
-    api.messages
+    api.ports
+        .messages
         .insert(&message("org-a", Some("c1"), "a reply", Direction::Inbound))
         .await
         .unwrap();
@@ -216,7 +219,8 @@ async fn an_empty_conversation_still_gives_a_poll_cursor() {
     assert!(texts(&body).is_empty());
     let cursor = body["next_after"].as_str().unwrap().to_owned();
     std::thread::sleep(std::time::Duration::from_millis(2));
-    api.messages
+    api.ports
+        .messages
         .insert(&message("org-a", Some("c1"), "first", Direction::Inbound))
         .await
         .unwrap();
@@ -293,7 +297,8 @@ async fn bad_parameters_are_400_and_missing_jwt_401() {
 #[tokio::test]
 async fn a_recorded_api_gateway_event_is_understood() {
     let api = api().await;
-    api.messages
+    api.ports
+        .messages
         .insert(&message("org-a", Some("c1"), "hello", Direction::Inbound))
         .await
         .unwrap();
@@ -330,7 +335,7 @@ async fn attachments_get_our_download_urls_never_twilios() {
             error: None,
         },
     ];
-    api.messages.insert(&stored).await.unwrap();
+    api.ports.messages.insert(&stored).await.unwrap();
     let body = get(&api, "contact_id=c1").await;
     let attachments = &body["messages"][0]["attachments"];
     let url = attachments[0]["url"].as_str().unwrap();

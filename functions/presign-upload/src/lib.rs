@@ -11,17 +11,28 @@ use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, json_body, json_response,
     organization_id, route_key,
 };
+use shared::config::Settings;
 use shared::domain::{OrganizationId, check_declared};
-use shared::ports::MediaStore;
+use shared::ports::{MediaStore, Ports};
+use shared::runtime::Handler;
 
 /// How long the browser has to start the upload.
 pub const UPLOAD_EXPIRY: Duration = Duration::from_secs(300);
 const MAX_FILENAME_CHARS: usize = 200;
 
 #[derive(Clone)]
-pub struct PresignApi<S> {
-    pub media: S,
+pub struct PresignApi<P> {
+    pub ports: P,
     pub org_claim: String,
+}
+
+impl<P: Ports> PresignApi<P> {
+    pub fn new(ports: P, settings: &Settings) -> Self {
+        Self {
+            ports,
+            org_claim: settings.org_claim.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,13 +92,17 @@ pub fn storage_name(filename: &str) -> String {
     if tail.is_empty() { "file".into() } else { tail }
 }
 
-impl<S: MediaStore> PresignApi<S> {
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+impl<P: Ports> Handler<ApiGatewayV2httpRequest> for PresignApi<P> {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
             .unwrap_or_else(ApiError::into_response)
     }
+}
 
+impl<P: Ports> PresignApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -124,7 +139,8 @@ impl<S: MediaStore> PresignApi<S> {
             storage_name(&filename)
         );
         let presigned = self
-            .media
+            .ports
+            .media()
             .presign_put(org, &key, rule.content_type, request.size, UPLOAD_EXPIRY)
             .await?;
         tracing::info!(organization_id = %org, key = %presigned.key, size = request.size, "upload presigned");

@@ -3,18 +3,19 @@
 use presign_upload::*;
 use shared::api::ApiGatewayV2httpRequest;
 use shared::domain::MAX_MEDIA_BYTES;
-use shared::memory::{MediaGrant, MemoryMedia};
+use shared::memory::{MediaGrant, MemoryMedia, MemoryPorts};
+use shared::runtime::Handler;
 use shared::testing::{error_code, json_body, jwt_event};
 
-fn api() -> PresignApi<MemoryMedia> {
+fn api() -> PresignApi<MemoryPorts> {
     PresignApi {
-        media: MemoryMedia::new("http://127.0.0.1:8080"),
+        ports: MemoryPorts::new("http://127.0.0.1:8080"),
         org_claim: "custom:organization_id".into(),
     }
 }
 
 async fn post(
-    api: &PresignApi<MemoryMedia>,
+    api: &PresignApi<MemoryPorts>,
     org: Option<&str>,
     body: &str,
 ) -> shared::api::ApiGatewayV2httpResponse {
@@ -53,11 +54,13 @@ async fn presigns_a_put_under_the_organizations_prefix() {
     let url = body["upload"]["url"].as_str().unwrap();
     let grant: MediaGrant = MemoryMedia::grant(url.split_once('?').unwrap().1).unwrap();
     assert!(
-        api.media
+        api.ports
+            .media
             .verify("PUT", key, &grant, Some("application/pdf"), Some(52000))
     );
     assert!(
-        !api.media
+        !api.ports
+            .media
             .verify("PUT", key, &grant, Some("application/pdf"), Some(52001))
     );
 }

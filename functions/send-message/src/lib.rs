@@ -14,23 +14,30 @@ use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, MessageView, json_body,
     json_response, organization_id, route_key,
 };
+use shared::config::Settings;
 use shared::domain::{
     Attachment, ChannelConfig, ContactId, Direction, JobKind, MAX_TEXT_CHARS, MediaRejection,
     MediaRule, Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob,
     StatusChange, check_content, check_declared, conversation_window, media_rule, split_outbound,
 };
 use shared::ports::{
-    ContactStore, CredentialStore, MediaStore, MessageStore, SendQueue, media_key,
+    ContactStore, CredentialStore, MediaStore, MessageStore, Ports, SendQueue, media_key,
 };
+use shared::runtime::Handler;
 
 #[derive(Clone)]
-pub struct SendApi<C, M, K, Q, S> {
-    pub contacts: C,
-    pub messages: M,
-    pub credentials: K,
-    pub queue: Q,
-    pub media: S,
+pub struct SendApi<P> {
+    pub ports: P,
     pub org_claim: String,
+}
+
+impl<P: Ports> SendApi<P> {
+    pub fn new(ports: P, settings: &Settings) -> Self {
+        Self {
+            ports,
+            org_claim: settings.org_claim.clone(),
+        }
+    }
 }
 
 /// At most this many attachments in one send.
@@ -62,20 +69,17 @@ pub struct Accepted {
     pub messages: Vec<MessageView>,
 }
 
-impl<C, M, K, Q, S> SendApi<C, M, K, Q, S>
-where
-    C: ContactStore,
-    M: MessageStore,
-    K: CredentialStore,
-    Q: SendQueue,
-    S: MediaStore,
-{
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+impl<P: Ports> Handler<ApiGatewayV2httpRequest> for SendApi<P> {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
             .unwrap_or_else(ApiError::into_response)
     }
+}
 
+impl<P: Ports> SendApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -97,7 +101,9 @@ where
         request: SendRequest,
     ) -> Result<Accepted, ApiError> {
         // Nothing can be sent for an organization without a usable Twilio configuration.
-        if let ChannelConfig::NotConfigured { why } = self.credentials.channel_config(org).await? {
+        if let ChannelConfig::NotConfigured { why } =
+            self.ports.credentials().channel_config(org).await?
+        {
             tracing::info!(organization_id = %org, why, "send refused: not configured");
             return Err(ApiError::NotConfigured);
         }
@@ -118,7 +124,7 @@ where
         }
 
         let contact = match ContactId::parse(&request.contact_id) {
-            Ok(id) => self.contacts.get(org, &id).await?,
+            Ok(id) => self.ports.contacts().get(org, &id).await?,
             Err(_) => None,
         }
         .ok_or(ApiError::NotFound("Contact not found."))?;
@@ -135,7 +141,7 @@ where
         // Sent attachments are kept: the abandoned-upload cleanup must not take them.
         for (attachment, _) in &attachments {
             if let Some(key) = &attachment.key {
-                self.media.retain(org, key).await?;
+                self.ports.media().retain(org, key).await?;
             }
         }
 
@@ -158,7 +164,7 @@ where
                 updated_at: now,
                 revision: id,
             };
-            self.messages.insert(&message).await?;
+            self.ports.messages().insert(&message).await?;
             self.enqueue(org, id).await?;
             tracing::info!(
                 organization_id = %org,
@@ -181,7 +187,7 @@ where
             attempt: 1,
             kind: JobKind::Send,
         };
-        let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await else {
+        let Err(e) = self.ports.queue().enqueue(&job, Duration::ZERO).await else {
             return Ok(());
         };
         tracing::error!(organization_id = %org, message_id = %id, error = %e, "enqueue failed");
@@ -193,7 +199,7 @@ where
                     .into(),
             ),
         };
-        if let Err(e) = self.messages.apply_status(org, &id, &failed).await {
+        if let Err(e) = self.ports.messages().apply_status(org, &id, &failed).await {
             tracing::error!(organization_id = %org, message_id = %id, error = %e, "could not mark FAILED");
         }
         Err(ApiError::Unavailable)
@@ -216,7 +222,8 @@ where
         let rule =
             check_declared(&filename, &reference.content_type, reference.size).map_err(rejected)?;
         let stored = self
-            .media
+            .ports
+            .media()
             .head(org, &key)
             .await?
             .ok_or(rejected(MediaRejection::NotUploaded))?;
@@ -227,7 +234,8 @@ where
             return Err(rejected(MediaRejection::UploadMismatch("type")));
         }
         let head = self
-            .media
+            .ports
+            .media()
             .read_head(org, &key, SNIFF_BYTES)
             .await?
             .ok_or(rejected(MediaRejection::NotUploaded))?;

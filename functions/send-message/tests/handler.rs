@@ -1,8 +1,9 @@
 //! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
 
 use shared::domain::OrganizationId;
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMedia, MemoryMessages, MemoryQueue};
+use shared::memory::{MemoryPorts, MemoryQueue};
 use shared::ports::ContactStore;
+use shared::runtime::Handler;
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, hours_ago, json_body, jwt_event, org,
     secret_json,
@@ -13,10 +14,11 @@ use shared::domain::MessageStatus;
 
 use send_message::*;
 
-type Api = SendApi<MemoryContacts, MemoryMessages, MemoryCredentials, MemoryQueue, MemoryMedia>;
+type Api = SendApi<MemoryPorts>;
 
 async fn api_with(queue: MemoryQueue) -> Api {
-    let contacts = MemoryContacts::new();
+    let ports = MemoryPorts::new("http://127.0.0.1:8080").with_queue(queue);
+    let contacts = &ports.contacts;
     contacts
         .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
         .await
@@ -35,7 +37,7 @@ async fn api_with(queue: MemoryQueue) -> Api {
         .put(&contact("org-b", "b1", "Other Org", "+60123456781"))
         .await
         .unwrap();
-    let credentials = MemoryCredentials::new();
+    let credentials = &ports.credentials;
     credentials.put_secret(
         &org("org-a"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
@@ -45,11 +47,7 @@ async fn api_with(queue: MemoryQueue) -> Api {
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
     );
     SendApi {
-        contacts,
-        messages: MemoryMessages::new(),
-        credentials,
-        queue,
-        media: MemoryMedia::new("http://127.0.0.1:8080"),
+        ports,
         org_claim: "custom:organization_id".into(),
     }
 }
@@ -70,8 +68,8 @@ async fn post(api: &Api, org_claim: Option<&str>, body: &str) -> ApiGatewayV2htt
 }
 
 fn assert_nothing_changed(api: &Api, org_id: &OrganizationId) {
-    assert!(api.messages.all(org_id).is_empty(), "nothing stored");
-    assert!(api.queue.jobs().is_empty(), "nothing queued");
+    assert!(api.ports.messages.all(org_id).is_empty(), "nothing stored");
+    assert!(api.ports.queue.jobs().is_empty(), "nothing queued");
 }
 
 #[tokio::test]
@@ -92,11 +90,11 @@ async fn accepts_stores_pending_and_queues_one_job() {
     assert_eq!(sent["text"], "Hello Aisha");
     assert_eq!(sent["contact_id"], "c1");
 
-    let stored = api.messages.all(&org("org-a"));
+    let stored = api.ports.messages.all(&org("org-a"));
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].id.to_string(), sent["id"].as_str().unwrap());
     assert_eq!(stored[0].contact_phone.as_deref(), Some("+60123456789"));
-    let jobs = api.queue.jobs();
+    let jobs = api.ports.queue.jobs();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].0.message_id, stored[0].id);
     assert_eq!(jobs[0].0.organization_id, org("org-a"));
@@ -128,7 +126,7 @@ async fn text_over_1600_characters_is_refused() {
     let r = post(&api, Some("org-a"), &long).await;
     assert_eq!(r.status_code, 400);
     assert_eq!(error_code(&r), "text_too_long");
-    assert_eq!(api.messages.all(&org("org-a")).len(), 1);
+    assert_eq!(api.ports.messages.all(&org("org-a")).len(), 1);
 }
 
 #[tokio::test]
@@ -180,7 +178,7 @@ async fn ineligible_contacts_get_the_exact_reason() {
         assert_eq!(json_body(&r)["error"]["message"], message, "{id}");
     }
     assert_nothing_changed(&api, &org("org-a"));
-    assert!(api.messages.all(&org("org-b")).is_empty());
+    assert!(api.ports.messages.all(&org("org-b")).is_empty());
 }
 
 #[tokio::test]
@@ -198,7 +196,7 @@ async fn outside_the_24_hour_window_free_form_is_refused() {
 #[tokio::test]
 async fn unconfigured_organization_cannot_send() {
     let api = api().await;
-    api.credentials.put_secret(
+    api.ports.credentials.put_secret(
         &org("org-a"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false),
     );
@@ -208,7 +206,7 @@ async fn unconfigured_organization_cannot_send() {
         json_body(&r)["error"]["message"],
         "WhatsApp is not configured for this organization."
     );
-    api.credentials.remove_secret(&org("org-a"));
+    api.ports.credentials.remove_secret(&org("org-a"));
     assert_eq!(
         post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#)
             .await
@@ -226,7 +224,10 @@ const OGG: &[u8] =
 const EXE: &[u8] = b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff\0\0\xb8\0\0\0\0\0\0\0@\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80\0\0\0\x0e\x1f\xba\x0e\0\xb4\t\xcd!\xb8\x01L\xcd!This program cannot be run in DOS mode.";
 
 async fn upload(api: &Api, key: &str, bytes: &[u8], content_type: &str) {
-    api.media.store(key, bytes.to_vec(), content_type).unwrap();
+    api.ports
+        .media
+        .store(key, bytes.to_vec(), content_type)
+        .unwrap();
 }
 
 fn reference(key: &str, content_type: &str, filename: &str, size: usize) -> serde_json::Value {
@@ -302,8 +303,8 @@ async fn each_attachment_becomes_its_own_message_with_the_text_as_caption() {
         body["messages"][2]["attachments"][0]["key"],
         "org-a/uploads/3/invoice.pdf"
     );
-    assert_eq!(api.queue.jobs().len(), 3, "one job per message");
-    assert_eq!(api.messages.all(&org("org-a")).len(), 3);
+    assert_eq!(api.ports.queue.jobs().len(), 3, "one job per message");
+    assert_eq!(api.ports.messages.all(&org("org-a")).len(), 3);
 }
 
 #[tokio::test]
@@ -438,7 +439,7 @@ async fn a_failed_enqueue_never_leaves_a_pending_message() {
     let api = api_with(queue).await;
     let r = post(&api, Some("org-a"), r#"{"contact_id":"c1","text":"hi"}"#).await;
     assert_eq!(r.status_code, 503);
-    let stored = api.messages.all(&org("org-a"));
+    let stored = api.ports.messages.all(&org("org-a"));
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].status, MessageStatus::Failed);
     assert!(
@@ -457,5 +458,5 @@ async fn a_recorded_api_gateway_event_is_understood() {
         serde_json::from_str(include_str!("../../../events/send-message.json")).unwrap();
     let r = api.handle(event).await;
     assert_eq!(r.status_code, 202, "{:?}", r.body);
-    assert_eq!(api.queue.jobs().len(), 1);
+    assert_eq!(api.ports.queue.jobs().len(), 1);
 }

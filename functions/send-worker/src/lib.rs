@@ -7,14 +7,17 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use secrecy::ExposeSecret;
+use shared::config::Settings;
 use shared::domain::{
     ChannelConfig, ContactChange, JobKind, Message, MessageStatus, OrgConfig, SendJob,
     StatusChange, media_rule,
 };
 use shared::ports::{
-    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue, WhatsAppSender,
+    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, Ports, SendQueue,
+    WhatsAppSender,
 };
 use shared::routes::status_callback_path;
+use shared::runtime::Handler;
 use shared::twilio::{FailureKind, OutboundContent, OutboundMessage, TwilioError};
 
 /// Longest delay SQS can put on a message (15 minutes).
@@ -35,15 +38,20 @@ pub struct WorkerSettings {
 /// How long Twilio has to fetch an attachment (it does so right after accepting a send).
 pub const MEDIA_URL_EXPIRY: Duration = Duration::from_secs(900);
 
+impl From<&Settings> for WorkerSettings {
+    fn from(settings: &Settings) -> Self {
+        Self {
+            max_attempts: settings.send_max_attempts,
+            retry_base: settings.send_retry_base,
+            public_base_url: settings.public_base_url.clone(),
+        }
+    }
+}
+
+/// Attachments go to Twilio as short-lived presigned GETs of the stored object.
 #[derive(Clone)]
-pub struct SendWorker<M, C, K, S, Q, F> {
-    pub messages: M,
-    pub contacts: C,
-    pub credentials: K,
-    pub sender: S,
-    pub queue: Q,
-    /// Attachments: Twilio gets a short-lived presigned GET of the stored object.
-    pub media: F,
+pub struct SendWorker<P> {
+    pub ports: P,
     pub settings: WorkerSettings,
 }
 
@@ -77,15 +85,22 @@ pub fn retry_delay(base: Duration, next_attempt: u32) -> Duration {
     base.saturating_mul(1 << exponent).min(MAX_RETRY_DELAY)
 }
 
-impl<M, C, K, S, Q, F> SendWorker<M, C, K, S, Q, F>
-where
-    M: MessageStore,
-    C: ContactStore,
-    K: CredentialStore,
-    S: WhatsAppSender,
-    Q: SendQueue,
-    F: MediaStore,
-{
+impl<P: Ports> Handler<SqsEvent> for SendWorker<P> {
+    type Response = SqsBatchResponse;
+
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_sqs(event).await
+    }
+}
+
+impl<P: Ports> SendWorker<P> {
+    pub fn new(ports: P, settings: &Settings) -> Self {
+        Self {
+            ports,
+            settings: WorkerSettings::from(settings),
+        }
+    }
+
     /// Processes one SQS batch, reporting the records to retry (partial batch response).
     /// A record whose body is not a job fails every delivery and so ends in the DLQ.
     pub async fn handle_sqs(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -120,7 +135,7 @@ where
             return self.copy_media(job).await;
         }
         let org = &job.organization_id;
-        let Some(message) = self.messages.get(org, &job.message_id).await? else {
+        let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
             tracing::warn!(organization_id = %org, message_id = %job.message_id, "job for an unknown message");
             return Ok(JobOutcome::Skipped);
         };
@@ -147,10 +162,10 @@ where
     /// bucket, so the conversation can show it through our own short-lived URLs.
     async fn copy_media(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
-        let Some(message) = self.messages.get(org, &job.message_id).await? else {
+        let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
             return Ok(JobOutcome::Skipped);
         };
-        let config = match self.credentials.channel_config(org).await? {
+        let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => Some(config),
             ChannelConfig::NotConfigured { .. } => None,
         };
@@ -164,7 +179,7 @@ where
                 attachment.error = Some(MEDIA_UNAVAILABLE.into());
                 continue;
             };
-            match self.sender.fetch_media(config, &url).await {
+            match self.ports.sender().fetch_media(config, &url).await {
                 Ok((bytes, content_type)) => {
                     // Twilio's stated type wins over a generic one from the CDN.
                     let content_type = if content_type.starts_with("application/octet-stream") {
@@ -177,7 +192,12 @@ where
                         .unwrap_or("bin");
                     let name = format!("{org}/inbound/{}/{index}.{extension}", message.id);
                     attachment.size = Some(bytes.len() as u64);
-                    attachment.key = Some(self.media.put(org, &name, bytes, &content_type).await?);
+                    attachment.key = Some(
+                        self.ports
+                            .media()
+                            .put(org, &name, bytes, &content_type)
+                            .await?,
+                    );
                     attachment.content_type = content_type;
                 }
                 Err(e) => {
@@ -198,7 +218,8 @@ where
             }
         }
         if attachments != message.attachments {
-            self.messages
+            self.ports
+                .messages()
                 .update_attachments(org, &message.id, &attachments)
                 .await?;
         }
@@ -208,7 +229,7 @@ where
                 ..job.clone()
             };
             let delay = retry_delay(self.settings.retry_base, next.attempt);
-            self.queue.enqueue(&next, delay).await?;
+            self.ports.queue().enqueue(&next, delay).await?;
             return Ok(JobOutcome::Retrying {
                 attempt: next.attempt,
                 delay,
@@ -221,7 +242,7 @@ where
     async fn attempt(&self, job: &SendJob, message: &Message) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let contact = match &message.contact_id {
-            Some(id) => self.contacts.get(org, id).await?,
+            Some(id) => self.ports.contacts().get(org, id).await?,
             None => None,
         };
         let Some(contact) = contact else {
@@ -241,7 +262,7 @@ where
                     .await;
             }
         };
-        let config = match self.credentials.channel_config(org).await? {
+        let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => config,
             ChannelConfig::NotConfigured { why } => {
                 tracing::warn!(organization_id = %org, why, "organization not configured");
@@ -250,7 +271,12 @@ where
         };
         // WhatsApp carries one media per message; the send path split them already.
         let media_url = match message.attachments.first().and_then(|a| a.key.as_deref()) {
-            Some(key) => Some(self.media.presign_get(org, key, MEDIA_URL_EXPIRY).await?),
+            Some(key) => Some(
+                self.ports
+                    .media()
+                    .presign_get(org, key, MEDIA_URL_EXPIRY)
+                    .await?,
+            ),
             None => None,
         };
         let outbound = OutboundMessage {
@@ -268,13 +294,13 @@ where
             }),
         };
 
-        let mut result = self.sender.send(&config, &outbound).await;
+        let mut result = self.ports.sender().send(&config, &outbound).await;
         // The token may have been rotated since it was cached: read it again, once.
         if let Err(e) = &result
             && e.kind() == FailureKind::Configuration
             && let Some(fresh) = self.rotated_config(job, &config).await?
         {
-            result = self.sender.send(&fresh, &outbound).await;
+            result = self.ports.sender().send(&fresh, &outbound).await;
         }
         match result {
             Ok(sent) => {
@@ -301,7 +327,12 @@ where
         job: &SendJob,
         used: &OrgConfig,
     ) -> Result<Option<OrgConfig>, PortError> {
-        match self.credentials.refresh(&job.organization_id).await? {
+        match self
+            .ports
+            .credentials()
+            .refresh(&job.organization_id)
+            .await?
+        {
             ChannelConfig::Configured(fresh)
                 if fresh.account_sid != used.account_sid
                     || fresh.auth_token.expose_secret() != used.auth_token.expose_secret()
@@ -329,7 +360,7 @@ where
                 };
                 let delay = retry_delay(self.settings.retry_base, next.attempt);
                 tracing::info!(organization_id = %org, message_id = %message.id, error = %error, "transient Twilio failure");
-                self.queue.enqueue(&next, delay).await?;
+                self.ports.queue().enqueue(&next, delay).await?;
                 Ok(JobOutcome::Retrying {
                     attempt: next.attempt,
                     delay,
@@ -355,7 +386,10 @@ where
                     whatsapp_unsubscribed: Some(true),
                     ..Default::default()
                 };
-                self.contacts.update(org, contact_id, &change).await?;
+                self.ports
+                    .contacts()
+                    .update(org, contact_id, &change)
+                    .await?;
                 self.fail(
                     message,
                     format!("Failed to send via WhatsApp: {}", error.reason()),
@@ -386,7 +420,8 @@ where
     }
 
     async fn record(&self, message: &Message, change: StatusChange) -> Result<(), PortError> {
-        self.messages
+        self.ports
+            .messages()
             .apply_status(&message.organization_id, &message.id, &change)
             .await
             .map(|_| ())

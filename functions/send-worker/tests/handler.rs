@@ -1,13 +1,9 @@
 //! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
 
 use chrono::Utc;
-use shared::domain::{
-    ContactId, Direction, MessageId, MessageType, OrganizationId, parse_org_secret,
-};
-use shared::memory::{
-    MemoryContacts, MemoryCredentials, MemoryMedia, MemoryMessages, MemoryQueue, ScriptedSender,
-};
-use shared::ports::{ContactStore, PortResult};
+use shared::domain::{ContactId, Direction, MessageId, MessageType};
+use shared::memory::{MemoryCredentials, MemoryPorts};
+use shared::ports::ContactStore;
 use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json};
 
 use std::time::Duration;
@@ -19,8 +15,7 @@ use shared::twilio::{OutboundContent, TwilioError};
 
 use send_worker::*;
 
-type Worker<K = MemoryCredentials> =
-    SendWorker<MemoryMessages, MemoryContacts, K, ScriptedSender, MemoryQueue, MemoryMedia>;
+type Worker = SendWorker<MemoryPorts>;
 
 fn settings() -> WorkerSettings {
     WorkerSettings {
@@ -30,19 +25,15 @@ fn settings() -> WorkerSettings {
     }
 }
 
-async fn worker_with<K: CredentialStore>(credentials: K) -> Worker<K> {
-    let contacts = MemoryContacts::new();
-    contacts
+async fn worker_with(credentials: MemoryCredentials) -> Worker {
+    let ports = MemoryPorts::new("https://files.example.com").with_credentials(credentials);
+    ports
+        .contacts
         .put(&contact("org-a", "c1", "Aisha Rahman", "+60123456789"))
         .await
         .unwrap();
     SendWorker {
-        messages: MemoryMessages::new(),
-        contacts,
-        credentials,
-        sender: ScriptedSender::new(),
-        queue: MemoryQueue::recording(),
-        media: MemoryMedia::new("https://files.example.com"),
+        ports,
         settings: settings(),
     }
 }
@@ -56,10 +47,11 @@ async fn worker() -> Worker {
     worker_with(credentials).await
 }
 
-async fn pending<K: CredentialStore>(w: &Worker<K>, text: &str) -> SendJob {
+async fn pending(w: &Worker, text: &str) -> SendJob {
     let now = Utc::now();
     let id = MessageId::new();
-    w.messages
+    w.ports
+        .messages
         .insert(&Message {
             id,
             organization_id: org("org-a"),
@@ -86,8 +78,9 @@ async fn pending<K: CredentialStore>(w: &Worker<K>, text: &str) -> SendJob {
     }
 }
 
-async fn stored<K: CredentialStore>(w: &Worker<K>, job: &SendJob) -> Message {
-    w.messages
+async fn stored(w: &Worker, job: &SendJob) -> Message {
+    w.ports
+        .messages
         .get(&job.organization_id, &job.message_id)
         .await
         .unwrap()
@@ -114,7 +107,7 @@ async fn sends_and_records_sent_with_the_twilio_sid() {
     assert_eq!(m.status, MessageStatus::Sent);
     assert_eq!(m.twilio_message_sid.as_deref(), Some(sid.as_str()));
 
-    let attempts = w.sender.attempts();
+    let attempts = w.ports.sender.attempts();
     assert_eq!(attempts.len(), 1);
     let (account, outbound) = &attempts[0];
     assert_eq!(account, ACCOUNT_SID);
@@ -144,7 +137,7 @@ async fn a_redelivered_job_does_not_send_twice() {
     let job = pending(&w, "Hello").await;
     w.process(&job).await.unwrap();
     assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Skipped);
-    assert_eq!(w.sender.attempts().len(), 1);
+    assert_eq!(w.ports.sender.attempts().len(), 1);
     let unknown = SendJob {
         message_id: MessageId::new(),
         ..job
@@ -156,7 +149,7 @@ async fn a_redelivered_job_does_not_send_twice() {
 async fn transient_failures_retry_with_growing_delay_then_succeed() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next([
+    w.ports.sender.fail_next([
         api_error(500, 20500, "Internal Server Error"),
         TwilioError::Timeout,
     ]);
@@ -168,7 +161,7 @@ async fn transient_failures_retry_with_growing_delay_then_succeed() {
         }
     );
     assert_eq!(stored(&w, &job).await.status, MessageStatus::Pending);
-    let (retry, delay) = w.queue.drain().remove(0);
+    let (retry, delay) = w.ports.queue.drain().remove(0);
     assert_eq!((retry.attempt, delay), (2, Duration::from_secs(2)));
     assert_eq!(
         w.process(&retry).await.unwrap(),
@@ -177,25 +170,26 @@ async fn transient_failures_retry_with_growing_delay_then_succeed() {
             delay: Duration::from_secs(4)
         }
     );
-    let (retry, _) = w.queue.drain().remove(0);
+    let (retry, _) = w.ports.queue.drain().remove(0);
     assert!(matches!(
         w.process(&retry).await.unwrap(),
         JobOutcome::Sent { .. }
     ));
     assert_eq!(stored(&w, &job).await.status, MessageStatus::Sent);
-    assert_eq!(w.sender.attempts().len(), 3);
+    assert_eq!(w.ports.sender.attempts().len(), 3);
 }
 
 #[tokio::test]
 async fn gives_up_after_the_last_attempt_and_marks_failed() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender
+    w.ports
+        .sender
         .fail_next((0..3).map(|_| api_error(429, 20429, "Too Many Requests")));
     let mut job = job;
     loop {
         match w.process(&job).await.unwrap() {
-            JobOutcome::Retrying { .. } => job = w.queue.drain().remove(0).0,
+            JobOutcome::Retrying { .. } => job = w.ports.queue.drain().remove(0).0,
             JobOutcome::Failed { reason } => {
                 assert_eq!(
                     reason,
@@ -208,7 +202,7 @@ async fn gives_up_after_the_last_attempt_and_marks_failed() {
     }
     let m = stored(&w, &job).await;
     assert_eq!(m.status, MessageStatus::Failed);
-    assert!(w.queue.jobs().is_empty());
+    assert!(w.ports.queue.jobs().is_empty());
 }
 
 #[tokio::test]
@@ -216,7 +210,8 @@ async fn configuration_errors_fail_with_the_admin_message() {
     for code in [20003, 63007, 21606] {
         let w = worker().await;
         let job = pending(&w, "Hello").await;
-        w.sender
+        w.ports
+            .sender
             .fail_next([api_error(if code == 20003 { 401 } else { 400 }, code, "x")]);
         assert_eq!(
             w.process(&job).await.unwrap(),
@@ -227,53 +222,74 @@ async fn configuration_errors_fail_with_the_admin_message() {
         let m = stored(&w, &job).await;
         assert_eq!(m.error_reason.as_deref(), Some(INVALID_CONFIGURATION));
         assert_eq!(
-            w.sender.attempts().len(),
+            w.ports.sender.attempts().len(),
             1,
             "same config: no second try ({code})"
         );
     }
 }
 
-/// Serves a cached (stale) configuration until asked to refresh: a rotated token.
-#[derive(Clone)]
-struct RotatedCredentials;
+/// A cached (stale) configuration until the worker refreshes it: a rotated token.
+async fn rotated_credentials() -> MemoryCredentials {
+    let credentials = MemoryCredentials::cached();
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, "old-token", SENDER, true),
+    );
+    credentials.channel_config(&org("org-a")).await.unwrap();
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, "new-token", SENDER, true),
+    );
+    credentials
+}
 
-impl CredentialStore for RotatedCredentials {
-    async fn channel_config(&self, _: &OrganizationId) -> PortResult<ChannelConfig> {
-        Ok(parse_org_secret(&secret_json(
-            ACCOUNT_SID,
-            "old-token",
-            SENDER,
-            true,
-        )))
-    }
-    async fn refresh(&self, _: &OrganizationId) -> PortResult<ChannelConfig> {
-        Ok(parse_org_secret(&secret_json(
-            ACCOUNT_SID,
-            "new-token",
-            SENDER,
-            true,
-        )))
+fn auth_token(config: ChannelConfig) -> String {
+    match config {
+        ChannelConfig::Configured(c) => {
+            secrecy::ExposeSecret::expose_secret(&c.auth_token).to_owned()
+        }
+        ChannelConfig::NotConfigured { why } => panic!("not configured: {why}"),
     }
 }
 
 #[tokio::test]
 async fn a_rotated_token_is_read_again_once() {
-    let w = worker_with(RotatedCredentials).await;
+    let w = worker_with(rotated_credentials().await).await;
+    let cached = w
+        .ports
+        .credentials
+        .channel_config(&org("org-a"))
+        .await
+        .unwrap();
+    assert_eq!(
+        auth_token(cached),
+        "old-token",
+        "the cache is stale before the send"
+    );
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next([api_error(401, 20003, "Authenticate")]);
+    w.ports
+        .sender
+        .fail_next([api_error(401, 20003, "Authenticate")]);
     assert!(matches!(
         w.process(&job).await.unwrap(),
         JobOutcome::Sent { .. }
     ));
-    assert_eq!(w.sender.attempts().len(), 2);
+    assert_eq!(w.ports.sender.attempts().len(), 2);
+    let refreshed = w
+        .ports
+        .credentials
+        .channel_config(&org("org-a"))
+        .await
+        .unwrap();
+    assert_eq!(auth_token(refreshed), "new-token", "the refresh is cached");
 }
 
 #[tokio::test]
 async fn unsubscribed_recipient_marks_the_contact() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next([api_error(
+    w.ports.sender.fail_next([api_error(
         400,
         21610,
         "Attempt to send to unsubscribed recipient",
@@ -286,6 +302,7 @@ async fn unsubscribed_recipient_marks_the_contact() {
             .starts_with("Failed to send via WhatsApp: Attempt to send to unsubscribed recipient")
     );
     let c = w
+        .ports
         .contacts
         .get(&org("org-a"), &ContactId::parse("c1").unwrap())
         .await
@@ -298,7 +315,7 @@ async fn unsubscribed_recipient_marks_the_contact() {
 async fn permanent_errors_fail_at_once_with_twilios_reason() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.sender.fail_next([api_error(
+    w.ports.sender.fail_next([api_error(
         400,
         21211,
         "The 'To' number is not a valid phone number.",
@@ -309,14 +326,15 @@ async fn permanent_errors_fail_at_once_with_twilios_reason() {
             reason: "Failed to send via WhatsApp: The 'To' number is not a valid phone number. (Twilio error 21211)".into()
         }
     );
-    assert!(w.queue.jobs().is_empty());
+    assert!(w.ports.queue.jobs().is_empty());
 }
 
 #[tokio::test]
 async fn contact_that_opted_out_meanwhile_is_not_messaged() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
-    w.contacts
+    w.ports
+        .contacts
         .update(
             &org("org-a"),
             &ContactId::parse("c1").unwrap(),
@@ -333,7 +351,7 @@ async fn contact_that_opted_out_meanwhile_is_not_messaged() {
             reason: "Failed to send via WhatsApp: Contact has not opted in to WhatsApp.".into()
         }
     );
-    assert!(w.sender.attempts().is_empty());
+    assert!(w.ports.sender.attempts().is_empty());
 }
 
 #[tokio::test]
@@ -346,7 +364,7 @@ async fn unconfigured_organization_fails_the_message() {
             reason: NOT_CONFIGURED.into()
         }
     );
-    assert!(w.sender.attempts().is_empty());
+    assert!(w.ports.sender.attempts().is_empty());
 }
 
 #[tokio::test]
@@ -357,7 +375,8 @@ async fn sqs_batch_reports_only_the_malformed_record() {
     // The fixture's first record names this message.
     let job: SendJob = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
     let now = Utc::now();
-    w.messages
+    w.ports
+        .messages
         .insert(&Message {
             id: job.message_id,
             organization_id: job.organization_id.clone(),
@@ -412,7 +431,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
         size: Some(100),
         error: None,
     }];
-    w.messages.insert(&message).await.unwrap();
+    w.ports.messages.insert(&message).await.unwrap();
     let job = SendJob {
         message_id: message.id,
         ..job
@@ -421,7 +440,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
         w.process(&job).await.unwrap(),
         JobOutcome::Sent { .. }
     ));
-    let (_, outbound) = w.sender.attempts().pop().unwrap();
+    let (_, outbound) = w.ports.sender.attempts().pop().unwrap();
     let OutboundContent::FreeForm { body, media_url } = outbound.content else {
         panic!("free-form expected");
     };
@@ -440,7 +459,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
 const TWILIO_MEDIA: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1";
 
 /// An inbound message with one media still at Twilio, and its copy job.
-async fn inbound_with_media<K: CredentialStore>(w: &Worker<K>) -> SendJob {
+async fn inbound_with_media(w: &Worker) -> SendJob {
     let job = pending(w, "").await;
     let mut message = stored(w, &job).await;
     message.id = MessageId::new();
@@ -457,7 +476,7 @@ async fn inbound_with_media<K: CredentialStore>(w: &Worker<K>) -> SendJob {
         size: None,
         error: None,
     }];
-    w.messages.insert(&message).await.unwrap();
+    w.ports.messages.insert(&message).await.unwrap();
     SendJob {
         message_id: message.id,
         kind: shared::domain::JobKind::CopyMedia,
@@ -469,7 +488,7 @@ async fn inbound_with_media<K: CredentialStore>(w: &Worker<K>) -> SendJob {
 async fn inbound_media_is_copied_under_the_organizations_prefix() {
     let w = worker().await;
     let job = inbound_with_media(&w).await;
-    w.sender.media_answers(
+    w.ports.sender.media_answers(
         TWILIO_MEDIA,
         [Ok((
             b"\xff\xd8\xff\xe0jpeg".to_vec(),
@@ -481,7 +500,10 @@ async fn inbound_media_is_copied_under_the_organizations_prefix() {
     let key = m.attachments[0].key.clone().unwrap();
     assert_eq!(key, format!("org-a/inbound/{}/0.jpg", m.id));
     assert_eq!(m.attachments[0].size, Some(8));
-    assert_eq!(w.media.object(&key).unwrap().0, b"\xff\xd8\xff\xe0jpeg");
+    assert_eq!(
+        w.ports.media.object(&key).unwrap().0,
+        b"\xff\xd8\xff\xe0jpeg"
+    );
     assert!(m.revision > job.message_id, "pollers see the change");
 }
 
@@ -495,14 +517,14 @@ async fn a_brief_404_is_retried_then_the_copy_succeeds() {
         message: "Not found".into(),
         more_info: None,
     };
-    w.sender.media_answers(
+    w.ports.sender.media_answers(
         TWILIO_MEDIA,
         [Err(not_yet), Ok((b"OggS".to_vec(), "audio/ogg".to_owned()))],
     );
     let JobOutcome::Retrying { attempt: 2, .. } = w.process(&job).await.unwrap() else {
         panic!("expected a retry")
     };
-    let (retry, _) = w.queue.drain().remove(0);
+    let (retry, _) = w.ports.queue.drain().remove(0);
     assert_eq!(retry.kind, shared::domain::JobKind::CopyMedia);
     assert_eq!(w.process(&retry).await.unwrap(), JobOutcome::MediaCopied);
     let m = stored(&w, &job).await;
@@ -520,11 +542,11 @@ async fn media_that_cannot_be_fetched_is_marked_and_the_message_kept() {
         message: "Not found".into(),
         more_info: None,
     };
-    w.sender.media_answers(TWILIO_MEDIA, [Err(gone)]);
+    w.ports.sender.media_answers(TWILIO_MEDIA, [Err(gone)]);
     let mut job = job;
     loop {
         match w.process(&job).await.unwrap() {
-            JobOutcome::Retrying { .. } => job = w.queue.drain().remove(0).0,
+            JobOutcome::Retrying { .. } => job = w.ports.queue.drain().remove(0).0,
             JobOutcome::MediaCopied => break,
             other => panic!("{other:?}"),
         }

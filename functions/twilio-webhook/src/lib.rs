@@ -14,12 +14,14 @@ use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, body_bytes, header,
     path_parameter, query, route_key, twiml_response,
 };
+use shared::config::Settings;
 use shared::domain::{
     Attachment, ChannelConfig, ContactChange, Direction, JobKind, Message, MessageId,
     MessageStatus, MessageType, OptAction, OrgConfig, OrganizationId, SendJob, StatusChange,
     keyword_action, opt_out_type_action,
 };
-use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, SendQueue};
+use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue};
+use shared::runtime::Handler;
 use shared::twilio::{
     FormParams, InboundMessage, SIGNATURE_HEADER, StatusCallback, describe_error_code,
     validate_signature,
@@ -27,13 +29,11 @@ use shared::twilio::{
 
 use secrecy::ExposeSecret;
 
+/// Inbound media is copied by the worker (through the queue), off the webhook's critical
+/// path.
 #[derive(Clone)]
-pub struct TwilioWebhook<M, C, K, Q> {
-    pub messages: M,
-    pub contacts: C,
-    pub credentials: K,
-    /// Inbound media is copied by the worker, off the webhook's critical path.
-    pub queue: Q,
+pub struct TwilioWebhook<P> {
+    pub ports: P,
     /// The API's public base URL as configured in Twilio (`PUBLIC_BASE_URL`); None: the
     /// `https://` + domain API Gateway reports.
     pub public_base_url: Option<String>,
@@ -44,19 +44,26 @@ enum Kind {
     Status,
 }
 
-impl<M, C, K, Q> TwilioWebhook<M, C, K, Q>
-where
-    M: MessageStore,
-    C: ContactStore,
-    K: CredentialStore,
-    Q: SendQueue,
-{
-    pub async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+impl<P: Ports> TwilioWebhook<P> {
+    pub fn new(ports: P, settings: &Settings) -> Self {
+        Self {
+            ports,
+            public_base_url: settings.public_base_url.clone(),
+        }
+    }
+}
+
+impl<P: Ports> Handler<ApiGatewayV2httpRequest> for TwilioWebhook<P> {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
         self.route(&event)
             .await
             .unwrap_or_else(ApiError::into_response)
     }
+}
 
+impl<P: Ports> TwilioWebhook<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -70,7 +77,7 @@ where
             .and_then(|id| OrganizationId::parse(id).ok())
             .ok_or(ApiError::NotFound("Unknown organization."))?;
         // An organization without a usable configuration has no token to check with.
-        let config = match self.credentials.channel_config(&org).await? {
+        let config = match self.ports.credentials().channel_config(&org).await? {
             ChannelConfig::Configured(config) => config,
             ChannelConfig::NotConfigured { .. } => {
                 tracing::warn!(organization_id = %org, "webhook for an organization that is not configured");
@@ -148,7 +155,11 @@ where
                 "The request is not for this organization's sender.",
             ));
         }
-        let contact = self.contacts.find_by_phone(org, &inbound.from).await?;
+        let contact = self
+            .ports
+            .contacts()
+            .find_by_phone(org, &inbound.from)
+            .await?;
         let now = Utc::now();
         let id = MessageId::new();
         let attachments: Vec<Attachment> = inbound
@@ -181,7 +192,7 @@ where
             updated_at: now,
             revision: id,
         };
-        if self.messages.insert_inbound(&message).await? == InboundInsert::Duplicate {
+        if self.ports.messages().insert_inbound(&message).await? == InboundInsert::Duplicate {
             tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
             return Ok(twiml_response());
         }
@@ -203,7 +214,8 @@ where
             // Opting back in also lifts a WhatsApp-level unsubscribe (Twilio 21610).
             whatsapp_unsubscribed: (opt == Some(OptAction::OptIn)).then_some(false),
         };
-        self.contacts
+        self.ports
+            .contacts()
             .update(org, &contact.contact_id, &change)
             .await?;
         tracing::info!(
@@ -229,7 +241,7 @@ where
             attempt: 1,
             kind: JobKind::CopyMedia,
         };
-        if let Err(e) = self.queue.enqueue(&job, Duration::ZERO).await {
+        if let Err(e) = self.ports.queue().enqueue(&job, Duration::ZERO).await {
             tracing::error!(organization_id = %org, message_id = %message.id, error = %e, "media copy not queued");
             let unavailable: Vec<Attachment> = message
                 .attachments
@@ -239,7 +251,8 @@ where
                     ..a.clone()
                 })
                 .collect();
-            self.messages
+            self.ports
+                .messages()
                 .update_attachments(org, &message.id, &unavailable)
                 .await?;
         }
@@ -257,7 +270,7 @@ where
         // Our status callback URL names the message (and is covered by the signature), so a
         // callback that overtakes the worker's own SENT still finds its message.
         let by_id = match query(event, "message_id").and_then(|v| MessageId::parse(&v).ok()) {
-            Some(id) => self.messages.get(org, &id).await?.filter(|m| {
+            Some(id) => self.ports.messages().get(org, &id).await?.filter(|m| {
                 m.twilio_message_sid
                     .as_deref()
                     .is_none_or(|sid| sid == callback.message_sid)
@@ -267,7 +280,8 @@ where
         let message = match by_id {
             Some(m) => Some(m),
             None => {
-                self.messages
+                self.ports
+                    .messages()
                     .find_by_sid(org, &callback.message_sid)
                     .await?
             }
@@ -281,7 +295,8 @@ where
         };
         let error_reason = (status == MessageStatus::Failed).then(|| failure_reason(&callback));
         let outcome = self
-            .messages
+            .ports
+            .messages()
             .apply_status(
                 org,
                 &message.id,
@@ -299,7 +314,10 @@ where
                 whatsapp_unsubscribed: Some(true),
                 ..Default::default()
             };
-            self.contacts.update(org, contact_id, &change).await?;
+            self.ports
+                .contacts()
+                .update(org, contact_id, &change)
+                .await?;
         }
         tracing::info!(
             organization_id = %org,

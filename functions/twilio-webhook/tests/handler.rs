@@ -1,5 +1,6 @@
 //! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
 
+use shared::runtime::Handler;
 use std::collections::HashMap;
 
 use chrono::Utc;
@@ -7,7 +8,7 @@ use shared::api::ApiGatewayV2httpRequest;
 use shared::api::{GatewayRequest, gateway_event};
 use shared::domain::{Contact, ContactId};
 use shared::domain::{Direction, Message, MessageId, MessageStatus, MessageType, StatusChange};
-use shared::memory::{MemoryContacts, MemoryCredentials, MemoryMessages, MemoryQueue};
+use shared::memory::MemoryPorts;
 use shared::ports::MessageStore;
 use shared::ports::{ContactStore, ConversationQuery};
 use shared::testing::{
@@ -17,12 +18,13 @@ use shared::twilio::compute_signature;
 
 use twilio_webhook::*;
 
-type Webhook = TwilioWebhook<MemoryMessages, MemoryContacts, MemoryCredentials, MemoryQueue>;
+type Webhook = TwilioWebhook<MemoryPorts>;
 
 const DOMAIN: &str = "abc123.execute-api.eu-west-1.amazonaws.com";
 
 async fn webhook() -> Webhook {
-    let contacts = MemoryContacts::new();
+    let ports = MemoryPorts::new("http://127.0.0.1:8080");
+    let contacts = &ports.contacts;
     let mut aisha = contact("org-a", "c1", "Aisha Rahman", "+60123456789");
     aisha.last_inbound_at = Some(hours_ago(48));
     contacts.put(&aisha).await.unwrap();
@@ -35,16 +37,13 @@ async fn webhook() -> Webhook {
         ))
         .await
         .unwrap();
-    let credentials = MemoryCredentials::new();
+    let credentials = &ports.credentials;
     credentials.put_secret(
         &org("org-a"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
     );
     TwilioWebhook {
-        messages: MemoryMessages::new(),
-        contacts,
-        credentials,
-        queue: MemoryQueue::recording(),
+        ports,
         public_base_url: None,
     }
 }
@@ -123,7 +122,8 @@ fn inbound_event(params: &[(String, String)]) -> ApiGatewayV2httpRequest {
 }
 
 async fn aisha(w: &Webhook) -> Contact {
-    w.contacts
+    w.ports
+        .contacts
         .get(&org("org-a"), &ContactId::parse("c1").unwrap())
         .await
         .unwrap()
@@ -131,7 +131,8 @@ async fn aisha(w: &Webhook) -> Contact {
 }
 
 async fn conversation(w: &Webhook) -> Vec<Message> {
-    w.messages
+    w.ports
+        .messages
         .conversation(
             &org("org-a"),
             &ContactId::parse("c1").unwrap(),
@@ -167,7 +168,7 @@ async fn stores_an_inbound_message_and_opens_the_window() {
     let c = aisha(&w).await;
     assert!(c.last_inbound_at.unwrap() > hours_ago(1));
     assert!(
-        w.messages.all(&org("org-b")).is_empty(),
+        w.ports.messages.all(&org("org-b")).is_empty(),
         "the other org's contact is untouched"
     );
 }
@@ -181,7 +182,7 @@ async fn a_repeated_message_sid_is_stored_once() {
             .await;
         assert_eq!(r.status_code, 200);
     }
-    assert_eq!(w.messages.all(&org("org-a")).len(), 1);
+    assert_eq!(w.ports.messages.all(&org("org-a")).len(), 1);
 }
 
 #[tokio::test]
@@ -195,7 +196,7 @@ async fn an_unknown_number_is_kept_without_a_contact_and_not_shown() {
         )))
         .await;
     assert_eq!(r.status_code, 200);
-    let all = w.messages.all(&org("org-a"));
+    let all = w.ports.messages.all(&org("org-a"));
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].contact_id, None);
     assert_eq!(all[0].contact_phone.as_deref(), Some("+447911123456"));
@@ -214,6 +215,7 @@ async fn stop_opts_out_and_start_opts_back_in() {
     let c = aisha(&w).await;
     assert!(!c.whatsapp_opt_in);
     let eligible = w
+        .ports
         .contacts
         .list_eligible(&org("org-a"), None, None, 10)
         .await
@@ -257,7 +259,7 @@ async fn bad_or_missing_signatures_are_403_and_store_nothing() {
     tampered.body = Some(base64_encode(body.as_bytes()));
     assert_eq!(w.handle(tampered).await.status_code, 403);
 
-    assert!(w.messages.all(&org("org-a")).is_empty());
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
     assert!(aisha(&w).await.last_inbound_at.unwrap() < hours_ago(47));
 }
 
@@ -304,7 +306,7 @@ async fn another_account_or_sender_is_403() {
         }
     }
     assert_eq!(w.handle(inbound_event(&params)).await.status_code, 403);
-    assert!(w.messages.all(&org("org-a")).is_empty());
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
 }
 
 #[tokio::test]
@@ -319,7 +321,7 @@ async fn unknown_or_unconfigured_organizations_are_404() {
             .await;
         assert_eq!(r.status_code, 404, "{org_id}");
     }
-    assert!(w.messages.all(&org("org-b")).is_empty());
+    assert!(w.ports.messages.all(&org("org-b")).is_empty());
 }
 
 #[tokio::test]
@@ -331,7 +333,7 @@ async fn a_form_without_message_sid_is_400() {
         .collect();
     let r = w.handle(inbound_event(&params)).await;
     assert_eq!(r.status_code, 400);
-    assert!(w.messages.all(&org("org-a")).is_empty());
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
 }
 
 async fn outbound(w: &Webhook) -> Message {
@@ -353,7 +355,7 @@ async fn outbound(w: &Webhook) -> Message {
         updated_at: now,
         revision: id,
     };
-    w.messages.insert(&m).await.unwrap();
+    w.ports.messages.insert(&m).await.unwrap();
     m
 }
 
@@ -391,7 +393,12 @@ async fn callback(w: &Webhook, m: &Message, sid: &str, status: &str, code: Optio
 }
 
 async fn reload(w: &Webhook, m: &Message) -> Message {
-    w.messages.get(&org("org-a"), &m.id).await.unwrap().unwrap()
+    w.ports
+        .messages
+        .get(&org("org-a"), &m.id)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -419,7 +426,8 @@ async fn a_callback_that_overtakes_the_worker_is_not_lost() {
     let now = reload(&w, &m).await;
     assert_eq!(now.status, MessageStatus::Delivered);
     // The worker's own SENT then only records nothing new.
-    w.messages
+    w.ports
+        .messages
         .apply_status(
             &org("org-a"),
             &m.id,
@@ -462,7 +470,8 @@ async fn failed_21610_marks_the_contact_unsubscribed() {
 async fn callbacks_find_messages_by_sid_without_a_message_id() {
     let w = webhook().await;
     let m = outbound(&w).await;
-    w.messages
+    w.ports
+        .messages
         .apply_status(
             &org("org-a"),
             &m.id,
@@ -487,7 +496,8 @@ async fn callbacks_find_messages_by_sid_without_a_message_id() {
     // A message id that does not match the sid is not trusted over the sid.
     let other = outbound(&w).await;
     let query = format!("message_id={}", other.id);
-    w.messages
+    w.ports
+        .messages
         .apply_status(
             &org("org-a"),
             &other.id,
@@ -544,7 +554,8 @@ async fn recorded_events_are_understood() {
         serde_json::from_str(include_str!("../../../events/twilio-webhook-status.json")).unwrap();
     // The recorded callback names a message by sid only.
     let sid = "SM0123456789abcdef0123456789abcdef";
-    w.messages
+    w.ports
+        .messages
         .apply_status(
             &org("org-a"),
             &m.id,
@@ -582,7 +593,7 @@ async fn inbound_media_is_kept_and_its_copy_queued_off_the_critical_path() {
     assert_eq!(m.text, None);
     assert_eq!(m.attachments[0].content_type, "image/jpeg");
     assert_eq!(m.attachments[0].key, None, "not copied yet");
-    let jobs = w.queue.jobs();
+    let jobs = w.ports.queue.jobs();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].0.kind, shared::domain::JobKind::CopyMedia);
     assert_eq!(jobs[0].0.message_id, m.id);

@@ -8,6 +8,7 @@
 mod contacts;
 mod media;
 mod messages;
+pub mod provision;
 mod queue;
 pub mod schema;
 mod secrets;
@@ -22,7 +23,42 @@ pub use messages::DynamoMessages;
 pub use queue::{SqsSendQueue, to_sqs_event};
 pub use secrets::SecretsManagerCredentials;
 
-use crate::ports::PortError;
+use crate::ports::{PortError, port_bundle};
+use crate::twilio::TwilioClient;
+
+/// The AWS set of ports. The sender is Twilio's REST client; emulator tests put a scripted
+/// one in its place.
+#[derive(Clone)]
+pub struct AwsPorts<W = TwilioClient> {
+    pub contacts: DynamoContacts,
+    pub messages: DynamoMessages,
+    pub credentials: SecretsManagerCredentials,
+    pub queue: SqsSendQueue,
+    pub media: S3Media,
+    pub sender: W,
+}
+
+port_bundle!(
+    AwsPorts,
+    DynamoContacts,
+    DynamoMessages,
+    SecretsManagerCredentials,
+    SqsSendQueue,
+    S3Media
+);
+
+impl<W> AwsPorts<W> {
+    pub fn with_sender<V>(self, sender: V) -> AwsPorts<V> {
+        AwsPorts {
+            contacts: self.contacts,
+            messages: self.messages,
+            credentials: self.credentials,
+            queue: self.queue,
+            media: self.media,
+            sender,
+        }
+    }
+}
 
 /// Resource names, as the SAM template passes them.
 #[derive(Debug, Clone, PartialEq, Eq)]

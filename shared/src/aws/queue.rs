@@ -27,6 +27,9 @@ impl SqsSendQueue {
 
 impl SendQueue for SqsSendQueue {
     async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+        if self.queue_url.is_empty() {
+            return Err(PortError::Unavailable("SEND_QUEUE_URL is not set".into()));
+        }
         let body = serde_json::to_string(job).map_err(|e| PortError::Corrupt(e.to_string()))?;
         // Whole seconds, rounded up: a retry never comes earlier than its backoff.
         let seconds = delay

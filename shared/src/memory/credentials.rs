@@ -6,15 +6,31 @@ use crate::domain::{ChannelConfig, OrganizationId, parse_org_secret};
 use crate::ports::{CredentialStore, PortResult};
 
 /// Holds each organization's secret document as Secrets Manager would, and parses it with
-/// the same rules on every read.
+/// the same rules on every read. `cached()` keeps what it first read per organization until
+/// `refresh`, as the Lambda-side cache does (a rotated token is seen only after a refresh).
 #[derive(Clone, Default)]
 pub struct MemoryCredentials {
     secrets: Arc<Mutex<HashMap<OrganizationId, String>>>,
+    cache: Option<Arc<Mutex<HashMap<OrganizationId, ChannelConfig>>>>,
 }
 
 impl MemoryCredentials {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    pub fn cached() -> Self {
+        Self {
+            cache: Some(Arc::default()),
+            ..Self::default()
+        }
+    }
+
+    fn read(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
+        Ok(match lock(&self.secrets)?.get(org) {
+            Some(json) => parse_org_secret(json),
+            None => ChannelConfig::not_configured("no secret for this organization"),
+        })
     }
 
     /// Stores (or rotates) an organization's secret JSON.
@@ -33,13 +49,20 @@ impl MemoryCredentials {
 
 impl CredentialStore for MemoryCredentials {
     async fn channel_config(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
-        Ok(match lock(&self.secrets)?.get(org) {
-            Some(json) => parse_org_secret(json),
-            None => ChannelConfig::not_configured("no secret for this organization"),
-        })
+        let Some(cache) = &self.cache else {
+            return self.read(org);
+        };
+        if let Some(config) = lock(cache)?.get(org) {
+            return Ok(config.clone());
+        }
+        self.refresh(org).await
     }
 
     async fn refresh(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
-        self.channel_config(org).await
+        let config = self.read(org)?;
+        if let Some(cache) = &self.cache {
+            lock(cache)?.insert(org.clone(), config.clone());
+        }
+        Ok(config)
     }
 }

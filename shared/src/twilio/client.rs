@@ -1,5 +1,6 @@
 //! Twilio Programmable Messaging REST client (the part the WhatsApp channel uses).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
@@ -70,12 +71,38 @@ pub struct SentMessage {
     pub status: String,
 }
 
+/// Twilio's REST API for one deployment. Cheap to clone; the HTTPS clients are built on
+/// first use, so a function that never calls Twilio never pays for them.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
-    http: reqwest::Client,
-    /// For media downloads: redirects are followed by hand, without credentials.
-    media_http: reqwest::Client,
+    http: Arc<OnceLock<Result<HttpClients, String>>>,
+    timeout: Duration,
     base_url: String,
+}
+
+#[derive(Debug)]
+struct HttpClients {
+    api: reqwest::Client,
+    /// For media downloads: redirects are followed by hand, without credentials.
+    media: reqwest::Client,
+}
+
+impl HttpClients {
+    fn build(timeout: Duration) -> Result<Self, String> {
+        let builder = || {
+            reqwest::Client::builder()
+                .timeout(timeout)
+                .connect_timeout(timeout.min(Duration::from_secs(5)))
+                .user_agent(concat!("whatsapp-channel/", env!("CARGO_PKG_VERSION")))
+        };
+        Ok(Self {
+            api: builder().build().map_err(|e| e.to_string())?,
+            media: builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| e.to_string())?,
+        })
+    }
 }
 
 /// Largest inbound media accepted (WhatsApp's own limit is 16 MB, documents 100 MB are
@@ -84,26 +111,22 @@ pub const MAX_INBOUND_MEDIA_BYTES: usize = 16 * 1024 * 1024;
 
 impl TwilioClient {
     /// `base_url` is `https://api.twilio.com` in production and the sandbox locally.
-    /// Building the client does no network I/O.
+    /// Building the client does no I/O.
     pub fn new(base_url: &str, timeout: Duration) -> Result<Self, TwilioError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("whatsapp-channel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TwilioError::Network(e.to_string()))?;
-        let media_http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("whatsapp-channel/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| TwilioError::Network(e.to_string()))?;
+        url::Url::parse(base_url)
+            .map_err(|e| TwilioError::InvalidResponse(format!("Twilio base URL: {e}")))?;
         Ok(Self {
-            http,
-            media_http,
+            http: Arc::default(),
+            timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
         })
+    }
+
+    fn http(&self) -> Result<&HttpClients, TwilioError> {
+        self.http
+            .get_or_init(|| HttpClients::build(self.timeout))
+            .as_ref()
+            .map_err(|e| TwilioError::Network(e.clone()))
     }
 
     pub fn base_url(&self) -> &str {
@@ -123,7 +146,8 @@ impl TwilioClient {
         let body = serde_urlencoded::to_string(message.form(&config.whatsapp_from))
             .map_err(|e| TwilioError::InvalidResponse(e.to_string()))?;
         let response = self
-            .http
+            .http()?
+            .api
             .post(url)
             .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
             .header(
@@ -158,7 +182,7 @@ impl TwilioClient {
         let api = url::Url::parse(&self.base_url).map_err(|_| invalid("API base URL"))?;
         let mut current = url::Url::parse(url).map_err(|_| invalid("media URL"))?;
         for hop in 0..4 {
-            let mut request = self.media_http.get(current.clone());
+            let mut request = self.http()?.media.get(current.clone());
             if hop == 0 && current.origin() == api.origin() {
                 request = request
                     .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()));

@@ -2,19 +2,18 @@
 //! events in, SQS between the send route and the worker (as the event source mapping
 //! delivers it), Twilio's signed webhooks back.
 
-mod emulator;
-
 use std::collections::HashMap;
 
+use crate::emulator::Stack;
 use aws_lambda_events::event::sqs::SqsEvent;
-use emulator::Stack;
 use send_message::SendApi;
 use send_worker::{SendWorker, WorkerSettings};
 use shared::api::{GatewayRequest, gateway_event};
+use shared::aws::AwsPorts;
 use shared::domain::{ContactId, MessageStatus};
 use shared::memory::ScriptedSender;
 use shared::ports::{ContactStore, MessageStore};
-use shared::runtime::AwsPorts;
+use shared::runtime::Handler;
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, json_body, jwt_event, org, secret_json,
 };
@@ -127,16 +126,12 @@ fn signed(
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn send_worker_and_status_callback_end_to_end() {
     let (stack, ports) = stack_with_demo_data().await;
-    let queue = ports.queue().unwrap();
     let url = stack.resources.send_queue_url.clone().unwrap();
     let send = SendApi {
-        contacts: ports.contacts.clone(),
-        messages: ports.messages.clone(),
-        credentials: ports.credentials.clone(),
-        queue: queue.clone(),
-        media: ports.media().unwrap(),
+        ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
     };
     let accepted = send
@@ -162,12 +157,7 @@ async fn send_worker_and_status_callback_end_to_end() {
         more_info: None,
     }]);
     let worker = SendWorker {
-        messages: ports.messages.clone(),
-        contacts: ports.contacts.clone(),
-        credentials: ports.credentials.clone(),
-        sender: sender.clone(),
-        queue,
-        media: ports.media().unwrap(),
+        ports: ports.clone().with_sender(sender.clone()),
         settings: WorkerSettings {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
@@ -212,10 +202,7 @@ async fn send_worker_and_status_callback_end_to_end() {
 
     // Twilio's callbacks, delivered twice and out of order.
     let webhook = TwilioWebhook {
-        messages: ports.messages.clone(),
-        contacts: ports.contacts.clone(),
-        credentials: ports.credentials.clone(),
-        queue: ports.queue().unwrap(),
+        ports: ports.clone(),
         public_base_url: Some("https://api.example.com".into()),
     };
     for status in ["read", "delivered", "read", "sent"] {
@@ -225,9 +212,7 @@ async fn send_worker_and_status_callback_end_to_end() {
         assert_eq!(r.status_code, 200, "{status}");
     }
     let conversation = list_messages::MessagesApi {
-        contacts: ports.contacts.clone(),
-        messages: ports.messages.clone(),
-        media: ports.media().unwrap(),
+        ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
     }
     .handle(jwt_event(
@@ -244,13 +229,11 @@ async fn send_worker_and_status_callback_end_to_end() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn inbound_message_reaches_the_conversation_once_and_stop_opts_out() {
     let (_stack, ports) = stack_with_demo_data().await;
     let webhook = TwilioWebhook {
-        messages: ports.messages.clone(),
-        contacts: ports.contacts.clone(),
-        credentials: ports.credentials.clone(),
-        queue: ports.queue().unwrap(),
+        ports: ports.clone(),
         public_base_url: None,
     };
     let path = "/webhook/twilio/whatsapp/acme";
@@ -317,6 +300,7 @@ async fn inbound_message_reaches_the_conversation_once_and_stop_opts_out() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_malformed_job_ends_in_the_dead_letter_queue() {
     let (stack, ports) = stack_with_demo_data().await;
     let url = stack.resources.send_queue_url.clone().unwrap();
@@ -329,12 +313,7 @@ async fn a_malformed_job_ends_in_the_dead_letter_queue() {
         .await
         .unwrap();
     let worker = SendWorker {
-        messages: ports.messages.clone(),
-        contacts: ports.contacts.clone(),
-        credentials: ports.credentials.clone(),
-        sender: ScriptedSender::new(),
-        queue: ports.queue().unwrap(),
-        media: ports.media().unwrap(),
+        ports: ports.clone().with_sender(ScriptedSender::new()),
         settings: WorkerSettings {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
@@ -376,17 +355,14 @@ async fn a_malformed_job_ends_in_the_dead_letter_queue() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn an_unavailable_table_is_a_503_and_nothing_is_queued() {
     let (stack, _) = stack_with_demo_data().await;
     let mut resources = stack.resources.clone();
     resources.messages_table = format!("{}-gone", stack.name);
-    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources);
+    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources).unwrap();
     let send = SendApi {
-        contacts: ports.contacts.clone(),
-        messages: ports.messages.clone(),
-        credentials: ports.credentials.clone(),
-        queue: ports.queue().unwrap(),
-        media: ports.media().unwrap(),
+        ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
     };
     let r = send
@@ -405,16 +381,14 @@ async fn an_unavailable_table_is_a_503_and_nothing_is_queued() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_webhook_that_cannot_be_stored_answers_503_so_twilio_retries() {
     let (stack, _) = stack_with_demo_data().await;
     let mut resources = stack.resources.clone();
     resources.messages_table = format!("{}-gone", stack.name);
-    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources);
+    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources).unwrap();
     let webhook = TwilioWebhook {
-        messages: ports.messages.clone(),
-        contacts: ports.contacts.clone(),
-        credentials: ports.credentials.clone(),
-        queue: ports.queue().unwrap(),
+        ports: ports.clone(),
         public_base_url: Some("https://api.example.com".into()),
     };
     let path = "/webhook/twilio/whatsapp/acme";

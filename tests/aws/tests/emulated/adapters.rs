@@ -1,10 +1,8 @@
 //! Every AWS adapter against the emulator: the same guarantees the in-memory ports give.
 
-mod emulator;
-
 use std::time::Duration;
 
-use emulator::Stack;
+use crate::emulator::Stack;
 use shared::domain::{
     ChannelConfig, ContactChange, ContactId, Direction, Message, MessageId, MessageStatus,
     MessageType, OrganizationId, PhoneNumber, SendJob, StatusChange,
@@ -20,6 +18,7 @@ fn cid(id: &str) -> ContactId {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn contacts_by_key_phone_and_eligible_index() {
     let stack = Stack::create().await;
     let store = stack.ports().contacts;
@@ -163,6 +162,7 @@ fn contact_with_time(
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn concurrent_contact_updates_are_not_lost() {
     let stack = Stack::create().await;
     let store = stack.ports().contacts;
@@ -232,6 +232,7 @@ fn texts(page: &shared::ports::ConversationPage) -> Vec<String> {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn conversations_page_poll_and_stay_in_their_organization() {
     let stack = Stack::create().await;
     let store = stack.ports().messages;
@@ -349,6 +350,7 @@ async fn conversations_page_poll_and_stay_in_their_organization() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn status_updates_are_conditional_and_forward_only() {
     let stack = Stack::create().await;
     let store = stack.ports().messages;
@@ -469,6 +471,7 @@ async fn status_updates_are_conditional_and_forward_only() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn inbound_messages_are_stored_once_per_sid_even_concurrently() {
     let stack = Stack::create().await;
     let store = stack.ports().messages;
@@ -518,6 +521,7 @@ async fn inbound_messages_are_stored_once_per_sid_even_concurrently() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn secrets_are_parsed_cached_and_refreshed() {
     let stack = Stack::create().await;
     let credentials = stack.ports().credentials;
@@ -578,9 +582,10 @@ async fn secrets_are_parsed_cached_and_refreshed() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn jobs_go_on_the_queue_with_their_delay() {
     let stack = Stack::create().await;
-    let queue = stack.ports().queue().unwrap();
+    let queue = stack.ports().queue;
     let job = SendJob {
         organization_id: org("acme"),
         message_id: MessageId::new(),
@@ -619,9 +624,10 @@ async fn jobs_go_on_the_queue_with_their_delay() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn media_stays_under_the_organization_prefix() {
     let stack = Stack::create().await;
-    let media = stack.ports().media().unwrap();
+    let media = stack.ports().media;
     let key = media
         .put(&org("acme"), "hello.txt", b"hello".to_vec(), "text/plain")
         .await
@@ -726,12 +732,13 @@ async fn media_stays_under_the_organization_prefix() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn missing_resources_are_unavailable_not_panics() {
     let stack = Stack::create().await;
     let mut resources = stack.resources.clone();
     resources.contacts_table = "does-not-exist".into();
     resources.messages_table = "does-not-exist".into();
-    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources);
+    let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources).unwrap();
     let e = ports
         .contacts
         .get(&org("acme"), &cid("c1"))

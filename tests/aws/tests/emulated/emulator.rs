@@ -1,16 +1,15 @@
 //! The AWS emulator (moto's server) on loopback, and resources named as the SAM template
 //! names them for a stack.
-#![allow(dead_code)]
 
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use shared::aws::Resources;
-use shared::aws::schema::{self, TableSpec};
+use shared::aws::provision::{self, StackSpec};
+use shared::aws::{AwsPorts, Resources};
 use shared::config::Settings;
-use shared::runtime::{AwsPorts, aws_ports_from};
+use shared::runtime::aws_ports_from;
 
 /// The emulator's endpoint: `AWS_ENDPOINT_URL` if the test command started one, else a
 /// moto server started here from the project's `.venv` (killed when the tests end).
@@ -72,85 +71,24 @@ pub struct Stack {
     pub dlq_url: String,
 }
 
-pub fn table_name(stack: &str, spec: &TableSpec) -> String {
-    format!(
-        "{stack}-{}",
-        spec.default_name.trim_start_matches("whatsapp-")
-    )
-}
-
 impl Stack {
     pub async fn create() -> Stack {
         let name = format!("it{}", ulid::Ulid::new().to_string().to_lowercase());
         let sdk = sdk_config().await;
-        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        for spec in [&schema::CONTACTS, &schema::MESSAGES] {
-            schema::create_table(&dynamodb, spec, &table_name(&name, spec))
-                .await
-                .expect("table created");
-        }
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let dlq_url = sqs
-            .create_queue()
-            .queue_name(format!("{name}-send-dlq"))
-            .send()
-            .await
-            .expect("dlq")
-            .queue_url
-            .unwrap();
-        let dlq_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&dlq_url)
-            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes
-            .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
-        let queue_url = sqs
-            .create_queue()
-            .queue_name(format!("{name}-send"))
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
-                format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"3"}}"#),
-            )
-            .attributes(
-                aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
-                "1",
-            )
-            .send()
-            .await
-            .expect("queue")
-            .queue_url
-            .unwrap();
-        let bucket = format!("{name}-media");
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        )
-        .create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("bucket");
-        let resources = Resources {
-            contacts_table: table_name(&name, &schema::CONTACTS),
-            messages_table: table_name(&name, &schema::MESSAGES),
-            send_queue_url: Some(queue_url),
-            media_bucket: Some(bucket),
+        // A failed job is visible again after a second, so redelivery is quick to observe.
+        let spec = StackSpec {
+            visibility_timeout: 1,
+            max_receive_count: 3,
+            ..StackSpec::named(&name)
         };
+        let provisioned = provision::provision(&sdk, &spec)
+            .await
+            .expect("stack provisioned");
         Stack {
             name,
             sdk,
-            resources,
-            dlq_url,
+            resources: provisioned.resources,
+            dlq_url: provisioned.dlq_url,
         }
     }
 
@@ -165,40 +103,18 @@ impl Stack {
     }
 
     pub fn ports(&self) -> AwsPorts {
-        aws_ports_from(&self.settings(), &self.sdk, self.resources.clone())
-    }
-
-    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
-        aws_sdk_secretsmanager::Client::new(&self.sdk)
+        aws_ports_from(&self.settings(), &self.sdk, self.resources.clone()).expect("ports")
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
 
-    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.sdk)
-    }
-
     /// Provisions an organization's secret as the admin template would.
     pub async fn put_secret(&self, org: &str, json: &str) {
         let name = format!("{}/whatsapp/{org}/twilio", self.name);
-        let client = self.secrets();
-        if client
-            .create_secret()
-            .name(&name)
-            .secret_string(json)
-            .send()
+        provision::put_secret(&self.sdk, &name, json)
             .await
-            .is_err()
-        {
-            client
-                .put_secret_value()
-                .secret_id(&name)
-                .secret_string(json)
-                .send()
-                .await
-                .expect("secret rotated");
-        }
+            .expect("secret stored");
     }
 }

@@ -7,7 +7,7 @@ use shared::api::{
     organization_id, query, query_limit, route_key,
 };
 use shared::config::Settings;
-use shared::domain::{ChannelConfig, OrganizationId};
+use shared::domain::{ChannelConfig, OrganizationId, sentences};
 use shared::ports::{ContactStore, CredentialStore, Ports};
 use shared::runtime::Handler;
 
@@ -78,7 +78,7 @@ impl<P: Ports> ContactsApi<P> {
                 tracing::info!(organization_id = %org, why, "WhatsApp not configured");
                 ChannelStatus {
                     enabled: false,
-                    reason: Some("WhatsApp is not configured for this organization."),
+                    reason: Some(sentences::NOT_CONFIGURED),
                     sender: None,
                 }
             }

@@ -16,9 +16,9 @@ use shared::api::{
 };
 use shared::config::Settings;
 use shared::domain::{
-    Attachment, ChannelConfig, ContactId, Direction, JobKind, MAX_TEXT_CHARS, MediaRejection,
-    MediaRule, Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob,
-    StatusChange, check_content, check_declared, conversation_window, media_rule, split_outbound,
+    Attachment, ChannelConfig, ContactId, JobKind, MAX_TEXT_CHARS, MediaRejection, MediaRule,
+    Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob, StatusChange,
+    check_content, check_declared, conversation_window, media_rule, sentences, split_outbound,
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, Ports, SendQueue, media_key,
@@ -147,23 +147,8 @@ impl<P: Ports> SendApi<P> {
 
         let mut accepted = Vec::new();
         for part in split_outbound(text, attachments) {
-            let id = MessageId::new();
-            let message = Message {
-                id,
-                organization_id: org.clone(),
-                contact_id: Some(contact.contact_id.clone()),
-                contact_phone: Some(phone.to_string()),
-                direction: Direction::Outbound,
-                message_type: part.message_type,
-                text: part.text,
-                attachments: part.attachment.into_iter().collect(),
-                twilio_message_sid: None,
-                status: MessageStatus::Pending,
-                error_reason: None,
-                created_at: now,
-                updated_at: now,
-                revision: id,
-            };
+            let message = Message::outbound_pending(org, &contact.contact_id, &phone, part, now);
+            let id = message.id;
             self.ports.messages().insert(&message).await?;
             self.enqueue(org, id).await?;
             tracing::info!(
@@ -194,10 +179,9 @@ impl<P: Ports> SendApi<P> {
         let failed = StatusChange {
             status: MessageStatus::Failed,
             twilio_message_sid: None,
-            error_reason: Some(
-                "Failed to send via WhatsApp: the message could not be queued. Please try again."
-                    .into(),
-            ),
+            error_reason: Some(sentences::send_failed(
+                "the message could not be queued. Please try again.",
+            )),
         };
         if let Err(e) = self.ports.messages().apply_status(org, &id, &failed).await {
             tracing::error!(organization_id = %org, message_id = %id, error = %e, "could not mark FAILED");

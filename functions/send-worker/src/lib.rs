@@ -23,9 +23,8 @@ use shared::twilio::{FailureKind, OutboundContent, OutboundMessage, TwilioError}
 /// Longest delay SQS can put on a message (15 minutes).
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
 
-pub const INVALID_CONFIGURATION: &str =
-    "Invalid WhatsApp configuration for your organization. Please contact admin.";
-pub const NOT_CONFIGURED: &str = "WhatsApp is not configured for this organization.";
+use shared::domain::sentences::send_failed;
+pub use shared::domain::sentences::{INVALID_CONFIGURATION, NOT_CONFIGURED};
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -247,19 +246,14 @@ impl<P: Ports> SendWorker<P> {
         };
         let Some(contact) = contact else {
             return self
-                .fail(
-                    message,
-                    "Failed to send via WhatsApp: the contact no longer exists.".into(),
-                )
+                .fail(message, send_failed("the contact no longer exists."))
                 .await;
         };
         // The contact may have opted out since the message was accepted.
         let to = match contact.eligibility() {
             Ok(phone) => phone,
             Err(why) => {
-                return self
-                    .fail(message, format!("Failed to send via WhatsApp: {why}"))
-                    .await;
+                return self.fail(message, send_failed(why)).await;
             }
         };
         let config = match self.ports.credentials().channel_config(org).await? {
@@ -369,11 +363,11 @@ impl<P: Ports> SendWorker<P> {
             FailureKind::Transient => {
                 self.fail(
                     message,
-                    format!(
-                        "Failed to send via WhatsApp: {} (gave up after {} attempts)",
+                    send_failed(format!(
+                        "{} (gave up after {} attempts)",
                         error.reason(),
                         job.attempt
-                    ),
+                    )),
                 )
                 .await
             }
@@ -390,19 +384,9 @@ impl<P: Ports> SendWorker<P> {
                     .contacts()
                     .update(org, contact_id, &change)
                     .await?;
-                self.fail(
-                    message,
-                    format!("Failed to send via WhatsApp: {}", error.reason()),
-                )
-                .await
+                self.fail(message, send_failed(error.reason())).await
             }
-            FailureKind::Permanent => {
-                self.fail(
-                    message,
-                    format!("Failed to send via WhatsApp: {}", error.reason()),
-                )
-                .await
-            }
+            FailureKind::Permanent => self.fail(message, send_failed(error.reason())).await,
         }
     }
 

@@ -16,9 +16,9 @@ use shared::api::{
 };
 use shared::config::Settings;
 use shared::domain::{
-    Attachment, ChannelConfig, ContactChange, Direction, JobKind, Message, MessageId,
-    MessageStatus, MessageType, OptAction, OrgConfig, OrganizationId, SendJob, StatusChange,
-    keyword_action, opt_out_type_action,
+    Attachment, ChannelConfig, ContactChange, JobKind, Message, MessageId, MessageStatus,
+    OptAction, OrgConfig, OrganizationId, SendJob, StatusChange, keyword_action,
+    opt_out_type_action, sentences,
 };
 use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue};
 use shared::runtime::Handler;
@@ -160,8 +160,6 @@ impl<P: Ports> TwilioWebhook<P> {
             .contacts()
             .find_by_phone(org, &inbound.from)
             .await?;
-        let now = Utc::now();
-        let id = MessageId::new();
         let attachments: Vec<Attachment> = inbound
             .media
             .iter()
@@ -174,24 +172,16 @@ impl<P: Ports> TwilioWebhook<P> {
                 error: None,
             })
             .collect();
-        let message = Message {
-            id,
-            organization_id: org.clone(),
-            contact_id: contact.as_ref().map(|c| c.contact_id.clone()),
-            contact_phone: Some(inbound.from.to_string()),
-            direction: Direction::Inbound,
-            message_type: inbound.media.first().map_or(MessageType::Text, |m| {
-                MessageType::from_content_type(&m.content_type)
-            }),
-            text: Some(inbound.body.clone()).filter(|b| !b.is_empty()),
+        let message = Message::inbound(
+            org,
+            contact.as_ref().map(|c| c.contact_id.clone()),
+            &inbound.from,
+            &inbound.message_sid,
+            Some(inbound.body.clone()),
             attachments,
-            twilio_message_sid: Some(inbound.message_sid.clone()),
-            status: MessageStatus::Received,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: id,
-        };
+            Utc::now(),
+        );
+        let id = message.id;
         if self.ports.messages().insert_inbound(&message).await? == InboundInsert::Duplicate {
             tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
             return Ok(twiml_response());
@@ -209,7 +199,7 @@ impl<P: Ports> TwilioWebhook<P> {
             .and_then(opt_out_type_action)
             .or_else(|| keyword_action(&inbound.body));
         let change = ContactChange {
-            last_inbound_at: Some(now),
+            last_inbound_at: Some(message.created_at),
             whatsapp_opt_in: opt.map(|a| a == OptAction::OptIn),
             // Opting back in also lifts a WhatsApp-level unsubscribe (Twilio 21610).
             whatsapp_unsubscribed: (opt == Some(OptAction::OptIn)).then_some(false),
@@ -342,7 +332,7 @@ fn failure_reason(callback: &StatusCallback) -> String {
         })
         .unwrap_or_else(|| format!("Twilio reported the message {}", callback.message_status));
     match callback.error_code {
-        Some(code) => format!("Failed to send via WhatsApp: {text} (Twilio error {code})"),
-        None => format!("Failed to send via WhatsApp: {text}"),
+        Some(code) => sentences::send_failed(format!("{text} (Twilio error {code})")),
+        None => sentences::send_failed(text),
     }
 }

@@ -2,7 +2,7 @@ use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::json;
 
 use super::json_response;
-use crate::domain::{Ineligibility, MAX_TEXT_CHARS};
+use crate::domain::{Ineligibility, MAX_TEXT_CHARS, sentences};
 use crate::ports::PortError;
 
 /// Every way an API request can fail. `status` and `code` are the one place errors meet
@@ -17,19 +17,17 @@ pub enum ApiError {
     InvalidParameter(String),
     #[error("Content-Type must be application/json.")]
     UnsupportedMediaType,
-    #[error("No content to send.")]
+    #[error("{}", sentences::NO_CONTENT)]
     NoContent,
     #[error("Text is longer than {MAX_TEXT_CHARS} characters.")]
     TextTooLong,
     #[error("{0}")]
     NotFound(&'static str),
-    #[error("WhatsApp is not configured for this organization.")]
+    #[error("{}", sentences::NOT_CONFIGURED)]
     NotConfigured,
     #[error("{0}")]
     Ineligible(Ineligibility),
-    #[error(
-        "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message."
-    )]
+    #[error("{}", sentences::OUTSIDE_WINDOW)]
     OutsideWindow,
     #[error("{0}")]
     AttachmentRejected(crate::domain::MediaRejection),
@@ -37,7 +35,7 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotSupported(&'static str),
-    #[error("The service is temporarily unavailable. Please try again.")]
+    #[error("{}", sentences::UNAVAILABLE)]
     Unavailable,
 }
 

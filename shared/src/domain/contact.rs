@@ -1,5 +1,6 @@
 //! Contacts and the rule that decides who may be messaged on WhatsApp.
 
+use super::sentences;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -28,13 +29,13 @@ pub struct Contact {
 /// Why a contact cannot be messaged. The texts are shown to CRM users as they are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Ineligibility {
-    #[error("Contact has no valid phone number.")]
+    #[error("{}", sentences::NO_VALID_PHONE)]
     NoValidPhone,
-    #[error("Contact has not opted in to WhatsApp.")]
+    #[error("{}", sentences::NOT_OPTED_IN)]
     NotOptedIn,
-    #[error("Contact is blocked for WhatsApp.")]
+    #[error("{}", sentences::BLOCKED)]
     Blocked,
-    #[error("Contact has unsubscribed from WhatsApp.")]
+    #[error("{}", sentences::UNSUBSCRIBED)]
     Unsubscribed,
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ContactId, MessageId, OrganizationId};
+use super::{ContactId, MessageId, OrganizationId, OutboundPart, PhoneNumber};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -146,6 +146,65 @@ pub struct Message {
 }
 
 impl Message {
+    /// One part of a send, stored PENDING until the worker hands it to Twilio.
+    pub fn outbound_pending(
+        organization_id: &OrganizationId,
+        contact_id: &ContactId,
+        phone: &PhoneNumber,
+        part: OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let id = MessageId::new();
+        Self {
+            id,
+            organization_id: organization_id.clone(),
+            contact_id: Some(contact_id.clone()),
+            contact_phone: Some(phone.to_string()),
+            direction: Direction::Outbound,
+            message_type: part.message_type,
+            text: part.text,
+            attachments: part.attachment.into_iter().collect(),
+            twilio_message_sid: None,
+            status: MessageStatus::Pending,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: id,
+        }
+    }
+
+    /// A contact's message as Twilio delivered it (`contact_id` None: an unknown number).
+    /// Its type is its first media's; attachments point at Twilio until the copy is made.
+    pub fn inbound(
+        organization_id: &OrganizationId,
+        contact_id: Option<ContactId>,
+        from: &PhoneNumber,
+        twilio_message_sid: &str,
+        text: Option<String>,
+        attachments: Vec<Attachment>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let id = MessageId::new();
+        Self {
+            id,
+            organization_id: organization_id.clone(),
+            contact_id,
+            contact_phone: Some(from.to_string()),
+            direction: Direction::Inbound,
+            message_type: attachments.first().map_or(MessageType::Text, |a| {
+                MessageType::from_content_type(&a.content_type)
+            }),
+            text: text.filter(|t| !t.is_empty()),
+            attachments,
+            twilio_message_sid: Some(twilio_message_sid.to_owned()),
+            status: MessageStatus::Received,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: id,
+        }
+    }
+
     /// Applies a status event; returns whether the message changed.
     ///
     /// The Twilio sid is recorded whenever it is not known yet, even when the status does not

@@ -7,6 +7,7 @@ mod message;
 mod optout;
 mod org_config;
 mod phone;
+pub mod sentences;
 mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};

@@ -1,0 +1,36 @@
+//! The sentences a CRM user reads, each defined once. API errors, failure reasons stored on
+//! messages and the page (through `web/rules.json`, checked equal by a test) use these.
+
+use std::fmt::Display;
+
+pub const NOT_CONFIGURED: &str = "WhatsApp is not configured for this organization.";
+pub const INVALID_CONFIGURATION: &str =
+    "Invalid WhatsApp configuration for your organization. Please contact admin.";
+pub const NO_CONTENT: &str = "No content to send.";
+pub const NO_VALID_PHONE: &str = "Contact has no valid phone number.";
+pub const NOT_OPTED_IN: &str = "Contact has not opted in to WhatsApp.";
+pub const BLOCKED: &str = "Contact is blocked for WhatsApp.";
+pub const UNSUBSCRIBED: &str = "Contact has unsubscribed from WhatsApp.";
+pub const OUTSIDE_WINDOW: &str = "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
+pub const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again.";
+
+/// The prefix of every outbound failure a person reads.
+pub const SEND_FAILED_PREFIX: &str = "Failed to send via WhatsApp:";
+
+/// "Failed to send via WhatsApp: <reason>".
+pub fn send_failed(reason: impl Display) -> String {
+    format!("{SEND_FAILED_PREFIX} {reason}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_read_as_one_sentence_with_the_reason() {
+        assert_eq!(
+            send_failed("the contact no longer exists."),
+            "Failed to send via WhatsApp: the contact no longer exists."
+        );
+    }
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: cfn-lint, formatting, lints, unit and
-# integration tests (the AWS ones against moto's server on loopback), the README's curl
+# integration tests (the AWS ones against moto's server on loopback), the curl
 # walk-through against the local runner (in process, then on the AWS adapters), the browser
 # tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,

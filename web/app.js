@@ -6,7 +6,8 @@ const api = (path) => `${config.apiBaseUrl || ""}${path}`;
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 const $ = (id) => document.getElementById(id);
 
-// Mirrors the server's rules (shared::domain::media); the server checks again.
+// Mirrors the server's rules (shared::domain::media; local/tests/web.rs holds the two equal);
+// the server checks again.
 const MB = 1024 * 1024;
 const MEDIA_RULES = {
   "image/jpeg": { ext: ["jpg", "jpeg"], max: 5 * MB },

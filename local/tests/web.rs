@@ -39,3 +39,79 @@ fn the_page_never_renders_message_text_as_html() {
     );
     assert!(!app.contains("insertAdjacentHTML"));
 }
+
+/// The page checks files before uploading them with a copy of the server's media rules (a
+/// static page has no build step to generate it): the copy must say exactly what the server
+/// says, type by type — the extensions and the size limit.
+#[test]
+fn the_pages_media_rules_are_the_servers() {
+    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js"))
+        .expect("web/app.js");
+    let start = app
+        .find("const MEDIA_RULES = {")
+        .expect("MEDIA_RULES in app.js");
+    let block = &app[start..start + app[start..].find("};").expect("end of MEDIA_RULES")];
+    let mut page = std::collections::BTreeMap::new();
+    for line in block.lines().skip(1) {
+        // `"type": { ext: ["a", "b"], max: N * MB },`
+        let (content_type, rest) = line.trim().split_once(": {").expect(line);
+        let ext = rest
+            .split('[')
+            .nth(1)
+            .and_then(|r| r.split(']').next())
+            .expect(line);
+        let extensions: Vec<String> = ext
+            .split(',')
+            .map(|e| e.trim().trim_matches('"').to_owned())
+            .collect();
+        let megabytes: u64 = rest
+            .split("max:")
+            .nth(1)
+            .and_then(|m| m.split('*').next())
+            .and_then(|m| m.trim().parse().ok())
+            .expect(line);
+        page.insert(
+            content_type.trim_matches('"').to_owned(),
+            (extensions, megabytes * 1024 * 1024),
+        );
+    }
+    let server: std::collections::BTreeMap<_, _> = shared::domain::MEDIA_RULES
+        .iter()
+        .map(|r| {
+            (
+                r.content_type.to_owned(),
+                (
+                    r.extensions
+                        .iter()
+                        .map(|e| (*e).to_owned())
+                        .collect::<Vec<_>>(),
+                    r.max_bytes,
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        page, server,
+        "web/app.js MEDIA_RULES differ from shared::domain::MEDIA_RULES"
+    );
+}
+
+/// The sentences the page writes itself (before or without the API's answer) are the
+/// server's, to the letter.
+#[test]
+fn the_pages_sentences_are_the_servers() {
+    use shared::domain::sentences;
+    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js"))
+        .expect("web/app.js");
+    for sentence in [sentences::OUTSIDE_WINDOW, sentences::NO_CONTENT] {
+        assert!(
+            app.contains(&format!("\"{sentence}\"")),
+            "web/app.js does not say {sentence:?}"
+        );
+    }
+    let prefix = sentences::SEND_FAILED_PREFIX.trim_end_matches(':');
+    assert!(
+        app.contains(&format!("\"{prefix}.\"")),
+        "web/app.js's fallback failure toast is not {prefix:?}"
+    );
+}

@@ -172,3 +172,27 @@ fn newest(thread: Vec<&Message>, limit: usize) -> (Vec<&Message>, bool) {
     let skip = thread.len().saturating_sub(limit);
     (thread[skip..].to_vec(), skip > 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::MemoryMessages;
+    use crate::testing::contract;
+
+    // The same contract the DynamoDB store is held to in the emulator tests.
+
+    #[tokio::test]
+    async fn conversations_page_poll_and_stay_in_their_organization() {
+        contract::conversations_page_poll_and_stay_in_their_organization(&MemoryMessages::new())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn status_moves_forward_only_and_conditionally() {
+        contract::status_moves_forward_only_and_conditionally(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn inbound_messages_are_stored_once_per_sid() {
+        contract::inbound_messages_are_stored_once_per_sid(&MemoryMessages::new()).await;
+    }
+}

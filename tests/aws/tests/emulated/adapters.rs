@@ -4,13 +4,12 @@ use std::time::Duration;
 
 use crate::emulator::Stack;
 use shared::domain::{
-    ChannelConfig, ContactChange, ContactId, Direction, Message, MessageId, MessageStatus,
-    MessageType, OrganizationId, PhoneNumber, SendJob, StatusChange,
+    ChannelConfig, ContactChange, ContactId, MessageId, OrganizationId, PhoneNumber, SendJob,
 };
 use shared::ports::{
-    ContactStore, ConversationQuery, CredentialStore, InboundInsert, MediaStore, MessageStore,
-    PortError, SendQueue, StatusOutcome,
+    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue,
 };
+use shared::testing::contract;
 use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, hours_ago, org, secret_json};
 
 fn cid(id: &str) -> ContactId {
@@ -189,334 +188,6 @@ async fn concurrent_contact_updates_are_not_lost() {
     assert!(
         c.whatsapp_unsubscribed && !c.whatsapp_opt_in,
         "both changes kept: {c:?}"
-    );
-}
-
-fn message(
-    o: &str,
-    contact: Option<&str>,
-    text: &str,
-    direction: Direction,
-    sid: Option<&str>,
-) -> Message {
-    let now = chrono::Utc::now();
-    let id = MessageId::new();
-    std::thread::sleep(Duration::from_millis(2));
-    Message {
-        id,
-        organization_id: org(o),
-        contact_id: contact.map(cid),
-        contact_phone: Some("+60123456789".into()),
-        direction,
-        message_type: MessageType::Text,
-        text: Some(text.into()),
-        attachments: vec![],
-        twilio_message_sid: sid.map(str::to_owned),
-        status: if direction == Direction::Inbound {
-            MessageStatus::Received
-        } else {
-            MessageStatus::Pending
-        },
-        error_reason: None,
-        created_at: now,
-        updated_at: now,
-        revision: id,
-    }
-}
-
-fn texts(page: &shared::ports::ConversationPage) -> Vec<String> {
-    page.messages
-        .iter()
-        .map(|m| m.text.clone().unwrap_or_default())
-        .collect()
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
-async fn conversations_page_poll_and_stay_in_their_organization() {
-    let stack = Stack::create().await;
-    let store = stack.ports().messages;
-    for i in 0..5 {
-        store
-            .insert(&message(
-                "acme",
-                Some("c1"),
-                &format!("m{i}"),
-                Direction::Outbound,
-                None,
-            ))
-            .await
-            .unwrap();
-    }
-    store
-        .insert(&message(
-            "acme",
-            Some("c2"),
-            "other contact",
-            Direction::Outbound,
-            None,
-        ))
-        .await
-        .unwrap();
-    store
-        .insert(&message(
-            "globex",
-            Some("c1"),
-            "other org",
-            Direction::Outbound,
-            None,
-        ))
-        .await
-        .unwrap();
-    store
-        .insert_inbound(&message(
-            "acme",
-            None,
-            "unknown number",
-            Direction::Inbound,
-            Some("SM00000000000000000000000000000009"),
-        ))
-        .await
-        .unwrap();
-
-    let latest = store
-        .conversation(
-            &org("acme"),
-            &cid("c1"),
-            ConversationQuery::Latest { limit: 2 },
-        )
-        .await
-        .unwrap();
-    assert_eq!(texts(&latest), ["m3", "m4"]);
-    assert!(latest.has_more);
-    let older = store
-        .conversation(
-            &org("acme"),
-            &cid("c1"),
-            ConversationQuery::Before {
-                id: latest.messages[0].id,
-                limit: 10,
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(texts(&older), ["m0", "m1", "m2"]);
-    assert!(!older.has_more);
-
-    let cursor = latest.messages.iter().map(|m| m.revision).max().unwrap();
-    let empty = store
-        .conversation(
-            &org("acme"),
-            &cid("c1"),
-            ConversationQuery::ChangedAfter { cursor, limit: 50 },
-        )
-        .await
-        .unwrap();
-    assert!(empty.messages.is_empty(), "an empty poll finds nothing");
-    let target = older.messages[0].id;
-    store
-        .apply_status(
-            &org("acme"),
-            &target,
-            &StatusChange {
-                status: MessageStatus::Sent,
-                twilio_message_sid: Some("SM00000000000000000000000000000001".into()),
-                error_reason: None,
-            },
-        )
-        .await
-        .unwrap();
-    let poll = store
-        .conversation(
-            &org("acme"),
-            &cid("c1"),
-            ConversationQuery::ChangedAfter { cursor, limit: 50 },
-        )
-        .await
-        .unwrap();
-    assert_eq!(texts(&poll), ["m0"]);
-    assert_eq!(poll.messages[0].status, MessageStatus::Sent);
-
-    let all_acme_c1 = store
-        .conversation(
-            &org("acme"),
-            &cid("c1"),
-            ConversationQuery::Latest { limit: 50 },
-        )
-        .await
-        .unwrap();
-    assert_eq!(all_acme_c1.messages.len(), 5);
-    assert!(store.get(&org("globex"), &target).await.unwrap().is_none());
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
-async fn status_updates_are_conditional_and_forward_only() {
-    let stack = Stack::create().await;
-    let store = stack.ports().messages;
-    let m = message("acme", Some("c1"), "hi", Direction::Outbound, None);
-    store.insert(&m).await.unwrap();
-    assert!(store.insert(&m).await.is_err(), "an id is written once");
-    let sid = "SM0123456789abcdef0123456789abcdef";
-    let change = |status| StatusChange {
-        status,
-        twilio_message_sid: Some(sid.into()),
-        error_reason: None,
-    };
-
-    // `read` overtakes `sent` and `delivered`.
-    assert!(matches!(
-        store
-            .apply_status(&org("acme"), &m.id, &change(MessageStatus::Read))
-            .await
-            .unwrap(),
-        Some(StatusOutcome::Applied(_))
-    ));
-    for late in [
-        MessageStatus::Delivered,
-        MessageStatus::Sent,
-        MessageStatus::Failed,
-    ] {
-        let outcome = store
-            .apply_status(&org("acme"), &m.id, &change(late))
-            .await
-            .unwrap();
-        assert!(
-            matches!(outcome, Some(StatusOutcome::Unchanged(ref x)) if x.status == MessageStatus::Read),
-            "{late:?}"
-        );
-    }
-    assert_eq!(
-        store
-            .find_by_sid(&org("acme"), sid)
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        m.id
-    );
-    assert!(
-        store
-            .find_by_sid(&org("globex"), sid)
-            .await
-            .unwrap()
-            .is_none()
-    );
-
-    // A callback first, the worker's SENT after: the sid is recorded, the status stays.
-    let m2 = message("acme", Some("c1"), "second", Direction::Outbound, None);
-    store.insert(&m2).await.unwrap();
-    store
-        .apply_status(
-            &org("acme"),
-            &m2.id,
-            &StatusChange {
-                status: MessageStatus::Delivered,
-                twilio_message_sid: None,
-                error_reason: None,
-            },
-        )
-        .await
-        .unwrap();
-    let sid2 = "SM0123456789abcdef0123456789abcde2";
-    let outcome = store
-        .apply_status(
-            &org("acme"),
-            &m2.id,
-            &StatusChange {
-                status: MessageStatus::Sent,
-                twilio_message_sid: Some(sid2.into()),
-                error_reason: None,
-            },
-        )
-        .await
-        .unwrap();
-    let Some(StatusOutcome::Applied(after)) = outcome else {
-        panic!("{outcome:?}")
-    };
-    assert_eq!(after.status, MessageStatus::Delivered);
-    assert_eq!(after.twilio_message_sid.as_deref(), Some(sid2));
-
-    // FAILED keeps its reason; unknown ids are None.
-    let m3 = message("acme", Some("c1"), "third", Direction::Outbound, None);
-    store.insert(&m3).await.unwrap();
-    store
-        .apply_status(
-            &org("acme"),
-            &m3.id,
-            &StatusChange {
-                status: MessageStatus::Failed,
-                twilio_message_sid: None,
-                error_reason: Some("Failed to send via WhatsApp: x".into()),
-            },
-        )
-        .await
-        .unwrap();
-    let failed = store.get(&org("acme"), &m3.id).await.unwrap().unwrap();
-    assert_eq!(
-        failed.error_reason.as_deref(),
-        Some("Failed to send via WhatsApp: x")
-    );
-    assert!(
-        store
-            .apply_status(
-                &org("acme"),
-                &MessageId::new(),
-                &change(MessageStatus::Sent)
-            )
-            .await
-            .unwrap()
-            .is_none()
-    );
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
-async fn inbound_messages_are_stored_once_per_sid_even_concurrently() {
-    let stack = Stack::create().await;
-    let store = stack.ports().messages;
-    let sid = "SM11111111111111111111111111111111";
-    let a = message("acme", Some("c1"), "hello", Direction::Inbound, Some(sid));
-    let b = message("acme", Some("c1"), "hello", Direction::Inbound, Some(sid));
-    let (ra, rb) = tokio::join!(store.insert_inbound(&a), store.insert_inbound(&b));
-    let mut outcomes = vec![ra.unwrap(), rb.unwrap()];
-    outcomes.sort_by_key(|o| format!("{o:?}"));
-    assert_eq!(outcomes, [InboundInsert::Duplicate, InboundInsert::Stored]);
-    assert_eq!(
-        store
-            .insert_inbound(&message(
-                "acme",
-                Some("c1"),
-                "hello",
-                Direction::Inbound,
-                Some(sid)
-            ))
-            .await
-            .unwrap(),
-        InboundInsert::Duplicate
-    );
-    let page = store
-        .conversation(
-            &org("acme"),
-            &cid("c1"),
-            ConversationQuery::Latest { limit: 10 },
-        )
-        .await
-        .unwrap();
-    assert_eq!(page.messages.len(), 1);
-    // The same sid in another organization is another message.
-    assert_eq!(
-        store
-            .insert_inbound(&message(
-                "globex",
-                Some("c1"),
-                "hello",
-                Direction::Inbound,
-                Some(sid)
-            ))
-            .await
-            .unwrap(),
-        InboundInsert::Stored
     );
 }
 
@@ -752,4 +423,27 @@ async fn missing_resources_are_unavailable_not_panics() {
         .unwrap_err();
     assert!(matches!(e, PortError::Unavailable(_)), "{e:?}");
     let _ = OrganizationId::parse("x");
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn conversations_page_poll_and_stay_in_their_organization() {
+    contract::conversations_page_poll_and_stay_in_their_organization(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn status_moves_forward_only_and_conditionally() {
+    contract::status_moves_forward_only_and_conditionally(&Stack::create().await.ports().messages)
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn inbound_messages_are_stored_once_per_sid() {
+    contract::inbound_messages_are_stored_once_per_sid(&Stack::create().await.ports().messages)
+        .await;
 }

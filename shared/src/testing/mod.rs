@@ -9,6 +9,8 @@ use crate::api::{
 };
 use crate::domain::{Contact, ContactId, OrganizationId};
 
+pub mod contract;
+
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";
 pub const SENDER: &str = "+14155238886";

@@ -1,9 +1,7 @@
 //! The whole text conversation through the local runner, over HTTP, as a user and Twilio
 //! would drive it: the same handlers as on Lambda, the in-process worker, the sandbox.
 
-mod common;
-
-use common::{message_id, start, start_with};
+use crate::common::{message_id, start, start_with};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,5 +1,4 @@
 //! Starts a local runner on a free port with fast timings, and talks to it over HTTP.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::Arc;

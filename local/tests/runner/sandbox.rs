@@ -1,11 +1,9 @@
 //! The sandbox answers the Messages API like Twilio; the real Twilio client is tested
 //! against it.
 
-mod common;
-
 use std::time::Duration;
 
-use common::start;
+use crate::common::start;
 use reqwest::Method;
 use serde_json::json;
 use shared::domain::{ChannelConfig, PhoneNumber, parse_org_secret};

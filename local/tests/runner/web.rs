@@ -1,8 +1,6 @@
 //! The runner serves the Send Message page from `web/`, with no secrets in it.
 
-mod common;
-
-use common::start;
+use crate::common::start;
 
 #[tokio::test]
 async fn the_page_and_its_assets_are_served() {

@@ -1,9 +1,7 @@
 //! The local runner behaves like API Gateway in front of the handlers: every route of the
 //! table is served, the JWT authorizer is enforced, nothing else answers.
 
-mod common;
-
-use common::start;
+use crate::common::start;
 use shared::routes::{Auth, ROUTES};
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! Uploads through the local runner: presign over the API, PUT to the presigned URL like a
 //! browser would, and the store refuses anything but what was declared.
 
-mod common;
-
-use common::start;
+use crate::common::start;
 use serde_json::json;
 
 #[tokio::test]
@@ -67,7 +65,7 @@ const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\
 
 /// Presigns and uploads a file as the browser does; returns the attachment to send.
 async fn upload(
-    local: &common::Local,
+    local: &crate::common::Local,
     filename: &str,
     content_type: &str,
     bytes: &[u8],

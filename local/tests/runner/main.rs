@@ -1,0 +1,11 @@
+//! The local runner over HTTP, one test binary: the gateway emulation and demo auth, the
+//! OpenAPI description against the served routes, the Twilio sandbox, the whole
+//! send/reply/status flow, attachments both ways, and the page it serves.
+
+mod attachments;
+mod common;
+mod flow;
+mod gateway;
+mod openapi;
+mod sandbox;
+mod web;

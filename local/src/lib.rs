@@ -254,6 +254,8 @@ fn router(
     api.route("/whatsapp/{*rest}", any(unmatched))
         .route("/webhook/{*rest}", any(unmatched))
         .route("/local/demo", get(demo))
+        .route("/local/sandbox.js", get(sandbox_panel_script))
+        .route("/local/sandbox.css", get(sandbox_panel_style))
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
         .with_state(state)
         .nest("/sandbox", sandbox.router())
@@ -263,6 +265,27 @@ fn router(
 
 async fn unmatched() -> Response {
     gateway::no_route()
+}
+
+/// The page's "play the contact" panel: compiled in, so it is served whatever `--web` says,
+/// and never part of the deployable page in `web/`.
+async fn sandbox_panel_script() -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/javascript; charset=utf-8",
+        )],
+        include_str!("../web/sandbox.js"),
+    )
+        .into_response()
+}
+
+async fn sandbox_panel_style() -> Response {
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        include_str!("../web/sandbox.css"),
+    )
+        .into_response()
 }
 
 async fn demo(State(state): State<AppState>) -> Response {

@@ -7,7 +7,11 @@ async fn the_page_and_its_assets_are_served() {
     let local = start().await;
     for (path, kind, marker) in [
         ("/", "text/html", "Send Message"),
-        ("/app.js", "javascript", "/whatsapp/messages"),
+        ("/app.js", "javascript", "./conversation.js"),
+        ("/conversation.js", "javascript", "/whatsapp/messages"),
+        ("/rules.js", "javascript", "MEDIA_RULES"),
+        ("/local/sandbox.js", "javascript", "/sandbox/reply"),
+        ("/local/sandbox.css", "text/css", ".sandbox"),
         ("/config.js", "javascript", "WHATSAPP_CONFIG"),
         ("/styles.css", "text/css", ".message"),
     ] {
@@ -27,15 +31,48 @@ async fn the_page_and_its_assets_are_served() {
     }
 }
 
+/// The page's scripts: every module of `web/` and the runner's sandbox panel.
+fn page_scripts() -> Vec<(String, String)> {
+    let mut scripts = vec![(
+        "local/web/sandbox.js".to_owned(),
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/sandbox.js")).unwrap(),
+    )];
+    let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+    for entry in std::fs::read_dir(web).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "js") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            scripts.push((path.display().to_string(), text));
+        }
+    }
+    assert!(scripts.len() >= 8, "the page's modules are found");
+    scripts
+}
+
 #[test]
 fn the_page_never_renders_message_text_as_html() {
-    let app =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js")).unwrap();
-    assert!(
-        !app.contains("innerHTML"),
-        "text is always set with textContent"
-    );
-    assert!(!app.contains("insertAdjacentHTML"));
+    for (name, script) in page_scripts() {
+        assert!(
+            !script.contains("innerHTML") && !script.contains("outerHTML"),
+            "{name}: text is always set with textContent"
+        );
+        assert!(!script.contains("insertAdjacentHTML"), "{name}");
+        assert!(!script.contains("document.write"), "{name}");
+    }
+}
+
+/// The deployable page (`web/`) knows nothing of the sandbox but the one module it loads
+/// from the runner in demo mode.
+#[test]
+fn the_sandbox_panel_is_not_part_of_the_deployable_page() {
+    let index =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/index.html")).unwrap();
+    assert!(!index.contains("sandbox"), "web/index.html");
+    for (name, script) in page_scripts() {
+        if !name.starts_with("local/") {
+            assert!(!script.contains("/sandbox/"), "{name} calls the sandbox");
+        }
+    }
 }
 
 /// The page checks files before uploading them with a copy of the server's media rules (a
@@ -43,11 +80,11 @@ fn the_page_never_renders_message_text_as_html() {
 /// says, type by type — the extensions and the size limit.
 #[test]
 fn the_pages_media_rules_are_the_servers() {
-    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js"))
-        .expect("web/app.js");
+    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/rules.js"))
+        .expect("web/rules.js");
     let start = app
         .find("const MEDIA_RULES = {")
-        .expect("MEDIA_RULES in app.js");
+        .expect("MEDIA_RULES in rules.js");
     let block = &app[start..start + app[start..].find("};").expect("end of MEDIA_RULES")];
     let mut page = std::collections::BTreeMap::new();
     for line in block.lines().skip(1) {
@@ -90,7 +127,7 @@ fn the_pages_media_rules_are_the_servers() {
         .collect();
     assert_eq!(
         page, server,
-        "web/app.js MEDIA_RULES differ from shared::domain::MEDIA_RULES"
+        "web/rules.js MEDIA_RULES differ from shared::domain::MEDIA_RULES"
     );
 }
 
@@ -99,17 +136,17 @@ fn the_pages_media_rules_are_the_servers() {
 #[test]
 fn the_pages_sentences_are_the_servers() {
     use shared::domain::sentences;
-    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/app.js"))
-        .expect("web/app.js");
+    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/rules.js"))
+        .expect("web/rules.js");
     for sentence in [sentences::OUTSIDE_WINDOW, sentences::NO_CONTENT] {
         assert!(
             app.contains(&format!("\"{sentence}\"")),
-            "web/app.js does not say {sentence:?}"
+            "web/rules.js does not say {sentence:?}"
         );
     }
     let prefix = sentences::SEND_FAILED_PREFIX.trim_end_matches(':');
     assert!(
         app.contains(&format!("\"{prefix}.\"")),
-        "web/app.js's fallback failure toast is not {prefix:?}"
+        "web/rules.js's fallback failure toast is not {prefix:?}"
     );
 }

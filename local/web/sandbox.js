@@ -1,0 +1,115 @@
+// The "play the contact" panel of the local runner's Twilio sandbox: reply as the selected
+// contact (text, photo, document, voice note, STOP) and make the next send fail. Served by
+// the runner at /local/sandbox.js and mounted by the page; never part of the deployed page.
+
+const FAULTS = [
+  ["error_code:63003", "Twilio refuses it: not a WhatsApp user (63003)"],
+  ["undelivered:30003", "Accepted, then undelivered (30003)"],
+  ["server_error::2", "Twilio answers 500 twice (retried, then sent)"],
+  ["bad_credentials::2", "Twilio rejects the credentials (20003)"],
+];
+
+/** An element with attributes and children (no HTML parsing anywhere on the page). */
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function panelContent() {
+  return [
+    h("h2", { id: "sandbox-title", text: "Play the contact (Twilio sandbox)" }),
+    h(
+      "form",
+      { id: "sandbox-form" },
+      h("label", { for: "sandbox-text", text: "Reply as the selected contact" }),
+      h("input", { id: "sandbox-text", type: "text", placeholder: "Hello!" }),
+      h(
+        "div",
+        { class: "sandbox-actions" },
+        h("button", { type: "submit", text: "Send reply" }),
+        h("button", { type: "button", "data-media": "image", text: "Send photo" }),
+        h("button", { type: "button", "data-media": "document", text: "Send document" }),
+        h("button", { type: "button", "data-media": "voice", text: "Send voice note" }),
+        h("button", { type: "button", "data-stop": "", text: "Send STOP" }),
+      ),
+      h(
+        "div",
+        { class: "sandbox-fault" },
+        h("label", { for: "sandbox-fault", text: "Make the next send to this contact fail" }),
+        h("select", { id: "sandbox-fault" }, ...FAULTS.map(([value, label]) => h("option", { value, text: label }))),
+        h("button", { type: "button", id: "sandbox-fail", text: "Arm" }),
+        h("span", { id: "sandbox-fault-status", role: "status" }),
+      ),
+    ),
+  ];
+}
+
+export function mount({ state, toast, pollSoon, apiUrl }) {
+  const stylesheet = document.createElement("link");
+  stylesheet.rel = "stylesheet";
+  stylesheet.href = apiUrl("/local/sandbox.css");
+  document.head.append(stylesheet);
+
+  const panel = h("aside", { id: "sandbox-panel", class: "sandbox", "aria-labelledby": "sandbox-title" }, ...panelContent());
+  panel.hidden = true;
+  document.getElementById("toasts").before(panel);
+  const $ = (id) => document.getElementById(id);
+
+  async function post(path, body, refused) {
+    try {
+      const response = await fetch(apiUrl(path), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) toast((data.error && data.error.message) || refused);
+      return response.ok;
+    } catch {
+      toast("The sandbox cannot be reached.");
+      return false;
+    }
+  }
+
+  // The contact writes to the organization's sender; the sandbox posts Twilio's webhook.
+  async function reply(body) {
+    if (!state.contact) return toast("Select a contact first.");
+    await post(
+      "/sandbox/reply",
+      { organization_id: state.organization, from: state.contact.phone_number, ...body },
+      "The sandbox refused the reply.",
+    );
+    pollSoon();
+  }
+
+  // The sandbox fails the next send to the selected contact, the way Twilio would.
+  async function fail() {
+    if (!state.contact) return toast("Select a contact first.");
+    const [mode, code, times] = $("sandbox-fault").value.split(":");
+    const fault = { mode, to: state.contact.phone_number, times: Number(times) || 1 };
+    if (code) fault.code = Number(code);
+    if (await post("/sandbox/faults", fault, "The sandbox refused the fault.")) {
+      $("sandbox-fault-status").textContent = "Armed: the next send to this contact will meet it.";
+    }
+  }
+
+  $("sandbox-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("sandbox-text").value;
+    if (!text.trim()) return;
+    $("sandbox-text").value = "";
+    reply({ body: text });
+  });
+  for (const button of panel.querySelectorAll("[data-media]")) {
+    button.addEventListener("click", () => reply({ media: button.dataset.media }));
+  }
+  panel.querySelector("[data-stop]").addEventListener("click", () => reply({ body: "STOP" }));
+  $("sandbox-fail").addEventListener("click", fail);
+  document.addEventListener("whatsapp:channel", (event) => (panel.hidden = event.detail !== "whatsapp"));
+  document.addEventListener("whatsapp:contact", () => ($("sandbox-fault-status").textContent = ""));
+}

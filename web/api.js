@@ -1,0 +1,36 @@
+// The HTTP API client: the bearer token on every call, errors as ApiError with the
+// server's code and sentence.
+
+import { config, state } from "./state.js";
+
+export const apiUrl = (path) => `${config.apiBaseUrl || ""}${path}`;
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export async function call(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(apiUrl(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    throw new ApiError(0, "network", "The service cannot be reached. Please try again.");
+  }
+  const data = await response.json().catch(() => null);
+  if (response.status === 401) {
+    // API Gateway's JWT authorizer refused the token (expired or not the CRM's).
+    throw new ApiError(401, "unauthorized", "Your sign-in has expired. Sign in to the CRM again.");
+  }
+  if (!response.ok) {
+    const error = data && data.error;
+    throw new ApiError(response.status, error ? error.code : "http", error ? error.message : `Request failed (${response.status}).`);
+  }
+  return data;
+}

@@ -1,0 +1,203 @@
+// The conversation with the selected contact: the first page, older pages on scrolling up,
+// and polling for what is new or changed (replies, status ticks) with the `after` cursor.
+
+import { call } from "./api.js";
+import { updateComposer } from "./composer.js";
+import { loadContacts, renderContacts } from "./contacts.js";
+import { $, el, formatTime, toast } from "./dom.js";
+import { SENTENCES } from "./rules.js";
+import { config, state } from "./state.js";
+
+const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
+
+const STATUS_LABEL = { PENDING: "pending", SENT: "sent ✓", DELIVERED: "delivered ✓✓", READ: "read ✓✓", FAILED: "failed", RECEIVED: "" };
+
+export function selectContact(contact) {
+  state.contact = contact;
+  state.messages = new Map();
+  state.after = null;
+  state.before = null;
+  state.contactState = null;
+  state.windowOpen = true;
+  state.generation += 1;
+  clearTimeout(state.pollTimer);
+  renderContacts();
+  $("conversation-title").textContent = contact ? contact.name : "Select a contact";
+  $("conversation-sub").textContent = contact ? contact.phone_number || "" : "";
+  $("window-warning").hidden = true;
+  $("contact-notice").hidden = true;
+  document.dispatchEvent(new CustomEvent("whatsapp:contact", { detail: contact }));
+  $("messages").replaceChildren(el("p", { class: "empty", text: contact ? "Loading…" : "Pick a contact to see the conversation." }));
+  updateComposer();
+  if (contact) loadConversation();
+}
+
+async function loadConversation() {
+  const generation = state.generation;
+  const contact = state.contact;
+  try {
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}${pageLimit()}`);
+    if (generation !== state.generation) return;
+    applyPage(page, false);
+    state.before = page.next_before;
+    render(true);
+  } catch (e) {
+    if (generation === state.generation) $("messages").replaceChildren(el("p", { class: "empty", text: e.message }));
+  }
+  schedulePoll();
+}
+
+// `live`: the page is news (a poll), so a send that failed since is announced.
+function applyPage(page, live) {
+  for (const m of page.messages) {
+    const before = state.messages.get(m.id);
+    if (live && m.status === "FAILED" && m.direction === "OUTBOUND" && (!before || before.status !== "FAILED")) {
+      toast(m.error_reason || SENTENCES.sendFailed);
+    }
+    state.messages.set(m.id, m);
+  }
+  if (page.next_after) state.after = page.next_after;
+  if (page.window) showWindow(page.window);
+  if (page.contact) showContactState(page.contact, live);
+}
+
+// A contact who sent STOP (or was blocked) can no longer be written to: say why, lock the
+// composer and drop them from the picker, but keep the conversation on screen.
+function showContactState(contactState, live) {
+  const wasEligible = !state.contactState || state.contactState.eligible;
+  state.contactState = contactState;
+  const notice = $("contact-notice");
+  notice.hidden = contactState.eligible;
+  notice.textContent = contactState.eligible ? "" : contactState.ineligible_reason || "This contact cannot be messaged on WhatsApp.";
+  if (live && wasEligible !== contactState.eligible) loadContacts(true);
+  updateComposer();
+}
+
+function showWindow(conversationWindow) {
+  state.windowOpen = conversationWindow.open;
+  const warning = $("window-warning");
+  warning.hidden = conversationWindow.open;
+  updateComposer();
+  warning.textContent = conversationWindow.open ? "" : SENTENCES.outsideWindow;
+}
+
+export function schedulePoll() {
+  clearTimeout(state.pollTimer);
+  if (!state.contact) return;
+  const base = document.hidden ? config.hiddenPollMs || 15000 : config.pollMs || 3000;
+  // A failing poll backs off (up to a minute) and recovers by itself.
+  const delay = Math.min(60000, base * 2 ** Math.min(state.pollFailures, 4));
+  state.pollTimer = setTimeout(poll, delay);
+}
+
+async function poll() {
+  const generation = state.generation;
+  const contact = state.contact;
+  if (!contact || !state.after) return schedulePoll();
+  try {
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}&after=${state.after}`);
+    if (generation !== state.generation) return;
+    state.pollFailures = 0;
+    if (page.messages.length) {
+      const atBottom = isAtBottom();
+      applyPage(page, true);
+      render(atBottom);
+    } else if (page.next_after) {
+      state.after = page.next_after;
+    }
+  } catch {
+    state.pollFailures += 1;
+  }
+  if (generation === state.generation) schedulePoll();
+}
+
+export async function loadOlder() {
+  if (!state.before || state.loadingOlder || !state.contact) return;
+  state.loadingOlder = true;
+  const generation = state.generation;
+  const box = $("messages");
+  const previousHeight = box.scrollHeight;
+  try {
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(state.contact.contact_id)}&before=${state.before}${pageLimit()}`);
+    if (generation !== state.generation) return;
+    for (const m of page.messages) state.messages.set(m.id, m);
+    state.before = page.next_before;
+    render(false);
+    box.scrollTop = box.scrollHeight - previousHeight;
+  } catch (e) {
+    toast(e.message);
+  } finally {
+    state.loadingOlder = false;
+  }
+}
+
+function isAtBottom() {
+  const box = $("messages");
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+}
+
+// What to call a file the contact sent (WhatsApp media carries no file name).
+const TYPE_NAMES = {
+  "application/pdf": "PDF file", "application/msword": "Word file", "text/vcard": "contact card",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word file",
+  "application/vnd.ms-excel": "Excel file", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel file",
+  "application/vnd.ms-powerpoint": "PowerPoint file", "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint file",
+};
+
+function renderAttachment(a) {
+  const kind = a.content_type.split("/")[0];
+  const label = a.filename || TYPE_NAMES[a.content_type] || (kind === "audio" ? "voice note" : kind === "image" ? "photo" : a.content_type);
+  if (a.error) return el("p", { class: "status failed", text: `${label}: ${a.error}` });
+  if (!a.url) return el("p", { class: "status", text: `${label} (downloading…)` });
+  if (a.content_type.startsWith("image/")) return el("a", { href: a.url, target: "_blank", rel: "noopener" }, el("img", { src: a.url, alt: label }));
+  if (a.content_type.startsWith("audio/")) return el("audio", { controls: "", src: a.url, "aria-label": label });
+  if (a.content_type.startsWith("video/")) return el("video", { controls: "", src: a.url, width: "240", "aria-label": label });
+  return el("a", { href: a.url, target: "_blank", rel: "noopener", download: label, text: `Document: ${label}` });
+}
+
+function renderMessage(m) {
+  const outbound = m.direction === "OUTBOUND";
+  const who = outbound ? "You" : (state.contact && state.contact.name) || "Contact";
+  const status = outbound ? STATUS_LABEL[m.status] || m.status.toLowerCase() : "";
+  const node = el(
+    "article",
+    { class: `message ${outbound ? "outbound" : "inbound"}`, "data-id": m.id, "data-status": m.status },
+    el("span", { class: "who", text: who }),
+    ...m.attachments.map(renderAttachment),
+    m.text ? el("div", { class: "text", text: m.text }) : null,
+    el(
+      "div",
+      { class: "meta" },
+      el("span", { class: "when", text: formatTime(m.created_at) }),
+      status ? el("span", { class: `status ${m.status === "FAILED" ? "failed" : ""}`, text: ` · ${status}` }) : null,
+    ),
+    m.status === "FAILED" && m.error_reason ? el("div", { class: "status failed", text: m.error_reason }) : null,
+  );
+  return node;
+}
+
+export function render(scrollToBottom) {
+  const box = $("messages");
+  const order = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+  const sorted = [...state.messages.values()].sort(
+    (a, b) => order(Date.parse(a.created_at), Date.parse(b.created_at)) || order(a.id, b.id),
+  );
+  const nodes = sorted.map(renderMessage);
+  if (!nodes.length) nodes.push(el("p", { class: "empty", text: "No messages yet." }));
+  if (state.before) nodes.unshift(el("button", { class: "link", type: "button", text: "Load older messages", onclick: loadOlder }));
+  box.replaceChildren(...nodes);
+  if (scrollToBottom) box.scrollTop = box.scrollHeight;
+}
+
+/** Polls soon rather than at the next tick (after the sandbox played the contact). */
+export function pollSoon() {
+  clearTimeout(state.pollTimer);
+  state.pollTimer = setTimeout(poll, 300);
+}
+
+export function wireConversation() {
+  $("messages").addEventListener("scroll", (event) => {
+    if (event.target.scrollTop < 30) loadOlder();
+  });
+  document.addEventListener("visibilitychange", () => schedulePoll());
+}

@@ -1,0 +1,48 @@
+// WhatsApp's media rules as the server has them (shared::domain::media; a test in
+// local/tests/runner/web.rs holds the two equal). Checked here to refuse a file before it is
+// uploaded; the server checks again, bytes included.
+
+import { MB } from "./dom.js";
+
+export const MEDIA_RULES = {
+  "image/jpeg": { ext: ["jpg", "jpeg"], max: 5 * MB },
+  "image/png": { ext: ["png"], max: 5 * MB },
+  "audio/ogg": { ext: ["ogg", "opus", "oga"], max: 16 * MB },
+  "audio/amr": { ext: ["amr"], max: 16 * MB },
+  "audio/3gpp": { ext: ["3gp", "3gpp"], max: 16 * MB },
+  "audio/aac": { ext: ["aac"], max: 16 * MB },
+  "audio/mpeg": { ext: ["mp3", "mpga"], max: 16 * MB },
+  "video/mp4": { ext: ["mp4"], max: 16 * MB },
+  "application/pdf": { ext: ["pdf"], max: 16 * MB },
+  "application/msword": { ext: ["doc"], max: 16 * MB },
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": { ext: ["docx"], max: 16 * MB },
+  "application/vnd.ms-excel": { ext: ["xls"], max: 16 * MB },
+  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": { ext: ["xlsx"], max: 16 * MB },
+  "application/vnd.ms-powerpoint": { ext: ["ppt"], max: 16 * MB },
+  "application/vnd.openxmlformats-officedocument.presentationml.presentation": { ext: ["pptx"], max: 16 * MB },
+  "text/vcard": { ext: ["vcf", "vcard"], max: 16 * MB },
+};
+
+const BY_EXTENSION = Object.fromEntries(
+  Object.entries(MEDIA_RULES).flatMap(([type, rule]) => rule.ext.map((e) => [e, type])),
+);
+
+/** `{type}` for a file WhatsApp takes, `{error}` with the reason otherwise. */
+export function checkFile(file) {
+  const extension = (file.name.split(".").pop() || "").toLowerCase();
+  const type = MEDIA_RULES[file.type] ? file.type : BY_EXTENSION[extension];
+  const rule = type && MEDIA_RULES[type];
+  if (!rule) return { error: `WhatsApp does not accept ${file.type || extension || "these"} files.` };
+  if (!rule.ext.includes(extension)) return { error: `The file name does not match its type (${type}).` };
+  if (file.size === 0) return { error: "The file is empty." };
+  if (file.size > rule.max) return { error: `The file is too large: at most ${rule.max / MB} MB for this type.` };
+  return { type };
+}
+
+// The sentences the page writes itself, as the server words them (shared::domain::sentences;
+// the same test holds them equal).
+export const SENTENCES = {
+  outsideWindow: "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.",
+  noContent: "No content to send.",
+  sendFailed: "Failed to send via WhatsApp.",
+};

@@ -145,87 +145,167 @@ async fn a_redelivered_job_does_not_send_twice() {
     assert_eq!(w.process(&unknown).await.unwrap(), JobOutcome::Skipped);
 }
 
-#[tokio::test]
-async fn transient_failures_retry_with_growing_delay_then_succeed() {
-    let w = worker().await;
-    let job = pending(&w, "Hello").await;
-    w.ports.sender.fail_next([
-        api_error(500, 20500, "Internal Server Error"),
-        TwilioError::Timeout,
-    ]);
-    assert_eq!(
-        w.process(&job).await.unwrap(),
-        JobOutcome::Retrying {
-            attempt: 2,
-            delay: Duration::from_secs(2)
-        }
-    );
-    assert_eq!(stored(&w, &job).await.status, MessageStatus::Pending);
-    let (retry, delay) = w.ports.queue.drain().remove(0);
-    assert_eq!((retry.attempt, delay), (2, Duration::from_secs(2)));
-    assert_eq!(
-        w.process(&retry).await.unwrap(),
-        JobOutcome::Retrying {
-            attempt: 3,
-            delay: Duration::from_secs(4)
-        }
-    );
-    let (retry, _) = w.ports.queue.drain().remove(0);
-    assert!(matches!(
-        w.process(&retry).await.unwrap(),
-        JobOutcome::Sent { .. }
-    ));
-    assert_eq!(stored(&w, &job).await.status, MessageStatus::Sent);
-    assert_eq!(w.ports.sender.attempts().len(), 3);
+/// How a job ends after Twilio's answers to its attempts (then success, if any attempt is
+/// left): the worker is run as the queue redelivers it, one retry at a time.
+struct FaultCase {
+    name: &'static str,
+    answers: Vec<TwilioError>,
+    /// The backoff before each retry, in seconds.
+    retry_delays: &'static [u64],
+    /// None: SENT; Some: FAILED with exactly this reason.
+    failed: Option<&'static str>,
+    /// How many times Twilio was called.
+    attempts: usize,
+    unsubscribes: bool,
 }
 
-#[tokio::test]
-async fn gives_up_after_the_last_attempt_and_marks_failed() {
-    let w = worker().await;
-    let job = pending(&w, "Hello").await;
-    w.ports
-        .sender
-        .fail_next((0..3).map(|_| api_error(429, 20429, "Too Many Requests")));
-    let mut job = job;
-    loop {
-        match w.process(&job).await.unwrap() {
-            JobOutcome::Retrying { .. } => job = w.ports.queue.drain().remove(0).0,
-            JobOutcome::Failed { reason } => {
-                assert_eq!(
-                    reason,
-                    "Failed to send via WhatsApp: Too Many Requests (Twilio error 20429) (gave up after 3 attempts)"
-                );
-                break;
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    let m = stored(&w, &job).await;
-    assert_eq!(m.status, MessageStatus::Failed);
-    assert!(w.ports.queue.jobs().is_empty());
-}
-
-#[tokio::test]
-async fn configuration_errors_fail_with_the_admin_message() {
+fn fault_cases() -> Vec<FaultCase> {
+    let gave_up_429 = "Failed to send via WhatsApp: Too Many Requests (Twilio error 20429) (gave up after 3 attempts)";
+    let mut cases = vec![
+        FaultCase {
+            name: "accepted at once",
+            answers: vec![],
+            retry_delays: &[],
+            failed: None,
+            attempts: 1,
+            unsubscribes: false,
+        },
+        FaultCase {
+            name: "a 500 and a timeout are retried with growing delays, then sent",
+            answers: vec![
+                api_error(500, 20500, "Internal Server Error"),
+                TwilioError::Timeout,
+            ],
+            retry_delays: &[2, 4],
+            failed: None,
+            attempts: 3,
+            unsubscribes: false,
+        },
+        FaultCase {
+            name: "WhatsApp's rate limit (63018) is transient",
+            answers: vec![api_error(429, 63018, "Rate limit exceeded")],
+            retry_delays: &[2],
+            failed: None,
+            attempts: 2,
+            unsubscribes: false,
+        },
+        FaultCase {
+            name: "429 on every attempt: FAILED after the last one",
+            answers: (0..3)
+                .map(|_| api_error(429, 20429, "Too Many Requests"))
+                .collect(),
+            retry_delays: &[2, 4],
+            failed: Some(gave_up_429),
+            attempts: 3,
+            unsubscribes: false,
+        },
+        FaultCase {
+            name: "an unsubscribed recipient (21610) fails and marks the contact",
+            answers: vec![api_error(
+                400,
+                21610,
+                "Attempt to send to unsubscribed recipient",
+            )],
+            retry_delays: &[],
+            failed: Some(
+                "Failed to send via WhatsApp: Attempt to send to unsubscribed recipient (Twilio error 21610)",
+            ),
+            attempts: 1,
+            unsubscribes: true,
+        },
+        FaultCase {
+            name: "a permanent error fails at once with Twilio's reason",
+            answers: vec![api_error(
+                400,
+                21211,
+                "The 'To' number is not a valid phone number.",
+            )],
+            retry_delays: &[],
+            failed: Some(
+                "Failed to send via WhatsApp: The 'To' number is not a valid phone number. (Twilio error 21211)",
+            ),
+            attempts: 1,
+            unsubscribes: false,
+        },
+    ];
+    // The same configuration after one re-read: no second try.
     for code in [20003, 63007, 21606] {
+        cases.push(FaultCase {
+            name: "a configuration error fails with the admin message",
+            answers: vec![api_error(if code == 20003 { 401 } else { 400 }, code, "x")],
+            retry_delays: &[],
+            failed: Some(INVALID_CONFIGURATION),
+            attempts: 1,
+            unsubscribes: false,
+        });
+    }
+    cases
+}
+
+#[tokio::test]
+async fn twilios_answers_decide_how_a_send_ends() {
+    for case in fault_cases() {
+        let name = case.name;
         let w = worker().await;
-        let job = pending(&w, "Hello").await;
-        w.ports
-            .sender
-            .fail_next([api_error(if code == 20003 { 401 } else { 400 }, code, "x")]);
-        assert_eq!(
-            w.process(&job).await.unwrap(),
-            JobOutcome::Failed {
-                reason: INVALID_CONFIGURATION.into()
+        let first = pending(&w, "Hello").await;
+        w.ports.sender.fail_next(case.answers);
+        let mut job = first.clone();
+        let mut delays = Vec::new();
+        let outcome = loop {
+            match w.process(&job).await.unwrap() {
+                JobOutcome::Retrying { attempt, delay } => {
+                    assert_eq!(
+                        stored(&w, &first).await.status,
+                        MessageStatus::Pending,
+                        "{name}"
+                    );
+                    let (next, queued_delay) = w.ports.queue.drain().remove(0);
+                    assert_eq!((next.attempt, queued_delay), (attempt, delay), "{name}");
+                    delays.push(delay.as_secs());
+                    job = next;
+                }
+                other => break other,
             }
+        };
+        assert_eq!(delays, case.retry_delays, "{name}");
+        let m = stored(&w, &first).await;
+        match case.failed {
+            None => {
+                let JobOutcome::Sent { sid } = outcome else {
+                    panic!("{name}: {outcome:?}")
+                };
+                assert_eq!(m.status, MessageStatus::Sent, "{name}");
+                assert_eq!(
+                    m.twilio_message_sid.as_deref(),
+                    Some(sid.as_str()),
+                    "{name}"
+                );
+            }
+            Some(reason) => {
+                assert_eq!(
+                    outcome,
+                    JobOutcome::Failed {
+                        reason: reason.into()
+                    },
+                    "{name}"
+                );
+                assert_eq!(m.status, MessageStatus::Failed, "{name}");
+                assert_eq!(m.error_reason.as_deref(), Some(reason), "{name}");
+            }
+        }
+        assert_eq!(w.ports.sender.attempts().len(), case.attempts, "{name}");
+        assert!(
+            w.ports.queue.jobs().is_empty(),
+            "{name}: nothing left queued"
         );
-        let m = stored(&w, &job).await;
-        assert_eq!(m.error_reason.as_deref(), Some(INVALID_CONFIGURATION));
-        assert_eq!(
-            w.ports.sender.attempts().len(),
-            1,
-            "same config: no second try ({code})"
-        );
+        let contact = w
+            .ports
+            .contacts
+            .get(&org("org-a"), &ContactId::parse("c1").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(contact.whatsapp_unsubscribed, case.unsubscribes, "{name}");
     }
 }
 
@@ -283,50 +363,6 @@ async fn a_rotated_token_is_read_again_once() {
         .await
         .unwrap();
     assert_eq!(auth_token(refreshed), "new-token", "the refresh is cached");
-}
-
-#[tokio::test]
-async fn unsubscribed_recipient_marks_the_contact() {
-    let w = worker().await;
-    let job = pending(&w, "Hello").await;
-    w.ports.sender.fail_next([api_error(
-        400,
-        21610,
-        "Attempt to send to unsubscribed recipient",
-    )]);
-    let JobOutcome::Failed { reason } = w.process(&job).await.unwrap() else {
-        panic!()
-    };
-    assert!(
-        reason
-            .starts_with("Failed to send via WhatsApp: Attempt to send to unsubscribed recipient")
-    );
-    let c = w
-        .ports
-        .contacts
-        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(c.whatsapp_unsubscribed);
-}
-
-#[tokio::test]
-async fn permanent_errors_fail_at_once_with_twilios_reason() {
-    let w = worker().await;
-    let job = pending(&w, "Hello").await;
-    w.ports.sender.fail_next([api_error(
-        400,
-        21211,
-        "The 'To' number is not a valid phone number.",
-    )]);
-    assert_eq!(
-        w.process(&job).await.unwrap(),
-        JobOutcome::Failed {
-            reason: "Failed to send via WhatsApp: The 'To' number is not a valid phone number. (Twilio error 21211)".into()
-        }
-    );
-    assert!(w.ports.queue.jobs().is_empty());
 }
 
 #[tokio::test]

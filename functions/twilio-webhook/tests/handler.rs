@@ -401,20 +401,88 @@ async fn reload(w: &Webhook, m: &Message) -> Message {
         .unwrap()
 }
 
+/// Status callbacks as Twilio delivers them — in order, out of order, twice, failing — and
+/// where the message ends: each `(MessageStatus, ErrorCode)` posted in turn, every one answered
+/// 200.
+struct StatusCase {
+    name: &'static str,
+    callbacks: &'static [(&'static str, Option<&'static str>)],
+    status: MessageStatus,
+    error_reason: Option<&'static str>,
+    unsubscribes: bool,
+}
+
+const STATUS_CASES: &[StatusCase] = &[
+    StatusCase {
+        name: "in order",
+        callbacks: &[("sent", None), ("delivered", None), ("read", None)],
+        status: MessageStatus::Read,
+        error_reason: None,
+        unsubscribes: false,
+    },
+    StatusCase {
+        name: "out of order and repeated: a late delivered never replaces read",
+        callbacks: &[
+            ("sent", None),
+            ("read", None),
+            ("delivered", None),
+            ("sent", None),
+            ("queued", None),
+        ],
+        status: MessageStatus::Read,
+        error_reason: None,
+        unsubscribes: false,
+    },
+    StatusCase {
+        name: "undelivered records Twilio's error",
+        callbacks: &[("sent", None), ("undelivered", Some("63016"))],
+        status: MessageStatus::Failed,
+        error_reason: Some(
+            "Failed to send via WhatsApp: Outside the 24-hour window: a template message is required (Twilio error 63016)",
+        ),
+        unsubscribes: false,
+    },
+    StatusCase {
+        name: "failed 21610 marks the contact unsubscribed",
+        callbacks: &[("failed", Some("21610"))],
+        status: MessageStatus::Failed,
+        error_reason: Some(
+            "Failed to send via WhatsApp: The recipient has unsubscribed (replied STOP) (Twilio error 21610)",
+        ),
+        unsubscribes: true,
+    },
+    StatusCase {
+        name: "a failure after delivery is too late to count",
+        callbacks: &[("delivered", None), ("failed", Some("30003"))],
+        status: MessageStatus::Delivered,
+        error_reason: None,
+        unsubscribes: false,
+    },
+];
+
 #[tokio::test]
-async fn status_callbacks_move_forward_only() {
-    let w = webhook().await;
-    let m = outbound(&w).await;
-    for status in ["sent", "read", "delivered", "sent", "queued"] {
-        assert_eq!(callback(&w, &m, SID1, status, None).await, 200, "{status}");
+async fn status_callbacks_move_the_message_forward_only() {
+    for case in STATUS_CASES {
+        let name = case.name;
+        let w = webhook().await;
+        let m = outbound(&w).await;
+        for (status, code) in case.callbacks {
+            assert_eq!(
+                callback(&w, &m, SID1, status, *code).await,
+                200,
+                "{name}: {status}"
+            );
+        }
+        let after = reload(&w, &m).await;
+        assert_eq!(after.status, case.status, "{name}");
+        assert_eq!(after.error_reason.as_deref(), case.error_reason, "{name}");
+        assert_eq!(after.twilio_message_sid.as_deref(), Some(SID1), "{name}");
+        assert_eq!(
+            aisha(&w).await.whatsapp_unsubscribed,
+            case.unsubscribes,
+            "{name}"
+        );
     }
-    let m2 = reload(&w, &m).await;
-    assert_eq!(
-        m2.status,
-        MessageStatus::Read,
-        "a late delivered never replaces read"
-    );
-    assert_eq!(m2.twilio_message_sid.as_deref(), Some(SID1));
 }
 
 #[tokio::test]
@@ -440,30 +508,6 @@ async fn a_callback_that_overtakes_the_worker_is_not_lost() {
         .await
         .unwrap();
     assert_eq!(reload(&w, &m).await.status, MessageStatus::Delivered);
-}
-
-#[tokio::test]
-async fn undelivered_records_twilios_error() {
-    let w = webhook().await;
-    let m = outbound(&w).await;
-    callback(&w, &m, SID1, "sent", None).await;
-    callback(&w, &m, SID1, "undelivered", Some("63016")).await;
-    let m2 = reload(&w, &m).await;
-    assert_eq!(m2.status, MessageStatus::Failed);
-    assert_eq!(
-        m2.error_reason.as_deref(),
-        Some(
-            "Failed to send via WhatsApp: Outside the 24-hour window: a template message is required (Twilio error 63016)"
-        )
-    );
-}
-
-#[tokio::test]
-async fn failed_21610_marks_the_contact_unsubscribed() {
-    let w = webhook().await;
-    let m = outbound(&w).await;
-    callback(&w, &m, SID1, "failed", Some("21610")).await;
-    assert!(aisha(&w).await.whatsapp_unsubscribed);
 }
 
 #[tokio::test]

@@ -104,135 +104,161 @@ async fn stop_takes_the_contact_off_the_list_and_start_brings_it_back() {
     );
 }
 
-#[tokio::test]
-async fn two_server_errors_are_retried_and_the_message_is_still_sent() {
-    let local = start().await;
-    let fault = local
-        .sandbox(
-            Method::POST,
-            "/faults",
-            Some(json!({"mode": "server_error", "times": 2})),
-        )
-        .await;
-    assert_eq!(fault.status, 201);
-    let id = message_id(&local.send_text("acme", "c-carla", "Retry me").await);
-    local.wait_for_status("acme", "c-carla", &id, "READ").await;
-    let delivered = local
-        .sandbox(Method::GET, "/messages?to=%2B447911123456", None)
-        .await;
-    assert_eq!(
-        delivered.body.as_array().unwrap().len(),
-        1,
-        "sent exactly once"
-    );
-    assert_eq!(
-        local.sandbox(Method::GET, "/faults", None).await.body,
-        json!([])
-    );
+/// A sandbox fault (Twilio misbehaving as it does) and how the send ends, end to end over
+/// HTTP: the API, the in-process worker with its retries, the sandbox and its callbacks.
+struct FaultCase {
+    name: &'static str,
+    fault: serde_json::Value,
+    contact: &'static str,
+    /// The contact's number, URL-encoded for `/sandbox/messages?to=`.
+    to: &'static str,
+    settings: &'static [(&'static str, &'static str)],
+    status: &'static str,
+    reason: Reason,
+    /// How many messages the sandbox accepted for the contact, where it is certain.
+    accepted: Option<usize>,
+    /// A fault for a number of messages is used up by the end.
+    used_up: bool,
 }
 
-#[tokio::test]
-async fn a_timeout_is_retried() {
-    let local = start().await;
-    local
-        .sandbox(
-            Method::POST,
-            "/faults",
-            Some(json!({"mode": "timeout", "times": 1, "to": "+60123456789"})),
-        )
-        .await;
-    let id = message_id(&local.send_text("acme", "c-aisha", "Slow network").await);
-    local.wait_for_status("acme", "c-aisha", &id, "READ").await;
+enum Reason {
+    None,
+    Exactly(&'static str),
+    EndsWith(&'static str),
 }
 
-#[tokio::test]
-async fn rate_limiting_that_never_ends_fails_after_the_last_attempt() {
-    let local = start_with(&[("SEND_MAX_ATTEMPTS", "3")]).await;
-    local
-        .sandbox(
-            Method::POST,
-            "/faults",
-            Some(json!({"mode": "rate_limited"})),
-        )
-        .await;
-    let id = message_id(&local.send_text("acme", "c-aisha", "Busy").await);
-    local
-        .wait_for_status("acme", "c-aisha", &id, "FAILED")
-        .await;
-    let m = &local.conversation("acme", "c-aisha", None).await["messages"][0];
-    assert_eq!(
-        m["error_reason"],
-        "Failed to send via WhatsApp: Too Many Requests (Twilio error 20429) (gave up after 3 attempts)"
-    );
+fn fault_cases() -> Vec<FaultCase> {
+    vec![
+        FaultCase {
+            name: "two server errors are retried and the message is still sent, once",
+            fault: json!({"mode": "server_error", "times": 2}),
+            contact: "c-carla",
+            to: "%2B447911123456",
+            settings: &[],
+            status: "READ",
+            reason: Reason::None,
+            accepted: Some(1),
+            used_up: true,
+        },
+        FaultCase {
+            name: "a timeout is retried",
+            fault: json!({"mode": "timeout", "times": 1, "to": "+60123456789"}),
+            contact: "c-aisha",
+            to: "%2B60123456789",
+            settings: &[],
+            status: "READ",
+            reason: Reason::None,
+            accepted: None,
+            used_up: true,
+        },
+        FaultCase {
+            name: "rate limiting that never ends fails after the last attempt",
+            fault: json!({"mode": "rate_limited"}),
+            contact: "c-aisha",
+            to: "%2B60123456789",
+            settings: &[("SEND_MAX_ATTEMPTS", "3")],
+            status: "FAILED",
+            reason: Reason::Exactly(
+                "Failed to send via WhatsApp: Too Many Requests (Twilio error 20429) (gave up after 3 attempts)",
+            ),
+            accepted: Some(0),
+            used_up: false,
+        },
+        FaultCase {
+            name: "a permanent error fails at once with Twilio's reason",
+            fault: json!({"mode": "error_code", "code": 21211, "to": "+60123456789"}),
+            contact: "c-aisha",
+            to: "%2B60123456789",
+            settings: &[],
+            status: "FAILED",
+            reason: Reason::Exactly(
+                "Failed to send via WhatsApp: Invalid 'To' phone number (Twilio error 21211)",
+            ),
+            accepted: Some(0),
+            used_up: false,
+        },
+        FaultCase {
+            name: "rejected credentials fail with the admin message",
+            fault: json!({"mode": "bad_credentials"}),
+            contact: "c-aisha",
+            to: "%2B60123456789",
+            settings: &[],
+            status: "FAILED",
+            reason: Reason::Exactly(
+                "Invalid WhatsApp configuration for your organization. Please contact admin.",
+            ),
+            accepted: Some(0),
+            used_up: false,
+        },
+        FaultCase {
+            name: "an undelivered callback fails the message without passing DELIVERED",
+            fault: json!({"mode": "undelivered", "code": 63016}),
+            contact: "c-aisha",
+            to: "%2B60123456789",
+            settings: &[],
+            status: "FAILED",
+            reason: Reason::EndsWith("(Twilio error 63016)"),
+            accepted: Some(1),
+            used_up: false,
+        },
+    ]
 }
 
-#[tokio::test]
-async fn a_permanent_error_fails_at_once_with_twilios_reason() {
-    let local = start().await;
-    local
-        .sandbox(
-            Method::POST,
-            "/faults",
-            Some(json!({"mode": "error_code", "code": 21211, "to": "+60123456789"})),
-        )
+async fn run_fault_case(case: FaultCase) {
+    let name = case.name;
+    let local = start_with(case.settings).await;
+    let armed = local
+        .sandbox(Method::POST, "/faults", Some(case.fault.clone()))
         .await;
-    let id = message_id(&local.send_text("acme", "c-aisha", "Hello").await);
-    local
-        .wait_for_status("acme", "c-aisha", &id, "FAILED")
-        .await;
-    let m = &local.conversation("acme", "c-aisha", None).await["messages"][0];
-    assert_eq!(
-        m["error_reason"],
-        "Failed to send via WhatsApp: Invalid 'To' phone number (Twilio error 21211)"
-    );
-    // Other recipients are unaffected.
-    let ok = message_id(&local.send_text("acme", "c-ben", "Hello").await);
-    local.wait_for_status("acme", "c-ben", &ok, "READ").await;
-}
-
-#[tokio::test]
-async fn rejected_credentials_fail_with_the_admin_message() {
-    let local = start().await;
-    local
-        .sandbox(
-            Method::POST,
-            "/faults",
-            Some(json!({"mode": "bad_credentials"})),
-        )
-        .await;
-    let id = message_id(&local.send_text("acme", "c-aisha", "Hello").await);
-    local
-        .wait_for_status("acme", "c-aisha", &id, "FAILED")
-        .await;
-    let m = &local.conversation("acme", "c-aisha", None).await["messages"][0];
-    assert_eq!(
-        m["error_reason"],
-        "Invalid WhatsApp configuration for your organization. Please contact admin."
-    );
-}
-
-#[tokio::test]
-async fn an_undelivered_callback_fails_the_message() {
-    let local = start().await;
-    local
-        .sandbox(
-            Method::POST,
-            "/faults",
-            Some(json!({"mode": "undelivered", "code": 63016})),
-        )
-        .await;
-    let id = message_id(&local.send_text("acme", "c-aisha", "Hello").await);
+    assert_eq!(armed.status, 201, "{name}");
+    let id = message_id(&local.send_text("acme", case.contact, name).await);
     let seen = local
-        .wait_for_status("acme", "c-aisha", &id, "FAILED")
+        .wait_for_status("acme", case.contact, &id, case.status)
         .await;
-    assert!(!seen.contains(&"DELIVERED".to_owned()));
-    let m = &local.conversation("acme", "c-aisha", None).await["messages"][0];
-    assert!(
-        m["error_reason"]
-            .as_str()
-            .unwrap()
-            .contains("(Twilio error 63016)")
-    );
+    if case.status == "FAILED" {
+        assert!(!seen.contains(&"DELIVERED".to_owned()), "{name}: {seen:?}");
+    }
+    let m = &local.conversation("acme", case.contact, None).await["messages"][0];
+    let reason = m["error_reason"].as_str();
+    match case.reason {
+        Reason::None => assert_eq!(reason, None, "{name}"),
+        Reason::Exactly(text) => assert_eq!(reason, Some(text), "{name}"),
+        Reason::EndsWith(text) => {
+            assert!(
+                reason.is_some_and(|r| r.ends_with(text)),
+                "{name}: {reason:?}"
+            )
+        }
+    }
+    if let Some(accepted) = case.accepted {
+        let received = local
+            .sandbox(Method::GET, &format!("/messages?to={}", case.to), None)
+            .await;
+        assert_eq!(received.body.as_array().unwrap().len(), accepted, "{name}");
+    }
+    if case.used_up {
+        let faults = local.sandbox(Method::GET, "/faults", None).await;
+        assert_eq!(faults.body, json!([]), "{name}");
+    }
+    // A fault aimed at one number leaves the others alone.
+    if case.fault.get("to").is_some() {
+        let other = message_id(&local.send_text("acme", "c-ben", "Hello").await);
+        local.wait_for_status("acme", "c-ben", &other, "READ").await;
+    }
+}
+
+#[tokio::test]
+async fn sandbox_faults_end_each_send_as_twilio_would() {
+    // Each case on its own runner (faults are per runner), all at once.
+    let runs: Vec<_> = fault_cases()
+        .into_iter()
+        .map(|case| tokio::spawn(run_fault_case(case)))
+        .collect();
+    for run in runs {
+        if let Err(e) = run.await {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
 }
 
 #[tokio::test]

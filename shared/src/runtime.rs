@@ -1,7 +1,7 @@
 //! What every Lambda `main` does: read the settings, build the AWS ports once per cold start,
 //! and hand events to one handler. A function's `main` is then two lines:
 //!
-//! ```ignore
+//! ```text
 //! let (settings, ports) = shared::runtime::init(&[Resource::MediaBucket]).await?;
 //! shared::runtime::serve(MessagesApi::new(ports, &settings)).await
 //! ```
@@ -49,6 +49,14 @@ pub async fn init(needs: &[Resource]) -> Result<(Settings, AwsPorts), lambda_run
     crate::telemetry::init_lambda();
     let settings = Settings::from_env()?;
     let resources = Resources::from_lookup(|n| std::env::var(n).ok());
+    require(needs, &resources)?;
+    let sdk = crate::aws::sdk_config().await;
+    let ports = aws_ports_from(&settings, &sdk, resources)?;
+    Ok((settings, ports))
+}
+
+/// Refuses to start a function without the resources it names.
+pub fn require(needs: &[Resource], resources: &Resources) -> Result<(), ConfigError> {
     for need in needs {
         let present = match need {
             Resource::SendQueue => resources.send_queue_url.is_some(),
@@ -58,13 +66,10 @@ pub async fn init(needs: &[Resource]) -> Result<(Settings, AwsPorts), lambda_run
             return Err(ConfigError {
                 name: need.setting(),
                 reason: "is required by this function".into(),
-            }
-            .into());
+            });
         }
     }
-    let sdk = crate::aws::sdk_config().await;
-    let ports = aws_ports_from(&settings, &sdk, resources)?;
-    Ok((settings, ports))
+    Ok(())
 }
 
 /// Runs a handler as the Lambda function until the runtime stops it.
@@ -119,4 +124,64 @@ pub fn aws_ports_from(
         ),
         sender,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_function_names_the_resources_it_cannot_start_without() {
+        let lookup = |queue: Option<&str>| {
+            Resources::from_lookup(|name| match name {
+                "SEND_QUEUE_URL" => queue.map(str::to_owned),
+                _ => None,
+            })
+        };
+        let without_queue = lookup(None);
+        assert_eq!(require(&[], &without_queue), Ok(()));
+        let e = require(&[Resource::SendQueue], &without_queue).unwrap_err();
+        assert_eq!(e.name, "SEND_QUEUE_URL");
+        let with_queue = lookup(Some("https://sqs.eu-west-1.amazonaws.com/1/q"));
+        assert_eq!(require(&[Resource::SendQueue], &with_queue), Ok(()));
+        let e = require(&[Resource::SendQueue, Resource::MediaBucket], &with_queue).unwrap_err();
+        assert_eq!(e.name, "MEDIA_BUCKET");
+    }
+
+    #[test]
+    fn an_unusable_twilio_base_url_fails_the_cold_start() {
+        let settings = Settings::from_lookup(|name| {
+            (name == "TWILIO_API_BASE_URL").then(|| "not a url".to_owned())
+        })
+        .unwrap();
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let e = aws_ports_from(&settings, &sdk, Resources::from_lookup(|_| None))
+            .err()
+            .expect("refused");
+        assert_eq!(e.name, "TWILIO_API_BASE_URL");
+    }
+
+    #[tokio::test]
+    async fn a_queue_that_is_not_configured_is_unavailable_not_a_panic() {
+        let settings = Settings::from_lookup(|_| None).unwrap();
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        let ports = aws_ports_from(&settings, &sdk, Resources::from_lookup(|_| None)).unwrap();
+        let job = crate::domain::SendJob {
+            organization_id: crate::domain::OrganizationId::parse("acme").unwrap(),
+            message_id: crate::domain::MessageId::new(),
+            attempt: 1,
+            kind: crate::domain::JobKind::Send,
+        };
+        let e = crate::ports::SendQueue::enqueue(&ports.queue, &job, std::time::Duration::ZERO)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, crate::ports::PortError::Unavailable(ref why) if why.contains("SEND_QUEUE_URL")),
+            "{e:?}"
+        );
+    }
 }

@@ -17,8 +17,8 @@ use shared::api::{
 use shared::config::Settings;
 use shared::domain::{
     Attachment, ChannelConfig, ContactId, JobKind, MAX_TEXT_CHARS, MediaRejection, MediaRule,
-    Message, MessageId, MessageStatus, OrganizationId, SNIFF_BYTES, SendJob, StatusChange,
-    check_content, check_declared, conversation_window, media_rule, sentences, split_outbound,
+    Message, MessageId, OrganizationId, SNIFF_BYTES, SendJob, StatusChange, check_content,
+    check_declared, conversation_window, media_rule, sentences, split_outbound,
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, Ports, SendQueue, media_key,
@@ -176,13 +176,9 @@ impl<P: Ports> SendApi<P> {
             return Ok(());
         };
         tracing::error!(organization_id = %org, message_id = %id, error = %e, "enqueue failed");
-        let failed = StatusChange {
-            status: MessageStatus::Failed,
-            twilio_message_sid: None,
-            error_reason: Some(sentences::send_failed(
-                "the message could not be queued. Please try again.",
-            )),
-        };
+        let failed = StatusChange::failed(sentences::send_failed(
+            "the message could not be queued. Please try again.",
+        ));
         if let Err(e) = self.ports.messages().apply_status(org, &id, &failed).await {
             tracing::error!(organization_id = %org, message_id = %id, error = %e, "could not mark FAILED");
         }

@@ -298,15 +298,7 @@ impl<P: Ports> SendWorker<P> {
         }
         match result {
             Ok(sent) => {
-                self.record(
-                    message,
-                    StatusChange {
-                        status: MessageStatus::Sent,
-                        twilio_message_sid: Some(sent.sid.clone()),
-                        error_reason: None,
-                    },
-                )
-                .await?;
+                self.record(message, StatusChange::sent(&sent.sid)).await?;
                 Ok(JobOutcome::Sent { sid: sent.sid })
             }
             Err(e) => {
@@ -391,15 +383,8 @@ impl<P: Ports> SendWorker<P> {
     }
 
     async fn fail(&self, message: &Message, reason: String) -> Result<JobOutcome, PortError> {
-        self.record(
-            message,
-            StatusChange {
-                status: MessageStatus::Failed,
-                twilio_message_sid: None,
-                error_reason: Some(reason.clone()),
-            },
-        )
-        .await?;
+        self.record(message, StatusChange::failed(reason.clone()))
+            .await?;
         Ok(JobOutcome::Failed { reason })
     }
 

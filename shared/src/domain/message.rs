@@ -240,6 +240,26 @@ pub struct StatusChange {
     pub error_reason: Option<String>,
 }
 
+impl StatusChange {
+    /// Twilio accepted the message under this sid.
+    pub fn sent(twilio_message_sid: impl Into<String>) -> Self {
+        Self {
+            status: MessageStatus::Sent,
+            twilio_message_sid: Some(twilio_message_sid.into()),
+            error_reason: None,
+        }
+    }
+
+    /// The message will not reach the contact, for a reason a person reads.
+    pub fn failed(error_reason: impl Into<String>) -> Self {
+        Self {
+            status: MessageStatus::Failed,
+            twilio_message_sid: None,
+            error_reason: Some(error_reason.into()),
+        }
+    }
+}
+
 /// The unit of work on the worker's queue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SendJob {
@@ -279,6 +299,87 @@ mod tests {
     use super::*;
 
     const ALL: [MessageStatus; 6] = [Pending, Sent, Delivered, Read, Failed, Received];
+
+    #[test]
+    fn new_messages_start_where_their_direction_starts() {
+        let org = OrganizationId::parse("acme").unwrap();
+        let contact = ContactId::parse("c1").unwrap();
+        let phone = PhoneNumber::parse_e164("+60123456789").unwrap();
+        let now = Utc::now();
+        let part = OutboundPart {
+            message_type: MessageType::Text,
+            text: Some("Hello".into()),
+            attachment: None,
+        };
+        let out = Message::outbound_pending(&org, &contact, &phone, part, now);
+        assert_eq!(
+            (out.direction, out.status, out.revision, out.created_at),
+            (Direction::Outbound, Pending, out.id, now)
+        );
+        assert_eq!(out.contact_phone.as_deref(), Some("+60123456789"));
+        assert_eq!(out.twilio_message_sid, None);
+
+        let photo = Attachment {
+            key: None,
+            url: Some("https://api.twilio.com/media/1".into()),
+            content_type: "image/jpeg".into(),
+            filename: None,
+            size: None,
+            error: None,
+        };
+        let sid = "SM0123456789abcdef0123456789abcdef";
+        let inbound = Message::inbound(
+            &org,
+            None,
+            &phone,
+            sid,
+            Some(String::new()),
+            vec![photo],
+            now,
+        );
+        assert_eq!(
+            (inbound.direction, inbound.status, inbound.message_type),
+            (Direction::Inbound, Received, MessageType::Image)
+        );
+        assert_eq!(inbound.text, None, "an empty body is no text");
+        assert_eq!(inbound.contact_id, None);
+        assert_eq!(inbound.twilio_message_sid.as_deref(), Some(sid));
+        let text = Message::inbound(
+            &org,
+            Some(contact),
+            &phone,
+            sid,
+            Some("Hi".into()),
+            vec![],
+            now,
+        );
+        assert_eq!(
+            (text.message_type, text.text.as_deref()),
+            (MessageType::Text, Some("Hi"))
+        );
+    }
+
+    #[test]
+    fn status_changes_say_what_the_worker_learned() {
+        let sent = StatusChange::sent("SM1");
+        assert_eq!(
+            (
+                sent.status,
+                sent.twilio_message_sid.as_deref(),
+                sent.error_reason
+            ),
+            (Sent, Some("SM1"), None)
+        );
+        let failed = StatusChange::failed("Failed to send via WhatsApp: x");
+        assert_eq!(
+            (
+                failed.status,
+                failed.twilio_message_sid,
+                failed.error_reason.as_deref()
+            ),
+            (Failed, None, Some("Failed to send via WhatsApp: x"))
+        );
+    }
 
     #[test]
     fn status_moves_only_forward() {

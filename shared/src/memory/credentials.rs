@@ -66,3 +66,40 @@ impl CredentialStore for MemoryCredentials {
         Ok(config)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{ACCOUNT_SID, SENDER, org, secret_json};
+    use secrecy::ExposeSecret;
+
+    fn token(config: ChannelConfig) -> String {
+        match config {
+            ChannelConfig::Configured(c) => c.auth_token.expose_secret().to_owned(),
+            ChannelConfig::NotConfigured { why } => panic!("{why}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cached_store_sees_a_rotation_only_after_a_refresh() {
+        for (credentials, cached) in [
+            (MemoryCredentials::new(), false),
+            (MemoryCredentials::cached(), true),
+        ] {
+            let acme = org("acme");
+            credentials.put_secret(&acme, secret_json(ACCOUNT_SID, "old", SENDER, true));
+            assert_eq!(
+                token(credentials.channel_config(&acme).await.unwrap()),
+                "old"
+            );
+            credentials.put_secret(&acme, secret_json(ACCOUNT_SID, "new", SENDER, true));
+            let seen = token(credentials.channel_config(&acme).await.unwrap());
+            assert_eq!(seen, if cached { "old" } else { "new" });
+            assert_eq!(token(credentials.refresh(&acme).await.unwrap()), "new");
+            assert_eq!(
+                token(credentials.channel_config(&acme).await.unwrap()),
+                "new"
+            );
+        }
+    }
+}

@@ -447,3 +447,42 @@ async fn inbound_messages_are_stored_once_per_sid() {
     contract::inbound_messages_are_stored_once_per_sid(&Stack::create().await.ports().messages)
         .await;
 }
+
+/// The local runner provisions its stack at every start on the same emulator.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn provisioning_a_stack_again_finds_what_is_there() {
+    use shared::aws::provision::{self, StackSpec};
+    let stack = Stack::create().await;
+    let spec = StackSpec {
+        visibility_timeout: 1,
+        max_receive_count: 3,
+        ..StackSpec::named(&stack.name)
+    };
+    let again = provision::provision(&stack.sdk, &spec).await.unwrap();
+    assert_eq!(again.resources, stack.resources);
+    assert_eq!(again.dlq_url, stack.dlq_url);
+    let name = format!("{}/whatsapp/acme/twilio", stack.name);
+    for token in ["first", "rotated"] {
+        provision::put_secret(
+            &stack.sdk,
+            &name,
+            &secret_json(ACCOUNT_SID, token, SENDER, true),
+        )
+        .await
+        .unwrap();
+    }
+    let ChannelConfig::Configured(config) = stack
+        .ports()
+        .credentials
+        .channel_config(&org("acme"))
+        .await
+        .unwrap()
+    else {
+        panic!("not configured")
+    };
+    assert_eq!(
+        secrecy::ExposeSecret::expose_secret(&config.auth_token),
+        "rotated"
+    );
+}

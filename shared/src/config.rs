@@ -28,6 +28,10 @@ pub struct Settings {
     pub send_max_attempts: u32,
     /// First retry delay; doubles per attempt (`SEND_RETRY_BASE_MS`).
     pub send_retry_base: Duration,
+    /// How long a worker holds a message it is sending (`SEND_CLAIM_SECONDS`; default twice
+    /// the Twilio timeout plus 5 s): another delivery of the job waits that long before it
+    /// takes over, and then reconciles with Twilio before sending.
+    pub send_claim_lease: Duration,
     /// Secret name prefix (`SECRET_PREFIX`): secrets are `{prefix}{organization_id}/twilio`.
     pub secret_prefix: String,
     /// How long a read secret is reused (`SECRET_CACHE_SECONDS`).
@@ -62,8 +66,18 @@ impl Settings {
             public_base_url,
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
             send_retry_base: Duration::from_millis(parse(&get, "SEND_RETRY_BASE_MS", 2000u64)?),
+            send_claim_lease: Duration::ZERO,
             secret_prefix: get("SECRET_PREFIX").unwrap_or_else(|| "whatsapp/".to_owned()),
             secret_cache_ttl: Duration::from_secs(parse(&get, "SECRET_CACHE_SECONDS", 300u64)?),
+        };
+        let default_lease = settings.twilio_timeout.as_secs().saturating_mul(2) + 5;
+        let settings = Settings {
+            send_claim_lease: Duration::from_secs(parse(
+                &get,
+                "SEND_CLAIM_SECONDS",
+                default_lease,
+            )?),
+            ..settings
         };
         if settings.send_max_attempts == 0 {
             return Err(ConfigError {

@@ -7,11 +7,13 @@
 use std::future::Future;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::domain::{
     Attachment, ChannelConfig, Contact, ContactChange, ContactId, Message, MessageId, OrgConfig,
     OrganizationId, PhoneNumber, SendJob, StatusChange,
 };
-use crate::twilio::{OutboundMessage, SentMessage, TwilioError};
+use crate::twilio::{ListedMessage, OutboundMessage, SentMessage, TwilioError};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
@@ -132,6 +134,28 @@ pub enum InboundInsert {
     Duplicate,
 }
 
+/// How a send attempt that recorded no SENT ended, as far as Twilio's side is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    NotSent,
+    Unknown,
+}
+
+/// The answer to a worker asking to hand a PENDING message to Twilio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendClaim {
+    /// The caller holds the message until its lease runs out. `unresolved_since`: an earlier
+    /// claim (from that time on) ended without a known outcome — a worker died or lost
+    /// Twilio's answer — so Twilio may already have the message: reconcile before sending.
+    Claimed {
+        unresolved_since: Option<DateTime<Utc>>,
+    },
+    /// Another worker holds it until then.
+    Held { until: DateTime<Utc> },
+    /// The message is no longer PENDING (or does not exist): nothing to send.
+    NotPending,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusOutcome {
     Applied(Message),
@@ -177,6 +201,28 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         id: &MessageId,
         attachments: &[Attachment],
     ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
+
+    /// Claims a PENDING message for one send attempt, with a conditional write: of two
+    /// workers given the same job, one gets `Claimed`, the other `Held`. The claim stays
+    /// until `release_send` or a status leaves PENDING; it is invisible to the API.
+    fn claim_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> impl Future<Output = PortResult<SendClaim>> + Send;
+
+    /// Ends the caller's claim when its attempt is over without a SENT to record: `NotSent`
+    /// (Twilio certainly did not take it: an error answer, no connection) clears it, so the
+    /// next attempt sends straight away; `Unknown` (Twilio may have it) keeps when the
+    /// unresolved attempts began, so the next attempt reconciles first.
+    fn release_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        outcome: AttemptOutcome,
+    ) -> impl Future<Output = PortResult<()>> + Send;
 
     /// Applies a status event atomically and only forwards (see `Message::apply`); None if
     /// there is no such message.
@@ -225,6 +271,14 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         config: &OrgConfig,
         url: &str,
     ) -> impl Future<Output = Result<(Vec<u8>, String), TwilioError>> + Send;
+
+    /// The newest messages the organization's sender sent to `to`, most recent first: how a
+    /// send whose outcome is unknown is looked up before it is made again.
+    fn recent_messages(
+        &self,
+        config: &OrgConfig,
+        to: &PhoneNumber,
+    ) -> impl Future<Output = Result<Vec<ListedMessage>, TwilioError>> + Send;
 }
 
 impl WhatsAppSender for crate::twilio::TwilioClient {
@@ -242,6 +296,14 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         url: &str,
     ) -> Result<(Vec<u8>, String), TwilioError> {
         crate::twilio::TwilioClient::fetch_media(self, config, url).await
+    }
+
+    async fn recent_messages(
+        &self,
+        config: &OrgConfig,
+        to: &PhoneNumber,
+    ) -> Result<Vec<ListedMessage>, TwilioError> {
+        crate::twilio::TwilioClient::recent_messages(self, config, to).await
     }
 }
 

@@ -3,9 +3,14 @@
 //! with exponential backoff by re-queueing the job with a delay; after the last attempt the
 //! message is FAILED, so no accepted message stays PENDING.
 
+mod reconcile;
+
 use std::time::Duration;
 
+pub use reconcile::{CLOCK_SKEW, find_sent};
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use chrono::Utc;
 use secrecy::ExposeSecret;
 use shared::config::Settings;
 use shared::domain::{
@@ -13,8 +18,8 @@ use shared::domain::{
     StatusChange, media_rule,
 };
 use shared::ports::{
-    ContactStore, CredentialStore, MediaStore, MessageStore, PortError, Ports, SendQueue,
-    WhatsAppSender,
+    AttemptOutcome, ContactStore, CredentialStore, MediaStore, MessageStore, PortError, Ports,
+    SendClaim, SendQueue, WhatsAppSender,
 };
 use shared::routes::status_callback_path;
 use shared::runtime::Handler;
@@ -30,6 +35,8 @@ pub use shared::domain::sentences::{INVALID_CONFIGURATION, NOT_CONFIGURED};
 pub struct WorkerSettings {
     pub max_attempts: u32,
     pub retry_base: Duration,
+    /// How long a claim on a message lasts (see `MessageStore::claim_send`).
+    pub claim_lease: Duration,
     /// Where Twilio posts status callbacks (`PUBLIC_BASE_URL`); without it, no callbacks.
     pub public_base_url: Option<String>,
 }
@@ -42,6 +49,7 @@ impl From<&Settings> for WorkerSettings {
         Self {
             max_attempts: settings.send_max_attempts,
             retry_base: settings.send_retry_base,
+            claim_lease: settings.send_claim_lease,
             public_base_url: settings.public_base_url.clone(),
         }
     }
@@ -68,11 +76,20 @@ pub enum JobOutcome {
         attempt: u32,
         delay: Duration,
     },
+    /// Twilio may have accepted the message but its answer was lost: attempt `attempt`,
+    /// after `delay`, looks for it at Twilio before it sends again.
+    Unconfirmed {
+        attempt: u32,
+        delay: Duration,
+    },
     /// Nothing to do: unknown message, or no longer PENDING (a redelivered job).
     Skipped,
     /// An inbound message's media: copied into the bucket, or marked unavailable.
     MediaCopied,
 }
+
+/// Extra attempts for looking up a send whose outcome is unknown, beyond the send attempts.
+pub const RECONCILE_ATTEMPTS: u32 = 3;
 
 /// Tries per inbound media: Twilio can answer 404 for a moment right after the webhook.
 pub const MEDIA_FETCH_ATTEMPTS: u32 = 3;
@@ -141,7 +158,29 @@ impl<P: Ports> SendWorker<P> {
         if message.status != MessageStatus::Pending {
             return Ok(JobOutcome::Skipped);
         }
-        let outcome = self.attempt(job, &message).await?;
+        // One worker at a time: a job delivered twice sends once.
+        let claim = self
+            .ports
+            .messages()
+            .claim_send(org, &message.id, Utc::now(), self.settings.claim_lease)
+            .await?;
+        let outcome = match claim {
+            SendClaim::NotPending => return Ok(JobOutcome::Skipped),
+            SendClaim::Held { until } => {
+                // Delivered again while another worker sends it: SQS brings it back later,
+                // and by then that worker is done or gone.
+                tracing::info!(organization_id = %org, message_id = %message.id, %until, "message held by another worker");
+                return Err(PortError::Unavailable(
+                    "the message is being sent by another worker".into(),
+                ));
+            }
+            SendClaim::Claimed {
+                unresolved_since: Some(since),
+            } => self.reconcile_then_send(job, &message, since).await?,
+            SendClaim::Claimed {
+                unresolved_since: None,
+            } => self.attempt(job, &message).await?,
+        };
         match &outcome {
             JobOutcome::Sent { sid } => {
                 tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, attempt = job.attempt, "sent");
@@ -151,6 +190,9 @@ impl<P: Ports> SendWorker<P> {
             }
             JobOutcome::Retrying { attempt, delay } => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "send will be retried");
+            }
+            JobOutcome::Unconfirmed { attempt, delay } => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "Twilio's answer is unknown; reconciling before any resend");
             }
             JobOutcome::Skipped | JobOutcome::MediaCopied => {}
         }
@@ -301,11 +343,124 @@ impl<P: Ports> SendWorker<P> {
                 self.record(message, StatusChange::sent(&sent.sid)).await?;
                 Ok(JobOutcome::Sent { sid: sent.sid })
             }
+            Err(e) if e.outcome_unknown() => self.unconfirmed(job, message, &e).await,
             Err(e) => {
+                // Twilio certainly did not take it: the next attempt sends without asking.
+                self.ports
+                    .messages()
+                    .release_send(org, &message.id, AttemptOutcome::NotSent)
+                    .await?;
                 self.handle_failure(job, message, &contact.contact_id, e)
                     .await
             }
         }
+    }
+
+    /// The message's earlier attempt (from `since`) ended without a known outcome: it is sent
+    /// only if Twilio has no such message.
+    async fn reconcile_then_send(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        since: chrono::DateTime<Utc>,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        // A status callback (it carries our message id) may have told us already.
+        if let Some(sid) = &message.twilio_message_sid {
+            self.record(message, StatusChange::sent(sid)).await?;
+            return Ok(JobOutcome::Sent { sid: sid.clone() });
+        }
+        let config = match self.ports.credentials().channel_config(org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { .. } => {
+                return self.fail(message, NOT_CONFIGURED.into()).await;
+            }
+        };
+        let to = message
+            .contact_phone
+            .as_deref()
+            .and_then(|p| shared::domain::PhoneNumber::parse_e164(p).ok());
+        let Some(to) = to else {
+            return self.attempt(job, message).await;
+        };
+        let listed = match self.ports.sender().recent_messages(&config, &to).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
+                return self.unconfirmed(job, message, &e).await;
+            }
+        };
+        let mut taken = std::collections::HashSet::new();
+        for candidate in &listed {
+            if let Some(other) = self
+                .ports
+                .messages()
+                .find_by_sid(org, &candidate.sid)
+                .await?
+                && other.id != message.id
+            {
+                taken.insert(candidate.sid.clone());
+            }
+        }
+        match find_sent(message, since, &listed, |sid| taken.contains(sid)) {
+            Some(found) => {
+                tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %found.sid, "Twilio had the message: not sent again");
+                self.record(message, StatusChange::sent(&found.sid)).await?;
+                Ok(JobOutcome::Sent {
+                    sid: found.sid.clone(),
+                })
+            }
+            None if job.attempt > self.settings.max_attempts => {
+                self.fail(
+                    message,
+                    send_failed(format!(
+                        "Twilio did not answer (gave up after {} attempts)",
+                        self.settings.max_attempts
+                    )),
+                )
+                .await
+            }
+            None => {
+                tracing::info!(organization_id = %org, message_id = %message.id, "Twilio does not have the message: sending it");
+                self.attempt(job, message).await
+            }
+        }
+    }
+
+    /// Twilio may have the message: end this attempt keeping the doubt on the claim, and
+    /// look at Twilio's side before any resend.
+    async fn unconfirmed(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        error: &TwilioError,
+    ) -> Result<JobOutcome, PortError> {
+        // Reconciling may take a few more tries than sending; after that, a person is told.
+        if job.attempt >= self.settings.max_attempts + RECONCILE_ATTEMPTS {
+            return self
+                .fail(
+                    message,
+                    send_failed(format!(
+                        "{} (Twilio could not confirm whether it was sent)",
+                        error.reason()
+                    )),
+                )
+                .await;
+        }
+        self.ports
+            .messages()
+            .release_send(&job.organization_id, &message.id, AttemptOutcome::Unknown)
+            .await?;
+        let next = SendJob {
+            attempt: job.attempt + 1,
+            ..job.clone()
+        };
+        let delay = retry_delay(self.settings.retry_base, next.attempt);
+        self.ports.queue().enqueue(&next, delay).await?;
+        Ok(JobOutcome::Unconfirmed {
+            attempt: next.attempt,
+            delay,
+        })
     }
 
     async fn rotated_config(

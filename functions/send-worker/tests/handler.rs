@@ -9,7 +9,7 @@ use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use shared::domain::{ChannelConfig, ContactChange, Message, MessageStatus, SendJob};
+use shared::domain::{ChannelConfig, ContactChange, Message, MessageStatus, SendJob, StatusChange};
 use shared::ports::{CredentialStore, MessageStore};
 use shared::twilio::{OutboundContent, TwilioError};
 
@@ -21,6 +21,7 @@ fn settings() -> WorkerSettings {
     WorkerSettings {
         max_attempts: 3,
         retry_base: Duration::from_secs(2),
+        claim_lease: Duration::from_secs(30),
         public_base_url: Some("https://api.example.com".into()),
     }
 }
@@ -171,6 +172,8 @@ fn fault_cases() -> Vec<FaultCase> {
             unsubscribes: false,
         },
         FaultCase {
+            // The timeout may hide an accepted message: the third attempt asks Twilio first,
+            // finds nothing, and sends.
             name: "a 500 and a timeout are retried with growing delays, then sent",
             answers: vec![
                 api_error(500, 20500, "Internal Server Error"),
@@ -253,7 +256,8 @@ async fn twilios_answers_decide_how_a_send_ends() {
         let mut delays = Vec::new();
         let outcome = loop {
             match w.process(&job).await.unwrap() {
-                JobOutcome::Retrying { attempt, delay } => {
+                JobOutcome::Retrying { attempt, delay }
+                | JobOutcome::Unconfirmed { attempt, delay } => {
                     assert_eq!(
                         stored(&w, &first).await.status,
                         MessageStatus::Pending,
@@ -599,4 +603,225 @@ async fn media_that_cannot_be_fetched_is_marked_and_the_message_kept() {
         MessageStatus::Received,
         "the message itself is kept"
     );
+}
+
+// ---------- exactly once: claims and reconciliation ----------
+
+/// Runs the job and every job it queues until one ends it.
+async fn run_to_end(w: &Worker, job: &SendJob) -> JobOutcome {
+    let mut job = job.clone();
+    loop {
+        match w.process(&job).await.unwrap() {
+            JobOutcome::Retrying { .. } | JobOutcome::Unconfirmed { .. } => {
+                job = w.ports.queue.drain().remove(0).0;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_twilio_accepted_is_reconciled_not_resent() {
+    for lost in [
+        TwilioError::Timeout,
+        TwilioError::ConnectionLost("dropped while reading the answer".into()),
+        TwilioError::InvalidResponse("expected value at line 1".into()),
+    ] {
+        let w = worker().await;
+        let job = pending(&w, "Your order shipped").await;
+        w.ports.sender.accept_then_fail(lost.clone());
+        let outcome = w.process(&job).await.unwrap();
+        assert_eq!(
+            outcome,
+            JobOutcome::Unconfirmed {
+                attempt: 2,
+                delay: Duration::from_secs(2)
+            },
+            "{lost:?}: looked up before anything is sent again"
+        );
+        assert_eq!(stored(&w, &job).await.status, MessageStatus::Pending);
+        let JobOutcome::Sent { sid } = run_to_end(&w, &job).await else {
+            panic!("{lost:?}")
+        };
+        let accepted = w.ports.sender.accepted();
+        assert_eq!(accepted.len(), 1, "{lost:?}: the contact got it once");
+        assert_eq!(sid, accepted[0].1.sid, "{lost:?}: Twilio's sid recorded");
+        assert_eq!(w.ports.sender.attempts().len(), 1, "{lost:?}");
+        let m = stored(&w, &job).await;
+        assert_eq!(
+            (m.status, m.twilio_message_sid),
+            (MessageStatus::Sent, Some(sid))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_timeout_twilio_never_saw_is_sent_again_once() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.fail_next([TwilioError::Timeout]);
+    assert!(matches!(
+        run_to_end(&w, &job).await,
+        JobOutcome::Sent { .. }
+    ));
+    assert_eq!(w.ports.sender.accepted().len(), 1);
+    assert_eq!(w.ports.sender.attempts().len(), 2);
+}
+
+#[tokio::test]
+async fn a_job_delivered_twice_at_once_sends_once() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    let gate = w.ports.sender.hold_next();
+    let first = tokio::spawn({
+        let w = w.clone();
+        let job = job.clone();
+        async move { w.process(&job).await }
+    });
+    // The first worker is at Twilio; SQS hands the same job to a second one.
+    while w.ports.sender.attempts().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    let second = w.process(&job).await;
+    assert!(
+        matches!(second, Err(shared::ports::PortError::Unavailable(_))),
+        "held by the first worker, so SQS delivers it again later: {second:?}"
+    );
+    gate.notify_one();
+    assert!(matches!(
+        first.await.unwrap().unwrap(),
+        JobOutcome::Sent { .. }
+    ));
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Skipped,
+        "the later delivery"
+    );
+    assert_eq!(w.ports.sender.attempts().len(), 1);
+    assert_eq!(w.ports.sender.accepted().len(), 1);
+}
+
+#[tokio::test]
+async fn a_worker_that_died_after_twilio_accepted_is_not_repeated() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    // The dead worker's claim (its lease long over) and the message it got through.
+    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    w.ports
+        .messages
+        .claim_send(
+            &org("org-a"),
+            &job.message_id,
+            an_hour_ago,
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    let config = match w
+        .ports
+        .credentials
+        .channel_config(&org("org-a"))
+        .await
+        .unwrap()
+    {
+        ChannelConfig::Configured(c) => c,
+        ChannelConfig::NotConfigured { why } => panic!("{why}"),
+    };
+    let outbound = shared::twilio::OutboundMessage {
+        to: shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap(),
+        content: OutboundContent::FreeForm {
+            body: Some("Hello".into()),
+            media_url: None,
+        },
+        status_callback: None,
+    };
+    use shared::ports::WhatsAppSender;
+    let _ = w.ports.sender.send(&config, &outbound).await;
+    // SQS delivers the job again.
+    let JobOutcome::Sent { sid } = w.process(&job).await.unwrap() else {
+        panic!("reconciled")
+    };
+    assert_eq!(sid, w.ports.sender.accepted()[0].1.sid);
+    assert_eq!(w.ports.sender.accepted().len(), 1);
+}
+
+#[tokio::test]
+async fn a_status_callback_that_came_first_settles_an_unknown_outcome() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    w.process(&job).await.unwrap();
+    let sid = w.ports.sender.accepted()[0].1.sid.clone();
+    // Twilio's `sent` callback carries our message id.
+    w.ports
+        .messages
+        .apply_status(&org("org-a"), &job.message_id, &StatusChange::sent(&sid))
+        .await
+        .unwrap();
+    let (next, _) = w.ports.queue.drain().remove(0);
+    assert_eq!(w.process(&next).await.unwrap(), JobOutcome::Skipped);
+    w.ports.sender.fail_next_lists([TwilioError::Timeout]);
+    assert_eq!(w.ports.sender.accepted().len(), 1);
+}
+
+#[tokio::test]
+async fn when_twilio_cannot_say_whether_it_sent_a_person_is_told() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    w.ports
+        .sender
+        .fail_next_lists((0..10).map(|_| TwilioError::Network("connection failed".into())));
+    let JobOutcome::Failed { reason } = run_to_end(&w, &job).await else {
+        panic!("an unknown outcome must end")
+    };
+    assert_eq!(
+        reason,
+        "Failed to send via WhatsApp: could not reach Twilio: connection failed (Twilio could not confirm whether it was sent)"
+    );
+    assert_eq!(w.ports.sender.attempts().len(), 1, "never resent blindly");
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Failed);
+}
+
+#[test]
+fn reconciliation_matches_body_media_time_and_unclaimed_sids() {
+    use shared::twilio::ListedMessage;
+    let now = Utc::now();
+    let listed = |sid: &str, body: &str, media: &str, at: chrono::DateTime<Utc>| ListedMessage {
+        sid: sid.into(),
+        body: Some(body.into()),
+        num_media: Some(media.into()),
+        date_created: Some(at.to_rfc2822()),
+        status: Some("delivered".into()),
+    };
+    let message = Message::outbound_pending(
+        &org("org-a"),
+        &ContactId::parse("c1").unwrap(),
+        &shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap(),
+        shared::domain::OutboundPart {
+            message_type: MessageType::Text,
+            text: Some("Hello".into()),
+            attachment: None,
+        },
+        now,
+    );
+    let page = [
+        listed("SM3", "Hello", "0", now + chrono::Duration::seconds(5)),
+        listed("SM2", "Hello", "0", now + chrono::Duration::seconds(1)),
+        listed("SM_other_text", "Bye", "0", now),
+        listed("SM_media", "Hello", "1", now),
+        listed("SM_old", "Hello", "0", now - chrono::Duration::hours(1)),
+    ];
+    let found = find_sent(&message, now, &page, |_| false).unwrap();
+    assert_eq!(
+        found.sid, "SM2",
+        "the earliest match since the first attempt"
+    );
+    let found = find_sent(&message, now, &page, |sid| sid == "SM2").unwrap();
+    assert_eq!(
+        found.sid, "SM3",
+        "a sid another message holds is not this one"
+    );
+    assert!(find_sent(&message, now, &page[2..], |_| false).is_none());
 }

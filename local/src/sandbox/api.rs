@@ -153,10 +153,11 @@ pub async fn create_message(
     }
     let status_callback = get("StatusCallback").map(str::to_owned);
 
-    let fault = sandbox.take_fault(&to);
+    let fault = sandbox.take_fault(&to).inspect(|f| {
+        tracing::info!(mode = ?f.mode, to = %to, "sandbox fault applied");
+    });
     let mut undelivered = None;
     if let Some(fault) = &fault {
-        tracing::info!(mode = ?fault.mode, to = %to, "sandbox fault applied");
         match fault.mode {
             FaultMode::ServerError => {
                 return twilio_error(
@@ -187,6 +188,7 @@ pub async fn create_message(
                 return twilio_error(status, code, message);
             }
             FaultMode::Undelivered => undelivered = fault.code.or(Some(30008)),
+            FaultMode::AcceptThenTimeout | FaultMode::AcceptThenDrop => {}
         }
     }
 
@@ -207,6 +209,7 @@ pub async fn create_message(
         status_callback: status_callback.clone(),
         date_created: twilio_date(now),
     };
+    let resource = resource(&message);
     sandbox.record(message);
     if let Some(callback) = status_callback {
         let sandbox = sandbox.clone();
@@ -235,32 +238,117 @@ pub async fn create_message(
                 .await;
         });
     }
-    (
-        StatusCode::CREATED,
-        Json(json!({
-            "account_sid": account_sid,
-            "api_version": "2010-04-01",
-            "body": text,
-            "date_created": twilio_date(now),
-            "date_sent": null,
-            "date_updated": twilio_date(now),
-            "direction": "outbound-api",
-            "error_code": null,
-            "error_message": null,
-            "from": from,
-            "messaging_service_sid": null,
-            "num_media": media_url.len().to_string(),
-            "num_segments": "1",
-            "price": null,
-            "price_unit": null,
-            "sid": sid,
-            "status": "queued",
-            "subresource_uris": {"media": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json")},
-            "to": to_raw,
-            "uri": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"),
-        })),
-    )
-        .into_response()
+    match fault.map(|f| f.mode) {
+        Some(FaultMode::AcceptThenTimeout) => {
+            // Longer than any sensible client timeout: the client gives up, Twilio sent it.
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            (StatusCode::CREATED, Json(resource)).into_response()
+        }
+        Some(FaultMode::AcceptThenDrop) => {
+            let mut response = axum::body::Body::new(BrokenBody).into_response();
+            *response.status_mut() = StatusCode::CREATED;
+            response.headers_mut().insert(
+                http::header::CONTENT_TYPE,
+                http::HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+        _ => (StatusCode::CREATED, Json(resource)).into_response(),
+    }
+}
+
+/// A response body that breaks off: the client sees the connection drop mid-answer.
+struct BrokenBody;
+
+impl http_body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "the sandbox dropped the connection",
+        ))))
+    }
+}
+
+/// A message as Twilio's API shows it.
+fn resource(m: &SandboxMessage) -> serde_json::Value {
+    let (account_sid, sid) = (&m.account_sid, &m.sid);
+    json!({
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": m.body,
+        "date_created": m.date_created,
+        "date_sent": null,
+        "date_updated": m.date_created,
+        "direction": m.direction,
+        "error_code": m.error_code,
+        "error_message": null,
+        "from": m.from,
+        "messaging_service_sid": null,
+        "num_media": m.media_url.len().to_string(),
+        "num_segments": "1",
+        "price": null,
+        "price_unit": null,
+        "sid": sid,
+        "status": m.status,
+        "subresource_uris": {"media": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json")},
+        "to": m.to,
+        "uri": format!("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"),
+    })
+}
+
+/// `GET …/Messages.json?To=&From=&PageSize=`: the account's messages, newest first, as
+/// Twilio's Messages list answers (one page; `next_page_uri` null).
+pub async fn read_messages(
+    State(sandbox): State<Sandbox>,
+    Path(account_sid): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+        return twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        );
+    };
+    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let page_size = match query.get("PageSize").map(|p| p.parse::<usize>()) {
+        None => 50,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid PageSize"),
+    };
+    let messages = super::lock(&sandbox.state.messages);
+    let page: Vec<serde_json::Value> = messages
+        .iter()
+        .rev()
+        .filter(|m| m.account_sid == account_sid)
+        .filter(|m| query.get("To").is_none_or(|to| &m.to == to))
+        .filter(|m| query.get("From").is_none_or(|from| &m.from == from))
+        .take(page_size)
+        .map(resource)
+        .collect();
+    let uri =
+        format!("/2010-04-01/Accounts/{account_sid}/Messages.json?PageSize={page_size}&Page=0");
+    Json(json!({
+        "end": page.len().saturating_sub(1),
+        "first_page_uri": uri,
+        "messages": page,
+        "next_page_uri": null,
+        "page": 0,
+        "page_size": page_size,
+        "previous_page_uri": null,
+        "start": 0,
+        "uri": uri,
+    }))
+    .into_response()
 }
 
 impl Sandbox {

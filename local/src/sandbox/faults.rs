@@ -18,8 +18,12 @@ pub enum FaultMode {
     ServerError,
     /// HTTP 429, Twilio code 20429.
     RateLimited,
-    /// No answer until the client gives up.
+    /// No answer until the client gives up; the message is not accepted.
     Timeout,
+    /// Accepted (and delivered), but the answer comes after the client has given up.
+    AcceptThenTimeout,
+    /// Accepted (and delivered), then the connection breaks off in the middle of the answer.
+    AcceptThenDrop,
     /// HTTP 400 (401 for 20003) with the given Twilio error `code`.
     ErrorCode,
     /// HTTP 401, code 20003: the account's credentials are rejected.

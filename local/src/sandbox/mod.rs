@@ -3,7 +3,8 @@
 //! or a script play a contact and reply, and can be told to fail.
 //!
 //! Routes (under `/sandbox`):
-//! - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` — the Messages API
+//! - `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` — the Messages API; `GET` the
+//!   same path reads it back (`To`, `From`, `PageSize`), newest first
 //! - `GET /messages[?to=+E164]` — what the sandbox received and delivered
 //! - `POST /reply` `{from, body?, media?, organization_id?, profile_name?}` — a contact
 //!   writes, optionally with a photo, document or voice note (`media`: image|document|voice)
@@ -117,7 +118,7 @@ impl Sandbox {
         Router::new()
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
-                post(api::create_message),
+                post(api::create_message).get(api::read_messages),
             )
             .route("/messages", get(api::list_messages))
             .route("/reply", post(reply::reply))

@@ -206,3 +206,55 @@ async fn media_credentials_go_only_to_the_twilio_api_origin() {
         "{e:?}"
     );
 }
+
+/// Reconciling a send reads Twilio's Messages list: newest first, only this sender to this
+/// contact, behind the account's credentials; and a broken-off answer reads as such.
+#[tokio::test]
+async fn the_twilio_client_reads_back_what_was_sent() {
+    let local = start().await;
+    let client = TwilioClient::new(&local.url("/sandbox"), Duration::from_secs(2)).unwrap();
+    let acme = config("sandbox-token-acme-0001");
+    for body in ["first", "second"] {
+        client
+            .send_message(&acme, &text("+60123456789", body))
+            .await
+            .unwrap();
+    }
+    client
+        .send_message(&acme, &text("+6591234567", "to someone else"))
+        .await
+        .unwrap();
+    let aisha = PhoneNumber::parse_e164("+60123456789").unwrap();
+    let listed = client.recent_messages(&acme, &aisha).await.unwrap();
+    let bodies: Vec<_> = listed.iter().map(|m| m.body.clone().unwrap()).collect();
+    assert_eq!(bodies, ["second", "first"]);
+    assert!(
+        listed
+            .iter()
+            .all(|m| m.created_at().is_some() && m.media_count() == 0)
+    );
+    let refused = client
+        .recent_messages(&config("wrong-token"), &aisha)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(20003));
+
+    local
+        .sandbox(
+            Method::POST,
+            "/faults",
+            Some(json!({"mode": "accept_then_drop", "times": 1})),
+        )
+        .await;
+    let dropped = client
+        .send_message(&acme, &text("+60123456789", "third"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(dropped, shared::twilio::TwilioError::ConnectionLost(_)),
+        "{dropped:?}"
+    );
+    assert!(dropped.outcome_unknown());
+    let listed = client.recent_messages(&acme, &aisha).await.unwrap();
+    assert_eq!(listed[0].body.as_deref(), Some("third"), "Twilio has it");
+}

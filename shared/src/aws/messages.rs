@@ -17,9 +17,21 @@ use crate::domain::{
     OrganizationId, StatusChange,
 };
 use crate::ports::{
-    ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError, PortResult,
-    StatusOutcome,
+    AttemptOutcome, ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError,
+    PortResult, SendClaim, StatusOutcome,
 };
+
+/// Claim times as fixed-width UTC RFC 3339, so DynamoDB compares them as strings.
+fn claim_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+fn parse_claim_time(value: Option<&AttributeValue>) -> Option<DateTime<Utc>> {
+    let text = value?.as_s().ok()?;
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
 
 const ALL_STATUSES: [MessageStatus; 6] = [
     MessageStatus::Pending,
@@ -208,6 +220,104 @@ impl DynamoMessages {
 }
 
 impl MessageStore for DynamoMessages {
+    async fn claim_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> PortResult<SendClaim> {
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        // The claim attributes are not part of the message (no revision: pollers see nothing).
+        let claimed = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(id.to_string()))
+            .update_expression(
+                "SET claim_until = :until, claim_since = if_not_exists(claim_since, :now)",
+            )
+            .condition_expression(
+                "attribute_exists(message_id) AND #status = :pending \
+                 AND (attribute_not_exists(claim_until) OR claim_until <= :now)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+            .expression_attribute_values(":now", s(claim_time(now)))
+            .expression_attribute_values(":until", s(claim_time(until)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await;
+        match claimed {
+            Ok(out) => Ok(SendClaim::Claimed {
+                unresolved_since: parse_claim_time(
+                    out.attributes.as_ref().and_then(|a| a.get("claim_since")),
+                ),
+            }),
+            Err(e) => {
+                let e = e.into_service_error();
+                if !e.is_conditional_check_failed_exception() {
+                    return Err(unavailable("UpdateItem send claim", e));
+                }
+                // Lost the race, or nothing to send: a consistent read tells which.
+                let item = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("organization_id", s(org.as_str()))
+                    .key("message_id", s(id.to_string()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("GetItem send claim", e.into_service_error()))?
+                    .item;
+                let pending = item
+                    .as_ref()
+                    .and_then(|i| i.get("status"))
+                    .and_then(|v| v.as_s().ok())
+                    == Some(&MessageStatus::Pending.as_str().to_owned());
+                match item
+                    .as_ref()
+                    .and_then(|i| parse_claim_time(i.get("claim_until")))
+                {
+                    Some(until) if pending => Ok(SendClaim::Held { until }),
+                    _ => Ok(SendClaim::NotPending),
+                }
+            }
+        }
+    }
+
+    async fn release_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        outcome: AttemptOutcome,
+    ) -> PortResult<()> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(id.to_string()))
+            .condition_expression("attribute_exists(message_id)");
+        let update = match outcome {
+            AttemptOutcome::NotSent => update.update_expression("REMOVE claim_until, claim_since"),
+            // The lease ends now; `claim_since` stays for the reconciliation.
+            AttemptOutcome::Unknown => update
+                .update_expression("SET claim_until = :over")
+                .expression_attribute_values(":over", s(claim_time(DateTime::<Utc>::MIN_UTC))),
+        };
+        update.send().await.map(|_| ()).or_else(|e| {
+            let e = e.into_service_error();
+            if e.is_conditional_check_failed_exception() {
+                Ok(())
+            } else {
+                Err(unavailable("UpdateItem release claim", e))
+            }
+        })
+    }
+
     async fn insert(&self, message: &Message) -> PortResult<()> {
         self.client
             .put_item()

@@ -1,19 +1,22 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::lock;
+use crate::domain::MessageStatus;
 use crate::domain::{ContactId, Message, MessageId, OrganizationId, StatusChange};
 use crate::ports::{
-    ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError, PortResult,
-    StatusOutcome,
+    AttemptOutcome, ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError,
+    PortResult, SendClaim, StatusOutcome,
 };
 
 #[derive(Default)]
 struct State {
     messages: BTreeMap<(OrganizationId, MessageId), Message>,
     by_sid: HashMap<(OrganizationId, String), MessageId>,
+    /// Send claims: since when unresolved, and until when held.
+    claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
 }
 
 #[derive(Clone, Default)]
@@ -147,6 +150,61 @@ impl MessageStore for MemoryMessages {
         }))
     }
 
+    async fn claim_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> PortResult<SendClaim> {
+        let mut state = lock(&self.state)?;
+        let key = (org.clone(), *id);
+        if state
+            .messages
+            .get(&key)
+            .is_none_or(|m| m.status != MessageStatus::Pending)
+        {
+            return Ok(SendClaim::NotPending);
+        }
+        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        match state.claims.get(&key).copied() {
+            Some((_, held_until)) if held_until > now => Ok(SendClaim::Held { until: held_until }),
+            Some((since, _)) => {
+                state.claims.insert(key, (since, until));
+                Ok(SendClaim::Claimed {
+                    unresolved_since: Some(since),
+                })
+            }
+            None => {
+                state.claims.insert(key, (now, until));
+                Ok(SendClaim::Claimed {
+                    unresolved_since: None,
+                })
+            }
+        }
+    }
+
+    async fn release_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        outcome: AttemptOutcome,
+    ) -> PortResult<()> {
+        let mut state = lock(&self.state)?;
+        let key = (org.clone(), *id);
+        match outcome {
+            AttemptOutcome::NotSent => {
+                state.claims.remove(&key);
+            }
+            AttemptOutcome::Unknown => {
+                if let Some(claim) = state.claims.get_mut(&key) {
+                    claim.1 = DateTime::<Utc>::MIN_UTC;
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn apply_status(
         &self,
         org: &OrganizationId,
@@ -189,6 +247,11 @@ mod tests {
     #[tokio::test]
     async fn status_moves_forward_only_and_conditionally() {
         contract::status_moves_forward_only_and_conditionally(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn one_worker_at_a_time_holds_a_send() {
+        contract::one_worker_at_a_time_holds_a_send(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

@@ -3,15 +3,33 @@ use std::sync::{Arc, Mutex};
 
 use super::lock;
 use crate::domain::OrgConfig;
+use crate::domain::PhoneNumber;
 use crate::ports::WhatsAppSender;
-use crate::twilio::{OutboundMessage, SentMessage, TwilioError, new_message_sid};
+use crate::twilio::{
+    ListedMessage, OutboundContent, OutboundMessage, SentMessage, TwilioError, new_message_sid,
+};
 
-/// A stand-in for Twilio in handler tests: records what was sent and answers with scripted
-/// results, then with success.
+/// One scripted answer to a send.
+#[derive(Debug, Clone)]
+enum Answer {
+    /// Twilio refuses (or never gets) the request.
+    Fail(TwilioError),
+    /// Twilio accepts the message, but its answer is lost this way.
+    AcceptThenFail(TwilioError),
+}
+
+/// A stand-in for Twilio in handler tests: records every attempt, keeps what "Twilio"
+/// accepted (what the contact receives, and what its Messages list shows), and answers with
+/// scripted results, then with success.
 #[derive(Clone, Default)]
 pub struct ScriptedSender {
     sent: Arc<Mutex<Vec<(String, OutboundMessage)>>>,
-    script: Arc<Mutex<VecDeque<Result<(), TwilioError>>>>,
+    accepted: Arc<Mutex<Vec<(PhoneNumber, ListedMessage)>>>,
+    script: Arc<Mutex<VecDeque<Answer>>>,
+    list_failures: Arc<Mutex<VecDeque<TwilioError>>>,
+    /// Gates the next sends wait at (after the attempt is recorded), to hold a worker
+    /// mid-send while a test does something else.
+    holds: Arc<Mutex<VecDeque<Arc<tokio::sync::Notify>>>>,
     /// Media by URL: the answers to successive fetches (the last one repeats).
     media: Arc<Mutex<std::collections::HashMap<String, VecDeque<MediaAnswer>>>>,
 }
@@ -23,11 +41,41 @@ impl ScriptedSender {
         Self::default()
     }
 
-    /// The next sends fail with these errors, in order.
+    /// The next sends fail with these errors, in order; Twilio accepts none of them.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = TwilioError>) {
         if let Ok(mut script) = lock(&self.script) {
-            script.extend(errors.into_iter().map(Err));
+            script.extend(errors.into_iter().map(Answer::Fail));
         }
+    }
+
+    /// The next send is accepted by Twilio, but its answer is lost with this error (a
+    /// timeout, a dropped connection, an unreadable body).
+    pub fn accept_then_fail(&self, error: TwilioError) {
+        if let Ok(mut script) = lock(&self.script) {
+            script.push_back(Answer::AcceptThenFail(error));
+        }
+    }
+
+    /// The next reads of the Messages list fail with these errors.
+    pub fn fail_next_lists(&self, errors: impl IntoIterator<Item = TwilioError>) {
+        if let Ok(mut failures) = lock(&self.list_failures) {
+            failures.extend(errors);
+        }
+    }
+
+    /// The next send waits, once it has reached "Twilio", until the returned gate is opened
+    /// (`notify_one`).
+    pub fn hold_next(&self) -> Arc<tokio::sync::Notify> {
+        let gate = Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut holds) = lock(&self.holds) {
+            holds.push_back(gate.clone());
+        }
+        gate
+    }
+
+    /// What Twilio accepted, in order: the messages the contacts receive.
+    pub fn accepted(&self) -> Vec<(PhoneNumber, ListedMessage)> {
+        lock(&self.accepted).map(|a| a.clone()).unwrap_or_default()
     }
 
     /// Answers for fetches of one media URL, in order; the last one repeats.
@@ -52,16 +100,61 @@ impl WhatsAppSender for ScriptedSender {
         lock(&self.sent)
             .map_err(|e| TwilioError::Network(e.to_string()))?
             .push((config.account_sid.clone(), message.clone()));
+        let hold = lock(&self.holds)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front();
+        if let Some(gate) = hold {
+            gate.notified().await;
+        }
         let next = lock(&self.script)
             .map_err(|e| TwilioError::Network(e.to_string()))?
             .pop_front();
+        if let Some(Answer::Fail(e)) = next {
+            return Err(e);
+        }
+        let (body, media) = match &message.content {
+            OutboundContent::FreeForm { body, media_url } => {
+                (body.clone(), usize::from(media_url.is_some()))
+            }
+            OutboundContent::Template { .. } => (None, 0),
+        };
+        let listed = ListedMessage {
+            sid: new_message_sid(),
+            body,
+            num_media: Some(media.to_string()),
+            date_created: Some(chrono::Utc::now().to_rfc2822()),
+            status: Some("queued".into()),
+        };
+        lock(&self.accepted)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .push((message.to.clone(), listed.clone()));
         match next {
-            Some(Err(e)) => Err(e),
+            Some(Answer::AcceptThenFail(e)) => Err(e),
             _ => Ok(SentMessage {
-                sid: new_message_sid(),
+                sid: listed.sid,
                 status: "queued".into(),
             }),
         }
+    }
+
+    async fn recent_messages(
+        &self,
+        _config: &OrgConfig,
+        to: &PhoneNumber,
+    ) -> Result<Vec<ListedMessage>, TwilioError> {
+        if let Some(e) = lock(&self.list_failures)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+        {
+            return Err(e);
+        }
+        Ok(lock(&self.accepted)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .iter()
+            .rev()
+            .filter(|(number, _)| number == to)
+            .map(|(_, m)| m.clone())
+            .collect())
     }
 
     async fn fetch_media(

@@ -330,3 +330,110 @@ pub async fn inbound_messages_are_stored_once_per_sid<M: MessageStore>(store: &M
         InboundInsert::Stored
     );
 }
+
+/// One worker at a time holds a PENDING message; a claim that ran out without a known
+/// outcome is reported to the next worker; a released claim is not.
+pub async fn one_worker_at_a_time_holds_a_send<M: MessageStore>(store: &M) {
+    use crate::ports::{AttemptOutcome, SendClaim};
+    let lease = Duration::from_secs(30);
+    let later = |t: chrono::DateTime<chrono::Utc>, s: i64| t + chrono::Duration::seconds(s);
+    let close = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+        (a - b).num_milliseconds().abs() < 2
+    };
+    let m = message("acme", Some("c1"), "hi", Direction::Outbound, None);
+    store.insert(&m).await.unwrap();
+    let acme = org("acme");
+    let now = chrono::Utc::now();
+
+    let first = store.claim_send(&acme, &m.id, now, lease).await.unwrap();
+    assert_eq!(
+        first,
+        SendClaim::Claimed {
+            unresolved_since: None
+        }
+    );
+    match store
+        .claim_send(&acme, &m.id, later(now, 1), lease)
+        .await
+        .unwrap()
+    {
+        SendClaim::Held { until } => assert!(close(until, later(now, 30)), "{until}"),
+        other => panic!("a second worker must not get the message: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .claim_send(&org("globex"), &m.id, now, lease)
+            .await
+            .unwrap(),
+        SendClaim::NotPending,
+        "another organization's message"
+    );
+
+    // The first worker vanished: after its lease the next one learns since when.
+    match store
+        .claim_send(&acme, &m.id, later(now, 31), lease)
+        .await
+        .unwrap()
+    {
+        SendClaim::Claimed {
+            unresolved_since: Some(since),
+        } => assert!(close(since, now), "{since}"),
+        other => panic!("{other:?}"),
+    }
+    // That attempt's answer was lost too: its lease ends at once, the doubt stays.
+    store
+        .release_send(&acme, &m.id, AttemptOutcome::Unknown)
+        .await
+        .unwrap();
+    match store
+        .claim_send(&acme, &m.id, later(now, 31), lease)
+        .await
+        .unwrap()
+    {
+        SendClaim::Claimed {
+            unresolved_since: Some(since),
+        } => assert!(close(since, now), "{since}"),
+        other => panic!("{other:?}"),
+    }
+    // Twilio certainly did not take it: released, the next claim is a clean one.
+    store
+        .release_send(&acme, &m.id, AttemptOutcome::NotSent)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_send(&acme, &m.id, later(now, 32), lease)
+            .await
+            .unwrap(),
+        SendClaim::Claimed {
+            unresolved_since: None
+        }
+    );
+
+    store
+        .apply_status(
+            &acme,
+            &m.id,
+            &StatusChange::sent("SM0123456789abcdef0123456789abcdef"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_send(&acme, &m.id, later(now, 100), lease)
+            .await
+            .unwrap(),
+        SendClaim::NotPending,
+        "a sent message is not sent again"
+    );
+    assert_eq!(
+        store
+            .claim_send(&acme, &MessageId::new(), now, lease)
+            .await
+            .unwrap(),
+        SendClaim::NotPending
+    );
+    // The claim is no change a poller sees.
+    let stored = store.get(&acme, &m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Sent);
+}

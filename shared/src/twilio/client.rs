@@ -71,6 +71,46 @@ pub struct SentMessage {
     pub status: String,
 }
 
+/// A message as Twilio's Messages list shows it: what reconciling a send needs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ListedMessage {
+    pub sid: String,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// Twilio sends it as a string ("0", "1").
+    #[serde(default)]
+    pub num_media: Option<String>,
+    /// RFC 2822, as Twilio writes dates.
+    #[serde(default)]
+    pub date_created: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl ListedMessage {
+    pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let date = self.date_created.as_deref()?;
+        chrono::DateTime::parse_from_rfc2822(date)
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
+    }
+
+    pub fn media_count(&self) -> usize {
+        self.num_media
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct MessagePage {
+    messages: Vec<ListedMessage>,
+}
+
+/// How many of the newest messages to one contact are read back when reconciling a send.
+pub const RECONCILE_PAGE_SIZE: u32 = 50;
+
 /// Twilio's REST API for one deployment. Cheap to clone; the HTTPS clients are built on
 /// first use, so a function that never calls Twilio never pays for them.
 #[derive(Debug, Clone)]
@@ -170,6 +210,41 @@ impl TwilioClient {
 }
 
 impl TwilioClient {
+    /// The newest messages from the organization's sender to one contact, most recent first
+    /// (Twilio's Messages list filtered by `To` and `From`).
+    pub async fn recent_messages(
+        &self,
+        config: &OrgConfig,
+        to: &PhoneNumber,
+    ) -> Result<Vec<ListedMessage>, TwilioError> {
+        let mut url = url::Url::parse(&format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.base_url, config.account_sid
+        ))
+        .map_err(|e| TwilioError::Network(format!("Twilio base URL: {e}")))?;
+        url.query_pairs_mut()
+            .append_pair("To", &to.whatsapp_address())
+            .append_pair("From", &config.whatsapp_from.whatsapp_address())
+            .append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
+        let response = self
+            .http()?
+            .api
+            .get(url)
+            .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(transport_error)?;
+        if !status.is_success() {
+            return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
+        }
+        serde_json::from_slice::<MessagePage>(&bytes)
+            .map(|page| page.messages)
+            .map_err(|e| TwilioError::InvalidResponse(e.to_string()))
+    }
+
     /// Downloads an inbound message's media. The account's credentials go only to the
     /// Twilio API's own origin; the redirect Twilio answers with (to its media CDN) is
     /// followed without them.
@@ -225,20 +300,20 @@ impl TwilioClient {
     }
 }
 
+/// Only the kind of failure: reqwest's Display can include the URL, never secrets, but the
+/// URL carries the account sid, which logs need not repeat. What matters is whether Twilio
+/// can have received the request: only a failed connection says it cannot.
 fn transport_error(e: reqwest::Error) -> TwilioError {
-    if e.is_timeout() {
+    if e.is_connect() {
+        TwilioError::Network("connection failed".into())
+    } else if e.is_builder() {
+        TwilioError::Network("the request could not be built".into())
+    } else if e.is_timeout() {
         TwilioError::Timeout
+    } else if e.is_body() || e.is_decode() {
+        TwilioError::ConnectionLost("dropped while reading the answer".into())
     } else {
-        // Only the kind of failure: reqwest's Display can include the URL, never secrets,
-        // but the URL carries the account sid, which logs need not repeat.
-        let kind = if e.is_connect() {
-            "connection failed"
-        } else if e.is_body() || e.is_decode() {
-            "connection dropped while reading the answer"
-        } else {
-            "request failed"
-        };
-        TwilioError::Network(kind.to_owned())
+        TwilioError::ConnectionLost("the request failed after it was sent".into())
     }
 }
 

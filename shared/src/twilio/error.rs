@@ -4,10 +4,16 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TwilioError {
+    /// No connection was made: Twilio certainly did not get the request.
     #[error("could not reach Twilio: {0}")]
     Network(String),
+    /// The request was (or may have been) sent, and no answer came in time: Twilio may have
+    /// accepted it.
     #[error("Twilio did not answer in time")]
     Timeout,
+    /// The connection broke after the request was written: Twilio may have accepted it.
+    #[error("the connection to Twilio broke before its answer: {0}")]
+    ConnectionLost(String),
     /// Twilio answered with its JSON error document (or at least an error status).
     #[error("Twilio error {code:?} (HTTP {http_status}): {message}")]
     Api {
@@ -16,8 +22,7 @@ pub enum TwilioError {
         message: String,
         more_info: Option<String>,
     },
-    /// A 2xx answer we could not read. Twilio may have accepted the message, so this is not
-    /// retried (a retry could deliver it twice).
+    /// An answer we could not read (for a send: a 2xx, so Twilio may have accepted it).
     #[error("unreadable answer from Twilio: {0}")]
     InvalidResponse(String),
 }
@@ -67,10 +72,21 @@ impl TwilioError {
         }
     }
 
+    /// Whether Twilio may have accepted the request despite the error: a send must then be
+    /// reconciled with Twilio before it is made again.
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            TwilioError::Timeout | TwilioError::ConnectionLost(_) | TwilioError::InvalidResponse(_)
+        )
+    }
+
     pub fn kind(&self) -> FailureKind {
         match self {
-            TwilioError::Network(_) | TwilioError::Timeout => FailureKind::Transient,
-            TwilioError::InvalidResponse(_) => FailureKind::Permanent,
+            TwilioError::Network(_)
+            | TwilioError::Timeout
+            | TwilioError::ConnectionLost(_)
+            | TwilioError::InvalidResponse(_) => FailureKind::Transient,
             TwilioError::Api {
                 http_status, code, ..
             } => match code {
@@ -169,10 +185,29 @@ mod tests {
         assert_eq!(api(400, Some(21610)).kind(), FailureKind::Unsubscribed);
         assert_eq!(api(400, Some(21211)).kind(), FailureKind::Permanent);
         assert_eq!(api(400, Some(63016)).kind(), FailureKind::Permanent);
-        assert_eq!(
-            TwilioError::InvalidResponse("x".into()).kind(),
-            FailureKind::Permanent
-        );
+    }
+
+    /// Only a failed connection or an error answer proves Twilio did not take a send; the
+    /// rest must be looked up at Twilio before anything is sent again.
+    #[test]
+    fn which_failures_leave_the_outcome_unknown() {
+        let unknown = [
+            TwilioError::Timeout,
+            TwilioError::ConnectionLost("dropped while reading the answer".into()),
+            TwilioError::InvalidResponse("expected value".into()),
+        ];
+        for e in &unknown {
+            assert!(e.outcome_unknown(), "{e:?}");
+            assert_eq!(e.kind(), FailureKind::Transient, "{e:?}");
+        }
+        for e in [
+            TwilioError::Network("connection failed".into()),
+            api(500, Some(20500)),
+            api(429, Some(20429)),
+            api(400, Some(21211)),
+        ] {
+            assert!(!e.outcome_unknown(), "{e:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@ mod error;
 mod signature;
 mod webhook;
 
-pub use client::{OutboundContent, OutboundMessage, SentMessage, TwilioClient, new_message_sid};
+pub use client::{
+    ListedMessage, OutboundContent, OutboundMessage, RECONCILE_PAGE_SIZE, SentMessage,
+    TwilioClient, new_message_sid,
+};
 pub use error::{FailureKind, TwilioError, describe_error_code};
 pub use signature::{compute_signature, validate_signature};
 pub use webhook::{FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError};

@@ -443,6 +443,12 @@ async fn status_moves_forward_only_and_conditionally() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn one_worker_at_a_time_holds_a_send() {
+    contract::one_worker_at_a_time_holds_a_send(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn inbound_messages_are_stored_once_per_sid() {
     contract::inbound_messages_are_stored_once_per_sid(&Stack::create().await.ports().messages)
         .await;

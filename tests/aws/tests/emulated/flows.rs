@@ -161,6 +161,7 @@ async fn send_worker_and_status_callback_end_to_end() {
         settings: WorkerSettings {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
+            claim_lease: std::time::Duration::from_secs(30),
             public_base_url: Some("https://api.example.com".into()),
         },
     };
@@ -317,6 +318,7 @@ async fn a_malformed_job_ends_in_the_dead_letter_queue() {
         settings: WorkerSettings {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
+            claim_lease: std::time::Duration::from_secs(30),
             public_base_url: None,
         },
     };

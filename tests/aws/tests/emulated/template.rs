@@ -214,3 +214,41 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
     }
     assert_eq!(infra["Parameters"]["TwilioAuthToken"]["NoEcho"], true);
 }
+
+/// The worker claims with UpdateItem, reads back with GetItem, and, reconciling a send whose
+/// outcome is unknown, asks the `sid` index whether a Twilio sid is already another message's.
+#[test]
+fn the_worker_may_do_what_exactly_once_sending_needs() {
+    let t = template();
+    let policies = &t["Resources"]["SendWorkerFunction"]["Properties"]["Policies"];
+    let grants: Vec<(String, String)> = policies
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .flat_map(|s| {
+            let resource = serde_norway::to_string(&s["Resource"]).unwrap();
+            s["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| (a.as_str().unwrap().to_owned(), resource.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let granted = |action: &str, resource: &str| {
+        grants
+            .iter()
+            .any(|(a, r)| a == action && r.contains(resource))
+    };
+    assert!(granted("dynamodb:UpdateItem", "MessagesTable"));
+    assert!(granted("dynamodb:GetItem", "MessagesTable"));
+    assert!(
+        granted("dynamodb:Query", "MessagesTable.Arn}/index/sid"),
+        "{grants:?}"
+    );
+    assert!(
+        !granted("dynamodb:Query", "index/conversation"),
+        "nothing more"
+    );
+}

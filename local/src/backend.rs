@@ -16,7 +16,7 @@ use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::aws::Resources;
 use shared::aws::provision::{self, StackSpec};
 use shared::config::Settings;
-use shared::memory::{MemoryMedia, MemoryPorts, MemoryQueue};
+use shared::memory::{MemoryMedia, MemoryPorts, MemoryQueue, StoreFaults};
 use shared::ports::{ContactStore, PortError, Ports};
 use shared::runtime::Handler;
 use shared::twilio::TwilioClient;
@@ -82,13 +82,32 @@ async fn seed_contacts<C: ContactStore>(contacts: &C, seed: &Seed) -> Result<(),
     Ok(())
 }
 
+/// The failure injection of the in-process stores, by store name.
+#[derive(Clone)]
+pub struct StoreFaultSwitches {
+    pub contacts: StoreFaults,
+    pub messages: StoreFaults,
+    pub queue: StoreFaults,
+}
+
+impl StoreFaultSwitches {
+    pub fn get(&self, store: &str) -> Option<&StoreFaults> {
+        match store {
+            "contacts" => Some(&self.contacts),
+            "messages" => Some(&self.messages),
+            "queue" => Some(&self.queue),
+            _ => None,
+        }
+    }
+}
+
 /// In-process stores and queue.
 pub async fn memory(
     seed: &Seed,
     settings: &Settings,
     twilio: TwilioClient,
     media: MemoryMedia,
-) -> Result<Arc<dyn Dispatch>, LocalError> {
+) -> Result<(Arc<dyn Dispatch>, StoreFaultSwitches), LocalError> {
     let (queue, jobs) = MemoryQueue::channel();
     let ports = MemoryPorts {
         media,
@@ -105,7 +124,12 @@ pub async fn memory(
         }
     }
     crate::worker::spawn(SendWorker::new(ports.clone(), settings), jobs);
-    Ok(Arc::new(Handlers::new(ports, settings)))
+    let switches = StoreFaultSwitches {
+        contacts: ports.contacts.faults.clone(),
+        messages: ports.messages.faults.clone(),
+        queue: ports.queue.faults.clone(),
+    };
+    Ok((Arc::new(Handlers::new(ports, settings)), switches))
 }
 
 /// The AWS SDK configuration from the runner's environment lookup.

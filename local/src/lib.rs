@@ -128,6 +128,8 @@ impl Running {
 #[derive(Clone)]
 struct AppState {
     handlers: Arc<dyn backend::Dispatch>,
+    /// The in-process stores' failure injection (None on the AWS adapters).
+    store_faults: Option<backend::StoreFaultSwitches>,
     tokens: Arc<HashMap<String, Claims>>,
     demo: Arc<Vec<DemoOrganization>>,
 }
@@ -166,9 +168,16 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
 
     let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?;
     let media = MemoryMedia::new(base_url.clone());
-    let handlers = match options.backend {
-        Backend::Memory => backend::memory(&options.seed, &settings, twilio, media.clone()).await?,
-        Backend::Aws => backend::aws(&options.seed, &settings, twilio, &options.env).await?,
+    let (handlers, store_faults) = match options.backend {
+        Backend::Memory => {
+            let (handlers, faults) =
+                backend::memory(&options.seed, &settings, twilio, media.clone()).await?;
+            (handlers, Some(faults))
+        }
+        Backend::Aws => (
+            backend::aws(&options.seed, &settings, twilio, &options.env).await?,
+            None,
+        ),
     };
     let mut tokens = HashMap::new();
     let mut demo = Vec::new();
@@ -203,6 +212,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     }
     let state = AppState {
         handlers,
+        store_faults,
         tokens: Arc::new(tokens),
         demo: Arc::new(demo.clone()),
     };
@@ -254,6 +264,7 @@ fn router(
     api.route("/whatsapp/{*rest}", any(unmatched))
         .route("/webhook/{*rest}", any(unmatched))
         .route("/local/demo", get(demo))
+        .route("/local/store-faults", axum::routing::post(store_faults))
         .route("/local/sandbox.js", get(sandbox_panel_script))
         .route("/local/sandbox.css", get(sandbox_panel_style))
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
@@ -286,6 +297,50 @@ async fn sandbox_panel_style() -> Response {
         include_str!("../web/sandbox.css"),
     )
         .into_response()
+}
+
+/// `{store, operation, times}`: the next `times` calls of that in-process store operation
+/// fail as a throttled DynamoDB or SQS would (`contacts`: update; `messages`: insert,
+/// insert_inbound, inbound_effects_done, apply_status, update_attachments; `queue`: enqueue).
+async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request {
+        store: String,
+        operation: String,
+        times: u32,
+    }
+    const OPERATIONS: &[&str] = &[
+        "update",
+        "insert",
+        "insert_inbound",
+        "inbound_effects_done",
+        "apply_status",
+        "update_attachments",
+        "enqueue",
+    ];
+    let refuse = |message: String| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": {"code": "invalid_fault", "message": message}})),
+        )
+            .into_response()
+    };
+    let Some(switches) = &state.store_faults else {
+        return refuse("Store faults exist only with the in-process stores.".into());
+    };
+    let request: Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return refuse(format!("Not a store fault: {e}.")),
+    };
+    let Some(faults) = switches.get(&request.store) else {
+        return refuse("\"store\" is one of contacts, messages, queue.".into());
+    };
+    let Some(operation) = OPERATIONS.iter().find(|o| **o == request.operation) else {
+        return refuse(format!("Unknown operation {:?}.", request.operation));
+    };
+    faults.fail_next(operation, request.times);
+    axum::http::StatusCode::NO_CONTENT.into_response()
 }
 
 async fn demo(State(state): State<AppState>) -> Response {

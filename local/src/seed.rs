@@ -121,6 +121,7 @@ impl SeedContact {
                 self.last_inbound_minutes_ago
                     .map(|m| now - Duration::minutes(m))
             }),
+            whatsapp_opt_changed_at: None,
         }
     }
 }

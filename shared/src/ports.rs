@@ -79,12 +79,13 @@ pub trait ContactStore: Clone + Send + Sync + 'static {
         id: &ContactId,
     ) -> impl Future<Output = PortResult<Option<Contact>>> + Send;
 
-    /// Inbound resolution: the organization's contact with this number, if any.
-    fn find_by_phone(
+    /// Inbound resolution: every contact of the organization with this number (a CRM may
+    /// hold the same person twice), sorted by contact id.
+    fn contacts_by_phone(
         &self,
         org: &OrganizationId,
         phone: &PhoneNumber,
-    ) -> impl Future<Output = PortResult<Option<Contact>>> + Send;
+    ) -> impl Future<Output = PortResult<Vec<Contact>>> + Send;
 
     /// The organization's eligible contacts sorted by name, optionally filtered by a search
     /// term over name, email and phone.
@@ -130,8 +131,13 @@ pub struct ConversationPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundInsert {
     Stored,
-    /// A message with this Twilio sid was stored before (Twilio retried the webhook).
-    Duplicate,
+    /// A message with this Twilio sid was stored before (Twilio retried the webhook): the
+    /// stored message's id (unknown for markers written before it was kept), and whether its
+    /// effects (contact changes, media copy) were all applied.
+    Duplicate {
+        message_id: Option<MessageId>,
+        effects_done: bool,
+    },
 }
 
 /// How a send attempt that recorded no SENT ended, as far as Twilio's side is known.
@@ -173,6 +179,14 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         &self,
         message: &Message,
     ) -> impl Future<Output = PortResult<InboundInsert>> + Send;
+
+    /// Records that every effect of the inbound message with this sid is applied: a
+    /// repeated webhook then changes nothing more.
+    fn inbound_effects_done(
+        &self,
+        org: &OrganizationId,
+        sid: &str,
+    ) -> impl Future<Output = PortResult<()>> + Send;
 
     fn get(
         &self,

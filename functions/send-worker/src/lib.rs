@@ -23,7 +23,9 @@ use shared::ports::{
 };
 use shared::routes::status_callback_path;
 use shared::runtime::Handler;
-use shared::twilio::{FailureKind, OutboundContent, OutboundMessage, TwilioError};
+use shared::twilio::{
+    FailureKind, OutboundContent, OutboundMessage, RECOMMENDED_OVERRIDES, TwilioError,
+};
 
 /// Longest delay SQS can put on a message (15 minutes).
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
@@ -321,9 +323,10 @@ impl<P: Ports> SendWorker<P> {
                 body: message.text.clone(),
                 media_url,
             },
+            // The overrides make Twilio retry a callback we answered 5xx (a store failed).
             status_callback: self.settings.public_base_url.as_ref().map(|base| {
                 format!(
-                    "{base}{}?message_id={}",
+                    "{base}{}?message_id={}#{RECOMMENDED_OVERRIDES}",
                     status_callback_path(org.as_str()),
                     message.id
                 )

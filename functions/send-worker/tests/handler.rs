@@ -124,7 +124,7 @@ async fn sends_and_records_sent_with_the_twilio_sid() {
         outbound.status_callback.as_deref(),
         Some(
             format!(
-                "https://api.example.com/webhook/twilio/whatsapp/org-a/status?message_id={}",
+                "https://api.example.com/webhook/twilio/whatsapp/org-a/status?message_id={}#ct=3000&rt=5000&rc=3&rp=ct,rt,5xx",
                 job.message_id
             )
             .as_str()

@@ -4,8 +4,10 @@
 //!
 //! Every request is checked before anything is stored: the organization's auth token signs
 //! the public URL and every posted parameter, and the AccountSid (and, inbound, the To
-//! number) must be the organization's own. A non-2xx answer makes Twilio retry, so anything
-//! we could not store answers 503.
+//! number) must be the organization's own. Anything we could not store or apply answers 503;
+//! Twilio retries it only because the configured webhook URLs carry connection overrides
+//! (`#…rc=3&rp=ct,rt,5xx`; by default Twilio retries failed connections only). A retry applies
+//! exactly what the earlier delivery could not (see `apply_inbound_effects`).
 
 use std::time::Duration;
 
@@ -155,10 +157,11 @@ impl<P: Ports> TwilioWebhook<P> {
                 "The request is not for this organization's sender.",
             ));
         }
-        let contact = self
+        // Everyone the organization has with this number; the conversation is the first's.
+        let contacts = self
             .ports
             .contacts()
-            .find_by_phone(org, &inbound.from)
+            .contacts_by_phone(org, &inbound.from)
             .await?;
         let attachments: Vec<Attachment> = inbound
             .media
@@ -174,25 +177,62 @@ impl<P: Ports> TwilioWebhook<P> {
             .collect();
         let message = Message::inbound(
             org,
-            contact.as_ref().map(|c| c.contact_id.clone()),
+            contacts.first().map(|c| c.contact_id.clone()),
             &inbound.from,
             &inbound.message_sid,
             Some(inbound.body.clone()),
             attachments,
             Utc::now(),
         );
-        let id = message.id;
-        if self.ports.messages().insert_inbound(&message).await? == InboundInsert::Duplicate {
-            tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
-            return Ok(twiml_response());
-        }
-        if !message.attachments.is_empty() {
-            self.queue_media_copy(org, &message).await?;
-        }
-        let Some(contact) = contact else {
-            tracing::info!(organization_id = %org, message_id = %id, "inbound message from a number that is no contact");
-            return Ok(twiml_response());
+        let message = match self.ports.messages().insert_inbound(&message).await? {
+            InboundInsert::Stored => message,
+            InboundInsert::Duplicate {
+                message_id: Some(id),
+                effects_done: false,
+            } => {
+                // An earlier delivery stored the message but failed before every effect was
+                // applied: apply them now (each is idempotent), with the stored message's time.
+                tracing::info!(organization_id = %org, message_id = %id, "repeated webhook: applying what an earlier delivery could not");
+                match self.ports.messages().get(org, &id).await? {
+                    Some(stored) => stored,
+                    None => return Err(ApiError::Unavailable),
+                }
+            }
+            InboundInsert::Duplicate { .. } => {
+                tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
+                return Ok(twiml_response());
+            }
         };
+        self.apply_inbound_effects(org, &inbound, &message, &contacts)
+            .await?;
+        self.ports
+            .messages()
+            .inbound_effects_done(org, &inbound.message_sid)
+            .await?;
+        tracing::info!(
+            organization_id = %org,
+            message_id = %message.id,
+            contacts = contacts.len(),
+            "inbound message stored"
+        );
+        Ok(twiml_response())
+    }
+
+    /// Everything an inbound message changes besides itself: the media copy, and for every
+    /// contact with the number the 24-hour window and a STOP/START. Each is idempotent (the
+    /// window only moves forward, an opt change only applies if newer, the copy skips what is
+    /// copied), so a retried webhook re-applies them safely; any failure answers 503 so that
+    /// Twilio retries.
+    async fn apply_inbound_effects(
+        &self,
+        org: &OrganizationId,
+        inbound: &InboundMessage,
+        message: &Message,
+        contacts: &[shared::domain::Contact],
+    ) -> Result<(), ApiError> {
+        if !message.attachments.is_empty() {
+            self.queue_media_copy(org, message).await?;
+        }
         let opt = inbound
             .opt_out_type
             .as_deref()
@@ -203,23 +243,26 @@ impl<P: Ports> TwilioWebhook<P> {
             whatsapp_opt_in: opt.map(|a| a == OptAction::OptIn),
             // Opting back in also lifts a WhatsApp-level unsubscribe (Twilio 21610).
             whatsapp_unsubscribed: (opt == Some(OptAction::OptIn)).then_some(false),
+            opt_at: opt.map(|_| message.created_at),
         };
-        self.ports
-            .contacts()
-            .update(org, &contact.contact_id, &change)
-            .await?;
-        tracing::info!(
-            organization_id = %org,
-            message_id = %id,
-            contact_id = %contact.contact_id,
-            opt = ?opt,
-            "inbound message stored"
-        );
-        Ok(twiml_response())
+        for contact in contacts {
+            self.ports
+                .contacts()
+                .update(org, &contact.contact_id, &change)
+                .await?;
+            if opt.is_some() {
+                tracing::info!(organization_id = %org, message_id = %message.id, contact_id = %contact.contact_id, opt = ?opt, "contact opted out or in");
+            }
+        }
+        if contacts.is_empty() {
+            tracing::info!(organization_id = %org, message_id = %message.id, "inbound message from a number that is no contact");
+        }
+        Ok(())
     }
 
-    /// Queues the copy of an inbound message's media. If that fails the media is marked
-    /// unavailable at once: the message itself is kept either way.
+    /// Queues the copy of an inbound message's media (the worker skips what is copied, so a
+    /// repeated job is harmless). If it cannot be queued the webhook answers 503 and Twilio's
+    /// retry queues it.
     async fn queue_media_copy(
         &self,
         org: &OrganizationId,
@@ -231,22 +274,14 @@ impl<P: Ports> TwilioWebhook<P> {
             attempt: 1,
             kind: JobKind::CopyMedia,
         };
-        if let Err(e) = self.ports.queue().enqueue(&job, Duration::ZERO).await {
-            tracing::error!(organization_id = %org, message_id = %message.id, error = %e, "media copy not queued");
-            let unavailable: Vec<Attachment> = message
-                .attachments
-                .iter()
-                .map(|a| Attachment {
-                    error: Some("The media could not be downloaded from WhatsApp.".into()),
-                    ..a.clone()
-                })
-                .collect();
-            self.ports
-                .messages()
-                .update_attachments(org, &message.id, &unavailable)
-                .await?;
-        }
-        Ok(())
+        self.ports
+            .queue()
+            .enqueue(&job, Duration::ZERO)
+            .await
+            .map_err(|e| {
+                tracing::error!(organization_id = %org, message_id = %message.id, error = %e, "media copy not queued");
+                ApiError::from(e)
+            })
     }
 
     async fn status(

@@ -642,3 +642,161 @@ async fn inbound_media_is_kept_and_its_copy_queued_off_the_critical_path() {
     assert_eq!(jobs[0].0.kind, shared::domain::JobKind::CopyMedia);
     assert_eq!(jobs[0].0.message_id, m.id);
 }
+
+// ---------- every effect exactly once, whatever fails in between ----------
+
+/// A step after the message was stored fails: the answer is 503, and Twilio's retry
+/// (connection overrides `rc`/`rp`) applies what was missing, once.
+struct HalfwayCase {
+    name: &'static str,
+    /// Which in-memory store operation fails, once.
+    store: &'static str,
+    operation: &'static str,
+    body: &'static str,
+    media: bool,
+}
+
+const HALFWAY_CASES: &[HalfwayCase] = &[
+    HalfwayCase {
+        name: "the contact update of a STOP",
+        store: "contacts",
+        operation: "update",
+        body: "STOP",
+        media: false,
+    },
+    HalfwayCase {
+        name: "the contact update of a reply (its 24-hour window)",
+        store: "contacts",
+        operation: "update",
+        body: "Thanks!",
+        media: false,
+    },
+    HalfwayCase {
+        name: "queueing the media copy",
+        store: "queue",
+        operation: "enqueue",
+        body: "",
+        media: true,
+    },
+    HalfwayCase {
+        name: "recording that the effects are done",
+        store: "messages",
+        operation: "inbound_effects_done",
+        body: "STOP",
+        media: true,
+    },
+];
+
+fn with_photo(mut params: Vec<(String, String)>) -> Vec<(String, String)> {
+    params.retain(|(k, _)| k != "NumMedia");
+    params.extend(pairs(&[
+        ("NumMedia", "1"),
+        ("MediaContentType0", "image/jpeg"),
+        (
+            "MediaUrl0",
+            "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Messages/SM1/Media/ME1",
+        ),
+    ]));
+    params
+}
+
+#[tokio::test]
+async fn a_step_that_fails_halfway_is_applied_by_twilios_retry() {
+    for case in HALFWAY_CASES {
+        let name = case.name;
+        let w = webhook().await;
+        let faults = match case.store {
+            "contacts" => &w.ports.contacts.faults,
+            "queue" => &w.ports.queue.faults,
+            _ => &w.ports.messages.faults,
+        };
+        faults.fail_next(case.operation, 1);
+        let mut params = inbound_params(SID1, "+60123456789", case.body);
+        if case.media {
+            params = with_photo(params);
+        }
+        let first = w.handle(inbound_event(&params)).await;
+        assert_eq!(first.status_code, 503, "{name}: Twilio must retry");
+        let retry = w.handle(inbound_event(&params)).await;
+        assert_eq!(retry.status_code, 200, "{name}");
+        // And once more, as Twilio may: nothing changes any more.
+        let again = w.handle(inbound_event(&params)).await;
+        assert_eq!(again.status_code, 200, "{name}");
+
+        assert_eq!(
+            w.ports.messages.all(&org("org-a")).len(),
+            1,
+            "{name}: stored once"
+        );
+        let c = aisha(&w).await;
+        assert!(
+            c.last_inbound_at.unwrap() > hours_ago(1),
+            "{name}: window opened"
+        );
+        assert_eq!(
+            c.whatsapp_opt_in,
+            case.body != "STOP",
+            "{name}: opt-out applied"
+        );
+        let copies = w
+            .ports
+            .queue
+            .jobs()
+            .into_iter()
+            .filter(|(job, _)| job.kind == shared::domain::JobKind::CopyMedia)
+            .count();
+        assert!(
+            if case.media { copies >= 1 } else { copies == 0 },
+            "{name}: {copies} media copy jobs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_retried_stop_never_undoes_the_start_that_followed_it() {
+    let w = webhook().await;
+    w.ports.contacts.faults.fail_next("update", 1);
+    let stop = inbound_params(SID1, "+60123456789", "STOP");
+    assert_eq!(w.handle(inbound_event(&stop)).await.status_code, 503);
+    let start = inbound_params(SID2, "+60123456789", "START");
+    assert_eq!(w.handle(inbound_event(&start)).await.status_code, 200);
+    assert!(aisha(&w).await.whatsapp_opt_in);
+    // Twilio retries the STOP after the START was applied.
+    assert_eq!(w.handle(inbound_event(&stop)).await.status_code, 200);
+    assert!(
+        aisha(&w).await.whatsapp_opt_in,
+        "the contact's last word was START"
+    );
+}
+
+#[tokio::test]
+async fn stop_opts_out_every_contact_with_the_number() {
+    let w = webhook().await;
+    w.ports
+        .contacts
+        .put(&contact("org-a", "c9", "Aisha (work)", "+60123456789"))
+        .await
+        .unwrap();
+    let r = w
+        .handle(inbound_event(&inbound_params(SID1, "+60123456789", "STOP")))
+        .await;
+    assert_eq!(r.status_code, 200);
+    for id in ["c1", "c9"] {
+        let c = w
+            .ports
+            .contacts
+            .get(&org("org-a"), &ContactId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!c.whatsapp_opt_in, "{id}");
+    }
+    let other_org = w
+        .ports
+        .contacts
+        .get(&org("org-b"), &ContactId::parse("b1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(other_org.whatsapp_opt_in, "another organization's contact");
+}

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use shared::domain::{ChannelConfig, OrganizationId, PhoneNumber, parse_org_secret};
-use shared::twilio::compute_signature;
+use shared::twilio::{ConnectionOverrides, RetryOn, compute_signature};
 
 pub use faults::{Fault, FaultMode};
 pub use media::{SAMPLE_DOCUMENT, SAMPLE_PHOTO, SAMPLE_VOICE};
@@ -153,6 +153,9 @@ impl Sandbox {
     }
 
     /// Posts a form to one of the product's webhooks, signed as Twilio signs it.
+    /// Posts a signed webhook as Twilio does, retrying only what the URL's connection
+    /// overrides ask for (without a fragment: one retry of a failed connection). The answer of
+    /// the last attempt, and how many were made.
     async fn post_signed(
         &self,
         account_sid: &str,
@@ -165,26 +168,53 @@ impl Sandbox {
             .get(account_sid)
             .map(|a| a.auth_token.expose_secret().to_owned())
             .ok_or("unknown account")?;
+        // The fragment is Twilio's own: it is neither requested nor signed.
+        let (url, overrides) = ConnectionOverrides::split(url);
         let signature = compute_signature(&token, url, params);
         let body = serde_urlencoded::to_string(params).map_err(|e| e.to_string())?;
-        let response = self
-            .state
-            .http
-            .post(url)
-            .header(
-                "content-type",
-                "application/x-www-form-urlencoded; charset=UTF-8",
-            )
-            .header("x-twilio-signature", signature)
-            .header("user-agent", "TwilioProxy/1.1")
-            .header("i-twilio-idempotency-token", ulid::Ulid::new().to_string())
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| format!("webhook not reachable: {e}"))?;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        Ok((status, text))
+        // Every attempt carries the same idempotency token, as Twilio's retries do.
+        let idempotency = ulid::Ulid::new().to_string();
+        let mut attempt = 0;
+        loop {
+            let sent = self
+                .state
+                .http
+                .post(url)
+                .timeout(Duration::from_millis(overrides.read_timeout_ms.into()))
+                .header(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=UTF-8",
+                )
+                .header("x-twilio-signature", &signature)
+                .header("user-agent", "TwilioProxy/1.1")
+                .header("i-twilio-idempotency-token", &idempotency)
+                .body(body.clone())
+                .send()
+                .await;
+            let failure = match &sent {
+                Err(e) if e.is_timeout() => Some(RetryOn::Read),
+                Err(_) => Some(RetryOn::Connect),
+                Ok(r) if r.status().is_server_error() => Some(RetryOn::ServerError),
+                Ok(r) if r.status().is_client_error() => Some(RetryOn::ClientError),
+                Ok(_) => None,
+            };
+            let retry =
+                failure.is_some_and(|f| overrides.retries(f)) && attempt < overrides.retry_count;
+            if !retry {
+                let response = sent.map_err(|e| format!("webhook not reachable: {e}"))?;
+                let status = response.status().as_u16();
+                let text = response.text().await.unwrap_or_default();
+                return Ok((status, text));
+            }
+            attempt += 1;
+            tracing::info!(
+                url,
+                attempt,
+                ?failure,
+                "sandbox retries the webhook as its overrides say"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::domain::{OptAction, PhoneNumber, keyword_action};
 use shared::routes::inbound_webhook_path;
-use shared::twilio::new_message_sid;
+use shared::twilio::{RECOMMENDED_OVERRIDES, new_message_sid};
 
 use super::{Sandbox, SandboxMessage, twilio_date};
 
@@ -30,6 +30,10 @@ pub struct ReplyRequest {
     /// A media to send along: `image`, `document` or `voice`.
     #[serde(default)]
     pub media: Option<String>,
+    /// The connection overrides of the organization's "when a message comes in" URL, as set
+    /// in Twilio's console (the fragment after `#`); default the documented ones, `""` none.
+    #[serde(default)]
+    pub overrides: Option<String>,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -140,8 +144,12 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         status_callback: None,
         date_created: twilio_date(Utc::now()),
     });
+    let overrides = request
+        .overrides
+        .as_deref()
+        .unwrap_or(RECOMMENDED_OVERRIDES);
     let url = format!(
-        "{}{}",
+        "{}{}#{overrides}",
         sandbox.state.public_base_url,
         inbound_webhook_path(account.organization_id.as_str())
     );

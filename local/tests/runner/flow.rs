@@ -336,3 +336,58 @@ async fn the_seeded_edge_cases_behave() {
     let dev = local.conversation("acme", "c-dev", None).await;
     assert_eq!(dev["window"]["open"], false);
 }
+
+/// The contact update of a STOP fails once (a throttled store): the webhook answers 503 and
+/// only Twilio's retry can apply it. With the documented connection overrides Twilio (the
+/// sandbox) retries and the STOP sticks; without them it does not retry, as Twilio doesn't.
+#[tokio::test]
+async fn a_stop_whose_store_write_failed_sticks_only_with_the_connection_overrides() {
+    for (overrides, retried) in [(None, true), (Some(""), false)] {
+        let local = start().await;
+        let armed = local
+            .http
+            .post(local.url("/local/store-faults"))
+            .header("content-type", "application/json")
+            .body(json!({"store": "contacts", "operation": "update", "times": 1}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(armed.status(), 204);
+        let mut reply = json!({"from": "+6591234567", "body": "STOP", "organization_id": "acme"});
+        if let Some(fragment) = overrides {
+            reply["overrides"] = json!(fragment);
+        }
+        let delivered = local.sandbox(Method::POST, "/reply", Some(reply)).await;
+        let listed = names(&local.get("acme", "/whatsapp/contacts").await.body);
+        if retried {
+            assert_eq!(
+                delivered.body["webhook_status"], 200,
+                "the retry got through"
+            );
+            assert!(!listed.contains(&"Ben Ong".to_owned()), "the STOP stuck");
+        } else {
+            assert_eq!(delivered.body["webhook_status"], 503, "no retry of a 5xx");
+            assert!(listed.contains(&"Ben Ong".to_owned()), "the STOP was lost");
+        }
+    }
+}
+
+#[tokio::test]
+async fn store_faults_are_refused_unless_well_formed() {
+    let local = start().await;
+    for bad in [
+        json!({"store": "ledger", "operation": "update", "times": 1}),
+        json!({"store": "contacts", "operation": "drop_table", "times": 1}),
+        json!({"store": "contacts", "operation": "update"}),
+    ] {
+        let r = local
+            .http
+            .post(local.url("/local/store-faults"))
+            .header("content-type", "application/json")
+            .body(bad.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
+}

@@ -42,6 +42,8 @@ struct ContactItem {
     whatsapp_unsubscribed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_inbound_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    whatsapp_opt_changed_at: Option<DateTime<Utc>>,
     /// Present only while the contact is eligible: the `eligible` index lists exactly those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     eligible_sort: Option<String>,
@@ -61,6 +63,7 @@ impl ContactItem {
             whatsapp_blocked: c.whatsapp_blocked,
             whatsapp_unsubscribed: c.whatsapp_unsubscribed,
             last_inbound_at: c.last_inbound_at,
+            whatsapp_opt_changed_at: c.whatsapp_opt_changed_at,
             eligible_sort: c.eligibility().is_ok().then(|| c.list_sort_key()),
             version,
         }
@@ -77,6 +80,7 @@ impl ContactItem {
             whatsapp_blocked: self.whatsapp_blocked,
             whatsapp_unsubscribed: self.whatsapp_unsubscribed,
             last_inbound_at: self.last_inbound_at,
+            whatsapp_opt_changed_at: self.whatsapp_opt_changed_at,
         }
     }
 }
@@ -125,11 +129,12 @@ impl ContactStore for DynamoContacts {
         Ok(self.get_item(org, id).await?.map(ContactItem::into_contact))
     }
 
-    async fn find_by_phone(
+    async fn contacts_by_phone(
         &self,
         org: &OrganizationId,
         phone: &PhoneNumber,
-    ) -> PortResult<Option<Contact>> {
+    ) -> PortResult<Vec<Contact>> {
+        // One number has a handful of contacts at most: one page, no Limit.
         let out = self
             .client
             .query()
@@ -138,16 +143,17 @@ impl ContactStore for DynamoContacts {
             .key_condition_expression("organization_id = :o AND phone_number = :p")
             .expression_attribute_values(":o", s(org.as_str()))
             .expression_attribute_values(":p", s(phone.as_str()))
-            .limit(1)
             .send()
             .await
             .map_err(|e| unavailable("Query contacts by phone", e.into_service_error()))?;
-        out.items
+        let mut contacts = out
+            .items
             .unwrap_or_default()
             .into_iter()
-            .next()
             .map(|item| read(item).map(ContactItem::into_contact))
-            .transpose()
+            .collect::<PortResult<Vec<_>>>()?;
+        contacts.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
+        Ok(contacts)
     }
 
     async fn list_eligible(

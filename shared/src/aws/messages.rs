@@ -146,6 +146,35 @@ fn sid_marker_key(sid: &str) -> String {
 }
 
 impl DynamoMessages {
+    /// What the `SID#` marker of a stored inbound message says (a consistent read: a retry
+    /// can come at once). Markers from before `effects_done` existed count as done.
+    async fn inbound_marker(&self, org: &OrganizationId, sid: &str) -> PortResult<InboundInsert> {
+        let item = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(sid_marker_key(sid)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("GetItem inbound marker", e.into_service_error()))?
+            .item
+            .unwrap_or_default();
+        let message_id = item
+            .get("for_message_id")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|id| MessageId::parse(id).ok());
+        let effects_done = match item.get("effects_done") {
+            Some(done) => done.as_bool().is_ok_and(|d| *d),
+            None => !item.contains_key("effects_pending"),
+        };
+        Ok(InboundInsert::Duplicate {
+            message_id,
+            effects_done,
+        })
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
@@ -350,6 +379,8 @@ impl MessageStore for DynamoMessages {
             ),
             ("message_id".to_owned(), s(sid_marker_key(sid))),
             ("for_message_id".to_owned(), s(message.id.to_string())),
+            // Until `inbound_effects_done`: a retried webhook applies what is missing.
+            ("effects_pending".to_owned(), AttributeValue::Bool(true)),
         ]);
         let result = self
             .client
@@ -377,12 +408,27 @@ impl MessageStore for DynamoMessages {
                     _ => false,
                 };
                 if duplicate {
-                    Ok(InboundInsert::Duplicate)
+                    self.inbound_marker(&message.organization_id, sid).await
                 } else {
                     Err(unavailable("TransactWriteItems inbound message", e))
                 }
             }
         }
+    }
+
+    async fn inbound_effects_done(&self, org: &OrganizationId, sid: &str) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(sid_marker_key(sid)))
+            .update_expression("SET effects_done = :done REMOVE effects_pending")
+            .condition_expression("attribute_exists(message_id)")
+            .expression_attribute_values(":done", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("UpdateItem inbound effects", e.into_service_error()))
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {

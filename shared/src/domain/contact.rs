@@ -24,6 +24,10 @@ pub struct Contact {
     pub whatsapp_unsubscribed: bool,
     #[serde(default)]
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// When the contact last opted out or in from WhatsApp (the time of that STOP or START
+    /// message): a retried older webhook never undoes a newer choice.
+    #[serde(default)]
+    pub whatsapp_opt_changed_at: Option<DateTime<Utc>>,
 }
 
 /// Why a contact cannot be messaged. The texts are shown to CRM users as they are.
@@ -89,11 +93,21 @@ impl Contact {
     /// Applies a change; returns whether anything changed.
     pub fn apply(&mut self, change: &ContactChange) -> bool {
         let before = self.clone();
-        if let Some(opt_in) = change.whatsapp_opt_in {
-            self.whatsapp_opt_in = opt_in;
-        }
-        if let Some(unsubscribed) = change.whatsapp_unsubscribed {
-            self.whatsapp_unsubscribed = unsubscribed;
+        // A contact's own STOP/START counts only if it is newer than the last one applied.
+        let newer = change.opt_at.is_none_or(|at| {
+            self.whatsapp_opt_changed_at
+                .is_none_or(|applied| applied < at)
+        });
+        if newer {
+            if let Some(opt_in) = change.whatsapp_opt_in {
+                self.whatsapp_opt_in = opt_in;
+                if change.opt_at.is_some() {
+                    self.whatsapp_opt_changed_at = change.opt_at;
+                }
+            }
+            if let Some(unsubscribed) = change.whatsapp_unsubscribed {
+                self.whatsapp_unsubscribed = unsubscribed;
+            }
         }
         if let Some(at) = change.last_inbound_at {
             // Webhooks arrive out of order: the window follows the newest inbound message.
@@ -110,6 +124,9 @@ impl Contact {
 pub struct ContactChange {
     pub whatsapp_opt_in: Option<bool>,
     pub whatsapp_unsubscribed: Option<bool>,
+    /// The time of the contact's own opt-out/in message: the opt fields above apply only if
+    /// no newer one was applied. None: applies whatever came before (the CRM, Twilio 21610).
+    pub opt_at: Option<DateTime<Utc>>,
     /// Only ever moves forward.
     pub last_inbound_at: Option<DateTime<Utc>>,
 }
@@ -129,6 +146,7 @@ mod tests {
             whatsapp_blocked: false,
             whatsapp_unsubscribed: false,
             last_inbound_at: None,
+            whatsapp_opt_changed_at: None,
         }
     }
 
@@ -202,5 +220,38 @@ mod tests {
             ..Default::default()
         }));
         assert_eq!(c.last_inbound_at, Some(t1));
+    }
+
+    #[test]
+    fn an_older_opt_out_never_undoes_a_newer_opt_in() {
+        let base = Utc::now() - chrono::Duration::hours(1);
+        let t = |minutes: i64| base + chrono::Duration::minutes(minutes);
+        let stop_at = |at| ContactChange {
+            whatsapp_opt_in: Some(false),
+            opt_at: Some(at),
+            ..Default::default()
+        };
+        let start_at = |at| ContactChange {
+            whatsapp_opt_in: Some(true),
+            whatsapp_unsubscribed: Some(false),
+            opt_at: Some(at),
+            ..Default::default()
+        };
+        let mut c = contact();
+        c.whatsapp_unsubscribed = true;
+        assert!(c.apply(&start_at(t(10))));
+        assert!(c.whatsapp_opt_in && !c.whatsapp_unsubscribed);
+        // The STOP sent before that START, delivered (again) after it.
+        assert!(!c.apply(&stop_at(t(5))), "an older STOP changes nothing");
+        assert!(c.whatsapp_opt_in);
+        assert!(c.apply(&stop_at(t(20))));
+        assert!(!c.whatsapp_opt_in);
+        assert_eq!(c.whatsapp_opt_changed_at, Some(t(20)));
+        // A change without a time (the CRM) applies whatever came before.
+        assert!(c.apply(&ContactChange {
+            whatsapp_opt_in: Some(true),
+            ..Default::default()
+        }));
+        assert!(c.whatsapp_opt_in);
     }
 }

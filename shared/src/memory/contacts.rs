@@ -8,6 +8,8 @@ use crate::ports::{ContactStore, Page, PortResult, contact_page, decode_cursor};
 #[derive(Clone, Default)]
 pub struct MemoryContacts {
     contacts: Arc<Mutex<BTreeMap<(OrganizationId, ContactId), Contact>>>,
+    /// Operations: `update`.
+    pub faults: super::StoreFaults,
 }
 
 impl MemoryContacts {
@@ -23,17 +25,19 @@ impl ContactStore for MemoryContacts {
             .cloned())
     }
 
-    async fn find_by_phone(
+    async fn contacts_by_phone(
         &self,
         org: &OrganizationId,
         phone: &PhoneNumber,
-    ) -> PortResult<Option<Contact>> {
+    ) -> PortResult<Vec<Contact>> {
+        // Sorted by (organization, contact id): the map's own order.
         Ok(lock(&self.contacts)?
             .values()
-            .find(|c| {
+            .filter(|c| {
                 &c.organization_id == org && c.phone_number.as_deref() == Some(phone.as_str())
             })
-            .cloned())
+            .cloned()
+            .collect())
     }
 
     async fn list_eligible(
@@ -61,6 +65,7 @@ impl ContactStore for MemoryContacts {
         id: &ContactId,
         change: &ContactChange,
     ) -> PortResult<Option<Contact>> {
+        self.faults.check("update")?;
         let mut contacts = lock(&self.contacts)?;
         Ok(contacts.get_mut(&(org.clone(), id.clone())).map(|c| {
             c.apply(change);

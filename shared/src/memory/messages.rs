@@ -15,6 +15,8 @@ use crate::ports::{
 struct State {
     messages: BTreeMap<(OrganizationId, MessageId), Message>,
     by_sid: HashMap<(OrganizationId, String), MessageId>,
+    /// Sids of inbound messages whose effects are all applied.
+    effects_done: std::collections::HashSet<(OrganizationId, String)>,
     /// Send claims: since when unresolved, and until when held.
     claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
 }
@@ -22,6 +24,9 @@ struct State {
 #[derive(Clone, Default)]
 pub struct MemoryMessages {
     state: Arc<Mutex<State>>,
+    /// Operations: `insert`, `insert_inbound`, `inbound_effects_done`, `apply_status`,
+    /// `update_attachments`.
+    pub faults: super::StoreFaults,
 }
 
 impl MemoryMessages {
@@ -53,6 +58,7 @@ fn index_sid(state: &mut State, message: &Message) {
 
 impl MessageStore for MemoryMessages {
     async fn insert(&self, message: &Message) -> PortResult<()> {
+        self.faults.check("insert")?;
         let mut state = lock(&self.state)?;
         let key = (message.organization_id.clone(), message.id);
         if state.messages.contains_key(&key) {
@@ -67,13 +73,16 @@ impl MessageStore for MemoryMessages {
     }
 
     async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
+        self.faults.check("insert_inbound")?;
         let mut state = lock(&self.state)?;
-        if let Some(sid) = &message.twilio_message_sid
-            && state
-                .by_sid
-                .contains_key(&(message.organization_id.clone(), sid.clone()))
-        {
-            return Ok(InboundInsert::Duplicate);
+        if let Some(sid) = &message.twilio_message_sid {
+            let key = (message.organization_id.clone(), sid.clone());
+            if let Some(stored) = state.by_sid.get(&key) {
+                return Ok(InboundInsert::Duplicate {
+                    message_id: Some(*stored),
+                    effects_done: state.effects_done.contains(&key),
+                });
+            }
         }
         index_sid(&mut state, message);
         state.messages.insert(
@@ -81,6 +90,14 @@ impl MessageStore for MemoryMessages {
             message.clone(),
         );
         Ok(InboundInsert::Stored)
+    }
+
+    async fn inbound_effects_done(&self, org: &OrganizationId, sid: &str) -> PortResult<()> {
+        self.faults.check("inbound_effects_done")?;
+        lock(&self.state)?
+            .effects_done
+            .insert((org.clone(), sid.to_owned()));
+        Ok(())
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
@@ -141,6 +158,7 @@ impl MessageStore for MemoryMessages {
         id: &MessageId,
         attachments: &[crate::domain::Attachment],
     ) -> PortResult<Option<Message>> {
+        self.faults.check("update_attachments")?;
         let mut state = lock(&self.state)?;
         Ok(state.messages.get_mut(&(org.clone(), *id)).map(|message| {
             message.attachments = attachments.to_vec();
@@ -211,6 +229,7 @@ impl MessageStore for MemoryMessages {
         id: &MessageId,
         change: &StatusChange,
     ) -> PortResult<Option<StatusOutcome>> {
+        self.faults.check("apply_status")?;
         let mut state = lock(&self.state)?;
         let Some(message) = state.messages.get_mut(&(org.clone(), *id)) else {
             return Ok(None);

@@ -4,6 +4,7 @@
 
 mod contacts;
 mod credentials;
+mod faults;
 mod media;
 mod messages;
 mod queue;
@@ -13,6 +14,7 @@ use std::sync::{Mutex, MutexGuard};
 
 pub use contacts::MemoryContacts;
 pub use credentials::MemoryCredentials;
+pub use faults::StoreFaults;
 pub use media::{MediaGrant, MemoryMedia};
 pub use messages::MemoryMessages;
 pub use queue::MemoryQueue;

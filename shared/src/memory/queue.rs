@@ -14,6 +14,8 @@ use crate::ports::{PortError, PortResult, SendQueue};
 pub struct MemoryQueue {
     recorded: Arc<Mutex<Vec<(SendJob, Duration)>>>,
     sender: Option<mpsc::UnboundedSender<SendJob>>,
+    /// Operations: `enqueue`.
+    pub faults: super::StoreFaults,
 }
 
 impl MemoryQueue {
@@ -21,6 +23,7 @@ impl MemoryQueue {
         Self {
             recorded: Arc::default(),
             sender: None,
+            faults: super::StoreFaults::default(),
         }
     }
 
@@ -30,6 +33,7 @@ impl MemoryQueue {
             Self {
                 recorded: Arc::default(),
                 sender: Some(tx),
+                faults: super::StoreFaults::default(),
             },
             rx,
         )
@@ -50,6 +54,7 @@ impl MemoryQueue {
 
 impl SendQueue for MemoryQueue {
     async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+        self.faults.check("enqueue")?;
         let Some(sender) = &self.sender else {
             lock(&self.recorded)?.push((job.clone(), delay));
             return Ok(());

@@ -45,6 +45,7 @@ pub fn contact(org_id: &str, id: &str, name: &str, phone: &str) -> Contact {
         whatsapp_blocked: false,
         whatsapp_unsubscribed: false,
         last_inbound_at: Some(Utc::now() - chrono::Duration::hours(1)),
+        whatsapp_opt_changed_at: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod client;
 mod error;
+mod overrides;
 mod signature;
 mod webhook;
 
@@ -10,6 +11,7 @@ pub use client::{
     TwilioClient, new_message_sid,
 };
 pub use error::{FailureKind, TwilioError, describe_error_code};
+pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};
 pub use signature::{compute_signature, validate_signature};
 pub use webhook::{FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError};
 

@@ -50,32 +50,46 @@ async fn contacts_by_key_phone_and_eligible_index() {
     );
 
     let phone = PhoneNumber::parse_e164("+60123456789").unwrap();
+    let ids = |contacts: Vec<shared::domain::Contact>| -> Vec<ContactId> {
+        contacts.into_iter().map(|c| c.contact_id).collect()
+    };
     assert_eq!(
-        store
-            .find_by_phone(&org("acme"), &phone)
-            .await
-            .unwrap()
-            .unwrap()
-            .contact_id,
-        cid("c1")
+        ids(store.contacts_by_phone(&org("acme"), &phone).await.unwrap()),
+        [cid("c1")]
     );
     assert_eq!(
-        store
-            .find_by_phone(&org("globex"), &phone)
+        ids(store
+            .contacts_by_phone(&org("globex"), &phone)
             .await
-            .unwrap()
-            .unwrap()
-            .contact_id,
-        cid("g1")
+            .unwrap()),
+        [cid("g1")]
     );
     let unknown = PhoneNumber::parse_e164("+14155550123").unwrap();
     assert!(
         store
-            .find_by_phone(&org("acme"), &unknown)
+            .contacts_by_phone(&org("acme"), &unknown)
             .await
             .unwrap()
-            .is_none()
+            .is_empty()
     );
+    // The same person twice in the CRM: both are found, in contact id order.
+    store
+        .put(&contact(
+            "acme",
+            "c0",
+            "Aisha R. (duplicate)",
+            "+60123456789",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(store.contacts_by_phone(&org("acme"), &phone).await.unwrap()),
+        [cid("c0"), cid("c1")]
+    );
+    // Out of the way of the listing below: another number, not opted in.
+    let mut moved = contact("acme", "c0", "Aisha R. (duplicate)", "+60100000000");
+    moved.whatsapp_opt_in = false;
+    store.put(&moved).await.unwrap();
 
     let names = |page: &shared::ports::Page<shared::domain::Contact>| -> Vec<String> {
         page.items.iter().map(|c| c.name.clone()).collect()

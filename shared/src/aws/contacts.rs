@@ -218,17 +218,22 @@ impl ContactStore for DynamoContacts {
                 return Ok(None);
             };
             let version = item.version;
-            let mut contact = item.into_contact();
+            let before = item.into_contact();
+            let mut contact = before.clone();
             if !contact.apply(change) {
                 return Ok(Some(contact));
             }
+            let update = super::contact_update::PartialUpdate::new(&before, &contact, version)?;
             let result = self
                 .client
-                .put_item()
+                .update_item()
                 .table_name(&self.table)
-                .set_item(Some(write(&ContactItem::new(&contact, version + 1))?))
-                .condition_expression("attribute_not_exists(version) OR version = :v")
-                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .key("organization_id", s(org.as_str()))
+                .key("contact_id", s(id.as_str()))
+                .update_expression(update.expression)
+                .condition_expression(update.condition)
+                .set_expression_attribute_names(Some(update.names))
+                .set_expression_attribute_values(Some(update.values))
                 .send()
                 .await;
             match result {
@@ -236,7 +241,7 @@ impl ContactStore for DynamoContacts {
                 Err(e) => {
                     let e = e.into_service_error();
                     if !e.is_conditional_check_failed_exception() {
-                        return Err(unavailable("PutItem contact", e));
+                        return Err(unavailable("UpdateItem contact", e));
                     }
                 }
             }

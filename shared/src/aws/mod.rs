@@ -5,6 +5,7 @@
 //! from the standard `AWS_ENDPOINT_URL` variables, so the same binaries run against an
 //! emulator. Building them does no network I/O.
 
+mod contact_update;
 mod contacts;
 mod media;
 mod messages;

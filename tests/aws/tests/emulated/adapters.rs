@@ -506,3 +506,111 @@ async fn provisioning_a_stack_again_finds_what_is_there() {
         "rotated"
     );
 }
+
+/// The CRM owns the contact item; this service writes only its own attributes. A CRM
+/// attribute survives every update, and a CRM write that did not bump `version` (a block) is
+/// never reverted by an opt-in computed from an older read.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn contact_updates_keep_what_the_crm_wrote() {
+    let stack = Stack::create().await;
+    let store = stack.ports().contacts;
+    let table = &stack.resources.contacts_table;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    store
+        .put(&contact("acme", "c1", "Aisha Rahman", "+60123456789"))
+        .await
+        .unwrap();
+    let crm_write = |expression: &'static str, value: aws_sdk_dynamodb::types::AttributeValue| {
+        dynamodb
+            .update_item()
+            .table_name(table)
+            .key(
+                "organization_id",
+                aws_sdk_dynamodb::types::AttributeValue::S("acme".into()),
+            )
+            .key(
+                "contact_id",
+                aws_sdk_dynamodb::types::AttributeValue::S("c1".into()),
+            )
+            .update_expression(expression)
+            .expression_attribute_values(":v", value)
+            .send()
+    };
+    crm_write(
+        "SET crm_lifecycle_stage = :v",
+        aws_sdk_dynamodb::types::AttributeValue::S("customer".into()),
+    )
+    .await
+    .unwrap();
+    let inbound = chrono::Utc::now();
+    store
+        .update(
+            &org("acme"),
+            &cid("c1"),
+            &ContactChange {
+                last_inbound_at: Some(inbound),
+                whatsapp_opt_in: Some(false),
+                opt_at: Some(inbound),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let raw = dynamodb
+        .get_item()
+        .table_name(table)
+        .key(
+            "organization_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("acme".into()),
+        )
+        .key(
+            "contact_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("c1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(
+        raw["crm_lifecycle_stage"],
+        aws_sdk_dynamodb::types::AttributeValue::S("customer".into()),
+        "the CRM's attribute is kept"
+    );
+    assert!(
+        !raw.contains_key("eligible_sort"),
+        "opted out: off the list"
+    );
+
+    // The CRM blocks the contact without touching `version`; then the contact says START.
+    crm_write(
+        "SET whatsapp_blocked = :v",
+        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+    )
+    .await
+    .unwrap();
+    let later = inbound + chrono::Duration::seconds(5);
+    let after = store
+        .update(
+            &org("acme"),
+            &cid("c1"),
+            &ContactChange {
+                whatsapp_opt_in: Some(true),
+                opt_at: Some(later),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        after.whatsapp_opt_in && after.whatsapp_blocked,
+        "the block stays"
+    );
+    let listed = store
+        .list_eligible(&org("acme"), None, None, 10)
+        .await
+        .unwrap();
+    assert!(listed.items.is_empty(), "a blocked contact is not listed");
+}

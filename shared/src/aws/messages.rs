@@ -146,20 +146,31 @@ fn sid_marker_key(sid: &str) -> String {
 }
 
 impl DynamoMessages {
+    /// One item of the organization's partition (a message or a marker), read consistently.
+    async fn item(
+        &self,
+        org: &OrganizationId,
+        sort_key: String,
+        operation: &str,
+    ) -> PortResult<Option<HashMap<String, AttributeValue>>> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("message_id", s(sort_key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|out| out.item)
+            .map_err(|e| unavailable(operation, e.into_service_error()))
+    }
+
     /// What the `SID#` marker of a stored inbound message says (a consistent read: a retry
     /// can come at once). Markers from before `effects_done` existed count as done.
     async fn inbound_marker(&self, org: &OrganizationId, sid: &str) -> PortResult<InboundInsert> {
         let item = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(sid_marker_key(sid)))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem inbound marker", e.into_service_error()))?
-            .item
+            .item(org, sid_marker_key(sid), "GetItem inbound marker")
+            .await?
             .unwrap_or_default();
         let message_id = item
             .get("for_message_id")
@@ -290,17 +301,7 @@ impl MessageStore for DynamoMessages {
                     return Err(unavailable("UpdateItem send claim", e));
                 }
                 // Lost the race, or nothing to send: a consistent read tells which.
-                let item = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("organization_id", s(org.as_str()))
-                    .key("message_id", s(id.to_string()))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("GetItem send claim", e.into_service_error()))?
-                    .item;
+                let item = self.item(org, id.to_string(), "GetItem send claim").await?;
                 let pending = item
                     .as_ref()
                     .and_then(|i| i.get("status"))
@@ -432,17 +433,10 @@ impl MessageStore for DynamoMessages {
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(id.to_string()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem message", e.into_service_error()))?;
-        out.item.map(read).transpose()
+        self.item(org, id.to_string(), "GetItem message")
+            .await?
+            .map(read)
+            .transpose()
     }
 
     async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {

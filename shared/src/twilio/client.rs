@@ -185,27 +185,16 @@ impl TwilioClient {
         );
         let body = serde_urlencoded::to_string(message.form(&config.whatsapp_from))
             .map_err(|e| TwilioError::InvalidResponse(e.to_string()))?;
-        let response = self
+        let request = self
             .http()?
             .api
             .post(url)
-            .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
             )
-            .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(transport_error)?;
-        if !status.is_success() {
-            return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
-        }
-        serde_json::from_slice::<SentMessage>(&bytes)
-            .map_err(|e| TwilioError::InvalidResponse(e.to_string()))
+            .body(body);
+        json_answer(request, config).await
     }
 }
 
@@ -226,23 +215,10 @@ impl TwilioClient {
             .append_pair("To", &to.whatsapp_address())
             .append_pair("From", &config.whatsapp_from.whatsapp_address())
             .append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
-        let response = self
-            .http()?
-            .api
-            .get(url)
-            .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
-            .header(reqwest::header::ACCEPT, "application/json")
-            .send()
+        let request = self.http()?.api.get(url);
+        json_answer::<MessagePage>(request, config)
             .await
-            .map_err(transport_error)?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(transport_error)?;
-        if !status.is_success() {
-            return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
-        }
-        serde_json::from_slice::<MessagePage>(&bytes)
             .map(|page| page.messages)
-            .map_err(|e| TwilioError::InvalidResponse(e.to_string()))
     }
 
     /// Downloads an inbound message's media. The account's credentials go only to the
@@ -298,6 +274,26 @@ impl TwilioClient {
         }
         Err(invalid("too many redirects"))
     }
+}
+
+/// Sends an API request with the account's credentials and reads Twilio's JSON answer, or
+/// its error document.
+async fn json_answer<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    config: &OrgConfig,
+) -> Result<T, TwilioError> {
+    let response = request
+        .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(transport_error)?;
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(transport_error)?;
+    if !status.is_success() {
+        return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
+    }
+    serde_json::from_slice::<T>(&bytes).map_err(|e| TwilioError::InvalidResponse(e.to_string()))
 }
 
 /// Only the kind of failure: reqwest's Display can include the URL, never secrets, but the

@@ -455,13 +455,28 @@ pub trait MediaStore: Clone + Send + Sync + 'static {
         max_bytes: usize,
     ) -> impl Future<Output = PortResult<Option<Vec<u8>>>> + Send;
 
-    /// Marks an uploaded object as used by a message, so the abandoned-upload lifecycle
-    /// rule leaves it alone.
-    fn retain(
+    /// Copies an upload to `sealed_key`, a key no presigned PUT is ever issued for and that
+    /// the abandoned-upload rule does not expire: what a message sends can no longer change or
+    /// vanish. The copy's own size and type; None if the upload does not exist.
+    fn seal(
+        &self,
+        org: &OrganizationId,
+        upload_key: &str,
+        sealed_key: &str,
+    ) -> impl Future<Output = PortResult<Option<StoredObject>>> + Send;
+
+    /// Deletes a sealed copy that turned out not to be what was declared.
+    fn discard(
         &self,
         org: &OrganizationId,
         key: &str,
     ) -> impl Future<Output = PortResult<()>> + Send;
+}
+
+/// Where a message's attachment is sealed: `{org}/sent/{id}/{file name}`.
+pub fn sealed_key(org: &OrganizationId, upload_key: &str) -> String {
+    let name = upload_key.rsplit('/').next().unwrap_or("file");
+    format!("{org}/sent/{}/{name}", ulid::Ulid::new())
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use shared::domain::{
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, Ports, SendQueue, media_key,
+    sealed_key,
 };
 use shared::runtime::Handler;
 
@@ -138,12 +139,6 @@ impl<P: Ports> SendApi<P> {
         for reference in &request.attachments {
             attachments.push(self.verified_attachment(org, reference).await?);
         }
-        // Sent attachments are kept: the abandoned-upload cleanup must not take them.
-        for (attachment, _) in &attachments {
-            if let Some(key) = &attachment.key {
-                self.ports.media().retain(org, key).await?;
-            }
-        }
 
         let mut accepted = Vec::new();
         for part in split_outbound(text, attachments) {
@@ -185,7 +180,32 @@ impl<P: Ports> SendApi<P> {
         Err(ApiError::Unavailable)
     }
 
-    /// The stored upload behind a reference, checked against what was declared.
+    /// The sealed copy is what was declared: size, type and the bytes themselves.
+    async fn check_sealed(
+        &self,
+        org: &OrganizationId,
+        sealed: &str,
+        declared_size: u64,
+        rule: &'static MediaRule,
+        stored: &shared::ports::StoredObject,
+    ) -> Result<(), ApiError> {
+        let rejected = ApiError::AttachmentRejected;
+        if stored.size != declared_size {
+            return Err(rejected(MediaRejection::UploadMismatch("size")));
+        }
+        if media_rule(&stored.content_type).map(|r| r.content_type) != Some(rule.content_type) {
+            return Err(rejected(MediaRejection::UploadMismatch("type")));
+        }
+        let head = self
+            .ports
+            .media()
+            .read_head(org, sealed, SNIFF_BYTES)
+            .await?
+            .ok_or(rejected(MediaRejection::NotUploaded))?;
+        check_content(rule, &head).map_err(rejected)
+    }
+
+    /// The upload behind a reference, sealed and checked against what was declared.
     async fn verified_attachment(
         &self,
         org: &OrganizationId,
@@ -201,28 +221,27 @@ impl<P: Ports> SendApi<P> {
             .unwrap_or_else(|| key.rsplit('/').next().unwrap_or_default().to_owned());
         let rule =
             check_declared(&filename, &reference.content_type, reference.size).map_err(rejected)?;
+        // Sealed first, checked after: the copy is what gets sent, and no client can write it
+        // (a presigned PUT to the upload key after this changes nothing).
+        let sealed = sealed_key(org, &key);
         let stored = self
             .ports
             .media()
-            .head(org, &key)
+            .seal(org, &key, &sealed)
             .await?
             .ok_or(rejected(MediaRejection::NotUploaded))?;
-        if stored.size != reference.size {
-            return Err(rejected(MediaRejection::UploadMismatch("size")));
+        if let Err(e) = self
+            .check_sealed(org, &sealed, reference.size, rule, &stored)
+            .await
+        {
+            if let Err(gone) = self.ports.media().discard(org, &sealed).await {
+                tracing::warn!(organization_id = %org, error = %gone, "a refused attachment copy was not deleted");
+            }
+            return Err(e);
         }
-        if media_rule(&stored.content_type).map(|r| r.content_type) != Some(rule.content_type) {
-            return Err(rejected(MediaRejection::UploadMismatch("type")));
-        }
-        let head = self
-            .ports
-            .media()
-            .read_head(org, &key, SNIFF_BYTES)
-            .await?
-            .ok_or(rejected(MediaRejection::NotUploaded))?;
-        check_content(rule, &head).map_err(rejected)?;
         Ok((
             Attachment {
-                key: Some(key),
+                key: Some(sealed),
                 url: None,
                 content_type: rule.content_type.to_owned(),
                 filename: Some(filename),

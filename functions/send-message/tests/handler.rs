@@ -299,10 +299,23 @@ async fn each_attachment_becomes_its_own_message_with_the_text_as_caption() {
         body["messages"][2]["attachments"][0]["filename"],
         "invoice.pdf"
     );
-    assert_eq!(
-        body["messages"][2]["attachments"][0]["key"],
-        "org-a/uploads/3/invoice.pdf"
+    // The message carries a sealed copy, not the upload: overwriting the upload through its
+    // presigned PUT (same length, other bytes) changes nothing that is sent.
+    let sealed = body["messages"][2]["attachments"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        sealed.starts_with("org-a/sent/") && sealed.ends_with("/invoice.pdf"),
+        "{sealed}"
     );
+    let mut other = PDF.to_vec();
+    other.reverse();
+    api.ports
+        .media
+        .store("org-a/uploads/3/invoice.pdf", other, "application/pdf")
+        .unwrap();
+    assert_eq!(api.ports.media.object(&sealed).unwrap().0, PDF);
     assert_eq!(api.ports.queue.jobs().len(), 3, "one job per message");
     assert_eq!(api.ports.messages.all(&org("org-a")).len(), 3);
 }
@@ -405,6 +418,11 @@ async fn attachments_are_checked_against_the_stored_object() {
         assert_eq!(json_body(&r)["error"]["message"], message, "{attachment}");
     }
     assert_nothing_changed(&api, &org("org-a"));
+    assert!(
+        !api.ports.media.keys().iter().any(|k| k.contains("/sent/")),
+        "refused copies are deleted: {:?}",
+        api.ports.media.keys()
+    );
 }
 
 #[tokio::test]

@@ -25,6 +25,18 @@ impl S3Media {
     }
 }
 
+/// A key as it goes into `x-amz-copy-source`: each segment percent-encoded.
+fn url_path(key: &str) -> String {
+    key.split('/')
+        .map(|segment| {
+            url::form_urlencoded::byte_serialize(segment.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 fn presigning(expires: Duration) -> PortResult<PresigningConfig> {
     PresigningConfig::expires_in(expires).map_err(|e| PortError::Unavailable(e.to_string()))
 }
@@ -66,15 +78,48 @@ impl MediaStore for S3Media {
         }
     }
 
-    async fn retain(&self, org: &OrganizationId, key: &str) -> PortResult<()> {
+    async fn seal(
+        &self,
+        org: &OrganizationId,
+        upload_key: &str,
+        sealed_key: &str,
+    ) -> PortResult<Option<StoredObject>> {
+        let (from, to) = (media_key(org, upload_key)?, media_key(org, sealed_key)?);
+        // Keys are printable ASCII without spaces (media_key); `/` stays as it is.
+        let source = format!("{}/{}", self.bucket, url_path(&from));
+        let copied = self
+            .client
+            .copy_object()
+            .bucket(&self.bucket)
+            .key(&to)
+            .copy_source(source)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
+            // No tags: the abandoned-upload rule (a tag filter) never expires the copy.
+            .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+            .send()
+            .await;
+        match copied {
+            Ok(_) => self.head(org, &to).await,
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.meta().code() == Some("NoSuchKey") {
+                    Ok(None)
+                } else {
+                    Err(unavailable("CopyObject", e))
+                }
+            }
+        }
+    }
+
+    async fn discard(&self, org: &OrganizationId, key: &str) -> PortResult<()> {
         let key = media_key(org, key)?;
         self.client
-            .delete_object_tagging()
+            .delete_object()
             .bucket(&self.bucket)
             .key(&key)
             .send()
             .await
-            .map_err(|e| unavailable("DeleteObjectTagging", e.into_service_error()))?;
+            .map_err(|e| unavailable("DeleteObject", e.into_service_error()))?;
         Ok(())
     }
 

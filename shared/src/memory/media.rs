@@ -48,6 +48,15 @@ impl MemoryMedia {
         lock(&self.objects).ok()?.get(key).cloned()
     }
 
+    /// Every key, sorted (tests).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = lock(&self.objects)
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        keys.sort();
+        keys
+    }
+
     /// Stores what a presigned PUT delivered (after `verify`).
     pub fn store(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> PortResult<()> {
         lock(&self.objects)?.insert(key.to_owned(), (bytes, content_type.to_owned()));
@@ -132,8 +141,29 @@ impl MediaStore for MemoryMedia {
             .map(|(bytes, _)| bytes[..bytes.len().min(max_bytes)].to_vec()))
     }
 
-    async fn retain(&self, org: &OrganizationId, key: &str) -> PortResult<()> {
-        media_key(org, key).map(|_| ())
+    async fn seal(
+        &self,
+        org: &OrganizationId,
+        upload_key: &str,
+        sealed_key: &str,
+    ) -> PortResult<Option<StoredObject>> {
+        let (from, to) = (media_key(org, upload_key)?, media_key(org, sealed_key)?);
+        let mut objects = lock(&self.objects)?;
+        let Some(object) = objects.get(&from).cloned() else {
+            return Ok(None);
+        };
+        let stored = StoredObject {
+            size: object.0.len() as u64,
+            content_type: object.1.clone(),
+        };
+        objects.insert(to, object);
+        Ok(Some(stored))
+    }
+
+    async fn discard(&self, org: &OrganizationId, key: &str) -> PortResult<()> {
+        let key = media_key(org, key)?;
+        lock(&self.objects)?.remove(&key);
+        Ok(())
     }
 
     async fn put(

@@ -372,11 +372,14 @@ async fn media_stays_under_the_organization_prefix() {
         "whatsapp-upload",
         "uploads are tagged pending"
     );
-    // Used by a message: the tag goes, so the abandoned-upload rule leaves it.
-    media
-        .retain(&org("acme"), "acme/uploads/a.bin")
+    // Used by a message: sealed into a copy without the tag, which the abandoned-upload rule
+    // leaves alone and no presigned PUT can reach; the type is kept.
+    let sealed = media
+        .seal(&org("acme"), "acme/uploads/a.bin", "acme/sent/01TEST/a.bin")
         .await
-        .unwrap();
+        .unwrap()
+        .expect("the upload exists");
+    assert_eq!(sealed.size, 3);
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&stack.sdk)
             .force_path_style(true)
@@ -385,11 +388,57 @@ async fn media_stays_under_the_organization_prefix() {
     let tags = s3
         .get_object_tagging()
         .bucket(stack.resources.media_bucket.clone().unwrap())
-        .key("acme/uploads/a.bin")
+        .key("acme/sent/01TEST/a.bin")
         .send()
         .await
         .unwrap();
-    assert!(tags.tag_set().is_empty());
+    assert!(
+        tags.tag_set().is_empty(),
+        "the copy is not an abandoned upload"
+    );
+    assert_eq!(
+        media
+            .head(&org("acme"), "acme/sent/01TEST/a.bin")
+            .await
+            .unwrap()
+            .unwrap()
+            .content_type,
+        sealed.content_type
+    );
+    assert!(
+        media
+            .seal(
+                &org("acme"),
+                "acme/uploads/none.bin",
+                "acme/sent/01TEST/none.bin"
+            )
+            .await
+            .unwrap()
+            .is_none(),
+        "no upload, nothing sealed"
+    );
+    assert!(
+        media
+            .seal(
+                &org("acme"),
+                "globex/uploads/a.bin",
+                "acme/sent/01TEST/b.bin"
+            )
+            .await
+            .is_err(),
+        "never from another organization's prefix"
+    );
+    media
+        .discard(&org("acme"), "acme/sent/01TEST/a.bin")
+        .await
+        .unwrap();
+    assert!(
+        media
+            .head(&org("acme"), "acme/sent/01TEST/a.bin")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         media
             .read_head(&org("acme"), "acme/hello.txt", 3)

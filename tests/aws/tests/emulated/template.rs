@@ -252,3 +252,33 @@ fn the_worker_may_do_what_exactly_once_sending_needs() {
         "nothing more"
     );
 }
+
+/// Sending seals attachments: send-message copies uploads into `{org}/sent/…` and may write
+/// nowhere else in the bucket, so nothing it wrote can be reached by a presigned upload.
+#[test]
+fn send_message_writes_media_only_where_sealed_copies_live() {
+    let t = template();
+    let policies = &t["Resources"]["SendMessageFunction"]["Properties"]["Policies"];
+    let mut writes = Vec::new();
+    for statement in policies
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+    {
+        let actions: Vec<&str> = statement["Action"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        if actions
+            .iter()
+            .any(|a| *a == "s3:PutObject" || *a == "s3:DeleteObject")
+        {
+            writes.push(serde_norway::to_string(&statement["Resource"]).unwrap());
+        }
+    }
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(writes[0].contains("/*/sent/*"), "{}", writes[0]);
+}

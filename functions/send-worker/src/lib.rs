@@ -7,7 +7,7 @@ mod reconcile;
 
 use std::time::Duration;
 
-pub use reconcile::{CLOCK_SKEW, find_sent};
+pub use reconcile::{CLOCK_SKEW, candidates, find_sent};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
@@ -393,8 +393,9 @@ impl<P: Ports> SendWorker<P> {
                 return self.unconfirmed(job, message, &e).await;
             }
         };
+        // Only the look-alikes are checked against our store (one index Query each).
         let mut taken = std::collections::HashSet::new();
-        for candidate in &listed {
+        for candidate in candidates(message, since, &listed) {
             if let Some(other) = self
                 .ports
                 .messages()

@@ -20,13 +20,26 @@ pub fn find_sent<'a>(
     listed: &'a [ListedMessage],
     taken: impl Fn(&str) -> bool,
 ) -> Option<&'a ListedMessage> {
+    candidates(message, since, listed)
+        .into_iter()
+        .find(|m| !taken(&m.sid))
+}
+
+/// The listed messages that look like `message` (body, media count, created since `since`),
+/// oldest first: only their sids need checking against our store.
+pub fn candidates<'a>(
+    message: &Message,
+    since: DateTime<Utc>,
+    listed: &'a [ListedMessage],
+) -> Vec<&'a ListedMessage> {
     let body = message.text.as_deref().unwrap_or_default();
     let media = message.attachments.len().min(1);
-    listed
+    let mut found: Vec<&ListedMessage> = listed
         .iter()
         .filter(|m| m.body.as_deref().unwrap_or_default() == body)
         .filter(|m| m.media_count() == media)
         .filter(|m| m.created_at().is_some_and(|at| at >= since - CLOCK_SKEW))
-        .filter(|m| !taken(&m.sid))
-        .min_by_key(|m| m.created_at())
+        .collect();
+    found.sort_by_key(|m| m.created_at());
+    found
 }

@@ -306,7 +306,7 @@ impl MessageStore for DynamoMessages {
                     .as_ref()
                     .and_then(|i| i.get("status"))
                     .and_then(|v| v.as_s().ok())
-                    == Some(&MessageStatus::Pending.as_str().to_owned());
+                    .is_some_and(|status| status == MessageStatus::Pending.as_str());
                 match item
                     .as_ref()
                     .and_then(|i| parse_claim_time(i.get("claim_until")))

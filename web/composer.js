@@ -5,7 +5,7 @@ import { call } from "./api.js";
 import { render } from "./conversation.js";
 import { $, toast } from "./dom.js";
 import { SENTENCES } from "./rules.js";
-import { state } from "./state.js";
+import { keepNewest, state } from "./state.js";
 import { addFiles, renderChips } from "./uploads.js";
 
 export function updateComposer() {
@@ -34,14 +34,20 @@ async function send(event) {
   });
   render(true);
   $("send").disabled = true;
+  const body = {
+    contact_id: state.contact.contact_id,
+    text: text.trim() ? text : null,
+    attachments: ready.map((a) => a.attachment),
+  };
+  // One Idempotency-Key per compose action: sending the same composition again after an
+  // error (a 503, a lost answer) is a retry, and the server sends no part twice.
+  const composed = JSON.stringify(body);
+  if (!state.compose || state.compose.body !== composed) state.compose = { key: newKey(), body: composed };
   try {
-    const accepted = await call("POST", "/whatsapp/messages", {
-      contact_id: state.contact.contact_id,
-      text: text.trim() ? text : null,
-      attachments: ready.map((a) => a.attachment),
-    });
+    const accepted = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": state.compose.key });
+    state.compose = null;
     state.messages.delete(temporaryId);
-    for (const m of accepted.messages) state.messages.set(m.id, m);
+    for (const m of accepted.messages) keepNewest(m);
     $("message-text").value = "";
     state.attachments = state.attachments.filter((a) => !ready.includes(a));
     renderChips();
@@ -51,6 +57,11 @@ async function send(event) {
   }
   render(true);
   updateComposer();
+}
+
+function newKey() {
+  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
 }
 
 export function wireComposer() {

@@ -6,7 +6,7 @@ import { updateComposer } from "./composer.js";
 import { loadContacts, renderContacts } from "./contacts.js";
 import { $, el, formatTime, toast } from "./dom.js";
 import { SENTENCES } from "./rules.js";
-import { config, state } from "./state.js";
+import { config, keepNewest, state } from "./state.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 
@@ -51,10 +51,10 @@ async function loadConversation() {
 function applyPage(page, live) {
   for (const m of page.messages) {
     const before = state.messages.get(m.id);
+    if (!keepNewest(m)) continue;
     if (live && m.status === "FAILED" && m.direction === "OUTBOUND" && (!before || before.status !== "FAILED")) {
       toast(m.error_reason || SENTENCES.sendFailed);
     }
-    state.messages.set(m.id, m);
   }
   if (page.next_after) state.after = page.next_after;
   if (page.window) showWindow(page.window);
@@ -95,7 +95,7 @@ async function poll() {
   const contact = state.contact;
   if (!contact || !state.after) return schedulePoll();
   try {
-    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}&after=${state.after}`);
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}&after=${encodeURIComponent(state.after)}`);
     if (generation !== state.generation) return;
     state.pollFailures = 0;
     if (page.messages.length) {
@@ -120,7 +120,7 @@ export async function loadOlder() {
   try {
     const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(state.contact.contact_id)}&before=${state.before}${pageLimit()}`);
     if (generation !== state.generation) return;
-    for (const m of page.messages) state.messages.set(m.id, m);
+    for (const m of page.messages) keepNewest(m);
     state.before = page.next_before;
     render(false);
     box.scrollTop = box.scrollHeight - previousHeight;

@@ -18,6 +18,8 @@ export const state = {
   pollTimer: null,
   pollFailures: 0,
   attachments: [],
+  // The composition being sent and its Idempotency-Key ({key, body}), until it is accepted.
+  compose: null,
   // Bumped whenever what is on screen changes owner (user, contact, search): answers to
   // requests of an older generation are dropped.
   generation: 0,
@@ -25,3 +27,15 @@ export const state = {
   contactState: null,
   windowOpen: true,
 };
+
+/**
+ * Keeps, per message id, the copy with the highest revision: polls re-read a settle window
+ * and answers can arrive out of order (a send's 202 after a poll that saw the message
+ * SENT), so an older copy never replaces a newer one. Returns whether anything changed.
+ */
+export function keepNewest(m) {
+  const known = state.messages.get(m.id);
+  if (known && known.revision && m.revision && known.revision >= m.revision) return false;
+  state.messages.set(m.id, m);
+  return true;
+}

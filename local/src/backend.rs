@@ -88,6 +88,8 @@ pub struct StoreFaultSwitches {
     pub contacts: StoreFaults,
     pub messages: StoreFaults,
     pub queue: StoreFaults,
+    /// `stop_mid_job`: the worker is stopped at a random point of its next job.
+    pub worker: StoreFaults,
 }
 
 impl StoreFaultSwitches {
@@ -96,6 +98,7 @@ impl StoreFaultSwitches {
             "contacts" => Some(&self.contacts),
             "messages" => Some(&self.messages),
             "queue" => Some(&self.queue),
+            "worker" => Some(&self.worker),
             _ => None,
         }
     }
@@ -123,11 +126,18 @@ pub async fn memory(
                 .put_secret(&org.organization_id, secret.to_string());
         }
     }
-    crate::worker::spawn(SendWorker::new(ports.clone(), settings), jobs);
+    let worker_faults = StoreFaults::default();
+    crate::worker::spawn(
+        SendWorker::new(ports.clone(), settings),
+        jobs,
+        ports.queue.clone(),
+        worker_faults.clone(),
+    );
     let switches = StoreFaultSwitches {
         contacts: ports.contacts.faults.clone(),
         messages: ports.messages.faults.clone(),
         queue: ports.queue.faults.clone(),
+        worker: worker_faults,
     };
     Ok((Arc::new(Handlers::new(ports, settings)), switches))
 }

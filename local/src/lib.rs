@@ -299,9 +299,10 @@ async fn sandbox_panel_style() -> Response {
         .into_response()
 }
 
-/// `{store, operation, times}`: the next `times` calls of that in-process store operation
+/// `{store, operation, times, after?}`: after `after` calls (default 0), the next `times` calls of that in-process store operation
 /// fail as a throttled DynamoDB or SQS would (`contacts`: update; `messages`: insert,
-/// insert_inbound, inbound_effects_done, apply_status, update_attachments; `queue`: enqueue).
+/// insert_inbound, inbound_effects_done, apply_status, update_attachments,
+/// save_idempotent_send; `queue`: enqueue; `worker`: stop_mid_job).
 async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -309,6 +310,9 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
         store: String,
         operation: String,
         times: u32,
+        /// Calls that still succeed first (default 0): fail the Nth write, not the next.
+        #[serde(default)]
+        after: u32,
     }
     const OPERATIONS: &[&str] = &[
         "update",
@@ -317,7 +321,9 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
         "inbound_effects_done",
         "apply_status",
         "update_attachments",
+        "save_idempotent_send",
         "enqueue",
+        "stop_mid_job",
     ];
     let refuse = |message: String| {
         (
@@ -334,12 +340,12 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
         Err(e) => return refuse(format!("Not a store fault: {e}.")),
     };
     let Some(faults) = switches.get(&request.store) else {
-        return refuse("\"store\" is one of contacts, messages, queue.".into());
+        return refuse("\"store\" is one of contacts, messages, queue, worker.".into());
     };
     let Some(operation) = OPERATIONS.iter().find(|o| **o == request.operation) else {
         return refuse(format!("Unknown operation {:?}.", request.operation));
     };
-    faults.fail_next(operation, request.times);
+    faults.fail_after(operation, request.after, request.times);
     axum::http::StatusCode::NO_CONTENT.into_response()
 }
 

@@ -36,6 +36,12 @@ pub struct Settings {
     pub secret_prefix: String,
     /// How long a read secret is reused (`SECRET_CACHE_SECONDS`).
     pub secret_cache_ttl: Duration,
+    /// How long after its revision a message change is surely visible to a poll
+    /// (`POLL_SETTLE_SECONDS`): longer than a DynamoDB write may take (`DYNAMODB_TIMEOUT_SECONDS`)
+    /// plus index propagation. Polls re-read this window and drop what they returned before.
+    pub poll_settle: Duration,
+    /// The longest a DynamoDB call may take, retries included (`DYNAMODB_TIMEOUT_SECONDS`).
+    pub dynamodb_timeout: Duration,
 }
 
 impl Settings {
@@ -69,6 +75,8 @@ impl Settings {
             send_claim_lease: Duration::ZERO,
             secret_prefix: get("SECRET_PREFIX").unwrap_or_else(|| "whatsapp/".to_owned()),
             secret_cache_ttl: Duration::from_secs(parse(&get, "SECRET_CACHE_SECONDS", 300u64)?),
+            poll_settle: Duration::from_secs(parse(&get, "POLL_SETTLE_SECONDS", 30u64)?),
+            dynamodb_timeout: Duration::from_secs(parse(&get, "DYNAMODB_TIMEOUT_SECONDS", 10u64)?),
         };
         let default_lease = settings.twilio_timeout.as_secs().saturating_mul(2) + 5;
         let settings = Settings {
@@ -79,6 +87,15 @@ impl Settings {
             )?),
             ..settings
         };
+        if settings.dynamodb_timeout.is_zero() || settings.poll_settle <= settings.dynamodb_timeout
+        {
+            return Err(ConfigError {
+                name: "POLL_SETTLE_SECONDS",
+                reason:
+                    "must be longer than DYNAMODB_TIMEOUT_SECONDS (a change can commit that late)"
+                        .into(),
+            });
+        }
         if settings.send_max_attempts == 0 {
             return Err(ConfigError {
                 name: "SEND_MAX_ATTEMPTS",
@@ -125,6 +142,25 @@ mod tests {
         assert_eq!(s.public_base_url, None);
         assert_eq!(s.send_max_attempts, 5);
         assert_eq!(s.secret_prefix, "whatsapp/");
+        assert_eq!(s.poll_settle, Duration::from_secs(30));
+        assert!(s.poll_settle > s.dynamodb_timeout);
+    }
+
+    #[test]
+    fn the_poll_settle_window_outlasts_a_write() {
+        let err = from(&[
+            ("POLL_SETTLE_SECONDS", "5"),
+            ("DYNAMODB_TIMEOUT_SECONDS", "10"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "POLL_SETTLE_SECONDS");
+        assert!(from(&[("DYNAMODB_TIMEOUT_SECONDS", "0")]).is_err());
+        let ok = from(&[
+            ("POLL_SETTLE_SECONDS", "12"),
+            ("DYNAMODB_TIMEOUT_SECONDS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(ok.poll_settle, Duration::from_secs(12));
     }
 
     #[test]

@@ -162,6 +162,27 @@ pub enum SendClaim {
     NotPending,
 }
 
+/// A send made with an `Idempotency-Key`: the request it was, and the message of each part
+/// with whether its send job is known to be queued. Kept 24 hours per organization.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IdempotentSend {
+    pub key: String,
+    /// The request in canonical form: a repeat must be the same request.
+    pub request: String,
+    pub parts: Vec<SendPart>,
+    /// A request is working on it until then; a repeat meanwhile is told to wait.
+    pub lease_until: Option<DateTime<Utc>>,
+    /// Bumped by every save: saves are conditional on the version read.
+    pub version: u64,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SendPart {
+    pub message_id: MessageId,
+    pub queued: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StatusOutcome {
     Applied(Message),
@@ -237,6 +258,25 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         id: &MessageId,
         outcome: AttemptOutcome,
     ) -> impl Future<Output = PortResult<()>> + Send;
+
+    /// The send recorded under an idempotency key; None when there is none or it expired.
+    /// A strongly consistent read.
+    fn idempotent_send(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = PortResult<Option<IdempotentSend>>> + Send;
+
+    /// Writes the record if the stored one is still at version `expected` (None: there is
+    /// none, or it expired); false, changing nothing, when another request saved first.
+    fn save_idempotent_send(
+        &self,
+        org: &OrganizationId,
+        record: &IdempotentSend,
+        expected: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = PortResult<bool>> + Send;
 
     /// Applies a status event atomically and only forwards (see `Message::apply`); None if
     /// there is no such message.

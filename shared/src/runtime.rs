@@ -96,7 +96,16 @@ pub fn aws_ports_from(
     sdk: &aws_config::SdkConfig,
     resources: Resources,
 ) -> Result<AwsPorts, ConfigError> {
-    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    // Bounded writes keep the poll settle window honest: a revision commits within it.
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(settings.dynamodb_timeout)
+                    .build(),
+            )
+            .build(),
+    );
     // Emulators on loopback cannot serve virtual-hosted bucket names.
     let s3_config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())

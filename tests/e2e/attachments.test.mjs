@@ -67,6 +67,31 @@ test("a photo and a document go out as chips, upload, and arrive at Twilio as me
   assertClean(assert, problems);
 });
 
+test("sending again after a failure halfway sends only what did not go out (one Idempotency-Key per composition)", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+  await page.locator("#file-input").setInputFiles([
+    { name: "storefront.jpg", mimeType: "image/jpeg", buffer: PHOTO },
+    { name: "invoice.pdf", mimeType: "application/pdf", buffer: PDF },
+  ]);
+  await page.waitForFunction(() => document.querySelectorAll("#chips li").length === 2 && !document.querySelector("#chips progress"));
+  // The photo's job is queued, the invoice's is not: the send answers 503.
+  await runner.storeFault({ store: "queue", operation: "enqueue", after: 1, times: 1 });
+  await send(page, "Storefront and invoice");
+  await page.locator(".toast", { hasText: "temporarily unavailable" }).waitFor();
+  assert.equal(await page.locator("#chips li").count(), 2, "the composition stays for a retry");
+  await page.locator("#send").click();
+  await page.locator('article.message.outbound[data-status="READ"]').nth(1).waitFor();
+  const sandbox = await (await fetch(`${runner.base}/sandbox/messages`)).json();
+  const sent = sandbox.filter((m) => m.direction === "outbound-api");
+  assert.deepEqual(
+    sent.map((m) => m.media_content_type).sort(),
+    ["application/pdf", "image/jpeg"],
+    "each file reached the contact once",
+  );
+  assertClean(assert, problems, [/status of 503/]);
+});
+
 test("files WhatsApp would refuse are stopped before upload, and a chip can be removed", async (t) => {
   const { page, problems } = await session(t);
   await selectContact(page, "Aisha Rahman");

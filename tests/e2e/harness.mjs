@@ -82,6 +82,15 @@ export async function startRunner({ seed, env = {} } = {}) {
       });
       if (response.status !== 201) throw new Error(`sandbox fault: ${response.status} ${await response.text()}`);
     },
+    /** Fails in-process store operations: `{store, operation, times, after?}`. */
+    async storeFault(fault) {
+      const response = await fetch(`${base}/local/store-faults`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(fault),
+      });
+      if (response.status !== 204) throw new Error(`store fault: ${response.status} ${await response.text()}`);
+    },
     /** Calls the API as the organization's demo user. */
     async api(organization_id, method, route, body) {
       const response = await fetch(`${base}${route}`, {

@@ -5,9 +5,16 @@
 //! - `before=<id>`: the page just older than that message (scrolling up);
 //! - `after=<cursor>`: what was created *or changed* since the cursor (polling). The answer's
 //!   `next_after` is the cursor for the next poll. A poll with nothing new is answered after
-//!   one empty read, without `contact` and `window` (nothing about them changed either).
+//!   one read, without `contact` and `window` (nothing about them changed either). The
+//!   cursor (see [`cursor`]) cannot skip a change that becomes visible late, and never
+//!   returns the same change twice.
+
+pub mod cursor;
+
+use std::time::Duration;
 
 use chrono::Utc;
+use cursor::{PollCursor, horizon};
 use serde::Serialize;
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, MessageView,
@@ -31,6 +38,8 @@ pub const DOWNLOAD_URL_EXPIRY: std::time::Duration = std::time::Duration::from_s
 pub struct MessagesApi<P> {
     pub ports: P,
     pub org_claim: String,
+    /// See `Settings::poll_settle`.
+    pub poll_settle: Duration,
 }
 
 impl<P: Ports> MessagesApi<P> {
@@ -38,6 +47,7 @@ impl<P: Ports> MessagesApi<P> {
         Self {
             ports,
             org_claim: settings.org_claim.clone(),
+            poll_settle: settings.poll_settle,
         }
     }
 }
@@ -57,7 +67,7 @@ pub struct Conversation {
     pub window: Option<ConversationWindow>,
     pub messages: Vec<MessageView>,
     /// Pass as `after` to poll for what is new or changed.
-    pub next_after: Option<MessageId>,
+    pub next_after: Option<String>,
     /// Pass as `before` to load older messages; None when there are none.
     pub next_before: Option<MessageId>,
 }
@@ -115,90 +125,107 @@ impl<P: Ports> MessagesApi<P> {
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let contact_id = query(event, "contact_id")
             .ok_or_else(|| ApiError::InvalidParameter("contact_id is required.".into()))?;
-        let cursor = |name: &str| -> Result<Option<MessageId>, ApiError> {
-            query(event, name)
-                .map(|v| {
-                    MessageId::parse(&v).map_err(|_| {
-                        ApiError::InvalidParameter(format!(
-                            "{name} must be a message id or cursor."
-                        ))
-                    })
+        let after = query(event, "after")
+            .map(|v| {
+                PollCursor::parse(&v).map_err(|_| {
+                    ApiError::InvalidParameter("after must be a message id or cursor.".into())
                 })
-                .transpose()
-        };
-        let after = cursor("after")?;
-        let before = cursor("before")?;
+            })
+            .transpose()?;
+        let before = query(event, "before")
+            .map(|v| {
+                MessageId::parse(&v).map_err(|_| {
+                    ApiError::InvalidParameter("before must be a message id or cursor.".into())
+                })
+            })
+            .transpose()?;
         let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-        let query = match (after, before) {
-            (Some(_), Some(_)) => {
-                return Err(ApiError::InvalidParameter(
-                    "Use either after or before, not both.".into(),
-                ));
-            }
-            (Some(cursor), None) => ConversationQuery::ChangedAfter { cursor, limit },
-            (None, Some(id)) => ConversationQuery::Before { id, limit },
-            (None, None) => ConversationQuery::Latest { limit },
-        };
+        if after.is_some() && before.is_some() {
+            return Err(ApiError::InvalidParameter(
+                "Use either after or before, not both.".into(),
+            ));
+        }
 
         // An id of another organization is "not found", exactly like an unknown one.
         let contact_id =
             ContactId::parse(&contact_id).map_err(|_| ApiError::NotFound("Contact not found."))?;
         let now = Utc::now();
-        // A poll reads the conversation first: when nothing changed, that one Query is all.
+        let horizon = horizon(now.timestamp_millis().max(0) as u64, self.poll_settle);
+        // A poll reads the changes first: when nothing is new, that one Query is all.
         // (Another organization's contact has no messages under this organization.)
-        let mut page = None;
-        if let ConversationQuery::ChangedAfter { cursor, .. } = query {
-            let changed = self
-                .ports
-                .messages()
-                .conversation(org, &contact_id, query)
-                .await?;
-            if changed.messages.is_empty() {
-                return Ok(json_response(
-                    200,
-                    &Conversation {
-                        contact: None,
-                        window: None,
-                        messages: vec![],
-                        next_after: Some(cursor),
-                        next_before: None,
-                    },
-                ));
+        let polling = after.is_some();
+        let (page, next_after) = match after {
+            Some(cursor) => {
+                // Read past the changes already returned, so they cannot crowd out news.
+                let read = ConversationQuery::ChangedAfter {
+                    cursor: cursor.floor,
+                    limit: limit + cursor.seen.len(),
+                };
+                let mut changed = self
+                    .ports
+                    .messages()
+                    .conversation(org, &contact_id, read)
+                    .await?;
+                let read_up_to = changed
+                    .has_more
+                    .then(|| changed.messages.iter().map(|m| m.revision).max())
+                    .flatten();
+                changed.messages.retain(|m| !cursor.has_seen(m.revision));
+                let next = cursor.advance(
+                    changed.messages.iter().map(|m| m.revision),
+                    read_up_to,
+                    horizon,
+                );
+                if changed.messages.is_empty() {
+                    return Ok(json_response(
+                        200,
+                        &Conversation {
+                            contact: None,
+                            window: None,
+                            messages: vec![],
+                            next_after: Some(next.to_string()),
+                            next_before: None,
+                        },
+                    ));
+                }
+                changed.has_more = false;
+                (Some(changed), Some(next))
             }
-            page = Some(changed);
-        }
+            None => (None, None),
+        };
         let contact = self
             .ports
             .contacts()
             .get(org, &contact_id)
             .await?
             .ok_or(ApiError::NotFound("Contact not found."))?;
-        let page = match page {
-            Some(page) => page,
-            None => {
+        let (page, next_after) = match (page, before) {
+            (Some(page), _) => (page, next_after),
+            (None, Some(id)) => (
                 self.ports
                     .messages()
-                    .conversation(org, &contact_id, query)
-                    .await?
-            }
-        };
-        let newest_revision = page.messages.iter().map(|m| m.revision).max();
-        let next_after = match query {
-            ConversationQuery::ChangedAfter { cursor, .. } => {
-                Some(newest_revision.map_or(cursor, |r| r.max(cursor)))
-            }
-            // Before the first poll: everything up to now has been seen.
-            ConversationQuery::Latest { .. } => Some(
-                newest_revision
-                    .unwrap_or_else(|| MessageId::floor_at(now.timestamp_millis().max(0) as u64)),
+                    .conversation(org, &contact_id, ConversationQuery::Before { id, limit })
+                    .await?,
+                None,
             ),
-            ConversationQuery::Before { .. } => None,
+            (None, None) => {
+                let page = self
+                    .ports
+                    .messages()
+                    .conversation(org, &contact_id, ConversationQuery::Latest { limit })
+                    .await?;
+                // Before the first poll: what this page shows is seen; a change above the
+                // horizon that it does not show (not yet visible, or an older message that
+                // changed) comes with the first poll.
+                let start = PollCursor::start(page.messages.iter().map(|m| m.revision), horizon);
+                (page, Some(start))
+            }
         };
-        let next_before = match query {
-            ConversationQuery::ChangedAfter { .. } => None,
-            _ if page.has_more => page.messages.first().map(|m| m.id),
-            _ => None,
+        let next_before = match page.has_more && !polling {
+            true => page.messages.first().map(|m| m.id),
+            false => None,
         };
+        let next_after = next_after.map(|c| c.to_string());
         let eligibility = contact.eligibility();
         Ok(json_response(
             200,

@@ -5,6 +5,11 @@
 //! declared — checked against the stored object (size, type, the bytes themselves), never
 //! taken from the client. WhatsApp carries one media per message: N attachments become N
 //! messages, the text riding as the caption of the first one that takes a caption.
+//!
+//! With an `Idempotency-Key` header a repeat of the request sends nothing twice (see
+//! [`idempotency`]).
+
+pub mod idempotency;
 
 use std::time::Duration;
 
@@ -44,7 +49,7 @@ impl<P: Ports> SendApi<P> {
 /// At most this many attachments in one send.
 pub const MAX_ATTACHMENTS: usize = 10;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     pub contact_id: String,
@@ -55,7 +60,7 @@ pub struct SendRequest {
 }
 
 /// An uploaded file to send, as returned by the presigned-upload route.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttachmentRef {
     pub key: String,
@@ -88,8 +93,12 @@ impl<P: Ports> SendApi<P> {
         let org = organization_id(event, &self.org_claim)?;
         match route_key(event).as_str() {
             "POST /whatsapp/messages" => {
+                let key = idempotency::key(event)?;
                 let request: SendRequest = json_body(event)?;
-                let accepted = self.send(&org, request).await?;
+                let accepted = match key {
+                    Some(key) => self.send_once(&org, key, request).await?,
+                    None => self.send(&org, request).await?,
+                };
                 Ok(json_response(202, &accepted))
             }
             _ => Err(ApiError::NotFound("No such route.")),
@@ -101,6 +110,24 @@ impl<P: Ports> SendApi<P> {
         org: &OrganizationId,
         request: SendRequest,
     ) -> Result<Accepted, ApiError> {
+        let parts = self.prepare(org, request).await?;
+        let mut accepted = Vec::with_capacity(parts.len());
+        for message in parts {
+            self.ports.messages().insert(&message).await?;
+            self.enqueue(org, message.id).await?;
+            log_accepted(&message);
+            accepted.push(MessageView::from(&message));
+        }
+        Ok(Accepted { messages: accepted })
+    }
+
+    /// Checks a request and builds its part(s) as PENDING messages, attachments sealed;
+    /// stores nothing else.
+    async fn prepare(
+        &self,
+        org: &OrganizationId,
+        request: SendRequest,
+    ) -> Result<Vec<Message>, ApiError> {
         // Nothing can be sent for an organization without a usable Twilio configuration.
         if let ChannelConfig::NotConfigured { why } =
             self.ports.credentials().channel_config(org).await?
@@ -140,22 +167,24 @@ impl<P: Ports> SendApi<P> {
             attachments.push(self.verified_attachment(org, reference).await?);
         }
 
-        let mut accepted = Vec::new();
-        for part in split_outbound(text, attachments) {
-            let message = Message::outbound_pending(org, &contact.contact_id, &phone, part, now);
-            let id = message.id;
-            self.ports.messages().insert(&message).await?;
-            self.enqueue(org, id).await?;
-            tracing::info!(
-                organization_id = %org,
-                message_id = %id,
-                contact_id = %contact.contact_id,
-                message_type = ?message.message_type,
-                "message accepted"
-            );
-            accepted.push(MessageView::from(&message));
+        Ok(split_outbound(text, attachments)
+            .into_iter()
+            .map(|part| Message::outbound_pending(org, &contact.contact_id, &phone, part, now))
+            .collect())
+    }
+
+    /// Deletes the sealed copies of a prepared part that will not be sent.
+    async fn discard_sealed(&self, message: &Message) {
+        for key in message.attachments.iter().filter_map(|a| a.key.as_deref()) {
+            if let Err(e) = self
+                .ports
+                .media()
+                .discard(&message.organization_id, key)
+                .await
+            {
+                tracing::warn!(organization_id = %message.organization_id, error = %e, "an unused attachment copy was not deleted");
+            }
         }
-        Ok(Accepted { messages: accepted })
     }
 
     /// Queues the send job; if that fails the message is FAILED at once (never a PENDING
@@ -251,4 +280,14 @@ impl<P: Ports> SendApi<P> {
             rule,
         ))
     }
+}
+
+fn log_accepted(message: &Message) {
+    tracing::info!(
+        organization_id = %message.organization_id,
+        message_id = %message.id,
+        contact_id = ?message.contact_id,
+        message_type = ?message.message_type,
+        "message accepted"
+    );
 }

@@ -188,7 +188,9 @@ pub async fn create_message(
                 return twilio_error(status, code, message);
             }
             FaultMode::Undelivered => undelivered = fault.code.or(Some(30008)),
-            FaultMode::AcceptThenTimeout | FaultMode::AcceptThenDrop => {}
+            FaultMode::AcceptThenTimeout
+            | FaultMode::AcceptThenDrop
+            | FaultMode::ShuffledCallbacks => {}
         }
     }
 
@@ -220,6 +222,9 @@ pub async fn create_message(
             to_raw.to_owned(),
         );
         let media = media_url.first().cloned();
+        let shuffled = fault
+            .as_ref()
+            .is_some_and(|f| f.mode == FaultMode::ShuffledCallbacks);
         tokio::spawn(async move {
             // Like WhatsApp, the media is fetched before the message goes out.
             let failure = match media {
@@ -234,6 +239,7 @@ pub async fn create_message(
                     &to,
                     &callback,
                     failure.or(undelivered),
+                    shuffled,
                 )
                 .await;
         });
@@ -390,12 +396,19 @@ impl Sandbox {
         to: &str,
         callback: &str,
         undelivered: Option<u32>,
+        shuffled: bool,
     ) {
-        let steps: Vec<(&str, Option<u32>)> = match undelivered {
+        let mut steps: Vec<(&str, Option<u32>)> = match undelivered {
             Some(code @ (63019 | 63021)) => vec![("failed", Some(code))],
             Some(code) => vec![("sent", None), ("undelivered", Some(code))],
             None => vec![("sent", None), ("delivered", None), ("read", None)],
         };
+        if shuffled {
+            // Newest first, then all of them again in order: late, early and repeated.
+            let in_order = steps.clone();
+            steps.reverse();
+            steps.extend(in_order);
+        }
         for (status, error_code) in steps {
             tokio::time::sleep(self.state.callback_delay).await;
             self.set_status(sid, status, error_code);

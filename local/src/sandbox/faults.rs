@@ -30,6 +30,9 @@ pub enum FaultMode {
     BadCredentials,
     /// Accepted, then a status callback `undelivered` with the given `code`.
     Undelivered,
+    /// Accepted and delivered; every status callback comes twice and out of order (`read`
+    /// before `sent`), as Twilio does not promise order or a single delivery.
+    ShuffledCallbacks,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -34,6 +34,10 @@ pub struct ReplyRequest {
     /// in Twilio's console (the fragment after `#`); default the documented ones, `""` none.
     #[serde(default)]
     pub overrides: Option<String>,
+    /// How many times the same webhook is delivered, at once (1–5, default 1): Twilio may
+    /// deliver a webhook more than once.
+    #[serde(default)]
+    pub deliveries: Option<u32>,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -49,6 +53,10 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return bad_request(&format!("Not a reply: {e}.")),
     };
+    let deliveries = request.deliveries.unwrap_or(1);
+    if !(1..=5).contains(&deliveries) {
+        return bad_request("\"deliveries\" is 1 to 5.");
+    }
     let Ok(from) = PhoneNumber::parse_address(&request.from) else {
         return bad_request("\"from\" must be an E.164 number.");
     };
@@ -153,7 +161,9 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         sandbox.state.public_base_url,
         inbound_webhook_path(account.organization_id.as_str())
     );
-    match sandbox.post_signed(account_sid, &url, &params).await {
+    let extra = (1..deliveries).map(|_| sandbox.post_signed(account_sid, &url, &params));
+    let (first, _) = futures_join(sandbox.post_signed(account_sid, &url, &params), extra).await;
+    match first {
         Ok((status, _)) => (
             StatusCode::OK,
             Json(json!({"message_sid": sid, "webhook_status": status})),
@@ -165,4 +175,24 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         )
             .into_response(),
     }
+}
+
+/// Runs the first delivery and the repeats concurrently; the first one's outcome is the answer.
+async fn futures_join<F, R>(
+    first: F,
+    repeats: impl Iterator<Item = R>,
+) -> (F::Output, Vec<R::Output>)
+where
+    F: std::future::Future,
+    R: std::future::Future,
+{
+    let repeats: Vec<R> = repeats.collect();
+    let mut handles = Vec::with_capacity(repeats.len());
+    let all = async {
+        for r in repeats {
+            handles.push(r.await);
+        }
+    };
+    let (first, ()) = tokio::join!(first, all);
+    (first, handles)
 }

@@ -35,6 +35,12 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotSupported(&'static str),
+    #[error("{0}")]
+    InvalidIdempotencyKey(&'static str),
+    #[error("This Idempotency-Key was already used for a different message.")]
+    IdempotencyKeyReused,
+    #[error("A send with this Idempotency-Key is still in progress. Please try again in a moment.")]
+    SendInProgress,
     #[error("{}", sentences::UNAVAILABLE)]
     Unavailable,
 }
@@ -46,15 +52,17 @@ impl ApiError {
             ApiError::InvalidJson(_)
             | ApiError::InvalidParameter(_)
             | ApiError::NoContent
-            | ApiError::TextTooLong => 400,
+            | ApiError::TextTooLong
+            | ApiError::InvalidIdempotencyKey(_) => 400,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
-            ApiError::NotConfigured => 409,
+            ApiError::NotConfigured | ApiError::SendInProgress => 409,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Ineligible(_)
             | ApiError::OutsideWindow
             | ApiError::NotSupported(_)
-            | ApiError::AttachmentRejected(_) => 422,
+            | ApiError::AttachmentRejected(_)
+            | ApiError::IdempotencyKeyReused => 422,
             ApiError::Unavailable => 503,
         }
     }
@@ -77,6 +85,9 @@ impl ApiError {
             ApiError::AttachmentRejected(_) => "attachment_rejected",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotSupported(_) => "not_supported",
+            ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
+            ApiError::IdempotencyKeyReused => "idempotency_key_reused",
+            ApiError::SendInProgress => "send_in_progress",
             ApiError::Unavailable => "service_unavailable",
         }
     }
@@ -86,7 +97,7 @@ impl ApiError {
             self.status(),
             &json!({"error": {"code": self.code(), "message": self.to_string()}}),
         );
-        if matches!(self, ApiError::Unavailable) {
+        if matches!(self, ApiError::Unavailable | ApiError::SendInProgress) {
             response.headers.insert(
                 http::header::RETRY_AFTER,
                 http::HeaderValue::from_static("5"),

@@ -1,4 +1,4 @@
-//! The JSON shapes the API returns. Internal fields (organization, revision) stay inside.
+//! The JSON shapes the API returns. Internal fields (organization, claims) stay inside.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -39,6 +39,9 @@ pub struct MessageView {
     pub twilio_message_sid: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Changes with every update of the message (a ULID, so later changes sort higher): a
+    /// client keeps the copy with the highest revision, whatever order answers arrive in.
+    pub revision: MessageId,
 }
 
 impl From<&Message> for MessageView {
@@ -64,6 +67,7 @@ impl From<&Message> for MessageView {
             twilio_message_sid: m.twilio_message_sid.clone(),
             created_at: m.created_at,
             updated_at: m.updated_at,
+            revision: m.revision,
         }
     }
 }

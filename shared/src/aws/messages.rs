@@ -17,8 +17,8 @@ use crate::domain::{
     OrganizationId, StatusChange,
 };
 use crate::ports::{
-    AttemptOutcome, ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError,
-    PortResult, SendClaim, StatusOutcome,
+    AttemptOutcome, ConversationPage, ConversationQuery, IdempotentSend, InboundInsert,
+    MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
 };
 
 /// Claim times as fixed-width UTC RFC 3339, so DynamoDB compares them as strings.
@@ -143,6 +143,21 @@ fn s(value: impl Into<String>) -> AttributeValue {
 
 fn sid_marker_key(sid: &str) -> String {
     format!("SID#{sid}")
+}
+
+/// Idempotency records share the table (`IDEM#<key>`, no `conversation`: in no index) and
+/// carry `expires_at_epoch`, the table's TTL attribute, so DynamoDB deletes them after a day.
+fn idempotency_key_item(key: &str) -> String {
+    format!("IDEM#{key}")
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdempotencyItem {
+    organization_id: OrganizationId,
+    message_id: String,
+    #[serde(flatten)]
+    record: IdempotentSend,
+    expires_at_epoch: i64,
 }
 
 impl DynamoMessages {
@@ -430,6 +445,71 @@ impl MessageStore for DynamoMessages {
             .await
             .map(|_| ())
             .map_err(|e| unavailable("UpdateItem inbound effects", e.into_service_error()))
+    }
+
+    async fn idempotent_send(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Option<IdempotentSend>> {
+        let Some(item) = self
+            .item(org, idempotency_key_item(key), "GetItem idempotency record")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let item: IdempotencyItem = serde_dynamo::from_item(item)
+            .map_err(|e| PortError::Corrupt(format!("idempotency record: {e}")))?;
+        // TTL deletes lazily (within days): an expired record is gone for us already.
+        Ok(Some(item.record).filter(|_| item.expires_at_epoch > now.timestamp()))
+    }
+
+    async fn save_idempotent_send(
+        &self,
+        org: &OrganizationId,
+        record: &IdempotentSend,
+        expected: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        let item = serde_dynamo::to_item(IdempotencyItem {
+            organization_id: org.clone(),
+            message_id: idempotency_key_item(&record.key),
+            record: record.clone(),
+            expires_at_epoch: record.expires_at.timestamp(),
+        })
+        .map_err(|e| PortError::Corrupt(format!("idempotency record: {e}")))?;
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let put = match expected {
+            None => {
+                put.condition_expression(
+                    "attribute_not_exists(message_id) OR expires_at_epoch <= :now",
+                )
+                .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
+            }
+            Some(version) => put
+                .condition_expression("version = :v AND expires_at_epoch > :now")
+                .expression_attribute_values(":v", AttributeValue::N(version.to_string()))
+                .expression_attribute_values(
+                    ":now",
+                    AttributeValue::N(now.timestamp().to_string()),
+                ),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(false)
+                } else {
+                    Err(unavailable("PutItem idempotency record", e))
+                }
+            }
+        }
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {

@@ -11,6 +11,8 @@
 //!   GSI `sid`          organization_id + twilio_message_sid   status callbacks by Twilio sid
 //!   items `SID#<sid>` (same table, no `conversation`) make inbound de-duplication a
 //!   conditional write in one transaction with the message.
+//!   items `IDEM#<key>` (same table, in no index) record sends made with an Idempotency-Key;
+//!   TTL on `expires_at_epoch` deletes them after 24 hours.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -36,6 +38,8 @@ pub struct TableSpec {
     pub hash_key: &'static str,
     pub range_key: &'static str,
     pub indexes: &'static [IndexSpec],
+    /// The attribute DynamoDB's TTL deletes items by (epoch seconds), if any.
+    pub ttl_attribute: Option<&'static str>,
 }
 
 pub const CONTACTS: TableSpec = TableSpec {
@@ -55,6 +59,7 @@ pub const CONTACTS: TableSpec = TableSpec {
             range_key: "eligible_sort",
         },
     ],
+    ttl_attribute: None,
 };
 
 pub const MESSAGES: TableSpec = TableSpec {
@@ -79,6 +84,8 @@ pub const MESSAGES: TableSpec = TableSpec {
             range_key: "twilio_message_sid",
         },
     ],
+    // Idempotency records (`IDEM#<key>`) expire after a day; messages carry no such attribute.
+    ttl_attribute: Some("expires_at_epoch"),
 };
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, PortError> {
@@ -131,5 +138,20 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
         .send()
         .await
         .map_err(|e| super::unavailable("CreateTable", e.into_service_error()))?;
+    if let Some(attribute) = spec.ttl_attribute {
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                aws_sdk_dynamodb::types::TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| super::unavailable("UpdateTimeToLive", e.into_service_error()))?;
+    }
     Ok(())
 }

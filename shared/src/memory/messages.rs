@@ -7,8 +7,8 @@ use super::lock;
 use crate::domain::MessageStatus;
 use crate::domain::{ContactId, Message, MessageId, OrganizationId, StatusChange};
 use crate::ports::{
-    AttemptOutcome, ConversationPage, ConversationQuery, InboundInsert, MessageStore, PortError,
-    PortResult, SendClaim, StatusOutcome,
+    AttemptOutcome, ConversationPage, ConversationQuery, IdempotentSend, InboundInsert,
+    MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
 };
 
 #[derive(Default)]
@@ -19,13 +19,14 @@ struct State {
     effects_done: std::collections::HashSet<(OrganizationId, String)>,
     /// Send claims: since when unresolved, and until when held.
     claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
+    idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
 }
 
 #[derive(Clone, Default)]
 pub struct MemoryMessages {
     state: Arc<Mutex<State>>,
     /// Operations: `insert`, `insert_inbound`, `inbound_effects_done`, `apply_status`,
-    /// `update_attachments`.
+    /// `update_attachments`, `save_idempotent_send`.
     pub faults: super::StoreFaults,
 }
 
@@ -223,6 +224,42 @@ impl MessageStore for MemoryMessages {
         Ok(())
     }
 
+    async fn idempotent_send(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Option<IdempotentSend>> {
+        let state = lock(&self.state)?;
+        Ok(state
+            .idempotent_sends
+            .get(&(org.clone(), key.to_owned()))
+            .filter(|r| r.expires_at.timestamp() > now.timestamp())
+            .cloned())
+    }
+
+    async fn save_idempotent_send(
+        &self,
+        org: &OrganizationId,
+        record: &IdempotentSend,
+        expected: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        self.faults.check("save_idempotent_send")?;
+        let mut state = lock(&self.state)?;
+        let slot = (org.clone(), record.key.clone());
+        let current = state
+            .idempotent_sends
+            .get(&slot)
+            .filter(|r| r.expires_at.timestamp() > now.timestamp())
+            .map(|r| r.version);
+        if current != expected {
+            return Ok(false);
+        }
+        state.idempotent_sends.insert(slot, record.clone());
+        Ok(true)
+    }
+
     async fn apply_status(
         &self,
         org: &OrganizationId,
@@ -271,6 +308,11 @@ mod tests {
     #[tokio::test]
     async fn one_worker_at_a_time_holds_a_send() {
         contract::one_worker_at_a_time_holds_a_send(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn idempotency_records_are_conditional_and_expire() {
+        contract::idempotency_records_are_conditional_and_expire(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

@@ -52,9 +52,14 @@ impl MemoryQueue {
     }
 }
 
-impl SendQueue for MemoryQueue {
-    async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
-        self.faults.check("enqueue")?;
+impl MemoryQueue {
+    /// Puts a job back, as SQS makes a message visible again after its visibility timeout:
+    /// not an enqueue, so no injected fault touches it.
+    pub fn redeliver(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+        self.deliver(job, delay)
+    }
+
+    fn deliver(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
         let Some(sender) = &self.sender else {
             lock(&self.recorded)?.push((job.clone(), delay));
             return Ok(());
@@ -76,5 +81,12 @@ impl SendQueue for MemoryQueue {
             });
         }
         Ok(())
+    }
+}
+
+impl SendQueue for MemoryQueue {
+    async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+        self.faults.check("enqueue")?;
+        self.deliver(job, delay)
     }
 }

@@ -443,3 +443,115 @@ pub async fn one_worker_at_a_time_holds_a_send<M: MessageStore>(store: &M) {
     let stored = store.get(&acme, &m.id).await.unwrap().unwrap();
     assert_eq!(stored.status, MessageStatus::Sent);
 }
+
+/// Idempotency records: one writer wins, saves are conditional on the version read, an
+/// expired record is as good as absent, and organizations do not share keys.
+pub async fn idempotency_records_are_conditional_and_expire<M: MessageStore>(store: &M) {
+    use crate::ports::{IdempotentSend, SendPart};
+    let acme = org("acme");
+    let now = chrono::Utc::now();
+    let record = IdempotentSend {
+        key: "compose-1".into(),
+        request: r#"{"contact_id":"c1","text":"hi"}"#.into(),
+        parts: vec![SendPart {
+            message_id: MessageId::new(),
+            queued: false,
+        }],
+        lease_until: Some(now + chrono::Duration::seconds(30)),
+        version: 1,
+        expires_at: now + chrono::Duration::hours(24),
+    };
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .save_idempotent_send(&acme, &record, None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_idempotent_send(&acme, &record, None, now)
+            .await
+            .unwrap(),
+        "a second first write loses"
+    );
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", now)
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .idempotent_send(&org("globex"), "compose-1", now)
+            .await
+            .unwrap(),
+        None,
+        "keys are per organization"
+    );
+
+    let done = IdempotentSend {
+        parts: vec![SendPart {
+            queued: true,
+            ..record.parts[0].clone()
+        }],
+        lease_until: None,
+        version: 2,
+        ..record.clone()
+    };
+    assert!(
+        !store
+            .save_idempotent_send(&acme, &done, Some(7), now)
+            .await
+            .unwrap(),
+        "a stale version is refused"
+    );
+    assert!(
+        store
+            .save_idempotent_send(&acme, &done, Some(1), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", now)
+            .await
+            .unwrap(),
+        Some(done.clone())
+    );
+
+    // A day later the key is free again.
+    let tomorrow = now + chrono::Duration::hours(25);
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", tomorrow)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .save_idempotent_send(&acme, &done, Some(2), tomorrow)
+            .await
+            .unwrap(),
+        "an expired record cannot be updated"
+    );
+    let fresh = IdempotentSend {
+        version: 1,
+        expires_at: tomorrow + chrono::Duration::hours(24),
+        ..record
+    };
+    assert!(
+        store
+            .save_idempotent_send(&acme, &fresh, None, tomorrow)
+            .await
+            .unwrap()
+    );
+}

@@ -512,6 +512,15 @@ async fn one_worker_at_a_time_holds_a_send() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn idempotency_records_are_conditional_and_expire() {
+    contract::idempotency_records_are_conditional_and_expire(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn inbound_messages_are_stored_once_per_sid() {
     contract::inbound_messages_are_stored_once_per_sid(&Stack::create().await.ports().messages)
         .await;

@@ -215,6 +215,7 @@ async fn send_worker_and_status_callback_end_to_end() {
     let conversation = list_messages::MessagesApi {
         ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
+        poll_settle: std::time::Duration::from_secs(30),
     }
     .handle(jwt_event(
         "GET",

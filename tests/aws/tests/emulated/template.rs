@@ -77,6 +77,17 @@ fn assert_table(t: &Value, spec: &TableSpec) {
         .collect();
     assert_eq!(declared, expected, "{}", spec.logical_id);
     assert_eq!(table["BillingMode"], "PAY_PER_REQUEST");
+    match spec.ttl_attribute {
+        Some(attribute) => {
+            assert_eq!(table["TimeToLiveSpecification"]["AttributeName"], attribute);
+            assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+        }
+        None => assert!(
+            table["TimeToLiveSpecification"].is_null(),
+            "{}",
+            spec.logical_id
+        ),
+    }
     assert_eq!(
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
         true

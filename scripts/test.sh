@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: cfn-lint, formatting, lints, unit and
-# integration tests (the AWS ones against moto's server on loopback), the curl
+# integration tests (the AWS ones against moto's server on loopback), the fault-injection run
+# (in process and on the emulator, its counts printed), the curl
 # walk-through against the local runner (in process, then on the AWS adapters), the browser
 # tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
@@ -53,7 +54,12 @@ start_moto "$tmp/moto.log"
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"
 echo "== cargo test: the AWS adapters, flows and local runner against the emulator"
-cargo test -p aws-integration --locked -- --ignored 2>&1 | tee -a "$tmp/cargo-test.log"
+cargo test -p aws-integration --locked -- --ignored --skip fault_injection 2>&1 | tee -a "$tmp/cargo-test.log"
+echo "== fault-injection run: in process (store failures, stopped workers) and on the emulator"
+cargo test -p local --test runner --locked fault_injection -- --ignored --nocapture 2>&1 \
+  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
+cargo test -p aws-integration --locked fault_injection -- --ignored --nocapture 2>&1 \
+  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
 
 walkthrough() { # label, extra args for the runner

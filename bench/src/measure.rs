@@ -65,6 +65,8 @@ pub fn function_env(resources: &Resources, aws: &str, twilio: &str) -> Vec<(Stri
         ("CONTACTS_TABLE", &resources.contacts_table),
         ("MESSAGES_TABLE", &resources.messages_table),
         ("SEND_QUEUE_URL", &resources.queue_url),
+        // One queue for both kinds of job here; AWS deploys a media copy queue of its own.
+        ("MEDIA_QUEUE_URL", &resources.queue_url),
         ("MEDIA_BUCKET", &resources.bucket),
         ("SECRET_PREFIX", &resources.secret_prefix),
         ("TWILIO_API_BASE_URL", twilio),

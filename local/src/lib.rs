@@ -2,6 +2,7 @@
 //! the send worker in process, the Twilio sandbox, demo data, and the web page.
 
 mod backend;
+pub mod chaos;
 pub mod gateway;
 mod media_store;
 pub mod sandbox;

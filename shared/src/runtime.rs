@@ -32,6 +32,7 @@ pub trait Handler<E>: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     SendQueue,
+    MediaQueue,
     MediaBucket,
 }
 
@@ -39,6 +40,7 @@ impl Resource {
     fn setting(self) -> &'static str {
         match self {
             Resource::SendQueue => "SEND_QUEUE_URL",
+            Resource::MediaQueue => "MEDIA_QUEUE_URL",
             Resource::MediaBucket => "MEDIA_BUCKET",
         }
     }
@@ -60,6 +62,7 @@ pub fn require(needs: &[Resource], resources: &Resources) -> Result<(), ConfigEr
     for need in needs {
         let present = match need {
             Resource::SendQueue => resources.send_queue_url.is_some(),
+            Resource::MediaQueue => resources.media_queue_url.is_some(),
             Resource::MediaBucket => resources.media_bucket.is_some(),
         };
         if !present {
@@ -126,7 +129,8 @@ pub fn aws_ports_from(
         queue: SqsSendQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             resources.send_queue_url.unwrap_or_default(),
-        ),
+        )
+        .with_media_queue(resources.media_queue_url),
         media: S3Media::new(
             aws_sdk_s3::Client::from_conf(s3_config),
             resources.media_bucket.unwrap_or_default(),
@@ -155,6 +159,9 @@ mod tests {
         assert_eq!(require(&[Resource::SendQueue], &with_queue), Ok(()));
         let e = require(&[Resource::SendQueue, Resource::MediaBucket], &with_queue).unwrap_err();
         assert_eq!(e.name, "MEDIA_BUCKET");
+        // The webhook queues media copies only: it needs their queue, not the send queue.
+        let e = require(&[Resource::MediaQueue], &with_queue).unwrap_err();
+        assert_eq!(e.name, "MEDIA_QUEUE_URL");
     }
 
     #[test]

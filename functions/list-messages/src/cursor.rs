@@ -15,9 +15,10 @@ use std::time::Duration;
 
 use shared::domain::MessageId;
 
-/// How many seen revisions a cursor carries at most (about 27 characters each). Past this
-/// the floor moves up to the oldest ones kept, which only matters when a conversation
-/// changes more than this often within the settle window.
+/// How many seen revisions a cursor carries (about 27 characters each). Past this the floor
+/// moves up to the oldest ones kept, which only matters when a conversation changes more
+/// than this often within the settle window. A poll cut by its limit may leave up to twice
+/// as many (the floor never passes what it read).
 pub const MAX_SEEN: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +44,8 @@ impl PollCursor {
         let mut seen = parts
             .map(|p| MessageId::parse(p).map_err(|_| InvalidCursor))
             .collect::<Result<Vec<_>, _>>()?;
-        if seen.len() > MAX_SEEN {
+        // What `advance` makes stays within 2 × MAX_SEEN (see there).
+        if seen.len() > 2 * MAX_SEEN {
             return Err(InvalidCursor);
         }
         seen.retain(|r| *r > floor);
@@ -91,7 +93,13 @@ impl PollCursor {
         if seen.len() <= MAX_SEEN {
             return Self { floor, seen };
         }
-        let cut = seen.len() - MAX_SEEN;
+        // Too many to carry: the floor moves up through the oldest seen ones, but never past
+        // what this poll read (above that, unread changes may wait).
+        let read = read_up_to.map_or(seen.len(), |r| seen.partition_point(|s| *s <= r));
+        let cut = (seen.len() - MAX_SEEN).min(read);
+        if cut == 0 {
+            return Self { floor, seen };
+        }
         Self {
             floor: seen[cut - 1],
             seen: seen.split_off(cut),
@@ -153,7 +161,7 @@ mod tests {
         ] {
             assert_eq!(PollCursor::parse(bad), Err(InvalidCursor), "{bad:?}");
         }
-        let too_many = std::iter::repeat_n(plain.as_str(), MAX_SEEN + 2)
+        let too_many = std::iter::repeat_n(plain.as_str(), 2 * MAX_SEEN + 2)
             .collect::<Vec<_>>()
             .join(".");
         assert_eq!(PollCursor::parse(&too_many), Err(InvalidCursor));
@@ -202,5 +210,12 @@ mod tests {
         assert_eq!(next.floor, many[9]);
         assert!(many.iter().all(|r| next.has_seen(*r)));
         assert!(PollCursor::parse(&next.to_string()).is_ok());
+
+        // A poll cut by its limit never moves the floor past what it read.
+        let read_to = many[4];
+        let cut = cursor.advance(many.iter().copied(), Some(read_to), at(100_000, 0));
+        assert_eq!(cut.floor, read_to);
+        assert!(cut.seen.iter().all(|r| *r > read_to));
+        assert!(PollCursor::parse(&cut.to_string()).is_ok());
     }
 }

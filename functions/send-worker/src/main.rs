@@ -4,6 +4,11 @@ use shared::runtime::{Resource, init, serve};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let (settings, ports) = init(&[Resource::SendQueue, Resource::MediaBucket]).await?;
+    let (settings, ports) = init(&[
+        Resource::SendQueue,
+        Resource::MediaQueue,
+        Resource::MediaBucket,
+    ])
+    .await?;
     serve(SendWorker::new(ports, &settings)).await
 }

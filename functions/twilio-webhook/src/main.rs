@@ -4,6 +4,6 @@ use twilio_webhook::TwilioWebhook;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let (settings, ports) = init(&[Resource::SendQueue]).await?;
+    let (settings, ports) = init(&[Resource::MediaQueue]).await?;
     serve(TwilioWebhook::new(ports, &settings)).await
 }

@@ -238,8 +238,7 @@ pub async fn create_message(
                     &from,
                     &to,
                     &callback,
-                    failure.or(undelivered),
-                    shuffled,
+                    callback_steps(failure.or(undelivered), shuffled),
                 )
                 .await;
         });
@@ -261,6 +260,22 @@ pub async fn create_message(
         }
         _ => (StatusCode::CREATED, Json(resource)).into_response(),
     }
+}
+
+/// The status callbacks of a message, in the order they are posted.
+fn callback_steps(undelivered: Option<u32>, shuffled: bool) -> Vec<(&'static str, Option<u32>)> {
+    let mut steps = match undelivered {
+        Some(code @ (63019 | 63021)) => vec![("failed", Some(code))],
+        Some(code) => vec![("sent", None), ("undelivered", Some(code))],
+        None => vec![("sent", None), ("delivered", None), ("read", None)],
+    };
+    if shuffled {
+        // Newest first, then all of them again in order: late, early and repeated.
+        let in_order = steps.clone();
+        steps.reverse();
+        steps.extend(in_order);
+    }
+    steps
 }
 
 /// A response body that breaks off: the client sees the connection drop mid-answer.
@@ -395,20 +410,8 @@ impl Sandbox {
         from: &str,
         to: &str,
         callback: &str,
-        undelivered: Option<u32>,
-        shuffled: bool,
+        steps: Vec<(&'static str, Option<u32>)>,
     ) {
-        let mut steps: Vec<(&str, Option<u32>)> = match undelivered {
-            Some(code @ (63019 | 63021)) => vec![("failed", Some(code))],
-            Some(code) => vec![("sent", None), ("undelivered", Some(code))],
-            None => vec![("sent", None), ("delivered", None), ("read", None)],
-        };
-        if shuffled {
-            // Newest first, then all of them again in order: late, early and repeated.
-            let in_order = steps.clone();
-            steps.reverse();
-            steps.extend(in_order);
-        }
         for (status, error_code) in steps {
             tokio::time::sleep(self.state.callback_delay).await;
             self.set_status(sid, status, error_code);

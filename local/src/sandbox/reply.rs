@@ -34,10 +34,13 @@ pub struct ReplyRequest {
     /// in Twilio's console (the fragment after `#`); default the documented ones, `""` none.
     #[serde(default)]
     pub overrides: Option<String>,
-    /// How many times the same webhook is delivered, at once (1–5, default 1): Twilio may
-    /// deliver a webhook more than once.
+    /// How many times the same webhook is delivered (1–5, default 1): Twilio may deliver a
+    /// webhook more than once. The repeats follow the first answer, unless `at_once`.
     #[serde(default)]
     pub deliveries: Option<u32>,
+    /// Deliver the repeats at the same time as the first.
+    #[serde(default)]
+    pub at_once: bool,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -161,8 +164,17 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         sandbox.state.public_base_url,
         inbound_webhook_path(account.organization_id.as_str())
     );
-    let extra = (1..deliveries).map(|_| sandbox.post_signed(account_sid, &url, &params));
-    let (first, _) = futures_join(sandbox.post_signed(account_sid, &url, &params), extra).await;
+    let repeats = (1..deliveries).map(|_| sandbox.post_signed(account_sid, &url, &params));
+    let first = if request.at_once {
+        let (first, ()) = tokio::join!(sandbox.post_signed(account_sid, &url, &params), async {
+            futures_all(repeats).await
+        });
+        first
+    } else {
+        let first = sandbox.post_signed(account_sid, &url, &params).await;
+        futures_all(repeats).await;
+        first
+    };
     match first {
         Ok((status, _)) => (
             StatusCode::OK,
@@ -177,22 +189,10 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     }
 }
 
-/// Runs the first delivery and the repeats concurrently; the first one's outcome is the answer.
-async fn futures_join<F, R>(
-    first: F,
-    repeats: impl Iterator<Item = R>,
-) -> (F::Output, Vec<R::Output>)
-where
-    F: std::future::Future,
-    R: std::future::Future,
-{
-    let repeats: Vec<R> = repeats.collect();
-    let mut handles = Vec::with_capacity(repeats.len());
-    let all = async {
-        for r in repeats {
-            handles.push(r.await);
-        }
-    };
-    let (first, ()) = tokio::join!(first, all);
-    (first, handles)
+/// Runs the repeated deliveries, each after the one before (their answers are not the
+/// reply's).
+async fn futures_all<R: std::future::Future>(repeats: impl Iterator<Item = R>) {
+    for repeat in repeats {
+        repeat.await;
+    }
 }

@@ -174,6 +174,17 @@ fn fault_cases() -> Vec<FaultCase> {
             used_up: true,
         },
         FaultCase {
+            name: "status callbacks twice each, read first: the message still ends READ",
+            fault: json!({"mode": "shuffled_callbacks", "times": 1}),
+            contact: "c-carla",
+            to: "%2B447911123456",
+            settings: &[],
+            status: "READ",
+            reason: Reason::None,
+            accepted: Some(1),
+            used_up: true,
+        },
+        FaultCase {
             name: "rate limiting that never ends fails after the last attempt",
             fault: json!({"mode": "rate_limited"}),
             contact: "c-aisha",

@@ -3,6 +3,7 @@
 //! send/reply/status flow, attachments both ways, and the page it serves.
 
 mod attachments;
+mod chaos;
 mod common;
 mod flow;
 mod gateway;

@@ -154,6 +154,8 @@ async fn fault_and_reply_requests_are_validated() {
         json!({"from": "+60123456789"}),
         json!({"from": "0123", "body": "hi", "organization_id": "acme"}),
         json!({"from": "+60123456789", "body": "hi", "organization_id": "globex"}),
+        json!({"from": "+60123456789", "body": "hi", "organization_id": "acme", "deliveries": 0}),
+        json!({"from": "+60123456789", "body": "hi", "organization_id": "acme", "deliveries": 6}),
     ] {
         let r = local
             .sandbox(Method::POST, "/reply", Some(body.clone()))
@@ -257,4 +259,33 @@ async fn the_twilio_client_reads_back_what_was_sent() {
     assert!(dropped.outcome_unknown());
     let listed = client.recent_messages(&acme, &aisha).await.unwrap();
     assert_eq!(listed[0].body.as_deref(), Some("third"), "Twilio has it");
+}
+
+/// Twilio may deliver a webhook more than once, after the first answer or at the same time:
+/// the message is stored once either way.
+#[tokio::test]
+async fn a_webhook_delivered_several_times_is_stored_once() {
+    let local = start().await;
+    for (body, at_once) in [("Delivered three times", false), ("Three at once", true)] {
+        let r = local
+            .sandbox(
+                Method::POST,
+                "/reply",
+                Some(json!({
+                    "from": "+60123456789", "body": body, "organization_id": "acme",
+                    "deliveries": 3, "at_once": at_once,
+                })),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["webhook_status"], 200);
+        let conversation = local.conversation("acme", "c-aisha", None).await;
+        let stored = conversation["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["text"] == body)
+            .count();
+        assert_eq!(stored, 1, "{body}");
+    }
 }

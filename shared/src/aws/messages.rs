@@ -182,11 +182,17 @@ impl DynamoMessages {
 
     /// What the `SID#` marker of a stored inbound message says (a consistent read: a retry
     /// can come at once). Markers from before `effects_done` existed count as done.
-    async fn inbound_marker(&self, org: &OrganizationId, sid: &str) -> PortResult<InboundInsert> {
-        let item = self
+    async fn inbound_marker(
+        &self,
+        org: &OrganizationId,
+        sid: &str,
+    ) -> PortResult<Option<InboundInsert>> {
+        let Some(item) = self
             .item(org, sid_marker_key(sid), "GetItem inbound marker")
             .await?
-            .unwrap_or_default();
+        else {
+            return Ok(None);
+        };
         let message_id = item
             .get("for_message_id")
             .and_then(|v| v.as_s().ok())
@@ -195,10 +201,10 @@ impl DynamoMessages {
             Some(done) => done.as_bool().is_ok_and(|d| *d),
             None => !item.contains_key("effects_pending"),
         };
-        Ok(InboundInsert::Duplicate {
+        Ok(Some(InboundInsert::Duplicate {
             message_id,
             effects_done,
-        })
+        }))
     }
 
     pub fn new(client: Client, table: impl Into<String>) -> Self {
@@ -380,6 +386,11 @@ impl MessageStore for DynamoMessages {
             self.insert(message).await?;
             return Ok(InboundInsert::Stored);
         };
+        // A repeat (Twilio's retry) is recognised by a consistent read of its marker: cheaper
+        // than a transaction that fails its condition, which DynamoDB bills as writes.
+        if let Some(repeat) = self.inbound_marker(&message.organization_id, sid).await? {
+            return Ok(repeat);
+        }
         let put = |item| {
             Put::builder()
                 .table_name(&self.table)
@@ -424,7 +435,15 @@ impl MessageStore for DynamoMessages {
                     _ => false,
                 };
                 if duplicate {
-                    self.inbound_marker(&message.organization_id, sid).await
+                    // A concurrent first delivery won; its marker is there now. If it is not,
+                    // nothing is known to be stored: fail, so Twilio's retry stores it.
+                    self.inbound_marker(&message.organization_id, sid)
+                        .await?
+                        .ok_or_else(|| {
+                            PortError::Unavailable(
+                                "the inbound marker's condition failed but it is not there".into(),
+                            )
+                        })
                 } else {
                     Err(unavailable("TransactWriteItems inbound message", e))
                 }

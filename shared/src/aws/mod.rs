@@ -67,6 +67,9 @@ pub struct Resources {
     pub contacts_table: String,
     pub messages_table: String,
     pub send_queue_url: Option<String>,
+    /// Where inbound media copy jobs go (`MEDIA_QUEUE_URL`), so a long copy never shares an
+    /// invocation, and its timeout, with sends; the send queue when unset.
+    pub media_queue_url: Option<String>,
     pub media_bucket: Option<String>,
 }
 
@@ -78,6 +81,7 @@ impl Resources {
             messages_table: get("MESSAGES_TABLE")
                 .unwrap_or_else(|| schema::MESSAGES.default_name.to_owned()),
             send_queue_url: get("SEND_QUEUE_URL"),
+            media_queue_url: get("MEDIA_QUEUE_URL"),
             media_bucket: get("MEDIA_BUCKET"),
         }
     }

@@ -125,6 +125,7 @@ pub async fn provision(sdk: &SdkConfig, spec: &StackSpec) -> PortResult<Provisio
             contacts_table: spec.contacts_table.clone(),
             messages_table: spec.messages_table.clone(),
             send_queue_url: Some(queue_url),
+            media_queue_url: None,
             media_bucket: Some(spec.bucket.clone()),
         },
         dlq_url,

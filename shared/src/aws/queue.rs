@@ -1,11 +1,13 @@
-//! Send jobs on SQS. Delays up to SQS's 15 minutes go on the message itself.
+//! Jobs on SQS: sends on the send queue, inbound media copies on their own queue (when one
+//! is configured) so a long copy never shares a batch, and its timeout, with sends. Delays
+//! up to SQS's 15 minutes go on the message itself.
 
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 
 use super::unavailable;
-use crate::domain::SendJob;
+use crate::domain::{JobKind, SendJob};
 use crate::ports::{PortError, PortResult, SendQueue};
 
 const MAX_DELAY_SECONDS: u64 = 900;
@@ -14,6 +16,7 @@ const MAX_DELAY_SECONDS: u64 = 900;
 pub struct SqsSendQueue {
     client: Client,
     queue_url: String,
+    media_queue_url: Option<String>,
 }
 
 impl SqsSendQueue {
@@ -21,15 +24,31 @@ impl SqsSendQueue {
         Self {
             client,
             queue_url: queue_url.into(),
+            media_queue_url: None,
         }
+    }
+
+    /// Media copy jobs go to this queue instead.
+    pub fn with_media_queue(mut self, url: Option<String>) -> Self {
+        self.media_queue_url = url.filter(|u| !u.is_empty());
+        self
+    }
+
+    fn queue_for(&self, job: &SendJob) -> PortResult<&str> {
+        let (url, setting) = match (&job.kind, &self.media_queue_url) {
+            (JobKind::CopyMedia, Some(media)) => (media.as_str(), "MEDIA_QUEUE_URL"),
+            _ => (self.queue_url.as_str(), "SEND_QUEUE_URL"),
+        };
+        if url.is_empty() {
+            return Err(PortError::Unavailable(format!("{setting} is not set")));
+        }
+        Ok(url)
     }
 }
 
 impl SendQueue for SqsSendQueue {
     async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
-        if self.queue_url.is_empty() {
-            return Err(PortError::Unavailable("SEND_QUEUE_URL is not set".into()));
-        }
+        let queue_url = self.queue_for(job)?;
         let body = serde_json::to_string(job).map_err(|e| PortError::Corrupt(e.to_string()))?;
         // Whole seconds, rounded up: a retry never comes earlier than its backoff.
         let seconds = delay
@@ -38,7 +57,7 @@ impl SendQueue for SqsSendQueue {
             .min(u128::from(MAX_DELAY_SECONDS)) as i32;
         self.client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(queue_url)
             .message_body(body)
             .delay_seconds(seconds)
             .send()

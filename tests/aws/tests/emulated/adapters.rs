@@ -308,6 +308,56 @@ async fn jobs_go_on_the_queue_with_their_delay() {
     assert_eq!(got, job);
 }
 
+/// With a media copy queue configured (as the template deploys it), copy jobs go there and
+/// sends stay on the send queue: a long copy never shares a batch with sends.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn media_copy_jobs_have_a_queue_of_their_own() {
+    let mut stack = Stack::create().await;
+    let sqs = stack.sqs();
+    let media_queue = sqs
+        .create_queue()
+        .queue_name(format!("{}-media-copy", stack.name))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    stack.resources.media_queue_url = Some(media_queue.clone());
+    let queue = stack.ports().queue;
+    let job = |kind| SendJob {
+        organization_id: org("acme"),
+        message_id: MessageId::new(),
+        attempt: 1,
+        kind,
+    };
+    let copy = job(shared::domain::JobKind::CopyMedia);
+    let send = job(shared::domain::JobKind::Send);
+    queue.enqueue(&copy, Duration::ZERO).await.unwrap();
+    queue.enqueue(&send, Duration::ZERO).await.unwrap();
+    let on = |url: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap()
+                .messages
+                .unwrap_or_default()
+                .iter()
+                .map(|m| serde_json::from_str::<SendJob>(m.body().unwrap()).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(on(media_queue).await, [copy]);
+    assert_eq!(
+        on(stack.resources.send_queue_url.clone().unwrap()).await,
+        [send]
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn media_stays_under_the_organization_prefix() {

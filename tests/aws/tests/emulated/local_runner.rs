@@ -131,3 +131,40 @@ async fn the_whole_text_flow_runs_on_the_aws_adapters() {
     assert_eq!(contacts["contacts"].as_array().unwrap().len(), 3);
     running.stop();
 }
+
+/// The fault-injection run (see `local::chaos`) on DynamoDB, SQS and Secrets Manager:
+/// Twilio faults, repeated and shuffled callbacks, repeated webhooks, double clicks and
+/// retried sends. (Store write failures and stopped workers need the in-process stores.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the AWS emulator"]
+async fn fault_injection_run_on_the_emulator() {
+    let (running, _) = start().await;
+    let token = running
+        .organizations
+        .iter()
+        .find(|o| o.organization_id == "acme")
+        .map(|o| o.token.clone())
+        .unwrap();
+    let seed = std::env::var("CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| ulid::Ulid::new().random() as u64);
+    let plan = local::chaos::Plan {
+        seed,
+        sends: 120,
+        inbound: 80,
+        concurrency: 8,
+        store_faults: false,
+        concurrent_repeats: false,
+        settle: Duration::from_secs(150),
+        pace: Duration::from_millis(80),
+    };
+    let report = local::chaos::run(&running.base_url, &token, &plan).await;
+    println!("{report}");
+    running.stop();
+    assert!(
+        report.violations.is_empty(),
+        "{report}\nrepeat with CHAOS_SEED={seed}"
+    );
+    assert!(report.counts["parts accepted"] >= 100, "{report}");
+}

@@ -151,15 +151,33 @@ fn http_api_routes_are_the_route_table() {
 }
 
 #[test]
-fn the_worker_and_its_queue_fit_together() {
+fn the_worker_and_its_queues_fit_together() {
     let t = template();
     let worker = &t["Resources"]["SendWorkerFunction"]["Properties"];
     let timeout = worker["Timeout"].as_u64().unwrap();
-    let queue = &t["Resources"]["SendQueue"]["Properties"];
-    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
-    assert!(queue["RedrivePolicy"]["deadLetterTargetArn"].is_string());
-    let jobs = &worker["Events"]["Jobs"]["Properties"];
-    assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    for (queue, event) in [("SendQueue", "Jobs"), ("MediaCopyQueue", "MediaJobs")] {
+        let properties = &t["Resources"][queue]["Properties"];
+        assert!(properties["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
+        assert!(properties["RedrivePolicy"]["deadLetterTargetArn"].is_string());
+        let jobs = &worker["Events"][event]["Properties"];
+        assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+        assert!(
+            serde_norway::to_string(&jobs["Queue"])
+                .unwrap()
+                .contains(queue),
+            "{event} reads {queue}"
+        );
+    }
+    // A media copy is its own invocation: it never holds up a batch of sends.
+    assert_eq!(worker["Events"]["MediaJobs"]["Properties"]["BatchSize"], 1);
+    let variables = &worker["Environment"]["Variables"];
+    assert!(!variables["SEND_QUEUE_URL"].is_null() && !variables["MEDIA_QUEUE_URL"].is_null());
+    // The webhook queues media copies and nothing else.
+    let webhook = &t["Resources"]["TwilioWebhookFunction"]["Properties"];
+    assert!(!webhook["Environment"]["Variables"]["MEDIA_QUEUE_URL"].is_null());
+    assert!(webhook["Environment"]["Variables"]["SEND_QUEUE_URL"].is_null());
+    let policies = serde_norway::to_string(&webhook["Policies"]).unwrap();
+    assert!(policies.contains("MediaCopyQueue") && !policies.contains("SendQueue"));
 }
 
 #[test]

@@ -146,6 +146,7 @@ fn local_settings(
         env(name).or_else(|| match name {
             "PUBLIC_BASE_URL" => Some(base_url.clone()),
             "TWILIO_API_BASE_URL" => Some(format!("{base_url}/sandbox")),
+            "TWILIO_CONTENT_BASE_URL" => Some(format!("{base_url}/sandbox")),
             "TWILIO_TIMEOUT_SECONDS" => Some("5".into()),
             "SEND_RETRY_BASE_MS" => Some("1000".into()),
             _ => None,
@@ -167,7 +168,8 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let base_url = format!("http://{addr}");
     let settings = local_settings(options.env.as_ref(), &base_url)?;
 
-    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?;
+    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?
+        .with_content_base_url(&settings.twilio_content_base_url)?;
     let media = MemoryMedia::new(base_url.clone());
     let (handlers, store_faults) = match options.backend {
         Backend::Memory => {

@@ -24,6 +24,10 @@ pub struct SeedOrganization {
     pub twilio: Option<serde_json::Value>,
     #[serde(default)]
     pub contacts: Vec<SeedContact>,
+    /// The organization's Twilio Content API templates, exactly as Twilio's
+    /// `ContentAndApprovals` lists them (approved, pending, rejected; any type).
+    #[serde(default)]
+    pub templates: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

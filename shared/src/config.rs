@@ -21,6 +21,10 @@ pub struct Settings {
     pub twilio_api_base_url: String,
     /// Per-request timeout towards Twilio (`TWILIO_TIMEOUT_SECONDS`).
     pub twilio_timeout: Duration,
+    /// Twilio's Content API base URL (`TWILIO_CONTENT_BASE_URL`): templates are read there.
+    pub twilio_content_base_url: String,
+    /// How long an organization's template list is reused (`TEMPLATE_CACHE_SECONDS`).
+    pub template_cache_ttl: Duration,
     /// Public base URL of this API as Twilio reaches it (`PUBLIC_BASE_URL`), for status
     /// callback URLs and webhook signatures. None: derived from the request (API Gateway).
     pub public_base_url: Option<String>,
@@ -69,6 +73,9 @@ impl Settings {
             twilio_api_base_url: get("TWILIO_API_BASE_URL")
                 .unwrap_or_else(|| "https://api.twilio.com".to_owned()),
             twilio_timeout: Duration::from_secs(parse(&get, "TWILIO_TIMEOUT_SECONDS", 10u64)?),
+            twilio_content_base_url: get("TWILIO_CONTENT_BASE_URL")
+                .unwrap_or_else(|| "https://content.twilio.com".to_owned()),
+            template_cache_ttl: Duration::from_secs(parse(&get, "TEMPLATE_CACHE_SECONDS", 300u64)?),
             public_base_url,
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
             send_retry_base: Duration::from_millis(parse(&get, "SEND_RETRY_BASE_MS", 2000u64)?),
@@ -143,6 +150,8 @@ mod tests {
         assert_eq!(s.send_max_attempts, 5);
         assert_eq!(s.secret_prefix, "whatsapp/");
         assert_eq!(s.poll_settle, Duration::from_secs(30));
+        assert_eq!(s.twilio_content_base_url, "https://content.twilio.com");
+        assert_eq!(s.template_cache_ttl, Duration::from_secs(300));
         assert!(s.poll_settle > s.dynamodb_timeout);
     }
 

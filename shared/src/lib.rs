@@ -10,6 +10,7 @@ pub mod ports;
 pub mod routes;
 pub mod runtime;
 pub mod telemetry;
+pub mod templates;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod twilio;

@@ -333,6 +333,12 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         config: &OrgConfig,
         to: &PhoneNumber,
     ) -> impl Future<Output = Result<Vec<ListedMessage>, TwilioError>> + Send;
+
+    /// The organization's approved WhatsApp templates (Twilio's Content API).
+    fn templates(
+        &self,
+        config: &OrgConfig,
+    ) -> impl Future<Output = Result<Vec<crate::domain::Template>, TwilioError>> + Send;
 }
 
 impl WhatsAppSender for crate::twilio::TwilioClient {
@@ -358,6 +364,13 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         to: &PhoneNumber,
     ) -> Result<Vec<ListedMessage>, TwilioError> {
         crate::twilio::TwilioClient::recent_messages(self, config, to).await
+    }
+
+    async fn templates(
+        &self,
+        config: &OrgConfig,
+    ) -> Result<Vec<crate::domain::Template>, TwilioError> {
+        crate::twilio::TwilioClient::templates(self, config).await
     }
 }
 

@@ -33,6 +33,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "GET",
+        path: "/whatsapp/templates",
+        function: "list-contacts",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "GET",
         path: "/whatsapp/messages",
         function: "list-messages",
         auth: Auth::Jwt,

@@ -117,6 +117,11 @@ pub fn aws_ports_from(
         .map_err(|e| ConfigError {
             name: "TWILIO_API_BASE_URL",
             reason: e.to_string(),
+        })?
+        .with_content_base_url(&settings.twilio_content_base_url)
+        .map_err(|e| ConfigError {
+            name: "TWILIO_CONTENT_BASE_URL",
+            reason: e.to_string(),
         })?;
     Ok(AwsPorts {
         contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table),

@@ -1,5 +1,7 @@
 //! `GET /whatsapp/channel`: whether the caller's organization can use WhatsApp.
 //! `GET /whatsapp/contacts?q=&cursor=&limit=`: its eligible contacts, searched and paged.
+//! `GET /whatsapp/templates?q=&refresh=`: its approved WhatsApp templates (Twilio's Content
+//! API, with the organization's own credentials; cached per organization).
 
 use serde::Serialize;
 use shared::api::{
@@ -7,9 +9,10 @@ use shared::api::{
     organization_id, query, query_limit, route_key,
 };
 use shared::config::Settings;
-use shared::domain::{ChannelConfig, OrganizationId, sentences};
+use shared::domain::{ChannelConfig, OrganizationId, Template, sentences};
 use shared::ports::{ContactStore, CredentialStore, Ports};
 use shared::runtime::Handler;
+use shared::templates::TemplateCache;
 
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -19,6 +22,7 @@ const MAX_SEARCH_CHARS: usize = 100;
 pub struct ContactsApi<P> {
     pub ports: P,
     pub org_claim: String,
+    pub templates: TemplateCache,
 }
 
 impl<P: Ports> ContactsApi<P> {
@@ -26,8 +30,14 @@ impl<P: Ports> ContactsApi<P> {
         Self {
             ports,
             org_claim: settings.org_claim.clone(),
+            templates: TemplateCache::new(settings.template_cache_ttl),
         }
     }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TemplateList {
+    pub templates: Vec<Template>,
 }
 
 #[derive(Debug, Serialize)]
@@ -63,6 +73,7 @@ impl<P: Ports> ContactsApi<P> {
         match route_key(event).as_str() {
             "GET /whatsapp/channel" => self.channel(&org).await,
             "GET /whatsapp/contacts" => self.contacts(&org, event).await,
+            "GET /whatsapp/templates" => self.list_templates(&org, event).await,
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
@@ -84,6 +95,47 @@ impl<P: Ports> ContactsApi<P> {
             }
         };
         Ok(json_response(200, &status))
+    }
+
+    async fn list_templates(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let search = query(event, "q").unwrap_or_default();
+        if search.chars().count() > MAX_SEARCH_CHARS {
+            return Err(ApiError::InvalidParameter(format!(
+                "q must be at most {MAX_SEARCH_CHARS} characters."
+            )));
+        }
+        let refresh = match query(event, "refresh").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ApiError::InvalidParameter(
+                    "refresh must be true or false.".into(),
+                ));
+            }
+        };
+        let config = match self.ports.credentials().channel_config(org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { .. } => return Err(ApiError::NotConfigured),
+        };
+        let templates = self
+            .templates
+            .templates(self.ports.sender(), org, &config, refresh)
+            .await
+            .map_err(|e| {
+                tracing::warn!(organization_id = %org, error = %e, "templates could not be read");
+                ApiError::from_twilio(&e)
+            })?;
+        let mut found: Vec<Template> = templates
+            .iter()
+            .filter(|t| t.matches(&search))
+            .cloned()
+            .collect();
+        found.sort_by_key(|t| t.name.to_lowercase());
+        Ok(json_response(200, &TemplateList { templates: found }))
     }
 
     async fn contacts(

@@ -39,6 +39,7 @@ async fn api() -> ContactsApi<MemoryPorts> {
     ContactsApi {
         ports,
         org_claim: "custom:organization_id".into(),
+        templates: shared::templates::TemplateCache::new(std::time::Duration::from_secs(60)),
     }
 }
 
@@ -237,4 +238,117 @@ async fn a_recorded_api_gateway_event_is_understood() {
     let r = api.handle(event).await;
     assert_eq!(r.status_code, 200);
     assert_eq!(names(&json_body(&r)), ["Aisha Rahman"]);
+}
+
+async fn get_templates(
+    api: &ContactsApi<MemoryPorts>,
+    org_id: &str,
+    q: &str,
+) -> (u16, serde_json::Value) {
+    let r = api
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/templates",
+            q,
+            Some(org_id),
+            None,
+        ))
+        .await;
+    (r.status_code as u16, json_body(&r))
+}
+
+fn template_names(body: &serde_json::Value) -> Vec<String> {
+    body["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn templates_are_the_organizations_approved_ones_searchable_and_cached() {
+    use shared::testing::template;
+    let api = api().await;
+    let mut shipped = template("HX00000000000000000000000000000001", "order_shipped");
+    shipped.body = "Hi {{1}}, your order {{2}} has shipped.".into();
+    api.ports.sender.set_templates(vec![
+        shipped,
+        template("HX00000000000000000000000000000002", "appointment_reminder"),
+    ]);
+    let (status, body) = get_templates(&api, "org-a", "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        template_names(&body),
+        ["appointment_reminder", "order_shipped"]
+    );
+    let shipped = &body["templates"][1];
+    assert_eq!(shipped["content_sid"], "HX00000000000000000000000000000001");
+    assert_eq!(shipped["variables"]["1"], "Aisha");
+    assert_eq!(shipped["content_type"], "twilio/text");
+
+    let (_, found) = get_templates(&api, "org-a", "q=SHIPPED%20order").await;
+    assert_eq!(
+        template_names(&found),
+        ["order_shipped"],
+        "name and body, any case"
+    );
+    let (_, none) = get_templates(&api, "org-a", "q=refund").await;
+    assert_eq!(template_names(&none), Vec::<String>::new());
+    assert_eq!(
+        api.ports.sender.template_reads(),
+        1,
+        "one read while the list is fresh"
+    );
+
+    api.ports.sender.set_templates(vec![]);
+    let (_, cached) = get_templates(&api, "org-a", "").await;
+    assert_eq!(template_names(&cached).len(), 2);
+    let (_, refreshed) = get_templates(&api, "org-a", "refresh=true").await;
+    assert_eq!(template_names(&refreshed), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn templates_need_a_configured_channel_and_a_readable_twilio() {
+    use shared::twilio::TwilioError;
+    let api = api().await;
+    let (status, body) = get_templates(&api, "org-b", "").await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        body["error"]["message"],
+        "WhatsApp is not configured for this organization."
+    );
+
+    // Twilio unreachable or answering nonsense: 503, never an empty list.
+    for failure in [
+        TwilioError::Timeout,
+        TwilioError::InvalidResponse("expected value at line 1".into()),
+        TwilioError::Api {
+            http_status: 500,
+            code: Some(20500),
+            message: "Internal".into(),
+            more_info: None,
+        },
+    ] {
+        api.ports.sender.fail_next_template_reads([failure.clone()]);
+        let (status, body) = get_templates(&api, "org-a", "refresh=true").await;
+        assert_eq!(status, 503, "{failure:?}: {body}");
+        assert!(body.get("templates").is_none());
+    }
+    api.ports
+        .sender
+        .fail_next_template_reads([TwilioError::Api {
+            http_status: 401,
+            code: Some(20003),
+            message: "Authenticate".into(),
+            more_info: None,
+        }]);
+    let (status, body) = get_templates(&api, "org-a", "refresh=true").await;
+    assert_eq!(status, 409);
+    assert_eq!(body["error"]["code"], "whatsapp_invalid_configuration");
+
+    for bad in ["refresh=yes", &format!("q={}", "x".repeat(101))] {
+        let (status, _) = get_templates(&api, "org-a", bad).await;
+        assert_eq!(status, 400, "{bad}");
+    }
 }

@@ -19,7 +19,7 @@ use shared::twilio::{describe_error_code, new_message_sid};
 use super::{FaultMode, Sandbox, SandboxMessage, twilio_date};
 
 /// Twilio's error document.
-fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
+pub(super) fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
     (
         status,
         Json(json!({
@@ -32,7 +32,7 @@ fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
         .into_response()
 }
 
-fn authenticated(headers: &HeaderMap, account_sid: &str, token: &str) -> bool {
+pub(super) fn authenticated(headers: &HeaderMap, account_sid: &str, token: &str) -> bool {
     let Some(encoded) = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -10,9 +10,11 @@
 //!   writes, optionally with a photo, document or voice note (`media`: image|document|voice)
 //! - `GET /2010-04-01/Accounts/{sid}/Messages/{sid}/Media/{sid}` — that media, behind basic
 //!   auth, redirecting to `/cdn/{sid}` like Twilio's media CDN
+//! - `GET /v1/ContentAndApprovals` — the Content API: the account's templates from the seed
 //! - `GET|POST|DELETE /faults` — failure injection
 
 mod api;
+mod content;
 mod faults;
 mod media;
 mod reply;
@@ -38,6 +40,8 @@ struct Account {
     auth_token: SecretString,
     organization_id: OrganizationId,
     sender: PhoneNumber,
+    /// The account's Content API templates, as Twilio's JSON (from the seed).
+    templates: Vec<serde_json::Value>,
 }
 
 /// A message as the sandbox saw it.
@@ -94,6 +98,7 @@ impl Sandbox {
                         auth_token: config.auth_token.clone(),
                         organization_id: org.organization_id.clone(),
                         sender: config.whatsapp_from.clone(),
+                        templates: org.templates.clone(),
                     },
                 );
             }
@@ -127,6 +132,10 @@ impl Sandbox {
                 get(media::media),
             )
             .route("/cdn/{media_sid}", get(media::cdn))
+            .route(
+                "/v1/ContentAndApprovals",
+                get(content::content_and_approvals),
+            )
             .route(
                 "/faults",
                 get(faults::list).post(faults::add).delete(faults::clear),

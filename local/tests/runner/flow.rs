@@ -402,3 +402,33 @@ async fn store_faults_are_refused_unless_well_formed() {
         assert_eq!(r.status(), 400, "{bad}");
     }
 }
+
+/// The organization's approved templates come from the sandbox's Content API through the
+/// API; the organization without WhatsApp gets the configuration sentence.
+#[tokio::test]
+async fn the_api_lists_the_approved_templates_of_the_seed() {
+    let local = start().await;
+    let r = local.get("acme", "/whatsapp/templates").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let names: Vec<&str> = r.body["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["appointment_reminder", "invoice_ready", "order_shipped"]
+    );
+    let reminder = &r.body["templates"][0];
+    assert_eq!(reminder["content_type"], "twilio/quick-reply");
+    assert_eq!(reminder["actions"][1]["title"], "Please reschedule");
+    assert_eq!(reminder["variables"]["2"], "Tuesday 10:00");
+    let found = local.get("acme", "/whatsapp/templates?q=invoice").await;
+    assert_eq!(
+        found.body["templates"][0]["media"][0],
+        "https://example.com/invoices/sample-invoice.pdf"
+    );
+    let globex = local.get("globex", "/whatsapp/templates").await;
+    assert_eq!(globex.status, 409);
+}

@@ -289,3 +289,69 @@ async fn a_webhook_delivered_several_times_is_stored_once() {
         assert_eq!(stored, 1, "{body}");
     }
 }
+
+/// The Content API of the sandbox pages like Twilio's, and the client reads every page with
+/// the account's credentials, keeping only approved templates.
+#[tokio::test]
+async fn the_twilio_client_reads_every_page_of_templates() {
+    let local = start().await;
+    let client = TwilioClient::new(&local.url("/sandbox"), Duration::from_secs(2))
+        .unwrap()
+        .with_content_base_url(&local.url("/sandbox"))
+        .unwrap()
+        .with_content_page_size(2);
+    let acme = config("sandbox-token-acme-0001");
+    let mut names: Vec<String> = client
+        .templates(&acme)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["appointment_reminder", "invoice_ready", "order_shipped"]
+    );
+    let refused = client.templates(&config("wrong-token")).await.unwrap_err();
+    assert_eq!(refused.code(), Some(20003));
+
+    // Twilio's paging: five templates in pages of two, the next page by URL and token.
+    let page = |query: &str| {
+        let url = local.url(&format!("/sandbox/v1/ContentAndApprovals{query}"));
+        let http = local.http.clone();
+        async move {
+            let r = http
+                .get(url)
+                .basic_auth(
+                    "AC00000000000000000000000000000001",
+                    Some("sandbox-token-acme-0001"),
+                )
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let bytes = r.bytes().await.unwrap();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+            )
+        }
+    };
+    let (status, first) = page("?PageSize=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(first["contents"].as_array().unwrap().len(), 2);
+    let next = first["meta"]["next_page_url"].as_str().unwrap().to_owned();
+    assert!(next.ends_with("PageSize=2&Page=1&PageToken=PT1"), "{next}");
+    let (_, last) = page("?PageSize=2&Page=2&PageToken=PT2").await;
+    assert_eq!(last["contents"].as_array().unwrap().len(), 1);
+    assert!(last["meta"]["next_page_url"].is_null());
+    for bad in [
+        "?PageSize=0",
+        "?PageSize=1001",
+        "?Page=1",
+        "?Page=1&PageToken=PT9",
+    ] {
+        assert_eq!(page(bad).await.0, 400, "{bad}");
+    }
+}

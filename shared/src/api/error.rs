@@ -35,6 +35,8 @@ pub enum ApiError {
     Forbidden(&'static str),
     #[error("{0}")]
     NotSupported(&'static str),
+    #[error("{}", sentences::INVALID_CONFIGURATION)]
+    InvalidConfiguration,
     #[error("{0}")]
     InvalidIdempotencyKey(&'static str),
     #[error("This Idempotency-Key was already used for a different message.")]
@@ -56,7 +58,9 @@ impl ApiError {
             | ApiError::InvalidIdempotencyKey(_) => 400,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
-            ApiError::NotConfigured | ApiError::SendInProgress => 409,
+            ApiError::NotConfigured | ApiError::InvalidConfiguration | ApiError::SendInProgress => {
+                409
+            }
             ApiError::UnsupportedMediaType => 415,
             ApiError::Ineligible(_)
             | ApiError::OutsideWindow
@@ -85,10 +89,20 @@ impl ApiError {
             ApiError::AttachmentRejected(_) => "attachment_rejected",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotSupported(_) => "not_supported",
+            ApiError::InvalidConfiguration => "whatsapp_invalid_configuration",
             ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::SendInProgress => "send_in_progress",
             ApiError::Unavailable => "service_unavailable",
+        }
+    }
+
+    /// A failed read from Twilio (templates): the organization's credentials refused, or
+    /// Twilio unreachable or unreadable — never an empty answer.
+    pub fn from_twilio(e: &crate::twilio::TwilioError) -> Self {
+        match e.kind() {
+            crate::twilio::FailureKind::Configuration => ApiError::InvalidConfiguration,
+            _ => ApiError::Unavailable,
         }
     }
 

@@ -8,6 +8,7 @@ mod optout;
 mod org_config;
 mod phone;
 pub mod sentences;
+mod template;
 mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};
@@ -22,6 +23,9 @@ pub use message::{
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
 pub use org_config::{ChannelConfig, OrgConfig, parse_org_secret};
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
+pub use template::{
+    MAX_VARIABLE_CHARS, SentTemplate, Template, TemplateAction, TemplateRejection, is_content_sid,
+};
 pub use window::{ConversationWindow, WINDOW_HOURS, conversation_window};
 
 /// Longest free-form text Twilio accepts in one WhatsApp message body.

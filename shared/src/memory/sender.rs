@@ -2,8 +2,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use super::lock;
-use crate::domain::OrgConfig;
-use crate::domain::PhoneNumber;
+use crate::domain::{OrgConfig, PhoneNumber, Template};
 use crate::ports::WhatsAppSender;
 use crate::twilio::{
     ListedMessage, OutboundContent, OutboundMessage, SentMessage, TwilioError, new_message_sid,
@@ -32,6 +31,10 @@ pub struct ScriptedSender {
     holds: Arc<Mutex<VecDeque<Arc<tokio::sync::Notify>>>>,
     /// Media by URL: the answers to successive fetches (the last one repeats).
     media: Arc<Mutex<std::collections::HashMap<String, VecDeque<MediaAnswer>>>>,
+    /// The approved templates of every account, and failures of the next reads.
+    templates: Arc<Mutex<Vec<Template>>>,
+    template_failures: Arc<Mutex<VecDeque<TwilioError>>>,
+    template_reads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 type MediaAnswer = Result<(Vec<u8>, String), TwilioError>;
@@ -83,6 +86,26 @@ impl ScriptedSender {
         if let Ok(mut media) = lock(&self.media) {
             media.entry(url.to_owned()).or_default().extend(answers);
         }
+    }
+
+    /// The approved templates the Content API answers with.
+    pub fn set_templates(&self, templates: Vec<Template>) {
+        if let Ok(mut t) = lock(&self.templates) {
+            *t = templates;
+        }
+    }
+
+    /// The next reads of the templates fail with these errors.
+    pub fn fail_next_template_reads(&self, errors: impl IntoIterator<Item = TwilioError>) {
+        if let Ok(mut failures) = lock(&self.template_failures) {
+            failures.extend(errors);
+        }
+    }
+
+    /// How often the templates were read from "Twilio".
+    pub fn template_reads(&self) -> usize {
+        self.template_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Every attempt so far with the account sid it used, failed ones included.
@@ -155,6 +178,20 @@ impl WhatsAppSender for ScriptedSender {
             .filter(|(number, _)| number == to)
             .map(|(_, m)| m.clone())
             .collect())
+    }
+
+    async fn templates(&self, _config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {
+        self.template_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Some(e) = lock(&self.template_failures)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+        {
+            return Err(e);
+        }
+        lock(&self.templates)
+            .map(|t| t.clone())
+            .map_err(|e| TwilioError::Network(e.to_string()))
     }
 
     async fn fetch_media(

@@ -49,6 +49,21 @@ pub fn contact(org_id: &str, id: &str, name: &str, phone: &str) -> Contact {
     }
 }
 
+/// An approved text template with one variable, `{{1}}`, sampled "Aisha".
+pub fn template(content_sid: &str, name: &str) -> crate::domain::Template {
+    crate::domain::Template {
+        content_sid: content_sid.into(),
+        name: name.into(),
+        language: "en".into(),
+        category: "UTILITY".into(),
+        content_type: "twilio/text".into(),
+        body: "Hi {{1}}, thanks for your order.".into(),
+        variables: [("1".to_owned(), "Aisha".to_owned())].into(),
+        media: vec![],
+        actions: vec![],
+    }
+}
+
 pub fn hours_ago(hours: i64) -> DateTime<Utc> {
     Utc::now() - chrono::Duration::hours(hours)
 }

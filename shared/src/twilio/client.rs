@@ -7,7 +7,8 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::TwilioError;
-use crate::domain::{OrgConfig, PhoneNumber};
+use super::content::{ContentPage, approved_template};
+use crate::domain::{OrgConfig, PhoneNumber, Template};
 
 /// What a message carries: free-form content inside the 24-hour window, or an approved
 /// template (Content API) outside it.
@@ -111,6 +112,11 @@ struct MessagePage {
 /// How many of the newest messages to one contact are read back when reconciling a send.
 pub const RECONCILE_PAGE_SIZE: u32 = 50;
 
+/// Templates read per Content API page (Twilio allows up to 1,000).
+pub const CONTENT_PAGE_SIZE: u32 = 500;
+/// Pages of templates read at most: 10,000 templates, far beyond what a sender has.
+pub const MAX_CONTENT_PAGES: usize = 20;
+
 /// Twilio's REST API for one deployment. Cheap to clone; the HTTPS clients are built on
 /// first use, so a function that never calls Twilio never pays for them.
 #[derive(Debug, Clone)]
@@ -118,6 +124,9 @@ pub struct TwilioClient {
     http: Arc<OnceLock<Result<HttpClients, String>>>,
     timeout: Duration,
     base_url: String,
+    /// The Content API's base (`https://content.twilio.com`; the sandbox locally).
+    content_base_url: String,
+    content_page_size: u32,
 }
 
 #[derive(Debug)]
@@ -159,7 +168,23 @@ impl TwilioClient {
             http: Arc::default(),
             timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            content_base_url: "https://content.twilio.com".to_owned(),
+            content_page_size: CONTENT_PAGE_SIZE,
         })
+    }
+
+    /// Reads templates in pages of this size (1–1000; tests page through a few templates).
+    pub fn with_content_page_size(mut self, size: u32) -> Self {
+        self.content_page_size = size.clamp(1, 1000);
+        self
+    }
+
+    /// Reads templates from this Content API base instead of Twilio's.
+    pub fn with_content_base_url(mut self, base_url: &str) -> Result<Self, TwilioError> {
+        url::Url::parse(base_url)
+            .map_err(|e| TwilioError::InvalidResponse(format!("Content API base URL: {e}")))?;
+        self.content_base_url = base_url.trim_end_matches('/').to_owned();
+        Ok(self)
     }
 
     fn http(&self) -> Result<&HttpClients, TwilioError> {
@@ -219,6 +244,39 @@ impl TwilioClient {
         json_answer::<MessagePage>(request, config)
             .await
             .map(|page| page.messages)
+    }
+
+    /// Every approved WhatsApp template of the account, all pages of Twilio's
+    /// `ContentAndApprovals`. The credentials go only to the Content API's own origin: a
+    /// next page elsewhere is an error, never followed.
+    pub async fn templates(&self, config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {
+        let invalid = |what: String| TwilioError::InvalidResponse(what);
+        let base = url::Url::parse(&self.content_base_url)
+            .map_err(|e| invalid(format!("Content API base URL: {e}")))?;
+        let mut next = Some(format!(
+            "{}/v1/ContentAndApprovals?PageSize={}",
+            self.content_base_url, self.content_page_size
+        ));
+        let mut templates = vec![];
+        for _ in 0..MAX_CONTENT_PAGES {
+            let Some(page_url) = next.take() else {
+                return Ok(templates);
+            };
+            let url = url::Url::parse(&page_url)
+                .map_err(|_| invalid("the next page URL is not a URL".into()))?;
+            if url.origin() != base.origin() {
+                return Err(invalid("the next page is on another host".into()));
+            }
+            let page: ContentPage = json_answer(self.http()?.api.get(url), config).await?;
+            templates.extend(page.contents.iter().filter_map(approved_template));
+            next = page.meta.next_page_url.filter(|u| !u.is_empty());
+        }
+        match next {
+            None => Ok(templates),
+            Some(_) => Err(invalid(format!(
+                "more than {MAX_CONTENT_PAGES} pages of templates"
+            ))),
+        }
     }
 
     /// Downloads an inbound message's media. The account's credentials go only to the

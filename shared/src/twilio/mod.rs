@@ -1,14 +1,16 @@
-//! The Twilio protocol: Messages API client, webhook forms, request signatures, error codes.
+//! The Twilio protocol: Messages and Content API client, webhook forms, request signatures,
+//! error codes.
 
 mod client;
+pub mod content;
 mod error;
 mod overrides;
 mod signature;
 mod webhook;
 
 pub use client::{
-    ListedMessage, OutboundContent, OutboundMessage, RECONCILE_PAGE_SIZE, SentMessage,
-    TwilioClient, new_message_sid,
+    CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, OutboundContent, OutboundMessage,
+    RECONCILE_PAGE_SIZE, SentMessage, TwilioClient, new_message_sid,
 };
 pub use error::{FailureKind, TwilioError, describe_error_code};
 pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};

@@ -1,0 +1,90 @@
+//! Twilio's Content API for the seed's accounts: `GET /v1/ContentAndApprovals`, their
+//! templates exactly as the seed holds them (Twilio's JSON), paged like Twilio
+//! (`PageSize` ≤ 1000, `Page`, `PageToken`, `meta.next_page_url`).
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use super::Sandbox;
+use super::api::{authenticated, twilio_error};
+
+/// The account a request's basic auth names (its user name is the AccountSid).
+fn account_sid(headers: &HeaderMap) -> Option<String> {
+    let encoded = headers
+        .get(http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    decoded.split_once(':').map(|(sid, _)| sid.to_owned())
+}
+
+pub async fn content_and_approvals(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let unauthenticated = || twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    let Some(sid) = account_sid(&headers) else {
+        return unauthenticated();
+    };
+    let Some(account) = sandbox.state.accounts.get(&sid) else {
+        return unauthenticated();
+    };
+    if !authenticated(&headers, &sid, account.auth_token.expose_secret()) {
+        return unauthenticated();
+    }
+    let number = |name: &str, default: usize, max: usize| match query.get(name) {
+        None => Some(default),
+        Some(v) => v.parse::<usize>().ok().filter(|n| *n <= max),
+    };
+    let (Some(page_size), Some(page)) = (number("PageSize", 50, 1000), number("Page", 0, 100_000))
+    else {
+        return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid paging parameter");
+    };
+    if page_size == 0 {
+        return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid PageSize");
+    }
+    // A page after the first must carry the token Twilio handed out for it.
+    if page > 0 && query.get("PageToken") != Some(&format!("PT{page}")) {
+        return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid PageToken");
+    }
+    let all = &account.templates;
+    let contents: Vec<_> = all
+        .iter()
+        .skip(page * page_size)
+        .take(page_size)
+        .cloned()
+        .collect();
+    let base = format!(
+        "{}/sandbox/v1/ContentAndApprovals",
+        sandbox.state.public_base_url
+    );
+    let url = |p: usize| match p {
+        0 => format!("{base}?PageSize={page_size}&Page=0"),
+        p => format!("{base}?PageSize={page_size}&Page={p}&PageToken=PT{p}"),
+    };
+    let more = (page + 1) * page_size < all.len();
+    (
+        StatusCode::OK,
+        Json(json!({
+            "contents": contents,
+            "meta": {
+                "page": page,
+                "page_size": page_size,
+                "first_page_url": url(0),
+                "previous_page_url": (page > 0).then(|| url(page - 1)),
+                "url": url(page),
+                "next_page_url": more.then(|| url(page + 1)),
+                "key": "contents",
+            },
+        })),
+    )
+        .into_response()
+}

@@ -57,6 +57,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         created_at: now,
         updated_at: now,
         revision: id,
+        template: None,
     }
 }
 

@@ -6,10 +6,14 @@
 //! taken from the client. WhatsApp carries one media per message: N attachments become N
 //! messages, the text riding as the caption of the first one that takes a caption.
 //!
+//! `{contact_id, template: {content_sid, variables}}` sends an approved WhatsApp template
+//! instead (see [`template`]): allowed outside the 24-hour window, never with text or files.
+//!
 //! With an `Idempotency-Key` header a repeat of the request sends nothing twice (see
 //! [`idempotency`]).
 
 pub mod idempotency;
+pub mod template;
 
 use std::time::Duration;
 
@@ -35,6 +39,8 @@ use shared::runtime::Handler;
 pub struct SendApi<P> {
     pub ports: P,
     pub org_claim: String,
+    /// The organization's approved templates, for template sends.
+    pub templates: shared::templates::TemplateCache,
 }
 
 impl<P: Ports> SendApi<P> {
@@ -42,6 +48,7 @@ impl<P: Ports> SendApi<P> {
         Self {
             ports,
             org_claim: settings.org_claim.clone(),
+            templates: shared::templates::TemplateCache::new(settings.template_cache_ttl),
         }
     }
 }
@@ -57,6 +64,9 @@ pub struct SendRequest {
     pub text: Option<String>,
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// An approved template instead of text and attachments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<template::TemplateRef>,
 }
 
 /// An uploaded file to send, as returned by the presigned-upload route.
@@ -129,11 +139,24 @@ impl<P: Ports> SendApi<P> {
         request: SendRequest,
     ) -> Result<Vec<Message>, ApiError> {
         // Nothing can be sent for an organization without a usable Twilio configuration.
-        if let ChannelConfig::NotConfigured { why } =
-            self.ports.credentials().channel_config(org).await?
-        {
-            tracing::info!(organization_id = %org, why, "send refused: not configured");
-            return Err(ApiError::NotConfigured);
+        let config = match self.ports.credentials().channel_config(org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { why } => {
+                tracing::info!(organization_id = %org, why, "send refused: not configured");
+                return Err(ApiError::NotConfigured);
+            }
+        };
+        if let Some(template) = request.template {
+            if request.text.is_some_and(|t| !t.trim().is_empty()) || !request.attachments.is_empty()
+            {
+                return Err(ApiError::InvalidParameter(
+                    "A template cannot be combined with text or attachments.".into(),
+                ));
+            }
+            let message = self
+                .prepare_template(org, &config, &request.contact_id, template)
+                .await?;
+            return Ok(vec![message]);
         }
         let text = request.text.filter(|t| !t.trim().is_empty());
         if text.is_none() && request.attachments.is_empty() {
@@ -151,11 +174,7 @@ impl<P: Ports> SendApi<P> {
             )));
         }
 
-        let contact = match ContactId::parse(&request.contact_id) {
-            Ok(id) => self.ports.contacts().get(org, &id).await?,
-            Err(_) => None,
-        }
-        .ok_or(ApiError::NotFound("Contact not found."))?;
+        let contact = self.contact(org, &request.contact_id).await?;
         let phone = contact.eligibility().map_err(ApiError::Ineligible)?;
         let now = Utc::now();
         if !conversation_window(contact.last_inbound_at, now).open {
@@ -171,6 +190,19 @@ impl<P: Ports> SendApi<P> {
             .into_iter()
             .map(|part| Message::outbound_pending(org, &contact.contact_id, &phone, part, now))
             .collect())
+    }
+
+    /// The contact a send names; another organization's is "not found" like an unknown one.
+    async fn contact(
+        &self,
+        org: &OrganizationId,
+        contact_id: &str,
+    ) -> Result<shared::domain::Contact, ApiError> {
+        match ContactId::parse(contact_id) {
+            Ok(id) => self.ports.contacts().get(org, &id).await?,
+            Err(_) => None,
+        }
+        .ok_or(ApiError::NotFound("Contact not found."))
     }
 
     /// Deletes the sealed copies of a prepared part that will not be sent.

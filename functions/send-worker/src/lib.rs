@@ -317,12 +317,22 @@ impl<P: Ports> SendWorker<P> {
             ),
             None => None,
         };
-        let outbound = OutboundMessage {
-            to,
-            content: OutboundContent::FreeForm {
+        let content = match &message.template {
+            // An approved template: Twilio renders it; no Body, no MediaUrl.
+            Some(template) => OutboundContent::Template {
+                content_sid: template.content_sid.clone(),
+                content_variables: (!template.variables.is_empty())
+                    .then(|| serde_json::to_string(&template.variables).ok())
+                    .flatten(),
+            },
+            None => OutboundContent::FreeForm {
                 body: message.text.clone(),
                 media_url,
             },
+        };
+        let outbound = OutboundMessage {
+            to,
+            content,
             // The overrides make Twilio retry a callback we answered 5xx (a store failed).
             status_callback: self.settings.public_base_url.as_ref().map(|base| {
                 format!(
@@ -537,7 +547,11 @@ impl<P: Ports> SendWorker<P> {
                     .await?;
                 self.fail(message, send_failed(error.reason())).await
             }
-            FailureKind::Permanent => self.fail(message, send_failed(error.reason())).await,
+            FailureKind::Permanent => {
+                let reason =
+                    shared::domain::sentences::twilio_failure(error.code(), error.reason());
+                self.fail(message, reason).await
+            }
         }
     }
 

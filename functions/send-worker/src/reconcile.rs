@@ -33,11 +33,15 @@ pub fn candidates<'a>(
     listed: &'a [ListedMessage],
 ) -> Vec<&'a ListedMessage> {
     let body = message.text.as_deref().unwrap_or_default();
-    let media = message.attachments.len().min(1);
+    // A template's media is the template's: Twilio may count it or not.
+    let media = message
+        .template
+        .is_none()
+        .then(|| message.attachments.len().min(1));
     let mut found: Vec<&ListedMessage> = listed
         .iter()
         .filter(|m| m.body.as_deref().unwrap_or_default() == body)
-        .filter(|m| m.media_count() == media)
+        .filter(|m| media.is_none_or(|media| m.media_count() == media))
         .filter(|m| m.created_at().is_some_and(|at| at >= since - CLOCK_SKEW))
         .collect();
     found.sort_by_key(|m| m.created_at());

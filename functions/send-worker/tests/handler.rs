@@ -68,6 +68,7 @@ async fn pending(w: &Worker, text: &str) -> SendJob {
             created_at: now,
             updated_at: now,
             revision: id,
+            template: None,
         })
         .await
         .unwrap();
@@ -432,6 +433,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             created_at: now,
             updated_at: now,
             revision: job.message_id,
+            template: None,
         })
         .await
         .unwrap();
@@ -824,4 +826,62 @@ fn reconciliation_matches_body_media_time_and_unclaimed_sids() {
         "a sid another message holds is not this one"
     );
     assert!(find_sent(&message, now, &page[2..], |_| false).is_none());
+}
+
+/// A template message goes as ContentSid + ContentVariables (a JSON object as a string),
+/// never with a Body; a lost answer is reconciled by its rendered text like any other.
+#[tokio::test]
+async fn a_template_goes_as_content_sid_and_variables_and_is_reconciled() {
+    let w = worker().await;
+    let sid = "HX00000000000000000000000000000001";
+    w.ports
+        .sender
+        .set_templates(vec![shared::testing::template(sid, "order_shipped")]);
+    // Stored as the send route stores a template message: its text is the rendered body.
+    let mut message = Message::outbound_pending(
+        &org("org-a"),
+        &ContactId::parse("c1").unwrap(),
+        &shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap(),
+        shared::domain::OutboundPart {
+            message_type: MessageType::Text,
+            text: Some("Hi Aisha, thanks for your order.".into()),
+            attachment: None,
+        },
+        Utc::now(),
+    );
+    message.template = Some(shared::domain::SentTemplate {
+        content_sid: sid.into(),
+        name: "order_shipped".into(),
+        variables: [("1".to_owned(), "Aisha".to_owned())].into(),
+    });
+    w.ports.messages.insert(&message).await.unwrap();
+    let job = SendJob {
+        organization_id: org("org-a"),
+        message_id: message.id,
+        attempt: 1,
+        kind: Default::default(),
+    };
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    let JobOutcome::Sent { sid: twilio_sid } = run_to_end(&w, &job).await else {
+        panic!("expected Sent");
+    };
+    let attempts = w.ports.sender.attempts();
+    assert_eq!(
+        attempts.len(),
+        1,
+        "found at Twilio by its rendered text, not resent"
+    );
+    assert_eq!(
+        attempts[0].1.content,
+        OutboundContent::Template {
+            content_sid: sid.into(),
+            content_variables: Some(r#"{"1":"Aisha"}"#.into()),
+        }
+    );
+    let form = attempts[0]
+        .1
+        .form(&shared::domain::PhoneNumber::parse_e164(SENDER).unwrap());
+    assert!(form.iter().any(|(k, v)| *k == "ContentSid" && v == sid));
+    assert!(!form.iter().any(|(k, _)| *k == "Body" || *k == "MediaUrl"));
+    assert_eq!(stored(&w, &job).await.twilio_message_sid, Some(twilio_sid));
 }

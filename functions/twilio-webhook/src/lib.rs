@@ -367,7 +367,9 @@ fn failure_reason(callback: &StatusCallback) -> String {
         })
         .unwrap_or_else(|| format!("Twilio reported the message {}", callback.message_status));
     match callback.error_code {
-        Some(code) => sentences::send_failed(format!("{text} (Twilio error {code})")),
+        Some(code) => {
+            sentences::twilio_failure(Some(code), format!("{text} (Twilio error {code})"))
+        }
         None => sentences::send_failed(text),
     }
 }

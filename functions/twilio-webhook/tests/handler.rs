@@ -354,6 +354,7 @@ async fn outbound(w: &Webhook) -> Message {
         created_at: now,
         updated_at: now,
         revision: id,
+        template: None,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m
@@ -435,10 +436,19 @@ const STATUS_CASES: &[StatusCase] = &[
     },
     StatusCase {
         name: "undelivered records Twilio's error",
-        callbacks: &[("sent", None), ("undelivered", Some("63016"))],
+        callbacks: &[("sent", None), ("undelivered", Some("63003"))],
         status: MessageStatus::Failed,
         error_reason: Some(
-            "Failed to send via WhatsApp: Outside the 24-hour window: a template message is required (Twilio error 63016)",
+            "Failed to send via WhatsApp: The recipient is not a WhatsApp user (Twilio error 63003)",
+        ),
+        unsubscribes: false,
+    },
+    StatusCase {
+        name: "63016 (free-form outside the window) reads as the window sentence",
+        callbacks: &[("failed", Some("63016"))],
+        status: MessageStatus::Failed,
+        error_reason: Some(
+            "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.",
         ),
         unsubscribes: false,
     },

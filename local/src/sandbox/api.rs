@@ -114,7 +114,26 @@ pub async fn create_message(
             &format!("Invalid 'To' Phone Number: {to_raw}"),
         );
     };
-    let text = get("Body").map(str::to_owned);
+    // A template (Content API): Twilio renders it; it goes outside the 24-hour window too.
+    let content_sid = get("ContentSid");
+    let template = match (content_sid, get("ContentVariables")) {
+        (None, Some(_)) => {
+            return twilio_error(
+                StatusCode::BAD_REQUEST,
+                21654,
+                "A ContentSid must be specified if ContentVariables are provided.",
+            );
+        }
+        (None, None) => None,
+        (Some(sid), variables) => match sandbox.render_template(account, sid, variables) {
+            Ok(rendered) => Some(rendered),
+            Err((code, message)) => return twilio_error(StatusCode::BAD_REQUEST, code, message),
+        },
+    };
+    let text = match &template {
+        Some(rendered) => rendered.body.clone(),
+        None => get("Body").map(str::to_owned),
+    };
     let media_url: Vec<String> = form
         .iter()
         .filter(|(k, _)| k == "MediaUrl")
@@ -134,7 +153,7 @@ pub async fn create_message(
     {
         return twilio_error(StatusCode::BAD_REQUEST, 21620, "Invalid media URL(s)");
     }
-    if text.is_none() && media_url.is_empty() && get("ContentSid").is_none() {
+    if text.is_none() && media_url.is_empty() && content_sid.is_none() {
         return twilio_error(
             StatusCode::BAD_REQUEST,
             21619,
@@ -156,7 +175,10 @@ pub async fn create_message(
     let fault = sandbox.take_fault(&to).inspect(|f| {
         tracing::info!(mode = ?f.mode, to = %to, "sandbox fault applied");
     });
-    let mut undelivered = None;
+    // WhatsApp delivers free-form only within 24 hours of the contact's last message, and a
+    // template only when approved: otherwise Twilio accepts and the callback says 63016.
+    let approved = template.as_ref().is_some_and(|t| t.approved);
+    let mut undelivered = (!approved && !sandbox.window_open(&account_sid, &to)).then_some(63016);
     if let Some(fault) = &fault {
         match fault.mode {
             FaultMode::ServerError => {
@@ -213,7 +235,8 @@ pub async fn create_message(
     };
     let resource = resource(&message);
     sandbox.record(message);
-    if let Some(callback) = status_callback {
+    // The message goes on to WhatsApp whether or not anyone asked for status callbacks.
+    {
         let sandbox = sandbox.clone();
         let (sid, account_sid, from, to) = (
             sid.clone(),
@@ -237,7 +260,7 @@ pub async fn create_message(
                     &account_sid,
                     &from,
                     &to,
-                    &callback,
+                    status_callback.as_deref(),
                     callback_steps(failure.or(undelivered), shuffled),
                 )
                 .await;
@@ -265,7 +288,7 @@ pub async fn create_message(
 /// The status callbacks of a message, in the order they are posted.
 fn callback_steps(undelivered: Option<u32>, shuffled: bool) -> Vec<(&'static str, Option<u32>)> {
     let mut steps = match undelivered {
-        Some(code @ (63019 | 63021)) => vec![("failed", Some(code))],
+        Some(code @ (63016 | 63019 | 63021)) => vec![("failed", Some(code))],
         Some(code) => vec![("sent", None), ("undelivered", Some(code))],
         None => vec![("sent", None), ("delivered", None), ("read", None)],
     };
@@ -409,7 +432,7 @@ impl Sandbox {
         account_sid: &str,
         from: &str,
         to: &str,
-        callback: &str,
+        callback: Option<&str>,
         steps: Vec<(&'static str, Option<u32>)>,
     ) {
         for (status, error_code) in steps {
@@ -434,6 +457,7 @@ impl Sandbox {
             if let Some(code) = error_code {
                 params.push(("ErrorCode".into(), code.to_string()));
             }
+            let Some(callback) = callback else { continue };
             match self.post_signed(account_sid, callback, &params).await {
                 Ok((code, _)) if (200..300).contains(&code) => {}
                 Ok((code, body)) => {

@@ -88,3 +88,58 @@ pub async fn content_and_approvals(
     )
         .into_response()
 }
+
+/// A template send as the sandbox renders it.
+pub(super) struct RenderedTemplate {
+    pub body: Option<String>,
+    /// WhatsApp approved it: it goes outside the 24-hour window too.
+    pub approved: bool,
+}
+
+impl Sandbox {
+    /// Checks `ContentSid` and `ContentVariables` as Twilio does (21655, 21656: the error
+    /// code and message of its 400) and renders the body the contact receives.
+    pub(super) fn render_template(
+        &self,
+        account: &super::Account,
+        content_sid: &str,
+        variables: Option<&str>,
+    ) -> Result<RenderedTemplate, (u32, &'static str)> {
+        let invalid_sid = || (21655, "The ContentSid is Invalid");
+        let invalid_variables = || (21656, "The ContentVariables Parameter is invalid");
+        if !shared::domain::is_content_sid(content_sid) {
+            return Err(invalid_sid());
+        }
+        let Some(content) = account
+            .templates
+            .iter()
+            .find(|t| t.get("sid").and_then(|s| s.as_str()) == Some(content_sid))
+        else {
+            return Err(invalid_sid());
+        };
+        let values: std::collections::BTreeMap<String, String> = match variables {
+            None => Default::default(),
+            Some(json) => serde_json::from_str(json).map_err(|_| invalid_variables())?,
+        };
+        if values.values().any(|v| v.is_empty()) {
+            return Err(invalid_variables());
+        }
+        let Some(template) = shared::twilio::content::approved_template(content) else {
+            return Ok(RenderedTemplate {
+                body: None,
+                approved: false,
+            });
+        };
+        if template
+            .placeholders()
+            .iter()
+            .any(|name| !values.contains_key(name))
+        {
+            return Err(invalid_variables());
+        }
+        Ok(RenderedTemplate {
+            body: Some(template.render(&values)),
+            approved: true,
+        })
+    }
+}

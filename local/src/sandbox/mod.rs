@@ -70,6 +70,9 @@ struct State {
     faults: Mutex<Vec<Fault>>,
     /// Media contacts sent, by media sid: bytes and content type.
     media: Mutex<HashMap<String, (Vec<u8>, String)>>,
+    /// When each contact last wrote to each account (the seed's times, then replies): WhatsApp
+    /// delivers free-form messages only within 24 hours of it.
+    last_inbound: Mutex<HashMap<(String, PhoneNumber), chrono::DateTime<chrono::Utc>>>,
     http: reqwest::Client,
     /// Where the product's API is reachable (inbound webhooks go there).
     public_base_url: String,
@@ -89,9 +92,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Sandbox {
     pub fn new(seed: &Seed, public_base_url: &str, callback_delay: Duration) -> Self {
         let mut accounts = HashMap::new();
+        let mut last_inbound = HashMap::new();
+        let now = chrono::Utc::now();
         for org in &seed.organizations {
             let Some(secret) = &org.twilio else { continue };
             if let ChannelConfig::Configured(config) = parse_org_secret(&secret.to_string()) {
+                for contact in &org.contacts {
+                    let written = contact
+                        .to_contact(&org.organization_id, now)
+                        .last_inbound_at;
+                    let phone = contact
+                        .phone_number
+                        .as_deref()
+                        .and_then(|p| PhoneNumber::parse_e164(p).ok());
+                    if let (Some(phone), Some(written)) = (phone, written) {
+                        last_inbound.insert((config.account_sid.clone(), phone), written);
+                    }
+                }
                 accounts.insert(
                     config.account_sid.clone(),
                     Account {
@@ -109,6 +126,7 @@ impl Sandbox {
                 messages: Mutex::default(),
                 faults: Mutex::default(),
                 media: Mutex::default(),
+                last_inbound: Mutex::new(last_inbound),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -145,6 +163,21 @@ impl Sandbox {
 
     fn record(&self, message: SandboxMessage) {
         lock(&self.state.messages).push(message);
+    }
+
+    /// A contact wrote to the account: its 24-hour window opens.
+    fn contact_wrote(&self, account_sid: &str, from: &PhoneNumber) {
+        lock(&self.state.last_inbound)
+            .insert((account_sid.to_owned(), from.clone()), chrono::Utc::now());
+    }
+
+    /// Whether the contact wrote to the account within the last 24 hours.
+    fn window_open(&self, account_sid: &str, to: &PhoneNumber) -> bool {
+        lock(&self.state.last_inbound)
+            .get(&(account_sid.to_owned(), to.clone()))
+            .is_some_and(|at| {
+                shared::domain::conversation_window(Some(*at), chrono::Utc::now()).open
+            })
     }
 
     fn set_media(&self, sid: &str, content_type: &str, size: u64) {

@@ -140,6 +140,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         Some(OptAction::OptIn) => params.push(("OptOutType".into(), "START".into())),
         None => {}
     }
+    sandbox.contact_wrote(account_sid, &from);
     sandbox.record(SandboxMessage {
         sid: sid.clone(),
         account_sid: account_sid.clone(),

@@ -225,12 +225,25 @@ fn fault_cases() -> Vec<FaultCase> {
         },
         FaultCase {
             name: "an undelivered callback fails the message without passing DELIVERED",
+            fault: json!({"mode": "undelivered", "code": 63003}),
+            contact: "c-aisha",
+            to: "%2B60123456789",
+            settings: &[],
+            status: "FAILED",
+            reason: Reason::EndsWith("(Twilio error 63003)"),
+            accepted: Some(1),
+            used_up: false,
+        },
+        FaultCase {
+            name: "WhatsApp's 63016 (window closed) reads as the window sentence with the template hint",
             fault: json!({"mode": "undelivered", "code": 63016}),
             contact: "c-aisha",
             to: "%2B60123456789",
             settings: &[],
             status: "FAILED",
-            reason: Reason::EndsWith("(Twilio error 63016)"),
+            reason: Reason::Exactly(
+                "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.",
+            ),
             accepted: Some(1),
             used_up: false,
         },
@@ -431,4 +444,146 @@ async fn the_api_lists_the_approved_templates_of_the_seed() {
     );
     let globex = local.get("globex", "/whatsapp/templates").await;
     assert_eq!(globex.status, 409);
+}
+
+/// Dev Patel last wrote 30 hours ago: free-form is refused with the template hint, and an
+/// approved template with its variable filled in goes out and is read — in the same
+/// conversation, as what he received.
+#[tokio::test]
+async fn a_template_reaches_the_contact_outside_the_window() {
+    let local = start().await;
+    let refused = local
+        .send_text("acme", "c-dev", "Are you still interested?")
+        .await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.body["error"]["code"], "outside_24h_window");
+
+    let sent = local
+        .post(
+            "acme",
+            "/whatsapp/messages",
+            json!({"contact_id": "c-dev", "template": {
+                "content_sid": "HX1a2b3c4d5e6f708192a3b4c5d6e7f801",
+                "variables": {"1": "Dev", "2": "#2231", "3": "Monday"},
+            }}),
+        )
+        .await;
+    let id = message_id(&sent);
+    assert_eq!(
+        sent.body["messages"][0]["text"],
+        "Hi Dev, your order #2231 has shipped and should arrive on Monday."
+    );
+    local.wait_for_status("acme", "c-dev", &id, "READ").await;
+    let at_twilio = local
+        .sandbox(Method::GET, "/messages?to=%2B14155550123", None)
+        .await;
+    let bodies: Vec<&str> = at_twilio
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["body"].as_str())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["Hi Dev, your order #2231 has shipped and should arrive on Monday."]
+    );
+    let conversation = local.conversation("acme", "c-dev", None).await;
+    let last = conversation["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["template"]["name"], "order_shipped");
+    assert_eq!(last["status"], "READ");
+}
+
+/// The sandbox delivers like WhatsApp: free-form outside the window is accepted by the API
+/// and then fails with 63016; a template needs its variables (21656) and a known sid (21655).
+#[tokio::test]
+async fn the_sandbox_enforces_the_window_and_template_rules() {
+    let local = start().await;
+    let client = shared::twilio::TwilioClient::new(
+        &local.url("/sandbox"),
+        std::time::Duration::from_secs(2),
+    )
+    .unwrap();
+    let config = match shared::domain::parse_org_secret(
+        &json!({
+            "twilio_account_sid": "AC00000000000000000000000000000001",
+            "twilio_auth_token": "sandbox-token-acme-0001",
+            "twilio_whatsapp_from": "whatsapp:+14155238886",
+            "whatsapp_enabled": true,
+        })
+        .to_string(),
+    ) {
+        shared::domain::ChannelConfig::Configured(c) => c,
+        other => panic!("{other:?}"),
+    };
+    let dev = shared::domain::PhoneNumber::parse_e164("+14155550123").unwrap();
+    let send = |content| shared::twilio::OutboundMessage {
+        to: dev.clone(),
+        content,
+        status_callback: None,
+    };
+    let free_form = client
+        .send_message(
+            &config,
+            &send(shared::twilio::OutboundContent::FreeForm {
+                body: Some("hello?".into()),
+                media_url: None,
+            }),
+        )
+        .await
+        .unwrap();
+    // Accepted; WhatsApp then refuses it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let listed = local
+            .sandbox(Method::GET, "/messages?to=%2B14155550123", None)
+            .await;
+        let m = listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["sid"] == free_form.sid)
+            .cloned()
+            .unwrap();
+        if m["status"] == "failed" {
+            assert_eq!(m["error_code"], 63016);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{m}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let template = |sid: &str, variables: Option<&str>| {
+        send(shared::twilio::OutboundContent::Template {
+            content_sid: sid.into(),
+            content_variables: variables.map(str::to_owned),
+        })
+    };
+    for (message, code) in [
+        (template("HX0000000000000000000000000000dead", None), 21655),
+        (template("HXnot-a-sid", None), 21655),
+        (
+            template("HX1a2b3c4d5e6f708192a3b4c5d6e7f801", Some(r#"{"1":"Dev"}"#)),
+            21656,
+        ),
+        (
+            template("HX1a2b3c4d5e6f708192a3b4c5d6e7f801", Some("not json")),
+            21656,
+        ),
+        (
+            template(
+                "HX1a2b3c4d5e6f708192a3b4c5d6e7f801",
+                Some(r#"{"1":"","2":"a","3":"b"}"#),
+            ),
+            21656,
+        ),
+    ] {
+        let e = client.send_message(&config, &message).await.unwrap_err();
+        assert_eq!(e.code(), Some(code), "{message:?}");
+    }
 }

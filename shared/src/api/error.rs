@@ -37,6 +37,10 @@ pub enum ApiError {
     NotSupported(&'static str),
     #[error("{}", sentences::INVALID_CONFIGURATION)]
     InvalidConfiguration,
+    #[error("This template is not one of the organization's approved WhatsApp templates.")]
+    TemplateNotFound,
+    #[error("{0}")]
+    TemplateRejected(crate::domain::TemplateRejection),
     #[error("{0}")]
     InvalidIdempotencyKey(&'static str),
     #[error("This Idempotency-Key was already used for a different message.")]
@@ -66,6 +70,8 @@ impl ApiError {
             | ApiError::OutsideWindow
             | ApiError::NotSupported(_)
             | ApiError::AttachmentRejected(_)
+            | ApiError::TemplateNotFound
+            | ApiError::TemplateRejected(_)
             | ApiError::IdempotencyKeyReused => 422,
             ApiError::Unavailable => 503,
         }
@@ -90,6 +96,8 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotSupported(_) => "not_supported",
             ApiError::InvalidConfiguration => "whatsapp_invalid_configuration",
+            ApiError::TemplateNotFound => "template_not_found",
+            ApiError::TemplateRejected(_) => "invalid_template_variables",
             ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::SendInProgress => "send_in_progress",

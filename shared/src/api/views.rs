@@ -42,6 +42,9 @@ pub struct MessageView {
     /// Changes with every update of the message (a ULID, so later changes sort higher): a
     /// client keeps the copy with the highest revision, whatever order answers arrive in.
     pub revision: MessageId,
+    /// The approved template it was sent from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<crate::domain::SentTemplate>,
 }
 
 impl From<&Message> for MessageView {
@@ -68,6 +71,7 @@ impl From<&Message> for MessageView {
             created_at: m.created_at,
             updated_at: m.updated_at,
             revision: m.revision,
+            template: m.template.clone(),
         }
     }
 }

@@ -74,6 +74,8 @@ struct MessageItem {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     revision: MessageId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    template: Option<crate::domain::SentTemplate>,
 }
 
 fn conversation_key(org: &OrganizationId, contact: &ContactId) -> String {
@@ -101,6 +103,7 @@ impl From<&Message> for MessageItem {
             created_at: m.created_at,
             updated_at: m.updated_at,
             revision: m.revision,
+            template: m.template.clone(),
         }
     }
 }
@@ -122,6 +125,7 @@ impl From<MessageItem> for Message {
             created_at: i.created_at,
             updated_at: i.updated_at,
             revision: i.revision,
+            template: i.template,
         }
     }
 }

@@ -143,6 +143,9 @@ pub struct Message {
     pub updated_at: DateTime<Utc>,
     /// A ULID minted at every change: pollers ask for what changed after the last one seen.
     pub revision: MessageId,
+    /// The approved template it was sent from (its text is the template's, filled in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<super::SentTemplate>,
 }
 
 impl Message {
@@ -170,6 +173,7 @@ impl Message {
             created_at: now,
             updated_at: now,
             revision: id,
+            template: None,
         }
     }
 
@@ -202,6 +206,7 @@ impl Message {
             created_at: now,
             updated_at: now,
             revision: id,
+            template: None,
         }
     }
 
@@ -421,6 +426,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             revision: MessageId::new(),
+            template: None,
         }
     }
 

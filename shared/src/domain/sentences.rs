@@ -22,6 +22,15 @@ pub fn send_failed(reason: impl Display) -> String {
     format!("{SEND_FAILED_PREFIX} {reason}")
 }
 
+/// Why Twilio failed a message, as a person reads it: WhatsApp's 63016 (free-form outside
+/// the 24-hour window) is the same sentence the send route answers, with the template hint.
+pub fn twilio_failure(code: Option<u32>, reason: impl Display) -> String {
+    match code {
+        Some(63016) => OUTSIDE_WINDOW.to_owned(),
+        _ => send_failed(reason),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

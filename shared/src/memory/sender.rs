@@ -139,7 +139,22 @@ impl WhatsAppSender for ScriptedSender {
             OutboundContent::FreeForm { body, media_url } => {
                 (body.clone(), usize::from(media_url.is_some()))
             }
-            OutboundContent::Template { .. } => (None, 0),
+            // Twilio lists a template message with its rendered body.
+            OutboundContent::Template {
+                content_sid,
+                content_variables,
+            } => {
+                let values: std::collections::BTreeMap<String, String> = content_variables
+                    .as_deref()
+                    .and_then(|v| serde_json::from_str(v).ok())
+                    .unwrap_or_default();
+                let body = lock(&self.templates)
+                    .map_err(|e| TwilioError::Network(e.to_string()))?
+                    .iter()
+                    .find(|t| &t.content_sid == content_sid)
+                    .map(|t| t.render(&values));
+                (body, 0)
+            }
         };
         let listed = ListedMessage {
             sid: new_message_sid(),

@@ -44,6 +44,7 @@ fn message(
         created_at: now,
         updated_at: now,
         revision: id,
+        template: None,
     }
 }
 

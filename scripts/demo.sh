@@ -130,6 +130,21 @@ curl -fsS "$url" -o "$tmp/photo.jpg"
 head -c 3 "$tmp/photo.jpg" | od -An -tx1 | grep -q "ff d8 ff" || fail "the download is not the JPEG the contact sent"
 echo "   downloaded $(wc -c <"$tmp/photo.jpg" | tr -d ' ') bytes of image/jpeg"
 
+step "Dev wrote 30 hours ago: free-form is refused, an approved template goes out and is read"
+refused=$(api POST /whatsapp/messages "$ACME" '{"contact_id":"c-dev","text":"Are you still interested?"}')
+[ "$(get error.code <<<"$refused")" = "outside_24h_window" ] || fail "free-form outside the window: $refused"
+echo "   free-form: $(get error.message <<<"$refused")"
+templates=$(api GET /whatsapp/templates "$ACME")
+names=$(python3 -c 'import json,sys; print(" ".join(t["name"] for t in json.load(sys.stdin)["templates"]))' <<<"$templates")
+[ "$names" = "appointment_reminder invoice_ready order_shipped" ] || fail "approved templates: $names"
+echo "   approved templates: $names"
+sid=$(python3 -c 'import json,sys; print(next(t["content_sid"] for t in json.load(sys.stdin)["templates"] if t["name"] == "order_shipped"))' <<<"$templates")
+sent=$(api POST /whatsapp/messages "$ACME" "{\"contact_id\":\"c-dev\",\"template\":{\"content_sid\":\"$sid\",\"variables\":{\"1\":\"Dev\",\"2\":\"#2231\",\"3\":\"Monday\"}}}")
+id=$(get messages.0.id <<<"$sent")
+[ "$(get messages.0.text <<<"$sent")" = "Hi Dev, your order #2231 has shipped and should arrive on Monday." ] || fail "$sent"
+echo "   template: $(get messages.0.text <<<"$sent")"
+wait_for c-dev "$id" READ
+
 step "The unconfigured organization"
 channel=$(api GET /whatsapp/channel "$GLOBEX")
 [ "$(get reason <<<"$channel")" = "WhatsApp is not configured for this organization." ] || fail "$channel"

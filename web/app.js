@@ -2,6 +2,7 @@
 //   state.js         configuration and shared state      api.js       the HTTP API client
 //   contacts.js      the contact picker                  conversation.js  messages and polling
 //   composer.js      text and send                       uploads.js   attachments
+//   templates.js     the approved-template picker (outside the 24-hour window, and on demand)
 //   rules.js         WhatsApp's media rules and the page's own sentences
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
@@ -11,6 +12,7 @@ import { loadContacts, wireContacts } from "./contacts.js";
 import { pollSoon, selectContact, wireConversation } from "./conversation.js";
 import { $, el, toast } from "./dom.js";
 import { config, state } from "./state.js";
+import { loadTemplates, wireTemplates } from "./templates.js";
 
 // The local runner's demo users (config.token "local-demo"): the first one's token, or
 // false when the page is not served by the local runner.
@@ -61,6 +63,7 @@ async function loadChannel() {
     status.textContent = channel.enabled ? "" : channel.reason;
     $("tab-whatsapp").disabled = !channel.enabled;
     $("tab-whatsapp").title = channel.enabled ? `Sending from ${channel.sender}` : channel.reason;
+    if (channel.enabled) loadTemplates();
   } catch (e) {
     state.channelEnabled = false;
     status.textContent = e.message;
@@ -73,6 +76,7 @@ async function start() {
   wireContacts();
   wireConversation();
   wireComposer();
+  wireTemplates();
   let token = await loadDemoUsers();
   if (token) {
     // Served only by the local runner while it uses its own Twilio sandbox.

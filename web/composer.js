@@ -6,6 +6,7 @@ import { render } from "./conversation.js";
 import { $, toast } from "./dom.js";
 import { SENTENCES } from "./rules.js";
 import { keepNewest, state } from "./state.js";
+import { renderTemplates } from "./templates.js";
 import { addFiles, renderChips } from "./uploads.js";
 
 export function updateComposer() {
@@ -15,6 +16,7 @@ export function updateComposer() {
   $("file-input").disabled = !ready;
   $("attach").classList.toggle("disabled", !ready);
   $("send").disabled = !ready || state.attachments.some((a) => a.state === "uploading");
+  renderTemplates();
 }
 
 async function send(event) {

@@ -19,6 +19,9 @@ export function selectContact(contact) {
   state.before = null;
   state.contactState = null;
   state.windowOpen = true;
+  state.templatesOpen = false;
+  state.template = null;
+  state.templateValues = {};
   state.generation += 1;
   clearTimeout(state.pollTimer);
   renderContacts();
@@ -163,6 +166,7 @@ function renderMessage(m) {
     "article",
     { class: `message ${outbound ? "outbound" : "inbound"}`, "data-id": m.id, "data-status": m.status },
     el("span", { class: "who", text: who }),
+    m.template ? el("span", { class: "template-label", text: `Template: ${m.template.name}` }) : null,
     ...m.attachments.map(renderAttachment),
     m.text ? el("div", { class: "text", text: m.text }) : null,
     el(

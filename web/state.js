@@ -26,6 +26,13 @@ export const state = {
   // The selected contact as the last conversation page saw it ({eligible, ineligible_reason}).
   contactState: null,
   windowOpen: true,
+  // The organization's approved templates (null while loading), why they could not be read,
+  // whether the picker is open inside the window, the chosen one and its variable values.
+  templates: null,
+  templatesError: null,
+  templatesOpen: false,
+  template: null,
+  templateValues: {},
 };
 
 /**

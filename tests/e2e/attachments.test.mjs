@@ -3,30 +3,14 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import {
-  assertClean, launchBrowser, openPage, root, screenshot, selectContact, send, startRunner,
-} from "./harness.mjs";
+import { test } from "node:test";
+import { assertClean, root, screenshot, selectContact, send, useBrowser } from "./harness.mjs";
 
 const AISHA = "+60123456789";
 const PHOTO = readFileSync(path.join(root, "local/src/sandbox/sample-photo.jpg"));
 const PDF = Buffer.from("%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n");
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-
-async function session(t) {
-  const runner = await startRunner();
-  t.after(() => runner.stop());
-  const opened = await openPage(browser, runner);
-  t.after(() => opened.context.close());
-  return { runner, ...opened };
-}
+const { session } = useBrowser();
 
 /** Whether an <img> in the page finished loading a real picture. */
 const loaded = (img) => img.evaluate((node) => node.complete && node.naturalWidth > 0);

@@ -4,29 +4,15 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import {
-  assertClean, contact, launchBrowser, message, openPage, root, screenshot, selectContact, send, startRunner, texts,
+  assertClean, contact, message, openPage, root, screenshot, selectContact, send, startRunner, texts, useBrowser,
 } from "./harness.mjs";
 
 const ELIGIBLE = ["Aisha Rahman", "Ben Ong", "Carla Mendes", "Dev Patel"];
 const NOT_CONFIGURED = "WhatsApp is not configured for this organization.";
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-
-async function session(t, options = {}) {
-  const runner = await startRunner(options.runner);
-  t.after(() => runner.stop());
-  const opened = await openPage(browser, runner, options.page);
-  t.after(() => opened.context.close());
-  return { runner, ...opened };
-}
+const { session, browser } = useBrowser();
 
 const names = (page) => texts(page.locator("#contact-list li > span:first-child"));
 
@@ -187,7 +173,7 @@ test("deployed with token: session, the page uses the CRM's sign-in and shows no
   t.after(() => runner.stop());
   const config = { token: "session", tokenKey: "crm.id_token" };
 
-  const signedIn = await openPage(browser, runner, { config, sessionToken: runner.token("acme") });
+  const signedIn = await openPage(browser(), runner, { config, sessionToken: runner.token("acme") });
   t.after(() => signedIn.context.close());
   const { page } = signedIn;
   assert.deepEqual(await names(page), ELIGIBLE);
@@ -198,13 +184,13 @@ test("deployed with token: session, the page uses the CRM's sign-in and shows no
   await message(page, "Sent with the CRM's own token", "READ").waitFor();
   assertClean(assert, signedIn.problems);
 
-  const signedOut = await openPage(browser, runner, { config, ready: false });
+  const signedOut = await openPage(browser(), runner, { config, ready: false });
   t.after(() => signedOut.context.close());
   await signedOut.page.locator("#channel-status", { hasText: "Sign in to the CRM to use WhatsApp." }).waitFor();
   assert.equal(await signedOut.page.locator("#contact-list li").count(), 0);
   assertClean(assert, signedOut.problems);
 
-  const expired = await openPage(browser, runner, { config, sessionToken: "expired.or.forged", ready: false });
+  const expired = await openPage(browser(), runner, { config, sessionToken: "expired.or.forged", ready: false });
   t.after(() => expired.context.close());
   const signIn = "Your sign-in has expired. Sign in to the CRM again.";
   await expired.page.locator("#channel-status", { hasText: signIn }).waitFor();

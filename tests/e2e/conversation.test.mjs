@@ -1,10 +1,8 @@
 // The conversation: sending, live replies, failures, opt-out and history, in a real browser.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import {
-  assertClean, contact, launchBrowser, message, openPage, screenshot, selectContact, send, startRunner, texts,
-} from "./harness.mjs";
+import { test } from "node:test";
+import { assertClean, contact, message, screenshot, selectContact, send, texts, useBrowser } from "./harness.mjs";
 
 const AISHA = "+60123456789";
 const BEN = "+6591234567";
@@ -12,22 +10,7 @@ const CARLA = "+447911123456";
 const DEV = "+14155550123";
 const WINDOW_MESSAGE = "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
 
-let browser;
-before(async () => {
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-});
-
-/** A fresh runner and page per test, closed whatever the outcome. */
-async function session(t, options) {
-  const runner = await startRunner(options?.runner);
-  t.after(() => runner.stop());
-  const opened = await openPage(browser, runner, options?.page);
-  t.after(() => opened.context.close());
-  return { runner, ...opened };
-}
+const { session } = useBrowser();
 
 test("a multi-line text shows at once as pending, then ticks up to read", async (t) => {
   const { runner, page, problems } = await session(t);
@@ -142,26 +125,29 @@ test("polling slows down while the tab is hidden and speeds up when it is back",
   assertClean(assert, problems);
 });
 
-test("outside the 24-hour window the warning shows first, and a reply opens the window", async (t) => {
+test("outside the 24-hour window the composer offers templates only, and a reply opens the window", async (t) => {
   const { runner, page, problems } = await session(t);
   await selectContact(page, "Dev Patel");
   const warning = page.locator("#window-warning");
   await warning.waitFor();
   assert.equal(await warning.textContent(), WINDOW_MESSAGE);
+  await page.locator("#templates").waitFor();
+  assert.equal(await page.locator("#message-text").isVisible(), false, "no free-form text outside the window");
+  assert.equal(await page.locator("#template-close").isVisible(), false, "the picker cannot be closed there");
   await screenshot(page, "04-window-closed");
 
-  await send(page, "Are you still interested?");
-  await page.locator(".toast", { hasText: WINDOW_MESSAGE }).waitFor();
-  await page.waitForTimeout(300);
-  assert.equal(await message(page, "Are you still interested?").count(), 0, "a refused send leaves nothing pending");
-  assert.equal(await page.locator("#message-text").inputValue(), "Are you still interested?", "the text is kept to retry");
+  // The server refuses free-form all the same, with the template hint.
+  const refused = await runner.api("acme", "POST", "/whatsapp/messages", { contact_id: "c-dev", text: "Are you still interested?" });
+  assert.equal(refused.status, 422);
+  assert.equal(refused.body.error.message, WINDOW_MESSAGE);
 
   await runner.reply("acme", DEV, { body: "Yes, tell me more" });
   await message(page, "Yes, tell me more", "RECEIVED").waitFor();
   await warning.waitFor({ state: "hidden" });
+  await page.locator("#templates").waitFor({ state: "hidden" });
   await send(page, "Great, here are the details");
   await message(page, "Great, here are the details", "READ").waitFor();
-  assertClean(assert, problems, [/status of 422/]);
+  assertClean(assert, problems);
 });
 
 test("a failing send shows its reason as a toast and in the conversation", async (t) => {

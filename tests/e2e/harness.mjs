@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
@@ -101,6 +102,33 @@ export async function startRunner({ seed, env = {} } = {}) {
       return { status: response.status, body: await response.json() };
     },
   };
+}
+
+/**
+ * A fresh runner and page for one test, both closed whatever the outcome.
+ * `options.runner` goes to startRunner, `options.page` to openPage.
+ */
+export async function openSession(browser, t, options = {}) {
+  const runner = await startRunner(options.runner);
+  t.after(() => runner.stop());
+  const opened = await openPage(browser, runner, options.page);
+  t.after(() => opened.context.close());
+  return { runner, ...opened };
+}
+
+/**
+ * One headless Chromium for the calling test file (launched before its tests, closed after):
+ * `session(t, options)` gives a test its own runner and page; `browser()` the browser itself.
+ */
+export function useBrowser() {
+  let browser;
+  before(async () => {
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return { session: (t, options) => openSession(browser, t, options), browser: () => browser };
 }
 
 /** One headless Chromium for a test file; every test gets its own context. */

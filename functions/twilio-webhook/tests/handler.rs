@@ -337,6 +337,11 @@ async fn a_form_without_message_sid_is_400() {
 }
 
 async fn outbound(w: &Webhook) -> Message {
+    outbound_as(w, None).await
+}
+
+/// An outbound message as the send route stores it, free-form or from a template.
+async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>) -> Message {
     let now = Utc::now();
     let id = MessageId::new();
     let m = Message {
@@ -354,7 +359,7 @@ async fn outbound(w: &Webhook) -> Message {
         created_at: now,
         updated_at: now,
         revision: id,
-        template: None,
+        template,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m
@@ -472,10 +477,28 @@ const STATUS_CASES: &[StatusCase] = &[
 
 #[tokio::test]
 async fn status_callbacks_move_the_message_forward_only() {
-    for case in STATUS_CASES {
-        let name = case.name;
+    // Every case for a free-form message and for one sent from a template: the callbacks of
+    // a template message move it the same way and leave what it records alone.
+    let template = shared::domain::SentTemplate {
+        content_sid: "HX00000000000000000000000000000001".into(),
+        name: "order_shipped".into(),
+        variables: [("1".to_owned(), "Aisha".to_owned())].into(),
+    };
+    for (case, kind) in STATUS_CASES
+        .iter()
+        .flat_map(|c| [(c, None), (c, Some(template.clone()))])
+    {
+        let name = format!(
+            "{} ({})",
+            case.name,
+            if kind.is_some() {
+                "template"
+            } else {
+                "free-form"
+            }
+        );
         let w = webhook().await;
-        let m = outbound(&w).await;
+        let m = outbound_as(&w, kind.clone()).await;
         for (status, code) in case.callbacks {
             assert_eq!(
                 callback(&w, &m, SID1, status, *code).await,
@@ -484,6 +507,8 @@ async fn status_callbacks_move_the_message_forward_only() {
             );
         }
         let after = reload(&w, &m).await;
+        assert_eq!(after.template, kind, "{name}");
+        assert_eq!(after.text, m.text, "{name}");
         assert_eq!(after.status, case.status, "{name}");
         assert_eq!(after.error_reason.as_deref(), case.error_reason, "{name}");
         assert_eq!(after.twilio_message_sid.as_deref(), Some(SID1), "{name}");

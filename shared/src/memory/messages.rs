@@ -311,6 +311,11 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn template_messages_keep_their_template() {
+        contract::template_messages_keep_their_template(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
     async fn idempotency_records_are_conditional_and_expire() {
         contract::idempotency_records_are_conditional_and_expire(&MemoryMessages::new()).await;
     }

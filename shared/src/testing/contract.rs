@@ -556,3 +556,47 @@ pub async fn idempotency_records_are_conditional_and_expire<M: MessageStore>(sto
             .unwrap()
     );
 }
+
+/// A message sent from a template keeps what it records (content sid, name, variables)
+/// through reads, pages and status changes.
+pub async fn template_messages_keep_their_template<M: MessageStore>(store: &M) {
+    let mut m = message(
+        "acme",
+        Some("c1"),
+        "Hi Aisha, thanks for your order.",
+        Direction::Outbound,
+        None,
+    );
+    m.template = Some(crate::domain::SentTemplate {
+        content_sid: "HX00000000000000000000000000000001".into(),
+        name: "order_shipped".into(),
+        variables: [("1".to_owned(), "Aisha".to_owned())].into(),
+    });
+    store.insert(&m).await.unwrap();
+    let acme = org("acme");
+    assert_eq!(
+        store.get(&acme, &m.id).await.unwrap().unwrap().template,
+        m.template
+    );
+    store
+        .apply_status(
+            &acme,
+            &m.id,
+            &StatusChange::sent("SM00000000000000000000000000000042"),
+        )
+        .await
+        .unwrap();
+    let page = store
+        .conversation(&acme, &cid("c1"), ConversationQuery::Latest { limit: 10 })
+        .await
+        .unwrap();
+    let stored = page.messages.iter().find(|x| x.id == m.id).unwrap();
+    assert_eq!(stored.status, MessageStatus::Sent);
+    assert_eq!(stored.template, m.template);
+    let plain = message("acme", Some("c1"), "free-form", Direction::Outbound, None);
+    store.insert(&plain).await.unwrap();
+    assert_eq!(
+        store.get(&acme, &plain.id).await.unwrap().unwrap().template,
+        None
+    );
+}

@@ -562,6 +562,12 @@ async fn one_worker_at_a_time_holds_a_send() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn template_messages_keep_their_template() {
+    contract::template_messages_keep_their_template(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn idempotency_records_are_conditional_and_expire() {
     contract::idempotency_records_are_conditional_and_expire(
         &Stack::create().await.ports().messages,

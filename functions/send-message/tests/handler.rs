@@ -785,6 +785,12 @@ async fn bad_template_sends_are_refused_and_change_nothing() {
             "invalid_parameter",
             Some("A template cannot be combined with text or attachments."),
         ),
+        (
+            serde_json::json!({"contact_id": "c1", "attachments": [reference("org-a/uploads/1/a.png", "image/png", "a.png", 10)], "template": {"content_sid": SHIPPED, "variables": ok_vars}}).to_string(),
+            400,
+            "invalid_parameter",
+            Some("A template cannot be combined with text or attachments."),
+        ),
         (template_send("c2", SHIPPED, ok_vars.clone()), 422, "not_opted_in", None),
         (template_send("b1", SHIPPED, ok_vars.clone()), 404, "not_found", None),
     ];

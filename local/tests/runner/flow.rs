@@ -444,6 +444,25 @@ async fn the_api_lists_the_approved_templates_of_the_seed() {
     );
     let globex = local.get("globex", "/whatsapp/templates").await;
     assert_eq!(globex.status, 409);
+
+    // The seed's pending and rejected templates cannot be sent.
+    for (sid, name) in [
+        ("HX1a2b3c4d5e6f708192a3b4c5d6e7f804", "pending"),
+        ("HX1a2b3c4d5e6f708192a3b4c5d6e7f805", "rejected"),
+    ] {
+        let refused = local
+            .post(
+                "acme",
+                "/whatsapp/messages",
+                json!({"contact_id": "c-dev", "template": {"content_sid": sid, "variables": {"1": "Dev"}}}),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{name}");
+        assert_eq!(
+            refused.body["error"]["code"], "template_not_found",
+            "{name}"
+        );
+    }
 }
 
 /// Dev Patel last wrote 30 hours ago: free-form is refused with the template hint, and an

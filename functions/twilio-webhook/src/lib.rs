@@ -355,10 +355,13 @@ impl<P: Ports> TwilioWebhook<P> {
     }
 }
 
+/// Why a message failed, as a person reads it: WhatsApp's own words when Twilio passes them
+/// on, else Twilio's message, else the text for its error code; an unknown code still shows.
 fn failure_reason(callback: &StatusCallback) -> String {
     let text = callback
-        .error_message
+        .channel_status_message
         .clone()
+        .or_else(|| callback.error_message.clone())
         .or_else(|| {
             callback
                 .error_code

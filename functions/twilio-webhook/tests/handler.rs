@@ -835,3 +835,52 @@ async fn stop_opts_out_every_contact_with_the_number() {
         .unwrap();
     assert!(other_org.whatsapp_opt_in, "another organization's contact");
 }
+
+/// A failed message says why in words a person understands: WhatsApp's own text when Twilio
+/// passes it on (ChannelStatusMessage), else the text for the code, and an unknown code still
+/// shows the code.
+#[tokio::test]
+async fn failure_reasons_prefer_whatsapps_words_then_the_codes_text() {
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("ErrorCode", "63049")],
+            "Failed to send via WhatsApp: Meta chose not to deliver this marketing message to the recipient (Twilio error 63049)",
+        ),
+        (
+            &[("ErrorCode", "130472")],
+            "Failed to send via WhatsApp: The recipient is part of a WhatsApp marketing experiment and did not receive it (Twilio error 130472)",
+        ),
+        (
+            &[
+                ("ErrorCode", "63032"),
+                (
+                    "ChannelStatusMessage",
+                    "User's number is part of an experiment",
+                ),
+            ],
+            "Failed to send via WhatsApp: User's number is part of an experiment (Twilio error 63032)",
+        ),
+        (
+            &[("ErrorCode", "63999")],
+            "Failed to send via WhatsApp: Twilio reported the message failed (Twilio error 63999)",
+        ),
+    ];
+    for (extra, reason) in cases {
+        let w = webhook().await;
+        let m = outbound(&w).await;
+        let mut params = status_params(SID1, "failed", None);
+        params.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let event = event_signed_for(
+            "org-a",
+            true,
+            &format!("message_id={}", m.id),
+            &params,
+            AUTH_TOKEN,
+            None,
+        );
+        assert_eq!(w.handle(event).await.status_code, 200, "{extra:?}");
+        let after = reload(&w, &m).await;
+        assert_eq!(after.status, MessageStatus::Failed);
+        assert_eq!(after.error_reason.as_deref(), Some(reason), "{extra:?}");
+    }
+}

@@ -131,6 +131,8 @@ pub struct StatusCallback {
     pub message_status: String,
     pub error_code: Option<u32>,
     pub error_message: Option<String>,
+    /// What WhatsApp itself said about a failure (Meta's text), when Twilio passes it on.
+    pub channel_status_message: Option<String>,
 }
 
 impl StatusCallback {
@@ -160,6 +162,7 @@ impl StatusCallback {
             message_status: message_status.to_owned(),
             error_code,
             error_message: form.get("ErrorMessage").map(str::to_owned),
+            channel_status_message: form.get("ChannelStatusMessage").map(str::to_owned),
         })
     }
 }

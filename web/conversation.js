@@ -158,6 +158,62 @@ function renderAttachment(a) {
   return el("a", { href: a.url, target: "_blank", rel: "noopener", download: label, text: `Document: ${label}` });
 }
 
+// What an inbound message carries besides text and files (WhatsApp's message kinds).
+const UNSUPPORTED = "This message type isn't supported here.";
+
+function snippet(m) {
+  if (m.text) return m.text.length > 90 ? `${m.text.slice(0, 90)}…` : m.text;
+  if (m.attachments.length) return m.attachments[0].filename || m.attachments[0].content_type;
+  return "a message";
+}
+
+/** The quoted message above a reply: click to go to it. */
+function renderQuote(replyTo) {
+  const original = replyTo.message_id && state.messages.get(replyTo.message_id);
+  if (!original) return el("p", { class: "quote", text: "Reply to an earlier message" });
+  return el("button", {
+    type: "button",
+    class: "quote",
+    title: "Go to the quoted message",
+    onclick: () => {
+      const target = document.querySelector(`article[data-id="${CSS.escape(original.id)}"]`);
+      if (!target) return;
+      target.scrollIntoView({ block: "center" });
+      target.classList.add("highlight");
+      setTimeout(() => target.classList.remove("highlight"), 1500);
+    },
+  }, snippet(original));
+}
+
+function renderDetails(d) {
+  const parts = [];
+  if (d.referral) {
+    const r = d.referral;
+    parts.push(el(
+      "div",
+      { class: "referral" },
+      el("span", { class: "kind", text: `From ${r.source_type === "post" ? "a post" : "an ad"}` }),
+      r.headline ? el("strong", { text: r.headline }) : null,
+      r.body ? el("span", { class: "body", text: r.body }) : null,
+      el("a", { href: r.source_url, target: "_blank", rel: "noopener noreferrer", text: "View it" }),
+    ));
+  }
+  if (d.location) {
+    const { latitude: lat, longitude: lon } = d.location;
+    const map = `https://www.openstreetmap.org/?mlat=${encodeURIComponent(lat)}&mlon=${encodeURIComponent(lon)}#map=16/${encodeURIComponent(lat)}/${encodeURIComponent(lon)}`;
+    parts.push(el(
+      "div",
+      { class: "location" },
+      el("strong", { text: `📍 ${d.location.label || "Shared location"}` }),
+      d.location.address ? el("span", { class: "address", text: d.location.address }) : null,
+      el("a", { href: map, target: "_blank", rel: "noopener noreferrer", text: "Open in map" }),
+    ));
+  }
+  if (d.button) parts.push(el("span", { class: "kind", text: "Tapped a button" }));
+  if (d.unsupported) parts.push(el("p", { class: "unsupported", text: `${UNSUPPORTED} (${d.unsupported})` }));
+  return parts;
+}
+
 function renderMessage(m) {
   const outbound = m.direction === "OUTBOUND";
   const who = outbound ? "You" : (state.contact && state.contact.name) || "Contact";
@@ -167,6 +223,8 @@ function renderMessage(m) {
     { class: `message ${outbound ? "outbound" : "inbound"}`, "data-id": m.id, "data-status": m.status },
     el("span", { class: "who", text: who }),
     m.template ? el("span", { class: "template-label", text: `Template: ${m.template.name}` }) : null,
+    m.details && m.details.reply_to ? renderQuote(m.details.reply_to) : null,
+    ...(m.details ? renderDetails(m.details) : []),
     ...m.attachments.map(renderAttachment),
     m.text ? el("div", { class: "text", text: m.text }) : null,
     el(

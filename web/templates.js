@@ -28,16 +28,17 @@ export function fill(text, value) {
 }
 
 export async function loadTemplates(refresh = false) {
-  const generation = state.generation;
+  // Templates belong to the organization: only a switch of user makes an answer stale.
+  const token = state.token;
   state.templates = null;
   state.templatesError = null;
   renderTemplates();
   try {
     const answer = await call("GET", `/whatsapp/templates${refresh ? "?refresh=true" : ""}`);
-    if (generation !== state.generation) return;
+    if (token !== state.token) return;
     state.templates = answer.templates;
   } catch (e) {
-    if (generation !== state.generation) return;
+    if (token !== state.token) return;
     state.templates = [];
     state.templatesError = e.message;
   }

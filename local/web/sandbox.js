@@ -1,6 +1,19 @@
 // The "play the contact" panel of the local runner's Twilio sandbox: reply as the selected
-// contact (text, photo, document, voice note, STOP) and make the next send fail. Served by
+// contact (text, photo, document, voice note, STOP, and WhatsApp's other kinds: a location,
+// a button tap, a reply quoting our last message, a message from an ad, an unsupported type)
+// and make the next send fail. Served by
 // the runner at /local/sandbox.js and mounted by the page; never part of the deployed page.
+
+// WhatsApp's other kinds, as Twilio posts them (see /sandbox/reply).
+const KINDS = {
+  location: () => ({ location: { latitude: 3.139003, longitude: 101.686855, label: "KLCC", address: "Jalan Ampang, Kuala Lumpur" } }),
+  button: () => ({ button: { text: "Yes, see you then", payload: "confirm" } }),
+  referral: () => ({
+    body: "Is this still on offer?",
+    referral: { source_url: "https://example.com/ads/spring-sale", headline: "Spring sale", body: "20% off everything", source_type: "ad" },
+  }),
+  unsupported: () => ({ message_type: "reaction" }),
+};
 
 const FAULTS = [
   ["error_code:63003", "Twilio refuses it: not a WhatsApp user (63003)"],
@@ -36,6 +49,15 @@ function panelContent() {
         h("button", { type: "button", "data-media": "document", text: "Send document" }),
         h("button", { type: "button", "data-media": "voice", text: "Send voice note" }),
         h("button", { type: "button", "data-stop": "", text: "Send STOP" }),
+      ),
+      h(
+        "div",
+        { class: "sandbox-actions" },
+        h("button", { type: "button", "data-kind": "location", text: "Share a location" }),
+        h("button", { type: "button", "data-kind": "button", text: "Tap a button" }),
+        h("button", { type: "button", "data-quote": "", text: "Reply to your last message" }),
+        h("button", { type: "button", "data-kind": "referral", text: "Write from an ad" }),
+        h("button", { type: "button", "data-kind": "unsupported", text: "Send an unsupported type" }),
       ),
       h(
         "div",
@@ -109,6 +131,17 @@ export function mount({ state, toast, pollSoon, apiUrl }) {
     button.addEventListener("click", () => reply({ media: button.dataset.media }));
   }
   panel.querySelector("[data-stop]").addEventListener("click", () => reply({ body: "STOP" }));
+  for (const button of panel.querySelectorAll("[data-kind]")) {
+    button.addEventListener("click", () => reply(KINDS[button.dataset.kind]()));
+  }
+  // Quote the newest message we sent that Twilio has a sid for.
+  panel.querySelector("[data-quote]").addEventListener("click", () => {
+    const ours = [...state.messages.values()]
+      .filter((m) => m.direction === "OUTBOUND" && m.twilio_message_sid)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1))[0];
+    if (!ours) return toast("Send the contact a message first.");
+    reply({ body: "Replying to that", reply_to: ours.twilio_message_sid });
+  });
   $("sandbox-fail").addEventListener("click", fail);
   document.addEventListener("whatsapp:channel", (event) => (panel.hidden = event.detail !== "whatsapp"));
   document.addEventListener("whatsapp:contact", () => ($("sandbox-fault-status").textContent = ""));

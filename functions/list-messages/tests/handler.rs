@@ -58,6 +58,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         updated_at: now,
         revision: id,
         template: None,
+        details: None,
     }
 }
 

@@ -69,6 +69,7 @@ async fn pending(w: &Worker, text: &str) -> SendJob {
             updated_at: now,
             revision: id,
             template: None,
+            details: None,
         })
         .await
         .unwrap();
@@ -434,6 +435,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             updated_at: now,
             revision: job.message_id,
             template: None,
+            details: None,
         })
         .await
         .unwrap();

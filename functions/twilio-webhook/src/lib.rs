@@ -175,7 +175,7 @@ impl<P: Ports> TwilioWebhook<P> {
                 error: None,
             })
             .collect();
-        let message = Message::inbound(
+        let mut message = Message::inbound(
             org,
             contacts.first().map(|c| c.contact_id.clone()),
             &inbound.from,
@@ -184,6 +184,20 @@ impl<P: Ports> TwilioWebhook<P> {
             attachments,
             Utc::now(),
         );
+        let mut details = inbound.details.clone();
+        if let Some(reply_to) = &mut details.reply_to {
+            // Linked only to a message of this organization in the same conversation.
+            reply_to.message_id = self
+                .ports
+                .messages()
+                .find_by_sid(org, &reply_to.twilio_message_sid)
+                .await?
+                .filter(|quoted| {
+                    quoted.contact_id.is_some() && quoted.contact_id == message.contact_id
+                })
+                .map(|quoted| quoted.id);
+        }
+        message.details = Some(details);
         let message = match self.ports.messages().insert_inbound(&message).await? {
             InboundInsert::Stored => message,
             InboundInsert::Duplicate {

@@ -360,6 +360,7 @@ async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>
         updated_at: now,
         revision: id,
         template,
+        details: None,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m
@@ -883,4 +884,80 @@ async fn failure_reasons_prefer_whatsapps_words_then_the_codes_text() {
         assert_eq!(after.status, MessageStatus::Failed);
         assert_eq!(after.error_reason.as_deref(), Some(reason), "{extra:?}");
     }
+}
+
+async fn stored_inbound(w: &Webhook, sid: &str) -> Message {
+    w.ports
+        .messages
+        .find_by_sid(&org("org-a"), sid)
+        .await
+        .unwrap()
+        .expect("stored")
+}
+
+/// A reply quotes an earlier message: linked when it is in the same conversation of this
+/// organization, kept as Twilio's sid only otherwise — never another organization's message.
+#[tokio::test]
+async fn a_reply_is_linked_to_the_message_it_quotes_in_the_conversation() {
+    let w = webhook().await;
+    let ours = outbound(&w).await;
+    assert_eq!(callback(&w, &ours, SID2, "sent", None).await, 200);
+    // Another organization's message with a sid the contact might quote.
+    let mut theirs = outbound(&w).await;
+    theirs.id = MessageId::new();
+    theirs.organization_id = org("org-b");
+    theirs.contact_id = Some(ContactId::parse("b1").unwrap());
+    theirs.twilio_message_sid = Some("SM33333333333333333333333333333333".into());
+    w.ports.messages.insert(&theirs).await.unwrap();
+
+    for (sid, quoted, linked) in [
+        ("SM44444444444444444444444444444444", SID2, Some(ours.id)),
+        (
+            "SM55555555555555555555555555555555",
+            "SM33333333333333333333333333333333",
+            None,
+        ),
+        (
+            "SM66666666666666666666666666666666",
+            "SM77777777777777777777777777777777",
+            None,
+        ),
+    ] {
+        let mut params = inbound_params(sid, "+60123456789", "Yes please");
+        params.push(("OriginalRepliedMessageSid".into(), quoted.into()));
+        params.push((
+            "OriginalRepliedMessageSender".into(),
+            format!("whatsapp:{SENDER}"),
+        ));
+        assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
+        let stored = stored_inbound(&w, sid).await;
+        let reply_to = stored.details.unwrap().reply_to.unwrap();
+        assert_eq!(reply_to.twilio_message_sid, quoted);
+        assert_eq!(reply_to.message_id, linked, "{quoted}");
+    }
+}
+
+/// What a kind carries is stored with the message, with every posted parameter; the API
+/// shows the kind, never the raw parameters.
+#[tokio::test]
+async fn a_shared_location_is_stored_with_every_parameter() {
+    let w = webhook().await;
+    let mut params = inbound_params(SID1, "+60123456789", "");
+    params.retain(|(k, _)| k != "MessageType");
+    params.extend(pairs(&[
+        ("MessageType", "location"),
+        ("Latitude", "3.139003"),
+        ("Longitude", "101.686855"),
+        ("Label", "KLCC"),
+        ("Address", "Jalan Ampang"),
+    ]));
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
+    let stored = stored_inbound(&w, SID1).await;
+    let details = stored.details.clone().unwrap();
+    assert_eq!(details.location.unwrap().label.as_deref(), Some("KLCC"));
+    assert_eq!(details.params.len(), params.len());
+    let view = serde_json::to_value(shared::api::MessageView::from(&stored)).unwrap();
+    assert_eq!(view["details"]["location"]["latitude"], "3.139003");
+    assert_eq!(view["details"]["kind"], "location");
+    assert!(view["details"].get("params").is_none(), "{view}");
 }

@@ -41,6 +41,52 @@ pub struct ReplyRequest {
     /// Deliver the repeats at the same time as the first.
     #[serde(default)]
     pub at_once: bool,
+    /// A shared location (Twilio's `Latitude`, `Longitude`, `Address`, `Label`).
+    #[serde(default)]
+    pub location: Option<ReplyLocation>,
+    /// A tap on a button (`ButtonText`, `ButtonPayload`).
+    #[serde(default)]
+    pub button: Option<ReplyButton>,
+    /// The sid of an earlier message this one replies to (`OriginalRepliedMessageSid`).
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The Click-to-WhatsApp ad the contact came from (`Referral*`).
+    #[serde(default)]
+    pub referral: Option<ReplyReferral>,
+    /// Twilio's `MessageType` (e.g. `unsupported`, `reaction`); from the content otherwise.
+    #[serde(default)]
+    pub message_type: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyLocation {
+    pub latitude: f64,
+    pub longitude: f64,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyButton {
+    pub text: String,
+    #[serde(default)]
+    pub payload: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyReferral {
+    pub source_url: String,
+    #[serde(default)]
+    pub headline: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub source_type: Option<String>,
 }
 
 fn bad_request(message: &str) -> Response {
@@ -70,9 +116,18 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             None => return bad_request("\"media\" is one of image, document, voice."),
         },
     };
-    if request.body.trim().is_empty() && media.is_none() {
-        return bad_request("\"body\" must not be empty (or send \"media\").");
+    let carries_something = media.is_some()
+        || request.location.is_some()
+        || request.button.is_some()
+        || request.referral.is_some()
+        || request.message_type.is_some();
+    if request.body.trim().is_empty() && !carries_something {
+        return bad_request("\"body\" must not be empty (or send \"media\", a location, …).");
     }
+    let body = match &request.button {
+        Some(button) => button.text.clone(),
+        None => request.body.clone(),
+    };
     let accounts = &sandbox.state.accounts;
     let account = match &request.organization_id {
         Some(org) => accounts
@@ -108,12 +163,12 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         ),
         (
             "MessageType".into(),
-            media.map_or("text", |(_, _, kind)| kind).into(),
+            message_type(&request, media.map(|(_, _, kind)| kind)),
         ),
         ("SmsSid".into(), sid.clone()),
         ("WaId".into(), from.wa_id().to_owned()),
         ("SmsStatus".into(), "received".into()),
-        ("Body".into(), request.body.clone()),
+        ("Body".into(), body.clone()),
         ("To".into(), account.sender.whatsapp_address()),
         ("NumSegments".into(), "1".into()),
         ("ReferralNumMedia".into(), "0".into()),
@@ -134,6 +189,44 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         params.push(("MediaContentType0".into(), content_type.into()));
         media_url.push(url);
     }
+    if let Some(location) = &request.location {
+        params.push(("Latitude".into(), location.latitude.to_string()));
+        params.push(("Longitude".into(), location.longitude.to_string()));
+        if let Some(address) = &location.address {
+            params.push(("Address".into(), address.clone()));
+        }
+        if let Some(label) = &location.label {
+            params.push(("Label".into(), label.clone()));
+        }
+    }
+    if let Some(button) = &request.button {
+        params.push(("ButtonText".into(), button.text.clone()));
+        params.push(("ButtonType".into(), "QUICK_REPLY".into()));
+        if let Some(payload) = &button.payload {
+            params.push(("ButtonPayload".into(), payload.clone()));
+        }
+    }
+    if let Some(sid) = &request.reply_to {
+        params.push(("OriginalRepliedMessageSid".into(), sid.clone()));
+        params.push((
+            "OriginalRepliedMessageSender".into(),
+            account.sender.whatsapp_address(),
+        ));
+    }
+    if let Some(referral) = &request.referral {
+        params.push(("ReferralSourceUrl".into(), referral.source_url.clone()));
+        params.push((
+            "ReferralSourceType".into(),
+            referral.source_type.clone().unwrap_or_else(|| "ad".into()),
+        ));
+        params.push(("ReferralSourceId".into(), "120200000000000000".into()));
+        if let Some(headline) = &referral.headline {
+            params.push(("ReferralHeadline".into(), headline.clone()));
+        }
+        if let Some(text) = &referral.body {
+            params.push(("ReferralBody".into(), text.clone()));
+        }
+    }
     // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.
     match keyword_action(&request.body) {
         Some(OptAction::OptOut) => params.push(("OptOutType".into(), "STOP".into())),
@@ -147,7 +240,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         direction: "inbound",
         from: from.whatsapp_address(),
         to: account.sender.whatsapp_address(),
-        body: Some(request.body.clone()),
+        body: Some(body.clone()),
         media_url,
         media_content_type: None,
         media_size: None,
@@ -196,4 +289,19 @@ async fn futures_all<R: std::future::Future>(repeats: impl Iterator<Item = R>) {
     for repeat in repeats {
         repeat.await;
     }
+}
+
+/// Twilio's `MessageType` for what the contact sends.
+fn message_type(request: &ReplyRequest, media_kind: Option<&str>) -> String {
+    if let Some(kind) = &request.message_type {
+        return kind.clone();
+    }
+    let kind = if request.location.is_some() {
+        "location"
+    } else if request.button.is_some() {
+        "button"
+    } else {
+        media_kind.unwrap_or("text")
+    };
+    kind.to_owned()
 }

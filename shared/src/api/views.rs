@@ -45,6 +45,9 @@ pub struct MessageView {
     /// The approved template it was sent from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub template: Option<crate::domain::SentTemplate>,
+    /// What an inbound message carries besides text and files (never the raw parameters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<crate::domain::InboundDetails>,
 }
 
 impl From<&Message> for MessageView {
@@ -72,6 +75,10 @@ impl From<&Message> for MessageView {
             updated_at: m.updated_at,
             revision: m.revision,
             template: m.template.clone(),
+            details: m
+                .details
+                .as_ref()
+                .map(crate::domain::InboundDetails::for_view),
         }
     }
 }

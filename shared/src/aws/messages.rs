@@ -76,6 +76,8 @@ struct MessageItem {
     revision: MessageId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     template: Option<crate::domain::SentTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    details: Option<crate::domain::InboundDetails>,
 }
 
 fn conversation_key(org: &OrganizationId, contact: &ContactId) -> String {
@@ -104,6 +106,7 @@ impl From<&Message> for MessageItem {
             updated_at: m.updated_at,
             revision: m.revision,
             template: m.template.clone(),
+            details: m.details.clone(),
         }
     }
 }
@@ -126,6 +129,7 @@ impl From<MessageItem> for Message {
             updated_at: i.updated_at,
             revision: i.revision,
             template: i.template,
+            details: i.details,
         }
     }
 }

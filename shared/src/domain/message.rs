@@ -146,6 +146,9 @@ pub struct Message {
     /// The approved template it was sent from (its text is the template's, filled in).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<super::SentTemplate>,
+    /// What an inbound message carries besides text and files (location, button reply, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<super::InboundDetails>,
 }
 
 impl Message {
@@ -174,6 +177,7 @@ impl Message {
             updated_at: now,
             revision: id,
             template: None,
+            details: None,
         }
     }
 
@@ -207,6 +211,7 @@ impl Message {
             updated_at: now,
             revision: id,
             template: None,
+            details: None,
         }
     }
 
@@ -427,6 +432,7 @@ mod tests {
             updated_at: now,
             revision: MessageId::new(),
             template: None,
+            details: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! Pure types and rules of the WhatsApp channel. No I/O lives here.
 
 mod contact;
+mod details;
 mod ids;
 mod media;
 mod message;
@@ -12,6 +13,7 @@ mod template;
 mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};
+pub use details::{ButtonReply, InboundDetails, Location, Referral, ReplyTo};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
     MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,

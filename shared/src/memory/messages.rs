@@ -311,6 +311,11 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn inbound_details_are_kept() {
+        contract::inbound_details_are_kept(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
     async fn template_messages_keep_their_template() {
         contract::template_messages_keep_their_template(&MemoryMessages::new()).await;
     }

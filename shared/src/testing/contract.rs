@@ -45,6 +45,7 @@ fn message(
         updated_at: now,
         revision: id,
         template: None,
+        details: None,
     }
 }
 
@@ -599,4 +600,36 @@ pub async fn template_messages_keep_their_template<M: MessageStore>(store: &M) {
         store.get(&acme, &plain.id).await.unwrap().unwrap().template,
         None
     );
+}
+
+/// What an inbound message carries besides text (a location, a quoted message) and every
+/// posted parameter survive the store.
+pub async fn inbound_details_are_kept<M: MessageStore>(store: &M) {
+    let mut m = message(
+        "acme",
+        Some("c1"),
+        "",
+        Direction::Inbound,
+        Some("SM00000000000000000000000000000077"),
+    );
+    m.text = None;
+    m.details = Some(crate::domain::InboundDetails {
+        kind: Some("location".into()),
+        location: crate::domain::Location::parse("3.139003", "101.686855", None, Some("KLCC")),
+        reply_to: Some(crate::domain::ReplyTo {
+            twilio_message_sid: "SM00000000000000000000000000000042".into(),
+            message_id: Some(MessageId::new()),
+        }),
+        params: vec![
+            ("Latitude".into(), "3.139003".into()),
+            ("SomethingNew".into(), "42".into()),
+        ],
+        ..Default::default()
+    });
+    assert_eq!(
+        store.insert_inbound(&m).await.unwrap(),
+        InboundInsert::Stored
+    );
+    let stored = store.get(&org("acme"), &m.id).await.unwrap().unwrap();
+    assert_eq!(stored.details, m.details);
 }

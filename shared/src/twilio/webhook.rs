@@ -1,6 +1,6 @@
 //! Twilio webhook forms: inbound messages and status callbacks.
 
-use crate::domain::PhoneNumber;
+use crate::domain::{ButtonReply, InboundDetails, Location, PhoneNumber, Referral, ReplyTo};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
@@ -73,6 +73,58 @@ pub struct InboundMessage {
     pub media: Vec<InboundMedia>,
     pub profile_name: Option<String>,
     pub opt_out_type: Option<String>,
+    /// Location, button reply, quoted message, referral, or "unsupported"; every parameter.
+    pub details: InboundDetails,
+}
+
+/// What WhatsApp's message kinds carry, from Twilio's parameters. A broken part (coordinates
+/// out of range, a referral without an http(s) URL, a quoted sid that is no message sid) is
+/// left out; the rest is kept.
+fn inbound_details(form: &FormParams, has_text: bool, has_media: bool) -> InboundDetails {
+    let text = |name: &str| form.get(name).map(str::to_owned);
+    let kind = text("MessageType");
+    let location = match (form.get("Latitude"), form.get("Longitude")) {
+        (Some(lat), Some(lon)) => Location::parse(lat, lon, form.get("Address"), form.get("Label")),
+        _ => None,
+    };
+    let button = text("ButtonText").map(|title| ButtonReply {
+        text: title,
+        payload: text("ButtonPayload"),
+        kind: text("ButtonType"),
+    });
+    let reply_to = form
+        .get("OriginalRepliedMessageSid")
+        .filter(|sid| is_sid(sid, "SM") || is_sid(sid, "MM"))
+        .map(|sid| ReplyTo {
+            twilio_message_sid: sid.to_owned(),
+            message_id: None,
+        });
+    let referral = form
+        .get("ReferralSourceUrl")
+        .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+        .map(|url| Referral {
+            source_url: url.to_owned(),
+            headline: text("ReferralHeadline"),
+            body: text("ReferralBody"),
+            source_type: text("ReferralSourceType"),
+            media_url: text("ReferralMediaUrl"),
+        });
+    let shown =
+        has_text || has_media || location.is_some() || button.is_some() || referral.is_some();
+    let unsupported = match kind.as_deref() {
+        Some("unsupported") => kind.clone(),
+        _ if !shown => Some(kind.clone().unwrap_or_else(|| "unknown".into())),
+        _ => None,
+    };
+    InboundDetails {
+        kind,
+        location,
+        button,
+        reply_to,
+        referral,
+        unsupported,
+        params: form.pairs().to_vec(),
+    }
 }
 
 impl InboundMessage {
@@ -110,15 +162,18 @@ impl InboundMessage {
                 content_type: content_type.to_owned(),
             });
         }
+        let body = form.get("Body").unwrap_or_default().to_owned();
+        let details = inbound_details(form, !body.trim().is_empty(), !media.is_empty());
         Ok(Self {
             message_sid: message_sid.to_owned(),
             account_sid: account_sid.to_owned(),
             from,
             to,
-            body: form.get("Body").unwrap_or_default().to_owned(),
+            body,
             media,
             profile_name: form.get("ProfileName").map(str::to_owned),
             opt_out_type: form.get("OptOutType").map(str::to_owned),
+            details,
         })
     }
 }
@@ -197,6 +252,130 @@ mod tests {
         let m = InboundMessage::from_form(&FormParams::parse(body.as_bytes()).unwrap()).unwrap();
         assert_eq!(m.media.len(), 1);
         assert_eq!(m.media[0].content_type, "image/jpeg");
+    }
+
+    /// The recorded text message with some parameters replaced or added, as Twilio posts
+    /// the other WhatsApp kinds.
+    fn kind(changes: &[(&str, &str)]) -> InboundMessage {
+        let mut pairs: Vec<(String, String)> = FormParams::parse(INBOUND.as_bytes()).unwrap().0;
+        for (name, value) in changes {
+            match pairs.iter_mut().find(|(k, _)| k == name) {
+                Some(pair) => pair.1 = value.to_string(),
+                None => pairs.push((name.to_string(), value.to_string())),
+            }
+        }
+        InboundMessage::from_form(&FormParams::from_pairs(pairs)).unwrap()
+    }
+
+    #[test]
+    fn every_whatsapp_kind_is_read_with_what_it_carries() {
+        let location = kind(&[
+            ("MessageType", "location"),
+            ("Body", ""),
+            ("Latitude", "3.139003"),
+            ("Longitude", "101.686855"),
+            ("Address", "Jalan Ampang, Kuala Lumpur"),
+            ("Label", "KLCC"),
+        ]);
+        let l = location.details.location.clone().unwrap();
+        assert_eq!(
+            (l.latitude.as_str(), l.longitude.as_str()),
+            ("3.139003", "101.686855")
+        );
+        assert_eq!(l.label.as_deref(), Some("KLCC"));
+        assert_eq!(location.details.unsupported, None);
+
+        let button = kind(&[
+            ("MessageType", "button"),
+            ("Body", "Yes, see you then"),
+            ("ButtonText", "Yes, see you then"),
+            ("ButtonPayload", "confirm"),
+        ]);
+        let b = button.details.button.clone().unwrap();
+        assert_eq!(
+            (b.text.as_str(), b.payload.as_deref()),
+            ("Yes, see you then", Some("confirm"))
+        );
+
+        let reply = kind(&[(
+            "OriginalRepliedMessageSid",
+            "SM00000000000000000000000000000042",
+        )]);
+        assert_eq!(
+            reply.details.reply_to.unwrap().twilio_message_sid,
+            "SM00000000000000000000000000000042"
+        );
+
+        let referral = kind(&[
+            ("ReferralSourceUrl", "https://fb.me/ad/123"),
+            ("ReferralHeadline", "Spring sale"),
+            ("ReferralBody", "20% off everything"),
+            ("ReferralSourceType", "ad"),
+        ]);
+        let r = referral.details.referral.unwrap();
+        assert_eq!(
+            (r.headline.as_deref(), r.source_type.as_deref()),
+            (Some("Spring sale"), Some("ad"))
+        );
+
+        let sticker = kind(&[
+            ("MessageType", "sticker"),
+            ("Body", ""),
+            ("NumMedia", "1"),
+            (
+                "MediaUrl0",
+                "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+            ),
+            ("MediaContentType0", "image/webp"),
+        ]);
+        assert_eq!(sticker.media[0].content_type, "image/webp");
+        assert_eq!(sticker.details.kind.as_deref(), Some("sticker"));
+        assert_eq!(sticker.details.unsupported, None);
+
+        for (changes, expected) in [
+            (
+                &[("MessageType", "unsupported"), ("Body", "")][..],
+                "unsupported",
+            ),
+            (
+                &[("MessageType", "interactive"), ("Body", "")][..],
+                "interactive",
+            ),
+            (&[("MessageType", "reaction"), ("Body", "")][..], "reaction"),
+        ] {
+            assert_eq!(
+                kind(changes).details.unsupported.as_deref(),
+                Some(expected),
+                "{changes:?}"
+            );
+        }
+        // Every posted parameter is kept, the new ones included.
+        let kept = kind(&[("SomethingNew", "42")]).details.params;
+        assert!(kept.contains(&("SomethingNew".to_owned(), "42".to_owned())));
+        assert_eq!(kept.len(), 16);
+    }
+
+    #[test]
+    fn broken_parts_are_left_out_and_the_rest_kept() {
+        let bad = kind(&[
+            ("Body", "see you here"),
+            ("Latitude", "95.0"),
+            ("Longitude", "10"),
+            ("ReferralHeadline", "no url"),
+            ("ReferralSourceUrl", "javascript:alert(1)"),
+            ("OriginalRepliedMessageSid", "not-a-sid"),
+        ]);
+        assert_eq!(bad.body, "see you here");
+        assert_eq!(bad.details.location, None);
+        assert_eq!(bad.details.referral, None);
+        assert_eq!(bad.details.reply_to, None);
+        assert_eq!(bad.details.unsupported, None, "the text is still shown");
+        let empty = kind(&[("Body", ""), ("Latitude", "north"), ("Longitude", "east")]);
+        assert_eq!(
+            empty.details.unsupported.as_deref(),
+            Some("text"),
+            "nothing left to show"
+        );
     }
 
     #[test]

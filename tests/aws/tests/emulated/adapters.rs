@@ -562,6 +562,12 @@ async fn one_worker_at_a_time_holds_a_send() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn inbound_details_are_kept() {
+    contract::inbound_details_are_kept(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn template_messages_keep_their_template() {
     contract::template_messages_keep_their_template(&Stack::create().await.ports().messages).await;
 }

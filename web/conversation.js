@@ -152,6 +152,16 @@ function renderAttachment(a) {
   const label = a.filename || TYPE_NAMES[a.content_type] || (kind === "audio" ? "voice note" : kind === "image" ? "photo" : a.content_type);
   if (a.error) return el("p", { class: "status failed", text: `${label}: ${a.error}` });
   if (!a.url) return el("p", { class: "status", text: `${label} (downloading…)` });
+  if (a.card) {
+    // A shared contact: who it is, their numbers, and the card itself to download.
+    return el(
+      "div",
+      { class: "card" },
+      el("strong", { text: `👤 ${a.card.name}` }),
+      ...(a.card.phones || []).map((phone) => el("span", { class: "phone", text: phone })),
+      el("a", { href: a.url, target: "_blank", rel: "noopener", download: `${a.card.name}.vcf`, text: "Download contact card" }),
+    );
+  }
   if (a.content_type.startsWith("image/")) return el("a", { href: a.url, target: "_blank", rel: "noopener" }, el("img", { src: a.url, alt: label }));
   if (a.content_type.startsWith("audio/")) return el("audio", { controls: "", src: a.url, "aria-label": label });
   if (a.content_type.startsWith("video/")) return el("video", { controls: "", src: a.url, width: "240", "aria-label": label });

@@ -53,6 +53,8 @@ function panelContent() {
       h(
         "div",
         { class: "sandbox-actions" },
+        h("button", { type: "button", "data-media": "contact", text: "Share a contact" }),
+        h("button", { type: "button", "data-media": "sticker", text: "Send a sticker" }),
         h("button", { type: "button", "data-kind": "location", text: "Share a location" }),
         h("button", { type: "button", "data-kind": "button", text: "Tap a button" }),
         h("button", { type: "button", "data-quote": "", text: "Reply to your last message" }),

@@ -80,5 +80,20 @@ test("the sandbox panel plays each kind by clicking", async (t) => {
   await page.locator("article.message.inbound .referral").waitFor();
   await page.getByRole("button", { name: "Send an unsupported type" }).click();
   await page.locator("article.message.inbound .unsupported").waitFor();
+
+  // A shared contact: name and number shown, the card downloadable; a sticker is an image.
+  await page.getByRole("button", { name: "Share a contact" }).click();
+  const card = page.locator("article.message.inbound .card");
+  await card.waitFor();
+  assert.equal(await card.locator("strong").textContent(), "👤 Grace Lim");
+  assert.equal(await card.locator(".phone").textContent(), "+60 12-345 6781");
+  const download = card.getByRole("link", { name: "Download contact card" });
+  const vcard = await (await fetch(new URL(await download.getAttribute("href"), page.url()))).text();
+  assert.match(vcard, /^BEGIN:VCARD/);
+  await page.getByRole("button", { name: "Send a sticker" }).click();
+  const sticker = page.locator('article.message.inbound img[alt="photo"]').last();
+  await sticker.waitFor();
+  await page.waitForFunction((img) => img.complete && img.naturalWidth === 96, await sticker.elementHandle());
+  await screenshot(page, "41-contact-card-and-sticker");
   assertClean(assert, problems);
 });

@@ -406,6 +406,7 @@ async fn attachments_get_our_download_urls_never_twilios() {
             filename: None,
             size: Some(10),
             error: None,
+            card: None,
         },
         shared::domain::Attachment {
             key: None,
@@ -416,6 +417,7 @@ async fn attachments_get_our_download_urls_never_twilios() {
             filename: None,
             size: None,
             error: None,
+            card: None,
         },
     ];
     api.ports.messages.insert(&stored).await.unwrap();

@@ -308,6 +308,7 @@ impl<P: Ports> SendApi<P> {
                 filename: Some(filename),
                 size: Some(reference.size),
                 error: None,
+                card: None,
             },
             rule,
         ))

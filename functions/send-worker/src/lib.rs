@@ -235,6 +235,10 @@ impl<P: Ports> SendWorker<P> {
                         .unwrap_or("bin");
                     let name = format!("{org}/inbound/{}/{index}.{extension}", message.id);
                     attachment.size = Some(bytes.len() as u64);
+                    // A shared contact: its name and numbers are shown; the card stays a file.
+                    if media_rule(&content_type).is_some_and(|r| r.content_type == "text/vcard") {
+                        attachment.card = shared::domain::parse_vcard(&bytes);
+                    }
                     attachment.key = Some(
                         self.ports
                             .media()

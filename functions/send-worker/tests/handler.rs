@@ -474,6 +474,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
         filename: Some("invoice.pdf".into()),
         size: Some(100),
         error: None,
+        card: None,
     }];
     w.ports.messages.insert(&message).await.unwrap();
     let job = SendJob {
@@ -519,6 +520,7 @@ async fn inbound_with_media(w: &Worker) -> SendJob {
         filename: None,
         size: None,
         error: None,
+        card: None,
     }];
     w.ports.messages.insert(&message).await.unwrap();
     SendJob {
@@ -886,4 +888,32 @@ async fn a_template_goes_as_content_sid_and_variables_and_is_reconciled() {
     assert!(form.iter().any(|(k, v)| *k == "ContentSid" && v == sid));
     assert!(!form.iter().any(|(k, _)| *k == "Body" || *k == "MediaUrl"));
     assert_eq!(stored(&w, &job).await.twilio_message_sid, Some(twilio_sid));
+}
+
+/// A shared contact card is copied like any file, and its name and numbers are read for the
+/// conversation; a card that cannot be read is still copied, just shown as a file.
+#[tokio::test]
+async fn a_shared_contact_card_is_copied_and_read() {
+    for (bytes, expected) in [
+        (
+            &b"BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Grace Lim\r\nTEL;type=CELL:+60 12-345 6781\r\nEND:VCARD\r\n"[..],
+            Some(shared::domain::ContactCard {
+                name: "Grace Lim".into(),
+                phones: vec!["+60 12-345 6781".into()],
+            }),
+        ),
+        (&b"not a card at all"[..], None),
+    ] {
+        let w = worker().await;
+        let job = inbound_with_media(&w).await;
+        w.ports
+            .sender
+            .media_answers(TWILIO_MEDIA, [Ok((bytes.to_vec(), "text/vcard".to_owned()))]);
+        assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
+        let m = stored(&w, &job).await;
+        let attachment = &m.attachments[0];
+        assert_eq!(attachment.content_type, "text/vcard");
+        assert!(attachment.key.as_deref().unwrap().ends_with("/0.vcf"));
+        assert_eq!(attachment.card, expected);
+    }
 }

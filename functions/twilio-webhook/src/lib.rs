@@ -173,6 +173,7 @@ impl<P: Ports> TwilioWebhook<P> {
                 filename: None,
                 size: None,
                 error: None,
+                card: None,
             })
             .collect();
         let mut message = Message::inbound(

@@ -17,12 +17,19 @@ pub const SAMPLE_PHOTO: &[u8] = include_bytes!("sample-photo.jpg");
 pub const SAMPLE_DOCUMENT: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n";
 pub const SAMPLE_VOICE: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x8a\x9f\x8b\x8a\x01\x13OpusHead\x01\x01\x38\x01\x80\xbb\x00\x00\x00\x00\x00";
 
+/// A shared contact, as WhatsApp sends one (vCard 3.0).
+pub const SAMPLE_CONTACT: &[u8] = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lim;Grace;;;\r\nFN:Grace Lim\r\nitem1.TEL;waid=60123456781:+60 12-345 6781\r\nitem1.X-ABLabel:Mobile\r\nEND:VCARD\r\n";
+/// A sticker: a 96×96 WebP smiley with transparency (WhatsApp stickers are WebP images).
+pub const SAMPLE_STICKER: &[u8] = include_bytes!("sample-sticker.webp");
+
 /// A sample by kind: (bytes, content type, WhatsApp message type).
 pub fn sample(kind: &str) -> Option<(&'static [u8], &'static str, &'static str)> {
     Some(match kind {
         "image" | "photo" => (SAMPLE_PHOTO, "image/jpeg", "image"),
         "document" => (SAMPLE_DOCUMENT, "application/pdf", "document"),
         "voice" | "audio" => (SAMPLE_VOICE, "audio/ogg", "audio"),
+        "contact" => (SAMPLE_CONTACT, "text/vcard", "contacts"),
+        "sticker" => (SAMPLE_STICKER, "image/webp", "sticker"),
         _ => return None,
     })
 }

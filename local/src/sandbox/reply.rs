@@ -113,7 +113,11 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         None => None,
         Some(kind) => match super::media::sample(kind) {
             Some(sample) => Some(sample),
-            None => return bad_request("\"media\" is one of image, document, voice."),
+            None => {
+                return bad_request(
+                    "\"media\" is one of image, document, voice, contact, sticker.",
+                );
+            }
         },
     };
     let carries_something = media.is_some()

@@ -453,6 +453,7 @@ mod tests {
                 filename: None,
                 size: Some(1),
                 error: None,
+                card: None,
             },
             media_rule(content_type).unwrap(),
         )

@@ -120,6 +120,9 @@ pub struct Attachment {
     /// Why the file is not available (an inbound media that could not be copied).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A shared contact card's name and numbers (the file stays downloadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card: Option<super::ContactCard>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,6 +339,7 @@ mod tests {
             filename: None,
             size: None,
             error: None,
+            card: None,
         };
         let sid = "SM0123456789abcdef0123456789abcdef";
         let inbound = Message::inbound(

@@ -10,6 +10,7 @@ mod org_config;
 mod phone;
 pub mod sentences;
 mod template;
+mod vcard;
 mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};
@@ -28,6 +29,7 @@ pub use phone::{InvalidPhoneNumber, PhoneNumber};
 pub use template::{
     MAX_VARIABLE_CHARS, SentTemplate, Template, TemplateAction, TemplateRejection, is_content_sid,
 };
+pub use vcard::{ContactCard, MAX_CARD_BYTES, parse_vcard};
 pub use window::{ConversationWindow, WINDOW_HOURS, conversation_window};
 
 /// Longest free-form text Twilio accepts in one WhatsApp message body.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
+use media_url::MediaLinkApi;
 use presign_upload::PresignApi;
 use send_message::SendApi;
 use send_worker::SendWorker;
@@ -40,6 +41,7 @@ pub struct Handlers<P> {
     pub messages: MessagesApi<P>,
     pub send: SendApi<P>,
     pub webhook: TwilioWebhook<P>,
+    pub media: MediaLinkApi<P>,
 }
 
 impl<P: Ports> Handlers<P> {
@@ -49,6 +51,7 @@ impl<P: Ports> Handlers<P> {
             presign: PresignApi::new(ports.clone(), settings),
             messages: MessagesApi::new(ports.clone(), settings),
             send: SendApi::new(ports.clone(), settings),
+            media: MediaLinkApi::new(ports.clone()),
             webhook: TwilioWebhook::new(ports, settings),
         }
     }
@@ -64,6 +67,7 @@ impl<P: Ports> Dispatch for Handlers<P> {
                 "send-message" => self.send.handle(event).await,
                 "presign-upload" => self.presign.handle(event).await,
                 "twilio-webhook" => self.webhook.handle(event).await,
+                "media-url" => self.media.handle(event).await,
                 _ => return None,
             })
         })

@@ -72,7 +72,7 @@ pub fn to_event(
     claims_for_token: impl Fn(&str) -> Option<Claims>,
 ) -> Result<shared::api::ApiGatewayV2httpRequest, ApiError> {
     let claims = match route.auth {
-        Auth::TwilioSignature => None,
+        Auth::TwilioSignature | Auth::SignedLink => None,
         Auth::Jwt => {
             let token = input
                 .headers

@@ -253,10 +253,10 @@ fn router(
     for path in paths {
         let mut methods: MethodRouter<AppState> = MethodRouter::new().fallback(unmatched);
         for route in ROUTES.iter().filter(|r| r.path == path) {
-            let filter = if route.method == "POST" {
-                MethodFilter::POST
-            } else {
-                MethodFilter::GET
+            let filter = match route.method {
+                "POST" => MethodFilter::POST,
+                "HEAD" => MethodFilter::HEAD,
+                _ => MethodFilter::GET,
             };
             methods = methods.on(filter, move |state, peer, method, uri, headers, body| {
                 serve(state, peer, method, uri, headers, body, route)

@@ -5,6 +5,7 @@ pub mod api;
 pub mod aws;
 pub mod config;
 pub mod domain;
+pub mod media_link;
 pub mod memory;
 pub mod ports;
 pub mod routes;

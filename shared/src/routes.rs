@@ -7,6 +7,15 @@ pub enum Auth {
     Jwt,
     /// No JWT: the handler checks X-Twilio-Signature.
     TwilioSignature,
+    /// No JWT: the URL itself is signed (`shared::media_link`).
+    SignedLink,
+}
+
+impl Auth {
+    /// Whether API Gateway's JWT authorizer guards the route.
+    pub fn jwt(self) -> bool {
+        self == Auth::Jwt
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +63,18 @@ pub const ROUTES: &[Route] = &[
         path: "/whatsapp/attachments",
         function: "presign-upload",
         auth: Auth::Jwt,
+    },
+    Route {
+        method: "GET",
+        path: "/media/{organization_id}/{token}/{filename}",
+        function: "media-url",
+        auth: Auth::SignedLink,
+    },
+    Route {
+        method: "HEAD",
+        path: "/media/{organization_id}/{token}/{filename}",
+        function: "media-url",
+        auth: Auth::SignedLink,
     },
     Route {
         method: "POST",

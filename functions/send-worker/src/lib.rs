@@ -311,14 +311,27 @@ impl<P: Ports> SendWorker<P> {
                 return self.fail(message, NOT_CONFIGURED.into()).await;
             }
         };
-        // WhatsApp carries one media per message; the send path split them already.
+        // WhatsApp carries one media per message; the send path split them already. Twilio
+        // checks it with HEAD as well as GET: our signed link answers both (an S3 presigned
+        // GET answers HEAD with 403); without a public base URL, a presigned GET.
         let media_url = match message.attachments.first().and_then(|a| a.key.as_deref()) {
-            Some(key) => Some(
-                self.ports
-                    .media()
-                    .presign_get(org, key, MEDIA_URL_EXPIRY)
-                    .await?,
-            ),
+            Some(key) => {
+                let expires =
+                    chrono::Utc::now().timestamp() + shared::media_link::LINK_LIFETIME_SECONDS;
+                let link = self.settings.public_base_url.as_ref().and_then(|base| {
+                    shared::media_link::path(config.auth_token.expose_secret(), org, key, expires)
+                        .map(|path| format!("{base}{path}"))
+                });
+                match link {
+                    Some(link) => Some(link),
+                    None => Some(
+                        self.ports
+                            .media()
+                            .presign_get(org, key, MEDIA_URL_EXPIRY)
+                            .await?,
+                    ),
+                }
+            }
             None => None,
         };
         let content = match &message.template {

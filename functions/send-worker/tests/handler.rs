@@ -468,7 +468,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
     message.revision = message.id;
     message.message_type = MessageType::Document;
     message.attachments = vec![shared::domain::Attachment {
-        key: Some("org-a/uploads/1/invoice.pdf".into()),
+        key: Some("org-a/sent/01J0/invoice.pdf".into()),
         url: None,
         content_type: "application/pdf".into(),
         filename: Some("invoice.pdf".into()),
@@ -490,15 +490,22 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
         panic!("free-form expected");
     };
     assert_eq!(body.as_deref(), Some("Your invoice"));
+    // Our signed link, which answers HEAD as well as GET (see media-url), not a presigned GET.
     let url = media_url.unwrap();
+    let prefix = "https://api.example.com/media/org-a/";
     assert!(
-        url.starts_with("https://files.example.com/local/media/org-a/uploads/1/invoice.pdf?"),
+        url.starts_with(prefix) && url.ends_with("/invoice.pdf"),
         "{url}"
     );
-    assert!(
-        url.contains("signature="),
-        "a presigned URL, not a public one"
+    let token = url[prefix.len()..].split('/').next().unwrap();
+    let link = shared::media_link::LinkToken::parse(token).unwrap();
+    assert_eq!(link.key, "org-a/sent/01J0/invoice.pdf");
+    assert_eq!(
+        link.verify(AUTH_TOKEN, &org("org-a"), Utc::now().timestamp()),
+        Ok(()),
+        "signed with the organization's token"
     );
+    assert!(link.expires <= Utc::now().timestamp() + 900, "short-lived");
 }
 
 const TWILIO_MEDIA: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1";

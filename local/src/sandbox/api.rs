@@ -397,7 +397,19 @@ pub async fn read_messages(
 
 impl Sandbox {
     /// Downloads a message's media as WhatsApp would; the error code if it cannot.
+    /// Checks and downloads a message's media as Twilio does before WhatsApp sends it: a
+    /// `HEAD` (its type must be one WhatsApp takes), then a `GET`; either failing is 63019.
     async fn fetch_media(&self, sid: &str, url: &str) -> Result<(), u32> {
+        let head = self
+            .state
+            .http
+            .head(url)
+            .send()
+            .await
+            .map_err(|_| 63019u32)?;
+        if !head.status().is_success() {
+            return Err(63019);
+        }
         let response = self
             .state
             .http

@@ -113,10 +113,34 @@ async fn a_png_and_a_pdf_with_text_reach_delivered_as_two_messages() {
             .wait_for_status("acme", "c-aisha", m["id"].as_str().unwrap(), "DELIVERED")
             .await;
     }
-    // What WhatsApp (the sandbox) downloaded through the presigned MediaUrl.
+    // What WhatsApp (the sandbox) checked with HEAD and downloaded with GET through our
+    // signed MediaUrl.
     let delivered = local
         .sandbox(reqwest::Method::GET, "/messages?to=%2B60123456789", None)
         .await;
+    for m in delivered.body.as_array().unwrap() {
+        let url = m["media_url"][0].as_str().unwrap();
+        assert!(url.starts_with(&local.url("/media/acme/")), "{url}");
+        let head = local.http.head(url).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{url}");
+        assert!(
+            ["application/pdf", "image/png"]
+                .contains(&head.headers()["content-type"].to_str().unwrap())
+        );
+        let length: u64 = head.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(length == PDF.len() as u64 || length == png.len() as u64);
+        // A link whose signature is changed answers nothing.
+        let prefix = local.url("/media/acme/");
+        let (token, filename) = url[prefix.len()..].split_once('/').unwrap();
+        let (expires, rest) = token.split_once('.').unwrap();
+        let flipped = if rest.starts_with('0') { "1" } else { "0" };
+        let forged = format!("{prefix}{expires}.{flipped}{}/{filename}", &rest[1..]);
+        assert_eq!(local.http.head(&forged).send().await.unwrap().status(), 404);
+    }
     let mut seen: Vec<(String, u64)> = delivered
         .body
         .as_array()

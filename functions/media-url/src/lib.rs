@@ -1,0 +1,119 @@
+//! `GET|HEAD /media/{organization_id}/{token}/{filename}`: an outbound attachment as Twilio
+//! fetches it (no JWT; the link is signed, see `shared::media_link`).
+//!
+//! Twilio checks the media with `HEAD` as well as `GET` before WhatsApp sends it. `HEAD` is
+//! answered from the stored object's metadata (type and length); `GET` is a redirect to a
+//! presigned GET of our bucket, valid a few minutes. A link that is malformed, forged, for
+//! another organization, or of an object that is gone answers 404; an expired one 403.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use http::HeaderValue;
+use secrecy::ExposeSecret;
+use shared::api::{
+    ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, path_parameter, route_key,
+};
+use shared::domain::{ChannelConfig, OrganizationId};
+use shared::media_link::{LinkError, LinkToken};
+use shared::ports::{CredentialStore, MediaStore, Ports};
+use shared::runtime::Handler;
+
+/// How long the redirect to our bucket works.
+pub const REDIRECT_EXPIRY: Duration = Duration::from_secs(300);
+
+#[derive(Clone)]
+pub struct MediaLinkApi<P> {
+    pub ports: P,
+}
+
+impl<P: Ports> MediaLinkApi<P> {
+    pub fn new(ports: P) -> Self {
+        Self { ports }
+    }
+}
+
+impl<P: Ports> Handler<ApiGatewayV2httpRequest> for MediaLinkApi<P> {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        self.route(&event)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
+}
+
+const NOT_FOUND: ApiError = ApiError::NotFound("No such media.");
+
+impl<P: Ports> MediaLinkApi<P> {
+    async fn route(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let head = match route_key(event).as_str() {
+            "HEAD /media/{organization_id}/{token}/{filename}" => true,
+            "GET /media/{organization_id}/{token}/{filename}" => false,
+            _ => return Err(ApiError::NotFound("No such route.")),
+        };
+        let org = path_parameter(event, "organization_id")
+            .and_then(|o| OrganizationId::parse(o).ok())
+            .ok_or(NOT_FOUND)?;
+        let link = path_parameter(event, "token")
+            .and_then(|t| LinkToken::parse(t).ok())
+            .ok_or(NOT_FOUND)?;
+        let ChannelConfig::Configured(config) =
+            self.ports.credentials().channel_config(&org).await?
+        else {
+            return Err(NOT_FOUND);
+        };
+        match link.verify(
+            config.auth_token.expose_secret(),
+            &org,
+            Utc::now().timestamp(),
+        ) {
+            Ok(()) => {}
+            Err(LinkError::Expired) => {
+                return Err(ApiError::Forbidden("This media link has expired."));
+            }
+            Err(e) => {
+                tracing::warn!(organization_id = %org, error = %e, "media link refused");
+                return Err(NOT_FOUND);
+            }
+        }
+        let filename = path_parameter(event, "filename").unwrap_or_default();
+        if link.key.rsplit('/').next() != Some(filename) {
+            return Err(NOT_FOUND);
+        }
+        let object = self
+            .ports
+            .media()
+            .head(&org, &link.key)
+            .await?
+            .ok_or(NOT_FOUND)?;
+        let mut response = ApiGatewayV2httpResponse::default();
+        response.status_code = 200;
+        let headers = &mut response.headers;
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        );
+        if head {
+            let content_type =
+                HeaderValue::from_str(&object.content_type).map_err(|_| NOT_FOUND)?;
+            headers.insert(http::header::CONTENT_TYPE, content_type);
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(object.size));
+            return Ok(response);
+        }
+        let location = self
+            .ports
+            .media()
+            .presign_get(&org, &link.key, REDIRECT_EXPIRY)
+            .await?;
+        response.status_code = 302;
+        headers.insert(
+            http::header::LOCATION,
+            HeaderValue::from_str(&location).map_err(|_| NOT_FOUND)?,
+        );
+        Ok(response)
+    }
+}

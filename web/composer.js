@@ -5,7 +5,7 @@ import { call } from "./api.js";
 import { render } from "./conversation.js";
 import { $, toast } from "./dom.js";
 import { SENTENCES } from "./rules.js";
-import { keepNewest, state } from "./state.js";
+import { composeKey, keepNewest, state } from "./state.js";
 import { renderTemplates } from "./templates.js";
 import { addFiles, renderChips } from "./uploads.js";
 
@@ -43,10 +43,8 @@ async function send(event) {
   };
   // One Idempotency-Key per compose action: sending the same composition again after an
   // error (a 503, a lost answer) is a retry, and the server sends no part twice.
-  const composed = JSON.stringify(body);
-  if (!state.compose || state.compose.body !== composed) state.compose = { key: newKey(), body: composed };
   try {
-    const accepted = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": state.compose.key });
+    const accepted = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": composeKey(body) });
     state.compose = null;
     state.messages.delete(temporaryId);
     for (const m of accepted.messages) keepNewest(m);
@@ -59,11 +57,6 @@ async function send(event) {
   }
   render(true);
   updateComposer();
-}
-
-function newKey() {
-  if (globalThis.crypto && crypto.randomUUID) return crypto.randomUUID();
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
 }
 
 export function wireComposer() {

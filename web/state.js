@@ -36,6 +36,21 @@ export const state = {
 };
 
 /**
+ * The Idempotency-Key of a composition: the same while the same body is sent again (a retry
+ * after an error), a new one for anything else. The sender clears `state.compose` once accepted.
+ */
+export function composeKey(body) {
+  const composed = JSON.stringify(body);
+  if (!state.compose || state.compose.body !== composed) {
+    const key = globalThis.crypto && crypto.randomUUID
+      ? crypto.randomUUID()
+      : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+    state.compose = { key, body: composed };
+  }
+  return state.compose.key;
+}
+
+/**
  * Keeps, per message id, the copy with the highest revision: polls re-read a settle window
  * and answers can arrive out of order (a send's 202 after a poll that saw the message
  * SENT), so an older copy never replaces a newer one. Returns whether anything changed.

@@ -5,7 +5,7 @@
 import { call } from "./api.js";
 import { render } from "./conversation.js";
 import { $, el, toast } from "./dom.js";
-import { keepNewest, state } from "./state.js";
+import { composeKey, keepNewest, state } from "./state.js";
 
 const NO_TEMPLATES = "No approved WhatsApp templates for this organization yet.";
 
@@ -162,11 +162,9 @@ async function sendTemplate(event) {
     variables[name] = value;
   }
   const body = { contact_id: state.contact.contact_id, template: { content_sid: t.content_sid, variables } };
-  const composed = JSON.stringify(body);
-  if (!state.compose || state.compose.body !== composed) state.compose = { key: crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`, body: composed };
   $("template-send").disabled = true;
   try {
-    const accepted = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": state.compose.key });
+    const accepted = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": composeKey(body) });
     state.compose = null;
     for (const m of accepted.messages) keepNewest(m);
     render(true);

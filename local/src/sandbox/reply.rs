@@ -265,12 +265,12 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let repeats = (1..deliveries).map(|_| sandbox.post_signed(account_sid, &url, &params));
     let first = if request.at_once {
         let (first, ()) = tokio::join!(sandbox.post_signed(account_sid, &url, &params), async {
-            futures_all(repeats).await
+            deliver_in_turn(repeats).await
         });
         first
     } else {
         let first = sandbox.post_signed(account_sid, &url, &params).await;
-        futures_all(repeats).await;
+        deliver_in_turn(repeats).await;
         first
     };
     match first {
@@ -289,7 +289,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
 
 /// Runs the repeated deliveries, each after the one before (their answers are not the
 /// reply's).
-async fn futures_all<R: std::future::Future>(repeats: impl Iterator<Item = R>) {
+async fn deliver_in_turn<R: std::future::Future>(repeats: impl Iterator<Item = R>) {
     for repeat in repeats {
         repeat.await;
     }

@@ -355,3 +355,75 @@ async fn the_twilio_client_reads_every_page_of_templates() {
         assert_eq!(page(bad).await.0, 400, "{bad}");
     }
 }
+
+/// The sandbox delivers like WhatsApp: free-form outside the window is accepted by the API
+/// and then fails with 63016; a template needs its variables (21656) and a known sid (21655).
+#[tokio::test]
+async fn the_sandbox_enforces_the_window_and_template_rules() {
+    let local = start().await;
+    let client = shared::twilio::TwilioClient::new(
+        &local.url("/sandbox"),
+        std::time::Duration::from_secs(2),
+    )
+    .unwrap();
+    let config = config("sandbox-token-acme-0001");
+    let dev = shared::domain::PhoneNumber::parse_e164("+14155550123").unwrap();
+    let send = |content| shared::twilio::OutboundMessage {
+        to: dev.clone(),
+        content,
+        status_callback: None,
+    };
+    let free_form = client
+        .send_message(&config, &text("+14155550123", "hello?"))
+        .await
+        .unwrap();
+    // Accepted; WhatsApp then refuses it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let listed = local
+            .sandbox(Method::GET, "/messages?to=%2B14155550123", None)
+            .await;
+        let m = listed
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["sid"] == free_form.sid)
+            .cloned()
+            .unwrap();
+        if m["status"] == "failed" {
+            assert_eq!(m["error_code"], 63016);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{m}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let template = |sid: &str, variables: Option<&str>| {
+        send(shared::twilio::OutboundContent::Template {
+            content_sid: sid.into(),
+            content_variables: variables.map(str::to_owned),
+        })
+    };
+    for (message, code) in [
+        (template("HX0000000000000000000000000000dead", None), 21655),
+        (template("HXnot-a-sid", None), 21655),
+        (
+            template("HX1a2b3c4d5e6f708192a3b4c5d6e7f801", Some(r#"{"1":"Dev"}"#)),
+            21656,
+        ),
+        (
+            template("HX1a2b3c4d5e6f708192a3b4c5d6e7f801", Some("not json")),
+            21656,
+        ),
+        (
+            template(
+                "HX1a2b3c4d5e6f708192a3b4c5d6e7f801",
+                Some(r#"{"1":"","2":"a","3":"b"}"#),
+            ),
+            21656,
+        ),
+    ] {
+        let e = client.send_message(&config, &message).await.unwrap_err();
+        assert_eq!(e.code(), Some(code), "{message:?}");
+    }
+}

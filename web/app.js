@@ -36,6 +36,15 @@ async function loadDemoUsers() {
   return demo.organizations[0] && demo.organizations[0].token;
 }
 
+// The local runner with real Twilio serves no demo users: it prints sign-in links
+// (`/#token=…`) to its terminal instead. The fragment never leaves the browser; it is
+// removed from the address bar at once.
+function tokenFromSignInLink() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (token) history.replaceState(null, "", location.pathname + location.search);
+  return token;
+}
+
 function switchUser(token) {
   state.token = token;
   const org = state.organizations.find((o) => o.token === token);
@@ -83,6 +92,7 @@ async function start() {
     const sandbox = await import(apiUrl("/local/sandbox.js"));
     sandbox.mount({ state, toast, pollSoon, apiUrl });
   }
+  if (!token && config.token === "local-demo") token = tokenFromSignInLink();
   if (!token && config.token === "session") token = sessionStorage.getItem(config.tokenKey || "crm.id_token");
   if (!token) {
     $("channel-status").textContent = "Sign in to the CRM to use WhatsApp.";

@@ -108,6 +108,9 @@ pub struct DemoUser {
 pub struct Running {
     pub addr: SocketAddr,
     pub base_url: String,
+    /// Whether the Twilio API in use is this process's sandbox: only then are demo tokens
+    /// served (`/local/demo`) and `/sandbox/*` mounted.
+    pub own_sandbox: bool,
     pub organizations: Vec<DemoOrganization>,
     pub settings: Settings,
     server: tokio::task::JoinHandle<()>,
@@ -168,8 +171,15 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let base_url = format!("http://{addr}");
     let settings = local_settings(options.env.as_ref(), &base_url)?;
 
+    let own_sandbox = uses_own_sandbox(&settings.twilio_api_base_url, addr);
+    let mut media_policy = settings.media_policy();
+    if own_sandbox {
+        // The sandbox serves media over plain http on loopback: the one exception.
+        media_policy = media_policy.with_local_sandbox(&settings.twilio_api_base_url);
+    }
     let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?
-        .with_content_base_url(&settings.twilio_content_base_url)?;
+        .with_content_base_url(&settings.twilio_content_base_url)?
+        .with_media_policy(media_policy);
     let media = MemoryMedia::new(base_url.clone());
     let (handlers, store_faults) = match options.backend {
         Backend::Memory => {
@@ -223,8 +233,12 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
         .public_base_url
         .clone()
         .unwrap_or_else(|| base_url.clone());
-    let sandbox = sandbox::Sandbox::new(&options.seed, &sandbox_public, options.callback_delay);
-    let app = router(state, sandbox, media, &options.web_dir);
+    let own_hosts = own_host_names(addr, settings.public_base_url.as_deref());
+    let sandbox = own_sandbox
+        .then(|| sandbox::Sandbox::new(&options.seed, &sandbox_public, options.callback_delay));
+    let app = router(state, sandbox, media, &options.web_dir).layer(
+        axum::middleware::from_fn_with_state(Arc::new(own_hosts), own_host_only),
+    );
     let server = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
         if let Err(e) = axum::serve(listener, service).await {
@@ -234,15 +248,77 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     Ok(Running {
         addr,
         base_url,
+        own_sandbox,
         organizations: demo,
         settings,
         server,
     })
 }
 
+/// Whether `api_base_url` is this process's own sandbox (`http://127.0.0.1:{port}/sandbox`):
+/// a TWILIO_API_BASE_URL pointing anywhere else means real Twilio (or another Twilio-alike).
+fn uses_own_sandbox(api_base_url: &str, addr: SocketAddr) -> bool {
+    let Ok(url) = url::Url::parse(api_base_url) else {
+        return false;
+    };
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    loopback
+        && url.port_or_known_default() == Some(addr.port())
+        && url.path().trim_end_matches('/') == "/sandbox"
+}
+
+/// The `Host` values this process answers: its loopback address and, when set, the host of
+/// `PUBLIC_BASE_URL` (a tunnel). Anything else — a DNS-rebound name — is refused.
+fn own_host_names(addr: SocketAddr, public_base_url: Option<&str>) -> Vec<String> {
+    let port = addr.port();
+    let mut hosts = vec![
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ];
+    if let Some(url) = public_base_url.and_then(|u| url::Url::parse(u).ok())
+        && let Some(host) = url.host_str()
+    {
+        hosts.push(match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        });
+    }
+    hosts.iter().map(|h| h.to_ascii_lowercase()).collect()
+}
+
+async fn own_host_only(
+    State(hosts): State<Arc<Vec<String>>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    if host.is_some_and(|h| hosts.contains(&h)) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host = ?request.headers().get(axum::http::header::HOST), "request for another host refused");
+    (
+        axum::http::StatusCode::MISDIRECTED_REQUEST,
+        axum::Json(serde_json::json!({"error": {
+            "code": "unknown_host",
+            "message": "This runner answers only requests addressed to its own host name."
+        }})),
+    )
+        .into_response()
+}
+
 fn router(
     state: AppState,
-    sandbox: sandbox::Sandbox,
+    sandbox: Option<sandbox::Sandbox>,
     media: MemoryMedia,
     web_dir: &std::path::Path,
 ) -> Router {
@@ -264,17 +340,28 @@ fn router(
         }
         api = api.route(path, methods);
     }
-    api.route("/whatsapp/{*rest}", any(unmatched))
-        .route("/webhook/{*rest}", any(unmatched))
-        .route("/local/demo", get(demo))
-        .route("/local/store-faults", axum::routing::post(store_faults))
-        .route("/local/sandbox.js", get(sandbox_panel_script))
-        .route("/local/sandbox.css", get(sandbox_panel_style))
+    api = api
+        .route("/whatsapp/{*rest}", any(unmatched))
+        .route("/webhook/{*rest}", any(unmatched));
+    if sandbox.is_some() {
+        // Demo tokens, fault switches and the contact's panel: only for the sandbox. With
+        // real Twilio the tokens are printed to the terminal, never served.
+        api = api
+            .route("/local/demo", get(demo))
+            .route("/local/store-faults", axum::routing::post(store_faults))
+            .route("/local/sandbox.js", get(sandbox_panel_script))
+            .route("/local/sandbox.css", get(sandbox_panel_style));
+    }
+    let mut app = api
+        .route("/local/{*rest}", any(unmatched))
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
         .with_state(state)
-        .nest("/sandbox", sandbox.router())
-        .nest("/local/media", media_store::router(media))
-        .fallback_service(ServeDir::new(web_dir))
+        .nest("/local/media", media_store::router(media));
+    app = match sandbox {
+        Some(sandbox) => app.nest("/sandbox", sandbox.router()),
+        None => app.route("/sandbox/{*rest}", any(unmatched)),
+    };
+    app.fallback_service(ServeDir::new(web_dir))
 }
 
 async fn unmatched() -> Response {

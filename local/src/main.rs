@@ -84,11 +84,17 @@ async fn main() -> std::process::ExitCode {
     };
     println!("WhatsApp channel running at {}", running.base_url);
     println!("  Send Message page: {}/", running.base_url);
-    println!("  demo users:        {}/local/demo", running.base_url);
     println!(
         "  Twilio API used:   {}",
         running.settings.twilio_api_base_url
     );
+    if running.own_sandbox {
+        println!("  demo users:        {}/local/demo", running.base_url);
+    } else {
+        // Real Twilio: no token is served over HTTP; whoever runs the process signs in
+        // with a link printed here (the token rides in the fragment, never sent anywhere).
+        println!("  sandbox and /local/demo are off: the Twilio API is not this runner's sandbox");
+    }
     for org in &running.organizations {
         println!(
             "  {:<8} {:<5} token {}",
@@ -96,6 +102,12 @@ async fn main() -> std::process::ExitCode {
             if org.whatsapp_configured { "on" } else { "off" },
             org.token
         );
+        if !running.own_sandbox {
+            println!(
+                "           sign in: {}/#token={}",
+                running.base_url, org.token
+            );
+        }
     }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -23,6 +23,12 @@ pub struct Settings {
     pub twilio_timeout: Duration,
     /// Twilio's Content API base URL (`TWILIO_CONTENT_BASE_URL`): templates are read there.
     pub twilio_content_base_url: String,
+    /// Hosts a media download may be redirected to (`TWILIO_MEDIA_HOSTS`, comma-separated;
+    /// `*.` matches subdomains): Twilio's media hosts.
+    pub twilio_media_hosts: String,
+    /// The longest one inbound media download may take, redirects and body included
+    /// (`MEDIA_FETCH_SECONDS`).
+    pub media_fetch_timeout: Duration,
     /// How long an organization's template list is reused (`TEMPLATE_CACHE_SECONDS`).
     pub template_cache_ttl: Duration,
     /// Public base URL of this API as Twilio reaches it (`PUBLIC_BASE_URL`), for status
@@ -40,6 +46,9 @@ pub struct Settings {
     pub secret_prefix: String,
     /// How long a read secret is reused (`SECRET_CACHE_SECONDS`).
     pub secret_cache_ttl: Duration,
+    /// How many organizations' configurations a process keeps, the least recently used
+    /// leaving first (`SECRET_CACHE_SIZE`); "not configured" answers count too.
+    pub secret_cache_size: usize,
     /// How long after its revision a message change is surely visible to a poll
     /// (`POLL_SETTLE_SECONDS`): longer than a DynamoDB write may take (`DYNAMODB_TIMEOUT_SECONDS`)
     /// plus index propagation. Polls re-read this window and drop what they returned before.
@@ -49,6 +58,15 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Where and how inbound media may be downloaded (no local sandbox exception).
+    pub fn media_policy(&self) -> crate::twilio::MediaPolicy {
+        crate::twilio::MediaPolicy::new(
+            &self.twilio_media_hosts,
+            crate::twilio::MAX_INBOUND_MEDIA_BYTES,
+            self.media_fetch_timeout,
+        )
+    }
+
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -75,6 +93,9 @@ impl Settings {
             twilio_timeout: Duration::from_secs(parse(&get, "TWILIO_TIMEOUT_SECONDS", 10u64)?),
             twilio_content_base_url: get("TWILIO_CONTENT_BASE_URL")
                 .unwrap_or_else(|| "https://content.twilio.com".to_owned()),
+            twilio_media_hosts: get("TWILIO_MEDIA_HOSTS")
+                .unwrap_or_else(|| crate::twilio::DEFAULT_MEDIA_HOSTS.to_owned()),
+            media_fetch_timeout: Duration::from_secs(parse(&get, "MEDIA_FETCH_SECONDS", 20u64)?),
             template_cache_ttl: Duration::from_secs(parse(&get, "TEMPLATE_CACHE_SECONDS", 300u64)?),
             public_base_url,
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
@@ -82,6 +103,7 @@ impl Settings {
             send_claim_lease: Duration::ZERO,
             secret_prefix: get("SECRET_PREFIX").unwrap_or_else(|| "whatsapp/".to_owned()),
             secret_cache_ttl: Duration::from_secs(parse(&get, "SECRET_CACHE_SECONDS", 300u64)?),
+            secret_cache_size: parse(&get, "SECRET_CACHE_SIZE", 1000usize)?,
             poll_settle: Duration::from_secs(parse(&get, "POLL_SETTLE_SECONDS", 30u64)?),
             dynamodb_timeout: Duration::from_secs(parse(&get, "DYNAMODB_TIMEOUT_SECONDS", 10u64)?),
         };
@@ -101,6 +123,18 @@ impl Settings {
                 reason:
                     "must be longer than DYNAMODB_TIMEOUT_SECONDS (a change can commit that late)"
                         .into(),
+            });
+        }
+        if settings.secret_cache_size == 0 {
+            return Err(ConfigError {
+                name: "SECRET_CACHE_SIZE",
+                reason: "must be at least 1".into(),
+            });
+        }
+        if settings.media_fetch_timeout.is_zero() {
+            return Err(ConfigError {
+                name: "MEDIA_FETCH_SECONDS",
+                reason: "must be at least 1".into(),
             });
         }
         if settings.send_max_attempts == 0 {

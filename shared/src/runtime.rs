@@ -122,7 +122,8 @@ pub fn aws_ports_from(
         .map_err(|e| ConfigError {
             name: "TWILIO_CONTENT_BASE_URL",
             reason: e.to_string(),
-        })?;
+        })?
+        .with_media_policy(settings.media_policy());
     Ok(AwsPorts {
         contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table),
         messages: DynamoMessages::new(dynamodb, resources.messages_table),

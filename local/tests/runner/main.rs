@@ -9,4 +9,5 @@ mod flow;
 mod gateway;
 mod openapi;
 mod sandbox;
+mod security;
 mod web;

@@ -6,8 +6,9 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::TwilioError;
 use super::content::{ContentPage, approved_template};
+use super::media_fetch::{MAX_REDIRECTS, MediaPolicy, is_account_media_url};
+use super::{DEFAULT_MEDIA_HOSTS, MediaRefusal, TwilioError};
 use crate::domain::{OrgConfig, PhoneNumber, Template};
 
 /// What a message carries: free-form content inside the 24-hour window, or an approved
@@ -127,17 +128,19 @@ pub struct TwilioClient {
     /// The Content API's base (`https://content.twilio.com`; the sandbox locally).
     content_base_url: String,
     content_page_size: u32,
+    media_policy: MediaPolicy,
 }
 
 #[derive(Debug)]
 struct HttpClients {
     api: reqwest::Client,
-    /// For media downloads: redirects are followed by hand, without credentials.
+    /// For media downloads: redirects are followed by hand, without credentials; names
+    /// resolve only to public addresses; no proxy from the environment.
     media: reqwest::Client,
 }
 
 impl HttpClients {
-    fn build(timeout: Duration) -> Result<Self, String> {
+    fn build(timeout: Duration, media_policy: &MediaPolicy) -> Result<Self, String> {
         let builder = || {
             reqwest::Client::builder()
                 .timeout(timeout)
@@ -148,6 +151,8 @@ impl HttpClients {
             api: builder().build().map_err(|e| e.to_string())?,
             media: builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .dns_resolver(media_policy.resolver())
                 .build()
                 .map_err(|e| e.to_string())?,
         })
@@ -157,6 +162,9 @@ impl HttpClients {
 /// Largest inbound media accepted (WhatsApp's own limit is 16 MB, documents 100 MB are
 /// refused here rather than held in memory).
 pub const MAX_INBOUND_MEDIA_BYTES: usize = 16 * 1024 * 1024;
+
+/// The longest one media download may take, redirects and body included.
+pub const DEFAULT_MEDIA_FETCH_TIME: Duration = Duration::from_secs(30);
 
 impl TwilioClient {
     /// `base_url` is `https://api.twilio.com` in production and the sandbox locally.
@@ -170,7 +178,20 @@ impl TwilioClient {
             base_url: base_url.trim_end_matches('/').to_owned(),
             content_base_url: "https://content.twilio.com".to_owned(),
             content_page_size: CONTENT_PAGE_SIZE,
+            media_policy: MediaPolicy::new(
+                DEFAULT_MEDIA_HOSTS,
+                MAX_INBOUND_MEDIA_BYTES,
+                DEFAULT_MEDIA_FETCH_TIME,
+            ),
         })
+    }
+
+    /// Downloads media under this policy (hosts, size and time caps, the local sandbox).
+    /// Set before the first request: the media client is built once, with its resolver.
+    pub fn with_media_policy(mut self, policy: MediaPolicy) -> Self {
+        self.media_policy = policy;
+        self.http = Arc::default();
+        self
     }
 
     /// Reads templates in pages of this size (1–1000; tests page through a few templates).
@@ -189,7 +210,7 @@ impl TwilioClient {
 
     fn http(&self) -> Result<&HttpClients, TwilioError> {
         self.http
-            .get_or_init(|| HttpClients::build(self.timeout))
+            .get_or_init(|| HttpClients::build(self.timeout, &self.media_policy))
             .as_ref()
             .map_err(|e| TwilioError::Network(e.clone()))
     }
@@ -279,24 +300,41 @@ impl TwilioClient {
         }
     }
 
-    /// Downloads an inbound message's media. The account's credentials go only to the
-    /// Twilio API's own origin; the redirect Twilio answers with (to its media CDN) is
-    /// followed without them.
+    /// Downloads an inbound message's media under the media policy (see `media_fetch`):
+    /// the account's credentials go only to its own media path on the API's origin; the
+    /// redirect to Twilio's media host is followed without them.
     pub async fn fetch_media(
         &self,
         config: &OrgConfig,
         url: &str,
     ) -> Result<(Vec<u8>, String), TwilioError> {
+        let api = url::Url::parse(&self.base_url)
+            .map_err(|_| TwilioError::InvalidResponse("API base URL".into()))?;
+        let url = url::Url::parse(url).map_err(|_| MediaRefusal::NotAccountMedia)?;
+        if !is_account_media_url(&api, &config.account_sid, &url) {
+            return Err(MediaRefusal::NotAccountMedia.into());
+        }
+        let policy = &self.media_policy;
+        tokio::time::timeout(policy.total_time, self.download(config, url))
+            .await
+            .unwrap_or(Err(TwilioError::Timeout))
+    }
+
+    async fn download(
+        &self,
+        config: &OrgConfig,
+        mut current: url::Url,
+    ) -> Result<(Vec<u8>, String), TwilioError> {
+        let policy = &self.media_policy;
         let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
-        let api = url::Url::parse(&self.base_url).map_err(|_| invalid("API base URL"))?;
-        let mut current = url::Url::parse(url).map_err(|_| invalid("media URL"))?;
-        for hop in 0..4 {
+        for hop in 0..=MAX_REDIRECTS {
+            policy.address_allowed(&current)?;
             let mut request = self.http()?.media.get(current.clone());
-            if hop == 0 && current.origin() == api.origin() {
+            if hop == 0 {
                 request = request
                     .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()));
             }
-            let response = request.send().await.map_err(transport_error)?;
+            let mut response = request.send().await.map_err(media_transport_error)?;
             let status = response.status();
             if status.is_redirection() {
                 let location = response
@@ -307,13 +345,18 @@ impl TwilioClient {
                 current = current
                     .join(location)
                     .map_err(|_| invalid("redirect location"))?;
+                policy.redirect_allowed(&current)?;
                 continue;
+            }
+            if !status.is_success() {
+                let bytes = response.bytes().await.map_err(media_transport_error)?;
+                return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
             }
             if response
                 .content_length()
-                .is_some_and(|len| len > MAX_INBOUND_MEDIA_BYTES as u64)
+                .is_some_and(|len| len > policy.max_bytes as u64)
             {
-                return Err(invalid("media larger than 16 MB"));
+                return Err(MediaRefusal::TooLarge.into());
             }
             let content_type = response
                 .headers()
@@ -321,17 +364,37 @@ impl TwilioClient {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("application/octet-stream")
                 .to_owned();
-            let bytes = response.bytes().await.map_err(transport_error)?;
-            if !status.is_success() {
-                return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
+            // Streamed: a body without Content-Length (chunked) stops at the cap.
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(media_transport_error)? {
+                if body.len() + chunk.len() > policy.max_bytes {
+                    return Err(MediaRefusal::TooLarge.into());
+                }
+                body.extend_from_slice(&chunk);
             }
-            if bytes.len() > MAX_INBOUND_MEDIA_BYTES {
-                return Err(invalid("media larger than 16 MB"));
-            }
-            return Ok((bytes.to_vec(), content_type));
+            return Ok((body, content_type));
         }
-        Err(invalid("too many redirects"))
+        Err(MediaRefusal::TooManyRedirects.into())
     }
+}
+
+impl From<MediaRefusal> for TwilioError {
+    fn from(refusal: MediaRefusal) -> Self {
+        TwilioError::MediaRefused(refusal)
+    }
+}
+
+/// A refusal by the resolver (a name with only private addresses) is a refusal, not a
+/// network failure worth retrying.
+fn media_transport_error(e: reqwest::Error) -> TwilioError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(refusal) = err.downcast_ref::<MediaRefusal>() {
+            return TwilioError::MediaRefused(*refusal);
+        }
+        source = err.source();
+    }
+    transport_error(e)
 }
 
 /// Sends an API request with the account's credentials and reads Twilio's JSON answer, or

@@ -25,6 +25,9 @@ pub enum TwilioError {
     /// An answer we could not read (for a send: a 2xx, so Twilio may have accepted it).
     #[error("unreadable answer from Twilio: {0}")]
     InvalidResponse(String),
+    /// A media download refused before or while it was made (see `media_fetch`).
+    #[error("media not fetched: {0}")]
+    MediaRefused(super::MediaRefusal),
 }
 
 /// What the worker does with a failure.
@@ -97,6 +100,7 @@ impl TwilioError {
                 _ if *http_status == 401 => FailureKind::Configuration,
                 _ => FailureKind::Permanent,
             },
+            TwilioError::MediaRefused(_) => FailureKind::Permanent,
         }
     }
 

@@ -4,15 +4,20 @@
 mod client;
 pub mod content;
 mod error;
+mod media_fetch;
 mod overrides;
 mod signature;
 mod webhook;
 
 pub use client::{
-    CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, OutboundContent, OutboundMessage,
-    RECONCILE_PAGE_SIZE, SentMessage, TwilioClient, new_message_sid,
+    CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, MAX_INBOUND_MEDIA_BYTES, OutboundContent,
+    OutboundMessage, RECONCILE_PAGE_SIZE, SentMessage, TwilioClient, new_message_sid,
 };
 pub use error::{FailureKind, TwilioError, describe_error_code};
+pub use media_fetch::{
+    DEFAULT_MEDIA_HOSTS, MediaPolicy, MediaRefusal, PublicOnlyResolver, is_account_media_url,
+    is_public,
+};
 pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};
 pub use signature::{compute_signature, validate_signature};
 pub use webhook::{FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError};

@@ -63,7 +63,14 @@ async fn download(
     }
     match media.object(&key) {
         Some((bytes, content_type)) => {
-            ([(header::CONTENT_TYPE, content_type)], bytes).into_response()
+            let mut response = ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+            if let Some(disposition) = media.disposition(&key) {
+                response.headers_mut().insert(
+                    header::CONTENT_DISPOSITION,
+                    header::HeaderValue::from_static(disposition),
+                );
+            }
+            response
         }
         None => (
             StatusCode::NOT_FOUND,

@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod aws;
+pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod media_link;

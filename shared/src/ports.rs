@@ -469,13 +469,14 @@ pub fn media_key(org: &OrganizationId, key_or_name: &str) -> PortResult<String> 
 }
 
 pub trait MediaStore: Clone + Send + Sync + 'static {
-    /// Stores bytes under the organization's prefix; returns the key.
+    /// Stores a received file under the organization's prefix, to be served as `served`
+    /// says (type, and whether as a download); returns the key.
     fn put(
         &self,
         org: &OrganizationId,
         name: &str,
         bytes: Vec<u8>,
-        content_type: &str,
+        served: &crate::domain::ServedAs,
     ) -> impl Future<Output = PortResult<String>> + Send;
 
     fn head(

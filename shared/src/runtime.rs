@@ -131,6 +131,7 @@ pub fn aws_ports_from(
             aws_sdk_secretsmanager::Client::new(sdk),
             settings.secret_prefix.clone(),
             settings.secret_cache_ttl,
+            settings.secret_cache_size,
         ),
         queue: SqsSendQueue::new(
             aws_sdk_sqs::Client::new(sdk),

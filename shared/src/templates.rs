@@ -1,38 +1,34 @@
 //! An organization's approved templates, read from Twilio's Content API and kept for
 //! `TEMPLATE_CACHE_SECONDS` per organization (one cache per Lambda process).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crate::cache::TtlCache;
 use crate::domain::{OrgConfig, OrganizationId, Template};
 use crate::ports::WhatsAppSender;
 use crate::twilio::TwilioError;
 
-/// How many organizations' lists a process keeps at most; the oldest goes first.
+/// How many organizations' lists a process keeps at most; the least recently used goes
+/// first.
 pub const MAX_CACHED_ORGANIZATIONS: usize = 1000;
-
-/// When a list was read, and the list.
-type Entry = (Instant, Arc<Vec<Template>>);
 
 #[derive(Clone)]
 pub struct TemplateCache {
     ttl: Duration,
-    entries: Arc<Mutex<HashMap<OrganizationId, Entry>>>,
+    entries: TtlCache<OrganizationId, Arc<Vec<Template>>>,
 }
 
 impl TemplateCache {
     pub fn new(ttl: Duration) -> Self {
         Self {
             ttl,
-            entries: Arc::default(),
+            entries: TtlCache::new(MAX_CACHED_ORGANIZATIONS),
         }
     }
 
     fn fresh(&self, org: &OrganizationId) -> Option<Arc<Vec<Template>>> {
-        let entries = self.entries.lock().ok()?;
-        let (read_at, templates) = entries.get(org)?;
-        (read_at.elapsed() < self.ttl).then(|| templates.clone())
+        self.entries.get(org)
     }
 
     /// The organization's templates: from the cache while fresh (unless `refresh`), else
@@ -48,18 +44,8 @@ impl TemplateCache {
             return Ok(templates);
         }
         let templates = Arc::new(sender.templates(config).await?);
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_CACHED_ORGANIZATIONS
-                && !entries.contains_key(org)
-                && let Some(oldest) = entries
-                    .iter()
-                    .min_by_key(|(_, (read_at, _))| *read_at)
-                    .map(|(org, _)| org.clone())
-            {
-                entries.remove(&oldest);
-            }
-            entries.insert(org.clone(), (Instant::now(), templates.clone()));
-        }
+        self.entries
+            .insert(org.clone(), templates.clone(), self.ttl);
         Ok(templates)
     }
 

@@ -239,12 +239,11 @@ impl<P: Ports> SendWorker<P> {
                     if media_rule(&content_type).is_some_and(|r| r.content_type == "text/vcard") {
                         attachment.card = shared::domain::parse_vcard(&bytes);
                     }
-                    attachment.key = Some(
-                        self.ports
-                            .media()
-                            .put(org, &name, bytes, &content_type)
-                            .await?,
-                    );
+                    // Served inline only if WhatsApp itself would show it; anything else
+                    // (HTML, SVG, documents) as a download.
+                    let served = shared::domain::served_as(&content_type);
+                    attachment.key =
+                        Some(self.ports.media().put(org, &name, bytes, &served).await?);
                     attachment.content_type = content_type;
                 }
                 Err(e) => {

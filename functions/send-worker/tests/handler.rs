@@ -618,6 +618,67 @@ async fn media_that_cannot_be_fetched_is_marked_and_the_message_kept() {
     );
 }
 
+/// A media URL the policy refuses (another account's, a private address, too large) is not
+/// worth a retry: the attachment is marked at once.
+#[tokio::test]
+async fn refused_media_is_marked_unavailable_without_retries() {
+    for refusal in [
+        shared::twilio::MediaRefusal::NotAccountMedia,
+        shared::twilio::MediaRefusal::PrivateAddress,
+        shared::twilio::MediaRefusal::TooLarge,
+    ] {
+        let w = worker().await;
+        let job = inbound_with_media(&w).await;
+        w.ports
+            .sender
+            .media_answers(TWILIO_MEDIA, [Err(TwilioError::MediaRefused(refusal))]);
+        assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
+        assert!(w.ports.queue.drain().is_empty(), "{refusal:?}: no retry");
+        let m = stored(&w, &job).await;
+        assert_eq!(m.attachments[0].key, None);
+        assert_eq!(
+            m.attachments[0].error.as_deref(),
+            Some("The media could not be downloaded from WhatsApp.")
+        );
+    }
+}
+
+/// Whatever type a contact's file claims, only what WhatsApp displays is stored to be shown;
+/// an HTML page is stored as an opaque download.
+#[tokio::test]
+async fn a_received_web_page_is_stored_as_a_download() {
+    let w = worker().await;
+    let job = inbound_with_media(&w).await;
+    w.ports.sender.media_answers(
+        TWILIO_MEDIA,
+        [Ok((
+            b"<script>alert(document.cookie)</script>".to_vec(),
+            "text/html; charset=utf-8".to_owned(),
+        ))],
+    );
+    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
+    let m = stored(&w, &job).await;
+    let key = m.attachments[0].key.clone().unwrap();
+    let (_, stored_type) = w.ports.media.object(&key).unwrap();
+    assert_eq!(stored_type, "application/octet-stream");
+    assert_eq!(w.ports.media.disposition(&key), Some("attachment"));
+    assert_eq!(m.attachments[0].content_type, "text/html; charset=utf-8");
+
+    let w = worker().await;
+    let photo = inbound_with_media(&w).await;
+    w.ports.sender.media_answers(
+        TWILIO_MEDIA,
+        [Ok((
+            b"\xff\xd8\xff\xe0jpeg".to_vec(),
+            "image/jpeg".to_owned(),
+        ))],
+    );
+    assert_eq!(w.process(&photo).await.unwrap(), JobOutcome::MediaCopied);
+    let key = stored(&w, &photo).await.attachments[0].key.clone().unwrap();
+    assert_eq!(w.ports.media.object(&key).unwrap().1, "image/jpeg");
+    assert_eq!(w.ports.media.disposition(&key), None);
+}
+
 // ---------- exactly once: claims and reconciliation ----------
 
 /// Runs the job and every job it queues until one ends it.

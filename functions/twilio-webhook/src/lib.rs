@@ -19,14 +19,14 @@ use shared::api::{
 use shared::config::Settings;
 use shared::domain::{
     Attachment, ChannelConfig, ContactChange, JobKind, Message, MessageId, MessageStatus,
-    OptAction, OrgConfig, OrganizationId, SendJob, StatusChange, keyword_action,
+    OptAction, OrgConfig, OrganizationId, SendJob, StatusChange, is_account_sid, keyword_action,
     opt_out_type_action, sentences,
 };
 use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue};
 use shared::runtime::Handler;
 use shared::twilio::{
     FormParams, InboundMessage, SIGNATURE_HEADER, StatusCallback, describe_error_code,
-    validate_signature,
+    is_well_formed_signature, validate_signature,
 };
 
 use secrecy::ExposeSecret;
@@ -78,6 +78,24 @@ impl<P: Ports> TwilioWebhook<P> {
         let org = path_parameter(event, "organization_id")
             .and_then(|id| OrganizationId::parse(id).ok())
             .ok_or(ApiError::NotFound("Unknown organization."))?;
+        // What cannot be Twilio's is refused before anything is read: a flood of unsigned
+        // or malformed requests costs no Secrets Manager call.
+        let signature = header(event, SIGNATURE_HEADER).unwrap_or_default().trim();
+        if !is_well_formed_signature(signature) {
+            tracing::warn!(organization_id = %org, has_signature = !signature.is_empty(), "webhook without a well-formed signature");
+            return Err(ApiError::Forbidden("Invalid Twilio signature."));
+        }
+        let form = FormParams::parse(&body_bytes(event)?).map_err(|_| {
+            ApiError::InvalidParameter(
+                "The body must be a form (application/x-www-form-urlencoded).".into(),
+            )
+        })?;
+        if !form.get("AccountSid").is_some_and(is_account_sid) {
+            tracing::warn!(organization_id = %org, "webhook without a well-formed AccountSid");
+            return Err(ApiError::Forbidden(
+                "The request is not for this organization's account.",
+            ));
+        }
         // An organization without a usable configuration has no token to check with.
         let config = match self.ports.credentials().channel_config(&org).await? {
             ChannelConfig::Configured(config) => config,
@@ -86,33 +104,44 @@ impl<P: Ports> TwilioWebhook<P> {
                 return Err(ApiError::NotFound("Unknown organization."));
             }
         };
-        let form = FormParams::parse(&body_bytes(event)?).map_err(|_| {
-            ApiError::InvalidParameter(
-                "The body must be a form (application/x-www-form-urlencoded).".into(),
-            )
-        })?;
-        self.verify(event, &org, &config, &form)?;
+        self.verify(event, &org, &kind, &config, &form)?;
         match kind {
             Kind::Inbound => self.inbound(&org, &config, &form).await,
             Kind::Status => self.status(&org, event, &form).await,
         }
     }
 
-    fn public_url(&self, event: &ApiGatewayV2httpRequest) -> String {
-        let base = self.public_base_url.clone().unwrap_or_else(|| {
-            format!(
-                "https://{}",
+    /// The URL Twilio called, as it signed it. With `PUBLIC_BASE_URL` (a custom domain,
+    /// perhaps with an API mapping path such as `/whatsapp`), that base plus the route's own
+    /// path: API Gateway's `rawPath` may carry the mapping key too, which would put it in
+    /// twice. Without it, the execute-api domain plus `rawPath`, exactly what was called.
+    fn public_url(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+        org: &OrganizationId,
+        kind: &Kind,
+    ) -> String {
+        let url = match &self.public_base_url {
+            Some(base) => {
+                let suffix = match kind {
+                    Kind::Inbound => "",
+                    Kind::Status => "/status",
+                };
+                format!("{base}/webhook/twilio/whatsapp/{org}{suffix}")
+            }
+            None => format!(
+                "https://{}{}",
                 event
                     .request_context
                     .domain_name
                     .as_deref()
-                    .unwrap_or_default()
-            )
-        });
-        let path = event.raw_path.as_deref().unwrap_or_default();
+                    .unwrap_or_default(),
+                event.raw_path.as_deref().unwrap_or_default()
+            ),
+        };
         match event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
-            Some(q) => format!("{base}{path}?{q}"),
-            None => format!("{base}{path}"),
+            Some(q) => format!("{url}?{q}"),
+            None => url,
         }
     }
 
@@ -120,11 +149,12 @@ impl<P: Ports> TwilioWebhook<P> {
         &self,
         event: &ApiGatewayV2httpRequest,
         org: &OrganizationId,
+        kind: &Kind,
         config: &OrgConfig,
         form: &FormParams,
     ) -> Result<(), ApiError> {
         let signature = header(event, SIGNATURE_HEADER).unwrap_or_default();
-        let url = self.public_url(event);
+        let url = self.public_url(event, org, kind);
         if !validate_signature(
             config.auth_token.expose_secret(),
             &url,

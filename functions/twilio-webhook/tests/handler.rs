@@ -263,6 +263,69 @@ async fn bad_or_missing_signatures_are_403_and_store_nothing() {
     assert!(aisha(&w).await.last_inbound_at.unwrap() < hours_ago(47));
 }
 
+/// A flood of requests that cannot be Twilio's — no signature, one of the wrong shape, no or
+/// a malformed AccountSid, a garbage body — costs no secret read at all.
+#[tokio::test]
+async fn requests_that_cannot_be_twilios_cost_no_secret_read() {
+    let w = webhook().await;
+    let params = inbound_params(SID1, "+60123456789", "Hi");
+    let without_account: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "AccountSid")
+        .cloned()
+        .collect();
+    let mut bad_account = params.clone();
+    for (k, v) in bad_account.iter_mut() {
+        if k == "AccountSid" {
+            *v = "AC-not-a-sid".into();
+        }
+    }
+    let mut flood = vec![];
+    for i in 0..50 {
+        // Made-up organization ids as well as the real one.
+        let org_id = if i % 2 == 0 {
+            "org-a".to_owned()
+        } else {
+            format!("org-{i}")
+        };
+        let mut missing = event_signed_for(&org_id, false, "", &params, AUTH_TOKEN, None);
+        missing.headers.remove("x-twilio-signature");
+        flood.push((missing, 403));
+        for bad in [
+            "",
+            "abc",
+            "not base64 at all!!!!!!!!!!!",
+            &base64_encode(&[7; 32]),
+        ] {
+            let mut e = event_signed_for(&org_id, i % 3 == 0, "", &params, AUTH_TOKEN, None);
+            e.headers.insert("x-twilio-signature", bad.parse().unwrap());
+            flood.push((e, 403));
+        }
+        flood.push((
+            event_signed_for(&org_id, false, "", &without_account, AUTH_TOKEN, None),
+            403,
+        ));
+        flood.push((
+            event_signed_for(&org_id, true, "", &bad_account, AUTH_TOKEN, None),
+            403,
+        ));
+        let mut garbage = event_signed_for(&org_id, false, "", &params, AUTH_TOKEN, None);
+        garbage.body = Some("%zz=%&&=".into());
+        garbage.is_base64_encoded = false;
+        flood.push((garbage, 403));
+    }
+    for (event, status) in flood {
+        assert_eq!(w.handle(event).await.status_code, status);
+    }
+    assert_eq!(w.ports.credentials.reads(), 0, "no secret was read");
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
+
+    // A request of the right shape is checked against the secret: one read.
+    let wrong_token = event_signed_for("org-a", false, "", &params, "not-the-token", None);
+    assert_eq!(w.handle(wrong_token).await.status_code, 403);
+    assert_eq!(w.ports.credentials.reads(), 1);
+}
+
 fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -287,6 +350,43 @@ async fn the_public_base_url_setting_is_what_gets_signed() {
     let url = "https://hooks.example.com/webhook/twilio/whatsapp/org-a";
     let event = event_signed_for("org-a", false, "", &params, AUTH_TOKEN, Some(url));
     assert_eq!(w.handle(event).await.status_code, 200);
+}
+
+/// A custom domain whose API mapping has a path (`hooks.example.com/whatsapp` → the API):
+/// API Gateway's rawPath carries the mapping key, and so does PUBLIC_BASE_URL. The signed URL
+/// has it once.
+#[tokio::test]
+async fn a_custom_domain_mapping_path_is_signed_once() {
+    let mut w = webhook().await;
+    w.public_base_url = Some("https://hooks.example.com/whatsapp".into());
+    let params = inbound_params(SID1, "+60123456789", "Hi");
+    let url = "https://hooks.example.com/whatsapp/webhook/twilio/whatsapp/org-a";
+    for raw_path in [
+        "/whatsapp/webhook/twilio/whatsapp/org-a",
+        "/webhook/twilio/whatsapp/org-a",
+    ] {
+        let mut event = event_signed_for("org-a", false, "", &params, AUTH_TOKEN, Some(url));
+        event.raw_path = Some(raw_path.into());
+        event.request_context.domain_name = Some("hooks.example.com".into());
+        assert_eq!(w.handle(event).await.status_code, 200, "{raw_path}");
+    }
+    let m = outbound(&w).await;
+    let status_url = format!(
+        "https://hooks.example.com/whatsapp/webhook/twilio/whatsapp/org-a/status?message_id={}",
+        m.id
+    );
+    let params = status_params("SM00000000000000000000000000000abc", "sent", None);
+    let mut event = event_signed_for(
+        "org-a",
+        true,
+        &format!("message_id={}", m.id),
+        &params,
+        AUTH_TOKEN,
+        Some(&status_url),
+    );
+    event.raw_path = Some("/whatsapp/webhook/twilio/whatsapp/org-a/status".into());
+    assert_eq!(w.handle(event).await.status_code, 200);
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Sent);
 }
 
 #[tokio::test]

@@ -19,6 +19,9 @@ pub const SAMPLE_VOICE: &[u8] = b"OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x
 
 /// A shared contact, as WhatsApp sends one (vCard 3.0).
 pub const SAMPLE_CONTACT: &[u8] = b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lim;Grace;;;\r\nFN:Grace Lim\r\nitem1.TEL;waid=60123456781:+60 12-345 6781\r\nitem1.X-ABLabel:Mobile\r\nEND:VCARD\r\n";
+/// A web page sent as a document: what must never render in the CRM's browser.
+pub const SAMPLE_WEBPAGE: &[u8] =
+    b"<!doctype html><title>Invoice</title><script>document.title = 'ran'</script><p>Invoice</p>\n";
 /// A sticker: a 96×96 WebP smiley with transparency (WhatsApp stickers are WebP images).
 pub const SAMPLE_STICKER: &[u8] = include_bytes!("sample-sticker.webp");
 
@@ -30,6 +33,7 @@ pub fn sample(kind: &str) -> Option<(&'static [u8], &'static str, &'static str)>
         "voice" | "audio" => (SAMPLE_VOICE, "audio/ogg", "audio"),
         "contact" => (SAMPLE_CONTACT, "text/vcard", "contacts"),
         "sticker" => (SAMPLE_STICKER, "image/webp", "sticker"),
+        "webpage" => (SAMPLE_WEBPAGE, "text/html", "document"),
         _ => return None,
     })
 }

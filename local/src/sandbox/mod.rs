@@ -31,7 +31,7 @@ use shared::domain::{ChannelConfig, OrganizationId, PhoneNumber, parse_org_secre
 use shared::twilio::{ConnectionOverrides, RetryOn, compute_signature};
 
 pub use faults::{Fault, FaultMode};
-pub use media::{SAMPLE_DOCUMENT, SAMPLE_PHOTO, SAMPLE_VOICE};
+pub use media::{SAMPLE_DOCUMENT, SAMPLE_PHOTO, SAMPLE_VOICE, SAMPLE_WEBPAGE};
 
 use crate::seed::Seed;
 

@@ -115,7 +115,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             Some(sample) => Some(sample),
             None => {
                 return bad_request(
-                    "\"media\" is one of image, document, voice, contact, sticker.",
+                    "\"media\" is one of image, document, voice, contact, sticker, webpage.",
                 );
             }
         },

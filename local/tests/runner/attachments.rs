@@ -182,10 +182,37 @@ async fn a_png_and_a_pdf_with_text_reach_delivered_as_two_messages() {
 #[tokio::test]
 async fn a_contacts_photo_voice_note_and_document_arrive_as_our_own_downloads() {
     let local = start().await;
-    for (kind, bytes, message_type) in [
-        ("image", local::sandbox::SAMPLE_PHOTO, "IMAGE"),
-        ("voice", local::sandbox::SAMPLE_VOICE, "AUDIO"),
-        ("document", local::sandbox::SAMPLE_DOCUMENT, "DOCUMENT"),
+    // What WhatsApp displays is served inline; a document, or a web page a contact sent,
+    // only as a download of no particular type.
+    for (kind, bytes, message_type, served_type, download) in [
+        (
+            "image",
+            local::sandbox::SAMPLE_PHOTO,
+            "IMAGE",
+            "image/jpeg",
+            false,
+        ),
+        (
+            "voice",
+            local::sandbox::SAMPLE_VOICE,
+            "AUDIO",
+            "audio/ogg",
+            false,
+        ),
+        (
+            "document",
+            local::sandbox::SAMPLE_DOCUMENT,
+            "DOCUMENT",
+            "application/octet-stream",
+            true,
+        ),
+        (
+            "webpage",
+            local::sandbox::SAMPLE_WEBPAGE,
+            "OTHER",
+            "application/octet-stream",
+            true,
+        ),
     ] {
         let reply = local
             .sandbox(
@@ -219,15 +246,17 @@ async fn a_contacts_photo_voice_note_and_document_arrive_as_our_own_downloads() 
         let url = attachment["url"].as_str().unwrap();
         assert!(url.contains("/local/media/acme/inbound/"), "{url}");
         assert!(!url.contains("sandbox"), "never Twilio's URL");
-        let downloaded = local
-            .http
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let response = local.http.get(url).send().await.unwrap();
+        assert_eq!(response.headers()["content-type"], served_type, "{kind}");
+        assert_eq!(
+            response
+                .headers()
+                .get("content-disposition")
+                .map(|v| v.to_str().unwrap()),
+            download.then_some("attachment"),
+            "{kind}"
+        );
+        let downloaded = response.bytes().await.unwrap();
         assert_eq!(&downloaded[..], bytes, "{kind}");
     }
 }

@@ -7,7 +7,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 
 use super::unavailable;
-use crate::domain::OrganizationId;
+use crate::domain::{OrganizationId, ServedAs};
 use crate::ports::{MediaStore, PortError, PortResult, PresignedRequest, StoredObject, media_key};
 
 #[derive(Clone)]
@@ -128,14 +128,15 @@ impl MediaStore for S3Media {
         org: &OrganizationId,
         name: &str,
         bytes: Vec<u8>,
-        content_type: &str,
+        served: &ServedAs,
     ) -> PortResult<String> {
         let key = media_key(org, name)?;
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
-            .content_type(content_type)
+            .content_type(&served.content_type)
+            .set_content_disposition(served.download.then(|| "attachment".to_owned()))
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -221,5 +222,92 @@ impl MediaStore for S3Media {
                 .collect(),
             key,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! How S3's answers for a missing upload are read. With s3:ListBucket S3 says 404 (no
+    //! such key): the upload was never made, which the user is told. Without it S3 says 403
+    //! for the same object: that is a deployment fault, reported as unavailable, never as
+    //! "not uploaded". A fake S3 on loopback answers exactly as S3 does.
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn fake_s3(status: u16) -> S3Media {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = vec![0u8; 16 * 1024];
+                    let n = socket.read(&mut request).await.unwrap_or(0);
+                    let head = String::from_utf8_lossy(&request[..n]).to_string();
+                    let (reason, code) = match status {
+                        404 => ("Not Found", "NoSuchKey"),
+                        _ => ("Forbidden", "AccessDenied"),
+                    };
+                    // HEAD answers carry no body; the others S3's XML error document.
+                    let body = if head.starts_with("HEAD") {
+                        String::new()
+                    } else {
+                        format!(
+                            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>m</Message><RequestId>R</RequestId></Error>"
+                        )
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nx-amz-request-id: R\r\nConnection: close\r\n\r\n{}",
+                        if head.starts_with("HEAD") {
+                            0
+                        } else {
+                            body.len()
+                        },
+                        body
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                    let _ = socket.shutdown().await;
+                });
+            }
+        });
+        let config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .force_path_style(true)
+            .build();
+        S3Media::new(Client::from_conf(config), "media")
+    }
+
+    #[tokio::test]
+    async fn a_missing_upload_is_none_with_list_permission_and_unavailable_without() {
+        let acme = OrganizationId::parse("acme").unwrap();
+        let key = "acme/uploads/01J/photo.jpg";
+        let sealed = "acme/sent/01J/photo.jpg";
+
+        let s3 = fake_s3(404).await;
+        assert_eq!(s3.head(&acme, key).await, Ok(None));
+        assert_eq!(s3.read_head(&acme, key, 16).await, Ok(None));
+        assert_eq!(s3.seal(&acme, key, sealed).await, Ok(None));
+
+        let s3 = fake_s3(403).await;
+        assert!(matches!(
+            s3.head(&acme, key).await,
+            Err(PortError::Unavailable(_))
+        ));
+        assert!(matches!(
+            s3.read_head(&acme, key, 16).await,
+            Err(PortError::Unavailable(_))
+        ));
+        assert!(matches!(
+            s3.seal(&acme, key, sealed).await,
+            Err(PortError::Unavailable(_))
+        ));
     }
 }

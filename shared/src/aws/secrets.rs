@@ -1,13 +1,14 @@
 //! Organization Twilio configuration from Secrets Manager (`{prefix}{organization_id}/twilio`),
-//! cached in the process so a warm Lambda does not read it on every request.
+//! cached in the process so a warm Lambda does not read it on every request. The cache is
+//! bounded (`SECRET_CACHE_SIZE` organizations, least recently used out first) and remembers
+//! "not configured" too, briefly.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
 
 use super::unavailable;
+use crate::cache::TtlCache;
 use crate::domain::{ChannelConfig, OrganizationId, parse_org_secret};
 use crate::ports::{CredentialStore, PortResult};
 
@@ -20,32 +21,28 @@ pub struct SecretsManagerCredentials {
     client: Client,
     prefix: String,
     ttl: Duration,
-    cache: Arc<Mutex<HashMap<OrganizationId, (Instant, ChannelConfig)>>>,
+    cache: TtlCache<OrganizationId, ChannelConfig>,
 }
 
 impl SecretsManagerCredentials {
-    pub fn new(client: Client, prefix: impl Into<String>, ttl: Duration) -> Self {
+    /// Keeps what it read for `ttl`, for at most `capacity` organizations.
+    pub fn new(client: Client, prefix: impl Into<String>, ttl: Duration, capacity: usize) -> Self {
         Self {
             client,
             prefix: prefix.into(),
             ttl,
-            cache: Arc::default(),
+            cache: TtlCache::new(capacity),
         }
+    }
+
+    /// How many organizations' configurations are cached.
+    pub fn cached_organizations(&self) -> usize {
+        self.cache.len()
     }
 
     /// `whatsapp/{organization_id}/twilio` with the default prefix.
     pub fn secret_name(&self, org: &OrganizationId) -> String {
         format!("{}{org}/twilio", self.prefix)
-    }
-
-    fn cached(&self, org: &OrganizationId) -> Option<ChannelConfig> {
-        let cache = self.cache.lock().ok()?;
-        let (at, config) = cache.get(org)?;
-        let ttl = match config {
-            ChannelConfig::Configured(_) => self.ttl,
-            ChannelConfig::NotConfigured { .. } => self.ttl.min(NEGATIVE_TTL),
-        };
-        (at.elapsed() < ttl).then(|| config.clone())
     }
 
     async fn fetch(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
@@ -72,16 +69,18 @@ impl SecretsManagerCredentials {
         if let ChannelConfig::NotConfigured { why } = &config {
             tracing::warn!(organization_id = %org, why, "WhatsApp configuration unusable");
         }
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.insert(org.clone(), (Instant::now(), config.clone()));
-        }
+        let ttl = match &config {
+            ChannelConfig::Configured(_) => self.ttl,
+            ChannelConfig::NotConfigured { .. } => self.ttl.min(NEGATIVE_TTL),
+        };
+        self.cache.insert(org.clone(), config.clone(), ttl);
         Ok(config)
     }
 }
 
 impl CredentialStore for SecretsManagerCredentials {
     async fn channel_config(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
-        match self.cached(org) {
+        match self.cache.get(org) {
             Some(config) => Ok(config),
             None => self.fetch(org).await,
         }

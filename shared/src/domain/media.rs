@@ -319,6 +319,53 @@ pub fn split_outbound(
     parts
 }
 
+/// Received types served inline: what WhatsApp itself displays (images, stickers, voice
+/// notes and audio, video). Everything else — documents, contact cards, and whatever a contact
+/// or a CDN calls `text/html` or `image/svg+xml` — is served as a download, so nothing a
+/// contact sends can run in the CRM's origin or a browser tab.
+pub const SHOWN_INLINE: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "audio/ogg",
+    "audio/amr",
+    "audio/aac",
+    "audio/mpeg",
+    "audio/mp4",
+    "video/mp4",
+    "video/3gpp",
+];
+
+/// How a received file is stored and served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedAs {
+    /// The stored `Content-Type`.
+    pub content_type: String,
+    /// Whether it is served with `Content-Disposition: attachment`.
+    pub download: bool,
+}
+
+/// A displayable type as it is; anything else as an opaque download.
+pub fn served_as(content_type: &str) -> ServedAs {
+    let essence = essence(content_type);
+    let essence = if essence == "image/jpg" {
+        "image/jpeg".to_owned()
+    } else {
+        essence
+    };
+    if SHOWN_INLINE.contains(&essence.as_str()) {
+        ServedAs {
+            content_type: essence,
+            download: false,
+        }
+    } else {
+        ServedAs {
+            content_type: "application/octet-stream".into(),
+            download: true,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,5 +562,46 @@ mod tests {
         assert!(media_rule("video/mp4").unwrap().takes_caption);
         assert!(!media_rule("audio/mpeg").unwrap().takes_caption);
         assert!(!media_rule("text/vcard").unwrap().takes_caption);
+    }
+
+    #[test]
+    fn only_what_whatsapp_displays_is_served_inline() {
+        for (received, stored) in [
+            ("image/jpeg", "image/jpeg"),
+            ("image/JPG", "image/jpeg"),
+            ("image/webp", "image/webp"),
+            ("audio/ogg; codecs=opus", "audio/ogg"),
+            ("video/mp4", "video/mp4"),
+        ] {
+            assert_eq!(
+                served_as(received),
+                ServedAs {
+                    content_type: stored.into(),
+                    download: false
+                },
+                "{received}"
+            );
+        }
+        for received in [
+            "text/html",
+            "text/html; charset=utf-8",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/xml",
+            "application/javascript",
+            "application/pdf",
+            "text/vcard",
+            "",
+            "nonsense",
+        ] {
+            assert_eq!(
+                served_as(received),
+                ServedAs {
+                    content_type: "application/octet-stream".into(),
+                    download: true
+                },
+                "{received}"
+            );
+        }
     }
 }

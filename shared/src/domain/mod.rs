@@ -18,13 +18,14 @@ pub use details::{ButtonReply, InboundDetails, Location, Referral, ReplyTo};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
     MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,
-    SNIFF_BYTES, check_content, check_declared, media_rule, split_outbound,
+    SHOWN_INLINE, SNIFF_BYTES, ServedAs, check_content, check_declared, media_rule, served_as,
+    split_outbound,
 };
 pub use message::{
     Attachment, Direction, JobKind, Message, MessageStatus, MessageType, SendJob, StatusChange,
 };
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
-pub use org_config::{ChannelConfig, OrgConfig, parse_org_secret};
+pub use org_config::{ChannelConfig, OrgConfig, is_account_sid, parse_org_secret};
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 pub use template::{
     MAX_VARIABLE_CHARS, SentTemplate, Template, TemplateAction, TemplateRejection, is_content_sid,

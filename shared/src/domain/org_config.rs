@@ -39,7 +39,8 @@ struct SecretDocument {
     whatsapp_enabled: Option<serde_json::Value>,
 }
 
-fn is_account_sid(sid: &str) -> bool {
+/// `AC` and 32 hex digits: the shape of every Twilio account sid.
+pub fn is_account_sid(sid: &str) -> bool {
     sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -12,6 +12,8 @@ use crate::ports::{CredentialStore, PortResult};
 pub struct MemoryCredentials {
     secrets: Arc<Mutex<HashMap<OrganizationId, String>>>,
     cache: Option<Arc<Mutex<HashMap<OrganizationId, ChannelConfig>>>>,
+    /// Reads of the secret itself: what would be Secrets Manager calls.
+    reads: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl MemoryCredentials {
@@ -26,7 +28,13 @@ impl MemoryCredentials {
         }
     }
 
+    /// How many times a secret was read (cache hits not counted).
+    pub fn reads(&self) -> usize {
+        self.reads.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     fn read(&self, org: &OrganizationId) -> PortResult<ChannelConfig> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(match lock(&self.secrets)?.get(org) {
             Some(json) => parse_org_secret(json),
             None => ChannelConfig::not_configured("no secret for this organization"),

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
 use super::lock;
-use crate::domain::OrganizationId;
+use crate::domain::{OrganizationId, ServedAs};
 use crate::ports::{MediaStore, PortError, PortResult, PresignedRequest, StoredObject, media_key};
 
 /// Bytes and content type by key.
@@ -20,6 +20,8 @@ type Objects = HashMap<String, (Vec<u8>, String)>;
 #[derive(Clone)]
 pub struct MemoryMedia {
     objects: Arc<Mutex<Objects>>,
+    /// Keys served with `Content-Disposition: attachment`, as S3 stores it per object.
+    downloads: Arc<Mutex<std::collections::HashSet<String>>>,
     base_url: String,
     signing_key: Arc<[u8; 16]>,
 }
@@ -38,6 +40,7 @@ impl MemoryMedia {
     pub fn new(base_url: impl Into<String>) -> Self {
         Self {
             objects: Arc::default(),
+            downloads: Arc::default(),
             base_url: base_url.into(),
             signing_key: Arc::new(ulid::Ulid::new().to_bytes()),
         }
@@ -46,6 +49,14 @@ impl MemoryMedia {
     /// An object's bytes and content type, by full key.
     pub fn object(&self, key: &str) -> Option<(Vec<u8>, String)> {
         lock(&self.objects).ok()?.get(key).cloned()
+    }
+
+    /// The `Content-Disposition` an object is served with, if any.
+    pub fn disposition(&self, key: &str) -> Option<&'static str> {
+        lock(&self.downloads)
+            .ok()?
+            .contains(key)
+            .then_some("attachment")
     }
 
     /// Every key, sorted (tests).
@@ -171,10 +182,13 @@ impl MediaStore for MemoryMedia {
         org: &OrganizationId,
         name: &str,
         bytes: Vec<u8>,
-        content_type: &str,
+        served: &ServedAs,
     ) -> PortResult<String> {
         let key = media_key(org, name)?;
-        self.store(&key, bytes, content_type)?;
+        self.store(&key, bytes, &served.content_type)?;
+        if served.download {
+            lock(&self.downloads)?.insert(key.clone());
+        }
         Ok(key)
     }
 

@@ -19,7 +19,7 @@ pub use media_fetch::{
     is_public,
 };
 pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};
-pub use signature::{compute_signature, validate_signature};
+pub use signature::{compute_signature, is_well_formed_signature, validate_signature};
 pub use webhook::{FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError};
 
 /// The header Twilio signs every webhook request with.

@@ -30,6 +30,15 @@ pub fn compute_signature(auth_token: &str, url: &str, params: &[(String, String)
     STANDARD.encode(mac_over(auth_token, url, params).finalize().into_bytes())
 }
 
+/// Whether a header value can be a Twilio signature at all: base64 of an HMAC-SHA1 (20
+/// bytes). Checked before anything is read for the request.
+pub fn is_well_formed_signature(signature: &str) -> bool {
+    signature.len() == 28
+        && STANDARD
+            .decode(signature)
+            .is_ok_and(|bytes| bytes.len() == 20)
+}
+
 /// Checks a signature in constant time. Twilio signs the URL exactly as it was configured,
 /// and proxies add or drop the scheme's default port, so both spellings are accepted.
 pub fn validate_signature(

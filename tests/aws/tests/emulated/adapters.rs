@@ -266,6 +266,37 @@ async fn secrets_are_parsed_cached_and_refreshed() {
     }
 }
 
+/// Made-up organization ids (each a "not configured" answer) cannot grow the cache past
+/// its size, and the configured organization read last stays cached.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn the_secret_cache_is_bounded_negative_answers_included() {
+    let stack = Stack::create().await;
+    stack
+        .put_secret("acme", &secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true))
+        .await;
+    let credentials = shared::aws::SecretsManagerCredentials::new(
+        aws_sdk_secretsmanager::Client::new(&stack.sdk),
+        stack.settings().secret_prefix,
+        std::time::Duration::from_secs(300),
+        8,
+    );
+    for i in 0..40 {
+        let config = credentials
+            .channel_config(&org(&format!("made-up-{i}")))
+            .await
+            .unwrap();
+        assert!(matches!(config, ChannelConfig::NotConfigured { .. }));
+        assert!(credentials.cached_organizations() <= 8);
+    }
+    assert_eq!(credentials.cached_organizations(), 8);
+    assert!(matches!(
+        credentials.channel_config(&org("acme")).await.unwrap(),
+        ChannelConfig::Configured(_)
+    ));
+    assert_eq!(credentials.cached_organizations(), 8);
+}
+
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn jobs_go_on_the_queue_with_their_delay() {
@@ -364,12 +395,17 @@ async fn media_stays_under_the_organization_prefix() {
     let stack = Stack::create().await;
     let media = stack.ports().media;
     let key = media
-        .put(&org("acme"), "hello.txt", b"hello".to_vec(), "text/plain")
+        .put(
+            &org("acme"),
+            "hello.ogg",
+            b"hello".to_vec(),
+            &shared::domain::served_as("audio/ogg"),
+        )
         .await
         .unwrap();
-    assert_eq!(key, "acme/hello.txt");
+    assert_eq!(key, "acme/hello.ogg");
     let head = media.head(&org("acme"), &key).await.unwrap().unwrap();
-    assert_eq!((head.size, head.content_type.as_str()), (5, "text/plain"));
+    assert_eq!((head.size, head.content_type.as_str()), (5, "audio/ogg"));
     assert_eq!(
         media.head(&org("globex"), &key).await,
         Err(PortError::NotFound)
@@ -386,8 +422,30 @@ async fn media_stays_under_the_organization_prefix() {
         .presign_get(&org("acme"), &key, Duration::from_secs(60))
         .await
         .unwrap();
-    let bytes = reqwest::get(&url).await.unwrap().bytes().await.unwrap();
-    assert_eq!(&bytes[..], b"hello");
+    let response = reqwest::get(&url).await.unwrap();
+    assert!(response.headers().get("content-disposition").is_none());
+    assert_eq!(&response.bytes().await.unwrap()[..], b"hello");
+
+    // A web page a contact sent is stored as an opaque download.
+    let page = media
+        .put(
+            &org("acme"),
+            "page.bin",
+            b"<script>alert(1)</script>".to_vec(),
+            &shared::domain::served_as("text/html"),
+        )
+        .await
+        .unwrap();
+    let url = media
+        .presign_get(&org("acme"), &page, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert_eq!(response.headers()["content-disposition"], "attachment");
 
     let upload = media
         .presign_put(
@@ -491,7 +549,7 @@ async fn media_stays_under_the_organization_prefix() {
     );
     assert_eq!(
         media
-            .read_head(&org("acme"), "acme/hello.txt", 3)
+            .read_head(&org("acme"), "acme/hello.ogg", 3)
             .await
             .unwrap()
             .unwrap(),

@@ -311,3 +311,168 @@ fn send_message_writes_media_only_where_sealed_copies_live() {
     assert_eq!(writes.len(), 1, "{writes:?}");
     assert!(writes[0].contains("/*/sent/*"), "{}", writes[0]);
 }
+
+/// Every (action, resource) a function's policies grant.
+fn grants(t: &Value, function: &str) -> Vec<(String, String)> {
+    t["Resources"][function]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .flat_map(|s| {
+            let resource = serde_norway::to_string(&s["Resource"]).unwrap();
+            s["Action"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|a| (a.as_str().unwrap().to_owned(), resource.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// On real S3 a HeadObject or GetObject of a missing key answers 404 only with
+/// s3:ListBucket; send-message needs that to say "The attachment was not uploaded.".
+#[test]
+fn send_message_can_tell_a_missing_upload_from_a_refusal() {
+    let t = template();
+    let grants = grants(&t, "SendMessageFunction");
+    let list: Vec<&(String, String)> = grants
+        .iter()
+        .filter(|(a, _)| a == "s3:ListBucket")
+        .collect();
+    assert_eq!(list.len(), 1, "{grants:?}");
+    assert!(
+        list[0].1.contains("MediaBucket.Arn") && !list[0].1.contains('/'),
+        "on the bucket itself: {}",
+        list[0].1
+    );
+}
+
+/// Only the functions that use an organization's auth token may read the secrets:
+/// list-messages and presign-upload never see one.
+#[test]
+fn only_functions_that_use_the_auth_token_read_secrets() {
+    let t = template();
+    let readers: BTreeSet<&str> = resources_of_type(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(name, _)| {
+            grants(&t, name)
+                .iter()
+                .any(|(a, _)| a == "secretsmanager:GetSecretValue")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(
+        readers,
+        BTreeSet::from([
+            "ListContactsFunction",
+            "MediaUrlFunction",
+            "SendMessageFunction",
+            "SendWorkerFunction",
+            "TwilioWebhookFunction",
+        ])
+    );
+}
+
+#[test]
+fn dead_letters_raise_an_alarm_that_notifies_someone() {
+    let t = template();
+    let alarms = resources_of_type(&t, "AWS::CloudWatch::Alarm");
+    for dlq in ["SendDeadLetterQueue", "MediaCopyDeadLetterQueue"] {
+        let (name, alarm) = alarms
+            .iter()
+            .find(|(_, a)| {
+                serde_norway::to_string(&a["Properties"]["Dimensions"])
+                    .unwrap()
+                    .contains(dlq)
+            })
+            .unwrap_or_else(|| panic!("no alarm on {dlq}"));
+        let p = &alarm["Properties"];
+        assert_eq!(p["Namespace"], "AWS/SQS", "{name}");
+        assert_eq!(
+            p["MetricName"], "ApproximateNumberOfMessagesVisible",
+            "{name}"
+        );
+        assert_eq!(p["ComparisonOperator"], "GreaterThanThreshold", "{name}");
+        assert_eq!(p["Threshold"].as_u64(), Some(0), "{name}");
+        let actions = serde_norway::to_string(&p["AlarmActions"]).unwrap();
+        assert!(actions.contains("AlarmTopic"), "{name}: {actions}");
+    }
+    assert_eq!(t["Parameters"]["AlarmTopicArn"]["Default"], "");
+    assert_eq!(
+        t["Resources"]["AlarmTopic"]["Condition"],
+        "CreateAlarmTopic"
+    );
+}
+
+#[test]
+fn every_function_logs_into_a_group_with_retention() {
+    let t = template();
+    let groups = resources_of_type(&t, "AWS::Logs::LogGroup");
+    for (function, _) in resources_of_type(&t, "AWS::Serverless::Function") {
+        let group = groups
+            .iter()
+            .find(|(_, g)| {
+                g["Properties"]["LogGroupName"].as_str()
+                    == Some(format!("/aws/lambda/${{{function}}}").as_str())
+            })
+            .unwrap_or_else(|| panic!("no log group for {function}"));
+        assert_eq!(group.1["Properties"]["RetentionInDays"], "LogRetentionDays");
+    }
+}
+
+#[test]
+fn queue_triggers_have_a_concurrency_ceiling() {
+    let t = template();
+    let events = &t["Resources"]["SendWorkerFunction"]["Properties"]["Events"];
+    for event in ["Jobs", "MediaJobs"] {
+        assert_eq!(
+            events[event]["Properties"]["ScalingConfig"]["MaximumConcurrency"],
+            "WorkerMaxConcurrency",
+            "{event}"
+        );
+    }
+    assert!(t["Parameters"]["WorkerMaxConcurrency"]["MinValue"].as_u64() >= Some(2));
+}
+
+/// Twilio-facing routes are throttled on their own, apart from the user API's default.
+#[test]
+fn twilio_facing_routes_are_throttled_apart() {
+    let t = template();
+    let api = &t["Resources"]["HttpApi"]["Properties"];
+    assert!(api["DefaultRouteSettings"]["ThrottlingRateLimit"].is_number());
+    let twilio_facing: Vec<String> = ROUTES
+        .iter()
+        .filter(|r| !r.auth.jwt())
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert!(twilio_facing.len() >= 4);
+    for route in &twilio_facing {
+        let settings = &api["RouteSettings"][route.as_str()];
+        assert_eq!(
+            settings["ThrottlingRateLimit"], "WebhookRateLimit",
+            "{route}"
+        );
+        assert_eq!(
+            settings["ThrottlingBurstLimit"], "WebhookBurstLimit",
+            "{route}"
+        );
+    }
+    assert_eq!(
+        api["RouteSettings"].as_mapping().unwrap().len(),
+        twilio_facing.len(),
+        "no user route is throttled with Twilio's"
+    );
+}
+
+#[test]
+fn the_worker_downloads_media_only_from_the_configured_hosts() {
+    let t = template();
+    let variables = &t["Resources"]["SendWorkerFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(variables["TWILIO_MEDIA_HOSTS"], "TwilioMediaHosts");
+    assert_eq!(
+        t["Parameters"]["TwilioMediaHosts"]["Default"],
+        shared::twilio::DEFAULT_MEDIA_HOSTS
+    );
+}

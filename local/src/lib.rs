@@ -149,7 +149,11 @@ fn local_settings(
         env(name).or_else(|| match name {
             "PUBLIC_BASE_URL" => Some(base_url.clone()),
             "TWILIO_API_BASE_URL" => Some(format!("{base_url}/sandbox")),
-            "TWILIO_CONTENT_BASE_URL" => Some(format!("{base_url}/sandbox")),
+            // Templates come from wherever messages go: real Twilio's Content API when the
+            // API is real Twilio.
+            "TWILIO_CONTENT_BASE_URL" if env("TWILIO_API_BASE_URL").is_none() => {
+                Some(format!("{base_url}/sandbox"))
+            }
             "TWILIO_TIMEOUT_SECONDS" => Some("5".into()),
             "SEND_RETRY_BASE_MS" => Some("1000".into()),
             _ => None,

@@ -157,9 +157,12 @@ test("the contact's photo, document and voice note appear with previews and play
     assert.ok(url.startsWith(`${runner.base}/local/media/acme/`), url);
     assert.ok(!url.includes("/sandbox/"), url);
   }
+  // A document is a download, never rendered in the CRM's browser (docs/security.md).
   const pdf = await fetch(await link.getAttribute("href"));
   assert.equal(pdf.status, 200);
-  assert.equal(pdf.headers.get("content-type"), "application/pdf");
+  assert.equal(pdf.headers.get("content-disposition"), "attachment");
+  assert.equal(pdf.headers.get("content-type"), "application/octet-stream");
+  assert.ok(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).equals(Buffer.from("%PDF-")));
   await screenshot(page, "22-media-received");
   assertClean(assert, problems);
 });

@@ -197,3 +197,21 @@ test("deployed with token: session, the page uses the CRM's sign-in and shows no
   await expired.page.locator(".toast", { hasText: signIn }).waitFor();
   assertClean(assert, expired.problems, [/status of 401/]);
 });
+
+test("with real Twilio the runner serves no demo users: its printed sign-in link signs in and leaves no token in the address bar", async (t) => {
+  // Messages would go to real Twilio (unreachable here); the test only signs in and reads.
+  const runner = await startRunner({ env: { TWILIO_API_BASE_URL: "https://api.twilio.com", TWILIO_TIMEOUT_SECONDS: "1" } });
+  t.after(() => runner.stop());
+  assert.equal((await fetch(`${runner.base}/local/demo`)).status, 404);
+  assert.equal((await fetch(`${runner.base}/local/sandbox.js`)).status, 404);
+  assert.match(runner.log(), new RegExp(`sign in: ${runner.base}/#token=${runner.token("acme")}`));
+
+  const { page, context, problems } = await openPage(browser(), runner, { path: `/#token=${runner.token("acme")}` });
+  t.after(() => context.close());
+  assert.deepEqual(await names(page), ELIGIBLE);
+  assert.equal(new URL(page.url()).hash, "", "the token left the address bar");
+  assert.equal(await page.locator("#demo-users").isHidden(), true);
+  assert.equal(await page.locator("#sandbox-panel").count(), 0);
+  // Chromium logs the refused /local/demo; templates cannot reach Twilio from here.
+  assertClean(assert, problems, [/status of 404/, /status of 503/]);
+});

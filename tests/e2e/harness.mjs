@@ -55,7 +55,9 @@ export async function startRunner({ seed, env = {} } = {}) {
     child.on("exit", (code) => reject(new Error(`local runner exited (${code}):\n${log}`)));
     child.on("error", reject);
   });
-  const demo = await (await fetch(`${base}/local/demo`)).json();
+  // With real Twilio the runner serves no demo users: its terminal lists the tokens.
+  const served = await fetch(`${base}/local/demo`);
+  const demo = served.ok ? await served.json() : { organizations: printedTokens(log) };
   const token = (id) => demo.organizations.find((o) => o.organization_id === id).token;
   return {
     base,
@@ -102,6 +104,14 @@ export async function startRunner({ seed, env = {} } = {}) {
       return { status: response.status, body: await response.json() };
     },
   };
+}
+
+/** The organizations and tokens the runner printed at start (`  acme     on    token demo.…`). */
+function printedTokens(log) {
+  return [...log.matchAll(/^\s+(\S+)\s+(on|off)\s+token (\S+)$/gm)].map(([, organization_id, , token]) => ({
+    organization_id,
+    token,
+  }));
 }
 
 /**
@@ -158,7 +168,7 @@ export async function launchBrowser() {
 export async function openPage(
   browser,
   runner,
-  { config = {}, viewport = { width: 1280, height: 860 }, sessionToken, ready = true } = {},
+  { config = {}, viewport = { width: 1280, height: 860 }, sessionToken, ready = true, path: pagePath = "/" } = {},
 ) {
   const context = await browser.newContext({ viewport });
   // `config: null` keeps the shipped web/config.js as it is.
@@ -182,7 +192,7 @@ export async function openPage(
     problems.dialogs.push(dialog.message());
     await dialog.dismiss();
   });
-  await page.goto(`${runner.base}/`);
+  await page.goto(`${runner.base}${pagePath}`);
   if (ready) await page.locator("#contact-list li").first().waitFor();
   return { page, context, problems };
 }

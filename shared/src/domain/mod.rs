@@ -8,6 +8,7 @@ mod message;
 mod optout;
 mod org_config;
 mod phone;
+mod phone_metadata;
 pub mod sentences;
 mod template;
 mod vcard;

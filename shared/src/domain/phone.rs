@@ -28,11 +28,16 @@ impl PhoneNumber {
         {
             return Err(InvalidPhoneNumber);
         }
-        let parsed = phonenumber::parse(None, value).map_err(|_| InvalidPhoneNumber)?;
-        if !phonenumber::is_valid(&parsed) {
+        // Only the metadata of this number's calling code (see `phone_metadata`).
+        let database = super::phone_metadata::database_for(digits).ok_or(InvalidPhoneNumber)?;
+        let parsed =
+            phonenumber::parse_with(database, None, value).map_err(|_| InvalidPhoneNumber)?;
+        if !phonenumber::is_valid_with(database, &parsed) {
             return Err(InvalidPhoneNumber);
         }
-        let canonical = parsed.format().mode(phonenumber::Mode::E164).to_string();
+        // What the crate's E.164 formatter writes, without its first look for a national
+        // display pattern (which compiles patterns: ~45 ms in a fresh process).
+        let canonical = format!("+{}{}", parsed.country().code(), parsed.national());
         if canonical != value {
             return Err(InvalidPhoneNumber);
         }

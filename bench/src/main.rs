@@ -93,7 +93,7 @@ async fn run(args: Args) -> Result<(), String> {
     let emulator = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL must point at the AWS emulator".to_owned())?;
     let run_id = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let sdk = shared::aws::sdk_loader()
         .region(aws_config::Region::new("eu-west-1"))
         .endpoint_url(&emulator)
         .load()

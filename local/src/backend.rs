@@ -148,7 +148,7 @@ pub async fn memory(
 
 /// The AWS SDK configuration from the runner's environment lookup.
 async fn sdk_config(env: &EnvLookup) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader = shared::aws::sdk_loader();
     if let Some(endpoint) = env("AWS_ENDPOINT_URL") {
         loader = loader.endpoint_url(endpoint);
     }

@@ -31,13 +31,7 @@ pub fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map(|builder| {
-                Arc::new(
-                    builder
-                        .with_root_certificates(roots)
-                        .with_no_client_auth(),
-                )
-            })
+            .map(|builder| Arc::new(builder.with_root_certificates(roots).with_no_client_auth()))
             .map_err(|e| format!("TLS configuration: {e}"))
     })
     .clone()

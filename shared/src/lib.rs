@@ -6,6 +6,7 @@ pub mod aws;
 pub mod cache;
 pub mod config;
 pub mod domain;
+pub mod https;
 pub mod media_link;
 pub mod memory;
 pub mod ports;

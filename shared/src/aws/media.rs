@@ -281,6 +281,7 @@ mod tests {
             ))
             .endpoint_url(endpoint)
             .force_path_style(true)
+            .http_client(crate::https::aws_http_client())
             .build();
         S3Media::new(Client::from_conf(config), "media")
     }

@@ -89,7 +89,14 @@ impl Resources {
 
 /// The shared AWS configuration: region, credentials and endpoint from the environment.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+    sdk_loader().load().await
+}
+
+/// The SDK configuration's loader, on the process's one HTTPS client (compiled-in roots):
+/// every client built from it shares that client. Add an endpoint or region before `load`.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::https::aws_http_client())
 }
 
 /// An SDK failure as a port error: the operation and the service's error code, for the log.

@@ -118,45 +118,18 @@ pub const CONTENT_PAGE_SIZE: u32 = 500;
 /// Pages of templates read at most: 10,000 templates, far beyond what a sender has.
 pub const MAX_CONTENT_PAGES: usize = 20;
 
-/// Twilio's REST API for one deployment. Cheap to clone; the HTTPS clients are built on
-/// first use, so a function that never calls Twilio never pays for them.
+/// Twilio's REST API for one deployment. Cheap to clone. API calls go through the process's
+/// one HTTPS client (`crate::https`, shared with the AWS SDK); media downloads through a
+/// client of their own (own resolver, no redirects), built on first use.
 #[derive(Debug, Clone)]
 pub struct TwilioClient {
-    http: Arc<OnceLock<Result<HttpClients, String>>>,
+    media: Arc<OnceLock<Result<reqwest::Client, String>>>,
     timeout: Duration,
     base_url: String,
     /// The Content API's base (`https://content.twilio.com`; the sandbox locally).
     content_base_url: String,
     content_page_size: u32,
     media_policy: MediaPolicy,
-}
-
-#[derive(Debug)]
-struct HttpClients {
-    api: reqwest::Client,
-    /// For media downloads: redirects are followed by hand, without credentials; names
-    /// resolve only to public addresses; no proxy from the environment.
-    media: reqwest::Client,
-}
-
-impl HttpClients {
-    fn build(timeout: Duration, media_policy: &MediaPolicy) -> Result<Self, String> {
-        let builder = || {
-            reqwest::Client::builder()
-                .timeout(timeout)
-                .connect_timeout(timeout.min(Duration::from_secs(5)))
-                .user_agent(concat!("whatsapp-channel/", env!("CARGO_PKG_VERSION")))
-        };
-        Ok(Self {
-            api: builder().build().map_err(|e| e.to_string())?,
-            media: builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .no_proxy()
-                .dns_resolver(media_policy.resolver())
-                .build()
-                .map_err(|e| e.to_string())?,
-        })
-    }
 }
 
 /// Largest inbound media accepted (WhatsApp's own limit is 16 MB, documents 100 MB are
@@ -173,7 +146,7 @@ impl TwilioClient {
         url::Url::parse(base_url)
             .map_err(|e| TwilioError::InvalidResponse(format!("Twilio base URL: {e}")))?;
         Ok(Self {
-            http: Arc::default(),
+            media: Arc::default(),
             timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             content_base_url: "https://content.twilio.com".to_owned(),
@@ -190,7 +163,7 @@ impl TwilioClient {
     /// Set before the first request: the media client is built once, with its resolver.
     pub fn with_media_policy(mut self, policy: MediaPolicy) -> Self {
         self.media_policy = policy;
-        self.http = Arc::default();
+        self.media = Arc::default();
         self
     }
 
@@ -208,9 +181,29 @@ impl TwilioClient {
         Ok(self)
     }
 
-    fn http(&self) -> Result<&HttpClients, TwilioError> {
-        self.http
-            .get_or_init(|| HttpClients::build(self.timeout, &self.media_policy))
+    /// A request to Twilio's API on the shared client, within the Twilio timeout.
+    fn api(
+        &self,
+        method: reqwest::Method,
+        url: url::Url,
+    ) -> Result<reqwest::RequestBuilder, TwilioError> {
+        let client = crate::https::client().map_err(TwilioError::Network)?;
+        Ok(client.request(method, url).timeout(self.timeout))
+    }
+
+    /// The media client: redirects are followed by hand, without credentials; names resolve
+    /// only to public addresses; no proxy from the environment.
+    fn media(&self) -> Result<&reqwest::Client, TwilioError> {
+        self.media
+            .get_or_init(|| {
+                crate::https::builder()?
+                    .timeout(self.timeout)
+                    .redirect(reqwest::redirect::Policy::none())
+                    .no_proxy()
+                    .dns_resolver(self.media_policy.resolver())
+                    .build()
+                    .map_err(|e| e.to_string())
+            })
             .as_ref()
             .map_err(|e| TwilioError::Network(e.clone()))
     }
@@ -231,10 +224,10 @@ impl TwilioClient {
         );
         let body = serde_urlencoded::to_string(message.form(&config.whatsapp_from))
             .map_err(|e| TwilioError::InvalidResponse(e.to_string()))?;
+        let url = url::Url::parse(&url)
+            .map_err(|e| TwilioError::Network(format!("Twilio base URL: {e}")))?;
         let request = self
-            .http()?
-            .api
-            .post(url)
+            .api(reqwest::Method::POST, url)?
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
@@ -261,7 +254,7 @@ impl TwilioClient {
             .append_pair("To", &to.whatsapp_address())
             .append_pair("From", &config.whatsapp_from.whatsapp_address())
             .append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
-        let request = self.http()?.api.get(url);
+        let request = self.api(reqwest::Method::GET, url)?;
         json_answer::<MessagePage>(request, config)
             .await
             .map(|page| page.messages)
@@ -288,7 +281,8 @@ impl TwilioClient {
             if url.origin() != base.origin() {
                 return Err(invalid("the next page is on another host".into()));
             }
-            let page: ContentPage = json_answer(self.http()?.api.get(url), config).await?;
+            let page: ContentPage =
+                json_answer(self.api(reqwest::Method::GET, url)?, config).await?;
             templates.extend(page.contents.iter().filter_map(approved_template));
             next = page.meta.next_page_url.filter(|u| !u.is_empty());
         }
@@ -329,7 +323,7 @@ impl TwilioClient {
         let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
         for hop in 0..=MAX_REDIRECTS {
             policy.address_allowed(&current)?;
-            let mut request = self.http()?.media.get(current.clone());
+            let mut request = self.media()?.get(current.clone());
             if hop == 0 {
                 request = request
                     .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()));

@@ -53,7 +53,7 @@ kill $m"#;
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     let endpoint = endpoint().to_owned();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    shared::aws::sdk_loader()
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::aws::{
-    AwsPorts, DynamoContacts, DynamoMessages, Resources, S3Media, SecretsManagerCredentials,
-    SqsSendQueue,
+    AwsPorts, DynamoContacts, DynamoMessages, LazyClient, Resources, S3Media,
+    SecretsManagerCredentials, SqsSendQueue,
 };
 use crate::config::{ConfigError, Settings};
 use crate::twilio::TwilioClient;
@@ -52,7 +52,11 @@ pub async fn init(needs: &[Resource]) -> Result<(Settings, AwsPorts), lambda_run
     let settings = Settings::from_env()?;
     let resources = Resources::from_lookup(|n| std::env::var(n).ok());
     require(needs, &resources)?;
-    let sdk = crate::aws::sdk_config().await;
+    // Lambda puts region and credentials in the environment: nothing to look up elsewhere.
+    let sdk = match crate::aws::lambda_sdk_config(|n| std::env::var(n).ok()) {
+        Some(sdk) => sdk,
+        None => crate::aws::sdk_config().await,
+    };
     let ports = aws_ports_from(&settings, &sdk, resources)?;
     Ok((settings, ports))
 }
@@ -91,7 +95,8 @@ where
     .await
 }
 
-/// Builds every client from one shared SDK configuration (no network I/O here). A queue or
+/// Every port on one shared SDK configuration; each SDK client is built on first use (no
+/// network I/O, and no work for clients a function never calls). A queue or
 /// bucket that is not configured answers every call as unavailable; `init` refuses to start
 /// a function that needs it.
 pub fn aws_ports_from(
@@ -100,19 +105,25 @@ pub fn aws_ports_from(
     resources: Resources,
 ) -> Result<AwsPorts, ConfigError> {
     // Bounded writes keep the poll settle window honest: a revision commits within it.
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(sdk)
-            .timeout_config(
-                aws_config::timeout::TimeoutConfig::builder()
-                    .operation_timeout(settings.dynamodb_timeout)
-                    .build(),
-            )
-            .build(),
-    );
+    let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(settings.dynamodb_timeout)
+                .build(),
+        )
+        .build();
+    let dynamodb =
+        LazyClient::new(move || aws_sdk_dynamodb::Client::from_conf(dynamodb_config.clone()));
     // Emulators on loopback cannot serve virtual-hosted bucket names.
     let s3_config = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(sdk.endpoint_url().is_some())
         .build();
+    let s3 = LazyClient::new(move || aws_sdk_s3::Client::from_conf(s3_config.clone()));
+    let secrets_config = aws_sdk_secretsmanager::config::Builder::from(sdk).build();
+    let secrets =
+        LazyClient::new(move || aws_sdk_secretsmanager::Client::from_conf(secrets_config.clone()));
+    let sqs_config = aws_sdk_sqs::config::Builder::from(sdk).build();
+    let sqs = LazyClient::new(move || aws_sdk_sqs::Client::from_conf(sqs_config.clone()));
     let sender = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)
         .map_err(|e| ConfigError {
             name: "TWILIO_API_BASE_URL",
@@ -128,20 +139,14 @@ pub fn aws_ports_from(
         contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table),
         messages: DynamoMessages::new(dynamodb, resources.messages_table),
         credentials: SecretsManagerCredentials::new(
-            aws_sdk_secretsmanager::Client::new(sdk),
+            secrets,
             settings.secret_prefix.clone(),
             settings.secret_cache_ttl,
             settings.secret_cache_size,
         ),
-        queue: SqsSendQueue::new(
-            aws_sdk_sqs::Client::new(sdk),
-            resources.send_queue_url.unwrap_or_default(),
-        )
-        .with_media_queue(resources.media_queue_url),
-        media: S3Media::new(
-            aws_sdk_s3::Client::from_conf(s3_config),
-            resources.media_bucket.unwrap_or_default(),
-        ),
+        queue: SqsSendQueue::new(sqs, resources.send_queue_url.unwrap_or_default())
+            .with_media_queue(resources.media_queue_url),
+        media: S3Media::new(s3, resources.media_bucket.unwrap_or_default()),
         sender,
     })
 }

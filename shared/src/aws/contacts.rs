@@ -19,7 +19,7 @@ const UPDATE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct DynamoContacts {
-    client: Client,
+    client: super::LazyClient<Client>,
     table: String,
 }
 
@@ -98,9 +98,9 @@ fn s(value: impl Into<String>) -> AttributeValue {
 }
 
 impl DynamoContacts {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<super::LazyClient<Client>>, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             table: table.into(),
         }
     }

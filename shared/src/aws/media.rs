@@ -12,14 +12,14 @@ use crate::ports::{MediaStore, PortError, PortResult, PresignedRequest, StoredOb
 
 #[derive(Clone)]
 pub struct S3Media {
-    client: Client,
+    client: super::LazyClient<Client>,
     bucket: String,
 }
 
 impl S3Media {
-    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<super::LazyClient<Client>>, bucket: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             bucket: bucket.into(),
         }
     }

@@ -44,7 +44,7 @@ const ALL_STATUSES: [MessageStatus; 6] = [
 
 #[derive(Clone)]
 pub struct DynamoMessages {
-    client: Client,
+    client: super::LazyClient<Client>,
     table: String,
 }
 
@@ -215,9 +215,9 @@ impl DynamoMessages {
         }))
     }
 
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<super::LazyClient<Client>>, table: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             table: table.into(),
         }
     }

@@ -7,6 +7,7 @@
 
 mod contact_update;
 mod contacts;
+mod lazy;
 mod media;
 mod messages;
 pub mod provision;
@@ -19,6 +20,7 @@ use std::fmt::Debug;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 pub use contacts::DynamoContacts;
+pub use lazy::LazyClient;
 pub use media::S3Media;
 pub use messages::DynamoMessages;
 pub use queue::{SqsSendQueue, to_sqs_event};
@@ -92,6 +94,44 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     sdk_loader().load().await
 }
 
+/// The SDK configuration a Lambda cold start needs, from its environment alone: region,
+/// the function's credentials and `AWS_ENDPOINT_URL`, on the process's HTTPS client. Unlike
+/// the default chain it opens no profile file and asks no metadata service. None without
+/// credentials in the environment (then `sdk_config` is the way).
+pub fn lambda_sdk_config(lookup: impl Fn(&str) -> Option<String>) -> Option<aws_config::SdkConfig> {
+    use aws_config::{BehaviorVersion, Region};
+    let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+    let region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"))?;
+    let credentials = aws_credential_types::Credentials::new(
+        get("AWS_ACCESS_KEY_ID")?,
+        get("AWS_SECRET_ACCESS_KEY")?,
+        get("AWS_SESSION_TOKEN"),
+        None,
+        "lambda-environment",
+    );
+    let mut builder = aws_config::SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(credentials),
+        )
+        .http_client(crate::https::aws_http_client())
+        .retry_config(aws_config::retry::RetryConfig::standard())
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(crate::https::CONNECT_TIMEOUT)
+                .build(),
+        )
+        .time_source(aws_smithy_async::time::SharedTimeSource::default());
+    if let Some(sleep) = aws_smithy_async::rt::sleep::default_async_sleep() {
+        builder = builder.sleep_impl(sleep);
+    }
+    if let Some(endpoint) = get("AWS_ENDPOINT_URL") {
+        builder = builder.endpoint_url(endpoint);
+    }
+    Some(builder.build())
+}
+
 /// The SDK configuration's loader, on the process's one HTTPS client (compiled-in roots):
 /// every client built from it shares that client. Add an endpoint or region before `load`.
 pub fn sdk_loader() -> aws_config::ConfigLoader {
@@ -109,4 +149,54 @@ where
         "{operation} failed ({code}): {}",
         DisplayErrorContext(&error)
     ))
+}
+
+#[cfg(test)]
+mod lambda_config_tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[tokio::test]
+    async fn a_lambda_environment_is_enough_and_nothing_else_is_read() {
+        let sdk = lambda_sdk_config(env(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+        ]))
+        .unwrap();
+        assert_eq!(sdk.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert_eq!(sdk.endpoint_url(), Some("http://127.0.0.1:5000"));
+        use aws_credential_types::provider::ProvideCredentials;
+        let credentials = sdk
+            .credentials_provider()
+            .unwrap()
+            .provide_credentials()
+            .await
+            .unwrap();
+        assert_eq!(credentials.access_key_id(), "ASIAEXAMPLE");
+        assert_eq!(credentials.session_token(), Some("token"));
+        assert!(sdk.http_client().is_some() && sdk.sleep_impl().is_some());
+
+        for missing in ["AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+            let pairs: Vec<(&str, &str)> = [
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ACCESS_KEY_ID", "A"),
+                ("AWS_SECRET_ACCESS_KEY", "s"),
+            ]
+            .into_iter()
+            .filter(|(k, _)| *k != missing)
+            .collect();
+            assert!(lambda_sdk_config(env(&pairs)).is_none(), "{missing}");
+        }
+    }
 }

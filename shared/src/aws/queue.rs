@@ -14,15 +14,15 @@ const MAX_DELAY_SECONDS: u64 = 900;
 
 #[derive(Clone)]
 pub struct SqsSendQueue {
-    client: Client,
+    client: super::LazyClient<Client>,
     queue_url: String,
     media_queue_url: Option<String>,
 }
 
 impl SqsSendQueue {
-    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+    pub fn new(client: impl Into<super::LazyClient<Client>>, queue_url: impl Into<String>) -> Self {
         Self {
-            client,
+            client: client.into(),
             queue_url: queue_url.into(),
             media_queue_url: None,
         }

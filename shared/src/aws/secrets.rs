@@ -18,7 +18,7 @@ const NEGATIVE_TTL: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct SecretsManagerCredentials {
-    client: Client,
+    client: super::LazyClient<Client>,
     prefix: String,
     ttl: Duration,
     cache: TtlCache<OrganizationId, ChannelConfig>,
@@ -26,9 +26,14 @@ pub struct SecretsManagerCredentials {
 
 impl SecretsManagerCredentials {
     /// Keeps what it read for `ttl`, for at most `capacity` organizations.
-    pub fn new(client: Client, prefix: impl Into<String>, ttl: Duration, capacity: usize) -> Self {
+    pub fn new(
+        client: impl Into<super::LazyClient<Client>>,
+        prefix: impl Into<String>,
+        ttl: Duration,
+        capacity: usize,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             prefix: prefix.into(),
             ttl,
             cache: TtlCache::new(capacity),

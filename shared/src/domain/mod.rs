@@ -9,6 +9,7 @@ mod optout;
 mod org_config;
 mod phone;
 mod phone_metadata;
+pub mod search;
 pub mod sentences;
 mod template;
 mod vcard;

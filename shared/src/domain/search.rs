@@ -1,0 +1,218 @@
+//! Contact search by terms: what an eligible contact can be found by, and how a search box
+//! entry becomes one prefix to look up. Each term is an item of the search index, so a search
+//! reads the terms that start with what was typed and nothing else, whatever the size of the
+//! organization.
+//!
+//! - every word of the name: `t#{word}` (lowercase; words split at anything not a letter or
+//!   digit);
+//! - the email: `t#{email}` (lowercase), found by its beginning;
+//! - the phone number's digits: `d#{digits}` for the whole number without `+` and for every
+//!   ending of at least four digits. So `+60123456789`, `60123…`, the national `0123…` (its
+//!   trunk zero dropped) and the last digits `6789` all find it.
+
+use std::collections::BTreeSet;
+
+use super::{Contact, PhoneNumber};
+
+/// The shortest ending of a number that is a term: "the last four digits".
+pub const MIN_DIGITS_ENDING: usize = 4;
+
+/// What a search box entry looks up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchQuery {
+    /// Terms starting with the first word; every other word must start a word of the name
+    /// or the email of what is found.
+    Text { first: String, rest: Vec<String> },
+    /// Phone digits (spaces, `+`, `-`, `(`, `)`, `.` ignored; a leading trunk `0` dropped).
+    Digits(String),
+}
+
+impl SearchQuery {
+    /// None for an entry with nothing to search by (blank, or only punctuation).
+    pub fn parse(entry: &str) -> Option<Self> {
+        let entry = entry.trim();
+        let digits: Option<String> = entry
+            .chars()
+            .filter(|c| !matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
+            .map(|c| c.is_ascii_digit().then_some(c))
+            .collect();
+        if let Some(digits) = digits.filter(|d| !d.is_empty()) {
+            let digits = digits.trim_start_matches('0');
+            return (!digits.is_empty()).then(|| SearchQuery::Digits(digits.to_owned()));
+        }
+        let mut words = entry
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .filter(|w| !w.is_empty());
+        let first = words.next()?;
+        // The longest word narrows the most: it is the one looked up.
+        let mut all: Vec<String> = std::iter::once(first).chain(words).collect();
+        let longest = (0..all.len()).max_by_key(|i| all[*i].chars().count())?;
+        let first = all.remove(longest);
+        Some(SearchQuery::Text { first, rest: all })
+    }
+
+    /// The prefix of the index terms to read.
+    pub fn term_prefix(&self) -> String {
+        match self {
+            SearchQuery::Text { first, .. } => format!("t#{first}"),
+            SearchQuery::Digits(digits) => format!("d#{digits}"),
+        }
+    }
+
+    /// Whether a contact found by the prefix matches the rest of the entry too.
+    pub fn matches_rest(&self, name: &str, email: Option<&str>) -> bool {
+        let SearchQuery::Text { rest, .. } = self else {
+            return true;
+        };
+        let words = name_words(name);
+        let email = email.map(str::to_lowercase);
+        rest.iter().all(|word| {
+            words.iter().any(|w| w.starts_with(word.as_str()))
+                || email
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(word.as_str()))
+        })
+    }
+}
+
+fn name_words(name: &str) -> Vec<String> {
+    name.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The index terms of a contact, without the contact id: none unless it is eligible (only
+/// eligible contacts are listed or found).
+pub fn contact_terms(contact: &Contact) -> BTreeSet<String> {
+    let Ok(phone) = contact.eligibility() else {
+        return BTreeSet::new();
+    };
+    let mut terms: BTreeSet<String> = name_words(&contact.name)
+        .into_iter()
+        .map(|w| format!("t#{w}"))
+        .collect();
+    if let Some(email) = contact
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        terms.insert(format!("t#{}", email.to_lowercase()));
+    }
+    terms.extend(digit_terms(&phone));
+    terms
+}
+
+fn digit_terms(phone: &PhoneNumber) -> impl Iterator<Item = String> + '_ {
+    let digits = phone.wa_id();
+    (0..=digits.len().saturating_sub(MIN_DIGITS_ENDING))
+        .map(move |start| format!("d#{}", &digits[start..]))
+}
+
+/// The key of one index item: the term, then the contact id, so a term shared by many
+/// contacts keeps one item each and they come back in a stable order.
+pub fn index_key(term: &str, contact_id: &str) -> String {
+    format!("{term}#{contact_id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::contact;
+
+    fn aisha() -> Contact {
+        let mut c = contact("org-a", "c1", "Aisha binti Rahman", "+60123456789");
+        c.email = Some("Aisha.Rahman@Example.com".into());
+        c
+    }
+
+    fn found(c: &Contact, entry: &str) -> bool {
+        let Some(query) = SearchQuery::parse(entry) else {
+            return false;
+        };
+        let prefix = query.term_prefix();
+        contact_terms(c).iter().any(|t| t.starts_with(&prefix))
+            && query.matches_rest(&c.name, c.email.as_deref())
+    }
+
+    #[test]
+    fn a_contact_is_found_by_any_name_word_its_email_and_its_number() {
+        let c = aisha();
+        for entry in [
+            "aisha",
+            "Ais",
+            "rahman",
+            "RAH",
+            "binti",
+            "aisha rahman",
+            "rahman ais",
+            "aisha.rahman@",
+            "aisha.rahman@example.com",
+            "+60123456789",
+            "60123456789",
+            "+60 12-345 6789",
+            "0123456789",
+            "123456789",
+            "6789",
+            "56789",
+            "(012) 345-6789",
+        ] {
+            assert!(found(&c, entry), "{entry:?} should find Aisha");
+        }
+        for entry in [
+            "bob",
+            "ahman",
+            "example.com",
+            "rahman bob",
+            "6780",
+            "789",
+            "+61123456789",
+            "",
+            "  ",
+            "---",
+        ] {
+            assert!(!found(&c, entry), "{entry:?} should not find Aisha");
+        }
+    }
+
+    #[test]
+    fn only_eligible_contacts_have_terms() {
+        let mut c = aisha();
+        c.whatsapp_unsubscribed = true;
+        assert!(contact_terms(&c).is_empty());
+        let mut c = aisha();
+        c.phone_number = Some("0123".into());
+        assert!(contact_terms(&c).is_empty());
+    }
+
+    #[test]
+    fn a_number_has_its_whole_digits_and_every_ending_of_four_or_more() {
+        let terms: Vec<String> = contact_terms(&aisha())
+            .into_iter()
+            .filter(|t| t.starts_with("d#"))
+            .collect();
+        // 11 digits: the whole number and the endings of 10 down to 4 digits.
+        assert_eq!(terms.len(), 8, "{terms:?}");
+        assert!(terms.contains(&"d#60123456789".to_owned()));
+        assert!(terms.contains(&"d#6789".to_owned()));
+        assert!(!terms.contains(&"d#789".to_owned()));
+    }
+
+    #[test]
+    fn the_longest_word_is_looked_up() {
+        assert_eq!(
+            SearchQuery::parse("al rahman").unwrap(),
+            SearchQuery::Text {
+                first: "rahman".into(),
+                rest: vec!["al".into()]
+            }
+        );
+        assert_eq!(
+            SearchQuery::parse("+60 12").unwrap().term_prefix(),
+            "d#6012"
+        );
+        assert_eq!(SearchQuery::parse("000"), None);
+    }
+}

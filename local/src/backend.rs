@@ -183,6 +183,7 @@ pub async fn aws(
         let stack = resources.contacts_table.trim_end_matches("-contacts");
         let spec = StackSpec {
             contacts_table: resources.contacts_table.clone(),
+            contact_search_table: resources.contact_search_table.clone(),
             messages_table: resources.messages_table.clone(),
             ..StackSpec::named(stack)
         };

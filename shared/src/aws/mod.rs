@@ -13,6 +13,7 @@ mod messages;
 pub mod provision;
 mod queue;
 pub mod schema;
+mod search_index;
 mod secrets;
 
 use std::fmt::Debug;
@@ -24,6 +25,7 @@ pub use lazy::LazyClient;
 pub use media::S3Media;
 pub use messages::DynamoMessages;
 pub use queue::{SqsSendQueue, to_sqs_event};
+pub use search_index::DynamoSearchIndex;
 pub use secrets::SecretsManagerCredentials;
 
 use crate::ports::{PortError, port_bundle};
@@ -67,6 +69,8 @@ impl<W> AwsPorts<W> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resources {
     pub contacts_table: String,
+    /// The contact search index (`CONTACT_SEARCH_TABLE`).
+    pub contact_search_table: String,
     pub messages_table: String,
     pub send_queue_url: Option<String>,
     /// Where inbound media copy jobs go (`MEDIA_QUEUE_URL`), so a long copy never shares an
@@ -80,6 +84,8 @@ impl Resources {
         Self {
             contacts_table: get("CONTACTS_TABLE")
                 .unwrap_or_else(|| schema::CONTACTS.default_name.to_owned()),
+            contact_search_table: get("CONTACT_SEARCH_TABLE")
+                .unwrap_or_else(|| schema::CONTACT_SEARCH.default_name.to_owned()),
             messages_table: get("MESSAGES_TABLE")
                 .unwrap_or_else(|| schema::MESSAGES.default_name.to_owned()),
             send_queue_url: get("SEND_QUEUE_URL"),

@@ -9,7 +9,7 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::schema::{self, CONTACTS, MESSAGES};
+use super::schema::{self, CONTACT_SEARCH, CONTACTS, MESSAGES};
 use super::{Resources, unavailable};
 use crate::ports::{PortError, PortResult};
 
@@ -17,6 +17,7 @@ use crate::ports::{PortError, PortResult};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackSpec {
     pub contacts_table: String,
+    pub contact_search_table: String,
     pub messages_table: String,
     /// The send queue; its dead-letter queue is `{queue_name}-dlq`.
     pub queue_name: String,
@@ -32,6 +33,7 @@ impl StackSpec {
     pub fn named(stack: &str) -> Self {
         Self {
             contacts_table: format!("{stack}-contacts"),
+            contact_search_table: format!("{stack}-contact-search"),
             messages_table: format!("{stack}-messages"),
             queue_name: format!("{stack}-send"),
             bucket: format!("{stack}-media"),
@@ -56,6 +58,7 @@ pub async fn provision(sdk: &SdkConfig, spec: &StackSpec) -> PortResult<Provisio
     for (table, name) in [
         (&CONTACTS, &spec.contacts_table),
         (&MESSAGES, &spec.messages_table),
+        (&CONTACT_SEARCH, &spec.contact_search_table),
     ] {
         if dynamodb
             .describe_table()
@@ -123,6 +126,7 @@ pub async fn provision(sdk: &SdkConfig, spec: &StackSpec) -> PortResult<Provisio
     Ok(ProvisionedStack {
         resources: Resources {
             contacts_table: spec.contacts_table.clone(),
+            contact_search_table: spec.contact_search_table.clone(),
             messages_table: spec.messages_table.clone(),
             send_queue_url: Some(queue_url),
             media_queue_url: None,

@@ -13,6 +13,8 @@
 //!   conditional write in one transaction with the message.
 //!   items `IDEM#<key>` (same table, in no index) record sends made with an Idempotency-Key;
 //!   TTL on `expires_at_epoch` deletes them after 24 hours.
+//! contact-search — PK `organization_id`, SK `term_key` (`{term}#{contact_id}`)
+//!   one item per search term of an eligible contact: a search reads one prefix.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -86,6 +88,17 @@ pub const MESSAGES: TableSpec = TableSpec {
     ],
     // Idempotency records (`IDEM#<key>`) expire after a day; messages carry no such attribute.
     ttl_attribute: Some("expires_at_epoch"),
+};
+
+/// The contact search index: one item per search term of an eligible contact
+/// (`domain::search`), written from the contacts table's stream.
+pub const CONTACT_SEARCH: TableSpec = TableSpec {
+    logical_id: "ContactSearchTable",
+    default_name: "whatsapp-contact-search",
+    hash_key: "organization_id",
+    range_key: "term_key",
+    indexes: &[],
+    ttl_attribute: None,
 };
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, PortError> {

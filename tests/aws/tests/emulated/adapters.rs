@@ -792,3 +792,80 @@ async fn contact_updates_keep_what_the_crm_wrote() {
         .unwrap();
     assert!(listed.items.is_empty(), "a blocked contact is not listed");
 }
+
+/// The search index on DynamoDB: a contact's terms written and removed as it changes, and a
+/// search that reads one prefix of the organization's partition, page by page.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn the_search_index_follows_contacts_and_answers_by_prefix() {
+    use shared::aws::DynamoSearchIndex;
+    use shared::domain::search::SearchQuery;
+    let stack = Stack::create().await;
+    let index = DynamoSearchIndex::new(
+        aws_sdk_dynamodb::Client::new(&stack.sdk),
+        stack.resources.contact_search_table.clone(),
+    );
+    let acme = org("acme");
+    let mut aisha = contact("acme", "c1", "Aisha Rahman", "+60123456789");
+    aisha.email = Some("aisha@example.com".into());
+    let aiko = contact("acme", "c2", "Aiko Tan", "+60123450000");
+    let other = contact("globex", "g1", "Aisha Other", "+60123456780");
+    for c in [&aisha, &aiko, &other] {
+        index.apply(None, Some(c)).await.unwrap();
+    }
+    // Applying the same state again changes nothing.
+    index.apply(Some(&aisha), Some(&aisha)).await.unwrap();
+
+    let names = |page: &shared::ports::Page<shared::domain::Contact>| {
+        page.items
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let search = |entry: &str| SearchQuery::parse(entry).unwrap();
+    let page = index.search(&acme, &search("ai"), None, 10).await.unwrap();
+    assert_eq!(
+        names(&page),
+        ["Aiko Tan", "Aisha Rahman"],
+        "never the other organization"
+    );
+    assert_eq!(page.next_cursor, None);
+    // One per page, then the next.
+    let first = index.search(&acme, &search("ai"), None, 1).await.unwrap();
+    assert_eq!(names(&first), ["Aiko Tan"]);
+    let second = index
+        .search(&acme, &search("ai"), first.next_cursor.as_deref(), 1)
+        .await
+        .unwrap();
+    assert_eq!(names(&second), ["Aisha Rahman"]);
+    for entry in ["rahman", "aisha@", "+60 12 345 6789", "6789", "aisha rah"] {
+        let page = index.search(&acme, &search(entry), None, 10).await.unwrap();
+        assert_eq!(names(&page), ["Aisha Rahman"], "{entry}");
+    }
+
+    // Aisha opts out: her terms go; a rename moves Aiko's.
+    let mut stopped = aisha.clone();
+    stopped.whatsapp_unsubscribed = true;
+    index.apply(Some(&aisha), Some(&stopped)).await.unwrap();
+    let mut renamed = aiko.clone();
+    renamed.name = "Aiko Lim".into();
+    index.apply(Some(&aiko), Some(&renamed)).await.unwrap();
+    let page = index.search(&acme, &search("ai"), None, 10).await.unwrap();
+    assert_eq!(names(&page), ["Aiko Lim"]);
+    assert!(
+        index
+            .search(&acme, &search("tan"), None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(
+        index
+            .search(&acme, &search("6789"), None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}

@@ -1,0 +1,240 @@
+//! The contact search index (`{stack}-contact-search`): one item per search term of an
+//! eligible contact (`domain::search`), PK `organization_id`, SK `term_key` =
+//! `{term}#{contact_id}`, carrying what the contact picker shows. A search is one Query of
+//! the terms starting with what was typed, in the organization's partition: it reads what it
+//! returns, not the organization.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+
+use super::unavailable;
+use crate::domain::search::{SearchQuery, contact_terms, index_key};
+use crate::domain::{Contact, ContactId, OrganizationId};
+use crate::ports::{Page, PortError, PortResult, decode_cursor, encode_cursor};
+
+/// BatchWriteItem's limit.
+const BATCH: usize = 25;
+/// Rounds of unprocessed items retried before the write is reported unavailable.
+const BATCH_ROUNDS: u32 = 6;
+/// Queries one search page may take when words after the first filter what a term found.
+const SEARCH_ROUNDS: usize = 4;
+
+#[derive(Clone)]
+pub struct DynamoSearchIndex {
+    client: super::LazyClient<Client>,
+    table: String,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// One index item of a contact's term.
+fn item(contact: &Contact, term: &str) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        (
+            "organization_id".to_owned(),
+            s(contact.organization_id.as_str()),
+        ),
+        (
+            "term_key".to_owned(),
+            s(index_key(term, contact.contact_id.as_str())),
+        ),
+        ("contact_id".to_owned(), s(contact.contact_id.as_str())),
+        ("name".to_owned(), s(contact.name.clone())),
+    ]);
+    if let Some(email) = &contact.email {
+        item.insert("email".into(), s(email.clone()));
+    }
+    if let Some(phone) = &contact.phone_number {
+        item.insert("phone_number".into(), s(phone.clone()));
+    }
+    item
+}
+
+/// The contact as the index shows it: eligible, with what the picker needs.
+fn listed(org: &OrganizationId, item: &HashMap<String, AttributeValue>) -> Option<Contact> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    Some(Contact {
+        organization_id: org.clone(),
+        contact_id: ContactId::parse(&text("contact_id")?).ok()?,
+        name: text("name")?,
+        email: text("email"),
+        phone_number: text("phone_number"),
+        whatsapp_opt_in: true,
+        whatsapp_blocked: false,
+        whatsapp_unsubscribed: false,
+        last_inbound_at: None,
+        whatsapp_opt_changed_at: None,
+    })
+}
+
+impl DynamoSearchIndex {
+    pub fn new(client: impl Into<super::LazyClient<Client>>, table: impl Into<String>) -> Self {
+        Self {
+            client: client.into(),
+            table: table.into(),
+        }
+    }
+
+    /// Brings a contact's index items from what `before` had to what `after` has (either
+    /// absent: created or deleted). Idempotent: applying a change twice, or a later state
+    /// over an earlier one, ends in the later state's items.
+    pub async fn apply(&self, before: Option<&Contact>, after: Option<&Contact>) -> PortResult<()> {
+        let old: BTreeMap<String, &Contact> = before
+            .map(|c| {
+                contact_terms(c)
+                    .into_iter()
+                    .map(|t| (index_key(&t, c.contact_id.as_str()), c))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let new: BTreeMap<String, (String, &Contact)> = after
+            .map(|c| {
+                contact_terms(c)
+                    .into_iter()
+                    .map(|t| (index_key(&t, c.contact_id.as_str()), (t, c)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let shown_changed = match (before, after) {
+            (Some(b), Some(a)) => {
+                b.name != a.name || b.email != a.email || b.phone_number != a.phone_number
+            }
+            _ => true,
+        };
+        let mut writes = Vec::new();
+        for (key, contact) in &old {
+            if !new.contains_key(key) {
+                let delete = DeleteRequest::builder()
+                    .key("organization_id", s(contact.organization_id.as_str()))
+                    .key("term_key", s(key.clone()))
+                    .build()
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
+                writes.push(WriteRequest::builder().delete_request(delete).build());
+            }
+        }
+        for (key, (term, contact)) in &new {
+            if shown_changed || !old.contains_key(key) {
+                let put = PutRequest::builder()
+                    .set_item(Some(item(contact, term)))
+                    .build()
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
+                writes.push(WriteRequest::builder().put_request(put).build());
+            }
+        }
+        for chunk in writes.chunks(BATCH) {
+            self.batch_write(chunk.to_vec()).await?;
+        }
+        Ok(())
+    }
+
+    async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> PortResult<()> {
+        for round in 0..BATCH_ROUNDS {
+            if requests.is_empty() {
+                return Ok(());
+            }
+            if round > 0 {
+                tokio::time::sleep(Duration::from_millis(50 << round)).await;
+            }
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, requests)
+                .send()
+                .await
+                .map_err(|e| unavailable("BatchWriteItem search terms", e.into_service_error()))?;
+            requests = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+        }
+        if requests.is_empty() {
+            Ok(())
+        } else {
+            Err(PortError::Unavailable(
+                "search terms left unprocessed by DynamoDB".into(),
+            ))
+        }
+    }
+
+    /// A page of the eligible contacts an entry finds, in the order of the term each is found
+    /// by first; the cursor is the last term read.
+    pub async fn search(
+        &self,
+        org: &OrganizationId,
+        query: &SearchQuery,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> PortResult<Page<Contact>> {
+        let prefix = query.term_prefix();
+        let mut start = cursor.map(decode_cursor).transpose()?;
+        let mut found: Vec<Contact> = Vec::with_capacity(limit);
+        let mut seen = HashSet::new();
+        let mut last_read: Option<String> = None;
+        let mut more = true;
+        for _ in 0..SEARCH_ROUNDS {
+            let mut request = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("organization_id = :o AND begins_with(term_key, :p)")
+                .expression_attribute_values(":o", s(org.as_str()))
+                .expression_attribute_values(":p", s(prefix.clone()))
+                .limit((limit - found.len()).max(1) as i32 + 1);
+            if let Some(after) = start.take() {
+                request = request
+                    .exclusive_start_key("organization_id", s(org.as_str()))
+                    .exclusive_start_key("term_key", s(after));
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| unavailable("Query search terms", e.into_service_error()))?;
+            let items = out.items.unwrap_or_default();
+            more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+            for item in &items {
+                if found.len() == limit {
+                    // One more than the page: there is a next page, from the last one shown.
+                    more = true;
+                    break;
+                }
+                last_read = item.get("term_key").and_then(|v| v.as_s().ok()).cloned();
+                let Some(contact) = listed(org, item) else {
+                    continue;
+                };
+                // A contact with several matching terms (a name word and an email that both
+                // start with the entry) is returned at its first one only, so no later
+                // page repeats it.
+                let first_match = contact_terms(&contact)
+                    .iter()
+                    .filter(|t| t.starts_with(&prefix))
+                    .map(|t| index_key(t, contact.contact_id.as_str()))
+                    .min();
+                if first_match != last_read {
+                    continue;
+                }
+                if query.matches_rest(&contact.name, contact.email.as_deref())
+                    && seen.insert(contact.contact_id.clone())
+                {
+                    found.push(contact);
+                }
+            }
+            if found.len() == limit || !more {
+                break;
+            }
+            start = last_read.clone();
+        }
+        Ok(Page {
+            items: found,
+            next_cursor: if more {
+                last_read.map(|k| encode_cursor(&k))
+            } else {
+                None
+            },
+        })
+    }
+}

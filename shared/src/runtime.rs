@@ -136,7 +136,8 @@ pub fn aws_ports_from(
         })?
         .with_media_policy(settings.media_policy());
     Ok(AwsPorts {
-        contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table),
+        contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table)
+            .with_search_index(resources.contact_search_table),
         messages: DynamoMessages::new(dynamodb, resources.messages_table),
         credentials: SecretsManagerCredentials::new(
             secrets,

@@ -12,8 +12,6 @@ use super::unavailable;
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
 use crate::ports::{ContactStore, Page, PortError, PortResult, contact_page, decode_cursor};
 
-/// Contacts read per Query page while filling a search page.
-const SCAN_PAGE: i32 = 100;
 /// Optimistic-locking attempts for one update.
 const UPDATE_ATTEMPTS: usize = 5;
 
@@ -21,6 +19,8 @@ const UPDATE_ATTEMPTS: usize = 5;
 pub struct DynamoContacts {
     client: super::LazyClient<Client>,
     table: String,
+    /// Searches go to the search index; listing without a search reads `eligible`.
+    search: Option<super::DynamoSearchIndex>,
 }
 
 /// The stored item: the contact plus what the indexes need.
@@ -102,7 +102,19 @@ impl DynamoContacts {
         Self {
             client: client.into(),
             table: table.into(),
+            search: None,
         }
+    }
+
+    /// Searches through the contact search index in `table` (same client).
+    pub fn with_search_index(mut self, table: impl Into<String>) -> Self {
+        self.search = Some(super::DynamoSearchIndex::new(self.client.clone(), table));
+        self
+    }
+
+    /// The search index, for the indexer that keeps it.
+    pub fn search_index(&self) -> Option<&super::DynamoSearchIndex> {
+        self.search.as_ref()
     }
 
     async fn get_item(
@@ -163,9 +175,14 @@ impl ContactStore for DynamoContacts {
         cursor: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<Contact>> {
+        // A search reads the terms that start with the entry, never the organization's list.
+        if let Some(query) = search.and_then(crate::domain::search::SearchQuery::parse) {
+            let index = self.search.as_ref().ok_or_else(|| {
+                PortError::Unavailable("no contact search index is configured".into())
+            })?;
+            return index.search(org, &query, cursor, limit).await;
+        }
         let after = cursor.map(decode_cursor).transpose()?;
-        // Search reads the organization's eligible contacts in name order and keeps the
-        // matches, with the same rule as everywhere else (`Contact::matches`).
         let mut found: Vec<Contact> = Vec::with_capacity(limit + 1);
         let mut start_key: Option<HashMap<String, AttributeValue>> = None;
         loop {
@@ -176,11 +193,7 @@ impl ContactStore for DynamoContacts {
                 .index_name("eligible")
                 .expression_attribute_values(":o", s(org.as_str()))
                 .set_exclusive_start_key(start_key.take())
-                .limit(if search.is_some() {
-                    SCAN_PAGE
-                } else {
-                    (limit + 1) as i32
-                });
+                .limit((limit + 1) as i32);
             query = match &after {
                 Some(a) => query
                     .key_condition_expression("organization_id = :o AND eligible_sort > :a")
@@ -194,7 +207,7 @@ impl ContactStore for DynamoContacts {
             for item in out.items.unwrap_or_default() {
                 let contact = read(item)?.into_contact();
                 // The index can briefly lag behind a change: check again.
-                if contact.is_eligible_in(org) && search.is_none_or(|q| contact.matches(q)) {
+                if contact.is_eligible_in(org) {
                     found.push(contact);
                 }
             }

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
 
 use super::unavailable;
-use crate::domain::search::{SearchQuery, contact_terms, index_key};
+use crate::domain::search::{SearchQuery, contact_terms, found_at, index_key};
 use crate::domain::{Contact, ContactId, OrganizationId};
 use crate::ports::{Page, PortError, PortResult, decode_cursor, encode_cursor};
 
@@ -209,16 +209,7 @@ impl DynamoSearchIndex {
                 // A contact with several matching terms (a name word and an email that both
                 // start with the entry) is returned at its first one only, so no later
                 // page repeats it.
-                let first_match = contact_terms(&contact)
-                    .iter()
-                    .filter(|t| t.starts_with(&prefix))
-                    .map(|t| index_key(t, contact.contact_id.as_str()))
-                    .min();
-                if first_match != last_read {
-                    continue;
-                }
-                if query.matches_rest(&contact.name, contact.email.as_deref())
-                    && seen.insert(contact.contact_id.clone())
+                if found_at(&contact, query) == last_read && seen.insert(contact.contact_id.clone())
                 {
                     found.push(contact);
                 }

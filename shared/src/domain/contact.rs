@@ -68,23 +68,6 @@ impl Contact {
         &self.organization_id == organization_id && self.eligibility().is_ok()
     }
 
-    /// Case-insensitive match of a search term against name, email or phone number.
-    pub fn matches(&self, term: &str) -> bool {
-        let term = term.trim().to_lowercase();
-        if term.is_empty() {
-            return true;
-        }
-        let digits: String = term.chars().filter(|c| c.is_ascii_digit()).collect();
-        self.name.to_lowercase().contains(&term)
-            || self
-                .email
-                .as_deref()
-                .is_some_and(|e| e.to_lowercase().contains(&term))
-            || self.phone_number.as_deref().is_some_and(|p| {
-                p.contains(&term) || (digits.len() >= 3 && p.contains(digits.as_str()))
-            })
-    }
-
     /// The order of the contact picker: by name, then id.
     pub fn list_sort_key(&self) -> String {
         format!("{}#{}", self.name.to_lowercase(), self.contact_id)
@@ -188,18 +171,6 @@ mod tests {
         let mut c = contact();
         c.whatsapp_unsubscribed = true;
         assert_eq!(c.eligibility(), Err(Ineligibility::Unsubscribed));
-    }
-
-    #[test]
-    fn search_matches_name_email_and_phone() {
-        let c = contact();
-        assert!(c.matches("aisha"));
-        assert!(c.matches("RAHMAN"));
-        assert!(c.matches("@example.com"));
-        assert!(c.matches("+6012345"));
-        assert!(c.matches("012 345"));
-        assert!(c.matches(""));
-        assert!(!c.matches("bob"));
     }
 
     #[test]

@@ -111,6 +111,21 @@ fn digit_terms(phone: &PhoneNumber) -> impl Iterator<Item = String> + '_ {
         .map(move |start| format!("d#{}", &digits[start..]))
 }
 
+/// The index key a contact is found at by this query: the first of its terms that starts
+/// with the looked-up prefix, if it matches the rest of the entry too. A contact found by
+/// several terms is returned at this one only.
+pub fn found_at(contact: &Contact, query: &SearchQuery) -> Option<String> {
+    let prefix = query.term_prefix();
+    let key = contact_terms(contact)
+        .iter()
+        .filter(|t| t.starts_with(&prefix))
+        .map(|t| index_key(t, contact.contact_id.as_str()))
+        .min()?;
+    query
+        .matches_rest(&contact.name, contact.email.as_deref())
+        .then_some(key)
+}
+
 /// The key of one index item: the term, then the contact id, so a term shared by many
 /// contacts keeps one item each and they come back in a stable order.
 pub fn index_key(term: &str, contact_id: &str) -> String {

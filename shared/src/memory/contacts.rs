@@ -2,8 +2,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use super::lock;
+use crate::domain::search::{SearchQuery, found_at};
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
-use crate::ports::{ContactStore, Page, PortResult, contact_page, decode_cursor};
+use crate::ports::{ContactStore, Page, PortResult, contact_page, decode_cursor, encode_cursor};
 
 #[derive(Clone, Default)]
 pub struct MemoryContacts {
@@ -48,10 +49,27 @@ impl ContactStore for MemoryContacts {
         limit: usize,
     ) -> PortResult<Page<Contact>> {
         let after = cursor.map(decode_cursor).transpose()?;
+        // A search finds what the index would (`domain::search`), in the same order.
+        if let Some(query) = search.and_then(SearchQuery::parse) {
+            let mut found: Vec<(String, Contact)> = lock(&self.contacts)?
+                .values()
+                .filter(|c| c.is_eligible_in(org))
+                .filter_map(|c| Some((found_at(c, &query)?, c.clone())))
+                .filter(|(key, _)| after.as_ref().is_none_or(|a| key > a))
+                .collect();
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            let more = found.len() > limit;
+            found.truncate(limit);
+            return Ok(Page {
+                next_cursor: more
+                    .then(|| found.last().map(|(key, _)| encode_cursor(key)))
+                    .flatten(),
+                items: found.into_iter().map(|(_, c)| c).collect(),
+            });
+        }
         let mut eligible: Vec<Contact> = lock(&self.contacts)?
             .values()
             .filter(|c| c.is_eligible_in(org))
-            .filter(|c| search.is_none_or(|term| c.matches(term)))
             .filter(|c| after.as_ref().is_none_or(|a| c.list_sort_key() > *a))
             .cloned()
             .collect();

@@ -303,6 +303,18 @@ pub trait CredentialStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = PortResult<ChannelConfig>> + Send;
 }
 
+/// The contact search index (`domain::search`): kept in step with the contacts table by the
+/// contact indexer, from the table's stream.
+pub trait ContactSearchIndex: Clone + Send + Sync + 'static {
+    /// Brings a contact's index items from `before` to `after` (either absent: the contact
+    /// was created or deleted). Idempotent, so a redelivered change is harmless.
+    fn apply(
+        &self,
+        before: Option<&Contact>,
+        after: Option<&Contact>,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+}
+
 pub trait SendQueue: Clone + Send + Sync + 'static {
     fn enqueue(
         &self,

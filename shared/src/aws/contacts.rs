@@ -85,6 +85,17 @@ impl ContactItem {
     }
 }
 
+/// A contact as a stream record's image holds it; None for an empty image (the record of a
+/// creation has no old image, that of a deletion no new one).
+pub fn contact_from_image(image: serde_dynamo::Item) -> PortResult<Option<Contact>> {
+    if image.is_empty() {
+        return Ok(None);
+    }
+    serde_dynamo::from_item::<_, ContactItem>(image)
+        .map(|item| Some(item.into_contact()))
+        .map_err(|e| PortError::Corrupt(format!("contact image: {e}")))
+}
+
 fn read(item: HashMap<String, AttributeValue>) -> PortResult<ContactItem> {
     serde_dynamo::from_item(item).map_err(|e| PortError::Corrupt(format!("contact item: {e}")))
 }

@@ -20,7 +20,7 @@ use std::fmt::Debug;
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 
-pub use contacts::DynamoContacts;
+pub use contacts::{DynamoContacts, contact_from_image};
 pub use lazy::LazyClient;
 pub use media::S3Media;
 pub use messages::DynamoMessages;

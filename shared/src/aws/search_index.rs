@@ -83,7 +83,11 @@ impl DynamoSearchIndex {
     /// Brings a contact's index items from what `before` had to what `after` has (either
     /// absent: created or deleted). Idempotent: applying a change twice, or a later state
     /// over an earlier one, ends in the later state's items.
-    pub async fn apply(&self, before: Option<&Contact>, after: Option<&Contact>) -> PortResult<()> {
+    pub async fn apply_change(
+        &self,
+        before: Option<&Contact>,
+        after: Option<&Contact>,
+    ) -> PortResult<()> {
         let old: BTreeMap<String, &Contact> = before
             .map(|c| {
                 contact_terms(c)
@@ -227,5 +231,11 @@ impl DynamoSearchIndex {
                 None
             },
         })
+    }
+}
+
+impl crate::ports::ContactSearchIndex for DynamoSearchIndex {
+    async fn apply(&self, before: Option<&Contact>, after: Option<&Contact>) -> PortResult<()> {
+        self.apply_change(before, after).await
     }
 }

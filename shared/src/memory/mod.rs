@@ -8,6 +8,7 @@ mod faults;
 mod media;
 mod messages;
 mod queue;
+mod search;
 mod sender;
 
 use std::sync::{Mutex, MutexGuard};
@@ -18,6 +19,7 @@ pub use faults::StoreFaults;
 pub use media::{MediaGrant, MemoryMedia};
 pub use messages::MemoryMessages;
 pub use queue::MemoryQueue;
+pub use search::MemorySearchIndex;
 pub use sender::ScriptedSender;
 
 use crate::ports::{PortError, PortResult, port_bundle};

@@ -811,10 +811,13 @@ async fn the_search_index_follows_contacts_and_answers_by_prefix() {
     let aiko = contact("acme", "c2", "Aiko Tan", "+60123450000");
     let other = contact("globex", "g1", "Aisha Other", "+60123456780");
     for c in [&aisha, &aiko, &other] {
-        index.apply(None, Some(c)).await.unwrap();
+        index.apply_change(None, Some(c)).await.unwrap();
     }
     // Applying the same state again changes nothing.
-    index.apply(Some(&aisha), Some(&aisha)).await.unwrap();
+    index
+        .apply_change(Some(&aisha), Some(&aisha))
+        .await
+        .unwrap();
 
     let names = |page: &shared::ports::Page<shared::domain::Contact>| {
         page.items
@@ -846,10 +849,16 @@ async fn the_search_index_follows_contacts_and_answers_by_prefix() {
     // Aisha opts out: her terms go; a rename moves Aiko's.
     let mut stopped = aisha.clone();
     stopped.whatsapp_unsubscribed = true;
-    index.apply(Some(&aisha), Some(&stopped)).await.unwrap();
+    index
+        .apply_change(Some(&aisha), Some(&stopped))
+        .await
+        .unwrap();
     let mut renamed = aiko.clone();
     renamed.name = "Aiko Lim".into();
-    index.apply(Some(&aiko), Some(&renamed)).await.unwrap();
+    index
+        .apply_change(Some(&aiko), Some(&renamed))
+        .await
+        .unwrap();
     let page = index.search(&acme, &search("ai"), None, 10).await.unwrap();
     assert_eq!(names(&page), ["Aiko Lim"]);
     assert!(

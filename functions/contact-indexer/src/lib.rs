@@ -1,0 +1,62 @@
+//! The contact indexer: the contacts table's stream in, the search index kept in step. Every
+//! write to a contact — this service's or the CRM's own — arrives as a record with the old
+//! and the new image; the contact's search terms (`domain::search`) move from one to the
+//! other. Records of one contact arrive in order, and applying one twice is harmless, so the
+//! index ends where the table is.
+//!
+//! A record that cannot be applied (the index unavailable) is reported as the batch's first
+//! failure: Lambda retries from it, in order. An image that is not a contact (a malformed item
+//! the CRM wrote) is logged and skipped: it has no terms to index.
+
+use aws_lambda_events::event::dynamodb::{Event, EventRecord};
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use shared::aws::contact_from_image;
+use shared::domain::Contact;
+use shared::ports::{ContactSearchIndex, PortError};
+use shared::runtime::Handler;
+
+#[derive(Clone)]
+pub struct ContactIndexer<I> {
+    pub index: I,
+}
+
+impl<I: ContactSearchIndex> ContactIndexer<I> {
+    pub fn new(index: I) -> Self {
+        Self { index }
+    }
+
+    async fn apply(&self, record: &EventRecord) -> Result<(), PortError> {
+        let image = |image: &serde_dynamo::Item| match contact_from_image(image.clone()) {
+            Ok(contact) => contact,
+            Err(e) => {
+                tracing::warn!(event_id = %record.event_id, error = %e, "a contact image that is not a contact: skipped");
+                None
+            }
+        };
+        let before: Option<Contact> = image(&record.change.old_image);
+        let after: Option<Contact> = image(&record.change.new_image);
+        if before.is_none() && after.is_none() {
+            return Ok(());
+        }
+        self.index.apply(before.as_ref(), after.as_ref()).await
+    }
+}
+
+impl<I: ContactSearchIndex> Handler<Event> for ContactIndexer<I> {
+    type Response = DynamoDbEventResponse;
+
+    async fn handle(&self, event: Event) -> DynamoDbEventResponse {
+        let mut response = DynamoDbEventResponse::default();
+        for record in &event.records {
+            if let Err(e) = self.apply(record).await {
+                tracing::warn!(event_id = %record.event_id, error = %e, "contact change not indexed yet: retried from here");
+                let mut failure = DynamoDbBatchItemFailure::default();
+                failure.item_identifier = record.change.sequence_number.clone();
+                response.batch_item_failures.push(failure);
+                // Later records of the same contact must not overtake this one.
+                break;
+            }
+        }
+        response
+    }
+}

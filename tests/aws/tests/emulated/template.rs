@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use serde_norway::Value;
-use shared::aws::schema::{CONTACTS, MESSAGES, TableSpec};
+use shared::aws::schema::{CONTACT_SEARCH, CONTACTS, MESSAGES, TableSpec};
 use shared::routes::ROUTES;
 
 /// The template with CloudFormation's short tags (`!Ref`, `!Sub`, …) unwrapped.
@@ -56,7 +56,8 @@ fn assert_table(t: &Value, spec: &TableSpec) {
     );
     let declared: BTreeSet<(String, String, String)> = table["GlobalSecondaryIndexes"]
         .as_sequence()
-        .unwrap()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
         .iter()
         .map(|i| {
             assert_eq!(i["Projection"]["ProjectionType"], "ALL");
@@ -105,6 +106,7 @@ fn tables_match_the_code() {
     let t = template();
     assert_table(&t, &CONTACTS);
     assert_table(&t, &MESSAGES);
+    assert_table(&t, &CONTACT_SEARCH);
 }
 
 #[test]
@@ -474,5 +476,51 @@ fn the_worker_downloads_media_only_from_the_configured_hosts() {
     assert_eq!(
         t["Parameters"]["TwilioMediaHosts"]["Default"],
         shared::twilio::DEFAULT_MEDIA_HOSTS
+    );
+}
+
+/// Every contact write, the CRM's included, reaches the indexer: the contacts table streams
+/// both images, the indexer reports partial failures and sends what keeps failing to a
+/// dead-letter queue with an alarm; list-contacts may read the index and nothing writes it
+/// but the indexer.
+#[test]
+fn the_search_index_is_fed_by_the_contacts_stream() {
+    let t = template();
+    assert_eq!(
+        t["Resources"]["ContactsTable"]["Properties"]["StreamSpecification"]["StreamViewType"],
+        "NEW_AND_OLD_IMAGES"
+    );
+    let indexer = &t["Resources"]["ContactIndexerFunction"]["Properties"];
+    let stream = &indexer["Events"]["ContactChanges"]["Properties"];
+    assert_eq!(indexer["Events"]["ContactChanges"]["Type"], "DynamoDB");
+    assert!(
+        serde_norway::to_string(&stream["Stream"])
+            .unwrap()
+            .contains("ContactsTable")
+    );
+    assert_eq!(
+        stream["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(stream["BisectBatchOnFunctionError"], true);
+    let dlq = serde_norway::to_string(&stream["DestinationConfig"]).unwrap();
+    assert!(dlq.contains("ContactIndexDeadLetterQueue"), "{dlq}");
+    let alarms = serde_norway::to_string(&resources_of_type(&t, "AWS::CloudWatch::Alarm")).unwrap();
+    assert!(alarms.contains("ContactIndexDeadLetterQueue"));
+
+    let writers: Vec<&str> = resources_of_type(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(name, _)| {
+            grants(&t, name)
+                .iter()
+                .any(|(a, r)| r.contains("ContactSearchTable") && a != "dynamodb:Query")
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(writers, ["ContactIndexerFunction"]);
+    assert!(
+        grants(&t, "ListContactsFunction")
+            .iter()
+            .any(|(a, r)| a == "dynamodb:Query" && r.contains("ContactSearchTable"))
     );
 }

@@ -197,7 +197,9 @@ pub async fn aws(
             reason: "is required with --aws outside an emulator".into(),
         }));
     };
-    let ports = shared::runtime::aws_ports_from(settings, &sdk, resources)?.with_sender(twilio);
+    let mut ports = shared::runtime::aws_ports_from(settings, &sdk, resources)?.with_sender(twilio);
+    // No DynamoDB stream here: the contact store feeds the search index itself.
+    ports.contacts = ports.contacts.indexing_own_writes();
     seed_contacts(&ports.contacts, seed).await?;
     if emulator {
         for org in &seed.organizations {

@@ -21,6 +21,9 @@ pub struct DynamoContacts {
     table: String,
     /// Searches go to the search index; listing without a search reads `eligible`.
     search: Option<super::DynamoSearchIndex>,
+    /// Where no stream feeds the indexer (the local runner, emulator tests): this store
+    /// applies its own writes to the index as the indexer would.
+    index_own_writes: bool,
 }
 
 /// The stored item: the contact plus what the indexes need.
@@ -114,6 +117,21 @@ impl DynamoContacts {
             client: client.into(),
             table: table.into(),
             search: None,
+            index_own_writes: false,
+        }
+    }
+
+    /// Applies this store's own writes to the search index, for environments where no
+    /// stream feeds the contact indexer. On AWS the stream does it, for every writer.
+    pub fn indexing_own_writes(mut self) -> Self {
+        self.index_own_writes = true;
+        self
+    }
+
+    async fn index(&self, before: Option<&Contact>, after: Option<&Contact>) -> PortResult<()> {
+        match (&self.search, self.index_own_writes) {
+            (Some(index), true) => index.apply_change(before, after).await,
+            _ => Ok(()),
         }
     }
 
@@ -261,7 +279,10 @@ impl ContactStore for DynamoContacts {
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(Some(contact)),
+                Ok(_) => {
+                    self.index(Some(&before), Some(&contact)).await?;
+                    return Ok(Some(contact));
+                }
                 Err(e) => {
                     let e = e.into_service_error();
                     if !e.is_conditional_check_failed_exception() {
@@ -276,10 +297,11 @@ impl ContactStore for DynamoContacts {
     }
 
     async fn put(&self, contact: &Contact) -> PortResult<()> {
-        let version = self
+        let before = self
             .get_item(&contact.organization_id, &contact.contact_id)
-            .await?
-            .map_or(0, |i| i.version);
+            .await?;
+        let version = before.as_ref().map_or(0, |i| i.version);
+        let before = before.map(ContactItem::into_contact);
         self.client
             .put_item()
             .table_name(&self.table)
@@ -287,6 +309,6 @@ impl ContactStore for DynamoContacts {
             .send()
             .await
             .map_err(|e| unavailable("PutItem contact", e.into_service_error()))?;
-        Ok(())
+        self.index(before.as_ref(), Some(contact)).await
     }
 }

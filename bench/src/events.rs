@@ -20,6 +20,28 @@ fn json(event: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(event).unwrap_or_default()
 }
 
+/// The first page of a contact search in an organization.
+pub fn search_contacts(org: &str, entry: &str) -> Vec<u8> {
+    let query = format!("q={}&limit=25", url_escape(entry));
+    json(&jwt_event(
+        "GET",
+        "/whatsapp/contacts",
+        &query,
+        Some(org),
+        None,
+    ))
+}
+
+fn url_escape(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn list_contacts() -> Vec<u8> {
     json(&jwt_event("GET", "/whatsapp/contacts", "", Some(ORG), None))
 }

@@ -11,6 +11,7 @@ mod phone;
 mod provision;
 mod report;
 mod runtime_api;
+mod search;
 mod twilio_stub;
 
 use std::path::PathBuf;
@@ -218,6 +219,27 @@ async fn run(args: Args) -> Result<(), String> {
     .await?;
     webhook.extra_usage.push(status_usage);
     results.push(webhook);
+
+    // Contact search at 1,000 and 20,000 contacts: the first page of each search.
+    for size in [1_000, 20_000] {
+        eprintln!("filling the search index with {size} contacts");
+        search::fill(&sdk, &resources, size).await?;
+        let org = search::organization(size);
+        for (what, entry) in search::SEARCHES {
+            let label = format!("search, {size} contacts, {what} ({entry:?})");
+            let (usage, _) = measure::extra(
+                &Function::binary("list-contacts", bin("list-contacts")),
+                &options,
+                &label,
+                5,
+                |_| events::search_contacts(&org, entry),
+            )
+            .await?;
+            if let Some(contacts) = results.iter_mut().find(|r| r.name == "list-contacts") {
+                contacts.extra_usage.push(usage);
+            }
+        }
+    }
 
     let node = match &args.node_dir {
         Some(dir) => {

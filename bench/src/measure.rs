@@ -63,6 +63,7 @@ pub fn function_env(resources: &Resources, aws: &str, twilio: &str) -> Vec<(Stri
         ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
         ("AWS_LAMBDA_LOG_LEVEL", "INFO"),
         ("CONTACTS_TABLE", &resources.contacts_table),
+        ("CONTACT_SEARCH_TABLE", &resources.contact_search_table),
         ("MESSAGES_TABLE", &resources.messages_table),
         ("SEND_QUEUE_URL", &resources.queue_url),
         // One queue for both kinds of job here; AWS deploys a media copy queue of its own.

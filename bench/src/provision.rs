@@ -11,6 +11,7 @@ use crate::events::{ACCOUNT_SID, AUTH_TOKEN, CONTACT_ID, CONTACT_PHONE, ORG, SEN
 /// The names the functions are configured with.
 pub struct Resources {
     pub contacts_table: String,
+    pub contact_search_table: String,
     pub messages_table: String,
     pub queue_url: String,
     pub bucket: String,
@@ -28,6 +29,7 @@ pub async fn provision(sdk: &SdkConfig, run: &str) -> Result<Resources, String> 
         .resources;
     let resources = Resources {
         contacts_table: stack.contacts_table,
+        contact_search_table: stack.contact_search_table,
         messages_table: stack.messages_table,
         queue_url: stack.send_queue_url.unwrap_or_default(),
         bucket: stack.media_bucket.unwrap_or_default(),

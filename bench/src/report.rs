@@ -29,6 +29,8 @@ pub const TARGET_WEBHOOK_P99_MS: f64 = 2.0;
 pub const TARGET_ZIP_BYTES: u64 = 8 * 1024 * 1024;
 pub const TARGET_RSS_KB: u64 = 32 * 1024;
 pub const TARGET_FIRST_PHONE_MS: f64 = 5.0;
+/// "A few read units" for the first page of a search, whatever the organization's size.
+pub const TARGET_SEARCH_READ_UNITS: f64 = 5.0;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -329,6 +331,18 @@ impl Report {
                 target: "one DynamoDB Query".into(),
                 measured: format!("{:?}", poll.requests),
                 met: only_query,
+            });
+        }
+        for search in self
+            .operations
+            .iter()
+            .filter(|o| o.operation.starts_with("search, 20000 contacts"))
+        {
+            targets.push(Target {
+                what: search.operation.clone(),
+                target: format!("≤ {TARGET_SEARCH_READ_UNITS} read units"),
+                measured: format!("{:.1} read units", search.read_units),
+                met: search.read_units <= TARGET_SEARCH_READ_UNITS,
             });
         }
         let scans: f64 = self

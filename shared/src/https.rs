@@ -97,11 +97,11 @@ impl HttpConnector for SdkConnector {
                 .try_into_http1x()
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
             let (parts, body) = request.into_parts();
-            // A body held in memory goes as it is (its length known); a stream as a stream.
-            let body = match body.bytes() {
-                Some(bytes) => reqwest::Body::from(bytes.to_vec()),
-                None => reqwest::Body::wrap(body),
-            };
+            // Always the SDK's own body, polled as it is sent: the SDK watches its upload
+            // throughput through it (stalled-stream protection), and a body read around it
+            // would look stalled to the SDK while the service takes its time to answer. The
+            // length goes in the Content-Length header the SDK set.
+            let body = reqwest::Body::wrap(body);
             let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
                 .map_err(|e| ConnectorError::other(e.into(), None))?;
             let response = client.execute(request).await.map_err(connector_error)?;
@@ -130,6 +130,59 @@ fn connector_error(e: reqwest::Error) -> ConnectorError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A service that takes its time to answer is not a stalled upload: the SDK's
+    /// stalled-stream protection (here with a 300 ms grace period) must see the request body
+    /// go out, then wait for the answer.
+    #[tokio::test]
+    async fn a_slow_answer_is_not_taken_for_a_stalled_upload() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = vec![0u8; 64 * 1024];
+                    let _ = socket.read(&mut request).await;
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    let body = r#"{"Item":{"organization_id":{"S":"acme"}}}"#;
+                    let answer = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        let config = aws_sdk_dynamodb::config::Builder::new()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "AKIDEXAMPLE",
+                "secret",
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(endpoint)
+            .http_client(aws_http_client())
+            .stalled_stream_protection(
+                aws_sdk_dynamodb::config::StalledStreamProtectionConfig::enabled()
+                    .grace_period(Duration::from_millis(300))
+                    .build(),
+            )
+            .build();
+        let out = aws_sdk_dynamodb::Client::from_conf(config)
+            .get_item()
+            .table_name("t")
+            .key(
+                "organization_id",
+                aws_sdk_dynamodb::types::AttributeValue::S("acme".into()),
+            )
+            .send()
+            .await;
+        assert!(out.is_ok(), "{out:?}");
+    }
 
     #[test]
     fn the_roots_are_compiled_in_and_built_once() {

@@ -154,24 +154,14 @@ mod tests {
                 });
             }
         });
-        let config = aws_sdk_dynamodb::config::Builder::new()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(endpoint)
-            .http_client(aws_http_client())
-            .stalled_stream_protection(
-                aws_sdk_dynamodb::config::StalledStreamProtectionConfig::enabled()
-                    .grace_period(Duration::from_millis(300))
-                    .build(),
-            )
-            .build();
+        let config =
+            aws_sdk_dynamodb::config::Builder::from(&crate::aws::loopback_sdk_config(&endpoint))
+                .stalled_stream_protection(
+                    aws_sdk_dynamodb::config::StalledStreamProtectionConfig::enabled()
+                        .grace_period(Duration::from_millis(300))
+                        .build(),
+                )
+                .build();
         let out = aws_sdk_dynamodb::Client::from_conf(config)
             .get_item()
             .table_name("t")

@@ -269,19 +269,8 @@ mod tests {
                 });
             }
         });
-        let config = aws_sdk_s3::config::Builder::new()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "AKIDEXAMPLE",
-                "secret",
-                None,
-                None,
-                "test",
-            ))
-            .endpoint_url(endpoint)
+        let config = aws_sdk_s3::config::Builder::from(&crate::aws::loopback_sdk_config(&endpoint))
             .force_path_style(true)
-            .http_client(crate::https::aws_http_client())
             .build();
         S3Media::new(Client::from_conf(config), "media")
     }

@@ -157,6 +157,20 @@ where
     ))
 }
 
+/// The SDK configuration a Lambda would have, aimed at a fake service on loopback (tests).
+#[cfg(test)]
+pub(crate) fn loopback_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    let endpoint = endpoint.to_owned();
+    lambda_sdk_config(move |name| match name {
+        "AWS_REGION" => Some("eu-west-1".into()),
+        "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".into()),
+        "AWS_SECRET_ACCESS_KEY" => Some("secret".into()),
+        "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+        _ => None,
+    })
+    .unwrap_or_else(|| unreachable!("region and credentials are given"))
+}
+
 #[cfg(test)]
 mod lambda_config_tests {
     use super::*;

@@ -251,22 +251,7 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
 #[test]
 fn the_worker_may_do_what_exactly_once_sending_needs() {
     let t = template();
-    let policies = &t["Resources"]["SendWorkerFunction"]["Properties"]["Policies"];
-    let grants: Vec<(String, String)> = policies
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
-        .flat_map(|s| {
-            let resource = serde_norway::to_string(&s["Resource"]).unwrap();
-            s["Action"]
-                .as_sequence()
-                .unwrap()
-                .iter()
-                .map(|a| (a.as_str().unwrap().to_owned(), resource.clone()))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let grants = grants(&t, "SendWorkerFunction");
     let granted = |action: &str, resource: &str| {
         grants
             .iter()

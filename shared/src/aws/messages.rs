@@ -1,4 +1,6 @@
-//! Messages in DynamoDB (see `schema`). A conversation page and a poll are one Query each;
+//! Messages in DynamoDB (see `schema`). Every item has a partition key of its own
+//! (`{organization_id}#{message_id}`, `…#SID#<sid>`, `…#IDEM#<key>`), so an organization's
+//! message rate meets no per-key limit. A conversation page and a poll are one Query each;
 //! status updates are conditional writes that never move a status backwards; inbound
 //! de-duplication is a transaction with a `SID#<sid>` marker item.
 
@@ -141,8 +143,23 @@ fn read(item: HashMap<String, AttributeValue>) -> PortResult<Message> {
 }
 
 fn write(message: &Message) -> PortResult<HashMap<String, AttributeValue>> {
-    serde_dynamo::to_item(MessageItem::from(message))
-        .map_err(|e| PortError::Corrupt(format!("message item: {e}")))
+    let mut item: HashMap<String, AttributeValue> =
+        serde_dynamo::to_item(MessageItem::from(message))
+            .map_err(|e| PortError::Corrupt(format!("message item: {e}")))?;
+    item.insert(
+        ITEM_KEY.to_owned(),
+        s(item_key(&message.organization_id, &message.id.to_string())),
+    );
+    Ok(item)
+}
+
+/// The table's only key attribute.
+const ITEM_KEY: &str = "item_key";
+
+/// The partition key of an item of the organization: `{organization_id}#{suffix}`, where the
+/// suffix is a message id, `SID#<sid>` or `IDEM#<key>`. Organization ids have no `#`.
+fn item_key(org: &OrganizationId, suffix: &str) -> String {
+    format!("{org}#{suffix}")
 }
 
 fn s(value: impl Into<String>) -> AttributeValue {
@@ -162,25 +179,24 @@ fn idempotency_key_item(key: &str) -> String {
 #[derive(Serialize, Deserialize)]
 struct IdempotencyItem {
     organization_id: OrganizationId,
-    message_id: String,
+    item_key: String,
     #[serde(flatten)]
     record: IdempotentSend,
     expires_at_epoch: i64,
 }
 
 impl DynamoMessages {
-    /// One item of the organization's partition (a message or a marker), read consistently.
+    /// One item of the organization (a message, a marker or a record), read consistently.
     async fn item(
         &self,
         org: &OrganizationId,
-        sort_key: String,
+        suffix: String,
         operation: &str,
     ) -> PortResult<Option<HashMap<String, AttributeValue>>> {
         self.client
             .get_item()
             .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(sort_key))
+            .key(ITEM_KEY, s(item_key(org, &suffix)))
             .consistent_read(true)
             .send()
             .await
@@ -227,8 +243,7 @@ impl DynamoMessages {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(id.to_string()))
+            .key(ITEM_KEY, s(item_key(org, &id.to_string())))
             .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
             .expression_attribute_values(":rev", s(MessageId::new().to_string()))
             .return_values(ReturnValue::AllNew)
@@ -302,13 +317,12 @@ impl MessageStore for DynamoMessages {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(id.to_string()))
+            .key(ITEM_KEY, s(item_key(org, &id.to_string())))
             .update_expression(
                 "SET claim_until = :until, claim_since = if_not_exists(claim_since, :now)",
             )
             .condition_expression(
-                "attribute_exists(message_id) AND #status = :pending \
+                "attribute_exists(item_key) AND #status = :pending \
                  AND (attribute_not_exists(claim_until) OR claim_until <= :now)",
             )
             .expression_attribute_names("#status", "status")
@@ -357,9 +371,8 @@ impl MessageStore for DynamoMessages {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(id.to_string()))
-            .condition_expression("attribute_exists(message_id)");
+            .key(ITEM_KEY, s(item_key(org, &id.to_string())))
+            .condition_expression("attribute_exists(item_key)");
         let update = match outcome {
             AttemptOutcome::NotSent => update.update_expression("REMOVE claim_until, claim_since"),
             // The lease ends now; `claim_since` stays for the reconciliation.
@@ -382,7 +395,7 @@ impl MessageStore for DynamoMessages {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(write(message)?))
-            .condition_expression("attribute_not_exists(message_id)")
+            .condition_expression("attribute_not_exists(item_key)")
             .send()
             .await
             .map_err(|e| unavailable("PutItem message", e.into_service_error()))?;
@@ -403,7 +416,7 @@ impl MessageStore for DynamoMessages {
             Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(item))
-                .condition_expression("attribute_not_exists(message_id)")
+                .condition_expression("attribute_not_exists(item_key)")
                 .build()
                 .map_err(|e| PortError::Unavailable(e.to_string()))
         };
@@ -412,7 +425,10 @@ impl MessageStore for DynamoMessages {
                 "organization_id".to_owned(),
                 s(message.organization_id.as_str()),
             ),
-            ("message_id".to_owned(), s(sid_marker_key(sid))),
+            (
+                ITEM_KEY.to_owned(),
+                s(item_key(&message.organization_id, &sid_marker_key(sid))),
+            ),
             ("for_message_id".to_owned(), s(message.id.to_string())),
             // Until `inbound_effects_done`: a retried webhook applies what is missing.
             ("effects_pending".to_owned(), AttributeValue::Bool(true)),
@@ -463,10 +479,9 @@ impl MessageStore for DynamoMessages {
         self.client
             .update_item()
             .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("message_id", s(sid_marker_key(sid)))
+            .key(ITEM_KEY, s(item_key(org, &sid_marker_key(sid))))
             .update_expression("SET effects_done = :done REMOVE effects_pending")
-            .condition_expression("attribute_exists(message_id)")
+            .condition_expression("attribute_exists(item_key)")
             .expression_attribute_values(":done", AttributeValue::Bool(true))
             .send()
             .await
@@ -501,7 +516,7 @@ impl MessageStore for DynamoMessages {
     ) -> PortResult<bool> {
         let item = serde_dynamo::to_item(IdempotencyItem {
             organization_id: org.clone(),
-            message_id: idempotency_key_item(&record.key),
+            item_key: item_key(org, &idempotency_key_item(&record.key)),
             record: record.clone(),
             expires_at_epoch: record.expires_at.timestamp(),
         })
@@ -514,7 +529,7 @@ impl MessageStore for DynamoMessages {
         let put = match expected {
             None => {
                 put.condition_expression(
-                    "attribute_not_exists(message_id) OR expires_at_epoch <= :now",
+                    "attribute_not_exists(item_key) OR expires_at_epoch <= :now",
                 )
                 .expression_attribute_values(":now", AttributeValue::N(now.timestamp().to_string()))
             }
@@ -547,16 +562,29 @@ impl MessageStore for DynamoMessages {
     }
 
     async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {
-        let (messages, _) = self
-            .query_page(
-                "sid",
-                "organization_id = :o AND twilio_message_sid = :s",
-                vec![(":o", s(org.as_str())), (":s", s(sid))],
-                true,
-                1,
-            )
-            .await?;
-        Ok(messages.into_iter().next())
+        // The index has keys only: the item key names the message, and its prefix the
+        // organization. Another organization's message with the same sid is never read.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("sid")
+            .key_condition_expression("twilio_message_sid = :s")
+            .expression_attribute_values(":s", s(sid))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query sid", e.into_service_error()))?;
+        let prefix = item_key(org, "");
+        let Some(id) = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|keys| keys.get(ITEM_KEY)?.as_s().ok()?.strip_prefix(&prefix))
+            .find_map(|id| MessageId::parse(id).ok())
+        else {
+            return Ok(None);
+        };
+        self.get(org, &id).await
     }
 
     async fn conversation(
@@ -613,7 +641,7 @@ impl MessageStore for DynamoMessages {
         let update = self
             .update(org, id)
             .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
-            .condition_expression("attribute_exists(message_id)")
+            .condition_expression("attribute_exists(item_key)")
             .expression_attribute_values(":a", value);
         self.conditional(update, "UpdateItem message attachments")
             .await
@@ -655,7 +683,7 @@ impl MessageStore for DynamoMessages {
             let update = update
                 .update_expression(format!("SET {}", set.join(", ")))
                 .condition_expression(format!(
-                    "attribute_exists(message_id) AND #status IN ({})",
+                    "attribute_exists(item_key) AND #status IN ({})",
                     allowed.join(", ")
                 ));
             if let Some(message) = self
@@ -673,7 +701,7 @@ impl MessageStore for DynamoMessages {
                     "SET twilio_message_sid = :sid, updated_at = :now, revision = :rev",
                 )
                 .condition_expression(
-                    "attribute_exists(message_id) AND attribute_not_exists(twilio_message_sid)",
+                    "attribute_exists(item_key) AND attribute_not_exists(twilio_message_sid)",
                 )
                 .expression_attribute_values(":sid", s(sid.clone()));
             if let Some(message) = self.conditional(update, "UpdateItem message sid").await? {

@@ -5,14 +5,15 @@
 //!   GSI `phone`     organization_id + phone_number   inbound resolution by phone (sparse)
 //!   GSI `eligible`  organization_id + eligible_sort  the contact picker: only eligible contacts
 //!                                                    carry `eligible_sort` (`name#id`), sparse
-//! messages — PK `organization_id`, SK `message_id` (ULID: time order)
+//! messages — PK `item_key` only: `{organization_id}#{message_id}` (ULID), so no key is
+//!   shared by an organization's messages and its rate meets no partition limit
 //!   GSI `conversation` conversation + message_id     a page of one conversation
 //!   GSI `changes`      conversation + revision       polling: created or changed since a cursor
-//!   GSI `sid`          organization_id + twilio_message_sid   status callbacks by Twilio sid
-//!   items `SID#<sid>` (same table, no `conversation`) make inbound de-duplication a
+//!   GSI `sid`          twilio_message_sid, keys only  status callbacks by Twilio sid
+//!   items `{org}#SID#<sid>` (same table, no `conversation`) make inbound de-duplication a
 //!   conditional write in one transaction with the message.
-//!   items `IDEM#<key>` (same table, in no index) record sends made with an Idempotency-Key;
-//!   TTL on `expires_at_epoch` deletes them after 24 hours.
+//!   items `{org}#IDEM#<key>` (same table, in no index) record sends made with an
+//!   Idempotency-Key; TTL on `expires_at_epoch` deletes them after 24 hours.
 //! contact-search — PK `organization_id`, SK `term_key` (`{term}#{contact_id}`)
 //!   one item per search term of an eligible contact: a search reads one prefix.
 
@@ -24,11 +25,22 @@ use aws_sdk_dynamodb::types::{
 
 use crate::ports::PortError;
 
+/// What an index holds besides its keys and the table's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Projected {
+    /// Every attribute: the index answers a page by itself; every write of the item that is
+    /// in the index writes the index too.
+    All,
+    /// Keys only: the index is written only when its key changes (set, changed, removed).
+    KeysOnly,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexSpec {
     pub name: &'static str,
     pub hash_key: &'static str,
-    pub range_key: &'static str,
+    pub range_key: Option<&'static str>,
+    pub projected: Projected,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +50,7 @@ pub struct TableSpec {
     /// The name with the README's stack name `whatsapp`.
     pub default_name: &'static str,
     pub hash_key: &'static str,
-    pub range_key: &'static str,
+    pub range_key: Option<&'static str>,
     pub indexes: &'static [IndexSpec],
     /// The attribute DynamoDB's TTL deletes items by (epoch seconds), if any.
     pub ttl_attribute: Option<&'static str>,
@@ -48,17 +60,19 @@ pub const CONTACTS: TableSpec = TableSpec {
     logical_id: "ContactsTable",
     default_name: "whatsapp-contacts",
     hash_key: "organization_id",
-    range_key: "contact_id",
+    range_key: Some("contact_id"),
     indexes: &[
         IndexSpec {
             name: "phone",
             hash_key: "organization_id",
-            range_key: "phone_number",
+            range_key: Some("phone_number"),
+            projected: Projected::All,
         },
         IndexSpec {
             name: "eligible",
             hash_key: "organization_id",
-            range_key: "eligible_sort",
+            range_key: Some("eligible_sort"),
+            projected: Projected::All,
         },
     ],
     ttl_attribute: None,
@@ -67,23 +81,28 @@ pub const CONTACTS: TableSpec = TableSpec {
 pub const MESSAGES: TableSpec = TableSpec {
     logical_id: "MessagesTable",
     default_name: "whatsapp-messages",
-    hash_key: "organization_id",
-    range_key: "message_id",
+    hash_key: "item_key",
+    range_key: None,
     indexes: &[
         IndexSpec {
             name: "conversation",
             hash_key: "conversation",
-            range_key: "message_id",
+            range_key: Some("message_id"),
+            projected: Projected::All,
         },
         IndexSpec {
             name: "changes",
             hash_key: "conversation",
-            range_key: "revision",
+            range_key: Some("revision"),
+            projected: Projected::All,
         },
+        // Keyed by the sid alone (Twilio's sids are unique), keys only: each message writes
+        // it once, when its sid becomes known, and on a key of its own.
         IndexSpec {
             name: "sid",
-            hash_key: "organization_id",
-            range_key: "twilio_message_sid",
+            hash_key: "twilio_message_sid",
+            range_key: None,
+            projected: Projected::KeysOnly,
         },
     ],
     // Idempotency records (`IDEM#<key>`) expire after a day; messages carry no such attribute.
@@ -96,7 +115,7 @@ pub const CONTACT_SEARCH: TableSpec = TableSpec {
     logical_id: "ContactSearchTable",
     default_name: "whatsapp-contact-search",
     hash_key: "organization_id",
-    range_key: "term_key",
+    range_key: Some("term_key"),
     indexes: &[],
     ttl_attribute: None,
 };
@@ -111,9 +130,16 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, PortError> {
 
 /// Creates a table as the template declares it (on-demand). For emulators and local runs.
 pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Result<(), PortError> {
-    let mut attributes: Vec<&str> = vec![spec.hash_key, spec.range_key];
+    let mut attributes: Vec<&str> = [Some(spec.hash_key), spec.range_key]
+        .into_iter()
+        .flatten()
+        .collect();
     for index in spec.indexes {
-        attributes.extend([index.hash_key, index.range_key]);
+        attributes.extend(
+            [Some(index.hash_key), index.range_key]
+                .into_iter()
+                .flatten(),
+        );
     }
     attributes.sort_unstable();
     attributes.dedup();
@@ -121,8 +147,10 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
         .create_table()
         .table_name(name)
         .billing_mode(BillingMode::PayPerRequest)
-        .key_schema(key(spec.hash_key, KeyType::Hash)?)
-        .key_schema(key(spec.range_key, KeyType::Range)?);
+        .key_schema(key(spec.hash_key, KeyType::Hash)?);
+    if let Some(range_key) = spec.range_key {
+        request = request.key_schema(key(range_key, KeyType::Range)?);
+    }
     for attribute in attributes {
         request = request.attribute_definitions(
             AttributeDefinition::builder()
@@ -133,16 +161,18 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
         );
     }
     for index in spec.indexes {
+        let mut gsi = GlobalSecondaryIndex::builder()
+            .index_name(index.name)
+            .key_schema(key(index.hash_key, KeyType::Hash)?);
+        if let Some(range_key) = index.range_key {
+            gsi = gsi.key_schema(key(range_key, KeyType::Range)?);
+        }
+        let projection = match index.projected {
+            Projected::All => ProjectionType::All,
+            Projected::KeysOnly => ProjectionType::KeysOnly,
+        };
         request = request.global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(index.name)
-                .key_schema(key(index.hash_key, KeyType::Hash)?)
-                .key_schema(key(index.range_key, KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+            gsi.projection(Projection::builder().projection_type(projection).build())
                 .build()
                 .map_err(|e| PortError::Unavailable(e.to_string()))?,
         );

@@ -219,6 +219,18 @@ pub async fn status_moves_forward_only_and_conditionally<M: MessageStore>(store:
             .unwrap()
             .is_none()
     );
+    // Even when another organization holds a message with the same sid (two organizations on
+    // one Twilio account, or a forged callback), each finds only its own.
+    let other = message("globex", Some("c1"), "theirs", Direction::Outbound, None);
+    store.insert(&other).await.unwrap();
+    store
+        .apply_status(&org("globex"), &other.id, &change(MessageStatus::Sent))
+        .await
+        .unwrap();
+    for (organization, id) in [("acme", m.id), ("globex", other.id)] {
+        let found = store.find_by_sid(&org(organization), sid).await.unwrap();
+        assert_eq!(found.map(|f| f.id), Some(id), "{organization}");
+    }
 
     // A callback first, the worker's SENT after: the sid is recorded, the status stays.
     let m2 = message("acme", Some("c1"), "second", Direction::Outbound, None);

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use serde_norway::Value;
-use shared::aws::schema::{CONTACT_SEARCH, CONTACTS, MESSAGES, TableSpec};
+use shared::aws::schema::{CONTACT_SEARCH, CONTACTS, MESSAGES, Projected, TableSpec};
 use shared::routes::ROUTES;
 
 /// The template with CloudFormation's short tags (`!Ref`, `!Sub`, …) unwrapped.
@@ -35,44 +35,56 @@ fn resources_of_type<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> 
         .collect()
 }
 
-fn keys(schema: &Value) -> (String, String) {
+fn keys(schema: &Value) -> (String, Option<String>) {
     let mut hash = String::new();
-    let mut range = String::new();
+    let mut range = None;
     for k in schema.as_sequence().unwrap() {
         let name = k["AttributeName"].as_str().unwrap().to_owned();
         match k["KeyType"].as_str().unwrap() {
             "HASH" => hash = name,
-            _ => range = name,
+            _ => range = Some(name),
         }
     }
     (hash, range)
 }
 
+type IndexShape = (String, String, Option<String>, String);
+
 fn assert_table(t: &Value, spec: &TableSpec) {
     let table = &t["Resources"][spec.logical_id]["Properties"];
     assert_eq!(
         keys(&table["KeySchema"]),
-        (spec.hash_key.to_owned(), spec.range_key.to_owned())
+        (spec.hash_key.to_owned(), spec.range_key.map(str::to_owned))
     );
-    let declared: BTreeSet<(String, String, String)> = table["GlobalSecondaryIndexes"]
+    let declared: BTreeSet<IndexShape> = table["GlobalSecondaryIndexes"]
         .as_sequence()
         .map(Vec::as_slice)
         .unwrap_or_default()
         .iter()
         .map(|i| {
-            assert_eq!(i["Projection"]["ProjectionType"], "ALL");
             let (h, r) = keys(&i["KeySchema"]);
-            (i["IndexName"].as_str().unwrap().to_owned(), h, r)
+            let projection = i["Projection"]["ProjectionType"].as_str().unwrap();
+            (
+                i["IndexName"].as_str().unwrap().to_owned(),
+                h,
+                r,
+                projection.to_owned(),
+            )
         })
         .collect();
-    let expected: BTreeSet<(String, String, String)> = spec
+    let expected: BTreeSet<IndexShape> = spec
         .indexes
         .iter()
         .map(|i| {
+            let projection = match i.projected {
+                Projected::All => "ALL",
+                Projected::KeysOnly => "KEYS_ONLY",
+            };
             (
                 i.name.to_owned(),
                 i.hash_key.to_owned(),
-                i.range_key.to_owned(),
+                i.range_key.map(str::to_owned),
+                projection.to_owned(),
             )
         })
         .collect();

@@ -2,10 +2,12 @@
 //! `AWS_ENDPOINT_URL`, so every AWS request the real binaries make passes here and is counted
 //! per operation for the invocation being measured. DynamoDB capacity is estimated from the
 //! items as DynamoDB bills them (item size rules, 4 KB read units, 1 KB write units, ×0.5 for
-//! eventually consistent reads, ×2 in transactions, one more write per index the item is in):
-//! the emulator's own figures are constants.
+//! eventually consistent reads, ×2 in transactions, one more write per index the item is in,
+//! keys-only indexes only when their key changes): the emulator's own figures are constants.
+//! Writes are also counted per partition key value of the table and of each index, since
+//! DynamoDB limits each key value to 1,000 write units per second.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -15,7 +17,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::schema::{CONTACTS, MESSAGES, TableSpec};
+use shared::aws::schema::{CONTACT_SEARCH, CONTACTS, MESSAGES, Projected, TableSpec};
 
 /// What one labelled phase (an operation of the product) cost.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -24,6 +26,18 @@ pub struct Usage {
     pub requests: BTreeMap<String, u64>,
     pub read_units: f64,
     pub write_units: f64,
+    /// Write units by copy (`messages`, `messages.sid`, …) and partition key value.
+    #[serde(skip)]
+    pub key_writes: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+/// Write units on one partition key value of the table or of one of its indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyWrite {
+    /// `table` or `table.index`, with the key attribute: `messages.sid (twilio_message_sid)`.
+    pub copy: String,
+    pub key: String,
+    pub units: f64,
 }
 
 struct Counters {
@@ -38,7 +52,13 @@ pub struct AwsProxy {
     upstream: String,
     http: reqwest::Client,
     counters: Arc<Mutex<Counters>>,
+    /// The key each item last had in each keys-only index, by table, item key and index:
+    /// such an index is written only when that key changes.
+    index_keys: Arc<Mutex<HashMap<IndexEntry, Option<String>>>>,
 }
+
+/// An item of a table in one index: table name, the item's key, the index name.
+type IndexEntry = (String, String, &'static str);
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -55,6 +75,7 @@ impl AwsProxy {
                 usage: BTreeMap::new(),
                 pending: 0,
             })),
+            index_keys: Arc::default(),
         };
         let app = Router::new().fallback(forward).with_state(proxy.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -83,51 +104,83 @@ impl AwsProxy {
         }
     }
 
-    /// Read and write units of one DynamoDB request, from its request and answer.
-    async fn dynamodb_units(&self, operation: &str, request: &Value, answer: &Value) -> (f64, f64) {
+    /// Read units and the writes (per partition key) of one DynamoDB request, from its
+    /// request and answer.
+    async fn dynamodb_units(
+        &self,
+        operation: &str,
+        request: &Value,
+        answer: &Value,
+    ) -> (f64, Vec<KeyWrite>) {
         let table = request["TableName"].as_str().unwrap_or_default();
         let consistent = request["ConsistentRead"].as_bool().unwrap_or(false);
         let read_factor = if consistent { 1.0 } else { 0.5 };
         match operation {
             "GetItem" => {
                 let size = answer.get("Item").map(item_size).unwrap_or(0);
-                (read_units(size) * read_factor, 0.0)
+                (read_units(size) * read_factor, Vec::new())
             }
             "Query" => {
                 let size: usize = answer["Items"]
                     .as_array()
                     .map(|items| items.iter().map(item_size).sum())
                     .unwrap_or(0);
-                (read_units(size) * read_factor, 0.0)
+                (read_units(size) * read_factor, Vec::new())
             }
-            "PutItem" => (
-                0.0,
-                write_units(table, &request["Item"], item_size(&request["Item"])),
-            ),
+            "PutItem" => (0.0, self.writes(table, &request["Item"], 1.0)),
             "UpdateItem" => {
                 let item = self.item(table, &request["Key"]).await;
-                (0.0, write_units(table, &item, item_size(&item)))
+                (0.0, self.writes(table, &item, 1.0))
             }
-            "DeleteItem" => (0.0, 1.0),
+            "DeleteItem" => (
+                0.0,
+                vec![KeyWrite {
+                    copy: table_name(spec(table)),
+                    key: hash_value(spec(table).hash_key, &request["Key"]),
+                    units: 1.0,
+                }],
+            ),
             "TransactWriteItems" => {
-                let mut units = 0.0;
+                let mut writes = Vec::new();
                 for entry in request["TransactItems"].as_array().into_iter().flatten() {
                     if let Some(put) = entry.get("Put") {
                         let table = put["TableName"].as_str().unwrap_or_default();
-                        units += 2.0 * write_units(table, &put["Item"], item_size(&put["Item"]));
+                        writes.extend(self.writes(table, &put["Item"], 2.0));
                     } else if let Some(update) = entry.get("Update") {
                         let table = update["TableName"].as_str().unwrap_or_default();
                         let item = self.item(table, &update["Key"]).await;
-                        units += 2.0 * write_units(table, &item, item_size(&item));
-                    } else {
-                        // ConditionCheck and Delete: one transactional write unit each.
-                        units += 2.0;
+                        writes.extend(self.writes(table, &item, 2.0));
+                    } else if let Some(other) =
+                        entry.get("ConditionCheck").or_else(|| entry.get("Delete"))
+                    {
+                        // One transactional write unit each.
+                        let table = other["TableName"].as_str().unwrap_or_default();
+                        writes.push(KeyWrite {
+                            copy: table_name(spec(table)),
+                            key: hash_value(spec(table).hash_key, &other["Key"]),
+                            units: 2.0,
+                        });
                     }
                 }
-                (0.0, units)
+                (0.0, writes)
             }
-            _ => (0.0, 0.0),
+            _ => (0.0, Vec::new()),
         }
+    }
+
+    /// The writes of one item as it is after the request, `factor` × (2 in transactions).
+    fn writes(&self, table: &str, item: &Value, factor: f64) -> Vec<KeyWrite> {
+        let spec = spec(table);
+        let item_key = hash_value(spec.hash_key, item)
+            + &spec
+                .range_key
+                .map(|r| format!("|{}", hash_value(r, item)))
+                .unwrap_or_default();
+        let mut index_keys = lock(&self.index_keys);
+        write_units(spec, item, item_size(item), factor, |index, key| {
+            let last = index_keys.insert((table.to_owned(), item_key.clone(), index), key.clone());
+            last.flatten() != key
+        })
     }
 
     async fn item(&self, table: &str, key: &Value) -> Value {
@@ -159,23 +212,64 @@ fn read_units(size: usize) -> f64 {
 }
 
 fn spec(table: &str) -> &'static TableSpec {
-    if table.contains("contacts") {
+    if table.ends_with("-contact-search") {
+        &CONTACT_SEARCH
+    } else if table.ends_with("-contacts") {
         &CONTACTS
     } else {
         &MESSAGES
     }
 }
 
-/// One write unit per started KB, for the table and each index the item appears in (the
-/// indexes project all attributes).
-fn write_units(table: &str, item: &Value, size: usize) -> f64 {
-    let per_copy = size.div_ceil(1024).max(1) as f64;
-    let indexes = spec(table)
-        .indexes
-        .iter()
-        .filter(|i| item.get(i.hash_key).is_some() && item.get(i.range_key).is_some())
-        .count();
-    per_copy * (1 + indexes) as f64
+/// `messages`, `contacts`, `contact-search`: the table's name without the stack.
+fn table_name(spec: &TableSpec) -> String {
+    let name = spec.default_name.trim_start_matches("whatsapp-");
+    format!("{name} ({})", spec.hash_key)
+}
+
+/// The string value of a key attribute in an item or key (empty when absent).
+fn hash_value(attribute: &str, item: &Value) -> String {
+    item.get(attribute)
+        .and_then(Value::as_object)
+        .and_then(|typed| typed.values().next())
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// One write unit per started KB, for the table and each index that projects all attributes
+/// and holds the item; a keys-only index costs one unit when `key_changed` says its key
+/// changed (set, changed or removed). Each on the partition key value it lands on.
+fn write_units(
+    spec: &TableSpec,
+    item: &Value,
+    size: usize,
+    factor: f64,
+    mut key_changed: impl FnMut(&'static str, Option<String>) -> bool,
+) -> Vec<KeyWrite> {
+    let per_copy = factor * size.div_ceil(1024).max(1) as f64;
+    let mut writes = vec![KeyWrite {
+        copy: table_name(spec),
+        key: hash_value(spec.hash_key, item),
+        units: per_copy,
+    }];
+    for index in spec.indexes {
+        let held = item.get(index.hash_key).is_some()
+            && index.range_key.is_none_or(|r| item.get(r).is_some());
+        let key = held.then(|| hash_value(index.hash_key, item));
+        let units = match index.projected {
+            Projected::All if held => per_copy,
+            Projected::KeysOnly if key_changed(index.name, key.clone()) => factor,
+            _ => continue,
+        };
+        let name = spec.default_name.trim_start_matches("whatsapp-");
+        writes.push(KeyWrite {
+            copy: format!("{name}.{} ({})", index.name, index.hash_key),
+            key: key.unwrap_or_default(),
+            units,
+        });
+    }
+    writes
 }
 
 /// An item's size as DynamoDB counts it: names plus values.
@@ -297,18 +391,26 @@ async fn forward(
         let answer_json = answer_body.clone();
         let proxy = proxy.clone();
         tokio::spawn(async move {
-            let (read, write) = match op.strip_prefix("dynamodb.") {
+            let (read, writes) = match op.strip_prefix("dynamodb.") {
                 Some(dynamo_op) if status.is_success() => {
                     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let answer: Value = serde_json::from_slice(&answer_json).unwrap_or(Value::Null);
                     proxy.dynamodb_units(dynamo_op, &request, &answer).await
                 }
-                _ => (0.0, 0.0),
+                _ => (0.0, Vec::new()),
             };
             let mut counters = lock(&proxy.counters);
             let usage = counters.usage.entry(label).or_default();
             usage.read_units += read;
-            usage.write_units += write;
+            for write in writes {
+                usage.write_units += write.units;
+                *usage
+                    .key_writes
+                    .entry(write.copy)
+                    .or_default()
+                    .entry(write.key)
+                    .or_default() += write.units;
+            }
             counters.pending -= 1;
         });
     }
@@ -329,15 +431,57 @@ mod tests {
         assert_eq!(item_size(&nested), 1 + 3 + 1 + 1 + 2);
     }
 
+    fn total(writes: &[KeyWrite]) -> f64 {
+        writes.iter().map(|w| w.units).sum()
+    }
+
     #[test]
     fn writes_count_the_indexes_an_item_is_in() {
         let in_two = json!({"organization_id": {"S": "o"}, "contact_id": {"S": "c"},
             "phone_number": {"S": "+1"}, "eligible_sort": {"S": "a#c"}});
-        assert_eq!(write_units("x-contacts", &in_two, 100), 3.0);
+        let writes = write_units(spec("x-contacts"), &in_two, 100, 1.0, |_, _| true);
+        assert_eq!(total(&writes), 3.0);
+        assert!(writes.iter().all(|w| w.key == "o"), "{writes:?}");
         let sparse = json!({"organization_id": {"S": "o"}, "contact_id": {"S": "c"}});
-        assert_eq!(write_units("x-contacts", &sparse, 2048), 2.0);
+        let writes = write_units(spec("x-contacts"), &sparse, 2048, 1.0, |_, _| true);
+        assert_eq!(total(&writes), 2.0);
         assert_eq!(read_units(0), 1.0);
         assert_eq!(read_units(4097), 2.0);
+    }
+
+    #[test]
+    fn a_keys_only_index_is_written_when_its_key_changes() {
+        let message = json!({"item_key": {"S": "o#01J"}, "conversation": {"S": "o#c"},
+            "message_id": {"S": "01J"}, "revision": {"S": "01K"},
+            "twilio_message_sid": {"S": "SM1"}});
+        // Table, `conversation`, `changes` (all attributes, 2 KB each) and `sid` (keys, 1).
+        let writes = write_units(spec("x-messages"), &message, 1500, 1.0, |_, _| true);
+        assert_eq!(total(&writes), 7.0);
+        let sid = writes
+            .iter()
+            .find(|w| w.copy.starts_with("messages.sid"))
+            .unwrap();
+        assert_eq!((sid.key.as_str(), sid.units), ("SM1", 1.0));
+        let writes = write_units(spec("x-messages"), &message, 1500, 2.0, |_, _| false);
+        assert_eq!(total(&writes), 12.0, "in a transaction, sid unchanged");
+        assert_eq!(writes[0].copy, "messages (item_key)");
+        assert_eq!(writes[0].key, "o#01J");
+    }
+
+    #[tokio::test]
+    async fn writes_land_on_their_partition_keys() {
+        let (proxy, _) = AwsProxy::start("http://127.0.0.1:9").await.unwrap();
+        let put = json!({"TableName": "s-messages", "Item": {"item_key": {"S": "o#01J"},
+            "message_id": {"S": "01J"}, "twilio_message_sid": {"S": "SM1"}}});
+        let (_, first) = proxy.dynamodb_units("PutItem", &put, &Value::Null).await;
+        let (_, again) = proxy.dynamodb_units("PutItem", &put, &Value::Null).await;
+        // The sid index is written the first time the item has the sid, not when it keeps it.
+        assert_eq!((total(&first), total(&again)), (2.0, 1.0));
+        let search = json!({"TableName": "s-contact-search", "Item": {
+            "organization_id": {"S": "o"}, "term_key": {"S": "t#ann#c"}}});
+        let (_, writes) = proxy.dynamodb_units("PutItem", &search, &Value::Null).await;
+        assert_eq!(writes.len(), 1, "the search table has no index");
+        assert_eq!(writes[0].copy, "contact-search (organization_id)");
     }
 
     #[test]

@@ -194,6 +194,38 @@ pub fn status_callback(message_id: &str, message_sid: &str, status: &str) -> Vec
     webhook("/status", &format!("message_id={message_id}"), &params)
 }
 
+/// Twilio fetching an outbound attachment through its signed link (`HEAD` first, then `GET`).
+pub fn media_link(method: &str, key: &str) -> Vec<u8> {
+    let expires = chrono::Utc::now().timestamp() + shared::media_link::LINK_LIFETIME_SECONDS;
+    let org = shared::domain::OrganizationId::parse(ORG).ok();
+    let Some(path) = org.and_then(|org| shared::media_link::path(AUTH_TOKEN, &org, key, expires))
+    else {
+        return Vec::new();
+    };
+    let mut parts = path.trim_start_matches('/').splitn(4, '/').skip(2);
+    let (token, filename) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
+    let event = gateway_event(GatewayRequest {
+        method: method.into(),
+        raw_path: path.clone(),
+        route_key: format!("{method} /media/{{organization_id}}/{{token}}/{{filename}}"),
+        raw_query: String::new(),
+        headers: vec![("user-agent".into(), "TwilioProxy/1.1".into())],
+        body: None,
+        path_parameters: HashMap::from([
+            ("organization_id".into(), ORG.into()),
+            ("token".into(), token.into()),
+            ("filename".into(), filename.into()),
+        ]),
+        claims: None,
+        domain_name: "bench.execute-api.eu-west-1.amazonaws.com".into(),
+        source_ip: "54.172.60.1".into(),
+    });
+    event.map(|e| json(&e)).unwrap_or_default()
+}
+
 /// A Twilio-style message sid, unique per call.
 pub fn message_sid() -> String {
     format!("SM{:032x}", ulid::Ulid::new().0)

@@ -145,6 +145,25 @@ async fn run(args: Args) -> Result<(), String> {
         )
         .await?,
     );
+    eprintln!("measuring media-url");
+    let media_key = resources.sent_media_key.clone();
+    let mut media = measure(
+        &Function::binary("media-url", bin("media-url")),
+        &options,
+        |_| events::media_link("GET", &media_key),
+        Some("media link GET"),
+    )
+    .await?;
+    let (head_usage, _) = measure::extra(
+        &Function::binary("media-url", bin("media-url")),
+        &options,
+        "media link HEAD",
+        20,
+        |_| events::media_link("HEAD", &media_key),
+    )
+    .await?;
+    media.extra_usage.push(head_usage);
+    results.push(media);
     eprintln!("measuring send-message");
     let send = measure(
         &Function::binary("send-message", bin("send-message")),

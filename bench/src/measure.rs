@@ -202,8 +202,8 @@ pub fn api_body(outcome: &Outcome) -> Option<serde_json::Value> {
     serde_json::from_str(response["body"].as_str()?).ok()
 }
 
-/// An answer counts as an error when the runtime reported one or it is not a 2xx (every event
-/// of the benchmark is one the function accepts).
+/// An answer counts as an error when the runtime reported one or it is neither a 2xx nor the
+/// media link's redirect (every event of the benchmark is one the function accepts).
 fn failed(outcome: &Outcome) -> bool {
     if outcome.error {
         return true;
@@ -211,7 +211,7 @@ fn failed(outcome: &Outcome) -> bool {
     serde_json::from_slice::<serde_json::Value>(&outcome.body)
         .ok()
         .and_then(|v| v["statusCode"].as_u64())
-        .is_some_and(|status| !(200..300).contains(&status))
+        .is_some_and(|status| !(200..300).contains(&status) && status != 302)
 }
 
 /// AWS requests and DynamoDB capacity per invocation.
@@ -220,6 +220,9 @@ pub struct Cost {
     pub requests: std::collections::BTreeMap<String, f64>,
     pub read_units: f64,
     pub write_units: f64,
+    /// Per copy (table or index) written: the write units per invocation on its busiest
+    /// partition key value (DynamoDB allows 1,000 per second on each).
+    pub busiest_keys: std::collections::BTreeMap<String, f64>,
 }
 
 fn per_invocation(usage: Option<&Usage>, invocations: usize) -> Cost {
@@ -232,6 +235,14 @@ fn per_invocation(usage: Option<&Usage>, invocations: usize) -> Cost {
             .collect(),
         read_units: usage.read_units / n,
         write_units: usage.write_units / n,
+        busiest_keys: usage
+            .key_writes
+            .iter()
+            .map(|(copy, keys)| {
+                let busiest = keys.values().copied().fold(0.0, f64::max);
+                (copy.clone(), busiest / n)
+            })
+            .collect(),
     })
 }
 

@@ -16,6 +16,8 @@ pub struct Resources {
     pub queue_url: String,
     pub bucket: String,
     pub secret_prefix: String,
+    /// A sealed outbound attachment (`{org}/sent/…`), for the media link.
+    pub sent_media_key: String,
 }
 
 fn failed(what: &str, e: impl std::fmt::Display) -> String {
@@ -34,6 +36,7 @@ pub async fn provision(sdk: &SdkConfig, run: &str) -> Result<Resources, String> 
         queue_url: stack.send_queue_url.unwrap_or_default(),
         bucket: stack.media_bucket.unwrap_or_default(),
         secret_prefix: format!("{run}/"),
+        sent_media_key: format!("{ORG}/sent/{}/invoice.pdf", ulid::Ulid::new()),
     };
     let secret = shared::testing::secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true);
     provision::put_secret(
@@ -52,5 +55,18 @@ pub async fn provision(sdk: &SdkConfig, run: &str) -> Result<Resources, String> 
     .put(&contact)
     .await
     .map_err(|e| failed("contact", e))?;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.put_object()
+        .bucket(&resources.bucket)
+        .key(&resources.sent_media_key)
+        .content_type("application/pdf")
+        .body(vec![b'%'; 48_213].into())
+        .send()
+        .await
+        .map_err(|e| failed("sent attachment", e))?;
     Ok(resources)
 }

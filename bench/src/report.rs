@@ -1,5 +1,6 @@
 //! The benchmark's table, ratios, targets and cost model, printed and written as JSON.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
@@ -31,6 +32,10 @@ pub const TARGET_RSS_KB: u64 = 32 * 1024;
 pub const TARGET_FIRST_PHONE_MS: f64 = 5.0;
 /// "A few read units" for the first page of a search, whatever the organization's size.
 pub const TARGET_SEARCH_READ_UNITS: f64 = 5.0;
+/// Twilio's default rate for one WhatsApp sender, in messages per second.
+pub const TARGET_ORGANIZATION_RATE: f64 = 80.0;
+/// DynamoDB's write units per second on one partition key value (table or index).
+const PARTITION_KEY_WRITE_UNITS: f64 = 1000.0;
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
@@ -97,8 +102,22 @@ pub struct OperationCost {
     pub requests: Vec<(String, f64)>,
     pub read_units: f64,
     pub write_units: f64,
+    /// Write units per operation on the busiest partition key value, per table and index.
+    pub busiest_keys: Vec<(String, f64)>,
     /// USD per million operations: AWS requests and capacity, Lambda and API Gateway.
     pub usd_per_million: f64,
+}
+
+/// How many messages per second an organization can have before one of the partition key
+/// values it shares across messages reaches DynamoDB's 1,000 write units per second.
+#[derive(Debug, Serialize)]
+pub struct OrganizationRate {
+    pub flow: String,
+    /// The copy (table or index, keyed by `organization_id`) written most per message, and its
+    /// write units per message; None when no such key is written.
+    pub busiest_shared_key: Option<(String, f64)>,
+    /// 1,000 / those units; None: no limit from a shared key.
+    pub messages_per_second: Option<f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -121,6 +140,8 @@ pub struct Report {
     pub in_memory_invocations: usize,
     pub operations: Vec<OperationCost>,
     pub outbound_message_usd_per_million: f64,
+    /// Outbound and inbound messages per second per organization before a shared key's limit.
+    pub organization_rates: Vec<OrganizationRate>,
     pub targets: Vec<Target>,
     pub twilio_messages_accepted: u64,
     /// The first phone-number validation of a fresh process, per calling code.
@@ -194,6 +215,39 @@ fn usd(cost: &Cost, duration_ms: f64, through_api_gateway: bool) -> f64 {
     total * 1e6
 }
 
+/// The busiest organization-wide key of a flow of operations (each with how many times it
+/// runs per message), summed per copy over the flow, and the rate it allows.
+fn organization_rate(
+    operations: &[OperationCost],
+    flow: &str,
+    parts: &[(&str, f64)],
+) -> OrganizationRate {
+    let mut per_copy: BTreeMap<&str, f64> = BTreeMap::new();
+    for (name, times) in parts {
+        for op in operations.iter().filter(|o| o.operation == *name) {
+            // Keys named `organization_id` are shared by all of an organization's messages;
+            // `item_key`, `twilio_message_sid` and `conversation` keys are not.
+            for (copy, units) in &op.busiest_keys {
+                if copy.ends_with("(organization_id)") {
+                    *per_copy.entry(copy).or_default() += units * times;
+                }
+            }
+        }
+    }
+    let busiest = per_copy
+        .into_iter()
+        .filter(|(_, units)| *units > 0.0)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(copy, units)| (copy.to_owned(), units));
+    OrganizationRate {
+        flow: flow.to_owned(),
+        messages_per_second: busiest
+            .as_ref()
+            .map(|(_, units)| PARTITION_KEY_WRITE_UNITS / units),
+        busiest_shared_key: busiest,
+    }
+}
+
 impl Report {
     pub fn new(
         measured: Vec<Measured>,
@@ -214,6 +268,11 @@ impl Report {
                     requests: cost.requests.iter().map(|(k, v)| (k.clone(), *v)).collect(),
                     read_units: cost.read_units,
                     write_units: cost.write_units,
+                    busiest_keys: cost
+                        .busiest_keys
+                        .iter()
+                        .map(|(k, v)| (k.clone(), *v))
+                        .collect(),
                     usd_per_million: usd(cost, row.warm_ms_p50, through_api_gateway),
                 });
             }
@@ -234,8 +293,16 @@ impl Report {
             in_memory_invocations: in_memory.len(),
             rows,
             node,
-            operations,
             outbound_message_usd_per_million: outbound,
+            organization_rates: vec![
+                organization_rate(
+                    &operations,
+                    "outbound message (send + worker + 3 status callbacks)",
+                    &[("send", 1.0), ("worker run", 1.0), ("status callback", 3.0)],
+                ),
+                organization_rate(&operations, "inbound message", &[("inbound message", 1.0)]),
+            ],
+            operations,
             targets: vec![],
             twilio_messages_accepted,
             phone_first_validation: vec![],
@@ -343,6 +410,19 @@ impl Report {
                 target: format!("≤ {TARGET_SEARCH_READ_UNITS} read units"),
                 measured: format!("{:.1} read units", search.read_units),
                 met: search.read_units <= TARGET_SEARCH_READ_UNITS,
+            });
+        }
+        for rate in &self.organization_rates {
+            targets.push(Target {
+                what: format!("{} per second per organization", rate.flow),
+                target: format!("≥ {TARGET_ORGANIZATION_RATE} (Twilio's default per sender)"),
+                measured: rate.messages_per_second.map_or_else(
+                    || "no key shared across messages is written".to_owned(),
+                    |r| format!("{r:.0}"),
+                ),
+                met: rate
+                    .messages_per_second
+                    .is_none_or(|r| r >= TARGET_ORGANIZATION_RATE),
             });
         }
         let scans: f64 = self
@@ -462,6 +542,24 @@ impl Report {
             "\nOne outbound message (send + worker + 3 status callbacks): {:.2} USD per million",
             self.outbound_message_usd_per_million
         );
+        let _ = writeln!(
+            out,
+            "\nPer-organization message rate before a partition key limit (1,000 WRU/s per key value):"
+        );
+        for rate in &self.organization_rates {
+            let _ = match (&rate.busiest_shared_key, rate.messages_per_second) {
+                (Some((copy, units)), Some(per_second)) => writeln!(
+                    out,
+                    "  {}: busiest shared key {copy}, {units:.2} WRU per message: {per_second:.0}/s",
+                    rate.flow
+                ),
+                _ => writeln!(
+                    out,
+                    "  {}: writes no key shared across messages: no per-organization limit",
+                    rate.flow
+                ),
+            };
+        }
         let _ = writeln!(out, "\nTargets:");
         for t in &self.targets {
             let _ = writeln!(
@@ -499,6 +597,7 @@ mod tests {
             requests: [("sqs.SendMessage".to_owned(), 1.0)].into_iter().collect(),
             read_units: 0.0,
             write_units: 2.0,
+            busiest_keys: BTreeMap::new(),
         };
         let expected = (prices::LAMBDA_PER_REQUEST
             + prices::LAMBDA_PER_GB_SECOND * prices::LAMBDA_MEMORY_GB * 0.001
@@ -507,5 +606,57 @@ mod tests {
             + prices::SQS_PER_REQUEST)
             * 1e6;
         assert!((usd(&cost, 0.4, true) - expected).abs() < 1e-9);
+    }
+
+    fn operation(name: &str, busiest_keys: &[(&str, f64)]) -> OperationCost {
+        OperationCost {
+            operation: name.into(),
+            requests: vec![],
+            read_units: 0.0,
+            write_units: 0.0,
+            busiest_keys: busiest_keys
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), *v))
+                .collect(),
+            usd_per_million: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_organization_rate_comes_from_its_busiest_shared_key() {
+        let operations = [
+            operation(
+                "send",
+                &[
+                    ("messages (item_key)", 1.0),
+                    ("contacts (organization_id)", 0.5),
+                ],
+            ),
+            operation(
+                "status callback",
+                &[
+                    ("messages (item_key)", 0.01),
+                    ("messages.changes (conversation)", 2.0),
+                    ("contacts.phone (organization_id)", 1.0),
+                ],
+            ),
+        ];
+        // Per message: contacts 0.5, contacts.phone 3 × 1.0. Per-message and per-conversation
+        // keys are not shared by the organization's messages and do not count.
+        let rate = organization_rate(
+            &operations,
+            "outbound",
+            &[("send", 1.0), ("status callback", 3.0)],
+        );
+        assert_eq!(
+            rate.busiest_shared_key,
+            Some(("contacts.phone (organization_id)".to_owned(), 3.0))
+        );
+        assert_eq!(rate.messages_per_second, Some(1000.0 / 3.0));
+        let none = organization_rate(&operations[..1], "outbound", &[("worker run", 1.0)]);
+        assert_eq!(
+            (none.busiest_shared_key, none.messages_per_second),
+            (None, None)
+        );
     }
 }

@@ -18,7 +18,11 @@ fn main() {
     let metadata =
         phonenumber::metadata::loader::load(BufReader::new(file)).expect("phone metadata parses");
     let mut by_code: BTreeMap<u16, Vec<phonenumber::metadata::loader::Metadata>> = BTreeMap::new();
-    for territory in metadata {
+    for mut territory in metadata {
+        // Display formats are read only by the crate's formatter, which the product does not
+        // use (E.164 is written directly); their patterns were most of a code's load time.
+        territory.formats.clear();
+        territory.international_formats.clear();
         let code = territory
             .country_code
             .expect("every territory has a country code");

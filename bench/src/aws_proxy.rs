@@ -140,6 +140,24 @@ impl AwsProxy {
                     units: 1.0,
                 }],
             ),
+            "BatchWriteItem" => {
+                let mut writes = Vec::new();
+                let tables = request["RequestItems"].as_object().into_iter().flatten();
+                for (table, requests) in tables {
+                    for entry in requests.as_array().into_iter().flatten() {
+                        if let Some(put) = entry.get("PutRequest") {
+                            writes.extend(self.writes(table, &put["Item"], 1.0));
+                        } else if let Some(delete) = entry.get("DeleteRequest") {
+                            writes.push(KeyWrite {
+                                copy: table_name(spec(table)),
+                                key: hash_value(spec(table).hash_key, &delete["Key"]),
+                                units: 1.0,
+                            });
+                        }
+                    }
+                }
+                (0.0, writes)
+            }
             "TransactWriteItems" => {
                 let mut writes = Vec::new();
                 for entry in request["TransactItems"].as_array().into_iter().flatten() {
@@ -482,6 +500,15 @@ mod tests {
         let (_, writes) = proxy.dynamodb_units("PutItem", &search, &Value::Null).await;
         assert_eq!(writes.len(), 1, "the search table has no index");
         assert_eq!(writes[0].copy, "contact-search (organization_id)");
+        let batch = json!({"RequestItems": {"s-contact-search": [
+            {"PutRequest": {"Item": {"organization_id": {"S": "o"}, "term_key": {"S": "t#b#c"}}}},
+            {"DeleteRequest": {"Key": {"organization_id": {"S": "o"}, "term_key": {"S": "t#a#c"}}}}
+        ]}});
+        let (_, writes) = proxy
+            .dynamodb_units("BatchWriteItem", &batch, &Value::Null)
+            .await;
+        assert_eq!(total(&writes), 2.0);
+        assert!(writes.iter().all(|w| w.key == "o"), "{writes:?}");
     }
 
     #[test]

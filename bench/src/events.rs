@@ -226,6 +226,44 @@ pub fn media_link(method: &str, key: &str) -> Vec<u8> {
     event.map(|e| json(&e)).unwrap_or_default()
 }
 
+/// A contact item as the contacts table holds it, in DynamoDB's JSON.
+fn contact_image(id: &str, name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "organization_id": {"S": ORG},
+        "contact_id": {"S": id},
+        "name": {"S": name},
+        "email": {"S": format!("{id}@example.com")},
+        "phone_number": {"S": CONTACT_PHONE},
+        "whatsapp_opt_in": {"BOOL": true},
+        "whatsapp_blocked": {"BOOL": false},
+        "whatsapp_unsubscribed": {"BOOL": false},
+        "version": {"N": "2"}
+    })
+}
+
+/// The contacts table's stream delivering one change: the CRM renamed contact number `n`
+/// (its search terms move to the new name).
+pub fn contact_renamed(n: usize) -> Vec<u8> {
+    let id = format!("c-renamed-{n}");
+    json(&serde_json::json!({"Records": [{
+        "eventID": format!("e{n}"),
+        "eventName": "MODIFY",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_795_752_000.0,
+            "Keys": {"organization_id": {"S": ORG}, "contact_id": {"S": &id}},
+            "OldImage": contact_image(&id, "Nur Aisha"),
+            "NewImage": contact_image(&id, "Nur Aisha Rahman"),
+            "SequenceNumber": format!("{n:021}"),
+            "SizeBytes": 400,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench-contacts/stream/2026-11-26T00:00:00.000"
+    }]}))
+}
+
 /// A Twilio-style message sid, unique per call.
 pub fn message_sid() -> String {
     format!("SM{:032x}", ulid::Ulid::new().0)

@@ -145,6 +145,16 @@ async fn run(args: Args) -> Result<(), String> {
         )
         .await?,
     );
+    eprintln!("measuring contact-indexer");
+    results.push(
+        measure(
+            &Function::binary("contact-indexer", bin("contact-indexer")),
+            &options,
+            events::contact_renamed,
+            Some("contact renamed (indexer)"),
+        )
+        .await?,
+    );
     eprintln!("measuring media-url");
     let media_key = resources.sent_media_key.clone();
     let mut media = measure(

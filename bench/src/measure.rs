@@ -202,16 +202,39 @@ pub fn api_body(outcome: &Outcome) -> Option<serde_json::Value> {
     serde_json::from_str(response["body"].as_str()?).ok()
 }
 
-/// An answer counts as an error when the runtime reported one or it is neither a 2xx nor the
-/// media link's redirect (every event of the benchmark is one the function accepts).
+/// An answer counts as an error when the runtime reported one, it is neither a 2xx nor the
+/// media link's redirect, or a batch answer names failed records (every event of the benchmark
+/// is one the function accepts).
 fn failed(outcome: &Outcome) -> bool {
     if outcome.error {
         return true;
     }
-    serde_json::from_slice::<serde_json::Value>(&outcome.body)
-        .ok()
-        .and_then(|v| v["statusCode"].as_u64())
-        .is_some_and(|status| !(200..300).contains(&status) && status != 302)
+    let Ok(answer) = serde_json::from_slice::<serde_json::Value>(&outcome.body) else {
+        return false;
+    };
+    let bad_status = answer["statusCode"]
+        .as_u64()
+        .is_some_and(|status| !(200..300).contains(&status) && status != 302);
+    let failed_records = answer["batchItemFailures"]
+        .as_array()
+        .is_some_and(|failures| !failures.is_empty());
+    bad_status || failed_records
+}
+
+/// Counts a failed answer, and shows the first few of a function (its log keeps only the
+/// last process's output).
+fn count_failure(measured: &mut Measured, outcome: &Outcome) {
+    if failed(outcome) {
+        measured.errors += 1;
+        if measured.errors <= 3 {
+            eprintln!(
+                "{}: failed invocation after {:.0} ms: {}",
+                measured.name,
+                outcome.latency.as_secs_f64() * 1000.0,
+                String::from_utf8_lossy(&outcome.body)
+            );
+        }
+    }
 }
 
 /// AWS requests and DynamoDB capacity per invocation.
@@ -264,7 +287,7 @@ pub async fn measure(
         let (mut process, init) = start(function, options).await?;
         let first = process.invoke(&function.name, event(n)).await?;
         n += 1;
-        measured.errors += usize::from(failed(&first));
+        count_failure(&mut measured, &first);
         measured.message_ids.extend(message_ids(&first));
         if !warm_run {
             measured.init.push(init);
@@ -275,7 +298,7 @@ pub async fn measure(
                 let outcome = process.invoke(&function.name, event(n)).await?;
                 n += 1;
                 measured.warm.push(outcome.latency);
-                measured.errors += usize::from(failed(&outcome));
+                count_failure(&mut measured, &outcome);
                 measured.message_ids.extend(message_ids(&outcome));
             }
             options.proxy.label(None);

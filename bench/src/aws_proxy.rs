@@ -105,12 +105,14 @@ impl AwsProxy {
     }
 
     /// Read units and the writes (per partition key) of one DynamoDB request, from its
-    /// request and answer.
+    /// request and answer. `authorization` is the request's own: the emulator finds the
+    /// service and region of a read-back by it.
     async fn dynamodb_units(
         &self,
         operation: &str,
         request: &Value,
         answer: &Value,
+        authorization: Option<&str>,
     ) -> (f64, Vec<KeyWrite>) {
         let table = request["TableName"].as_str().unwrap_or_default();
         let consistent = request["ConsistentRead"].as_bool().unwrap_or(false);
@@ -129,7 +131,7 @@ impl AwsProxy {
             }
             "PutItem" => (0.0, self.writes(table, &request["Item"], 1.0)),
             "UpdateItem" => {
-                let item = self.item(table, &request["Key"]).await;
+                let item = self.item(table, &request["Key"], authorization).await;
                 (0.0, self.writes(table, &item, 1.0))
             }
             "DeleteItem" => (
@@ -166,7 +168,7 @@ impl AwsProxy {
                         writes.extend(self.writes(table, &put["Item"], 2.0));
                     } else if let Some(update) = entry.get("Update") {
                         let table = update["TableName"].as_str().unwrap_or_default();
-                        let item = self.item(table, &update["Key"]).await;
+                        let item = self.item(table, &update["Key"], authorization).await;
                         writes.extend(self.writes(table, &item, 2.0));
                     } else if let Some(other) =
                         entry.get("ConditionCheck").or_else(|| entry.get("Delete"))
@@ -201,26 +203,28 @@ impl AwsProxy {
         })
     }
 
-    async fn item(&self, table: &str, key: &Value) -> Value {
+    /// The item as it is now (after an update), read back from the emulator; the key alone
+    /// when it cannot be read, so the write still lands on its partition key.
+    async fn item(&self, table: &str, key: &Value, authorization: Option<&str>) -> Value {
         let request = serde_json::json!({"TableName": table, "Key": key, "ConsistentRead": true});
-        let answer = self
+        let mut read = self
             .http
             .post(&self.upstream)
             .header("x-amz-target", "DynamoDB_20120810.GetItem")
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(request.to_string())
-            .send()
-            .await;
-        match answer {
+            .header("content-type", "application/x-amz-json-1.0");
+        if let Some(authorization) = authorization {
+            read = read.header("authorization", authorization);
+        }
+        let item = match read.body(request.to_string()).send().await {
             Ok(r) => r
                 .bytes()
                 .await
                 .ok()
                 .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-                .and_then(|v| v.get("Item").cloned())
-                .unwrap_or(Value::Null),
-            Err(_) => Value::Null,
-        }
+                .and_then(|v| v.get("Item").cloned()),
+            Err(_) => None,
+        };
+        item.unwrap_or_else(|| key.clone())
     }
 }
 
@@ -407,13 +411,19 @@ async fn forward(
     };
     if let Some(label) = label {
         let answer_json = answer_body.clone();
+        let authorization = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let proxy = proxy.clone();
         tokio::spawn(async move {
             let (read, writes) = match op.strip_prefix("dynamodb.") {
                 Some(dynamo_op) if status.is_success() => {
                     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let answer: Value = serde_json::from_slice(&answer_json).unwrap_or(Value::Null);
-                    proxy.dynamodb_units(dynamo_op, &request, &answer).await
+                    proxy
+                        .dynamodb_units(dynamo_op, &request, &answer, authorization.as_deref())
+                        .await
                 }
                 _ => (0.0, Vec::new()),
             };
@@ -491,13 +501,19 @@ mod tests {
         let (proxy, _) = AwsProxy::start("http://127.0.0.1:9").await.unwrap();
         let put = json!({"TableName": "s-messages", "Item": {"item_key": {"S": "o#01J"},
             "message_id": {"S": "01J"}, "twilio_message_sid": {"S": "SM1"}}});
-        let (_, first) = proxy.dynamodb_units("PutItem", &put, &Value::Null).await;
-        let (_, again) = proxy.dynamodb_units("PutItem", &put, &Value::Null).await;
+        let (_, first) = proxy
+            .dynamodb_units("PutItem", &put, &Value::Null, None)
+            .await;
+        let (_, again) = proxy
+            .dynamodb_units("PutItem", &put, &Value::Null, None)
+            .await;
         // The sid index is written the first time the item has the sid, not when it keeps it.
         assert_eq!((total(&first), total(&again)), (2.0, 1.0));
         let search = json!({"TableName": "s-contact-search", "Item": {
             "organization_id": {"S": "o"}, "term_key": {"S": "t#ann#c"}}});
-        let (_, writes) = proxy.dynamodb_units("PutItem", &search, &Value::Null).await;
+        let (_, writes) = proxy
+            .dynamodb_units("PutItem", &search, &Value::Null, None)
+            .await;
         assert_eq!(writes.len(), 1, "the search table has no index");
         assert_eq!(writes[0].copy, "contact-search (organization_id)");
         let batch = json!({"RequestItems": {"s-contact-search": [
@@ -505,10 +521,16 @@ mod tests {
             {"DeleteRequest": {"Key": {"organization_id": {"S": "o"}, "term_key": {"S": "t#a#c"}}}}
         ]}});
         let (_, writes) = proxy
-            .dynamodb_units("BatchWriteItem", &batch, &Value::Null)
+            .dynamodb_units("BatchWriteItem", &batch, &Value::Null, None)
             .await;
         assert_eq!(total(&writes), 2.0);
         assert!(writes.iter().all(|w| w.key == "o"), "{writes:?}");
+        // An update whose item cannot be read back still lands on its key.
+        let update = json!({"TableName": "s-messages", "Key": {"item_key": {"S": "o#01K"}}});
+        let (_, writes) = proxy
+            .dynamodb_units("UpdateItem", &update, &Value::Null, None)
+            .await;
+        assert_eq!(writes[0].key, "o#01K");
     }
 
     #[test]

@@ -435,6 +435,28 @@ fn queue_triggers_have_a_concurrency_ceiling() {
     assert!(t["Parameters"]["WorkerMaxConcurrency"]["MinValue"].as_u64() >= Some(2));
 }
 
+/// Twilio's webhooks do not support rate limiting (a 429 is not retried), so the default
+/// throttle of the status callback route stays above what the workers can send at their
+/// default concurrency: up to three callbacks (sent, delivered, read) per message, and a
+/// worker sends at most about 4 messages/s (one Twilio call after another). And the workers
+/// together reach Twilio's 80 messages/s per sender.
+#[test]
+fn the_default_limits_let_one_sender_run_at_twilios_rate() {
+    let t = template();
+    let default = |name: &str| t["Parameters"][name]["Default"].as_u64().unwrap();
+    let workers = default("WorkerMaxConcurrency");
+    const MESSAGES_PER_WORKER_SECOND: u64 = 4;
+    const CALLBACKS_PER_MESSAGE: u64 = 3;
+    const TWILIO_SENDER_RATE: u64 = 80;
+    // Even at 2 messages/s per worker (slow Twilio answers) the stack reaches one sender's rate.
+    assert!(workers * 2 >= TWILIO_SENDER_RATE, "{workers} workers");
+    assert!(
+        default("WebhookRateLimit") >= workers * MESSAGES_PER_WORKER_SECOND * CALLBACKS_PER_MESSAGE,
+        "the status callbacks of {workers} workers would be throttled"
+    );
+    assert!(default("WebhookBurstLimit") >= default("WebhookRateLimit"));
+}
+
 /// Twilio-facing routes are throttled on their own, apart from the user API's default.
 #[test]
 fn twilio_facing_routes_are_throttled_apart() {

@@ -3,12 +3,16 @@ use std::path::PathBuf;
 use local::seed::Seed;
 
 const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR] [--aws]
+       local reindex ORGANIZATION_ID...
   --port N     port on 127.0.0.1 (default: $PORT or 8080; 0 picks a free one)
   --seed FILE  demo data to load (default: $SEED_FILE or the bundled local/seed.json)
   --web DIR    static files of the Send Message page (default: $WEB_DIR or ./web)
   --aws        keep data in DynamoDB / Secrets Manager / SQS through the AWS adapters, at
                $AWS_ENDPOINT_URL (an emulator: tables, queue and secrets are created) or AWS
-               (default: $LOCAL_BACKEND=aws, else in process)";
+               (default: $LOCAL_BACKEND=aws, else in process)
+  reindex      rebuild the contact search index of these organizations from their contacts
+               in DynamoDB ($CONTACTS_TABLE, $CONTACT_SEARCH_TABLE, AWS credentials and region
+               from the environment): after an upgrade, or a change the indexer gave up on";
 
 struct Args {
     port: u16,
@@ -50,9 +54,49 @@ fn args() -> Result<Args, String> {
     })
 }
 
+/// `local reindex ORG…`: rebuilds each organization's search terms from its stored contacts.
+async fn reindex(organizations: &[String]) -> std::process::ExitCode {
+    let mut orgs = Vec::new();
+    for id in organizations {
+        match shared::domain::OrganizationId::parse(id) {
+            Ok(org) => orgs.push(org),
+            Err(e) => {
+                eprintln!("{id}: {e}\n{USAGE}");
+                return std::process::ExitCode::from(2);
+            }
+        }
+    }
+    if orgs.is_empty() {
+        eprintln!("{USAGE}");
+        return std::process::ExitCode::from(2);
+    }
+    let resources = shared::aws::Resources::from_lookup(|n| std::env::var(n).ok());
+    let sdk = shared::aws::sdk_config().await;
+    let contacts = shared::aws::DynamoContacts::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        resources.contacts_table,
+    )
+    .with_search_index(resources.contact_search_table);
+    let mut code = std::process::ExitCode::SUCCESS;
+    for org in &orgs {
+        match contacts.reindex(org).await {
+            Ok((read, terms)) => println!("{org}: {read} contacts read, {terms} search terms"),
+            Err(e) => {
+                eprintln!("{org}: {e}");
+                code = std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    code
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     shared::telemetry::init_local();
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().is_some_and(|a| a == "reindex") {
+        return reindex(&argv[1..]).await;
+    }
     let args = match args() {
         Ok(a) => a,
         Err(message) => {

@@ -136,6 +136,73 @@ impl DynamoSearchIndex {
         Ok(())
     }
 
+    /// Makes the organization's index exactly what `contacts` (all of its contacts, as
+    /// stored) call for: the backfill of contacts stored before the index existed, and the
+    /// repair after a change the indexer gave up on. Terms no contact calls for are deleted,
+    /// every other term is written. Answers how many terms the organization has now.
+    pub async fn rebuild(&self, org: &OrganizationId, contacts: &[Contact]) -> PortResult<usize> {
+        let wanted: BTreeMap<String, (String, &Contact)> = contacts
+            .iter()
+            .filter(|c| &c.organization_id == org)
+            .flat_map(|c| {
+                contact_terms(c)
+                    .into_iter()
+                    .map(move |t| (index_key(&t, c.contact_id.as_str()), (t, c)))
+            })
+            .collect();
+        let mut writes = Vec::new();
+        for key in self.term_keys(org).await? {
+            if !wanted.contains_key(&key) {
+                let delete = DeleteRequest::builder()
+                    .key("organization_id", s(org.as_str()))
+                    .key("term_key", s(key))
+                    .build()
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
+                writes.push(WriteRequest::builder().delete_request(delete).build());
+            }
+        }
+        for (term, contact) in wanted.values() {
+            let put = PutRequest::builder()
+                .set_item(Some(item(contact, term)))
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))?;
+            writes.push(WriteRequest::builder().put_request(put).build());
+        }
+        for chunk in writes.chunks(BATCH) {
+            self.batch_write(chunk.to_vec()).await?;
+        }
+        Ok(wanted.len())
+    }
+
+    /// Every term key the organization has in the index.
+    async fn term_keys(&self, org: &OrganizationId) -> PortResult<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("organization_id = :o")
+                .expression_attribute_values(":o", s(org.as_str()))
+                .projection_expression("term_key")
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("Query search terms", e.into_service_error()))?;
+            keys.extend(
+                out.items
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|i| i.get("term_key")?.as_s().ok().cloned()),
+            );
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
     async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> PortResult<()> {
         for round in 0..BATCH_ROUNDS {
             if requests.is_empty() {

@@ -878,3 +878,62 @@ async fn the_search_index_follows_contacts_and_answers_by_prefix() {
             .is_empty()
     );
 }
+
+/// `local reindex`: contacts stored while nothing indexed them (before the index existed, or
+/// a change the indexer gave up on) become searchable, and terms no stored contact calls for
+/// go; other organizations are left alone.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn reindex_rebuilds_an_organizations_search_from_its_contacts() {
+    use shared::aws::{DynamoContacts, DynamoSearchIndex};
+    use shared::domain::search::SearchQuery;
+    let stack = Stack::create().await;
+    let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let search_table = stack.resources.contact_search_table.clone();
+    // A store that does not index its own writes, like the CRM writing without a stream.
+    let contacts = DynamoContacts::new(client.clone(), stack.resources.contacts_table.clone())
+        .with_search_index(search_table.clone());
+    let index = DynamoSearchIndex::new(client, search_table);
+    let acme = org("acme");
+    let aisha = contact("acme", "c1", "Aisha Rahman", "+60123456789");
+    let mut aiko = contact("acme", "c2", "Aiko Tan", "+60123450000");
+    let mut bob = contact("acme", "c3", "Bob Ong", "+6591234567");
+    bob.whatsapp_unsubscribed = true;
+    let other = contact("globex", "g1", "Aiden Other", "+60123456780");
+    // Stale terms: Aiko's old name, a contact that is gone, and another organization's.
+    index.apply_change(None, Some(&aiko)).await.unwrap();
+    let ghost = contact("acme", "c9", "Ghost Writer", "+60129999999");
+    index.apply_change(None, Some(&ghost)).await.unwrap();
+    index.apply_change(None, Some(&other)).await.unwrap();
+    aiko.name = "Aiko Lim".into();
+    for c in [&aisha, &aiko, &bob, &other] {
+        contacts.put(c).await.unwrap();
+    }
+    let names = |entry: &str, organization: &str| {
+        let index = index.clone();
+        let query = SearchQuery::parse(entry).unwrap();
+        let organization = org(organization);
+        async move {
+            let page = index.search(&organization, &query, None, 10).await.unwrap();
+            page.items.into_iter().map(|c| c.name).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        names("ai", "acme").await,
+        ["Aiko Tan"],
+        "only what was indexed"
+    );
+
+    let (read, terms) = contacts.reindex(&acme).await.unwrap();
+    assert_eq!(read, 3);
+    assert!(terms > 0);
+    assert_eq!(names("ai", "acme").await, ["Aiko Lim", "Aisha Rahman"]);
+    for gone in ["tan", "ghost", "bob", "9999"] {
+        assert!(names(gone, "acme").await.is_empty(), "{gone}");
+    }
+    // Another organization's terms are not touched.
+    assert_eq!(names("aiden", "globex").await, ["Aiden Other"]);
+    // Rebuilding again changes nothing.
+    assert_eq!(contacts.reindex(&acme).await.unwrap(), (read, terms));
+    assert_eq!(names("ai", "acme").await, ["Aiko Lim", "Aisha Rahman"]);
+}

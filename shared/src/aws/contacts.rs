@@ -153,32 +153,17 @@ impl DynamoContacts {
         let index = self.search.as_ref().ok_or_else(|| {
             PortError::Unavailable("no contact search index is configured".into())
         })?;
-        let mut contacts = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("organization_id = :o")
-                .expression_attribute_values(":o", s(org.as_str()))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| unavailable("Query contacts", e.into_service_error()))?;
-            for item in out.items.unwrap_or_default() {
-                // An item the CRM wrote malformed cannot be found by anything; the others
-                // still are.
-                match read(item) {
-                    Ok(contact) => contacts.push(contact.into_contact()),
-                    Err(e) => {
-                        tracing::warn!(organization_id = %org, error = %e, "contact left out of the search index")
-                    }
+        let items =
+            super::query_organization(&self.client, &self.table, org, None, "Query contacts")
+                .await?;
+        let mut contacts = Vec::with_capacity(items.len());
+        for item in items {
+            // An item the CRM wrote malformed cannot be found by anything; the others still are.
+            match read(item) {
+                Ok(contact) => contacts.push(contact.into_contact()),
+                Err(e) => {
+                    tracing::warn!(organization_id = %org, error = %e, "contact left out of the search index")
                 }
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
             }
         }
         let terms = index.rebuild(org, &contacts).await?;

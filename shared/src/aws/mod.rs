@@ -157,6 +157,41 @@ where
     ))
 }
 
+/// Every item of one organization's partition of a table keyed by `organization_id`, one
+/// Query page after another (`projection`: the attributes to read, None for all). For the
+/// administrative rebuild of the search index, never for a request path.
+pub(crate) async fn query_organization(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    org: &crate::domain::OrganizationId,
+    projection: Option<&str>,
+    operation: &str,
+) -> Result<
+    Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>>,
+    PortError,
+> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut items = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .key_condition_expression("organization_id = :o")
+            .expression_attribute_values(":o", AttributeValue::S(org.as_str().to_owned()))
+            .set_projection_expression(projection.map(str::to_owned))
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| unavailable(operation, e.into_service_error()))?;
+        items.extend(out.items.unwrap_or_default());
+        match out.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(items),
+        }
+    }
+}
+
 /// The SDK configuration a Lambda would have, aimed at a fake service on loopback (tests).
 #[cfg(test)]
 pub(crate) fn loopback_sdk_config(endpoint: &str) -> aws_config::SdkConfig {

@@ -55,6 +55,25 @@ fn item(contact: &Contact, term: &str) -> HashMap<String, AttributeValue> {
     item
 }
 
+/// The batch write that removes one term item.
+fn delete_term(org: &OrganizationId, term_key: &str) -> PortResult<WriteRequest> {
+    let delete = DeleteRequest::builder()
+        .key("organization_id", s(org.as_str()))
+        .key("term_key", s(term_key))
+        .build()
+        .map_err(|e| PortError::Unavailable(e.to_string()))?;
+    Ok(WriteRequest::builder().delete_request(delete).build())
+}
+
+/// The batch write that stores one term item of a contact.
+fn put_term(contact: &Contact, term: &str) -> PortResult<WriteRequest> {
+    let put = PutRequest::builder()
+        .set_item(Some(item(contact, term)))
+        .build()
+        .map_err(|e| PortError::Unavailable(e.to_string()))?;
+    Ok(WriteRequest::builder().put_request(put).build())
+}
+
 /// The contact as the index shows it: eligible, with what the picker needs.
 fn listed(org: &OrganizationId, item: &HashMap<String, AttributeValue>) -> Option<Contact> {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
@@ -113,21 +132,12 @@ impl DynamoSearchIndex {
         let mut writes = Vec::new();
         for (key, contact) in &old {
             if !new.contains_key(key) {
-                let delete = DeleteRequest::builder()
-                    .key("organization_id", s(contact.organization_id.as_str()))
-                    .key("term_key", s(key.clone()))
-                    .build()
-                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
-                writes.push(WriteRequest::builder().delete_request(delete).build());
+                writes.push(delete_term(&contact.organization_id, key)?);
             }
         }
         for (key, (term, contact)) in &new {
             if shown_changed || !old.contains_key(key) {
-                let put = PutRequest::builder()
-                    .set_item(Some(item(contact, term)))
-                    .build()
-                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
-                writes.push(WriteRequest::builder().put_request(put).build());
+                writes.push(put_term(contact, term)?);
             }
         }
         for chunk in writes.chunks(BATCH) {
@@ -153,20 +163,11 @@ impl DynamoSearchIndex {
         let mut writes = Vec::new();
         for key in self.term_keys(org).await? {
             if !wanted.contains_key(&key) {
-                let delete = DeleteRequest::builder()
-                    .key("organization_id", s(org.as_str()))
-                    .key("term_key", s(key))
-                    .build()
-                    .map_err(|e| PortError::Unavailable(e.to_string()))?;
-                writes.push(WriteRequest::builder().delete_request(delete).build());
+                writes.push(delete_term(org, &key)?);
             }
         }
         for (term, contact) in wanted.values() {
-            let put = PutRequest::builder()
-                .set_item(Some(item(contact, term)))
-                .build()
-                .map_err(|e| PortError::Unavailable(e.to_string()))?;
-            writes.push(WriteRequest::builder().put_request(put).build());
+            writes.push(put_term(contact, term)?);
         }
         for chunk in writes.chunks(BATCH) {
             self.batch_write(chunk.to_vec()).await?;
@@ -176,31 +177,18 @@ impl DynamoSearchIndex {
 
     /// Every term key the organization has in the index.
     async fn term_keys(&self, org: &OrganizationId) -> PortResult<Vec<String>> {
-        let mut keys = Vec::new();
-        let mut start: Option<HashMap<String, AttributeValue>> = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("organization_id = :o")
-                .expression_attribute_values(":o", s(org.as_str()))
-                .projection_expression("term_key")
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| unavailable("Query search terms", e.into_service_error()))?;
-            keys.extend(
-                out.items
-                    .unwrap_or_default()
-                    .iter()
-                    .filter_map(|i| i.get("term_key")?.as_s().ok().cloned()),
-            );
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(keys),
-            }
-        }
+        let items = super::query_organization(
+            &self.client,
+            &self.table,
+            org,
+            Some("term_key"),
+            "Query search terms",
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .filter_map(|i| i.get("term_key")?.as_s().ok().cloned())
+            .collect())
     }
 
     async fn batch_write(&self, mut requests: Vec<WriteRequest>) -> PortResult<()> {

@@ -29,6 +29,10 @@ pub struct Settings {
     /// The longest one inbound media download may take, redirects and body included
     /// (`MEDIA_FETCH_SECONDS`).
     pub media_fetch_timeout: Duration,
+    /// How long one media copy job may start downloads for (`MEDIA_COPY_SECONDS`, at least
+    /// `MEDIA_FETCH_SECONDS`): files not started by then go to the next job, so a message
+    /// with many large files never outlasts the function.
+    pub media_copy_deadline: Duration,
     /// How long an organization's template list is reused (`TEMPLATE_CACHE_SECONDS`).
     pub template_cache_ttl: Duration,
     /// Public base URL of this API as Twilio reaches it (`PUBLIC_BASE_URL`), for status
@@ -96,6 +100,7 @@ impl Settings {
             twilio_media_hosts: get("TWILIO_MEDIA_HOSTS")
                 .unwrap_or_else(|| crate::twilio::DEFAULT_MEDIA_HOSTS.to_owned()),
             media_fetch_timeout: Duration::from_secs(parse(&get, "MEDIA_FETCH_SECONDS", 20u64)?),
+            media_copy_deadline: Duration::from_secs(parse(&get, "MEDIA_COPY_SECONDS", 40u64)?),
             template_cache_ttl: Duration::from_secs(parse(&get, "TEMPLATE_CACHE_SECONDS", 300u64)?),
             public_base_url,
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
@@ -137,6 +142,23 @@ impl Settings {
                 reason: "must be at least 1".into(),
             });
         }
+        if settings.media_copy_deadline < settings.media_fetch_timeout {
+            return Err(ConfigError {
+                name: "MEDIA_COPY_SECONDS",
+                reason: "must be at least MEDIA_FETCH_SECONDS (a download must fit in a job)"
+                    .into(),
+            });
+        }
+        // A send is posted only while the claim outlasts the request (see the worker).
+        if settings.send_claim_lease <= settings.twilio_timeout + CLAIM_MARGIN {
+            return Err(ConfigError {
+                name: "SEND_CLAIM_SECONDS",
+                reason: format!(
+                    "must be longer than TWILIO_TIMEOUT_SECONDS + {} s (a send must end before its claim does)",
+                    CLAIM_MARGIN.as_secs()
+                ),
+            });
+        }
         if settings.send_max_attempts == 0 {
             return Err(ConfigError {
                 name: "SEND_MAX_ATTEMPTS",
@@ -146,6 +168,10 @@ impl Settings {
         Ok(settings)
     }
 }
+
+/// What a send claim must have left beyond the Twilio timeout for a send to be posted:
+/// clocks of two functions differ by far less.
+pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
 
 fn parse<T: FromStr>(
     get: &impl Fn(&str) -> Option<String>,
@@ -204,6 +230,28 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(ok.poll_settle, Duration::from_secs(12));
+    }
+
+    #[test]
+    fn a_send_claim_outlasts_the_request_and_a_copy_job_one_download() {
+        let s = from(&[]).unwrap();
+        assert!(s.send_claim_lease > s.twilio_timeout + CLAIM_MARGIN);
+        assert!(s.media_copy_deadline >= s.media_fetch_timeout);
+        let err = from(&[
+            ("TWILIO_TIMEOUT_SECONDS", "20"),
+            ("SEND_CLAIM_SECONDS", "25"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "SEND_CLAIM_SECONDS");
+        assert!(
+            from(&[
+                ("TWILIO_TIMEOUT_SECONDS", "20"),
+                ("SEND_CLAIM_SECONDS", "26")
+            ])
+            .is_ok()
+        );
+        let err = from(&[("MEDIA_FETCH_SECONDS", "30"), ("MEDIA_COPY_SECONDS", "29")]).unwrap_err();
+        assert_eq!(err.name, "MEDIA_COPY_SECONDS");
     }
 
     #[test]

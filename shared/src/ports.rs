@@ -215,10 +215,32 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         id: &MessageId,
     ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
 
+    /// The message that holds a Twilio sid in the organization (see `hold_sid`): a
+    /// strongly consistent read where the store has one.
     fn find_by_sid(
         &self,
         org: &OrganizationId,
         sid: &str,
+    ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
+
+    /// Reserves a Twilio sid for one message, atomically: the first message to hold a sid
+    /// keeps it, so two look-alike messages reconciled at once can never both adopt the one
+    /// Twilio message. True when `id` holds it (now or already), false when another does.
+    fn hold_sid(
+        &self,
+        org: &OrganizationId,
+        sid: &str,
+        id: &MessageId,
+    ) -> impl Future<Output = PortResult<bool>> + Send;
+
+    /// Records the number a PENDING message is about to be sent to (the contact's current
+    /// one), so that a lost answer is looked for, and a resend made, at the number the
+    /// attempt used; a change pollers see. None if there is no such PENDING message.
+    fn record_destination(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        phone: &PhoneNumber,
     ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
 
     fn conversation(

@@ -1,21 +1,24 @@
 //! The send worker: takes a queued job, sends the PENDING message through Twilio and records
 //! SENT (with the Twilio sid) or FAILED (with the reason). Transient failures are retried
 //! with exponential backoff by re-queueing the job with a delay; after the last attempt the
-//! message is FAILED, so no accepted message stays PENDING.
+//! message is FAILED, so no accepted message stays PENDING. A send whose outcome Twilio
+//! never confirmed ends UNCONFIRMED, never sent again (`reconcile`). The same queue's
+//! functions also copy inbound media (`media_copy`).
 
+mod media_copy;
 mod reconcile;
 
 use std::time::Duration;
 
-pub use reconcile::{CLOCK_SKEW, candidates, find_sent};
+pub use media_copy::{MEDIA_COPY_CONCURRENCY, MEDIA_FETCH_ATTEMPTS};
+pub use reconcile::{CLOCK_SKEW, CONFIRM_ATTEMPTS, candidates, find_sent, reaches_back};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use shared::config::Settings;
 use shared::domain::{
-    ChannelConfig, ContactChange, JobKind, Message, MessageStatus, OrgConfig, SendJob,
-    StatusChange, media_rule,
+    ChannelConfig, ContactChange, JobKind, Message, MessageStatus, OrgConfig, SendJob, StatusChange,
 };
 use shared::ports::{
     AttemptOutcome, ContactStore, CredentialStore, MediaStore, MessageStore, PortError, Ports,
@@ -39,8 +42,16 @@ pub struct WorkerSettings {
     pub retry_base: Duration,
     /// How long a claim on a message lasts (see `MessageStore::claim_send`).
     pub claim_lease: Duration,
+    /// The longest one Twilio request may take: a send is posted only while the claim
+    /// outlasts it (`may_post`).
+    pub twilio_timeout: Duration,
     /// Where Twilio posts status callbacks (`PUBLIC_BASE_URL`); without it, no callbacks.
     pub public_base_url: Option<String>,
+    /// The longest one inbound media download may take.
+    pub media_fetch_timeout: Duration,
+    /// Downloads of a media copy job start only while they can end before this much time
+    /// from the job's start.
+    pub media_copy_deadline: Duration,
 }
 
 /// How long Twilio has to fetch an attachment (it does so right after accepting a send).
@@ -52,7 +63,10 @@ impl From<&Settings> for WorkerSettings {
             max_attempts: settings.send_max_attempts,
             retry_base: settings.send_retry_base,
             claim_lease: settings.send_claim_lease,
+            twilio_timeout: settings.twilio_timeout,
             public_base_url: settings.public_base_url.clone(),
+            media_fetch_timeout: settings.media_fetch_timeout,
+            media_copy_deadline: settings.media_copy_deadline,
         }
     }
 }
@@ -80,9 +94,14 @@ pub enum JobOutcome {
     },
     /// Twilio may have accepted the message but its answer was lost: attempt `attempt`,
     /// after `delay`, looks for it at Twilio before it sends again.
-    Unconfirmed {
+    Reconciling {
         attempt: u32,
         delay: Duration,
+    },
+    /// Twilio could not confirm it for long: UNCONFIRMED, never sent again; later jobs
+    /// (`CONFIRM_ATTEMPTS`) and status callbacks may still settle it.
+    Unconfirmed {
+        reason: String,
     },
     /// Nothing to do: unknown message, or no longer PENDING (a redelivered job).
     Skipped,
@@ -93,9 +112,7 @@ pub enum JobOutcome {
 /// Extra attempts for looking up a send whose outcome is unknown, beyond the send attempts.
 pub const RECONCILE_ATTEMPTS: u32 = 3;
 
-/// Tries per inbound media: Twilio can answer 404 for a moment right after the webhook.
-pub const MEDIA_FETCH_ATTEMPTS: u32 = 3;
-const MEDIA_UNAVAILABLE: &str = "The media could not be downloaded from WhatsApp.";
+pub use shared::config::CLAIM_MARGIN;
 
 /// Backoff before attempt `next_attempt` (2, 3, …): base, 2×base, 4×base … capped.
 pub fn retry_delay(base: Duration, next_attempt: u32) -> Duration {
@@ -157,31 +174,10 @@ impl<P: Ports> SendWorker<P> {
             tracing::warn!(organization_id = %org, message_id = %job.message_id, "job for an unknown message");
             return Ok(JobOutcome::Skipped);
         };
-        if message.status != MessageStatus::Pending {
-            return Ok(JobOutcome::Skipped);
-        }
-        // One worker at a time: a job delivered twice sends once.
-        let claim = self
-            .ports
-            .messages()
-            .claim_send(org, &message.id, Utc::now(), self.settings.claim_lease)
-            .await?;
-        let outcome = match claim {
-            SendClaim::NotPending => return Ok(JobOutcome::Skipped),
-            SendClaim::Held { until } => {
-                // Delivered again while another worker sends it: SQS brings it back later,
-                // and by then that worker is done or gone.
-                tracing::info!(organization_id = %org, message_id = %message.id, %until, "message held by another worker");
-                return Err(PortError::Unavailable(
-                    "the message is being sent by another worker".into(),
-                ));
-            }
-            SendClaim::Claimed {
-                unresolved_since: Some(since),
-            } => self.reconcile_then_send(job, &message, since).await?,
-            SendClaim::Claimed {
-                unresolved_since: None,
-            } => self.attempt(job, &message).await?,
+        let outcome = match message.status {
+            MessageStatus::Pending => self.claim_and_send(job, &message).await?,
+            MessageStatus::Unconfirmed => self.confirm(job, &message).await?,
+            _ => return Ok(JobOutcome::Skipped),
         };
         match &outcome {
             JobOutcome::Sent { sid } => {
@@ -193,99 +189,97 @@ impl<P: Ports> SendWorker<P> {
             JobOutcome::Retrying { attempt, delay } => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "send will be retried");
             }
-            JobOutcome::Unconfirmed { attempt, delay } => {
+            JobOutcome::Reconciling { attempt, delay } => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "Twilio's answer is unknown; reconciling before any resend");
+            }
+            JobOutcome::Unconfirmed { reason } => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, attempt = job.attempt, reason, "Twilio could not confirm the send; it is not sent again");
             }
             JobOutcome::Skipped | JobOutcome::MediaCopied => {}
         }
         Ok(outcome)
     }
 
-    /// Copies an inbound message's media from Twilio into the organization's prefix of the
-    /// bucket, so the conversation can show it through our own short-lived URLs.
-    async fn copy_media(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+    /// One worker at a time: a job delivered twice sends once.
+    async fn claim_and_send(
+        &self,
+        job: &SendJob,
+        message: &Message,
+    ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
-        let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
-            return Ok(JobOutcome::Skipped);
-        };
-        let config = match self.ports.credentials().channel_config(org).await? {
-            ChannelConfig::Configured(config) => Some(config),
-            ChannelConfig::NotConfigured { .. } => None,
-        };
-        let mut attachments = message.attachments.clone();
-        let mut retry = false;
-        for (index, attachment) in attachments.iter_mut().enumerate() {
-            if attachment.key.is_some() || attachment.error.is_some() {
-                continue;
+        let claimed_at = Utc::now();
+        let claim = self
+            .ports
+            .messages()
+            .claim_send(org, &message.id, claimed_at, self.settings.claim_lease)
+            .await?;
+        match claim {
+            SendClaim::NotPending => Ok(JobOutcome::Skipped),
+            SendClaim::Held { until } => {
+                // Delivered again while another worker sends it: SQS brings it back later,
+                // and by then that worker is done or gone.
+                tracing::info!(organization_id = %org, message_id = %message.id, %until, "message held by another worker");
+                Err(PortError::Unavailable(
+                    "the message is being sent by another worker".into(),
+                ))
             }
-            let (Some(url), Some(config)) = (attachment.url.clone(), config.as_ref()) else {
-                attachment.error = Some(MEDIA_UNAVAILABLE.into());
-                continue;
-            };
-            match self.ports.sender().fetch_media(config, &url).await {
-                Ok((bytes, content_type)) => {
-                    // Twilio's stated type wins over a generic one from the CDN.
-                    let content_type = if content_type.starts_with("application/octet-stream") {
-                        attachment.content_type.clone()
-                    } else {
-                        content_type
-                    };
-                    let extension = media_rule(&content_type)
-                        .and_then(|rule| rule.extensions.first().copied())
-                        .unwrap_or("bin");
-                    let name = format!("{org}/inbound/{}/{index}.{extension}", message.id);
-                    attachment.size = Some(bytes.len() as u64);
-                    // A shared contact: its name and numbers are shown; the card stays a file.
-                    if media_rule(&content_type).is_some_and(|r| r.content_type == "text/vcard") {
-                        attachment.card = shared::domain::parse_vcard(&bytes);
-                    }
-                    // Served inline only if WhatsApp itself would show it; anything else
-                    // (HTML, SVG, documents) as a download.
-                    let served = shared::domain::served_as(&content_type);
-                    attachment.key =
-                        Some(self.ports.media().put(org, &name, bytes, &served).await?);
-                    attachment.content_type = content_type;
-                }
-                Err(e) => {
-                    let brief = matches!(
-                        e,
-                        TwilioError::Api {
-                            http_status: 404,
-                            ..
-                        }
-                    ) || e.kind() == FailureKind::Transient;
-                    if brief && job.attempt < MEDIA_FETCH_ATTEMPTS {
-                        retry = true;
-                    } else {
-                        tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "inbound media not copied");
-                        attachment.error = Some(MEDIA_UNAVAILABLE.into());
-                    }
-                }
+            SendClaim::Claimed {
+                unresolved_since: Some(since),
+            } => {
+                self.reconcile_then_send(job, message, since, claimed_at)
+                    .await
             }
+            SendClaim::Claimed {
+                unresolved_since: None,
+            } => self.attempt(job, message, claimed_at).await,
         }
-        if attachments != message.attachments {
-            self.ports
-                .messages()
-                .update_attachments(org, &message.id, &attachments)
-                .await?;
-        }
-        if retry {
-            let next = SendJob {
-                attempt: job.attempt + 1,
-                ..job.clone()
-            };
-            let delay = retry_delay(self.settings.retry_base, next.attempt);
-            self.ports.queue().enqueue(&next, delay).await?;
-            return Ok(JobOutcome::Retrying {
-                attempt: next.attempt,
-                delay,
-            });
-        }
-        tracing::info!(organization_id = %org, message_id = %message.id, "inbound media handled");
-        Ok(JobOutcome::MediaCopied)
     }
 
-    async fn attempt(&self, job: &SendJob, message: &Message) -> Result<JobOutcome, PortError> {
+    /// Whether a request to Twilio started now ends (or times out) while the claim taken at
+    /// `claimed_at` still holds: past that, another delivery of the job could take the
+    /// message and reconcile while this request is still in flight.
+    fn may_post(&self, claimed_at: chrono::DateTime<Utc>) -> bool {
+        let needed = self.settings.twilio_timeout + CLAIM_MARGIN;
+        let lease_left = (claimed_at
+            + chrono::Duration::from_std(self.settings.claim_lease).unwrap_or_default())
+            - Utc::now();
+        lease_left.to_std().is_ok_and(|left| left > needed)
+    }
+
+    /// Too little of the claim is left to post: nothing was sent, so the claim is cleared
+    /// and the same attempt comes back shortly.
+    async fn postpone(&self, job: &SendJob, message: &Message) -> Result<JobOutcome, PortError> {
+        self.ports
+            .messages()
+            .release_send(&job.organization_id, &message.id, AttemptOutcome::NotSent)
+            .await?;
+        tracing::info!(organization_id = %job.organization_id, message_id = %message.id, "claim too short to post; the attempt is postponed");
+        self.requeue(job, job.attempt)
+            .await
+            .map(|(attempt, delay)| JobOutcome::Retrying { attempt, delay })
+    }
+
+    /// Queues the job again as attempt `attempt`, after the backoff for it.
+    pub(crate) async fn requeue(
+        &self,
+        job: &SendJob,
+        attempt: u32,
+    ) -> Result<(u32, Duration), PortError> {
+        let next = SendJob {
+            attempt,
+            ..job.clone()
+        };
+        let delay = retry_delay(self.settings.retry_base, attempt.max(2));
+        self.ports.queue().enqueue(&next, delay).await?;
+        Ok((attempt, delay))
+    }
+
+    async fn attempt(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        claimed_at: chrono::DateTime<Utc>,
+    ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let contact = match &message.contact_id {
             Some(id) => self.ports.contacts().get(org, id).await?,
@@ -301,6 +295,25 @@ impl<P: Ports> SendWorker<P> {
             Ok(phone) => phone,
             Err(why) => {
                 return self.fail(message, send_failed(why)).await;
+            }
+        };
+        // One number per attempt: the contact's current one, recorded before it is posted
+        // to, so that a lost answer is looked for where the message went.
+        let recorded;
+        let message = if message.contact_phone.as_deref() == Some(to.as_str()) {
+            message
+        } else {
+            match self
+                .ports
+                .messages()
+                .record_destination(org, &message.id, &to)
+                .await?
+            {
+                Some(updated) => {
+                    recorded = updated;
+                    &recorded
+                }
+                None => return Ok(JobOutcome::Skipped),
             }
         };
         let config = match self.ports.credentials().channel_config(org).await? {
@@ -359,20 +372,23 @@ impl<P: Ports> SendWorker<P> {
             }),
         };
 
+        if !self.may_post(claimed_at) {
+            return self.postpone(job, message).await;
+        }
         let mut result = self.ports.sender().send(&config, &outbound).await;
         // The token may have been rotated since it was cached: read it again, once.
         if let Err(e) = &result
             && e.kind() == FailureKind::Configuration
             && let Some(fresh) = self.rotated_config(job, &config).await?
         {
+            if !self.may_post(claimed_at) {
+                return self.postpone(job, message).await;
+            }
             result = self.ports.sender().send(&fresh, &outbound).await;
         }
         match result {
-            Ok(sent) => {
-                self.record(message, StatusChange::sent(&sent.sid)).await?;
-                Ok(JobOutcome::Sent { sid: sent.sid })
-            }
-            Err(e) if e.outcome_unknown() => self.unconfirmed(job, message, &e).await,
+            Ok(sent) => self.adopt_answer(job, message, &sent.sid).await,
+            Err(e) if e.outcome_unknown() => self.reconcile_later(job, message, e.reason()).await,
             Err(e) => {
                 // Twilio certainly did not take it: the next attempt sends without asking.
                 self.ports
@@ -385,112 +401,68 @@ impl<P: Ports> SendWorker<P> {
         }
     }
 
-    /// The message's earlier attempt (from `since`) ended without a known outcome: it is sent
-    /// only if Twilio has no such message.
-    async fn reconcile_then_send(
+    /// Twilio took the message under `sid`: recorded SENT once the sid is this message's.
+    /// If a look-alike message of ours adopted that sid while the answer was on its way
+    /// (reconciling its own lost answer), that Twilio message counts for the look-alike, and
+    /// this one is looked for again before anything is sent.
+    async fn adopt_answer(
         &self,
         job: &SendJob,
         message: &Message,
-        since: chrono::DateTime<Utc>,
+        sid: &str,
     ) -> Result<JobOutcome, PortError> {
-        let org = &job.organization_id;
-        // A status callback (it carries our message id) may have told us already.
-        if let Some(sid) = &message.twilio_message_sid {
+        if self
+            .ports
+            .messages()
+            .hold_sid(&job.organization_id, sid, &message.id)
+            .await?
+        {
             self.record(message, StatusChange::sent(sid)).await?;
-            return Ok(JobOutcome::Sent { sid: sid.clone() });
+            return Ok(JobOutcome::Sent {
+                sid: sid.to_owned(),
+            });
         }
-        let config = match self.ports.credentials().channel_config(org).await? {
-            ChannelConfig::Configured(config) => config,
-            ChannelConfig::NotConfigured { .. } => {
-                return self.fail(message, NOT_CONFIGURED.into()).await;
-            }
-        };
-        let to = message
-            .contact_phone
-            .as_deref()
-            .and_then(|p| shared::domain::PhoneNumber::parse_e164(p).ok());
-        let Some(to) = to else {
-            return self.attempt(job, message).await;
-        };
-        let listed = match self.ports.sender().recent_messages(&config, &to).await {
-            Ok(listed) => listed,
-            Err(e) => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
-                return self.unconfirmed(job, message, &e).await;
-            }
-        };
-        // Only the look-alikes are checked against our store (one index Query each).
-        let mut taken = std::collections::HashSet::new();
-        for candidate in candidates(message, since, &listed) {
-            if let Some(other) = self
-                .ports
-                .messages()
-                .find_by_sid(org, &candidate.sid)
-                .await?
-                && other.id != message.id
-            {
-                taken.insert(candidate.sid.clone());
-            }
-        }
-        match find_sent(message, since, &listed, |sid| taken.contains(sid)) {
-            Some(found) => {
-                tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %found.sid, "Twilio had the message: not sent again");
-                self.record(message, StatusChange::sent(&found.sid)).await?;
-                Ok(JobOutcome::Sent {
-                    sid: found.sid.clone(),
-                })
-            }
-            None if job.attempt > self.settings.max_attempts => {
-                self.fail(
-                    message,
-                    send_failed(format!(
-                        "Twilio did not answer (gave up after {} attempts)",
-                        self.settings.max_attempts
-                    )),
-                )
-                .await
-            }
-            None => {
-                tracing::info!(organization_id = %org, message_id = %message.id, "Twilio does not have the message: sending it");
-                self.attempt(job, message).await
-            }
-        }
+        tracing::warn!(organization_id = %job.organization_id, message_id = %message.id, twilio_message_sid = %sid, "Twilio's answer names a sid another message holds");
+        self.reconcile_later(
+            job,
+            message,
+            "the message Twilio answered with was recorded for another message".into(),
+        )
+        .await
     }
 
     /// Twilio may have the message: end this attempt keeping the doubt on the claim, and
-    /// look at Twilio's side before any resend.
-    async fn unconfirmed(
+    /// look at Twilio's side before any resend. When the doubt outlasts the attempts, the
+    /// message is UNCONFIRMED: a person is told, it is never sent again, and later jobs keep
+    /// looking (`confirm`).
+    pub(crate) async fn reconcile_later(
         &self,
         job: &SendJob,
         message: &Message,
-        error: &TwilioError,
+        reason: String,
     ) -> Result<JobOutcome, PortError> {
-        // Reconciling may take a few more tries than sending; after that, a person is told.
         if job.attempt >= self.settings.max_attempts + RECONCILE_ATTEMPTS {
-            return self
-                .fail(
-                    message,
-                    send_failed(format!(
-                        "{} (Twilio could not confirm whether it was sent)",
-                        error.reason()
-                    )),
+            let reason = shared::domain::sentences::unconfirmed(reason);
+            self.record(message, StatusChange::unconfirmed(reason.clone()))
+                .await?;
+            self.ports
+                .queue()
+                .enqueue(
+                    &SendJob {
+                        attempt: job.attempt + 1,
+                        ..job.clone()
+                    },
+                    MAX_RETRY_DELAY,
                 )
-                .await;
+                .await?;
+            return Ok(JobOutcome::Unconfirmed { reason });
         }
         self.ports
             .messages()
             .release_send(&job.organization_id, &message.id, AttemptOutcome::Unknown)
             .await?;
-        let next = SendJob {
-            attempt: job.attempt + 1,
-            ..job.clone()
-        };
-        let delay = retry_delay(self.settings.retry_base, next.attempt);
-        self.ports.queue().enqueue(&next, delay).await?;
-        Ok(JobOutcome::Unconfirmed {
-            attempt: next.attempt,
-            delay,
-        })
+        let (attempt, delay) = self.requeue(job, job.attempt + 1).await?;
+        Ok(JobOutcome::Reconciling { attempt, delay })
     }
 
     async fn rotated_config(
@@ -525,17 +497,9 @@ impl<P: Ports> SendWorker<P> {
         let org = &job.organization_id;
         match error.kind() {
             FailureKind::Transient if job.attempt < self.settings.max_attempts => {
-                let next = SendJob {
-                    attempt: job.attempt + 1,
-                    ..job.clone()
-                };
-                let delay = retry_delay(self.settings.retry_base, next.attempt);
                 tracing::info!(organization_id = %org, message_id = %message.id, error = %error, "transient Twilio failure");
-                self.ports.queue().enqueue(&next, delay).await?;
-                Ok(JobOutcome::Retrying {
-                    attempt: next.attempt,
-                    delay,
-                })
+                let (attempt, delay) = self.requeue(job, job.attempt + 1).await?;
+                Ok(JobOutcome::Retrying { attempt, delay })
             }
             FailureKind::Transient => {
                 self.fail(
@@ -571,13 +535,21 @@ impl<P: Ports> SendWorker<P> {
         }
     }
 
-    async fn fail(&self, message: &Message, reason: String) -> Result<JobOutcome, PortError> {
+    pub(crate) async fn fail(
+        &self,
+        message: &Message,
+        reason: String,
+    ) -> Result<JobOutcome, PortError> {
         self.record(message, StatusChange::failed(reason.clone()))
             .await?;
         Ok(JobOutcome::Failed { reason })
     }
 
-    async fn record(&self, message: &Message, change: StatusChange) -> Result<(), PortError> {
+    pub(crate) async fn record(
+        &self,
+        message: &Message,
+        change: StatusChange,
+    ) -> Result<(), PortError> {
         self.ports
             .messages()
             .apply_status(&message.organization_id, &message.id, &change)

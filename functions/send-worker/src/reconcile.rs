@@ -4,8 +4,12 @@
 //! messages to the contact and looks for this one before sending again.
 
 use chrono::{DateTime, Duration, Utc};
-use shared::domain::Message;
-use shared::twilio::ListedMessage;
+use shared::domain::sentences::send_failed;
+use shared::domain::{ChannelConfig, Message, PhoneNumber, SendJob, StatusChange};
+use shared::ports::{CredentialStore, MessageStore, PortError, Ports, SendQueue, WhatsAppSender};
+use shared::twilio::{ListedMessage, RECONCILE_PAGE_SIZE};
+
+use crate::{JobOutcome, MAX_RETRY_DELAY, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
 
 /// Twilio's clock and ours may differ by this much, and Twilio dates have whole seconds.
 pub const CLOCK_SKEW: Duration = Duration::seconds(120);
@@ -46,4 +50,187 @@ pub fn candidates<'a>(
         .collect();
     found.sort_by_key(|m| m.created_at());
     found
+}
+
+/// Whether Twilio's list reaches back to `since`: a full page whose every message is newer
+/// may have left the one looked for on a later page, so its absence proves nothing.
+pub fn reaches_back(since: DateTime<Utc>, listed: &[ListedMessage]) -> bool {
+    listed.len() < RECONCILE_PAGE_SIZE as usize
+        || listed
+            .iter()
+            .any(|m| m.created_at().is_none_or(|at| at < since - CLOCK_SKEW))
+}
+
+/// Looks at Twilio again for an UNCONFIRMED message this many times, every 15 minutes
+/// (about two hours), after which it stays UNCONFIRMED unless a status callback settles it.
+pub const CONFIRM_ATTEMPTS: u32 = 8;
+
+impl<P: Ports> SendWorker<P> {
+    /// The message's earlier attempt (from `since`) ended without a known outcome: it is sent
+    /// only if Twilio has no such message.
+    pub(crate) async fn reconcile_then_send(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        since: DateTime<Utc>,
+        claimed_at: DateTime<Utc>,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        // A status callback (it carries our message id) may have told us already.
+        if let Some(sid) = &message.twilio_message_sid {
+            self.record(message, StatusChange::sent(sid)).await?;
+            return Ok(JobOutcome::Sent { sid: sid.clone() });
+        }
+        let config = match self.ports.credentials().channel_config(org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { .. } => {
+                return self.fail(message, NOT_CONFIGURED.into()).await;
+            }
+        };
+        // Looked for at the number the attempt went to (recorded before it was posted).
+        let Some(to) = destination(message) else {
+            return self.attempt(job, message, claimed_at).await;
+        };
+        let listed = match self.ports.sender().recent_messages(&config, &to).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
+                return self.reconcile_later(job, message, e.reason()).await;
+            }
+        };
+        if let Some(sid) = self.adopt_listed(message, since, &listed).await? {
+            tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, "Twilio had the message: not sent again");
+            self.record(message, StatusChange::sent(&sid)).await?;
+            return Ok(JobOutcome::Sent { sid });
+        }
+        if !reaches_back(since, &listed) {
+            return self
+                .reconcile_later(
+                    job,
+                    message,
+                    "Twilio's list of recent messages does not reach back to the first attempt"
+                        .into(),
+                )
+                .await;
+        }
+        if job.attempt > self.settings.max_attempts {
+            return self
+                .fail(
+                    message,
+                    send_failed(format!(
+                        "Twilio did not answer (gave up after {} attempts)",
+                        self.settings.max_attempts
+                    )),
+                )
+                .await;
+        }
+        tracing::info!(organization_id = %org, message_id = %message.id, "Twilio does not have the message: sending it");
+        self.attempt(job, message, claimed_at).await
+    }
+
+    /// A later look at an UNCONFIRMED message: SENT if Twilio has it, FAILED if Twilio's list
+    /// shows it never got it, else looked at again later. Never sent.
+    pub(crate) async fn confirm(
+        &self,
+        job: &SendJob,
+        message: &Message,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        let reason = message.error_reason.clone().unwrap_or_default();
+        if let Some(sid) = &message.twilio_message_sid {
+            self.record(message, StatusChange::sent(sid)).await?;
+            return Ok(JobOutcome::Sent { sid: sid.clone() });
+        }
+        let (ChannelConfig::Configured(config), Some(to)) = (
+            self.ports.credentials().channel_config(org).await?,
+            destination(message),
+        ) else {
+            return Ok(JobOutcome::Unconfirmed { reason });
+        };
+        // The first attempt cannot have begun before the message was accepted.
+        let since = message.created_at;
+        let listed = match self.ports.sender().recent_messages(&config, &to).await {
+            Ok(listed) if reaches_back(since, &listed) => listed,
+            Ok(found) => {
+                // The page is too short to prove an absence; what it shows still counts.
+                if let Some(sid) = self.adopt_listed(message, since, &found).await? {
+                    self.record(message, StatusChange::sent(&sid)).await?;
+                    return Ok(JobOutcome::Sent { sid });
+                }
+                return self.confirm_later(job, reason).await;
+            }
+            Err(e) => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
+                return self.confirm_later(job, reason).await;
+            }
+        };
+        match self.adopt_listed(message, since, &listed).await? {
+            Some(sid) => {
+                tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, "Twilio had the unconfirmed message");
+                self.record(message, StatusChange::sent(&sid)).await?;
+                Ok(JobOutcome::Sent { sid })
+            }
+            None => {
+                self.fail(
+                    message,
+                    send_failed("Twilio has no record of it, so it was not sent."),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn confirm_later(&self, job: &SendJob, reason: String) -> Result<JobOutcome, PortError> {
+        let last = self.settings.max_attempts + RECONCILE_ATTEMPTS + CONFIRM_ATTEMPTS;
+        if job.attempt < last {
+            let next = SendJob {
+                attempt: job.attempt + 1,
+                ..job.clone()
+            };
+            self.ports.queue().enqueue(&next, MAX_RETRY_DELAY).await?;
+        }
+        Ok(JobOutcome::Unconfirmed { reason })
+    }
+
+    /// The first look-alike Twilio lists that this message can hold: one another message of
+    /// ours holds is skipped, and a sid free until now is reserved for this message before
+    /// it is recorded (`hold_sid`), so two look-alikes reconciled at once take one each.
+    async fn adopt_listed(
+        &self,
+        message: &Message,
+        since: DateTime<Utc>,
+        listed: &[ListedMessage],
+    ) -> Result<Option<String>, PortError> {
+        let org = &message.organization_id;
+        for candidate in candidates(message, since, listed) {
+            match self
+                .ports
+                .messages()
+                .find_by_sid(org, &candidate.sid)
+                .await?
+            {
+                Some(holder) if holder.id != message.id => continue,
+                Some(_) => return Ok(Some(candidate.sid.clone())),
+                None => {
+                    if self
+                        .ports
+                        .messages()
+                        .hold_sid(org, &candidate.sid, &message.id)
+                        .await?
+                    {
+                        return Ok(Some(candidate.sid.clone()));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The number the message was (last) sent to.
+fn destination(message: &Message) -> Option<PhoneNumber> {
+    message
+        .contact_phone
+        .as_deref()
+        .and_then(|p| PhoneNumber::parse_e164(p).ok())
 }

@@ -22,7 +22,10 @@ fn settings() -> WorkerSettings {
         max_attempts: 3,
         retry_base: Duration::from_secs(2),
         claim_lease: Duration::from_secs(30),
+        twilio_timeout: std::time::Duration::from_secs(10),
         public_base_url: Some("https://api.example.com".into()),
+        media_fetch_timeout: std::time::Duration::from_secs(20),
+        media_copy_deadline: std::time::Duration::from_secs(40),
     }
 }
 
@@ -259,7 +262,7 @@ async fn twilios_answers_decide_how_a_send_ends() {
         let outcome = loop {
             match w.process(&job).await.unwrap() {
                 JobOutcome::Retrying { attempt, delay }
-                | JobOutcome::Unconfirmed { attempt, delay } => {
+                | JobOutcome::Reconciling { attempt, delay } => {
                     assert_eq!(
                         stored(&w, &first).await.status,
                         MessageStatus::Pending,
@@ -686,7 +689,7 @@ async fn run_to_end(w: &Worker, job: &SendJob) -> JobOutcome {
     let mut job = job.clone();
     loop {
         match w.process(&job).await.unwrap() {
-            JobOutcome::Retrying { .. } | JobOutcome::Unconfirmed { .. } => {
+            JobOutcome::Retrying { .. } | JobOutcome::Reconciling { .. } => {
                 job = w.ports.queue.drain().remove(0).0;
             }
             other => return other,
@@ -700,6 +703,9 @@ async fn an_answer_lost_after_twilio_accepted_is_reconciled_not_resent() {
         TwilioError::Timeout,
         TwilioError::ConnectionLost("dropped while reading the answer".into()),
         TwilioError::InvalidResponse("expected value at line 1".into()),
+        // Twilio's edge can answer 5xx after the message was created behind it.
+        api_error(502, 20500, "Bad Gateway"),
+        api_error(503, 20503, "Service Unavailable"),
     ] {
         let w = worker().await;
         let job = pending(&w, "Your order shipped").await;
@@ -707,7 +713,7 @@ async fn an_answer_lost_after_twilio_accepted_is_reconciled_not_resent() {
         let outcome = w.process(&job).await.unwrap();
         assert_eq!(
             outcome,
-            JobOutcome::Unconfirmed {
+            JobOutcome::Reconciling {
                 attempt: 2,
                 delay: Duration::from_secs(2)
             },
@@ -840,22 +846,274 @@ async fn a_status_callback_that_came_first_settles_an_unknown_outcome() {
 }
 
 #[tokio::test]
-async fn when_twilio_cannot_say_whether_it_sent_a_person_is_told() {
+async fn when_twilio_cannot_say_whether_it_sent_it_stays_unconfirmed_and_is_never_resent() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;
     w.ports.sender.accept_then_fail(TwilioError::Timeout);
     w.ports
         .sender
-        .fail_next_lists((0..10).map(|_| TwilioError::Network("connection failed".into())));
-    let JobOutcome::Failed { reason } = run_to_end(&w, &job).await else {
+        .fail_next_lists((0..5).map(|_| TwilioError::Network("connection failed".into())));
+    let JobOutcome::Unconfirmed { reason } = run_to_end(&w, &job).await else {
         panic!("an unknown outcome must end")
     };
     assert_eq!(
         reason,
-        "Failed to send via WhatsApp: could not reach Twilio: connection failed (Twilio could not confirm whether it was sent)"
+        "Not confirmed by Twilio yet: could not reach Twilio: connection failed. It will not be sent again; its status updates when Twilio reports it."
     );
     assert_eq!(w.ports.sender.attempts().len(), 1, "never resent blindly");
+    let m = stored(&w, &job).await;
+    assert_eq!(
+        (m.status, m.error_reason.as_deref()),
+        (MessageStatus::Unconfirmed, Some(reason.as_str()))
+    );
+    // A later look at Twilio is queued, 15 minutes on.
+    let (confirm, delay) = w.ports.queue.drain().remove(0);
+    assert_eq!(delay, Duration::from_secs(900));
+    // Twilio's list is readable again: it had the message after all.
+    let JobOutcome::Sent { sid } = w.process(&confirm).await.unwrap() else {
+        panic!("confirmed")
+    };
+    assert_eq!(sid, w.ports.sender.accepted()[0].1.sid);
+    let m = stored(&w, &job).await;
+    assert_eq!((m.status, m.error_reason), (MessageStatus::Sent, None));
+    assert_eq!(w.ports.sender.attempts().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unconfirmed_message_twilio_never_got_fails_and_one_unreadable_for_hours_stays() {
+    // Twilio never got it, and says so once its list can be read.
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.fail_next([TwilioError::Timeout]);
+    w.ports
+        .sender
+        .fail_next_lists((0..5).map(|_| TwilioError::Network("connection failed".into())));
+    assert!(matches!(
+        run_to_end(&w, &job).await,
+        JobOutcome::Unconfirmed { .. }
+    ));
+    let (confirm, _) = w.ports.queue.drain().remove(0);
+    assert_eq!(
+        w.process(&confirm).await.unwrap(),
+        JobOutcome::Failed {
+            reason: "Failed to send via WhatsApp: Twilio has no record of it, so it was not sent."
+                .into()
+        }
+    );
     assert_eq!(stored(&w, &job).await.status, MessageStatus::Failed);
+    assert!(w.ports.sender.accepted().is_empty());
+
+    // The list stays unreadable: a bounded number of looks, then it stays UNCONFIRMED.
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    w.ports
+        .sender
+        .fail_next_lists((0..100).map(|_| TwilioError::Network("connection failed".into())));
+    let mut outcome = run_to_end(&w, &job).await;
+    let mut looks = 0;
+    while let Some((next, delay)) = w.ports.queue.drain().pop() {
+        assert_eq!(delay, Duration::from_secs(900));
+        outcome = w.process(&next).await.unwrap();
+        looks += 1;
+    }
+    assert_eq!(looks, CONFIRM_ATTEMPTS, "then no job is left");
+    assert!(matches!(outcome, JobOutcome::Unconfirmed { .. }));
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Unconfirmed);
+    assert_eq!(w.ports.sender.attempts().len(), 1);
+}
+
+/// Two parts that look alike at Twilio (media-only parts of a send with attachments, or two
+/// "ok"s): both lose Twilio's answer, Twilio accepted only the first. Whatever the order, or
+/// at the same time, each part ends with a Twilio message of its own: one adopts the
+/// accepted message, the other is sent.
+#[tokio::test]
+async fn two_look_alike_parts_never_share_one_twilio_message() {
+    for order in [
+        "first part reconciles first",
+        "second part reconciles first",
+        "both at once",
+        "the second stops between holding the sid and recording it",
+    ] {
+        let w = worker().await;
+        let first = pending(&w, "ok").await;
+        let second = pending(&w, "ok").await;
+        w.ports.sender.accept_then_fail(TwilioError::Timeout);
+        w.ports.sender.fail_next([TwilioError::Timeout]);
+        let [a, b] = [&first, &second].map(|job| job.clone());
+        assert!(matches!(
+            w.process(&a).await.unwrap(),
+            JobOutcome::Reconciling { .. }
+        ));
+        assert!(matches!(
+            w.process(&b).await.unwrap(),
+            JobOutcome::Reconciling { .. }
+        ));
+        let retries: Vec<SendJob> = w.ports.queue.drain().into_iter().map(|(j, _)| j).collect();
+        let (retry_a, retry_b) = (retries[0].clone(), retries[1].clone());
+        assert_eq!(w.ports.sender.accepted().len(), 1, "{order}");
+        let (ea, eb) = match order {
+            "first part reconciles first" => {
+                let ea = run_to_end(&w, &retry_a).await;
+                (ea, run_to_end(&w, &retry_b).await)
+            }
+            "second part reconciles first" => {
+                let eb = run_to_end(&w, &retry_b).await;
+                (run_to_end(&w, &retry_a).await, eb)
+            }
+            "both at once" => {
+                tokio::join!(run_to_end(&w, &retry_a), run_to_end(&w, &retry_b))
+            }
+            _ => {
+                // The second adopts the first's Twilio message, then its SENT write fails:
+                // nothing records the sid on a message yet, only the hold.
+                w.ports.messages.faults.fail_next("apply_status", 1);
+                assert!(w.process(&retry_b).await.is_err(), "{order}");
+                let ea = run_to_end(&w, &retry_a).await;
+                // SQS delivers the second's job again once its claim is over.
+                w.ports
+                    .messages
+                    .release_send(
+                        &org("org-a"),
+                        &retry_b.message_id,
+                        shared::ports::AttemptOutcome::Unknown,
+                    )
+                    .await
+                    .unwrap();
+                (ea, run_to_end(&w, &retry_b).await)
+            }
+        };
+        let (JobOutcome::Sent { sid: sid_a }, JobOutcome::Sent { sid: sid_b }) = (ea, eb) else {
+            panic!("{order}: both sent")
+        };
+        assert_ne!(sid_a, sid_b, "{order}: one Twilio message each");
+        let accepted: Vec<String> = w
+            .ports
+            .sender
+            .accepted()
+            .into_iter()
+            .map(|(_, m)| m.sid)
+            .collect();
+        assert_eq!(
+            accepted.len(),
+            2,
+            "{order}: the contact got two, as two were sent"
+        );
+        assert!(
+            accepted.contains(&sid_a) && accepted.contains(&sid_b),
+            "{order}"
+        );
+        for job in [&first, &second] {
+            assert_eq!(stored(&w, job).await.status, MessageStatus::Sent, "{order}");
+        }
+    }
+}
+
+/// Twilio answers with a sid a look-alike adopted a moment before (reconciling its own lost
+/// answer): that Twilio message is the look-alike's, and this one is looked for, then sent.
+#[tokio::test]
+async fn an_answer_whose_sid_a_look_alike_holds_is_not_recorded_twice() {
+    let w = worker().await;
+    let mine = pending(&w, "ok").await;
+    let look_alike = pending(&w, "ok").await;
+    let sid = "SM00000000000000000000000000000001".to_owned();
+    w.ports.sender.next_sids([sid.clone()]);
+    assert!(
+        w.ports
+            .messages
+            .hold_sid(&org("org-a"), &sid, &look_alike.message_id)
+            .await
+            .unwrap()
+    );
+    let outcome = w.process(&mine).await.unwrap();
+    assert!(
+        matches!(outcome, JobOutcome::Reconciling { attempt: 2, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(stored(&w, &mine).await.status, MessageStatus::Pending);
+    let JobOutcome::Sent { sid: own } = run_to_end(&w, &mine).await else {
+        panic!("sent")
+    };
+    assert_ne!(own, sid);
+    assert_eq!(w.ports.sender.accepted().len(), 2);
+}
+
+/// The number changes in the CRM between a lost answer and the retry: the retry looks where
+/// the message went, and a message Twilio never got goes to the new number, recorded.
+#[tokio::test]
+async fn a_number_changed_mid_retry_is_reconciled_where_the_send_went() {
+    let new_number = "+60198765432";
+    let change_number = |w: &Worker| {
+        let w = w.clone();
+        async move {
+            w.ports
+                .contacts
+                .put(&contact("org-a", "c1", "Aisha Rahman", new_number))
+                .await
+                .unwrap();
+        }
+    };
+    // Accepted at the old number: found there, never sent to the new one.
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    w.process(&job).await.unwrap();
+    change_number(&w).await;
+    assert!(matches!(
+        run_to_end(&w, &job).await,
+        JobOutcome::Sent { .. }
+    ));
+    let accepted = w.ports.sender.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].0.as_str(), "+60123456789");
+    assert_eq!(
+        stored(&w, &job).await.contact_phone.as_deref(),
+        Some("+60123456789")
+    );
+
+    // Not accepted: sent to the new number, and the message says so.
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.fail_next([TwilioError::Timeout]);
+    w.process(&job).await.unwrap();
+    change_number(&w).await;
+    assert!(matches!(
+        run_to_end(&w, &job).await,
+        JobOutcome::Sent { .. }
+    ));
+    let accepted = w.ports.sender.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0].0.as_str(), new_number);
+    let m = stored(&w, &job).await;
+    assert_eq!(m.contact_phone.as_deref(), Some(new_number));
+    assert_ne!(m.revision, job.message_id, "pollers see the change");
+}
+
+/// A request is posted only while the claim outlasts it: otherwise another delivery of the
+/// job could take the message while the request is in flight.
+#[tokio::test]
+async fn a_send_is_not_posted_when_its_claim_could_lapse_in_flight() {
+    let mut w = worker().await;
+    w.settings.claim_lease = w.settings.twilio_timeout + CLAIM_MARGIN;
+    let job = pending(&w, "Hello").await;
+    let outcome = w.process(&job).await.unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Retrying {
+            attempt: 1,
+            delay: Duration::from_secs(2)
+        },
+        "the same attempt, later"
+    );
+    assert!(w.ports.sender.attempts().is_empty(), "nothing posted");
+    // The claim was cleared: the next delivery sends at once, without reconciling.
+    w.settings.claim_lease = w.settings.twilio_timeout + CLAIM_MARGIN + Duration::from_secs(2);
+    let (next, _) = w.ports.queue.drain().remove(0);
+    assert!(matches!(
+        w.process(&next).await.unwrap(),
+        JobOutcome::Sent { .. }
+    ));
+    assert_eq!(w.ports.sender.attempts().len(), 1);
 }
 
 #[test]

@@ -337,25 +337,9 @@ impl<P: Ports> TwilioWebhook<P> {
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let callback = StatusCallback::from_form(form)
             .map_err(|e| ApiError::InvalidParameter(format!("Invalid status callback: {e}.")))?;
-        // Our status callback URL names the message (and is covered by the signature), so a
-        // callback that overtakes the worker's own SENT still finds its message.
-        let by_id = match query(event, "message_id").and_then(|v| MessageId::parse(&v).ok()) {
-            Some(id) => self.ports.messages().get(org, &id).await?.filter(|m| {
-                m.twilio_message_sid
-                    .as_deref()
-                    .is_none_or(|sid| sid == callback.message_sid)
-            }),
-            None => None,
-        };
-        let message = match by_id {
-            Some(m) => Some(m),
-            None => {
-                self.ports
-                    .messages()
-                    .find_by_sid(org, &callback.message_sid)
-                    .await?
-            }
-        };
+        let message = self
+            .callback_message(org, event, &callback.message_sid)
+            .await?;
         let Some(message) = message else {
             tracing::warn!(organization_id = %org, twilio_message_sid = %callback.message_sid, "status callback for an unknown message");
             return Ok(twiml_response());
@@ -397,6 +381,47 @@ impl<P: Ports> TwilioWebhook<P> {
             "status callback"
         );
         Ok(twiml_response())
+    }
+}
+
+impl<P: Ports> TwilioWebhook<P> {
+    /// The message a status callback is for: the one holding its sid. Our status callback
+    /// URL names the message (and is covered by the signature), so a callback that overtakes
+    /// the worker's own SENT still finds it, and makes it hold the sid — unless a look-alike
+    /// message adopted that sid first while reconciling, in which case the Twilio message is
+    /// the look-alike's and so are its callbacks.
+    async fn callback_message(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+        sid: &str,
+    ) -> Result<Option<Message>, ApiError> {
+        let messages = self.ports.messages();
+        let named = match query(event, "message_id").and_then(|v| MessageId::parse(&v).ok()) {
+            Some(id) => messages.get(org, &id).await?,
+            None => None,
+        };
+        if let Some(named) = &named
+            && named.twilio_message_sid.as_deref() == Some(sid)
+        {
+            return Ok(Some(named.clone()));
+        }
+        if let Some(holder) = messages.find_by_sid(org, sid).await? {
+            return Ok(Some(holder));
+        }
+        match named {
+            Some(named)
+                if named.twilio_message_sid.is_none()
+                    && named.direction == shared::domain::Direction::Outbound =>
+            {
+                if messages.hold_sid(org, sid, &named.id).await? {
+                    Ok(Some(named))
+                } else {
+                    Ok(messages.find_by_sid(org, sid).await?)
+                }
+            }
+            _ => Ok(None),
+        }
     }
 }
 

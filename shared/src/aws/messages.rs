@@ -35,15 +35,6 @@ fn parse_claim_time(value: Option<&AttributeValue>) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-const ALL_STATUSES: [MessageStatus; 6] = [
-    MessageStatus::Pending,
-    MessageStatus::Sent,
-    MessageStatus::Delivered,
-    MessageStatus::Read,
-    MessageStatus::Failed,
-    MessageStatus::Received,
-];
-
 #[derive(Clone)]
 pub struct DynamoMessages {
     client: super::LazyClient<Client>,
@@ -268,6 +259,10 @@ impl DynamoMessages {
         }
     }
 
+    /// Up to `limit` messages of one index key, and whether there are more. DynamoDB stops a
+    /// page at 1 MB whatever `Limit` says, so pages are read on from `LastEvaluatedKey` until
+    /// `limit + 1` items are in or the key range is exhausted: a short page is never taken
+    /// for the end.
     async fn query_page(
         &self,
         index: &str,
@@ -282,24 +277,48 @@ impl DynamoMessages {
             .table_name(&self.table)
             .index_name(index)
             .key_condition_expression(condition)
-            .scan_index_forward(forward)
-            .limit((limit + 1) as i32);
+            .scan_index_forward(forward);
         for (name, value) in values {
             query = query.expression_attribute_values(name, value);
         }
-        let out = query
-            .send()
-            .await
-            .map_err(|e| unavailable("Query messages", e.into_service_error()))?;
-        let mut messages = out
-            .items
-            .unwrap_or_default()
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let wanted = (limit + 1).saturating_sub(items.len()).max(1);
+            let out = query
+                .clone()
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query messages", e.into_service_error()))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|key| !key.is_empty());
+            if items.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        let mut messages = items
             .into_iter()
             .map(read)
             .collect::<PortResult<Vec<_>>>()?;
         let has_more = messages.len() > limit;
         messages.truncate(limit);
         Ok((messages, has_more))
+    }
+
+    /// The message a `SID#` item names: the sid's holder (outbound, `hold_sid`) or the
+    /// inbound message it marks. None when there is no such item or it names no message
+    /// (a marker written before `for_message_id` was kept).
+    async fn sid_holder(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<MessageId>> {
+        Ok(self
+            .item(org, sid_marker_key(sid), "GetItem sid holder")
+            .await?
+            .and_then(|item| {
+                item.get("for_message_id")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|id| MessageId::parse(id).ok())
+            }))
     }
 }
 
@@ -562,8 +581,13 @@ impl MessageStore for DynamoMessages {
     }
 
     async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {
-        // The index has keys only: the item key names the message, and its prefix the
-        // organization. Another organization's message with the same sid is never read.
+        // The sid's holder, read consistently from its `SID#` item under the organization.
+        if let Some(id) = self.sid_holder(org, sid).await? {
+            return self.get(org, &id).await;
+        }
+        // A sid recorded without a holder (before holds existed): the index, which has keys
+        // only; the item key names the message, and its prefix the organization, so another
+        // organization's message with the same sid is never read.
         let out = self
             .client
             .query()
@@ -585,6 +609,50 @@ impl MessageStore for DynamoMessages {
             return Ok(None);
         };
         self.get(org, &id).await
+    }
+
+    async fn hold_sid(&self, org: &OrganizationId, sid: &str, id: &MessageId) -> PortResult<bool> {
+        // An UpdateItem creates the item when there is none and never overwrites an inbound
+        // marker's flags; the condition lets one message only hold the sid.
+        let held = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(item_key(org, &sid_marker_key(sid))))
+            .update_expression("SET organization_id = :org, for_message_id = :id")
+            .condition_expression("attribute_not_exists(item_key) OR for_message_id = :id")
+            .expression_attribute_values(":org", s(org.as_str()))
+            .expression_attribute_values(":id", s(id.to_string()))
+            .send()
+            .await;
+        match held {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(false)
+                } else {
+                    Err(unavailable("UpdateItem hold sid", e))
+                }
+            }
+        }
+    }
+
+    async fn record_destination(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        phone: &crate::domain::PhoneNumber,
+    ) -> PortResult<Option<Message>> {
+        let update = self
+            .update(org, id)
+            .update_expression("SET contact_phone = :phone, updated_at = :now, revision = :rev")
+            .condition_expression("attribute_exists(item_key) AND #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+            .expression_attribute_values(":phone", s(phone.to_string()));
+        self.conditional(update, "UpdateItem message destination")
+            .await
     }
 
     async fn conversation(
@@ -654,7 +722,7 @@ impl MessageStore for DynamoMessages {
         change: &StatusChange,
     ) -> PortResult<Option<StatusOutcome>> {
         // The statuses this change may follow: the forward-only rule as a condition.
-        let predecessors: Vec<MessageStatus> = ALL_STATUSES
+        let predecessors: Vec<MessageStatus> = MessageStatus::ALL
             .into_iter()
             .filter(|from| from.can_advance_to(change.status))
             .collect();
@@ -668,11 +736,14 @@ impl MessageStore for DynamoMessages {
                 set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
                 update = update.expression_attribute_values(":sid", s(sid.clone()));
             }
-            if change.status == MessageStatus::Failed
-                && let Some(reason) = &change.error_reason
-            {
-                set.push("error_reason = :reason");
-                update = update.expression_attribute_values(":reason", s(reason.clone()));
+            // A reason goes with a failure or a doubt, and leaves with them.
+            let mut remove = "";
+            match &change.error_reason {
+                Some(reason) if change.status.has_reason() => {
+                    set.push("error_reason = :reason");
+                    update = update.expression_attribute_values(":reason", s(reason.clone()));
+                }
+                _ => remove = " REMOVE error_reason",
             }
             let mut allowed = Vec::new();
             for (i, status) in predecessors.iter().enumerate() {
@@ -681,7 +752,7 @@ impl MessageStore for DynamoMessages {
                 allowed.push(name);
             }
             let update = update
-                .update_expression(format!("SET {}", set.join(", ")))
+                .update_expression(format!("SET {}{remove}", set.join(", ")))
                 .condition_expression(format!(
                     "attribute_exists(item_key) AND #status IN ({})",
                     allowed.join(", ")

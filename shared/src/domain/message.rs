@@ -58,16 +58,33 @@ pub enum MessageStatus {
     Read,
     Failed,
     Received,
+    /// Handed to Twilio, but whether Twilio took it could not be confirmed (its answer was
+    /// lost and its Messages list could not be read for long): never sent again, and moved
+    /// on by a later status callback for its sid or a later look at Twilio's list.
+    Unconfirmed,
 }
 
 impl MessageStatus {
-    /// Status only moves forward: PENDING → SENT → DELIVERED → READ, and FAILED only from
-    /// PENDING or SENT. Callbacks arrive late and twice, so anything else is ignored.
+    /// Every status, in declaration order.
+    pub const ALL: [MessageStatus; 7] = [
+        MessageStatus::Pending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+        MessageStatus::Failed,
+        MessageStatus::Received,
+        MessageStatus::Unconfirmed,
+    ];
+
+    /// Status only moves forward: PENDING → SENT → DELIVERED → READ, FAILED only from
+    /// PENDING, SENT or UNCONFIRMED, and UNCONFIRMED (from PENDING) to any outcome Twilio
+    /// reports. Callbacks arrive late and twice, so anything else is ignored.
     pub fn can_advance_to(self, next: MessageStatus) -> bool {
         use MessageStatus::*;
         matches!(
             (self, next),
-            (Pending, Sent | Delivered | Read | Failed)
+            (Pending, Sent | Delivered | Read | Failed | Unconfirmed)
+                | (Unconfirmed, Sent | Delivered | Read | Failed)
                 | (Sent, Delivered | Read | Failed)
                 | (Delivered, Read)
         )
@@ -93,6 +110,11 @@ impl MessageStatus {
         }
     }
 
+    /// A status shown with a reason a person reads (`error_reason`).
+    pub fn has_reason(self) -> bool {
+        matches!(self, MessageStatus::Failed | MessageStatus::Unconfirmed)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "PENDING",
@@ -101,6 +123,7 @@ impl MessageStatus {
             Self::Read => "READ",
             Self::Failed => "FAILED",
             Self::Received => "RECEIVED",
+            Self::Unconfirmed => "UNCONFIRMED",
         }
     }
 }
@@ -232,9 +255,12 @@ impl Message {
         }
         if self.status.can_advance_to(change.status) {
             self.status = change.status;
-            if change.status == MessageStatus::Failed {
-                self.error_reason = change.error_reason.clone();
-            }
+            // A reason goes with a failure or a doubt, and leaves with them.
+            self.error_reason = change
+                .status
+                .has_reason()
+                .then(|| change.error_reason.clone())
+                .flatten();
             changed = true;
         }
         if changed {
@@ -267,6 +293,15 @@ impl StatusChange {
     pub fn failed(error_reason: impl Into<String>) -> Self {
         Self {
             status: MessageStatus::Failed,
+            twilio_message_sid: None,
+            error_reason: Some(error_reason.into()),
+        }
+    }
+
+    /// Twilio may have the message but could not say so: it is not sent again.
+    pub fn unconfirmed(error_reason: impl Into<String>) -> Self {
+        Self {
+            status: MessageStatus::Unconfirmed,
             twilio_message_sid: None,
             error_reason: Some(error_reason.into()),
         }
@@ -311,7 +346,7 @@ mod tests {
     use super::MessageStatus::*;
     use super::*;
 
-    const ALL: [MessageStatus; 6] = [Pending, Sent, Delivered, Read, Failed, Received];
+    const ALL: [MessageStatus; 7] = MessageStatus::ALL;
 
     #[test]
     fn new_messages_start_where_their_direction_starts() {
@@ -402,6 +437,11 @@ mod tests {
             (Pending, Delivered),
             (Pending, Read),
             (Pending, Failed),
+            (Pending, Unconfirmed),
+            (Unconfirmed, Sent),
+            (Unconfirmed, Delivered),
+            (Unconfirmed, Read),
+            (Unconfirmed, Failed),
             (Sent, Delivered),
             (Sent, Read),
             (Sent, Failed),
@@ -491,6 +531,37 @@ mod tests {
             Some("Failed to send via WhatsApp: x")
         );
         assert!(m.status.is_final());
+    }
+
+    #[test]
+    fn an_unconfirmed_message_moves_on_when_twilio_reports_it() {
+        let mut m = outbound();
+        let doubt = "Twilio could not confirm whether it was sent";
+        assert!(m.apply(&StatusChange::unconfirmed(doubt), Utc::now()));
+        assert_eq!(
+            (m.status, m.error_reason.as_deref()),
+            (Unconfirmed, Some(doubt))
+        );
+        assert!(!m.status.is_final(), "a later callback still moves it");
+        // Twilio's `delivered` callback: it did go out, and the doubt is gone.
+        assert!(m.apply(&change(Delivered), Utc::now()));
+        assert_eq!((m.status, m.error_reason.as_deref()), (Delivered, None));
+        assert_eq!(m.twilio_message_sid.as_deref(), Some("SM1"));
+        // Or Twilio says it failed after all: the reason is Twilio's.
+        let mut m = outbound();
+        m.apply(&StatusChange::unconfirmed(doubt), Utc::now());
+        assert!(m.apply(
+            &StatusChange {
+                error_reason: Some("Failed to send via WhatsApp: y".into()),
+                ..change(Failed)
+            },
+            Utc::now()
+        ));
+        assert_eq!(
+            m.error_reason.as_deref(),
+            Some("Failed to send via WhatsApp: y")
+        );
+        assert!(!m.apply(&StatusChange::unconfirmed(doubt), Utc::now()));
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub const NOT_OPTED_IN: &str = "Contact has not opted in to WhatsApp.";
 pub const BLOCKED: &str = "Contact is blocked for WhatsApp.";
 pub const UNSUBSCRIBED: &str = "Contact has unsubscribed from WhatsApp.";
 pub const OUTSIDE_WINDOW: &str = "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
+/// An inbound file that could not be copied from Twilio.
+pub const MEDIA_UNAVAILABLE: &str = "The media could not be downloaded from WhatsApp.";
 pub const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again.";
 
 /// The prefix of every outbound failure a person reads.
@@ -20,6 +22,16 @@ pub const SEND_FAILED_PREFIX: &str = "Failed to send via WhatsApp:";
 /// "Failed to send via WhatsApp: <reason>".
 pub fn send_failed(reason: impl Display) -> String {
     format!("{SEND_FAILED_PREFIX} {reason}")
+}
+
+/// The prefix of an outbound message whose outcome Twilio could not confirm.
+pub const UNCONFIRMED_PREFIX: &str = "Not confirmed by Twilio yet:";
+
+/// Why a message is UNCONFIRMED: it is not sent again, and its status follows Twilio's.
+pub fn unconfirmed(reason: impl Display) -> String {
+    format!(
+        "{UNCONFIRMED_PREFIX} {reason}. It will not be sent again; its status updates when Twilio reports it."
+    )
 }
 
 /// Why Twilio failed a message, as a person reads it: WhatsApp's 63016 (free-form outside

@@ -15,6 +15,9 @@ use crate::ports::{
 struct State {
     messages: BTreeMap<(OrganizationId, MessageId), Message>,
     by_sid: HashMap<(OrganizationId, String), MessageId>,
+    /// Sids reserved for one message each (`hold_sid`; DynamoDB's `SID#` items); inbound
+    /// messages hold theirs from the start.
+    holds: HashMap<(OrganizationId, String), MessageId>,
     /// Sids of inbound messages whose effects are all applied.
     effects_done: std::collections::HashSet<(OrganizationId, String)>,
     /// Send claims: since when unresolved, and until when held.
@@ -26,7 +29,7 @@ struct State {
 pub struct MemoryMessages {
     state: Arc<Mutex<State>>,
     /// Operations: `insert`, `insert_inbound`, `inbound_effects_done`, `apply_status`,
-    /// `update_attachments`, `save_idempotent_send`.
+    /// `update_attachments`, `save_idempotent_send`, `hold_sid`, `record_destination`.
     pub faults: super::StoreFaults,
 }
 
@@ -86,6 +89,11 @@ impl MessageStore for MemoryMessages {
             }
         }
         index_sid(&mut state, message);
+        if let Some(sid) = &message.twilio_message_sid {
+            state
+                .holds
+                .insert((message.organization_id.clone(), sid.clone()), message.id);
+        }
         state.messages.insert(
             (message.organization_id.clone(), message.id),
             message.clone(),
@@ -109,12 +117,48 @@ impl MessageStore for MemoryMessages {
     }
 
     async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {
+        round_trip().await;
         let state = lock(&self.state)?;
+        // The holder first; a message recorded with the sid but never holding it (written
+        // before holds existed) after.
+        let key = (org.clone(), sid.to_owned());
         Ok(state
-            .by_sid
-            .get(&(org.clone(), sid.to_owned()))
+            .holds
+            .get(&key)
+            .or_else(|| state.by_sid.get(&key))
             .and_then(|id| state.messages.get(&(org.clone(), *id)))
             .cloned())
+    }
+
+    async fn hold_sid(&self, org: &OrganizationId, sid: &str, id: &MessageId) -> PortResult<bool> {
+        round_trip().await;
+        self.faults.check("hold_sid")?;
+        let mut state = lock(&self.state)?;
+        let holder = *state
+            .holds
+            .entry((org.clone(), sid.to_owned()))
+            .or_insert(*id);
+        Ok(holder == *id)
+    }
+
+    async fn record_destination(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        phone: &crate::domain::PhoneNumber,
+    ) -> PortResult<Option<Message>> {
+        self.faults.check("record_destination")?;
+        let mut state = lock(&self.state)?;
+        Ok(state
+            .messages
+            .get_mut(&(org.clone(), *id))
+            .filter(|m| m.status == MessageStatus::Pending)
+            .map(|message| {
+                message.contact_phone = Some(phone.to_string());
+                message.updated_at = Utc::now();
+                message.revision = MessageId::new();
+                message.clone()
+            }))
     }
 
     async fn conversation(
@@ -266,6 +310,7 @@ impl MessageStore for MemoryMessages {
         id: &MessageId,
         change: &StatusChange,
     ) -> PortResult<Option<StatusOutcome>> {
+        round_trip().await;
         self.faults.check("apply_status")?;
         let mut state = lock(&self.state)?;
         let Some(message) = state.messages.get_mut(&(org.clone(), *id)) else {
@@ -280,6 +325,12 @@ impl MessageStore for MemoryMessages {
             StatusOutcome::Unchanged(message)
         }))
     }
+}
+
+/// Where DynamoDB makes a network round trip, other tasks run meanwhile: so do they here, and
+/// two workers' reads and writes interleave as they would against the real table.
+async fn round_trip() {
+    tokio::task::yield_now().await;
 }
 
 fn newest(thread: Vec<&Message>, limit: usize) -> (Vec<&Message>, bool) {

@@ -35,6 +35,12 @@ pub struct ScriptedSender {
     templates: Arc<Mutex<Vec<Template>>>,
     template_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     template_reads: Arc<std::sync::atomic::AtomicUsize>,
+    /// Sids the next accepted messages get (else new ones).
+    next_sids: Arc<Mutex<VecDeque<String>>>,
+    /// How long each media fetch takes, and how many ran at once at most.
+    media_delay: Arc<Mutex<std::time::Duration>>,
+    media_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    media_most_at_once: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 type MediaAnswer = Result<(Vec<u8>, String), TwilioError>;
@@ -108,6 +114,26 @@ impl ScriptedSender {
             .load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The next accepted messages get these sids, in order.
+    pub fn next_sids(&self, sids: impl IntoIterator<Item = String>) {
+        if let Ok(mut next) = lock(&self.next_sids) {
+            next.extend(sids);
+        }
+    }
+
+    /// Every media fetch takes this long.
+    pub fn media_delay(&self, delay: std::time::Duration) {
+        if let Ok(mut d) = lock(&self.media_delay) {
+            *d = delay;
+        }
+    }
+
+    /// The most media fetches that ran at the same time.
+    pub fn media_most_at_once(&self) -> usize {
+        self.media_most_at_once
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Every attempt so far with the account sid it used, failed ones included.
     pub fn attempts(&self) -> Vec<(String, OutboundMessage)> {
         lock(&self.sent).map(|s| s.clone()).unwrap_or_default()
@@ -156,8 +182,12 @@ impl WhatsAppSender for ScriptedSender {
                 (body, 0)
             }
         };
+        let sid = lock(&self.next_sids)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+            .unwrap_or_else(new_message_sid);
         let listed = ListedMessage {
-            sid: new_message_sid(),
+            sid,
             body,
             num_media: Some(media.to_string()),
             date_created: Some(chrono::Utc::now().to_rfc2822()),
@@ -214,6 +244,12 @@ impl WhatsAppSender for ScriptedSender {
         _config: &OrgConfig,
         url: &str,
     ) -> Result<(Vec<u8>, String), TwilioError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let delay = *lock(&self.media_delay).map_err(|e| TwilioError::Network(e.to_string()))?;
+        let now = self.media_in_flight.fetch_add(1, SeqCst) + 1;
+        self.media_most_at_once.fetch_max(now, SeqCst);
+        tokio::time::sleep(delay).await;
+        self.media_in_flight.fetch_sub(1, SeqCst);
         let mut media = lock(&self.media).map_err(|e| TwilioError::Network(e.to_string()))?;
         let answers = media.get_mut(url).ok_or(TwilioError::Api {
             http_status: 404,

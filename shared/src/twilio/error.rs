@@ -76,12 +76,17 @@ impl TwilioError {
     }
 
     /// Whether Twilio may have accepted the request despite the error: a send must then be
-    /// reconciled with Twilio before it is made again.
+    /// reconciled with Twilio before it is made again. A 5xx is one: Twilio's edge can answer
+    /// 500/502/503/504 after the message was created behind it. A 429 and every 4xx are
+    /// refusals.
     pub fn outcome_unknown(&self) -> bool {
-        matches!(
-            self,
-            TwilioError::Timeout | TwilioError::ConnectionLost(_) | TwilioError::InvalidResponse(_)
-        )
+        match self {
+            TwilioError::Timeout
+            | TwilioError::ConnectionLost(_)
+            | TwilioError::InvalidResponse(_) => true,
+            TwilioError::Api { http_status, .. } => *http_status >= 500,
+            TwilioError::Network(_) | TwilioError::MediaRefused(_) => false,
+        }
     }
 
     pub fn kind(&self) -> FailureKind {
@@ -209,6 +214,10 @@ mod tests {
             TwilioError::Timeout,
             TwilioError::ConnectionLost("dropped while reading the answer".into()),
             TwilioError::InvalidResponse("expected value".into()),
+            api(500, Some(20500)),
+            api(502, None),
+            api(503, None),
+            api(504, None),
         ];
         for e in &unknown {
             assert!(e.outcome_unknown(), "{e:?}");
@@ -216,8 +225,8 @@ mod tests {
         }
         for e in [
             TwilioError::Network("connection failed".into()),
-            api(500, Some(20500)),
             api(429, Some(20429)),
+            api(429, Some(63018)),
             api(400, Some(21211)),
         ] {
             assert!(!e.outcome_unknown(), "{e:?}");

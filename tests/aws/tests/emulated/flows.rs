@@ -163,10 +163,14 @@ async fn send_worker_and_status_callback_end_to_end() {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
             claim_lease: std::time::Duration::from_secs(30),
+            twilio_timeout: std::time::Duration::from_secs(10),
             public_base_url: Some("https://api.example.com".into()),
+            media_fetch_timeout: std::time::Duration::from_secs(20),
+            media_copy_deadline: std::time::Duration::from_secs(40),
         },
     };
-    // First delivery: Twilio answers 503, the job is queued again (attempt 2).
+    // First delivery: Twilio answers 503, which may hide an accepted message: the job is
+    // queued again (attempt 2), which looks at Twilio's list first, finds nothing, sends.
     let event = receive(&stack, &url).await;
     assert_eq!(event.records.len(), 1);
     let response = worker.handle_sqs(event.clone()).await;
@@ -321,7 +325,10 @@ async fn a_malformed_job_ends_in_the_dead_letter_queue() {
             max_attempts: 3,
             retry_base: std::time::Duration::from_millis(10),
             claim_lease: std::time::Duration::from_secs(30),
+            twilio_timeout: std::time::Duration::from_secs(10),
             public_base_url: None,
+            media_fetch_timeout: std::time::Duration::from_secs(20),
+            media_copy_deadline: std::time::Duration::from_secs(40),
         },
     };
     // maxReceiveCount is 3: three failed deliveries, then SQS moves it.

@@ -686,6 +686,53 @@ async fn a_repeat_while_the_first_is_working_waits_then_takes_over() {
     assert!(jobs.iter().all(|(job, _)| job.message_id == message_id));
 }
 
+/// A part the worker handed to Twilio without learning the outcome (UNCONFIRMED, no sid) may
+/// have reached the contact: a repeat with the same key leaves it, never sends it again.
+#[tokio::test]
+async fn a_repeat_never_resends_a_part_whose_outcome_twilio_could_not_confirm() {
+    use shared::domain::StatusChange;
+    use shared::ports::{IdempotentSend, MessageStore, SendPart};
+    let api = api().await;
+    let body = r#"{"contact_id":"c1","text":"hi"}"#;
+    let stored = post(&api, Some("org-a"), body).await;
+    let message_id = ids(&stored)[0].parse().unwrap();
+    let messages = &api.ports.messages;
+    messages
+        .apply_status(
+            &org("org-a"),
+            &message_id,
+            &StatusChange::unconfirmed("Not confirmed by Twilio yet: x"),
+        )
+        .await
+        .unwrap();
+    // The first request's record never learned the part was queued.
+    let now = chrono::Utc::now();
+    let record = IdempotentSend {
+        key: "compose-u".into(),
+        request: r#"{"contact_id":"c1","text":"hi","attachments":[]}"#.into(),
+        parts: vec![SendPart {
+            message_id,
+            queued: false,
+        }],
+        lease_until: Some(now - chrono::Duration::seconds(1)),
+        version: 1,
+        expires_at: now + chrono::Duration::hours(24),
+    };
+    assert!(
+        messages
+            .save_idempotent_send(&org("org-a"), &record, None, now)
+            .await
+            .unwrap()
+    );
+    let jobs_before = api.ports.queue.jobs().len();
+    let r = post_keyed(&api, "compose-u", body).await;
+    assert_eq!(r.status_code, 202, "{:?}", r.body);
+    assert_eq!(ids(&r), [message_id.to_string()]);
+    assert_eq!(json_body(&r)["messages"][0]["status"], "UNCONFIRMED");
+    assert_eq!(messages.all(&org("org-a")).len(), 1, "no second message");
+    assert_eq!(api.ports.queue.jobs().len(), jobs_before, "nothing queued");
+}
+
 const SHIPPED: &str = "HX00000000000000000000000000000001";
 
 fn with_templates(api: &Api) {

@@ -563,6 +563,80 @@ async fn inbound_media_is_copied_under_the_organizations_prefix() {
     assert!(m.revision > job.message_id, "pollers see the change");
 }
 
+/// Many large files: fetched concurrently, a few at a time (each may be 16 MB in a 128 MB
+/// function); what is copied is kept, one that failed briefly is retried on its own, and
+/// what the job's deadline left no room for goes to the next job without using an attempt.
+#[tokio::test]
+async fn a_messages_files_are_fetched_a_few_at_a_time_and_each_retried_on_its_own() {
+    let mut w = worker().await;
+    let job = inbound_with_media(&w).await;
+    let mut message = stored(&w, &job).await;
+    let url = |i: usize| format!("{TWILIO_MEDIA}-{i}");
+    message.attachments = (0..6)
+        .map(|i| shared::domain::Attachment {
+            url: Some(url(i)),
+            ..message.attachments[0].clone()
+        })
+        .collect();
+    w.ports
+        .messages
+        .update_attachments(&org("org-a"), &message.id, &message.attachments)
+        .await
+        .unwrap();
+    let jpeg = || Ok((b"\xff\xd8\xff\xe0jpeg".to_vec(), "image/jpeg".to_owned()));
+    for i in 0..6 {
+        let answers = if i == 4 {
+            vec![Err(TwilioError::Timeout), jpeg()]
+        } else {
+            vec![jpeg()]
+        };
+        w.ports.sender.media_answers(&url(i), answers);
+    }
+    w.ports.sender.media_delay(Duration::from_millis(50));
+    let outcome = w.process(&job).await.unwrap();
+    assert_eq!(
+        outcome,
+        JobOutcome::Retrying {
+            attempt: 2,
+            delay: Duration::from_secs(2)
+        }
+    );
+    assert_eq!(
+        w.ports.sender.media_most_at_once(),
+        MEDIA_COPY_CONCURRENCY,
+        "concurrent, a few at a time"
+    );
+    let m = stored(&w, &job).await;
+    let copied: Vec<bool> = m.attachments.iter().map(|a| a.key.is_some()).collect();
+    assert_eq!(copied, [true, true, true, true, false, true]);
+    // The retry fetches only the one left.
+    let (next, _) = w.ports.queue.drain().remove(0);
+    assert_eq!(w.process(&next).await.unwrap(), JobOutcome::MediaCopied);
+    let m = stored(&w, &job).await;
+    assert!(
+        m.attachments
+            .iter()
+            .all(|a| a.key.is_some() && a.error.is_none())
+    );
+
+    // No time left in the job: nothing starts, nothing is marked, the next job carries on
+    // as the same attempt.
+    w.settings.media_copy_deadline = Duration::ZERO;
+    let job = inbound_with_media(&w).await;
+    w.ports.sender.media_answers(TWILIO_MEDIA, [jpeg()]);
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Retrying {
+            attempt: 1,
+            delay: Duration::ZERO
+        }
+    );
+    assert_eq!(stored(&w, &job).await.attachments[0].error, None);
+    w.settings.media_copy_deadline = Duration::from_secs(40);
+    let (next, _) = w.ports.queue.drain().remove(0);
+    assert_eq!(w.process(&next).await.unwrap(), JobOutcome::MediaCopied);
+}
+
 #[tokio::test]
 async fn a_brief_404_is_retried_then_the_copy_succeeds() {
     let w = worker().await;

@@ -25,8 +25,8 @@ use shared::domain::{
 use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue};
 use shared::runtime::Handler;
 use shared::twilio::{
-    FormParams, InboundMessage, SIGNATURE_HEADER, StatusCallback, describe_error_code,
-    is_well_formed_signature, validate_signature,
+    FormParams, InboundMessage, RECOMMENDED_OVERRIDES, SIGNATURE_HEADER, StatusCallback,
+    describe_error_code, is_well_formed_signature, validate_signature,
 };
 
 use secrecy::ExposeSecret;
@@ -155,12 +155,21 @@ impl<P: Ports> TwilioWebhook<P> {
     ) -> Result<(), ApiError> {
         let signature = header(event, SIGNATURE_HEADER).unwrap_or_default();
         let url = self.public_url(event, org, kind);
-        if !validate_signature(
-            config.auth_token.expose_secret(),
-            &url,
-            form.pairs(),
-            signature,
-        ) {
+        // Twilio does not document whether the URL it signs keeps the connection-override
+        // fragment of the configured URL (docs/deploy.md's, and our status callbacks'), and
+        // its SDKs' validators sign whatever URL they are given: both readings are accepted.
+        let configured = format!("{url}#{RECOMMENDED_OVERRIDES}");
+        let signed = [url.as_str(), configured.as_str()]
+            .into_iter()
+            .any(|candidate| {
+                validate_signature(
+                    config.auth_token.expose_secret(),
+                    candidate,
+                    form.pairs(),
+                    signature,
+                )
+            });
+        if !signed {
             tracing::warn!(organization_id = %org, url, has_signature = !signature.is_empty(), "webhook signature rejected");
             return Err(ApiError::Forbidden("Invalid Twilio signature."));
         }

@@ -145,6 +145,7 @@ async fn conversation(w: &Webhook) -> Vec<Message> {
 
 const SID1: &str = "SM11111111111111111111111111111111";
 const SID2: &str = "SM22222222222222222222222222222222";
+const SID3: &str = "SM33333333333333333333333333333333";
 
 #[tokio::test]
 async fn stores_an_inbound_message_and_opens_the_window() {
@@ -338,6 +339,26 @@ async fn signatures_over_the_url_with_the_default_port_are_accepted() {
     let url = format!("https://{DOMAIN}:443/webhook/twilio/whatsapp/org-a");
     let event = event_signed_for("org-a", false, "", &params, AUTH_TOKEN, Some(&url));
     assert_eq!(w.handle(event).await.status_code, 200);
+}
+
+/// Twilio may sign the configured URL with its connection-override fragment or without it
+/// (its documentation does not say); both are accepted, another fragment is not.
+#[tokio::test]
+async fn signatures_over_the_configured_url_with_or_without_its_fragment_are_accepted() {
+    let w = webhook().await;
+    let url = format!("https://{DOMAIN}/webhook/twilio/whatsapp/org-a");
+    let configured = format!("{url}#{}", shared::twilio::RECOMMENDED_OVERRIDES);
+    let cases = [
+        (SID1, configured.clone(), 200),
+        (SID2, url.clone(), 200),
+        (SID3, format!("{url}#rc=5&rp=all"), 403),
+    ];
+    for (sid, signed, status) in cases {
+        let params = inbound_params(sid, "+60123456789", "Hi");
+        let event = event_signed_for("org-a", false, "", &params, AUTH_TOKEN, Some(&signed));
+        assert_eq!(w.handle(event).await.status_code, status, "{signed}");
+    }
+    assert_eq!(conversation(&w).await.len(), 2);
 }
 
 #[tokio::test]
@@ -644,6 +665,73 @@ async fn a_callback_that_overtakes_the_worker_is_not_lost() {
         .await
         .unwrap();
     assert_eq!(reload(&w, &m).await.status, MessageStatus::Delivered);
+}
+
+/// Callbacks belong to the message holding their sid: a look-alike that adopted the sid
+/// while reconciling gets them, not the message the URL names; a named message that holds no
+/// sid yet takes the callback's.
+#[tokio::test]
+async fn a_callback_goes_to_the_message_holding_its_sid() {
+    let w = webhook().await;
+    let named = outbound(&w).await;
+    let look_alike = outbound(&w).await;
+    assert!(
+        w.ports
+            .messages
+            .hold_sid(&org("org-a"), SID1, &look_alike.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(callback(&w, &named, SID1, "delivered", None).await, 200);
+    assert_eq!(reload(&w, &named).await.status, MessageStatus::Pending);
+    let adopted = reload(&w, &look_alike).await;
+    assert_eq!(
+        (adopted.status, adopted.twilio_message_sid.as_deref()),
+        (MessageStatus::Delivered, Some(SID1))
+    );
+    assert_eq!(callback(&w, &named, SID2, "sent", None).await, 200);
+    let own = reload(&w, &named).await;
+    assert_eq!(
+        (own.status, own.twilio_message_sid.as_deref()),
+        (MessageStatus::Sent, Some(SID2))
+    );
+    assert!(
+        !w.ports
+            .messages
+            .hold_sid(&org("org-a"), SID2, &look_alike.id)
+            .await
+            .unwrap(),
+        "the callback made the named message hold its sid"
+    );
+}
+
+/// A message whose send Twilio could not confirm is settled by Twilio's later callback: it
+/// did go out, and the page stops saying it is being confirmed.
+#[tokio::test]
+async fn a_callback_settles_an_unconfirmed_message() {
+    let w = webhook().await;
+    let m = outbound(&w).await;
+    w.ports
+        .messages
+        .apply_status(
+            &org("org-a"),
+            &m.id,
+            &StatusChange::unconfirmed("Not confirmed by Twilio yet: x"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(callback(&w, &m, SID1, "delivered", None).await, 200);
+    let settled = reload(&w, &m).await;
+    assert_eq!(
+        (
+            settled.status,
+            settled.error_reason,
+            settled.twilio_message_sid.as_deref()
+        ),
+        (MessageStatus::Delivered, None, Some(SID1))
+    );
+    assert_eq!(callback(&w, &m, SID1, "read", None).await, 200);
+    assert_eq!(reload(&w, &m).await.status, MessageStatus::Read);
 }
 
 #[tokio::test]

@@ -377,6 +377,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_twilio_sid_is_held_by_one_message() {
+        contract::a_twilio_sid_is_held_by_one_message(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn unconfirmed_and_destination_changes() {
+        contract::unconfirmed_and_destination_changes(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn pages_are_whole_whatever_the_item_size() {
+        contract::pages_are_whole_whatever_the_item_size(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
     async fn inbound_messages_are_stored_once_per_sid() {
         contract::inbound_messages_are_stored_once_per_sid(&MemoryMessages::new()).await;
     }

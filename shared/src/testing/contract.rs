@@ -645,3 +645,207 @@ pub async fn inbound_details_are_kept<M: MessageStore>(store: &M) {
     let stored = store.get(&org("acme"), &m.id).await.unwrap().unwrap();
     assert_eq!(stored.details, m.details);
 }
+
+/// A Twilio sid is held by one message of the organization: of several messages reserving
+/// it at once exactly one gets it, the holder is what a lookup by sid finds, holding again
+/// is harmless, and another organization's hold of the same sid is its own.
+pub async fn a_twilio_sid_is_held_by_one_message<M: MessageStore>(store: &M) {
+    let sid = "SM0123456789abcdef0123456789abcd77";
+    let mut contenders = Vec::new();
+    for i in 0..6 {
+        let m = message(
+            "acme",
+            Some("c1"),
+            &format!("ok {i}"),
+            Direction::Outbound,
+            None,
+        );
+        store.insert(&m).await.unwrap();
+        contenders.push(m);
+    }
+    let mut racing = tokio::task::JoinSet::new();
+    for m in &contenders {
+        let (store, id) = (store.clone(), m.id);
+        racing.spawn(async move { (id, store.hold_sid(&org("acme"), sid, &id).await.unwrap()) });
+    }
+    let mut holders = Vec::new();
+    while let Some(joined) = racing.join_next().await {
+        let (id, held) = joined.unwrap();
+        if held {
+            holders.push(id);
+        }
+    }
+    assert_eq!(holders.len(), 1, "one holder: {holders:?}");
+    let holder = holders[0];
+    assert!(store.hold_sid(&org("acme"), sid, &holder).await.unwrap());
+    let other = contenders.iter().find(|m| m.id != holder).unwrap().id;
+    assert!(!store.hold_sid(&org("acme"), sid, &other).await.unwrap());
+    // Held but not yet recorded on the message: the lookup already names the holder.
+    assert_eq!(
+        store
+            .find_by_sid(&org("acme"), sid)
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(holder)
+    );
+    let theirs = message("globex", Some("c1"), "ok", Direction::Outbound, None);
+    store.insert(&theirs).await.unwrap();
+    assert!(
+        store
+            .hold_sid(&org("globex"), sid, &theirs.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .find_by_sid(&org("acme"), sid)
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(holder)
+    );
+    // An inbound message holds its own sid from the start.
+    let inbound_sid = "SM0123456789abcdef0123456789abcd78";
+    let inbound = message(
+        "acme",
+        Some("c1"),
+        "hi",
+        Direction::Inbound,
+        Some(inbound_sid),
+    );
+    store.insert_inbound(&inbound).await.unwrap();
+    assert!(
+        !store
+            .hold_sid(&org("acme"), inbound_sid, &other)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .find_by_sid(&org("acme"), inbound_sid)
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(inbound.id)
+    );
+}
+
+/// UNCONFIRMED keeps its reason until Twilio settles the message, which clears it; the
+/// number a send goes to is recorded only while the message is PENDING, as a change pollers
+/// see.
+pub async fn unconfirmed_and_destination_changes<M: MessageStore>(store: &M) {
+    let m = message("acme", Some("c1"), "doubt", Direction::Outbound, None);
+    store.insert(&m).await.unwrap();
+    let new_number = crate::domain::PhoneNumber::parse_e164("+60198765432").unwrap();
+    let moved = store
+        .record_destination(&org("acme"), &m.id, &new_number)
+        .await
+        .unwrap()
+        .expect("pending");
+    assert_eq!(moved.contact_phone.as_deref(), Some("+60198765432"));
+    assert!(moved.revision > m.revision, "a change pollers see");
+    let doubt = "Not confirmed by Twilio yet: x";
+    store
+        .apply_status(&org("acme"), &m.id, &StatusChange::unconfirmed(doubt))
+        .await
+        .unwrap();
+    let stored = store.get(&org("acme"), &m.id).await.unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.error_reason.as_deref()),
+        (MessageStatus::Unconfirmed, Some(doubt))
+    );
+    assert!(
+        store
+            .record_destination(&org("acme"), &m.id, &new_number)
+            .await
+            .unwrap()
+            .is_none(),
+        "no longer PENDING"
+    );
+    let sid = "SM0123456789abcdef0123456789abcd79";
+    let outcome = store
+        .apply_status(
+            &org("acme"),
+            &m.id,
+            &StatusChange {
+                status: MessageStatus::Delivered,
+                twilio_message_sid: Some(sid.into()),
+                error_reason: None,
+            },
+        )
+        .await
+        .unwrap();
+    let Some(StatusOutcome::Applied(after)) = outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(
+        (
+            after.status,
+            after.error_reason,
+            after.twilio_message_sid.as_deref()
+        ),
+        (MessageStatus::Delivered, None, Some(sid))
+    );
+}
+
+/// A page holds what was asked for whatever the items' size: DynamoDB stops a Query at 1 MB,
+/// which four of these messages cross, and the store reads on rather than taking the short
+/// page for the end.
+pub async fn pages_are_whole_whatever_the_item_size<M: MessageStore>(store: &M) {
+    let big = "x".repeat(300_000);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let m = message(
+            "acme",
+            Some("c-big"),
+            &format!("{i}{big}"),
+            Direction::Outbound,
+            None,
+        );
+        store.insert(&m).await.unwrap();
+        ids.push(m.id);
+    }
+    let page = store
+        .conversation(
+            &org("acme"),
+            &cid("c-big"),
+            ConversationQuery::Latest { limit: 4 },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[1..]
+    );
+    assert!(page.has_more);
+    let polled = store
+        .conversation(
+            &org("acme"),
+            &cid("c-big"),
+            ConversationQuery::ChangedAfter {
+                cursor: MessageId::floor_at(0),
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(polled.messages.len(), 5, "every change since the cursor");
+    assert!(!polled.has_more);
+    let older = store
+        .conversation(
+            &org("acme"),
+            &cid("c-big"),
+            ConversationQuery::Before {
+                id: ids[4],
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        older.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        ids[1..4]
+    );
+    assert!(older.has_more);
+}

@@ -646,6 +646,25 @@ async fn inbound_messages_are_stored_once_per_sid() {
         .await;
 }
 
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn a_twilio_sid_is_held_by_one_message() {
+    contract::a_twilio_sid_is_held_by_one_message(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn unconfirmed_and_destination_changes() {
+    contract::unconfirmed_and_destination_changes(&Stack::create().await.ports().messages).await;
+}
+
+/// moto stops a Query at 1 MB as DynamoDB does: the store must read on.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn pages_are_whole_whatever_the_item_size() {
+    contract::pages_are_whole_whatever_the_item_size(&Stack::create().await.ports().messages).await;
+}
+
 /// The local runner provisions its stack at every start on the same emulator.
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]

@@ -3,10 +3,13 @@
 //! - `adapters`, `flows`, `local_runner`: the AWS adapters, the handlers on them and the
 //!   local runner's `--aws` mode against an AWS emulator (moto) on loopback. They are
 //!   `#[ignore]`d so a plain `cargo test` needs nothing but Rust; `./scripts/test.sh` runs
-//!   them with the emulator (`cargo test -p aws-integration -- --ignored`).
+//!   them with the emulator (`cargo test -p aws-integration -- --ignored`);
+//! - `twilio_sdk`: webhook signatures made by the official Twilio SDK in the test venv,
+//!   also `#[ignore]`d and run by `./scripts/test.sh`.
 
 mod adapters;
 mod emulator;
 mod flows;
 mod local_runner;
 mod template;
+mod twilio_sdk;

@@ -194,6 +194,33 @@ fn the_worker_and_its_queues_fit_together() {
     assert!(policies.contains("MediaCopyQueue") && !policies.contains("SendQueue"));
 }
 
+/// The worker's settings as deployed are valid (a send claim outlasts a Twilio request, a
+/// copy job leaves room for one download), and a media copy job's downloads end well within
+/// the function's timeout, its store writes included.
+#[test]
+fn the_worker_settings_fit_its_timeout() {
+    let t = template();
+    let worker = &t["Resources"]["SendWorkerFunction"]["Properties"];
+    let timeout = worker["Timeout"].as_u64().unwrap();
+    let variables = worker["Environment"]["Variables"].clone();
+    // A `!Ref` to a parameter reads as the parameter's name: its default is what deploys.
+    let settings = shared::config::Settings::from_lookup(|name| {
+        let value = variables[name].as_str()?;
+        match &t["Parameters"][value]["Default"] {
+            Value::Null => Some(value.to_owned()),
+            default => Some(serde_norway::to_string(default).ok()?.trim().to_owned()),
+        }
+    })
+    .expect("the worker's environment is valid");
+    assert!(settings.send_claim_lease > settings.twilio_timeout + shared::config::CLAIM_MARGIN);
+    assert!(
+        settings.media_copy_deadline.as_secs() + 15 <= timeout,
+        "copies started within {:?} end before the {timeout} s timeout",
+        settings.media_copy_deadline
+    );
+    assert!(settings.media_copy_deadline >= settings.media_fetch_timeout);
+}
+
 #[test]
 fn policies_are_least_privilege() {
     let t = template();

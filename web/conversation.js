@@ -10,7 +10,14 @@ import { config, keepNewest, state } from "./state.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 
-const STATUS_LABEL = { PENDING: "pending", SENT: "sent ✓", DELIVERED: "delivered ✓✓", READ: "read ✓✓", FAILED: "failed", RECEIVED: "" };
+// UNCONFIRMED: handed to Twilio, outcome not confirmed — never "failed", and never resent.
+const STATUS_LABEL = {
+  PENDING: "pending", SENT: "sent ✓", DELIVERED: "delivered ✓✓", READ: "read ✓✓", FAILED: "failed",
+  UNCONFIRMED: "being confirmed…", RECEIVED: "",
+};
+
+// Statuses shown with their reason.
+const STATUS_CLASS = { FAILED: "failed", UNCONFIRMED: "unconfirmed" };
 
 export function selectContact(contact) {
   state.contact = contact;
@@ -241,9 +248,9 @@ function renderMessage(m) {
       "div",
       { class: "meta" },
       el("span", { class: "when", text: formatTime(m.created_at) }),
-      status ? el("span", { class: `status ${m.status === "FAILED" ? "failed" : ""}`, text: ` · ${status}` }) : null,
+      status ? el("span", { class: `status ${STATUS_CLASS[m.status] || ""}`, text: ` · ${status}` }) : null,
     ),
-    m.status === "FAILED" && m.error_reason ? el("div", { class: "status failed", text: m.error_reason }) : null,
+    STATUS_CLASS[m.status] && m.error_reason ? el("div", { class: `status ${STATUS_CLASS[m.status]}`, text: m.error_reason }) : null,
   );
   return node;
 }

@@ -18,7 +18,9 @@ const KINDS = {
 const FAULTS = [
   ["error_code:63003", "Twilio refuses it: not a WhatsApp user (63003)"],
   ["undelivered:30003", "Accepted, then undelivered (30003)"],
-  ["server_error::2", "Twilio answers 500 twice (retried, then sent)"],
+  ["server_error::2", "Twilio answers 500 twice (looked up, then sent)"],
+  ["accept_then_server_error::1", "Twilio takes it, then answers 502 (looked up, not resent)"],
+  ["list_unavailable::20", "Twilio's message list is down (a lost answer stays unconfirmed)"],
   ["bad_credentials::2", "Twilio rejects the credentials (20003)"],
 ];
 

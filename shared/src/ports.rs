@@ -368,6 +368,14 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         to: &PhoneNumber,
     ) -> impl Future<Output = Result<Vec<ListedMessage>, TwilioError>> + Send;
 
+    /// One message of the account by its sid (Twilio's Message resource): an inbound
+    /// message's own time, which the webhook does not carry.
+    fn message(
+        &self,
+        config: &OrgConfig,
+        sid: &str,
+    ) -> impl Future<Output = Result<ListedMessage, TwilioError>> + Send;
+
     /// The organization's approved WhatsApp templates (Twilio's Content API).
     fn templates(
         &self,
@@ -398,6 +406,10 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         to: &PhoneNumber,
     ) -> Result<Vec<ListedMessage>, TwilioError> {
         crate::twilio::TwilioClient::recent_messages(self, config, to).await
+    }
+
+    async fn message(&self, config: &OrgConfig, sid: &str) -> Result<ListedMessage, TwilioError> {
+        crate::twilio::TwilioClient::message(self, config, sid).await
     }
 
     async fn templates(

@@ -184,6 +184,34 @@ test("a failing send shows its reason as a toast and in the conversation", async
   assertClean(assert, problems);
 });
 
+test("a send Twilio may have taken is never sent twice, and one it cannot confirm says so", async (t) => {
+  // Few quick attempts, so that the doubt is settled within the test.
+  const { runner, page, problems } = await session(t, { runner: { env: { SEND_MAX_ATTEMPTS: "2", SEND_RETRY_BASE_MS: "100" } } });
+  await selectContact(page, "Aisha Rahman");
+  const accepted = async (text) =>
+    (await (await fetch(`${runner.base}/sandbox/messages`)).json()).filter((m) => m.body === text).length;
+
+  // Twilio took it, then its edge answered 502: looked up, not sent again, and read.
+  await runner.fault({ mode: "accept_then_server_error", to: AISHA, times: 1 });
+  await send(page, "Taken behind a 502");
+  await message(page, "Taken behind a 502", "READ").waitFor({ timeout: 20_000 });
+  assert.equal(await accepted("Taken behind a 502"), 1);
+
+  // Twilio answers 500 and its message list stays down: the outcome is unknown, so the
+  // message is neither resent nor called failed.
+  await runner.fault({ mode: "server_error", to: AISHA, times: 1 });
+  await runner.fault({ mode: "list_unavailable", to: AISHA, times: 20 });
+  await send(page, "Nobody can say");
+  const doubtful = message(page, "Nobody can say", "UNCONFIRMED");
+  await doubtful.waitFor({ timeout: 20_000 });
+  assert.match(await doubtful.locator("span.status").textContent(), /being confirmed/);
+  assert.match(await doubtful.locator("div.status.unconfirmed").textContent(), /^Not confirmed by Twilio yet: .* It will not be sent again/);
+  assert.equal(await page.locator(".toast", { hasText: "Nobody can say" }).count(), 0);
+  assert.equal(await accepted("Nobody can say"), 0, "never sent blindly");
+  await screenshot(page, "05b-send-unconfirmed");
+  assertClean(assert, problems);
+});
+
 test("message text that looks like HTML is shown literally", async (t) => {
   const { runner, page, problems } = await session(t);
   await selectContact(page, "Aisha Rahman");

@@ -22,7 +22,9 @@ use shared::domain::{
     OptAction, OrgConfig, OrganizationId, SendJob, StatusChange, is_account_sid, keyword_action,
     opt_out_type_action, sentences,
 };
-use shared::ports::{ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue};
+use shared::ports::{
+    ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue, WhatsAppSender,
+};
 use shared::runtime::Handler;
 use shared::twilio::{
     FormParams, InboundMessage, RECOMMENDED_OVERRIDES, SIGNATURE_HEADER, StatusCallback,
@@ -257,7 +259,7 @@ impl<P: Ports> TwilioWebhook<P> {
                 return Ok(twiml_response());
             }
         };
-        self.apply_inbound_effects(org, &inbound, &message, &contacts)
+        self.apply_inbound_effects(org, config, &inbound, &message, &contacts)
             .await?;
         self.ports
             .messages()
@@ -280,6 +282,7 @@ impl<P: Ports> TwilioWebhook<P> {
     async fn apply_inbound_effects(
         &self,
         org: &OrganizationId,
+        config: &OrgConfig,
         inbound: &InboundMessage,
         message: &Message,
         contacts: &[shared::domain::Contact],
@@ -292,12 +295,16 @@ impl<P: Ports> TwilioWebhook<P> {
             .as_deref()
             .and_then(opt_out_type_action)
             .or_else(|| keyword_action(&inbound.body));
+        let opt_at = match opt {
+            Some(_) => Some(self.sent_at(org, config, message).await),
+            None => None,
+        };
         let change = ContactChange {
             last_inbound_at: Some(message.created_at),
             whatsapp_opt_in: opt.map(|a| a == OptAction::OptIn),
             // Opting back in also lifts a WhatsApp-level unsubscribe (Twilio 21610).
             whatsapp_unsubscribed: (opt == Some(OptAction::OptIn)).then_some(false),
-            opt_at: opt.map(|_| message.created_at),
+            opt_at,
         };
         for contact in contacts {
             self.ports
@@ -312,6 +319,29 @@ impl<P: Ports> TwilioWebhook<P> {
             tracing::info!(organization_id = %org, message_id = %message.id, "inbound message from a number that is no contact");
         }
         Ok(())
+    }
+
+    /// When the contact sent an opt keyword, so that of a STOP and a START the later one wins
+    /// whatever order their deliveries (and Twilio's retries) arrive in. The webhook carries
+    /// no time: Twilio's own record of the message (`date_created`, whole seconds) is read;
+    /// if it cannot be, the time the message was first stored (a retry after a failed effect
+    /// keeps it). Only STOP/START messages make this call.
+    async fn sent_at(
+        &self,
+        org: &OrganizationId,
+        config: &OrgConfig,
+        message: &Message,
+    ) -> chrono::DateTime<Utc> {
+        let Some(sid) = &message.twilio_message_sid else {
+            return message.created_at;
+        };
+        match self.ports.sender().message(config, sid).await {
+            Ok(record) => record.created_at().unwrap_or(message.created_at),
+            Err(e) => {
+                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's record of an opt keyword could not be read; its receipt time orders it");
+                message.created_at
+            }
+        }
     }
 
     /// Queues the copy of an inbound message's media (the worker skips what is copied, so a

@@ -993,6 +993,44 @@ async fn a_retried_stop_never_undoes_the_start_that_followed_it() {
     );
 }
 
+/// A STOP whose first delivery failed before it was even stored, retried by Twilio after a
+/// START was applied: ordered by when the contact sent them (Twilio's record of each), not
+/// by when they were received, so the START stands. And the other way round.
+#[tokio::test]
+async fn opt_keywords_are_ordered_by_when_the_contact_sent_them() {
+    let w = webhook().await;
+    let t0 = Utc::now() - chrono::Duration::minutes(2);
+    w.ports.sender.received(SID1, t0);
+    w.ports
+        .sender
+        .received(SID2, t0 + chrono::Duration::seconds(5));
+    w.ports.messages.faults.fail_next("insert_inbound", 1);
+    let stop = inbound_params(SID1, "+60123456789", "STOP");
+    assert_eq!(w.handle(inbound_event(&stop)).await.status_code, 503);
+    let start = inbound_params(SID2, "+60123456789", "START");
+    assert_eq!(w.handle(inbound_event(&start)).await.status_code, 200);
+    assert_eq!(w.handle(inbound_event(&stop)).await.status_code, 200);
+    let contact = aisha(&w).await;
+    assert!(contact.whatsapp_opt_in, "the contact's last word was START");
+    assert_eq!(
+        contact.whatsapp_opt_changed_at.map(|t| t.timestamp()),
+        Some((t0 + chrono::Duration::seconds(5)).timestamp())
+    );
+    assert_eq!(conversation(&w).await.len(), 2, "both kept");
+
+    // A START sent before a STOP but delivered after it does not undo the STOP.
+    let w = webhook().await;
+    w.ports
+        .sender
+        .received(SID1, t0 + chrono::Duration::seconds(5));
+    w.ports.sender.received(SID2, t0);
+    let stop = inbound_params(SID1, "+60123456789", "STOP");
+    assert_eq!(w.handle(inbound_event(&stop)).await.status_code, 200);
+    let start = inbound_params(SID2, "+60123456789", "START");
+    assert_eq!(w.handle(inbound_event(&start)).await.status_code, 200);
+    assert!(!aisha(&w).await.whatsapp_opt_in);
+}
+
 #[tokio::test]
 async fn stop_opts_out_every_contact_with_the_number() {
     let w = webhook().await;

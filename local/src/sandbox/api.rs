@@ -172,7 +172,7 @@ pub async fn create_message(
     }
     let status_callback = get("StatusCallback").map(str::to_owned);
 
-    let fault = sandbox.take_fault(&to).inspect(|f| {
+    let fault = sandbox.take_fault(&to, false).inspect(|f| {
         tracing::info!(mode = ?f.mode, to = %to, "sandbox fault applied");
     });
     // WhatsApp delivers free-form only within 24 hours of the contact's last message, and a
@@ -212,7 +212,9 @@ pub async fn create_message(
             FaultMode::Undelivered => undelivered = fault.code.or(Some(30008)),
             FaultMode::AcceptThenTimeout
             | FaultMode::AcceptThenDrop
-            | FaultMode::ShuffledCallbacks => {}
+            | FaultMode::AcceptThenServerError
+            | FaultMode::ShuffledCallbacks
+            | FaultMode::ListUnavailable => {}
         }
     }
 
@@ -271,6 +273,12 @@ pub async fn create_message(
             // Longer than any sensible client timeout: the client gives up, Twilio sent it.
             tokio::time::sleep(Duration::from_secs(120)).await;
             (StatusCode::CREATED, Json(resource)).into_response()
+        }
+        Some(FaultMode::AcceptThenServerError) => {
+            // Twilio's edge, not the API: an HTML page, no error document.
+            let mut response = "<html><body>502 Bad Gateway</body></html>".into_response();
+            *response.status_mut() = StatusCode::BAD_GATEWAY;
+            response
         }
         Some(FaultMode::AcceptThenDrop) => {
             let mut response = axum::body::Body::new(BrokenBody).into_response();
@@ -346,6 +354,39 @@ fn resource(m: &SandboxMessage) -> serde_json::Value {
     })
 }
 
+/// `GET …/Messages/{sid}.json`: one message of the account (Twilio's Message resource),
+/// sent or received; 404 with Twilio's 20404 for any other.
+pub async fn read_message(
+    State(sandbox): State<Sandbox>,
+    Path((account_sid, message_file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let not_found = || {
+        twilio_error(
+            StatusCode::NOT_FOUND,
+            20404,
+            "The requested resource was not found",
+        )
+    };
+    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+        return not_found();
+    };
+    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    let Some(sid) = message_file.strip_suffix(".json") else {
+        return not_found();
+    };
+    let messages = super::lock(&sandbox.state.messages);
+    match messages
+        .iter()
+        .find(|m| m.sid == sid && m.account_sid == account_sid)
+    {
+        Some(m) => Json(resource(m)).into_response(),
+        None => not_found(),
+    }
+}
+
 /// `GET …/Messages.json?To=&From=&PageSize=`: the account's messages, newest first, as
 /// Twilio's Messages list answers (one page; `next_page_uri` null).
 pub async fn read_messages(
@@ -363,6 +404,15 @@ pub async fn read_messages(
     };
     if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    }
+    if let Some(to) = query.get("To").and_then(|to| whatsapp_number(to))
+        && sandbox.take_fault(&to, true).is_some()
+    {
+        return twilio_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            20503,
+            "Service Unavailable",
+        );
     }
     let page_size = match query.get("PageSize").map(|p| p.parse::<usize>()) {
         None => 50,

@@ -33,6 +33,18 @@ pub enum FaultMode {
     /// Accepted and delivered; every status callback comes twice and out of order (`read`
     /// before `sent`), as Twilio does not promise order or a single delivery.
     ShuffledCallbacks,
+    /// Accepted (and delivered), but Twilio's edge answers 502: a 5xx that hides a message.
+    AcceptThenServerError,
+    /// Reads of the Messages list for the number answer 503 (what a send with an unknown
+    /// outcome is looked up in); sends are not affected.
+    ListUnavailable,
+}
+
+impl FaultMode {
+    /// Whether the fault applies to reads of the Messages list rather than to sends.
+    pub fn applies_to_lists(self) -> bool {
+        self == FaultMode::ListUnavailable
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,12 +100,15 @@ pub async fn clear(State(sandbox): State<Sandbox>) -> StatusCode {
 }
 
 impl Sandbox {
-    /// The fault that applies to a message to `to`, used up once.
-    pub(super) fn take_fault(&self, to: &PhoneNumber) -> Option<Fault> {
+    /// The fault that applies to a message to `to` (`list`: to a read of the Messages list
+    /// for it instead), used up once.
+    pub(super) fn take_fault(&self, to: &PhoneNumber, list: bool) -> Option<Fault> {
         let mut faults = lock(&self.state.faults);
         let index = faults.iter().position(|f| {
-            f.to.as_deref()
-                .is_none_or(|n| PhoneNumber::parse_address(n).is_ok_and(|n| &n == to))
+            f.mode.applies_to_lists() == list
+                && f.to
+                    .as_deref()
+                    .is_none_or(|n| PhoneNumber::parse_address(n).is_ok_and(|n| &n == to))
         })?;
         let fault = faults[index].clone();
         match &mut faults[index].times {

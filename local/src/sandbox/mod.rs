@@ -143,6 +143,10 @@ impl Sandbox {
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 post(api::create_message).get(api::read_messages),
             )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Messages/{message_file}",
+                get(api::read_message),
+            )
             .route("/messages", get(api::list_messages))
             .route("/reply", post(reply::reply))
             .route(

@@ -263,6 +263,65 @@ async fn the_twilio_client_reads_back_what_was_sent() {
     assert!(dropped.outcome_unknown());
     let listed = client.recent_messages(&acme, &aisha).await.unwrap();
     assert_eq!(listed[0].body.as_deref(), Some("third"), "Twilio has it");
+
+    // A 502 from Twilio's edge after the message was created: an unknown outcome.
+    local
+        .sandbox(
+            Method::POST,
+            "/faults",
+            Some(json!({"mode": "accept_then_server_error", "times": 1})),
+        )
+        .await;
+    let edge = client
+        .send_message(&acme, &text("+60123456789", "fourth"))
+        .await
+        .unwrap_err();
+    assert_eq!(edge.http_status(), Some(502));
+    assert!(edge.outcome_unknown());
+    let listed = client.recent_messages(&acme, &aisha).await.unwrap();
+    assert_eq!(listed[0].body.as_deref(), Some("fourth"), "Twilio has it");
+
+    // The list itself can be down for a number; sends to it are not affected.
+    local
+        .sandbox(
+            Method::POST,
+            "/faults",
+            Some(json!({"mode": "list_unavailable", "to": "+60123456789", "times": 1})),
+        )
+        .await;
+    client
+        .send_message(&acme, &text("+60123456789", "fifth"))
+        .await
+        .unwrap();
+    let down = client.recent_messages(&acme, &aisha).await.unwrap_err();
+    assert_eq!(down.http_status(), Some(503));
+    assert_eq!(
+        client.recent_messages(&acme, &aisha).await.unwrap()[0]
+            .body
+            .as_deref(),
+        Some("fifth")
+    );
+
+    // One message by sid (Twilio's Message resource), with its time.
+    let one = client.message(&acme, &listed[0].sid).await.unwrap();
+    assert_eq!(
+        (one.sid.as_str(), one.body.as_deref()),
+        (listed[0].sid.as_str(), Some("fourth"))
+    );
+    assert!(one.created_at().is_some());
+    let missing = client
+        .message(&acme, "SM00000000000000000000000000000000")
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some(20404));
+    assert_eq!(
+        client
+            .message(&config("wrong-token"), &listed[0].sid)
+            .await
+            .unwrap_err()
+            .code(),
+        Some(20003)
+    );
 }
 
 /// Twilio may deliver a webhook more than once, after the first answer or at the same time:

@@ -35,6 +35,8 @@ pub struct ScriptedSender {
     templates: Arc<Mutex<Vec<Template>>>,
     template_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     template_reads: Arc<std::sync::atomic::AtomicUsize>,
+    /// Inbound messages Twilio knows, by sid (what `message` answers besides sent ones).
+    received: Arc<Mutex<std::collections::HashMap<String, ListedMessage>>>,
     /// Sids the next accepted messages get (else new ones).
     next_sids: Arc<Mutex<VecDeque<String>>>,
     /// How long each media fetch takes, and how many ran at once at most.
@@ -112,6 +114,22 @@ impl ScriptedSender {
     pub fn template_reads(&self) -> usize {
         self.template_reads
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// An inbound message as Twilio's Message resource shows it, created at `at`.
+    pub fn received(&self, sid: &str, at: chrono::DateTime<chrono::Utc>) {
+        if let Ok(mut received) = lock(&self.received) {
+            received.insert(
+                sid.to_owned(),
+                ListedMessage {
+                    sid: sid.to_owned(),
+                    body: None,
+                    num_media: Some("0".into()),
+                    date_created: Some(at.to_rfc2822()),
+                    status: Some("received".into()),
+                },
+            );
+        }
     }
 
     /// The next accepted messages get these sids, in order.
@@ -223,6 +241,26 @@ impl WhatsAppSender for ScriptedSender {
             .filter(|(number, _)| number == to)
             .map(|(_, m)| m.clone())
             .collect())
+    }
+
+    async fn message(&self, _config: &OrgConfig, sid: &str) -> Result<ListedMessage, TwilioError> {
+        if let Some(m) = lock(&self.received)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .get(sid)
+        {
+            return Ok(m.clone());
+        }
+        lock(&self.accepted)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .iter()
+            .find(|(_, m)| m.sid == sid)
+            .map(|(_, m)| m.clone())
+            .ok_or(TwilioError::Api {
+                http_status: 404,
+                code: Some(20404),
+                message: "The requested resource was not found".into(),
+                more_info: None,
+            })
     }
 
     async fn templates(&self, _config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {

@@ -238,6 +238,31 @@ impl TwilioClient {
 }
 
 impl TwilioClient {
+    /// One message of the account by sid (Twilio's Message resource): how an inbound
+    /// message's own time (`date_created`) is read, since the webhook does not carry it.
+    pub async fn message(
+        &self,
+        config: &OrgConfig,
+        sid: &str,
+    ) -> Result<ListedMessage, TwilioError> {
+        // A sid goes into the path: only Twilio's own shape (two letters and 32 hex digits).
+        if !crate::twilio::is_message_sid(sid) {
+            return Err(TwilioError::Api {
+                http_status: 404,
+                code: Some(20404),
+                message: "not a message sid".into(),
+                more_info: None,
+            });
+        }
+        let url = url::Url::parse(&format!(
+            "{}/2010-04-01/Accounts/{}/Messages/{sid}.json",
+            self.base_url, config.account_sid
+        ))
+        .map_err(|e| TwilioError::Network(format!("Twilio base URL: {e}")))?;
+        let request = self.api(reqwest::Method::GET, url)?;
+        json_answer(request, config).await
+    }
+
     /// The newest messages from the organization's sender to one contact, most recent first
     /// (Twilio's Messages list filtered by `To` and `From`).
     pub async fn recent_messages(

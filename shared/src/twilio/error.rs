@@ -68,6 +68,14 @@ impl TwilioError {
         }
     }
 
+    /// The HTTP status of an error answer.
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            TwilioError::Api { http_status, .. } => Some(*http_status),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> Option<u32> {
         match self {
             TwilioError::Api { code, .. } => *code,

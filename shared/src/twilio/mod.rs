@@ -20,7 +20,9 @@ pub use media_fetch::{
 };
 pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};
 pub use signature::{compute_signature, is_well_formed_signature, validate_signature};
-pub use webhook::{FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError};
+pub use webhook::{
+    FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError, is_message_sid,
+};
 
 /// The header Twilio signs every webhook request with.
 pub const SIGNATURE_HEADER: &str = "x-twilio-signature";

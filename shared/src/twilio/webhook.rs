@@ -56,6 +56,11 @@ fn is_sid(value: &str, prefix: &str) -> bool {
         && value[2..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
+/// A message sid (`SM…` or `MM…`, 34 characters): safe to put in a URL path.
+pub fn is_message_sid(value: &str) -> bool {
+    is_sid(value, "SM") || is_sid(value, "MM")
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundMedia {
     pub url: String,

@@ -17,6 +17,7 @@ use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::aws::Resources;
 use shared::aws::provision::{self, StackSpec};
 use shared::config::Settings;
+use shared::domain::Contact;
 use shared::memory::{MemoryMedia, MemoryPorts, MemoryQueue, StoreFaults};
 use shared::ports::{ContactStore, PortError, Ports};
 use shared::runtime::Handler;
@@ -29,13 +30,20 @@ use crate::{EnvLookup, LocalError};
 pub type ResponseFuture<'a> =
     Pin<Box<dyn Future<Output = Option<ApiGatewayV2httpResponse>> + Send + 'a>>;
 
+pub type StoreFuture<'a> = Pin<Box<dyn Future<Output = Result<(), PortError>> + Send + 'a>>;
+
 /// Calls the handler of a function by name.
 pub trait Dispatch: Send + Sync + 'static {
     fn call(&self, function: &str, event: ApiGatewayV2httpRequest) -> ResponseFuture<'_>;
+
+    /// Writes a contact as the CRM does (a whole item), in whichever store is in use.
+    fn put_contact(&self, contact: Contact) -> StoreFuture<'_>;
 }
 
 /// Every API function's handler, built from one set of ports as each Lambda builds its own.
 pub struct Handlers<P> {
+    /// The stores themselves, for what the CRM writes directly.
+    pub ports: P,
     pub contacts: ContactsApi<P>,
     pub presign: PresignApi<P>,
     pub messages: MessagesApi<P>,
@@ -52,7 +60,8 @@ impl<P: Ports> Handlers<P> {
             messages: MessagesApi::new(ports.clone(), settings),
             send: SendApi::new(ports.clone(), settings),
             media: MediaLinkApi::new(ports.clone()),
-            webhook: TwilioWebhook::new(ports, settings),
+            webhook: TwilioWebhook::new(ports.clone(), settings),
+            ports,
         }
     }
 }
@@ -71,6 +80,10 @@ impl<P: Ports> Dispatch for Handlers<P> {
                 _ => return None,
             })
         })
+    }
+
+    fn put_contact(&self, contact: Contact) -> StoreFuture<'_> {
+        Box::pin(async move { self.ports.contacts().put(&contact).await })
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod backend;
 pub mod chaos;
+mod crm;
 pub mod gateway;
 mod media_store;
 pub mod sandbox;
@@ -132,6 +133,8 @@ impl Running {
 #[derive(Clone)]
 struct AppState {
     handlers: Arc<dyn backend::Dispatch>,
+    /// The JWT claim that carries the organization (`ORG_CLAIM`).
+    org_claim: String,
     /// The in-process stores' failure injection (None on the AWS adapters).
     store_faults: Option<backend::StoreFaultSwitches>,
     tokens: Arc<HashMap<String, Claims>>,
@@ -229,6 +232,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     }
     let state = AppState {
         handlers,
+        org_claim: settings.org_claim.clone(),
         store_faults,
         tokens: Arc::new(tokens),
         demo: Arc::new(demo.clone()),
@@ -353,6 +357,10 @@ fn router(
         api = api
             .route("/local/demo", get(demo))
             .route("/local/store-faults", axum::routing::post(store_faults))
+            .route(
+                "/local/contacts/{contact_id}",
+                axum::routing::put(crm::put_contact),
+            )
             .route("/local/sandbox.js", get(sandbox_panel_script))
             .route("/local/sandbox.css", get(sandbox_panel_style));
     }
@@ -418,6 +426,8 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
         "save_idempotent_send",
         "enqueue",
         "stop_mid_job",
+        "hold_sid",
+        "record_destination",
     ];
     let refuse = |message: String| {
         (

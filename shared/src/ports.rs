@@ -360,12 +360,14 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         url: &str,
     ) -> impl Future<Output = Result<(Vec<u8>, String), TwilioError>> + Send;
 
-    /// The newest messages the organization's sender sent to `to`, most recent first: how a
-    /// send whose outcome is unknown is looked up before it is made again.
+    /// The newest messages the organization's sender sent to `to`, most recent first, read
+    /// back to one created before `back_to` where the list is that long: how a send whose
+    /// outcome is unknown is looked up before it is made again.
     fn recent_messages(
         &self,
         config: &OrgConfig,
         to: &PhoneNumber,
+        back_to: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<ListedMessage>, TwilioError>> + Send;
 
     /// One message of the account by its sid (Twilio's Message resource): an inbound
@@ -404,8 +406,9 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         &self,
         config: &OrgConfig,
         to: &PhoneNumber,
+        back_to: DateTime<Utc>,
     ) -> Result<Vec<ListedMessage>, TwilioError> {
-        crate::twilio::TwilioClient::recent_messages(self, config, to).await
+        crate::twilio::TwilioClient::recent_messages(self, config, to, back_to).await
     }
 
     async fn message(&self, config: &OrgConfig, sid: &str) -> Result<ListedMessage, TwilioError> {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use shared::domain::sentences::send_failed;
 use shared::domain::{ChannelConfig, Message, PhoneNumber, SendJob, StatusChange};
 use shared::ports::{CredentialStore, MessageStore, PortError, Ports, SendQueue, WhatsAppSender};
-use shared::twilio::{ListedMessage, RECONCILE_PAGE_SIZE};
+use shared::twilio::{ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE};
 
 use crate::{JobOutcome, MAX_RETRY_DELAY, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
 
@@ -52,10 +52,11 @@ pub fn candidates<'a>(
     found
 }
 
-/// Whether Twilio's list reaches back to `since`: a full page whose every message is newer
-/// may have left the one looked for on a later page, so its absence proves nothing.
+/// Whether what Twilio listed reaches back to `since`: the whole list (it ends before the
+/// pages run out), or a message older than the first attempt. Otherwise the one looked for
+/// may be further back, and its absence proves nothing.
 pub fn reaches_back(since: DateTime<Utc>, listed: &[ListedMessage]) -> bool {
-    listed.len() < RECONCILE_PAGE_SIZE as usize
+    listed.len() < RECONCILE_PAGE_SIZE as usize * RECONCILE_MAX_PAGES
         || listed
             .iter()
             .any(|m| m.created_at().is_none_or(|at| at < since - CLOCK_SKEW))
@@ -91,7 +92,12 @@ impl<P: Ports> SendWorker<P> {
         let Some(to) = destination(message) else {
             return self.attempt(job, message, claimed_at).await;
         };
-        let listed = match self.ports.sender().recent_messages(&config, &to).await {
+        let listed = match self
+            .ports
+            .sender()
+            .recent_messages(&config, &to, since - CLOCK_SKEW)
+            .await
+        {
             Ok(listed) => listed,
             Err(e) => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
@@ -149,7 +155,12 @@ impl<P: Ports> SendWorker<P> {
         };
         // The first attempt cannot have begun before the message was accepted.
         let since = message.created_at;
-        let listed = match self.ports.sender().recent_messages(&config, &to).await {
+        let listed = match self
+            .ports
+            .sender()
+            .recent_messages(&config, &to, since - CLOCK_SKEW)
+            .await
+        {
             Ok(listed) if reaches_back(since, &listed) => listed,
             Ok(found) => {
                 // The page is too short to prove an absence; what it shows still counts.

@@ -325,7 +325,8 @@ impl<P: Ports> TwilioWebhook<P> {
     /// whatever order their deliveries (and Twilio's retries) arrive in. The webhook carries
     /// no time: Twilio's own record of the message (`date_created`, whole seconds) is read;
     /// if it cannot be, the time the message was first stored (a retry after a failed effect
-    /// keeps it). Only STOP/START messages make this call.
+    /// keeps it). Only STOP/START messages make this call. Two keywords in one second of
+    /// Twilio's clock, both received late, tie: the first applied stands.
     async fn sent_at(
         &self,
         org: &OrganizationId,
@@ -336,7 +337,14 @@ impl<P: Ports> TwilioWebhook<P> {
             return message.created_at;
         };
         match self.ports.sender().message(config, sid).await {
-            Ok(record) => record.created_at().unwrap_or(message.created_at),
+            // Twilio's time has whole seconds: within its second, the receipt time (finer)
+            // orders two keywords; a delivery retried later stays in the second it was sent.
+            Ok(record) => match record.created_at() {
+                Some(second) => message
+                    .created_at
+                    .min(second + chrono::Duration::milliseconds(999)),
+                None => message.created_at,
+            },
             Err(e) => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's record of an opt keyword could not be read; its receipt time orders it");
                 message.created_at

@@ -1014,7 +1014,8 @@ async fn opt_keywords_are_ordered_by_when_the_contact_sent_them() {
     assert!(contact.whatsapp_opt_in, "the contact's last word was START");
     assert_eq!(
         contact.whatsapp_opt_changed_at.map(|t| t.timestamp()),
-        Some((t0 + chrono::Duration::seconds(5)).timestamp())
+        Some((t0 + chrono::Duration::seconds(5)).timestamp()),
+        "the START's own second"
     );
     assert_eq!(conversation(&w).await.len(), 2, "both kept");
 

@@ -387,8 +387,8 @@ pub async fn read_message(
     }
 }
 
-/// `GET …/Messages.json?To=&From=&PageSize=`: the account's messages, newest first, as
-/// Twilio's Messages list answers (one page; `next_page_uri` null).
+/// `GET …/Messages.json?To=&From=&PageSize=&Page=`: the account's messages, newest first,
+/// a page at a time as Twilio's Messages list answers (`next_page_uri` null on the last).
 pub async fn read_messages(
     State(sandbox): State<Sandbox>,
     Path(account_sid): Path<String>,
@@ -419,28 +419,53 @@ pub async fn read_messages(
         Some(Ok(n)) if (1..=1000).contains(&n) => n,
         Some(_) => return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid PageSize"),
     };
+    let page_number = match query.get("Page").map(|p| p.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid Page"),
+    };
     let messages = super::lock(&sandbox.state.messages);
-    let page: Vec<serde_json::Value> = messages
+    let matching: Vec<&SandboxMessage> = messages
         .iter()
         .rev()
         .filter(|m| m.account_sid == account_sid)
         .filter(|m| query.get("To").is_none_or(|to| &m.to == to))
         .filter(|m| query.get("From").is_none_or(|from| &m.from == from))
-        .take(page_size)
-        .map(resource)
         .collect();
-    let uri =
-        format!("/2010-04-01/Accounts/{account_sid}/Messages.json?PageSize={page_size}&Page=0");
+    let start = page_number.saturating_mul(page_size);
+    let page: Vec<serde_json::Value> = matching
+        .iter()
+        .skip(start)
+        .take(page_size)
+        .map(|m| resource(m))
+        .collect();
+    // The same filters on every page, as Twilio's own page URIs carry them.
+    let uri_of = |n: usize| {
+        let mut uri = url::form_urlencoded::Serializer::new(String::new());
+        for key in ["To", "From"] {
+            if let Some(value) = query.get(key) {
+                uri.append_pair(key, value);
+            }
+        }
+        uri.append_pair("PageSize", &page_size.to_string());
+        uri.append_pair("Page", &n.to_string());
+        uri.append_pair("PageToken", &format!("PASandbox{}", n * page_size));
+        format!(
+            "/2010-04-01/Accounts/{account_sid}/Messages.json?{}",
+            uri.finish()
+        )
+    };
+    let more = matching.len() > start + page.len();
     Json(json!({
-        "end": page.len().saturating_sub(1),
-        "first_page_uri": uri,
+        "end": (start + page.len()).saturating_sub(1),
+        "first_page_uri": uri_of(0),
         "messages": page,
-        "next_page_uri": null,
-        "page": 0,
+        "next_page_uri": more.then(|| uri_of(page_number + 1)),
+        "page": page_number,
         "page_size": page_size,
-        "previous_page_uri": null,
-        "start": 0,
-        "uri": uri,
+        "previous_page_uri": (page_number > 0).then(|| uri_of(page_number - 1)),
+        "start": start,
+        "uri": uri_of(page_number),
     }))
     .into_response()
 }

@@ -22,6 +22,10 @@ fn config(token: &str) -> shared::domain::OrgConfig {
     }
 }
 
+fn long_ago() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::days(1)
+}
+
 fn text(to: &str, body: &str) -> OutboundMessage {
     OutboundMessage {
         to: PhoneNumber::parse_e164(to).unwrap(),
@@ -231,7 +235,10 @@ async fn the_twilio_client_reads_back_what_was_sent() {
         .await
         .unwrap();
     let aisha = PhoneNumber::parse_e164("+60123456789").unwrap();
-    let listed = client.recent_messages(&acme, &aisha).await.unwrap();
+    let listed = client
+        .recent_messages(&acme, &aisha, long_ago())
+        .await
+        .unwrap();
     let bodies: Vec<_> = listed.iter().map(|m| m.body.clone().unwrap()).collect();
     assert_eq!(bodies, ["second", "first"]);
     assert!(
@@ -240,7 +247,7 @@ async fn the_twilio_client_reads_back_what_was_sent() {
             .all(|m| m.created_at().is_some() && m.media_count() == 0)
     );
     let refused = client
-        .recent_messages(&config("wrong-token"), &aisha)
+        .recent_messages(&config("wrong-token"), &aisha, long_ago())
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Some(20003));
@@ -261,7 +268,10 @@ async fn the_twilio_client_reads_back_what_was_sent() {
         "{dropped:?}"
     );
     assert!(dropped.outcome_unknown());
-    let listed = client.recent_messages(&acme, &aisha).await.unwrap();
+    let listed = client
+        .recent_messages(&acme, &aisha, long_ago())
+        .await
+        .unwrap();
     assert_eq!(listed[0].body.as_deref(), Some("third"), "Twilio has it");
 
     // A 502 from Twilio's edge after the message was created: an unknown outcome.
@@ -278,7 +288,10 @@ async fn the_twilio_client_reads_back_what_was_sent() {
         .unwrap_err();
     assert_eq!(edge.http_status(), Some(502));
     assert!(edge.outcome_unknown());
-    let listed = client.recent_messages(&acme, &aisha).await.unwrap();
+    let listed = client
+        .recent_messages(&acme, &aisha, long_ago())
+        .await
+        .unwrap();
     assert_eq!(listed[0].body.as_deref(), Some("fourth"), "Twilio has it");
 
     // The list itself can be down for a number; sends to it are not affected.
@@ -293,10 +306,16 @@ async fn the_twilio_client_reads_back_what_was_sent() {
         .send_message(&acme, &text("+60123456789", "fifth"))
         .await
         .unwrap();
-    let down = client.recent_messages(&acme, &aisha).await.unwrap_err();
+    let down = client
+        .recent_messages(&acme, &aisha, long_ago())
+        .await
+        .unwrap_err();
     assert_eq!(down.http_status(), Some(503));
     assert_eq!(
-        client.recent_messages(&acme, &aisha).await.unwrap()[0]
+        client
+            .recent_messages(&acme, &aisha, long_ago())
+            .await
+            .unwrap()[0]
             .body
             .as_deref(),
         Some("fifth")
@@ -322,6 +341,38 @@ async fn the_twilio_client_reads_back_what_was_sent() {
             .code(),
         Some(20003)
     );
+}
+
+/// A busy conversation: the list is read page after page until it reaches back far enough,
+/// and no further.
+#[tokio::test]
+async fn the_twilio_client_reads_the_list_back_far_enough() {
+    let local = start().await;
+    let client = TwilioClient::new(&local.url("/sandbox"), Duration::from_secs(5)).unwrap();
+    let acme = config("sandbox-token-acme-0001");
+    let aisha = PhoneNumber::parse_e164("+60123456789").unwrap();
+    let before = chrono::Utc::now() - chrono::Duration::seconds(2);
+    for i in 0..120 {
+        client
+            .send_message(&acme, &text("+60123456789", &format!("busy {i}")))
+            .await
+            .unwrap();
+    }
+    // Everything is newer than `before`: every page is read, 120 messages, newest first.
+    let listed = client.recent_messages(&acme, &aisha, before).await.unwrap();
+    assert_eq!(listed.len(), 120);
+    assert_eq!(listed[0].body.as_deref(), Some("busy 119"));
+    assert_eq!(listed[119].body.as_deref(), Some("busy 0"));
+    // Reaching back to a time the first page already passes reads one page only.
+    let listed = client
+        .recent_messages(
+            &acme,
+            &aisha,
+            chrono::Utc::now() + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), shared::twilio::RECONCILE_PAGE_SIZE as usize);
 }
 
 /// Twilio may deliver a webhook more than once, after the first answer or at the same time:

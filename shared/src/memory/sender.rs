@@ -227,6 +227,7 @@ impl WhatsAppSender for ScriptedSender {
         &self,
         _config: &OrgConfig,
         to: &PhoneNumber,
+        _back_to: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<ListedMessage>, TwilioError> {
         if let Some(e) = lock(&self.list_failures)
             .map_err(|e| TwilioError::Network(e.to_string()))?

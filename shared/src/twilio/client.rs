@@ -108,10 +108,15 @@ impl ListedMessage {
 #[derive(Debug, Deserialize)]
 struct MessagePage {
     messages: Vec<ListedMessage>,
+    /// The next page, relative to the API's origin; null on the last.
+    #[serde(default)]
+    next_page_uri: Option<String>,
 }
 
-/// How many of the newest messages to one contact are read back when reconciling a send.
+/// Messages read per page of Twilio's list when reconciling a send.
 pub const RECONCILE_PAGE_SIZE: u32 = 50;
+/// Pages read at most: 500 messages to one contact since the first attempt.
+pub const RECONCILE_MAX_PAGES: usize = 10;
 
 /// Templates read per Content API page (Twilio allows up to 1,000).
 pub const CONTENT_PAGE_SIZE: u32 = 500;
@@ -263,12 +268,15 @@ impl TwilioClient {
         json_answer(request, config).await
     }
 
-    /// The newest messages from the organization's sender to one contact, most recent first
-    /// (Twilio's Messages list filtered by `To` and `From`).
+    /// The messages from the organization's sender to one contact, most recent first
+    /// (Twilio's Messages list filtered by `To` and `From`), page after page until one
+    /// created before `back_to` is listed or the list ends (at most `RECONCILE_MAX_PAGES`):
+    /// a busy conversation does not hide an older message on a later page.
     pub async fn recent_messages(
         &self,
         config: &OrgConfig,
         to: &PhoneNumber,
+        back_to: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<ListedMessage>, TwilioError> {
         let mut url = url::Url::parse(&format!(
             "{}/2010-04-01/Accounts/{}/Messages.json",
@@ -279,10 +287,30 @@ impl TwilioClient {
             .append_pair("To", &to.whatsapp_address())
             .append_pair("From", &config.whatsapp_from.whatsapp_address())
             .append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
-        let request = self.api(reqwest::Method::GET, url)?;
-        json_answer::<MessagePage>(request, config)
-            .await
-            .map(|page| page.messages)
+        // Only the account's own Messages list is followed, on the API's origin.
+        let list_path = format!("/2010-04-01/Accounts/{}/Messages.json", config.account_sid);
+        let mut listed = Vec::new();
+        for _ in 0..RECONCILE_MAX_PAGES {
+            let request = self.api(reqwest::Method::GET, url.clone())?;
+            let page = json_answer::<MessagePage>(request, config).await?;
+            let reached = page
+                .messages
+                .iter()
+                .any(|m| m.created_at().is_none_or(|at| at < back_to));
+            listed.extend(page.messages);
+            let next = page
+                .next_page_uri
+                .filter(|next| next.split('?').next() == Some(list_path.as_str()));
+            match next {
+                // Relative to the API's base (Twilio's origin; the sandbox's prefix locally).
+                Some(next) if !reached => {
+                    url = url::Url::parse(&format!("{}{next}", self.base_url))
+                        .map_err(|e| TwilioError::InvalidResponse(format!("next_page_uri: {e}")))?;
+                }
+                _ => break,
+            }
+        }
+        Ok(listed)
     }
 
     /// Every approved WhatsApp template of the account, all pages of Twilio's

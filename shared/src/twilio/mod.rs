@@ -11,7 +11,8 @@ mod webhook;
 
 pub use client::{
     CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, MAX_INBOUND_MEDIA_BYTES, OutboundContent,
-    OutboundMessage, RECONCILE_PAGE_SIZE, SentMessage, TwilioClient, new_message_sid,
+    OutboundMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE, SentMessage, TwilioClient,
+    new_message_sid,
 };
 pub use error::{FailureKind, TwilioError, describe_error_code};
 pub use media_fetch::{

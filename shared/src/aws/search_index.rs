@@ -8,7 +8,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
+    WriteRequest,
+};
 
 use super::unavailable;
 use crate::domain::search::{SearchQuery, contact_terms, found_at, index_key};
@@ -17,6 +21,17 @@ use crate::ports::{Page, PortError, PortResult, decode_cursor, encode_cursor};
 
 /// BatchWriteItem's limit.
 const BATCH: usize = 25;
+/// TransactWriteItems' limit.
+const TRANSACTION: usize = 100;
+/// The contact attributes its search terms are made from (`domain::search::contact_terms`).
+pub const TERM_SOURCES: [&str; 6] = [
+    "name",
+    "email",
+    "phone_number",
+    "whatsapp_opt_in",
+    "whatsapp_blocked",
+    "whatsapp_unsubscribed",
+];
 /// Rounds of unprocessed items retried before the write is reported unavailable.
 const BATCH_ROUNDS: u32 = 6;
 /// Queries one search page may take when words after the first filter what a term found.
@@ -146,33 +161,114 @@ impl DynamoSearchIndex {
         Ok(())
     }
 
-    /// Makes the organization's index exactly what `contacts` (all of its contacts, as
-    /// stored) call for: the backfill of contacts stored before the index existed, and the
-    /// repair after a change the indexer gave up on. Terms no contact calls for are deleted,
-    /// every other term is written. Answers how many terms the organization has now.
-    pub async fn rebuild(&self, org: &OrganizationId, contacts: &[Contact]) -> PortResult<usize> {
-        let wanted: BTreeMap<String, (String, &Contact)> = contacts
-            .iter()
-            .filter(|c| &c.organization_id == org)
-            .flat_map(|c| {
-                contact_terms(c)
-                    .into_iter()
-                    .map(move |t| (index_key(&t, c.contact_id.as_str()), (t, c)))
-            })
-            .collect();
-        let mut writes = Vec::new();
+    /// Every term key the organization has in the index, by the contact it finds (a term key
+    /// ends in `#{contact_id}`, and contact ids have no `#`): where a rebuild starts.
+    pub async fn terms_by_contact(
+        &self,
+        org: &OrganizationId,
+    ) -> PortResult<BTreeMap<ContactId, Vec<String>>> {
+        let mut by_contact: BTreeMap<ContactId, Vec<String>> = BTreeMap::new();
         for key in self.term_keys(org).await? {
-            if !wanted.contains_key(&key) {
-                writes.push(delete_term(org, &key)?);
+            if let Some(id) = key
+                .rsplit('#')
+                .next()
+                .and_then(|id| ContactId::parse(id).ok())
+            {
+                by_contact.entry(id).or_default().push(key);
             }
         }
-        for (term, contact) in wanted.values() {
-            writes.push(put_term(contact, term)?);
+        Ok(by_contact)
+    }
+
+    /// Makes one contact's terms what its stored item calls for, in one transaction that
+    /// holds only while the item is still as it was read (`as_read`: the attributes its terms
+    /// depend on; None: there was no item). A change the indexer applies meanwhile is
+    /// therefore never undone: if the contact changed, nothing is written and the answer is
+    /// false (read it again and retry); if it changes after, its stream record brings the
+    /// terms from this state to the new one. `stale`: term keys to delete; `wanted`: the
+    /// contact's terms (all written, so what they show is current).
+    pub async fn replace_terms(
+        &self,
+        contacts_table: &str,
+        org: &OrganizationId,
+        contact_id: &ContactId,
+        as_read: Option<&HashMap<String, AttributeValue>>,
+        stale: &[String],
+        wanted: &[(String, &Contact)],
+    ) -> PortResult<bool> {
+        let mut check = ConditionCheck::builder()
+            .table_name(contacts_table)
+            .key("organization_id", s(org.as_str()))
+            .key("contact_id", s(contact_id.as_str()));
+        match as_read {
+            None => check = check.condition_expression("attribute_not_exists(contact_id)"),
+            Some(item) => {
+                let mut conditions = vec!["attribute_exists(contact_id)".to_owned()];
+                for (i, name) in TERM_SOURCES.iter().enumerate() {
+                    check = check.expression_attribute_names(format!("#a{i}"), *name);
+                    match item.get(*name) {
+                        Some(value) => {
+                            conditions.push(format!("#a{i} = :v{i}"));
+                            check =
+                                check.expression_attribute_values(format!(":v{i}"), value.clone());
+                        }
+                        None => conditions.push(format!("attribute_not_exists(#a{i})")),
+                    }
+                }
+                check = check.condition_expression(conditions.join(" AND "));
+            }
         }
-        for chunk in writes.chunks(BATCH) {
-            self.batch_write(chunk.to_vec()).await?;
+        let check = check
+            .build()
+            .map_err(|e| PortError::Unavailable(e.to_string()))?;
+        let mut writes = Vec::new();
+        for key in stale {
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .key("organization_id", s(org.as_str()))
+                .key("term_key", s(key))
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))?;
+            writes.push(TransactWriteItem::builder().delete(delete).build());
         }
-        Ok(wanted.len())
+        for (term, contact) in wanted {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item(contact, term)))
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))?;
+            writes.push(TransactWriteItem::builder().put(put).build());
+        }
+        // A transaction takes 100 items: the check rides with every chunk.
+        for chunk in writes.chunks(TRANSACTION - 1) {
+            let mut items = vec![
+                TransactWriteItem::builder()
+                    .condition_check(check.clone())
+                    .build(),
+            ];
+            items.extend(chunk.iter().cloned());
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            if let Err(e) = result {
+                let e = e.into_service_error();
+                let changed = match &e {
+                    TransactWriteItemsError::TransactionCanceledException(t) => {
+                        t.cancellation_reasons().first().and_then(|r| r.code())
+                            == Some("ConditionalCheckFailed")
+                    }
+                    _ => false,
+                };
+                if changed {
+                    return Ok(false);
+                }
+                return Err(unavailable("TransactWriteItems search terms", e));
+            }
+        }
+        Ok(true)
     }
 
     /// Every term key the organization has in the index.

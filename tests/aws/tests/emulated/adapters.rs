@@ -665,6 +665,74 @@ async fn pages_are_whole_whatever_the_item_size() {
     contract::pages_are_whole_whatever_the_item_size(&Stack::create().await.ports().messages).await;
 }
 
+/// `local reindex` while the indexer runs: what the indexer applies between the rebuild's
+/// reads and its writes is never undone — an opt-out is not restored, a new contact's terms
+/// are not dropped, a rename keeps only the new name.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn reindex_never_undoes_what_the_indexer_applied_meanwhile() {
+    use shared::aws::{DynamoContacts, DynamoSearchIndex};
+    use shared::domain::search::SearchQuery;
+    let stack = Stack::create().await;
+    let client = aws_sdk_dynamodb::Client::new(&stack.sdk);
+    let search_table = stack.resources.contact_search_table.clone();
+    let contacts = DynamoContacts::new(client.clone(), stack.resources.contacts_table.clone())
+        .with_search_index(search_table.clone());
+    let index = DynamoSearchIndex::new(client, search_table);
+    let acme = org("acme");
+    let aisha = contact("acme", "c1", "Aisha Rahman", "+60123456789");
+    let ben = contact("acme", "c2", "Ben Ong", "+6591234567");
+    for c in [&aisha, &ben] {
+        contacts.put(c).await.unwrap();
+        index.apply_change(None, Some(c)).await.unwrap();
+    }
+    let plan = contacts.reindex_plan(&acme).await.unwrap();
+    // Meanwhile the CRM writes and the indexer applies each change from the stream.
+    let mut opted_out = aisha.clone();
+    opted_out.whatsapp_opt_in = false;
+    contacts.put(&opted_out).await.unwrap();
+    index
+        .apply_change(Some(&aisha), Some(&opted_out))
+        .await
+        .unwrap();
+    let nadia = contact("acme", "c3", "Nadia Karim", "+60123450001");
+    contacts.put(&nadia).await.unwrap();
+    index.apply_change(None, Some(&nadia)).await.unwrap();
+    let mut renamed = ben.clone();
+    renamed.name = "Benjamin Ong".into();
+    contacts.put(&renamed).await.unwrap();
+    index
+        .apply_change(Some(&ben), Some(&renamed))
+        .await
+        .unwrap();
+
+    let (_, terms) = contacts.apply_reindex(&acme, plan).await.unwrap();
+    assert!(terms > 0);
+    let names = |entry: &str| {
+        let index = index.clone();
+        let query = SearchQuery::parse(entry).unwrap();
+        let acme = acme.clone();
+        async move {
+            let page = index.search(&acme, &query, None, 10).await.unwrap();
+            page.items.into_iter().map(|c| c.name).collect::<Vec<_>>()
+        }
+    };
+    assert!(names("aisha").await.is_empty(), "the opt-out stands");
+    assert_eq!(
+        names("nadia").await,
+        ["Nadia Karim"],
+        "the new contact stays"
+    );
+    assert_eq!(names("ben").await, ["Benjamin Ong"]);
+    assert_eq!(names("ong").await, ["Benjamin Ong"], "the rename is whole");
+    // A later rebuild with nothing racing it reads the three and changes nothing.
+    let again = contacts.reindex(&acme).await.unwrap();
+    assert_eq!(again.0, 3);
+    assert_eq!(contacts.reindex(&acme).await.unwrap(), again);
+    assert_eq!(names("ong").await, ["Benjamin Ong"]);
+    assert!(names("aisha").await.is_empty());
+}
+
 /// The local runner provisions its stack at every start on the same emulator.
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]

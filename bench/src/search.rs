@@ -52,6 +52,7 @@ fn contact(org: &OrganizationId, i: usize, size: usize) -> Contact {
         whatsapp_unsubscribed: false,
         last_inbound_at: None,
         whatsapp_opt_changed_at: None,
+        whatsapp_user_id: None,
     }
 }
 

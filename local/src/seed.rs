@@ -58,6 +58,9 @@ pub struct SeedContact {
     /// …minutes before the runner started, so the demo's 24-hour windows stay open.
     #[serde(default)]
     pub last_inbound_minutes_ago: Option<i64>,
+    /// The contact's WhatsApp user id (BSUID), for a user who writes under a username.
+    #[serde(default)]
+    pub whatsapp_user_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,6 +129,7 @@ impl SeedContact {
                     .map(|m| now - Duration::minutes(m))
             }),
             whatsapp_opt_changed_at: None,
+            whatsapp_user_id: self.whatsapp_user_id.clone(),
         }
     }
 }

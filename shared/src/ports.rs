@@ -87,6 +87,14 @@ pub trait ContactStore: Clone + Send + Sync + 'static {
         phone: &PhoneNumber,
     ) -> impl Future<Output = PortResult<Vec<Contact>>> + Send;
 
+    /// Inbound resolution of a WhatsApp user who writes under a username (no phone number):
+    /// every contact whose CRM record carries that business-scoped user id, by contact id.
+    fn contacts_by_whatsapp_user(
+        &self,
+        org: &OrganizationId,
+        user_id: &str,
+    ) -> impl Future<Output = PortResult<Vec<Contact>>> + Send;
+
     /// The organization's eligible contacts sorted by name, optionally filtered by a search
     /// term over name, email and phone.
     fn list_eligible(

@@ -198,12 +198,21 @@ impl<P: Ports> TwilioWebhook<P> {
                 "The request is not for this organization's sender.",
             ));
         }
-        // Everyone the organization has with this number; the conversation is the first's.
-        let contacts = self
-            .ports
-            .contacts()
-            .contacts_by_phone(org, &inbound.from)
-            .await?;
+        // Everyone the organization has with this number (or, for a WhatsApp user who
+        // withholds it, whose record carries their user id); the conversation is the first's.
+        let mut contacts = match &inbound.from {
+            Some(phone) => self.ports.contacts().contacts_by_phone(org, phone).await?,
+            None => Vec::new(),
+        };
+        if contacts.is_empty()
+            && let Some(user) = &inbound.details.user
+        {
+            contacts = self
+                .ports
+                .contacts()
+                .contacts_by_whatsapp_user(org, &user.user_id)
+                .await?;
+        }
         let attachments: Vec<Attachment> = inbound
             .media
             .iter()
@@ -220,7 +229,7 @@ impl<P: Ports> TwilioWebhook<P> {
         let mut message = Message::inbound(
             org,
             contacts.first().map(|c| c.contact_id.clone()),
-            &inbound.from,
+            inbound.from.as_ref(),
             &inbound.message_sid,
             Some(inbound.body.clone()),
             attachments,

@@ -204,6 +204,141 @@ async fn an_unknown_number_is_kept_without_a_contact_and_not_shown() {
     assert!(conversation(&w).await.is_empty());
 }
 
+/// A WhatsApp user who adopted a username writes with a `From` that is no number (a
+/// business-scoped user id) and no phone: kept once like any unknown sender, with who wrote;
+/// matched to the contact whose CRM record carries that id, where it opens the window and a
+/// STOP counts. Twilio does not retry a 4xx: refusing it would lose the message.
+#[tokio::test]
+async fn a_whatsapp_user_writing_under_a_username_is_kept_and_matched_by_user_id() {
+    const BSUID: &str = "US.13491208655302741918";
+    let username = |sid: &str, body: &str| {
+        let mut params: Vec<(String, String)> = inbound_params(sid, "+60123456789", body)
+            .into_iter()
+            .filter(|(k, _)| k != "WaId")
+            .collect();
+        for (k, v) in &mut params {
+            if k == "From" {
+                *v = format!("whatsapp:{BSUID}");
+            }
+        }
+        params.extend(pairs(&[
+            ("ExternalUserId", BSUID),
+            ("ParentExternalUserId", "US.ENT.11815799212886844830"),
+            ("ProfileUsername", "aisha.r"),
+        ]));
+        params
+    };
+    // No contact carries the id: kept, hidden, with who wrote; a repeat stores nothing.
+    let w = webhook().await;
+    let params = username(SID1, "Hello from my username");
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
+    let all = w.ports.messages.all(&org("org-a"));
+    assert_eq!(all.len(), 1, "stored once");
+    assert_eq!(
+        (all[0].contact_id.as_ref(), all[0].contact_phone.as_ref()),
+        (None, None)
+    );
+    let user = all[0]
+        .details
+        .as_ref()
+        .and_then(|d| d.user.clone())
+        .unwrap();
+    assert_eq!(user.user_id, BSUID);
+    assert_eq!(
+        user.parent_user_id.as_deref(),
+        Some("US.ENT.11815799212886844830")
+    );
+    assert_eq!(user.username.as_deref(), Some("aisha.r"));
+    assert_eq!(user.profile_name.as_deref(), Some("Aisha"));
+    assert!(
+        all[0]
+            .details
+            .as_ref()
+            .unwrap()
+            .params
+            .iter()
+            .any(|(k, v)| k == "From" && v.ends_with(BSUID)),
+        "every parameter kept"
+    );
+    assert!(conversation(&w).await.is_empty());
+
+    // The CRM records the id on the contact: the next message is in its conversation.
+    let w = webhook().await;
+    let mut aisha = aisha(&w).await;
+    aisha.whatsapp_user_id = Some(BSUID.into());
+    aisha.phone_number = None;
+    w.ports.contacts.put(&aisha).await.unwrap();
+    assert_eq!(
+        w.handle(inbound_event(&username(SID1, "It's me")))
+            .await
+            .status_code,
+        200
+    );
+    let thread = conversation(&w).await;
+    assert_eq!(thread.len(), 1);
+    assert_eq!(thread[0].text.as_deref(), Some("It's me"));
+    let after = w
+        .ports
+        .contacts
+        .get(&org("org-a"), &aisha.contact_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        after.last_inbound_at > aisha.last_inbound_at,
+        "the window opened"
+    );
+    // Without a number there is nowhere to reply: the reason says so.
+    assert_eq!(
+        after.eligibility().unwrap_err().to_string(),
+        shared::domain::sentences::USERNAME_ONLY
+    );
+    assert_eq!(
+        w.handle(inbound_event(&username(SID2, "STOP")))
+            .await
+            .status_code,
+        200
+    );
+    assert!(
+        !w.ports
+            .contacts
+            .get(&org("org-a"), &aisha.contact_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .whatsapp_opt_in
+    );
+
+    // A number and a user id: the number decides, the id is recorded.
+    let w = webhook().await;
+    let mut params = inbound_params(SID1, "+60123456789", "Both");
+    params.push(("ExternalUserId".into(), BSUID.into()));
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
+    let thread = conversation(&w).await;
+    assert_eq!(thread.len(), 1);
+    assert_eq!(
+        thread[0]
+            .details
+            .as_ref()
+            .unwrap()
+            .user
+            .as_ref()
+            .unwrap()
+            .user_id,
+        BSUID
+    );
+
+    // A `From` that is neither a number nor a user id is still refused.
+    let mut params = inbound_params(SID3, "+60123456789", "?");
+    for (k, v) in &mut params {
+        if k == "From" {
+            *v = "whatsapp:not-a-user".into();
+        }
+    }
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 400);
+}
+
 #[tokio::test]
 async fn stop_opts_out_and_start_opts_back_in() {
     let w = webhook().await;

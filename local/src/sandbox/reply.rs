@@ -56,6 +56,25 @@ pub struct ReplyRequest {
     /// Twilio's `MessageType` (e.g. `unsupported`, `reaction`); from the content otherwise.
     #[serde(default)]
     pub message_type: Option<String>,
+    /// The contact as a WhatsApp user with a username (2026).
+    #[serde(default)]
+    pub user: Option<ReplyUser>,
+}
+
+/// A WhatsApp user's business-scoped id and username go along as `ExternalUserId`,
+/// `ParentExternalUserId` and `ProfileUsername` (the names public integrations use: Twilio
+/// documents none yet). `hide_number`: a user who withholds their number, so `From` is the
+/// user id and there is no `WaId`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyUser {
+    pub user_id: String,
+    #[serde(default)]
+    pub parent_user_id: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub hide_number: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -229,6 +248,24 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         }
         if let Some(text) = &referral.body {
             params.push(("ReferralBody".into(), text.clone()));
+        }
+    }
+    if let Some(user) = &request.user {
+        if !shared::domain::is_whatsapp_user_id(&user.user_id) {
+            return bad_request(
+                "\"user.user_id\" must be a WhatsApp user id such as US.13491208655302741918.",
+            );
+        }
+        if user.hide_number {
+            params.retain(|(k, _)| k != "WaId" && k != "From");
+            params.push(("From".into(), format!("whatsapp:{}", user.user_id)));
+        }
+        params.push(("ExternalUserId".into(), user.user_id.clone()));
+        if let Some(parent) = &user.parent_user_id {
+            params.push(("ParentExternalUserId".into(), parent.clone()));
+        }
+        if let Some(username) = &user.username {
+            params.push(("ProfileUsername".into(), username.clone()));
         }
     }
     // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.

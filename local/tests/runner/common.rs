@@ -90,6 +90,17 @@ impl Local {
         .await
     }
 
+    /// A contact written whole as the CRM does (`PUT /local/contacts/{id}`).
+    pub async fn put_contact(&self, org: &str, contact_id: &str, body: Value) -> Reply {
+        self.send(
+            self.http
+                .put(self.url(&format!("/local/contacts/{contact_id}")))
+                .bearer_auth(self.token(org))
+                .json_body(&body),
+        )
+        .await
+    }
+
     /// A call to the sandbox (no JWT).
     pub async fn sandbox(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
         let mut request = self

@@ -104,6 +104,74 @@ async fn stop_takes_the_contact_off_the_list_and_start_brings_it_back() {
     );
 }
 
+/// A WhatsApp user writing under a username with their number withheld, end to end: the
+/// sandbox posts the user id as `From`; kept but hidden until the CRM records that id on a
+/// contact, then in that contact's conversation. The CRM's write is refused without a demo
+/// token, or for a body that is no contact.
+#[tokio::test]
+async fn a_username_user_reaches_the_contact_the_crm_gave_their_user_id() {
+    let local = start().await;
+    let user = json!({"user_id": "US.13491208655302741918", "username": "eve.writes", "hide_number": true});
+    let first = local
+        .sandbox(
+            Method::POST,
+            "/reply",
+            Some(json!({"from": "+60123456783", "body": "Hi, it's Eve", "organization_id": "acme", "user": user})),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(first.body["webhook_status"], 200);
+    let wrote = local
+        .put_contact(
+            "acme",
+            "c-eve",
+            json!({"name": "Eve Tan", "whatsapp_opt_in": true, "whatsapp_user_id": "US.13491208655302741918"}),
+        )
+        .await;
+    assert_eq!(wrote.status, 204, "{}", wrote.body);
+    let before = local.conversation("acme", "c-eve", None).await;
+    assert_eq!(
+        before["messages"],
+        json!([]),
+        "the first message came from an unknown sender"
+    );
+    local
+        .sandbox(
+            Method::POST,
+            "/reply",
+            Some(json!({"from": "+60123456783", "body": "Me again", "organization_id": "acme", "user": user})),
+        )
+        .await;
+    let after = local.conversation("acme", "c-eve", None).await;
+    let messages = after["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["text"], "Me again");
+    assert_eq!(messages[0]["details"]["user"]["username"], "eve.writes");
+    assert_eq!(after["contact"]["eligible"], false);
+    let refused = local.send_text("acme", "c-eve", "Hello Eve").await;
+    assert_eq!(refused.status, 422);
+    assert_eq!(refused.body["error"]["code"], "username_only");
+
+    let no_token = reqwest::Client::new()
+        .put(local.url("/local/contacts/c-x"))
+        .header("content-type", "application/json")
+        .body(r#"{"name":"X"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status().as_u16(), 401);
+    let not_a_contact = local.put_contact("acme", "c-x", json!({"name": 42})).await;
+    assert_eq!(not_a_contact.status, 400);
+    let bad_user = local
+        .sandbox(
+            Method::POST,
+            "/reply",
+            Some(json!({"from": "+60123456783", "body": "x", "organization_id": "acme", "user": {"user_id": "nope"}})),
+        )
+        .await;
+    assert_eq!(bad_user.status, 400);
+}
+
 /// A sandbox fault (Twilio misbehaving as it does) and how the send ends, end to end over
 /// HTTP: the API, the in-process worker with its retries, the sandbox and its callbacks.
 struct FaultCase {

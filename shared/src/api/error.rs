@@ -91,6 +91,7 @@ impl ApiError {
             ApiError::Ineligible(Ineligibility::NotOptedIn) => "not_opted_in",
             ApiError::Ineligible(Ineligibility::Blocked) => "contact_blocked",
             ApiError::Ineligible(Ineligibility::Unsubscribed) => "contact_unsubscribed",
+            ApiError::Ineligible(Ineligibility::UsernameOnly) => "username_only",
             ApiError::OutsideWindow => "outside_24h_window",
             ApiError::AttachmentRejected(_) => "attachment_rejected",
             ApiError::Forbidden(_) => "forbidden",

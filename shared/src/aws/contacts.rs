@@ -48,6 +48,9 @@ struct ContactItem {
     last_inbound_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     whatsapp_opt_changed_at: Option<DateTime<Utc>>,
+    /// The CRM's BSUID for the contact; a key of the `whatsapp_user` index: absent, not empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    whatsapp_user_id: Option<String>,
     /// Present only while the contact is eligible: the `eligible` index lists exactly those.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     eligible_sort: Option<String>,
@@ -68,6 +71,7 @@ impl ContactItem {
             whatsapp_unsubscribed: c.whatsapp_unsubscribed,
             last_inbound_at: c.last_inbound_at,
             whatsapp_opt_changed_at: c.whatsapp_opt_changed_at,
+            whatsapp_user_id: c.whatsapp_user_id.clone().filter(|u| !u.is_empty()),
             eligible_sort: c.eligibility().is_ok().then(|| c.list_sort_key()),
             version,
         }
@@ -85,6 +89,7 @@ impl ContactItem {
             whatsapp_unsubscribed: self.whatsapp_unsubscribed,
             last_inbound_at: self.last_inbound_at,
             whatsapp_opt_changed_at: self.whatsapp_opt_changed_at,
+            whatsapp_user_id: self.whatsapp_user_id,
         }
     }
 }
@@ -316,6 +321,32 @@ impl ContactStore for DynamoContacts {
             .send()
             .await
             .map_err(|e| unavailable("Query contacts by phone", e.into_service_error()))?;
+        let mut contacts = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| read(item).map(ContactItem::into_contact))
+            .collect::<PortResult<Vec<_>>>()?;
+        contacts.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
+        Ok(contacts)
+    }
+
+    async fn contacts_by_whatsapp_user(
+        &self,
+        org: &OrganizationId,
+        user_id: &str,
+    ) -> PortResult<Vec<Contact>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("whatsapp_user")
+            .key_condition_expression("organization_id = :o AND whatsapp_user_id = :u")
+            .expression_attribute_values(":o", s(org.as_str()))
+            .expression_attribute_values(":u", s(user_id))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query contacts by WhatsApp user", e.into_service_error()))?;
         let mut contacts = out
             .items
             .unwrap_or_default()

@@ -5,6 +5,8 @@
 //!   GSI `phone`     organization_id + phone_number   inbound resolution by phone (sparse)
 //!   GSI `eligible`  organization_id + eligible_sort  the contact picker: only eligible contacts
 //!                                                    carry `eligible_sort` (`name#id`), sparse
+//!   GSI `whatsapp_user` organization_id + whatsapp_user_id  inbound resolution of a WhatsApp
+//!                                                    user writing under a username (sparse)
 //! messages — PK `item_key` only: `{organization_id}#{message_id}` (ULID), so no key is
 //!   shared by an organization's messages and its rate meets no partition limit
 //!   GSI `conversation` conversation + message_id     a page of one conversation
@@ -72,6 +74,12 @@ pub const CONTACTS: TableSpec = TableSpec {
             name: "eligible",
             hash_key: "organization_id",
             range_key: Some("eligible_sort"),
+            projected: Projected::All,
+        },
+        IndexSpec {
+            name: "whatsapp_user",
+            hash_key: "organization_id",
+            range_key: Some("whatsapp_user_id"),
             projected: Projected::All,
         },
     ],

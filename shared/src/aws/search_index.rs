@@ -103,6 +103,7 @@ fn listed(org: &OrganizationId, item: &HashMap<String, AttributeValue>) -> Optio
         whatsapp_unsubscribed: false,
         last_inbound_at: None,
         whatsapp_opt_changed_at: None,
+        whatsapp_user_id: None,
     })
 }
 

@@ -28,6 +28,11 @@ pub struct Contact {
     /// message): a retried older webhook never undoes a newer choice.
     #[serde(default)]
     pub whatsapp_opt_changed_at: Option<DateTime<Utc>>,
+    /// The contact's WhatsApp business-scoped user id (BSUID, e.g. `US.13491208655302741918`),
+    /// when the CRM knows it: a message from a WhatsApp user who hides their number behind a
+    /// username lands in this contact's conversation.
+    #[serde(default)]
+    pub whatsapp_user_id: Option<String>,
 }
 
 /// Why a contact cannot be messaged. The texts are shown to CRM users as they are.
@@ -41,6 +46,9 @@ pub enum Ineligibility {
     Blocked,
     #[error("{}", sentences::UNSUBSCRIBED)]
     Unsubscribed,
+    /// Known by a WhatsApp user id only, without a number to send to.
+    #[error("{}", sentences::USERNAME_ONLY)]
+    UsernameOnly,
 }
 
 impl Contact {
@@ -50,7 +58,11 @@ impl Contact {
             .phone_number
             .as_deref()
             .and_then(|p| PhoneNumber::parse_e164(p).ok())
-            .ok_or(Ineligibility::NoValidPhone)?;
+            .ok_or(if self.whatsapp_user_id.is_some() {
+                Ineligibility::UsernameOnly
+            } else {
+                Ineligibility::NoValidPhone
+            })?;
         if !self.whatsapp_opt_in {
             return Err(Ineligibility::NotOptedIn);
         }
@@ -130,6 +142,7 @@ mod tests {
             whatsapp_unsubscribed: false,
             last_inbound_at: None,
             whatsapp_opt_changed_at: None,
+            whatsapp_user_id: None,
         }
     }
 

@@ -22,10 +22,43 @@ pub struct InboundDetails {
     /// The message's type when this screen cannot show it (nothing else to show).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unsupported: Option<String>,
+    /// Who wrote, as WhatsApp identifies users since usernames (2026): present when Twilio
+    /// passes a business-scoped user id, and the only sender of a message from a user who
+    /// hides their number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<WhatsAppUser>,
     /// Every posted parameter, in order (Twilio adds parameters without notice). Stored,
     /// never shown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<(String, String)>,
+}
+
+/// A WhatsApp user as Meta identifies them: the business-scoped user id (BSUID), stable for
+/// this business, the parent id shared across a managed business's portfolios, the username
+/// and the profile name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatsAppUser {
+    pub user_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile_name: Option<String>,
+}
+
+/// Meta's shape of a business-scoped user id: a two-letter country code, a period, then up to
+/// 128 letters and digits (`US.13491208655302741918`), a parent id with `ENT.` between
+/// (`US.ENT.11815799212886844830`).
+pub fn is_whatsapp_user_id(value: &str) -> bool {
+    let Some((country, rest)) = value.split_once('.') else {
+        return false;
+    };
+    let id = rest.strip_prefix("ENT.").unwrap_or(rest);
+    country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && (1..=128).contains(&id.len())
+        && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// A shared location. Coordinates are kept as the decimal text Twilio sent, checked to be
@@ -116,6 +149,31 @@ impl InboundDetails {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whatsapp_user_ids_have_metas_shape() {
+        for good in [
+            "US.13491208655302741918",
+            "BR.1502576394655843",
+            "US.ENT.11815799212886844830",
+            "DE.abcDEF123",
+        ] {
+            assert!(is_whatsapp_user_id(good), "{good}");
+        }
+        let too_long = format!("US.{}", "1".repeat(129));
+        for bad in [
+            "+60123456789",
+            "US13491208655302741918",
+            "us.1349",
+            "USA.1349",
+            "US.",
+            "US.13-49",
+            "US.ENT.",
+            too_long.as_str(),
+        ] {
+            assert!(!is_whatsapp_user_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn coordinates_must_be_numbers_in_range() {

@@ -207,12 +207,13 @@ impl Message {
         }
     }
 
-    /// A contact's message as Twilio delivered it (`contact_id` None: an unknown number).
-    /// Its type is its first media's; attachments point at Twilio until the copy is made.
+    /// A contact's message as Twilio delivered it (`contact_id` None: an unknown sender;
+    /// `from` None: a WhatsApp user who withholds their number). Its type is its first
+    /// media's; attachments point at Twilio until the copy is made.
     pub fn inbound(
         organization_id: &OrganizationId,
         contact_id: Option<ContactId>,
-        from: &PhoneNumber,
+        from: Option<&PhoneNumber>,
         twilio_message_sid: &str,
         text: Option<String>,
         attachments: Vec<Attachment>,
@@ -223,7 +224,7 @@ impl Message {
             id,
             organization_id: organization_id.clone(),
             contact_id,
-            contact_phone: Some(from.to_string()),
+            contact_phone: from.map(ToString::to_string),
             direction: Direction::Inbound,
             message_type: attachments.first().map_or(MessageType::Text, |a| {
                 MessageType::from_content_type(&a.content_type)
@@ -380,7 +381,7 @@ mod tests {
         let inbound = Message::inbound(
             &org,
             None,
-            &phone,
+            Some(&phone),
             sid,
             Some(String::new()),
             vec![photo],
@@ -396,7 +397,7 @@ mod tests {
         let text = Message::inbound(
             &org,
             Some(contact),
-            &phone,
+            Some(&phone),
             sid,
             Some("Hi".into()),
             vec![],

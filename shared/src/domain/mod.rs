@@ -16,7 +16,9 @@ mod vcard;
 mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};
-pub use details::{ButtonReply, InboundDetails, Location, Referral, ReplyTo};
+pub use details::{
+    ButtonReply, InboundDetails, Location, Referral, ReplyTo, WhatsAppUser, is_whatsapp_user_id,
+};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
     MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,

@@ -11,6 +11,9 @@ pub const NO_VALID_PHONE: &str = "Contact has no valid phone number.";
 pub const NOT_OPTED_IN: &str = "Contact has not opted in to WhatsApp.";
 pub const BLOCKED: &str = "Contact is blocked for WhatsApp.";
 pub const UNSUBSCRIBED: &str = "Contact has unsubscribed from WhatsApp.";
+/// A contact known only by a WhatsApp username (its user id): Twilio documents no way to send
+/// to one, so a reply needs a phone number.
+pub const USERNAME_ONLY: &str = "This contact uses a WhatsApp username and the CRM has no phone number for them; WhatsApp replies through Twilio need one.";
 pub const OUTSIDE_WINDOW: &str = "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
 /// An inbound file that could not be copied from Twilio.
 pub const MEDIA_UNAVAILABLE: &str = "The media could not be downloaded from WhatsApp.";

@@ -41,6 +41,18 @@ impl ContactStore for MemoryContacts {
             .collect())
     }
 
+    async fn contacts_by_whatsapp_user(
+        &self,
+        org: &OrganizationId,
+        user_id: &str,
+    ) -> PortResult<Vec<Contact>> {
+        Ok(lock(&self.contacts)?
+            .values()
+            .filter(|c| &c.organization_id == org && c.whatsapp_user_id.as_deref() == Some(user_id))
+            .cloned()
+            .collect())
+    }
+
     async fn list_eligible(
         &self,
         org: &OrganizationId,

@@ -46,6 +46,7 @@ pub fn contact(org_id: &str, id: &str, name: &str, phone: &str) -> Contact {
         whatsapp_unsubscribed: false,
         last_inbound_at: Some(Utc::now() - chrono::Duration::hours(1)),
         whatsapp_opt_changed_at: None,
+        whatsapp_user_id: None,
     }
 }
 

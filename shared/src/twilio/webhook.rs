@@ -1,6 +1,9 @@
 //! Twilio webhook forms: inbound messages and status callbacks.
 
-use crate::domain::{ButtonReply, InboundDetails, Location, PhoneNumber, Referral, ReplyTo};
+use crate::domain::{
+    ButtonReply, InboundDetails, Location, PhoneNumber, Referral, ReplyTo, WhatsAppUser,
+    is_whatsapp_user_id,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WebhookError {
@@ -72,7 +75,9 @@ pub struct InboundMedia {
 pub struct InboundMessage {
     pub message_sid: String,
     pub account_sid: String,
-    pub from: PhoneNumber,
+    /// The contact's number; None for a WhatsApp user who writes under a username and
+    /// withholds it (then `details.user` says who wrote).
+    pub from: Option<PhoneNumber>,
     pub to: PhoneNumber,
     pub body: String,
     pub media: Vec<InboundMedia>,
@@ -128,8 +133,36 @@ fn inbound_details(form: &FormParams, has_text: bool, has_media: bool) -> Inboun
         reply_to,
         referral,
         unsupported,
+        user: whatsapp_user(form),
         params: form.pairs().to_vec(),
     }
+}
+
+/// A WhatsApp user id Twilio posts, with or without the `whatsapp:` prefix.
+fn user_id(value: &str) -> Option<String> {
+    let id = value.trim();
+    let id = id.strip_prefix("whatsapp:").unwrap_or(id);
+    is_whatsapp_user_id(id).then(|| id.to_owned())
+}
+
+/// Who wrote, by WhatsApp user id: `From` itself when it is one (a user who hides their
+/// number), else Twilio's `ExternalUserId`. Twilio's documentation names none of these
+/// parameters yet (`ExternalUserId`, `ParentExternalUserId`, `ProfileUsername` are the names
+/// public integrations use); every posted parameter is kept in `params` whatever its name.
+fn whatsapp_user(form: &FormParams) -> Option<WhatsAppUser> {
+    let id = form
+        .get("From")
+        .and_then(user_id)
+        .or_else(|| form.get("ExternalUserId").and_then(user_id))?;
+    Some(WhatsAppUser {
+        user_id: id,
+        parent_user_id: form.get("ParentExternalUserId").and_then(user_id),
+        username: form
+            .get("ProfileUsername")
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty()),
+        profile_name: form.get("ProfileName").map(str::to_owned),
+    })
 }
 
 impl InboundMessage {
@@ -139,8 +172,13 @@ impl InboundMessage {
             return Err(WebhookError::Invalid("MessageSid"));
         }
         let account_sid = form.require("AccountSid")?;
-        let from = PhoneNumber::parse_address(form.require("From")?)
-            .map_err(|_| WebhookError::Invalid("From"))?;
+        // A number, or a WhatsApp user id (a user who hides their number behind a username).
+        let from_param = form.require("From")?;
+        let from = match PhoneNumber::parse_address(from_param) {
+            Ok(phone) => Some(phone),
+            Err(_) if user_id(from_param).is_some() => None,
+            Err(_) => return Err(WebhookError::Invalid("From")),
+        };
         let to = PhoneNumber::parse_address(form.require("To")?)
             .map_err(|_| WebhookError::Invalid("To"))?;
         let num_media: usize = match form.get("NumMedia") {
@@ -239,7 +277,10 @@ mod tests {
         let form = FormParams::parse(INBOUND.as_bytes()).unwrap();
         let m = InboundMessage::from_form(&form).unwrap();
         assert_eq!(m.message_sid, "SM7b0b2e8b5b0a4b6f9f3c1d2e3f4a5b6c");
-        assert_eq!(m.from.as_str(), "+60123456789");
+        assert_eq!(
+            m.from.as_ref().map(PhoneNumber::as_str),
+            Some("+60123456789")
+        );
         assert_eq!(m.to.as_str(), "+14155238886");
         assert_eq!(m.body, "Hello there!");
         assert_eq!(m.profile_name.as_deref(), Some("Aisha"));

@@ -34,7 +34,27 @@ async fn contacts_by_key_phone_and_eligible_index() {
     store.put(&not_opted).await.unwrap();
     let mut no_phone = contact("acme", "c5", "Eve", "");
     no_phone.phone_number = None;
+    // Known to the CRM by her WhatsApp user id only (she writes under a username).
+    no_phone.whatsapp_user_id = Some("US.13491208655302741918".into());
     store.put(&no_phone).await.unwrap();
+    let by_user = store
+        .contacts_by_whatsapp_user(&org("acme"), "US.13491208655302741918")
+        .await
+        .unwrap();
+    assert_eq!(by_user.len(), 1);
+    assert_eq!(by_user[0].contact_id, cid("c5"));
+    assert_eq!(
+        by_user[0].whatsapp_user_id.as_deref(),
+        Some("US.13491208655302741918")
+    );
+    assert!(
+        store
+            .contacts_by_whatsapp_user(&org("globex"), "US.13491208655302741918")
+            .await
+            .unwrap()
+            .is_empty(),
+        "another organization's"
+    );
 
     let got = store.get(&org("acme"), &cid("c1")).await.unwrap().unwrap();
     assert_eq!(

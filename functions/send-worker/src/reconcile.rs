@@ -4,7 +4,7 @@
 //! messages to the contact and looks for this one before sending again.
 
 use chrono::{DateTime, Duration, Utc};
-use shared::domain::sentences::send_failed;
+use shared::domain::sentences::{self, send_failed};
 use shared::domain::{ChannelConfig, Message, PhoneNumber, SendJob, StatusChange};
 use shared::ports::{CredentialStore, MessageStore, PortError, Ports, SendQueue, WhatsAppSender};
 use shared::twilio::{ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE};
@@ -78,14 +78,24 @@ impl<P: Ports> SendWorker<P> {
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         // A status callback (it carries our message id) may have told us already.
-        if let Some(sid) = &message.twilio_message_sid {
+        if let Some(sid) = &message.twilio_message_sid
+            && self
+                .ports
+                .messages()
+                .hold_sid(org, sid, &message.id)
+                .await?
+        {
             self.record(message, StatusChange::sent(sid)).await?;
             return Ok(JobOutcome::Sent { sid: sid.clone() });
         }
         let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => config,
+            // Twilio may have it, and there is no way to look: a doubt, not a failure.
             ChannelConfig::NotConfigured { .. } => {
-                return self.fail(message, NOT_CONFIGURED.into()).await;
+                let reason = sentences::unconfirmed(NOT_CONFIGURED.trim_end_matches('.'));
+                self.record(message, StatusChange::unconfirmed(reason.clone()))
+                    .await?;
+                return Ok(JobOutcome::Unconfirmed { reason });
             }
         };
         // Looked for at the number the attempt went to (recorded before it was posted).
@@ -143,7 +153,13 @@ impl<P: Ports> SendWorker<P> {
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let reason = message.error_reason.clone().unwrap_or_default();
-        if let Some(sid) = &message.twilio_message_sid {
+        if let Some(sid) = &message.twilio_message_sid
+            && self
+                .ports
+                .messages()
+                .hold_sid(org, sid, &message.id)
+                .await?
+        {
             self.record(message, StatusChange::sent(sid)).await?;
             return Ok(JobOutcome::Sent { sid: sid.clone() });
         }

@@ -997,6 +997,33 @@ async fn an_unconfirmed_message_twilio_never_got_fails_and_one_unreadable_for_ho
     assert_eq!(w.ports.sender.attempts().len(), 1);
 }
 
+/// The organization is switched off while a lost answer waits to be looked up: there is no
+/// way to ask Twilio, so the message is UNCONFIRMED, not FAILED, and never sent again.
+#[tokio::test]
+async fn an_organization_switched_off_mid_doubt_leaves_the_message_unconfirmed() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    assert!(matches!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Reconciling { .. }
+    ));
+    w.ports.credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, false),
+    );
+    let (next, _) = w.ports.queue.drain().remove(0);
+    let JobOutcome::Unconfirmed { reason } = w.process(&next).await.unwrap() else {
+        panic!("a doubt, not a failure")
+    };
+    assert!(
+        reason.starts_with("Not confirmed by Twilio yet: WhatsApp is not configured"),
+        "{reason}"
+    );
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Unconfirmed);
+    assert_eq!(w.ports.sender.attempts().len(), 1);
+}
+
 /// Two parts that look alike at Twilio (media-only parts of a send with attachments, or two
 /// "ok"s): both lose Twilio's answer, Twilio accepted only the first. Whatever the order, or
 /// at the same time, each part ends with a Twilio message of its own: one adopts the

@@ -249,6 +249,43 @@ impl DynamoContacts {
         Ok((read_count, terms))
     }
 
+    /// The organization's contacts whose `attribute` is `value`, by a sparse index keyed by
+    /// organization and that attribute (inbound resolution): one number or user id has a
+    /// handful of contacts at most, so one page, no Limit; sorted by contact id.
+    async fn contacts_by_index(
+        &self,
+        org: &OrganizationId,
+        index: &str,
+        attribute: &str,
+        value: &str,
+    ) -> PortResult<Vec<Contact>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression("organization_id = :o AND #a = :v")
+            .expression_attribute_names("#a", attribute)
+            .expression_attribute_values(":o", s(org.as_str()))
+            .expression_attribute_values(":v", s(value))
+            .send()
+            .await
+            .map_err(|e| {
+                unavailable(
+                    &format!("Query contacts by {attribute}"),
+                    e.into_service_error(),
+                )
+            })?;
+        let mut contacts = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| read(item).map(ContactItem::into_contact))
+            .collect::<PortResult<Vec<_>>>()?;
+        contacts.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
+        Ok(contacts)
+    }
+
     fn search_terms(&self) -> PortResult<&super::DynamoSearchIndex> {
         self.search
             .as_ref()
@@ -309,26 +346,8 @@ impl ContactStore for DynamoContacts {
         org: &OrganizationId,
         phone: &PhoneNumber,
     ) -> PortResult<Vec<Contact>> {
-        // One number has a handful of contacts at most: one page, no Limit.
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("phone")
-            .key_condition_expression("organization_id = :o AND phone_number = :p")
-            .expression_attribute_values(":o", s(org.as_str()))
-            .expression_attribute_values(":p", s(phone.as_str()))
-            .send()
+        self.contacts_by_index(org, "phone", "phone_number", phone.as_str())
             .await
-            .map_err(|e| unavailable("Query contacts by phone", e.into_service_error()))?;
-        let mut contacts = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| read(item).map(ContactItem::into_contact))
-            .collect::<PortResult<Vec<_>>>()?;
-        contacts.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
-        Ok(contacts)
     }
 
     async fn contacts_by_whatsapp_user(
@@ -336,25 +355,8 @@ impl ContactStore for DynamoContacts {
         org: &OrganizationId,
         user_id: &str,
     ) -> PortResult<Vec<Contact>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("whatsapp_user")
-            .key_condition_expression("organization_id = :o AND whatsapp_user_id = :u")
-            .expression_attribute_values(":o", s(org.as_str()))
-            .expression_attribute_values(":u", s(user_id))
-            .send()
+        self.contacts_by_index(org, "whatsapp_user", "whatsapp_user_id", user_id)
             .await
-            .map_err(|e| unavailable("Query contacts by WhatsApp user", e.into_service_error()))?;
-        let mut contacts = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| read(item).map(ContactItem::into_contact))
-            .collect::<PortResult<Vec<_>>>()?;
-        contacts.sort_by(|a, b| a.contact_id.cmp(&b.contact_id));
-        Ok(contacts)
     }
 
     async fn list_eligible(

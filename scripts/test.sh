@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of the project, from a fresh clone: cfn-lint, formatting, lints, unit and
 # integration tests (the AWS ones against moto's server on loopback), the fault-injection run
-# (in process and on the emulator, its counts printed), the curl
+# (in process and on the emulator, its counts printed), the Twilio SDK signature checks, the curl
 # walk-through against the local runner (in process, then on the AWS adapters), the browser
 # tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== Python tools in .venv (moto, cfn-lint)"
+echo "== Python tools in .venv (moto, cfn-lint, the Twilio SDK)"
 ensure_python_tools
 
 echo "== cfn-lint"

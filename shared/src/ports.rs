@@ -528,12 +528,15 @@ pub fn media_key(org: &OrganizationId, key_or_name: &str) -> PortResult<String> 
 pub trait MediaStore: Clone + Send + Sync + 'static {
     /// Stores a received file under the organization's prefix, to be served as `served`
     /// says (type, and whether as a download); returns the key.
+    /// `retention_days`: the organization's retention, as the object's lifecycle tag
+    /// (`RETENTION_TAG`), so the bucket deletes it when its message expires.
     fn put(
         &self,
         org: &OrganizationId,
         name: &str,
         bytes: Vec<u8>,
         served: &crate::domain::ServedAs,
+        retention_days: Option<u32>,
     ) -> impl Future<Output = PortResult<String>> + Send;
 
     fn head(
@@ -569,11 +572,14 @@ pub trait MediaStore: Clone + Send + Sync + 'static {
     /// Copies an upload to `sealed_key`, a key no presigned PUT is ever issued for and that
     /// the abandoned-upload rule does not expire: what a message sends can no longer change or
     /// vanish. The copy's own size and type; None if the upload does not exist.
+    /// The copy carries no tag but the retention one (`retention_days`), so the
+    /// abandoned-upload rule never expires it and the retention rule does.
     fn seal(
         &self,
         org: &OrganizationId,
         upload_key: &str,
         sealed_key: &str,
+        retention_days: Option<u32>,
     ) -> impl Future<Output = PortResult<Option<StoredObject>>> + Send;
 
     /// Deletes a sealed copy that turned out not to be what was declared.

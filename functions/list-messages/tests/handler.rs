@@ -59,6 +59,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         revision: id,
         template: None,
         details: None,
+        expires_at: None,
     }
 }
 

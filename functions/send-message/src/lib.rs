@@ -183,12 +183,20 @@ impl<P: Ports> SendApi<P> {
 
         let mut attachments = Vec::with_capacity(request.attachments.len());
         for reference in &request.attachments {
-            attachments.push(self.verified_attachment(org, reference).await?);
+            attachments.push(
+                self.verified_attachment(org, reference, config.message_retention_days)
+                    .await?,
+            );
         }
 
         Ok(split_outbound(text, attachments)
             .into_iter()
-            .map(|part| Message::outbound_pending(org, &contact.contact_id, &phone, part, now))
+            .map(|part| {
+                let mut message =
+                    Message::outbound_pending(org, &contact.contact_id, &phone, part, now);
+                message.expires_at = config.message_expiry(now);
+                message
+            })
             .collect())
     }
 
@@ -271,6 +279,7 @@ impl<P: Ports> SendApi<P> {
         &self,
         org: &OrganizationId,
         reference: &AttachmentRef,
+        retention_days: Option<u32>,
     ) -> Result<(Attachment, &'static MediaRule), ApiError> {
         let rejected = ApiError::AttachmentRejected;
         // Another organization's key is "not uploaded", like a key that does not exist.
@@ -288,7 +297,7 @@ impl<P: Ports> SendApi<P> {
         let stored = self
             .ports
             .media()
-            .seal(org, &key, &sealed)
+            .seal(org, &key, &sealed, retention_days)
             .await?
             .ok_or(rejected(MediaRejection::NotUploaded))?;
         if let Err(e) = self

@@ -57,8 +57,9 @@ impl<P: Ports> SendApi<P> {
             text: Some(template.render(&reference.variables)),
             attachment: None,
         };
-        let mut message =
-            Message::outbound_pending(org, &contact.contact_id, &phone, part, Utc::now());
+        let now = Utc::now();
+        let mut message = Message::outbound_pending(org, &contact.contact_id, &phone, part, now);
+        message.expires_at = config.message_expiry(now);
         message.template = Some(SentTemplate {
             content_sid: template.content_sid,
             name: template.name,

@@ -733,6 +733,45 @@ async fn a_repeat_never_resends_a_part_whose_outcome_twilio_could_not_confirm() 
     assert_eq!(api.ports.queue.jobs().len(), jobs_before, "nothing queued");
 }
 
+/// An organization that keeps its messages 90 days: each part expires 90 days after it was
+/// accepted, and its sealed attachment carries the retention tag the bucket's rule deletes by.
+#[tokio::test]
+async fn under_a_retention_period_messages_and_their_files_expire() {
+    let api = api().await;
+    api.ports.credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true)
+            .replace('}', r#","message_retention_days":90}"#),
+    );
+    upload(&api, "org-a/uploads/1/a.png", PNG, "image/png").await;
+    let body = serde_json::json!({"contact_id": "c1", "text": "Kept 90 days", "attachments": [
+        reference("org-a/uploads/1/a.png", "image/png", "a.png", PNG.len()),
+    ]})
+    .to_string();
+    let r = post(&api, Some("org-a"), &body).await;
+    assert_eq!(r.status_code, 202, "{:?}", r.body);
+    let stored = api.ports.messages.all(&org("org-a"));
+    assert_eq!(stored.len(), 1);
+    let m = &stored[0];
+    assert_eq!(
+        m.expires_at,
+        Some(m.created_at + chrono::Duration::days(90))
+    );
+    let key = m.attachments[0].key.clone().unwrap();
+    assert!(key.starts_with("org-a/sent/"));
+    assert_eq!(api.ports.media.retention_days(&key), Some(90));
+    assert_eq!(
+        json_body(&r)["messages"][0].get("expires_at"),
+        None,
+        "the expiry is the store's, not the API's"
+    );
+
+    // Without a retention period nothing expires.
+    let r = post(&api, Some("org-b"), r#"{"contact_id":"b1","text":"Kept"}"#).await;
+    assert_eq!(r.status_code, 202);
+    assert_eq!(api.ports.messages.all(&org("org-b"))[0].expires_at, None);
+}
+
 const SHIPPED: &str = "HX00000000000000000000000000000001";
 
 fn with_templates(api: &Api) {

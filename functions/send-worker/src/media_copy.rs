@@ -184,7 +184,13 @@ impl<P: Ports> FileCopy<P> {
         self.attachment.key = Some(
             self.ports
                 .media()
-                .put(&self.org, &name, bytes, &served)
+                .put(
+                    &self.org,
+                    &name,
+                    bytes,
+                    &served,
+                    config.message_retention_days,
+                )
                 .await?,
         );
         self.attachment.content_type = content_type;

@@ -73,6 +73,7 @@ async fn pending(w: &Worker, text: &str) -> SendJob {
             revision: id,
             template: None,
             details: None,
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -439,6 +440,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             revision: job.message_id,
             template: None,
             details: None,
+            expires_at: None,
         })
         .await
         .unwrap();
@@ -635,6 +637,30 @@ async fn a_messages_files_are_fetched_a_few_at_a_time_and_each_retried_on_its_ow
     w.settings.media_copy_deadline = Duration::from_secs(40);
     let (next, _) = w.ports.queue.drain().remove(0);
     assert_eq!(w.process(&next).await.unwrap(), JobOutcome::MediaCopied);
+}
+
+/// A received file is stored with the organization's retention tag, so the bucket deletes
+/// it when its message expires.
+#[tokio::test]
+async fn a_received_file_carries_the_organizations_retention() {
+    let credentials = MemoryCredentials::new();
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true)
+            .replace('}', r#","message_retention_days":365}"#),
+    );
+    let w = worker_with(credentials).await;
+    let job = inbound_with_media(&w).await;
+    w.ports.sender.media_answers(
+        TWILIO_MEDIA,
+        [Ok((
+            b"\xff\xd8\xff\xe0jpeg".to_vec(),
+            "image/jpeg".to_owned(),
+        ))],
+    );
+    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
+    let key = stored(&w, &job).await.attachments[0].key.clone().unwrap();
+    assert_eq!(w.ports.media.retention_days(&key), Some(365));
 }
 
 #[tokio::test]

@@ -235,6 +235,7 @@ impl<P: Ports> TwilioWebhook<P> {
             attachments,
             Utc::now(),
         );
+        message.expires_at = config.message_expiry(message.created_at);
         let mut details = inbound.details.clone();
         if let Some(reply_to) = &mut details.reply_to {
             // Linked only to a message of this organization in the same conversation.

@@ -339,6 +339,31 @@ async fn a_whatsapp_user_writing_under_a_username_is_kept_and_matched_by_user_id
     assert_eq!(w.handle(inbound_event(&params)).await.status_code, 400);
 }
 
+/// Under the organization's retention, an inbound message expires that many days after it
+/// arrived (its store deletes it, and reads leave it out after that).
+#[tokio::test]
+async fn an_inbound_message_expires_under_the_organizations_retention() {
+    let w = webhook().await;
+    w.ports.credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true)
+            .replace('}', r#","message_retention_days":30}"#),
+    );
+    let r = w
+        .handle(inbound_event(&inbound_params(
+            SID1,
+            "+60123456789",
+            "Hello",
+        )))
+        .await;
+    assert_eq!(r.status_code, 200);
+    let m = &conversation(&w).await[0];
+    assert_eq!(
+        m.expires_at,
+        Some(m.created_at + chrono::Duration::days(30))
+    );
+}
+
 #[tokio::test]
 async fn stop_opts_out_and_start_opts_back_in() {
     let w = webhook().await;
@@ -617,6 +642,7 @@ async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>
         revision: id,
         template,
         details: None,
+        expires_at: None,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m

@@ -22,6 +22,7 @@ fn config() -> OrgConfig {
         account_sid: ACCOUNT.into(),
         auth_token: SecretString::from("token-of-acme"),
         whatsapp_from: PhoneNumber::parse_e164("+14155238886").unwrap(),
+        message_retention_days: None,
     }
 }
 

@@ -41,6 +41,12 @@ fn presigning(expires: Duration) -> PortResult<PresigningConfig> {
     PresigningConfig::expires_in(expires).map_err(|e| PortError::Unavailable(e.to_string()))
 }
 
+/// The object tag (URL-encoded, as S3 takes it) that puts a file under the retention rule of
+/// its organization's period.
+fn retention_tag(days: u32) -> String {
+    format!("{}={days}", crate::domain::RETENTION_TAG)
+}
+
 impl MediaStore for S3Media {
     async fn read_head(
         &self,
@@ -83,6 +89,7 @@ impl MediaStore for S3Media {
         org: &OrganizationId,
         upload_key: &str,
         sealed_key: &str,
+        retention_days: Option<u32>,
     ) -> PortResult<Option<StoredObject>> {
         let (from, to) = (media_key(org, upload_key)?, media_key(org, sealed_key)?);
         // Keys are printable ASCII without spaces (media_key); `/` stays as it is.
@@ -94,8 +101,10 @@ impl MediaStore for S3Media {
             .key(&to)
             .copy_source(source)
             .metadata_directive(aws_sdk_s3::types::MetadataDirective::Copy)
-            // No tags: the abandoned-upload rule (a tag filter) never expires the copy.
+            // Only the retention tag: the abandoned-upload rule (a tag filter) never expires
+            // the copy, the organization's retention rule does.
             .tagging_directive(aws_sdk_s3::types::TaggingDirective::Replace)
+            .set_tagging(retention_days.map(retention_tag))
             .send()
             .await;
         match copied {
@@ -129,6 +138,7 @@ impl MediaStore for S3Media {
         name: &str,
         bytes: Vec<u8>,
         served: &ServedAs,
+        retention_days: Option<u32>,
     ) -> PortResult<String> {
         let key = media_key(org, name)?;
         self.client
@@ -137,6 +147,7 @@ impl MediaStore for S3Media {
             .key(&key)
             .content_type(&served.content_type)
             .set_content_disposition(served.download.then(|| "attachment".to_owned()))
+            .set_tagging(retention_days.map(retention_tag))
             .body(ByteStream::from(bytes))
             .send()
             .await
@@ -284,7 +295,7 @@ mod tests {
         let s3 = fake_s3(404).await;
         assert_eq!(s3.head(&acme, key).await, Ok(None));
         assert_eq!(s3.read_head(&acme, key, 16).await, Ok(None));
-        assert_eq!(s3.seal(&acme, key, sealed).await, Ok(None));
+        assert_eq!(s3.seal(&acme, key, sealed, None).await, Ok(None));
 
         let s3 = fake_s3(403).await;
         assert!(matches!(
@@ -296,7 +307,7 @@ mod tests {
             Err(PortError::Unavailable(_))
         ));
         assert!(matches!(
-            s3.seal(&acme, key, sealed).await,
+            s3.seal(&acme, key, sealed, None).await,
             Err(PortError::Unavailable(_))
         ));
     }

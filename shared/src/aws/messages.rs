@@ -71,6 +71,10 @@ struct MessageItem {
     template: Option<crate::domain::SentTemplate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     details: Option<crate::domain::InboundDetails>,
+    /// The table's TTL attribute (epoch seconds): the organization's retention deletes the
+    /// message through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at_epoch: Option<i64>,
 }
 
 fn conversation_key(org: &OrganizationId, contact: &ContactId) -> String {
@@ -100,6 +104,7 @@ impl From<&Message> for MessageItem {
             revision: m.revision,
             template: m.template.clone(),
             details: m.details.clone(),
+            expires_at_epoch: m.expires_at.map(|t| t.timestamp()),
         }
     }
 }
@@ -123,6 +128,9 @@ impl From<MessageItem> for Message {
             revision: i.revision,
             template: i.template,
             details: i.details,
+            expires_at: i
+                .expires_at_epoch
+                .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
         }
     }
 }
@@ -277,6 +285,14 @@ impl DynamoMessages {
             .table_name(&self.table)
             .index_name(index)
             .key_condition_expression(condition)
+            // Expired by the organization's retention but not yet deleted by TTL: left out.
+            .filter_expression(
+                "attribute_not_exists(expires_at_epoch) OR expires_at_epoch > :now_epoch",
+            )
+            .expression_attribute_values(
+                ":now_epoch",
+                AttributeValue::N(Utc::now().timestamp().to_string()),
+            )
             .scan_index_forward(forward);
         for (name, value) in values {
             query = query.expression_attribute_values(name, value);
@@ -452,6 +468,14 @@ impl MessageStore for DynamoMessages {
             // Until `inbound_effects_done`: a retried webhook applies what is missing.
             ("effects_pending".to_owned(), AttributeValue::Bool(true)),
         ]);
+        // The marker goes with its message when the organization's retention ends it.
+        let mut marker = marker;
+        if let Some(at) = message.expires_at {
+            marker.insert(
+                "expires_at_epoch".to_owned(),
+                AttributeValue::N(at.timestamp().to_string()),
+            );
+        }
         let result = self
             .client
             .transact_write_items()
@@ -574,10 +598,13 @@ impl MessageStore for DynamoMessages {
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
-        self.item(org, id.to_string(), "GetItem message")
+        // TTL deletes within days of expiry: an expired message is gone for us already.
+        Ok(self
+            .item(org, id.to_string(), "GetItem message")
             .await?
             .map(read)
-            .transpose()
+            .transpose()?
+            .filter(|m| !m.expired(Utc::now())))
     }
 
     async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {

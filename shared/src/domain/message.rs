@@ -175,6 +175,18 @@ pub struct Message {
     /// What an inbound message carries besides text and files (location, button reply, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<super::InboundDetails>,
+    /// When the organization's retention (`message_retention_days`) deletes the message and
+    /// its files; None: kept. An expired message is gone for every read even before
+    /// DynamoDB's TTL removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Message {
+    /// Whether the organization's retention has ended this message at `now`.
+    pub fn expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
 }
 
 impl Message {
@@ -204,6 +216,7 @@ impl Message {
             revision: id,
             template: None,
             details: None,
+            expires_at: None,
         }
     }
 
@@ -239,6 +252,7 @@ impl Message {
             revision: id,
             template: None,
             details: None,
+            expires_at: None,
         }
     }
 
@@ -478,6 +492,7 @@ mod tests {
             revision: MessageId::new(),
             template: None,
             details: None,
+            expires_at: None,
         }
     }
 

@@ -29,7 +29,9 @@ pub use message::{
     Attachment, Direction, JobKind, Message, MessageStatus, MessageType, SendJob, StatusChange,
 };
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
-pub use org_config::{ChannelConfig, OrgConfig, is_account_sid, parse_org_secret};
+pub use org_config::{
+    ChannelConfig, OrgConfig, RETENTION_DAYS, RETENTION_TAG, is_account_sid, parse_org_secret,
+};
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 pub use template::{
     MAX_VARIABLE_CHARS, SentTemplate, Template, TemplateAction, TemplateRejection, is_content_sid,

@@ -12,6 +12,28 @@ pub struct OrgConfig {
     pub account_sid: String,
     pub auth_token: SecretString,
     pub whatsapp_from: PhoneNumber,
+    /// How long the organization keeps its messages and their media (`message_retention_days`;
+    /// None: for ever). One of `RETENTION_DAYS`, each an S3 lifecycle rule of the bucket.
+    pub message_retention_days: Option<u32>,
+}
+
+/// The retention periods an organization may choose: the media bucket has one lifecycle rule
+/// per value (objects tagged `whatsapp-retention=<days>`), which S3 needs fixed in advance.
+pub const RETENTION_DAYS: [u32; 8] = [30, 90, 180, 365, 730, 1095, 1825, 2555];
+
+/// The S3 object tag that puts a stored file under its organization's retention rule.
+pub const RETENTION_TAG: &str = "whatsapp-retention";
+
+impl OrgConfig {
+    /// When a message created at `created_at` (and its files) expires under the
+    /// organization's retention; None when it keeps messages for ever.
+    pub fn message_expiry(
+        &self,
+        created_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.message_retention_days
+            .map(|days| created_at + chrono::Duration::days(i64::from(days)))
+    }
 }
 
 /// What the channel route and the send path need to know about an organization.
@@ -37,6 +59,8 @@ struct SecretDocument {
     twilio_auth_token: Option<String>,
     twilio_whatsapp_from: Option<String>,
     whatsapp_enabled: Option<serde_json::Value>,
+    #[serde(default)]
+    message_retention_days: Option<serde_json::Value>,
 }
 
 /// `AC` and 32 hex digits: the shape of every Twilio account sid.
@@ -81,10 +105,31 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
     let Ok(whatsapp_from) = PhoneNumber::parse_address(&from) else {
         return ChannelConfig::not_configured("twilio_whatsapp_from is not an E.164 number");
     };
+    // A number or its text (CloudFormation writes parameters as text); empty or null: none.
+    let message_retention_days = match &doc.message_retention_days {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+        Some(value) => {
+            let days = match value {
+                serde_json::Value::Number(n) => n.as_u64(),
+                serde_json::Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            };
+            match days.and_then(|d| u32::try_from(d).ok()) {
+                Some(d) if RETENTION_DAYS.contains(&d) => Some(d),
+                _ => {
+                    return ChannelConfig::not_configured(format!(
+                        "message_retention_days must be one of {RETENTION_DAYS:?}"
+                    ));
+                }
+            }
+        }
+    };
     ChannelConfig::Configured(OrgConfig {
         account_sid,
         auth_token: SecretString::from(auth_token),
         whatsapp_from,
+        message_retention_days,
     })
 }
 
@@ -116,6 +161,45 @@ mod tests {
                 "Debug must not print the token"
             );
         }
+    }
+
+    #[test]
+    fn a_retention_period_is_one_the_bucket_has_a_rule_for() {
+        let with = |days: &str| {
+            let json = secret("true", "+14155238886")
+                .replace('}', &format!(r#","message_retention_days":{days}}}"#));
+            parse_org_secret(&json)
+        };
+        for (days, expected) in [
+            ("90", Some(90)),
+            ("\"365\"", Some(365)),
+            ("null", None),
+            ("\"\"", None),
+        ] {
+            let ChannelConfig::Configured(c) = with(days) else {
+                panic!("{days} should be accepted")
+            };
+            assert_eq!(c.message_retention_days, expected, "{days}");
+        }
+        for days in ["7", "-30", "90.5", "\"soon\"", "true", "100000000000"] {
+            let ChannelConfig::NotConfigured { why } = with(days) else {
+                panic!("{days} should be refused")
+            };
+            assert!(
+                why.starts_with("message_retention_days must be one of"),
+                "{why}"
+            );
+        }
+        let ChannelConfig::Configured(c) = with("30") else {
+            panic!()
+        };
+        let t = chrono::Utc::now();
+        assert_eq!(c.message_expiry(t), Some(t + chrono::Duration::days(30)));
+        let ChannelConfig::Configured(none) = parse_org_secret(&secret("true", "+14155238886"))
+        else {
+            panic!()
+        };
+        assert_eq!(none.message_expiry(t), None);
     }
 
     #[test]

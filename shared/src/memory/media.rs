@@ -22,6 +22,8 @@ pub struct MemoryMedia {
     objects: Arc<Mutex<Objects>>,
     /// Keys served with `Content-Disposition: attachment`, as S3 stores it per object.
     downloads: Arc<Mutex<std::collections::HashSet<String>>>,
+    /// The retention period (days) each object is tagged with, as S3 keeps object tags.
+    retention: Arc<Mutex<HashMap<String, u32>>>,
     base_url: String,
     signing_key: Arc<[u8; 16]>,
 }
@@ -41,6 +43,7 @@ impl MemoryMedia {
         Self {
             objects: Arc::default(),
             downloads: Arc::default(),
+            retention: Arc::default(),
             base_url: base_url.into(),
             signing_key: Arc::new(ulid::Ulid::new().to_bytes()),
         }
@@ -49,6 +52,11 @@ impl MemoryMedia {
     /// An object's bytes and content type, by full key.
     pub fn object(&self, key: &str) -> Option<(Vec<u8>, String)> {
         lock(&self.objects).ok()?.get(key).cloned()
+    }
+
+    /// The retention period an object is tagged with (`RETENTION_TAG`), if any.
+    pub fn retention_days(&self, key: &str) -> Option<u32> {
+        lock(&self.retention).ok()?.get(key).copied()
     }
 
     /// The `Content-Disposition` an object is served with, if any.
@@ -157,8 +165,12 @@ impl MediaStore for MemoryMedia {
         org: &OrganizationId,
         upload_key: &str,
         sealed_key: &str,
+        retention_days: Option<u32>,
     ) -> PortResult<Option<StoredObject>> {
         let (from, to) = (media_key(org, upload_key)?, media_key(org, sealed_key)?);
+        if let Some(days) = retention_days {
+            lock(&self.retention)?.insert(to.clone(), days);
+        }
         let mut objects = lock(&self.objects)?;
         let Some(object) = objects.get(&from).cloned() else {
             return Ok(None);
@@ -183,8 +195,12 @@ impl MediaStore for MemoryMedia {
         name: &str,
         bytes: Vec<u8>,
         served: &ServedAs,
+        retention_days: Option<u32>,
     ) -> PortResult<String> {
         let key = media_key(org, name)?;
+        if let Some(days) = retention_days {
+            lock(&self.retention)?.insert(key.clone(), days);
+        }
         self.store(&key, bytes, &served.content_type)?;
         if served.download {
             lock(&self.downloads)?.insert(key.clone());

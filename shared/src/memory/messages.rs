@@ -113,6 +113,7 @@ impl MessageStore for MemoryMessages {
         Ok(lock(&self.state)?
             .messages
             .get(&(org.clone(), *id))
+            .filter(|m| !m.expired(Utc::now()))
             .cloned())
     }
 
@@ -127,6 +128,7 @@ impl MessageStore for MemoryMessages {
             .get(&key)
             .or_else(|| state.by_sid.get(&key))
             .and_then(|id| state.messages.get(&(org.clone(), *id)))
+            .filter(|m| !m.expired(Utc::now()))
             .cloned())
     }
 
@@ -173,7 +175,7 @@ impl MessageStore for MemoryMessages {
             .range((org.clone(), MessageId::floor_at(0))..)
             .take_while(|((o, _), _)| o == org)
             .map(|(_, m)| m)
-            .filter(|m| m.contact_id.as_ref() == Some(contact))
+            .filter(|m| m.contact_id.as_ref() == Some(contact) && !m.expired(Utc::now()))
             .collect();
         let (mut page, has_more) = match query {
             ConversationQuery::Latest { limit } => newest(thread, limit),
@@ -389,6 +391,11 @@ mod tests {
     #[tokio::test]
     async fn pages_are_whole_whatever_the_item_size() {
         contract::pages_are_whole_whatever_the_item_size(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn expired_messages_are_gone() {
+        contract::expired_messages_are_gone(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

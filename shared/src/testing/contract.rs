@@ -46,6 +46,7 @@ fn message(
         revision: id,
         template: None,
         details: None,
+        expires_at: None,
     }
 }
 
@@ -848,4 +849,59 @@ pub async fn pages_are_whole_whatever_the_item_size<M: MessageStore>(store: &M) 
         ids[1..4]
     );
     assert!(older.has_more);
+}
+
+/// A message past its organization's retention is gone for every read (a page, a poll, a
+/// get, a lookup by sid) before the store deletes it; one within it is there as usual.
+pub async fn expired_messages_are_gone<M: MessageStore>(store: &M) {
+    let now = chrono::Utc::now();
+    let mut kept = message("acme", Some("c-ret"), "kept", Direction::Outbound, None);
+    kept.expires_at = Some(now + chrono::Duration::days(30));
+    let mut expired = message("acme", Some("c-ret"), "expired", Direction::Outbound, None);
+    expired.expires_at = Some(now - chrono::Duration::seconds(5));
+    let sid = "SM0123456789abcdef0123456789abce01";
+    let mut expired_inbound = message(
+        "acme",
+        Some("c-ret"),
+        "old reply",
+        Direction::Inbound,
+        Some(sid),
+    );
+    expired_inbound.expires_at = Some(now - chrono::Duration::seconds(5));
+    store.insert(&kept).await.unwrap();
+    store.insert(&expired).await.unwrap();
+    store.insert_inbound(&expired_inbound).await.unwrap();
+    for query in [
+        ConversationQuery::Latest { limit: 10 },
+        ConversationQuery::ChangedAfter {
+            cursor: MessageId::floor_at(0),
+            limit: 10,
+        },
+    ] {
+        let page = store
+            .conversation(&org("acme"), &cid("c-ret"), query)
+            .await
+            .unwrap();
+        assert_eq!(texts(&page), ["kept"], "{query:?}");
+    }
+    assert!(
+        store
+            .get(&org("acme"), &expired.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_by_sid(&org("acme"), sid)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let back = store.get(&org("acme"), &kept.id).await.unwrap().unwrap();
+    assert_eq!(
+        back.expires_at.map(|t| t.timestamp()),
+        kept.expires_at.map(|t| t.timestamp()),
+        "the expiry is stored with the message"
+    );
 }

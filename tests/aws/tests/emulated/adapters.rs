@@ -420,6 +420,7 @@ async fn media_stays_under_the_organization_prefix() {
             "hello.ogg",
             b"hello".to_vec(),
             &shared::domain::served_as("audio/ogg"),
+            None,
         )
         .await
         .unwrap();
@@ -453,6 +454,7 @@ async fn media_stays_under_the_organization_prefix() {
             "page.bin",
             b"<script>alert(1)</script>".to_vec(),
             &shared::domain::served_as("text/html"),
+            None,
         )
         .await
         .unwrap();
@@ -503,7 +505,12 @@ async fn media_stays_under_the_organization_prefix() {
     // Used by a message: sealed into a copy without the tag, which the abandoned-upload rule
     // leaves alone and no presigned PUT can reach; the type is kept.
     let sealed = media
-        .seal(&org("acme"), "acme/uploads/a.bin", "acme/sent/01TEST/a.bin")
+        .seal(
+            &org("acme"),
+            "acme/uploads/a.bin",
+            "acme/sent/01TEST/a.bin",
+            None,
+        )
         .await
         .unwrap()
         .expect("the upload exists");
@@ -524,6 +531,46 @@ async fn media_stays_under_the_organization_prefix() {
         tags.tag_set().is_empty(),
         "the copy is not an abandoned upload"
     );
+    // Under a retention period, the copy carries that tag alone (the bucket's rule for it
+    // deletes the file with its message); a stored inbound file too.
+    media
+        .seal(
+            &org("acme"),
+            "acme/uploads/a.bin",
+            "acme/sent/01TEST/kept.bin",
+            Some(90),
+        )
+        .await
+        .unwrap()
+        .expect("the upload exists");
+    let inbound = media
+        .put(
+            &org("acme"),
+            "acme/inbound/01TEST/0.jpg",
+            b"\xff\xd8\xff".to_vec(),
+            &shared::domain::served_as("image/jpeg"),
+            Some(30),
+        )
+        .await
+        .unwrap();
+    for (key, days) in [
+        ("acme/sent/01TEST/kept.bin", "90"),
+        (inbound.as_str(), "30"),
+    ] {
+        let tags = s3
+            .get_object_tagging()
+            .bucket(stack.resources.media_bucket.clone().unwrap())
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let set: Vec<(&str, &str)> = tags
+            .tag_set()
+            .iter()
+            .map(|t| (t.key(), t.value()))
+            .collect();
+        assert_eq!(set, [(shared::domain::RETENTION_TAG, days)], "{key}");
+    }
     assert_eq!(
         media
             .head(&org("acme"), "acme/sent/01TEST/a.bin")
@@ -538,7 +585,8 @@ async fn media_stays_under_the_organization_prefix() {
             .seal(
                 &org("acme"),
                 "acme/uploads/none.bin",
-                "acme/sent/01TEST/none.bin"
+                "acme/sent/01TEST/none.bin",
+                None
             )
             .await
             .unwrap()
@@ -550,7 +598,8 @@ async fn media_stays_under_the_organization_prefix() {
             .seal(
                 &org("acme"),
                 "globex/uploads/a.bin",
-                "acme/sent/01TEST/b.bin"
+                "acme/sent/01TEST/b.bin",
+                None
             )
             .await
             .is_err(),
@@ -676,6 +725,12 @@ async fn a_twilio_sid_is_held_by_one_message() {
 #[ignore = "needs the AWS emulator"]
 async fn unconfirmed_and_destination_changes() {
     contract::unconfirmed_and_destination_changes(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn expired_messages_are_gone() {
+    contract::expired_messages_are_gone(&Stack::create().await.ports().messages).await;
 }
 
 /// moto stops a Query at 1 MB as DynamoDB does: the store must read on.

@@ -221,6 +221,75 @@ fn the_worker_settings_fit_its_timeout() {
     assert!(settings.media_copy_deadline >= settings.media_fetch_timeout);
 }
 
+/// What the code calls, the roles allow: the webhook and the worker change contacts with a
+/// conditional UpdateItem (the window, STOP/START, 21610's unsubscribe), never a PutItem that
+/// would overwrite the CRM's item; the webhook finds senders by number and by WhatsApp user id.
+#[test]
+fn contact_changes_and_sender_lookups_are_allowed() {
+    let t = template();
+    for function in ["TwilioWebhookFunction", "SendWorkerFunction"] {
+        let grants = grants(&t, function);
+        let on_contacts = |action: &str| {
+            grants.iter().any(|(a, resource)| {
+                a == action && resource.contains("ContactsTable") && !resource.contains("index")
+            })
+        };
+        assert!(on_contacts("dynamodb:UpdateItem"), "{function}");
+        assert!(
+            !on_contacts("dynamodb:PutItem"),
+            "{function} never replaces a contact"
+        );
+    }
+    let webhook = grants(&t, "TwilioWebhookFunction");
+    for index in ["index/phone", "index/whatsapp_user"] {
+        assert!(
+            webhook
+                .iter()
+                .any(|(a, resource)| a == "dynamodb:Query" && resource.contains(index)),
+            "{index}"
+        );
+    }
+}
+
+/// Every retention period an organization may choose has its bucket rule, deleting files
+/// tagged with it after that many days, and nothing else is expired by such a tag. The
+/// functions that tag files may.
+#[test]
+fn each_retention_period_has_its_lifecycle_rule() {
+    let t = template();
+    let rules = t["Resources"]["MediaBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap()
+        .clone();
+    let mut by_tag: Vec<(String, u64)> = rules
+        .iter()
+        .filter_map(|rule| {
+            let filter = &rule["TagFilters"][0];
+            (filter["Key"].as_str()? == shared::domain::RETENTION_TAG).then(|| {
+                assert_eq!(rule["Status"], "Enabled");
+                (
+                    filter["Value"].as_str().unwrap().to_owned(),
+                    rule["ExpirationInDays"].as_u64().unwrap(),
+                )
+            })
+        })
+        .collect();
+    by_tag.sort_by_key(|(_, days)| *days);
+    let expected: Vec<(String, u64)> = shared::domain::RETENTION_DAYS
+        .iter()
+        .map(|d| (d.to_string(), u64::from(*d)))
+        .collect();
+    assert_eq!(by_tag, expected);
+    for function in ["SendMessageFunction", "SendWorkerFunction"] {
+        assert!(
+            grants(&t, function)
+                .iter()
+                .any(|(action, _)| action == "s3:PutObjectTagging"),
+            "{function} tags the files it stores"
+        );
+    }
+}
+
 #[test]
 fn policies_are_least_privilege() {
     let t = template();
@@ -273,7 +342,10 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
     ];
     for (enabled, expect_configured) in [("true", true), ("false", false)] {
         let mut json = sub.value.as_str().unwrap().to_owned();
-        for (k, v) in params.iter().chain([("WhatsAppEnabled", enabled)].iter()) {
+        for (k, v) in params
+            .iter()
+            .chain([("WhatsAppEnabled", enabled), ("MessageRetentionDays", "")].iter())
+        {
             json = json.replace(&format!("${{{k}}}"), v);
         }
         let configured = matches!(
@@ -281,6 +353,34 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
             shared::domain::ChannelConfig::Configured(_)
         );
         assert_eq!(configured, expect_configured, "{json}");
+    }
+    // Every retention the parameter allows is one the functions accept, and the only ones.
+    let allowed: Vec<String> = infra["Parameters"]["MessageRetentionDays"]["AllowedValues"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let mut expected = vec![String::new()];
+    expected.extend(shared::domain::RETENTION_DAYS.iter().map(|d| d.to_string()));
+    assert_eq!(allowed, expected);
+    for days in &allowed {
+        let mut json = sub.value.as_str().unwrap().to_owned();
+        for (k, v) in params.iter().chain(
+            [
+                ("WhatsAppEnabled", "true"),
+                ("MessageRetentionDays", days.as_str()),
+            ]
+            .iter(),
+        ) {
+            json = json.replace(&format!("${{{k}}}"), v);
+        }
+        let shared::domain::ChannelConfig::Configured(config) =
+            shared::domain::parse_org_secret(&json)
+        else {
+            panic!("{json}")
+        };
+        assert_eq!(config.message_retention_days, days.parse().ok(), "{days:?}");
     }
     assert_eq!(infra["Parameters"]["TwilioAuthToken"]["NoEcho"], true);
 }

@@ -78,15 +78,8 @@ impl<P: Ports> SendWorker<P> {
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         // A status callback (it carries our message id) may have told us already.
-        if let Some(sid) = &message.twilio_message_sid
-            && self
-                .ports
-                .messages()
-                .hold_sid(org, sid, &message.id)
-                .await?
-        {
-            self.record(message, StatusChange::sent(sid)).await?;
-            return Ok(JobOutcome::Sent { sid: sid.clone() });
+        if let Some(sent) = self.known_sid(message).await? {
+            return Ok(sent);
         }
         let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => config,
@@ -153,15 +146,8 @@ impl<P: Ports> SendWorker<P> {
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let reason = message.error_reason.clone().unwrap_or_default();
-        if let Some(sid) = &message.twilio_message_sid
-            && self
-                .ports
-                .messages()
-                .hold_sid(org, sid, &message.id)
-                .await?
-        {
-            self.record(message, StatusChange::sent(sid)).await?;
-            return Ok(JobOutcome::Sent { sid: sid.clone() });
+        if let Some(sent) = self.known_sid(message).await? {
+            return Ok(sent);
         }
         let (ChannelConfig::Configured(config), Some(to)) = (
             self.ports.credentials().channel_config(org).await?,
@@ -205,6 +191,23 @@ impl<P: Ports> SendWorker<P> {
                 .await
             }
         }
+    }
+
+    /// A sid a status callback recorded meanwhile settles the message, once it holds it.
+    async fn known_sid(&self, message: &Message) -> Result<Option<JobOutcome>, PortError> {
+        let Some(sid) = &message.twilio_message_sid else {
+            return Ok(None);
+        };
+        if !self
+            .ports
+            .messages()
+            .hold_sid(&message.organization_id, sid, &message.id)
+            .await?
+        {
+            return Ok(None);
+        }
+        self.record(message, StatusChange::sent(sid)).await?;
+        Ok(Some(JobOutcome::Sent { sid: sid.clone() }))
     }
 
     async fn confirm_later(&self, job: &SendJob, reason: String) -> Result<JobOutcome, PortError> {

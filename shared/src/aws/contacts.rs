@@ -292,6 +292,7 @@ impl DynamoContacts {
             .ok_or_else(|| PortError::Unavailable("no contact search index is configured".into()))
     }
 
+    /// A contact's item as stored, read consistently.
     async fn raw_item(
         &self,
         org: &OrganizationId,
@@ -314,17 +315,7 @@ impl DynamoContacts {
         org: &OrganizationId,
         id: &ContactId,
     ) -> PortResult<Option<ContactItem>> {
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("organization_id", s(org.as_str()))
-            .key("contact_id", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("GetItem contact", e.into_service_error()))?;
-        out.item.map(read).transpose()
+        self.raw_item(org, id).await?.map(read).transpose()
     }
 }
 

@@ -264,6 +264,52 @@ pub fn contact_renamed(n: usize) -> Vec<u8> {
     }]}))
 }
 
+/// The stream record of the CRM deleting contact number `n` (renamed before): its terms go,
+/// its erasure is queued.
+pub fn contact_removed(n: usize) -> Vec<u8> {
+    let id = format!("c-renamed-{n}");
+    json(&serde_json::json!({"Records": [{
+        "eventID": format!("r{n}"),
+        "eventName": "REMOVE",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1_795_752_000.0,
+            "Keys": {"organization_id": {"S": ORG}, "contact_id": {"S": &id}},
+            "OldImage": contact_image(&id, "Nur Aisha Rahman"),
+            "SequenceNumber": format!("{:021}", 1_000_000 + n),
+            "SizeBytes": 200,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench-contacts/stream/2026-11-26T00:00:00.000"
+    }]}))
+}
+
+/// The SQS batch of one erasure job of the benchmark contact (deleted by then): the next
+/// page of its conversation, from the newest message down.
+pub fn erasure_job() -> Vec<u8> {
+    let (Ok(org), Ok(contact)) = (
+        shared::domain::OrganizationId::parse(ORG),
+        shared::domain::ContactId::parse(CONTACT_ID),
+    ) else {
+        return Vec::new();
+    };
+    let job = shared::domain::SendJob::erase_contact(&org, &contact);
+    json(&serde_json::json!({"Records": [{
+        "messageId": ulid::Ulid::new().to_string(),
+        "receiptHandle": "AQEBbench",
+        "body": serde_json::to_string(&job).unwrap_or_default(),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795752000000",
+            "SenderId": "AROAEXAMPLE:contact-indexer", "ApproximateFirstReceiveTimestamp": "1795752000050"},
+        "messageAttributes": {},
+        "md5OfBody": "",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:bench-media-copy",
+        "awsRegion": "eu-west-1"
+    }]}))
+}
+
 /// A Twilio-style message sid, unique per call.
 pub fn message_sid() -> String {
     format!("SM{:032x}", ulid::Ulid::new().0)

@@ -265,6 +265,35 @@ async fn run(args: Args) -> Result<(), String> {
     webhook.extra_usage.push(status_usage);
     results.push(webhook);
 
+    // Erasure, once nothing else needs the conversation: the CRM deletes the benchmark
+    // contact; the indexer sees contacts removed and queues their erasure; the worker erases
+    // the conversation a page (100 messages) per job.
+    eprintln!("measuring a contact's erasure");
+    let (removed_usage, _) = measure::extra(
+        &Function::binary("contact-indexer", bin("contact-indexer")),
+        &options,
+        "contact removed (indexer)",
+        5,
+        events::contact_removed,
+    )
+    .await?;
+    if let Some(indexer) = results.iter_mut().find(|r| r.name == "contact-indexer") {
+        indexer.extra_usage.push(removed_usage);
+    }
+    provision::delete_contact(&sdk, &resources).await?;
+    let (erasure_usage, _) = measure::extra(
+        &Function::binary("send-worker", bin("send-worker")),
+        &patient_options,
+        "erasure job (100 messages)",
+        // The warm-up and these erase 300 messages: full pages from 150 invocations up.
+        2,
+        |_| events::erasure_job(),
+    )
+    .await?;
+    if let Some(worker) = results.iter_mut().find(|r| r.name == "send-worker") {
+        worker.extra_usage.push(erasure_usage);
+    }
+
     // Contact search at 1,000 and 20,000 contacts: the first page of each search.
     for size in [1_000, 20_000] {
         eprintln!("filling the search index with {size} contacts");

@@ -70,3 +70,18 @@ pub async fn provision(sdk: &SdkConfig, run: &str) -> Result<Resources, String> 
         .map_err(|e| failed("sent attachment", e))?;
     Ok(resources)
 }
+
+/// The CRM deletes the benchmark contact (before its conversation's erasure is measured).
+pub async fn delete_contact(sdk: &SdkConfig, resources: &Resources) -> Result<(), String> {
+    let (org, id) = (
+        shared::domain::OrganizationId::parse(ORG).map_err(|e| failed("org", e))?,
+        shared::domain::ContactId::parse(CONTACT_ID).map_err(|e| failed("contact id", e))?,
+    );
+    DynamoContacts::new(
+        aws_sdk_dynamodb::Client::new(sdk),
+        resources.contacts_table.clone(),
+    )
+    .delete(&org, &id)
+    .await
+    .map_err(|e| failed("delete contact", e))
+}

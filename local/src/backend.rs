@@ -17,9 +17,9 @@ use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::aws::Resources;
 use shared::aws::provision::{self, StackSpec};
 use shared::config::Settings;
-use shared::domain::Contact;
+use shared::domain::{Contact, ContactId, OrganizationId, SendJob};
 use shared::memory::{MemoryMedia, MemoryPorts, MemoryQueue, StoreFaults};
-use shared::ports::{ContactStore, PortError, Ports};
+use shared::ports::{ContactStore, PortError, Ports, SendQueue};
 use shared::runtime::Handler;
 use shared::twilio::TwilioClient;
 use twilio_webhook::TwilioWebhook;
@@ -38,6 +38,10 @@ pub trait Dispatch: Send + Sync + 'static {
 
     /// Writes a contact as the CRM does (a whole item), in whichever store is in use.
     fn put_contact(&self, contact: Contact) -> StoreFuture<'_>;
+
+    /// Deletes a contact as the CRM does, and starts its erasure as the contact indexer does
+    /// when the table's stream shows the removal (here there is no stream).
+    fn delete_contact(&self, org: OrganizationId, id: ContactId) -> StoreFuture<'_>;
 }
 
 /// Every API function's handler, built from one set of ports as each Lambda builds its own.
@@ -84,6 +88,14 @@ impl<P: Ports> Dispatch for Handlers<P> {
 
     fn put_contact(&self, contact: Contact) -> StoreFuture<'_> {
         Box::pin(async move { self.ports.contacts().put(&contact).await })
+    }
+
+    fn delete_contact(&self, org: OrganizationId, id: ContactId) -> StoreFuture<'_> {
+        Box::pin(async move {
+            self.ports.contacts().delete(&org, &id).await?;
+            let job = SendJob::erase_contact(&org, &id);
+            self.ports.queue().enqueue(&job, Duration::ZERO).await
+        })
     }
 }
 

@@ -1,6 +1,7 @@
-//! What the CRM does to the contacts table, played locally (sandbox only): `PUT
-//! /local/contacts/{contact_id}` writes a contact whole, as the CRM's own writes do, for the
-//! organization of the demo token that calls it. The seed's contact format, without its id.
+//! What the CRM does to the contacts table, played locally (sandbox only), for the
+//! organization of the demo token that calls it: `PUT /local/contacts/{contact_id}` writes a
+//! contact whole, as the CRM's own writes do (the seed's contact format, without its id);
+//! `DELETE` removes it, and its erasure runs as on AWS.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -77,6 +78,37 @@ pub async fn put_contact(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             tracing::warn!(organization_id = %org, error = %e, "contact not written");
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                shared::domain::sentences::UNAVAILABLE,
+            )
+        }
+    }
+}
+
+/// Removes the contact and queues its erasure: the in-process worker erases its messages and
+/// files, and the final sweep follows `ERASURE_FINAL_SWEEP_DELAY` later. 204 whether or not
+/// the contact existed, as a DeleteItem is.
+pub async fn delete_contact(
+    State(state): State<AppState>,
+    Path(contact_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(org) = organization(&state, &headers) else {
+        return refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "A demo token is required.",
+        );
+    };
+    let Ok(contact_id) = ContactId::parse(&contact_id) else {
+        return refuse(StatusCode::NOT_FOUND, "not_found", "No such contact.");
+    };
+    match state.handlers.delete_contact(org.clone(), contact_id).await {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::warn!(organization_id = %org, error = %e, "contact not deleted");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "service_unavailable",

@@ -359,7 +359,7 @@ fn router(
             .route("/local/store-faults", axum::routing::post(store_faults))
             .route(
                 "/local/contacts/{contact_id}",
-                axum::routing::put(crm::put_contact),
+                axum::routing::put(crm::put_contact).delete(crm::delete_contact),
             )
             .route("/local/sandbox.js", get(sandbox_panel_script))
             .route("/local/sandbox.css", get(sandbox_panel_style));

@@ -115,6 +115,13 @@ pub trait ContactStore: Clone + Send + Sync + 'static {
 
     /// Creates or replaces a contact (CRM sync, seeding, tests).
     fn put(&self, contact: &Contact) -> impl Future<Output = PortResult<()>> + Send;
+
+    /// Deletes a contact, as the CRM does (the local runner, tests); no error if there is none.
+    fn delete(
+        &self,
+        org: &OrganizationId,
+        id: &ContactId,
+    ) -> impl Future<Output = PortResult<()>> + Send;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -316,6 +323,25 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         id: &MessageId,
         change: &StatusChange,
     ) -> impl Future<Output = PortResult<Option<StatusOutcome>>> + Send;
+
+    // Erasure: a contact the CRM deleted takes its messages with it.
+
+    /// The `limit` newest of a contact's messages older than `before` (sorted by id), those
+    /// its retention expired included (they are still stored); `has_more` unless the
+    /// conversation ends there. Read from the conversation index: a message deleted a
+    /// moment ago may still be listed.
+    fn erasable(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        before: &MessageId,
+        limit: usize,
+    ) -> impl Future<Output = PortResult<ConversationPage>> + Send;
+
+    /// Deletes a message and what is stored beside it: the `SID#` item it holds and the
+    /// idempotency record of the send that made it. Its files are the media store's.
+    /// Deleting what is already gone is no error.
+    fn erase(&self, message: &Message) -> impl Future<Output = PortResult<()>> + Send;
 }
 
 pub trait CredentialStore: Clone + Send + Sync + 'static {
@@ -582,7 +608,8 @@ pub trait MediaStore: Clone + Send + Sync + 'static {
         retention_days: Option<u32>,
     ) -> impl Future<Output = PortResult<Option<StoredObject>>> + Send;
 
-    /// Deletes a sealed copy that turned out not to be what was declared.
+    /// Deletes an object: a sealed copy that turned out not to be what was declared, or the
+    /// file of an erased message. No error if there is none.
     fn discard(
         &self,
         org: &OrganizationId,

@@ -4,6 +4,10 @@
 //! other. Records of one contact arrive in order, and applying one twice is harmless, so the
 //! index ends where the table is.
 //!
+//! A contact removed from the table (the CRM deleted it) also starts its erasure: the first
+//! job (`SendJob::erase_contact`) goes on the worker's queue, which erases its messages and
+//! files page by page. Queued again for a replayed record, it finds less or nothing to do.
+//!
 //! A record that cannot be applied (the index unavailable) is reported as the batch's first
 //! failure: Lambda retries from it, in order. An image that is not a contact (a malformed item
 //! the CRM wrote) is logged and skipped: it has no terms to index.
@@ -11,21 +15,50 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use shared::aws::contact_from_image;
-use shared::domain::Contact;
-use shared::ports::{ContactSearchIndex, PortError};
+use shared::domain::{Contact, ContactId, OrganizationId, SendJob};
+use shared::ports::{ContactSearchIndex, PortError, SendQueue};
 use shared::runtime::Handler;
 
 #[derive(Clone)]
-pub struct ContactIndexer<I> {
+pub struct ContactIndexer<I, Q> {
     pub index: I,
+    /// Where a removed contact's erasure starts (the worker's queue).
+    pub queue: Q,
 }
 
-impl<I: ContactSearchIndex> ContactIndexer<I> {
-    pub fn new(index: I) -> Self {
-        Self { index }
+/// The contact a record's keys name; None for a key that is no contact's.
+fn removed_contact(record: &EventRecord) -> Option<(OrganizationId, ContactId)> {
+    let key = |name: &str| match record.change.keys.get(name) {
+        Some(serde_dynamo::AttributeValue::S(value)) => Some(value.clone()),
+        _ => None,
+    };
+    Some((
+        OrganizationId::parse(&key("organization_id")?).ok()?,
+        ContactId::parse(&key("contact_id")?).ok()?,
+    ))
+}
+
+impl<I: ContactSearchIndex, Q: SendQueue> ContactIndexer<I, Q> {
+    pub fn new(index: I, queue: Q) -> Self {
+        Self { index, queue }
     }
 
     async fn apply(&self, record: &EventRecord) -> Result<(), PortError> {
+        self.index_terms(record).await?;
+        if record.event_name != "REMOVE" {
+            return Ok(());
+        }
+        let Some((org, contact)) = removed_contact(record) else {
+            tracing::warn!(event_id = %record.event_id, "a removed item that is no contact: nothing to erase");
+            return Ok(());
+        };
+        let job = SendJob::erase_contact(&org, &contact);
+        self.queue.enqueue(&job, std::time::Duration::ZERO).await?;
+        tracing::info!(organization_id = %org, contact_id = %contact, "contact removed: erasure queued");
+        Ok(())
+    }
+
+    async fn index_terms(&self, record: &EventRecord) -> Result<(), PortError> {
         let image = |image: &serde_dynamo::Item| match contact_from_image(image.clone()) {
             Ok(contact) => contact,
             Err(e) => {
@@ -42,7 +75,7 @@ impl<I: ContactSearchIndex> ContactIndexer<I> {
     }
 }
 
-impl<I: ContactSearchIndex> Handler<Event> for ContactIndexer<I> {
+impl<I: ContactSearchIndex, Q: SendQueue> Handler<Event> for ContactIndexer<I, Q> {
     type Response = DynamoDbEventResponse;
 
     async fn handle(&self, event: Event) -> DynamoDbEventResponse {

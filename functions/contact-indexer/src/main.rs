@@ -1,5 +1,5 @@
 //! The contacts table's stream consumer on Lambda (DynamoDB event source, partial batch
-//! responses).
+//! responses): search terms, and erasure of removed contacts.
 use contact_indexer::ContactIndexer;
 use shared::runtime::{init, serve};
 
@@ -11,5 +11,5 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .search_index()
         .cloned()
         .ok_or("the contact search index is not configured")?;
-    serve(ContactIndexer::new(index)).await
+    serve(ContactIndexer::new(index, ports.queue)).await
 }

@@ -4,7 +4,8 @@
 use aws_lambda_events::event::dynamodb::Event;
 use contact_indexer::ContactIndexer;
 use serde_json::{Value, json};
-use shared::memory::MemorySearchIndex;
+use shared::domain::{ContactId, JobKind, MessageId, SendJob};
+use shared::memory::{MemoryQueue, MemorySearchIndex};
 use shared::runtime::Handler;
 use shared::testing::org;
 
@@ -64,7 +65,7 @@ fn keys(index: &MemorySearchIndex) -> Vec<String> {
 #[tokio::test]
 async fn the_index_follows_inserts_changes_and_removals() {
     let index = MemorySearchIndex::new();
-    let indexer = ContactIndexer::new(index.clone());
+    let indexer = ContactIndexer::new(index.clone(), MemoryQueue::recording());
     let aisha = image("c1", "Aisha Rahman", "+60123456789", true, false);
     let ben = image("c2", "Ben Ong", "+6591234567", true, false);
     let response = indexer
@@ -114,7 +115,7 @@ async fn the_index_follows_inserts_changes_and_removals() {
 #[tokio::test]
 async fn an_image_that_is_not_a_contact_is_skipped_and_a_failure_retried_in_order() {
     let index = MemorySearchIndex::new();
-    let indexer = ContactIndexer::new(index.clone());
+    let indexer = ContactIndexer::new(index.clone(), MemoryQueue::recording());
     let malformed = json!({"organization_id": {"S": "acme"}, "contact_id": {"S": "c9"}});
     let aisha = image("c1", "Aisha Rahman", "+60123456789", true, false);
     let ben = image("c2", "Ben Ong", "+6591234567", true, false);
@@ -148,4 +149,95 @@ async fn an_image_that_is_not_a_contact_is_skipped_and_a_failure_retried_in_orde
     // Lambda's retry of the batch completes it.
     assert!(indexer.handle(batch).await.batch_item_failures.is_empty());
     assert!(keys(&index).contains(&"t#ong#c2".to_owned()));
+}
+
+#[tokio::test]
+async fn a_removed_contact_starts_its_erasure_and_nothing_else_does() {
+    let queue = MemoryQueue::recording();
+    let indexer = ContactIndexer::new(MemorySearchIndex::new(), queue.clone());
+    let aisha = image("c1", "Aisha Rahman", "+60123456789", true, false);
+    let stopped = image("c1", "Aisha Rahman", "+60123456789", true, true);
+    let response = indexer
+        .handle(event(vec![
+            record(1, "INSERT", "c1", None, Some(aisha.clone())),
+            record(2, "MODIFY", "c1", Some(aisha), Some(stopped.clone())),
+        ]))
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    assert!(
+        queue.jobs().is_empty(),
+        "an insert or a change erases nothing"
+    );
+
+    // The CRM deletes the contact: one erasure job for it, queued at once. An old image
+    // that is not a contact still names the contact by its keys.
+    let malformed = json!({"organization_id": {"S": "acme"}, "contact_id": {"S": "c9"}});
+    let response = indexer
+        .handle(event(vec![
+            record(3, "REMOVE", "c1", Some(stopped), None),
+            record(4, "REMOVE", "c9", Some(malformed), None),
+        ]))
+        .await;
+    assert!(response.batch_item_failures.is_empty());
+    let jobs = queue.drain();
+    let erased: Vec<(&str, &str, MessageId, u32)> = jobs
+        .iter()
+        .map(|(job, delay)| {
+            assert!(delay.is_zero());
+            let JobKind::EraseContact { contact_id } = &job.kind else {
+                panic!("not an erasure: {job:?}");
+            };
+            (
+                job.organization_id.as_str(),
+                contact_id.as_str(),
+                job.message_id,
+                job.attempt,
+            )
+        })
+        .collect();
+    assert_eq!(
+        erased,
+        [
+            ("acme", "c1", MessageId::ceiling(), 1),
+            ("acme", "c9", MessageId::ceiling(), 1)
+        ]
+    );
+    assert_eq!(
+        jobs[0].0,
+        SendJob::erase_contact(&org("acme"), &ContactId::parse("c1").unwrap())
+    );
+}
+
+#[tokio::test]
+async fn an_erasure_that_cannot_be_queued_is_retried_from_its_record() {
+    let queue = MemoryQueue::recording();
+    let index = MemorySearchIndex::new();
+    let indexer = ContactIndexer::new(index.clone(), queue.clone());
+    let aisha = image("c1", "Aisha Rahman", "+60123456789", true, false);
+    let ben = image("c2", "Ben Ong", "+6591234567", true, false);
+    indexer
+        .handle(event(vec![
+            record(1, "INSERT", "c1", None, Some(aisha.clone())),
+            record(2, "INSERT", "c2", None, Some(ben.clone())),
+        ]))
+        .await;
+    queue.faults.fail_after("enqueue", 0, 1);
+    let batch = event(vec![
+        record(3, "REMOVE", "c1", Some(aisha), None),
+        record(4, "REMOVE", "c2", Some(ben), None),
+    ]);
+    let response = indexer.handle(batch.clone()).await;
+    assert_eq!(
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_deref())
+            .collect::<Vec<_>>(),
+        [Some("000000000000000000003")],
+        "the first removal and everything after it come back"
+    );
+    assert!(queue.jobs().is_empty());
+    assert!(indexer.handle(batch).await.batch_item_failures.is_empty());
+    assert_eq!(queue.jobs().len(), 2);
+    assert!(keys(&index).is_empty());
 }

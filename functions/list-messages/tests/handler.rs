@@ -60,6 +60,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         template: None,
         details: None,
         expires_at: None,
+        idempotency_key: None,
     }
 }
 

@@ -207,7 +207,7 @@ impl<P: Ports> SendApi<P> {
         mut record: IdempotentSend,
         work: Vec<(PartState, Message)>,
     ) -> Result<Accepted, ApiError> {
-        for (index, (state, fresh)) in work.into_iter().enumerate() {
+        for (index, (state, mut fresh)) in work.into_iter().enumerate() {
             let outcome = match state {
                 PartState::Done => {
                     self.discard_sealed(&fresh).await;
@@ -220,6 +220,8 @@ impl<P: Ports> SendApi<P> {
                 }
                 PartState::Store => {
                     record.parts[index].message_id = fresh.id;
+                    // Erasing the message erases the record that holds its request.
+                    fresh.idempotency_key = Some(record.key.clone());
                     match self.ports.messages().insert(&fresh).await {
                         Ok(()) => {
                             log_accepted(&fresh);

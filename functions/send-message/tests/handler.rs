@@ -514,6 +514,13 @@ async fn a_repeated_key_answers_the_first_202_and_queues_nothing() {
     assert_eq!(ids(&again), ids(&first));
     assert_eq!(api.ports.queue.jobs().len(), 1, "queued once");
     assert_eq!(api.ports.messages.all(&org("org-a")).len(), 1);
+    // The message names its key, so erasing it erases the record of the request too.
+    assert_eq!(
+        api.ports.messages.all(&org("org-a"))[0]
+            .idempotency_key
+            .as_deref(),
+        Some("compose-7f3a")
+    );
 
     // The same key in another organization is another send.
     let mut other = jwt_event(
@@ -531,7 +538,9 @@ async fn a_repeated_key_answers_the_first_202_and_queues_nothing() {
 
     // Without a key every request is its own send.
     assert_eq!(post(&api, Some("org-a"), body).await.status_code, 202);
-    assert_eq!(api.ports.messages.all(&org("org-a")).len(), 2);
+    let sent = api.ports.messages.all(&org("org-a"));
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].idempotency_key, None);
 }
 
 #[tokio::test]

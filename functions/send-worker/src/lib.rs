@@ -3,13 +3,16 @@
 //! with exponential backoff by re-queueing the job with a delay; after the last attempt the
 //! message is FAILED, so no accepted message stays PENDING. A send whose outcome Twilio
 //! never confirmed ends UNCONFIRMED, never sent again (`reconcile`). The same queue's
-//! functions also copy inbound media (`media_copy`).
+//! functions also copy inbound media (`media_copy`) and erase a deleted contact's data
+//! (`erasure`).
 
+mod erasure;
 mod media_copy;
 mod reconcile;
 
 use std::time::Duration;
 
+pub use erasure::{ERASURE_CONCURRENCY, ERASURE_PAGE};
 pub use media_copy::{MEDIA_COPY_CONCURRENCY, MEDIA_FETCH_ATTEMPTS};
 pub use reconcile::{CLOCK_SKEW, CONFIRM_ATTEMPTS, candidates, find_sent, reaches_back};
 
@@ -107,6 +110,11 @@ pub enum JobOutcome {
     Skipped,
     /// An inbound message's media: copied into the bucket, or marked unavailable.
     MediaCopied,
+    /// A page of a deleted contact's messages erased; `done` when nothing is left to sweep.
+    Erased {
+        messages: usize,
+        done: bool,
+    },
 }
 
 /// Extra attempts for looking up a send whose outcome is unknown, beyond the send attempts.
@@ -166,8 +174,12 @@ impl<P: Ports> SendWorker<P> {
     /// Sends one queued message. An Err means the job could not be processed (a store was
     /// unavailable) and must be delivered again.
     pub async fn process(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
-        if job.kind == JobKind::CopyMedia {
-            return self.copy_media(job).await;
+        match &job.kind {
+            JobKind::CopyMedia => return self.copy_media(job).await,
+            JobKind::EraseContact { contact_id } => {
+                return self.erase_contact(job, contact_id).await;
+            }
+            JobKind::Send => {}
         }
         let org = &job.organization_id;
         let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
@@ -195,7 +207,7 @@ impl<P: Ports> SendWorker<P> {
             JobOutcome::Unconfirmed { reason } => {
                 tracing::warn!(organization_id = %org, message_id = %message.id, attempt = job.attempt, reason, "Twilio could not confirm the send; it is not sent again");
             }
-            JobOutcome::Skipped | JobOutcome::MediaCopied => {}
+            JobOutcome::Skipped | JobOutcome::MediaCopied | JobOutcome::Erased { .. } => {}
         }
         Ok(outcome)
     }

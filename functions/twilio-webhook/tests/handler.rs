@@ -643,6 +643,7 @@ async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>
         template,
         details: None,
         expires_at: None,
+        idempotency_key: None,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m

@@ -101,6 +101,16 @@ impl Local {
         .await
     }
 
+    /// A contact deleted as the CRM does (`DELETE /local/contacts/{id}`).
+    pub async fn delete_contact(&self, org: &str, contact_id: &str) -> Reply {
+        self.send(
+            self.http
+                .delete(self.url(&format!("/local/contacts/{contact_id}")))
+                .bearer_auth(self.token(org)),
+        )
+        .await
+    }
+
     /// A call to the sandbox (no JWT).
     pub async fn sandbox(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Reply {
         let mut request = self

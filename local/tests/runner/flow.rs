@@ -172,6 +172,89 @@ async fn a_username_user_reaches_the_contact_the_crm_gave_their_user_id() {
     assert_eq!(bad_user.status, 400);
 }
 
+/// The CRM deletes a contact: its messages and files go, its number writes as an unknown
+/// sender afterwards, and a contact written again under the same id starts with nothing.
+#[tokio::test]
+async fn a_contact_deleted_in_the_crm_takes_its_conversation_with_it() {
+    let local = start().await;
+    let sent = message_id(&local.send_text("acme", "c-ben", "Your order shipped").await);
+    local.wait_for_status("acme", "c-ben", &sent, "READ").await;
+    let reply = local
+        .sandbox(
+            Method::POST,
+            "/reply",
+            Some(json!({"organization_id": "acme", "from": "+6591234567", "media": "image"})),
+        )
+        .await;
+    assert_eq!(reply.body["webhook_status"], 200, "{}", reply.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let file = loop {
+        let messages = local.conversation("acme", "c-ben", None).await["messages"].clone();
+        if let Some(url) =
+            messages.as_array().unwrap().last().unwrap()["attachments"][0]["url"].as_str()
+        {
+            break url.to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "media never copied: {messages}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(local.http.get(&file).send().await.unwrap().status(), 200);
+    let aisha_before = local.conversation("acme", "c-aisha", None).await["messages"].clone();
+
+    let anonymous = reqwest::Client::new()
+        .delete(local.url("/local/contacts/c-ben"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+    let deleted = local.delete_contact("acme", "c-ben").await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    // The worker erases the conversation: the copied file is the last thing to check.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while local.http.get(&file).send().await.unwrap().status() != 404 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the file outlived its contact"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let gone = local
+        .get("acme", "/whatsapp/messages?contact_id=c-ben")
+        .await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+    // The number is nobody's now: a message from it is kept as an unknown sender's.
+    let later = local
+        .sandbox(
+            Method::POST,
+            "/reply",
+            Some(json!({"from": "+6591234567", "body": "Hello?", "organization_id": "acme"})),
+        )
+        .await;
+    assert_eq!(later.body["webhook_status"], 200, "{}", later.body);
+    let restored = local
+        .put_contact(
+            "acme",
+            "c-ben",
+            json!({"name": "Ben Ong", "phone_number": "+6591234567", "whatsapp_opt_in": true}),
+        )
+        .await;
+    assert_eq!(restored.status, 204, "{}", restored.body);
+    assert_eq!(
+        local.conversation("acme", "c-ben", None).await["messages"],
+        json!([]),
+        "nothing of the deleted contact came back"
+    );
+    assert_eq!(
+        local.conversation("acme", "c-aisha", None).await["messages"],
+        aisha_before,
+        "another contact's conversation is untouched"
+    );
+}
+
 /// A sandbox fault (Twilio misbehaving as it does) and how the send ends, end to end over
 /// HTTP: the API, the in-process worker with its retries, the sandbox and its callbacks.
 struct FaultCase {

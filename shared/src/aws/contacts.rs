@@ -464,4 +464,17 @@ impl ContactStore for DynamoContacts {
             .map_err(|e| unavailable("PutItem contact", e.into_service_error()))?;
         self.index(before.as_ref(), Some(contact)).await
     }
+
+    async fn delete(&self, org: &OrganizationId, id: &ContactId) -> PortResult<()> {
+        let before = self.get_item(org, id).await?.map(ContactItem::into_contact);
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("organization_id", s(org.as_str()))
+            .key("contact_id", s(id.as_str()))
+            .send()
+            .await
+            .map_err(|e| unavailable("DeleteItem contact", e.into_service_error()))?;
+        self.index(before.as_ref(), None).await
+    }
 }

@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
@@ -75,6 +76,8 @@ struct MessageItem {
     /// message through it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at_epoch: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    idempotency_key: Option<String>,
 }
 
 fn conversation_key(org: &OrganizationId, contact: &ContactId) -> String {
@@ -105,6 +108,7 @@ impl From<&Message> for MessageItem {
             template: m.template.clone(),
             details: m.details.clone(),
             expires_at_epoch: m.expires_at.map(|t| t.timestamp()),
+            idempotency_key: m.idempotency_key.clone(),
         }
     }
 }
@@ -131,6 +135,7 @@ impl From<MessageItem> for Message {
             expires_at: i
                 .expires_at_epoch
                 .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
+            idempotency_key: i.idempotency_key,
         }
     }
 }
@@ -279,24 +284,47 @@ impl DynamoMessages {
         forward: bool,
         limit: usize,
     ) -> PortResult<(Vec<Message>, bool)> {
-        let mut query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(index)
-            .key_condition_expression(condition)
-            // Expired by the organization's retention but not yet deleted by TTL: left out.
+        // Expired by the organization's retention but not yet deleted by TTL: left out.
+        let query = self
+            .query_all(index, condition, values, forward)
             .filter_expression(
                 "attribute_not_exists(expires_at_epoch) OR expires_at_epoch > :now_epoch",
             )
             .expression_attribute_values(
                 ":now_epoch",
                 AttributeValue::N(Utc::now().timestamp().to_string()),
-            )
+            );
+        self.read_pages(query, limit).await
+    }
+
+    /// A Query of one index key, expired messages included.
+    fn query_all(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        forward: bool,
+    ) -> QueryFluentBuilder {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(condition)
             .scan_index_forward(forward);
         for (name, value) in values {
             query = query.expression_attribute_values(name, value);
         }
+        query
+    }
+
+    /// Reads `query` on past DynamoDB's 1 MB pages until `limit + 1` items are in or the key
+    /// range ends: up to `limit` messages, and whether there are more.
+    async fn read_pages(
+        &self,
+        query: QueryFluentBuilder,
+        limit: usize,
+    ) -> PortResult<(Vec<Message>, bool)> {
         let mut items = Vec::new();
         let mut start = None;
         loop {
@@ -321,6 +349,32 @@ impl DynamoMessages {
         let has_more = messages.len() > limit;
         messages.truncate(limit);
         Ok((messages, has_more))
+    }
+
+    /// Deletes one item of the organization; with `held_by`, only while that message holds
+    /// it (a `SID#` item). Gone already, or held by another: nothing to do.
+    async fn delete_item(&self, key: String, held_by: Option<&MessageId>) -> PortResult<()> {
+        let mut delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(key));
+        if let Some(id) = held_by {
+            delete = delete
+                .condition_expression("for_message_id = :id")
+                .expression_attribute_values(":id", s(id.to_string()));
+        }
+        match delete.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(())
+                } else {
+                    Err(unavailable("DeleteItem erasure", e))
+                }
+            }
+        }
     }
 
     /// The message a `SID#` item names: the sid's holder (outbound, `hold_sid`) or the
@@ -739,6 +793,42 @@ impl MessageStore for DynamoMessages {
             .condition_expression("attribute_exists(item_key)")
             .expression_attribute_values(":a", value);
         self.conditional(update, "UpdateItem message attachments")
+            .await
+    }
+
+    async fn erasable(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        before: &MessageId,
+        limit: usize,
+    ) -> PortResult<ConversationPage> {
+        let query = self.query_all(
+            "conversation",
+            "conversation = :c AND message_id < :id",
+            vec![
+                (":c", s(conversation_key(org, contact))),
+                (":id", s(before.to_string())),
+            ],
+            false,
+        );
+        let (mut messages, has_more) = self.read_pages(query, limit).await?;
+        messages.sort_by_key(|m| m.id);
+        Ok(ConversationPage { messages, has_more })
+    }
+
+    async fn erase(&self, message: &Message) -> PortResult<()> {
+        let org = &message.organization_id;
+        // The message goes last: until it is gone, a retried erasure finds it again.
+        if let Some(sid) = &message.twilio_message_sid {
+            self.delete_item(item_key(org, &sid_marker_key(sid)), Some(&message.id))
+                .await?;
+        }
+        if let Some(key) = &message.idempotency_key {
+            self.delete_item(item_key(org, &idempotency_key_item(key)), None)
+                .await?;
+        }
+        self.delete_item(item_key(org, &message.id.to_string()), None)
             .await
     }
 

@@ -1,5 +1,5 @@
-//! Jobs on SQS: sends on the send queue, inbound media copies on their own queue (when one
-//! is configured) so a long copy never shares a batch, and its timeout, with sends. Delays
+//! Jobs on SQS: sends on the send queue, inbound media copies and erasures on their own queue
+//! (when one is configured) so a long job never shares a batch, and its timeout, with sends. Delays
 //! up to SQS's 15 minutes go on the message itself.
 
 use std::time::Duration;
@@ -36,7 +36,10 @@ impl SqsSendQueue {
 
     fn queue_for(&self, job: &SendJob) -> PortResult<&str> {
         let (url, setting) = match (&job.kind, &self.media_queue_url) {
-            (JobKind::CopyMedia, Some(media)) => (media.as_str(), "MEDIA_QUEUE_URL"),
+            // The long jobs: never in a batch, or behind a timeout, with sends.
+            (JobKind::CopyMedia | JobKind::EraseContact { .. }, Some(media)) => {
+                (media.as_str(), "MEDIA_QUEUE_URL")
+            }
             _ => (self.queue_url.as_str(), "SEND_QUEUE_URL"),
         };
         if url.is_empty() {

@@ -126,6 +126,11 @@ impl MessageId {
         Self(ulid::Ulid::from_parts(millis, 0))
     }
 
+    /// The greatest id there can be: a cursor above every message.
+    pub fn ceiling() -> Self {
+        Self(ulid::Ulid(u128::MAX))
+    }
+
     pub fn timestamp_ms(&self) -> u64 {
         self.0.timestamp_ms()
     }

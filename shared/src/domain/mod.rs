@@ -26,7 +26,8 @@ pub use media::{
     split_outbound,
 };
 pub use message::{
-    Attachment, Direction, JobKind, Message, MessageStatus, MessageType, SendJob, StatusChange,
+    Attachment, Direction, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, JobKind, Message,
+    MessageStatus, MessageType, SendJob, StatusChange,
 };
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
 pub use org_config::{

@@ -110,4 +110,9 @@ impl ContactStore for MemoryContacts {
         );
         Ok(())
     }
+
+    async fn delete(&self, org: &OrganizationId, id: &ContactId) -> PortResult<()> {
+        lock(&self.contacts)?.remove(&(org.clone(), id.clone()));
+        Ok(())
+    }
 }

@@ -29,13 +29,28 @@ struct State {
 pub struct MemoryMessages {
     state: Arc<Mutex<State>>,
     /// Operations: `insert`, `insert_inbound`, `inbound_effects_done`, `apply_status`,
-    /// `update_attachments`, `save_idempotent_send`, `hold_sid`, `record_destination`.
+    /// `update_attachments`, `save_idempotent_send`, `hold_sid`, `record_destination`,
+    /// `erase`.
     pub faults: super::StoreFaults,
 }
 
 impl MemoryMessages {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// How many items the store keeps of an organization beside its messages: sids held,
+    /// inbound markers done, claims and idempotency records (erasure tests).
+    pub fn side_items(&self, org: &OrganizationId) -> usize {
+        lock(&self.state)
+            .map(|s| {
+                s.by_sid.keys().filter(|(o, _)| o == org).count()
+                    + s.holds.keys().filter(|(o, _)| o == org).count()
+                    + s.effects_done.iter().filter(|(o, _)| o == org).count()
+                    + s.claims.keys().filter(|(o, _)| o == org).count()
+                    + s.idempotent_sends.keys().filter(|(o, _)| o == org).count()
+            })
+            .unwrap_or(0)
     }
 
     /// Every message of an organization, contact or not (tests and diagnostics).
@@ -306,6 +321,50 @@ impl MessageStore for MemoryMessages {
         Ok(true)
     }
 
+    async fn erasable(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        before: &MessageId,
+        limit: usize,
+    ) -> PortResult<ConversationPage> {
+        let state = lock(&self.state)?;
+        let thread: Vec<&Message> = state
+            .messages
+            .range((org.clone(), MessageId::floor_at(0))..(org.clone(), *before))
+            .map(|(_, m)| m)
+            .filter(|m| m.contact_id.as_ref() == Some(contact))
+            .collect();
+        let (page, has_more) = newest(thread, limit);
+        Ok(ConversationPage {
+            messages: page.into_iter().cloned().collect(),
+            has_more,
+        })
+    }
+
+    async fn erase(&self, message: &Message) -> PortResult<()> {
+        round_trip().await;
+        self.faults.check("erase")?;
+        let mut state = lock(&self.state)?;
+        let org = &message.organization_id;
+        if let Some(sid) = &message.twilio_message_sid {
+            let key = (org.clone(), sid.clone());
+            if state.holds.get(&key) == Some(&message.id) {
+                state.holds.remove(&key);
+                state.effects_done.remove(&key);
+            }
+            if state.by_sid.get(&key) == Some(&message.id) {
+                state.by_sid.remove(&key);
+            }
+        }
+        if let Some(key) = &message.idempotency_key {
+            state.idempotent_sends.remove(&(org.clone(), key.clone()));
+        }
+        state.claims.remove(&(org.clone(), message.id));
+        state.messages.remove(&(org.clone(), message.id));
+        Ok(())
+    }
+
     async fn apply_status(
         &self,
         org: &OrganizationId,
@@ -401,5 +460,10 @@ mod tests {
     #[tokio::test]
     async fn inbound_messages_are_stored_once_per_sid() {
         contract::inbound_messages_are_stored_once_per_sid(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn erasure_takes_a_contacts_messages_and_only_them() {
+        contract::erasure_takes_a_contacts_messages_and_only_them(&MemoryMessages::new()).await;
     }
 }

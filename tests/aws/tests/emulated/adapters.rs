@@ -740,6 +740,15 @@ async fn pages_are_whole_whatever_the_item_size() {
     contract::pages_are_whole_whatever_the_item_size(&Stack::create().await.ports().messages).await;
 }
 
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn dynamodb_erasure_takes_a_contacts_messages_and_only_them() {
+    contract::erasure_takes_a_contacts_messages_and_only_them(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
 /// `local reindex` while the indexer runs: what the indexer applies between the rebuild's
 /// reads and its writes is never undone — an opt-out is not restored, a new contact's terms
 /// are not dropped, a rename keeps only the new name.

@@ -20,7 +20,7 @@ use shared::testing::{
 use shared::twilio::compute_signature;
 use twilio_webhook::TwilioWebhook;
 
-async fn stack_with_demo_data() -> (Stack, AwsPorts) {
+pub(crate) async fn stack_with_demo_data() -> (Stack, AwsPorts) {
     let stack = Stack::create().await;
     stack
         .put_secret("acme", &secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true))
@@ -35,7 +35,7 @@ async fn stack_with_demo_data() -> (Stack, AwsPorts) {
 }
 
 /// Receives what is on the queue, as the Lambda event source mapping would hand it over.
-async fn receive(stack: &Stack, url: &str) -> SqsEvent {
+pub(crate) async fn receive(stack: &Stack, url: &str) -> SqsEvent {
     let out = stack
         .sqs()
         .receive_message()
@@ -50,7 +50,7 @@ async fn receive(stack: &Stack, url: &str) -> SqsEvent {
 }
 
 /// Deletes the records the worker did not report as failed (what the mapping does).
-async fn acknowledge(stack: &Stack, url: &str, event: &SqsEvent, failed: &[String]) {
+pub(crate) async fn acknowledge(stack: &Stack, url: &str, event: &SqsEvent, failed: &[String]) {
     for record in &event.records {
         if !failed.contains(record.message_id.as_ref().unwrap()) {
             stack
@@ -94,7 +94,7 @@ fn signed_status_callback(
     )
 }
 
-fn signed(
+pub(crate) fn signed(
     path: &str,
     query: &str,
     route_key: &str,

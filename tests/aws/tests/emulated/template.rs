@@ -290,6 +290,46 @@ fn each_retention_period_has_its_lifecycle_rule() {
     }
 }
 
+/// A contact removed from the table starts its erasure: the indexer may queue the job on the
+/// long jobs' queue (which the worker consumes), and the worker may read the conversation
+/// and delete its messages and files. Nothing else deletes messages.
+#[test]
+fn a_removed_contact_can_be_erased() {
+    let t = template();
+    let indexer = &t["Resources"]["ContactIndexerFunction"]["Properties"];
+    assert_eq!(
+        indexer["Environment"]["Variables"]["MEDIA_QUEUE_URL"],
+        "MediaCopyQueue"
+    );
+    assert!(
+        grants(&t, "ContactIndexerFunction")
+            .iter()
+            .any(|(a, r)| a == "sqs:SendMessage" && r.contains("MediaCopyQueue"))
+    );
+    let worker = &t["Resources"]["SendWorkerFunction"]["Properties"];
+    let consumed = serde_norway::to_string(&worker["Events"]).unwrap();
+    assert!(consumed.contains("MediaCopyQueue"), "{consumed}");
+    let worker_grants = grants(&t, "SendWorkerFunction");
+    let allowed = |action: &str, on: &str| {
+        worker_grants
+            .iter()
+            .any(|(a, r)| a == action && r.contains(on))
+    };
+    assert!(allowed("dynamodb:Query", "index/conversation"));
+    assert!(allowed("dynamodb:DeleteItem", "MessagesTable"));
+    assert!(allowed("s3:DeleteObject", "MediaBucket"));
+    let deleters: Vec<&str> = resources_of_type(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(name, _)| {
+            grants(&t, name)
+                .iter()
+                .any(|(a, r)| a == "dynamodb:DeleteItem" && r.contains("MessagesTable"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(deleters, ["SendWorkerFunction"]);
+}
+
 #[test]
 fn policies_are_least_privilege() {
     let t = template();
@@ -402,10 +442,9 @@ fn the_worker_may_do_what_exactly_once_sending_needs() {
         granted("dynamodb:Query", "MessagesTable.Arn}/index/sid"),
         "{grants:?}"
     );
-    assert!(
-        !granted("dynamodb:Query", "index/conversation"),
-        "nothing more"
-    );
+    // The conversation index is for erasure (`a_removed_contact_can_be_erased`); the poll
+    // index is none of the worker's business.
+    assert!(!granted("dynamodb:Query", "index/changes"), "nothing more");
 }
 
 /// Sending seals attachments: send-message copies uploads into `{org}/sent/…` and may write

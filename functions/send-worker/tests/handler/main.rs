@@ -15,6 +15,8 @@ use shared::twilio::{OutboundContent, TwilioError};
 
 use send_worker::*;
 
+mod erasure;
+
 type Worker = SendWorker<MemoryPorts>;
 
 fn settings() -> WorkerSettings {
@@ -74,6 +76,7 @@ async fn pending(w: &Worker, text: &str) -> SendJob {
             template: None,
             details: None,
             expires_at: None,
+            idempotency_key: None,
         })
         .await
         .unwrap();
@@ -417,7 +420,7 @@ async fn unconfigured_organization_fails_the_message() {
 async fn sqs_batch_reports_only_the_malformed_record() {
     let w = worker().await;
     let event: SqsEvent =
-        serde_json::from_str(include_str!("../../../events/send-worker.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../events/send-worker.json")).unwrap();
     // The fixture's first record names this message.
     let job: SendJob = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
     let now = Utc::now();
@@ -441,6 +444,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             template: None,
             details: None,
             expires_at: None,
+            idempotency_key: None,
         })
         .await
         .unwrap();

@@ -1,0 +1,324 @@
+//! Erasure jobs: a deleted contact's messages, what is kept beside them and their files go,
+//! page by page and once more after the final sweep's delay; nobody else's.
+
+use super::*;
+use shared::domain::{
+    Attachment, ERASURE_FINAL_SWEEP_DELAY, JobKind, OrganizationId, OutboundPart, PhoneNumber,
+};
+use shared::ports::{ContactStore, SendQueue};
+
+fn cid(id: &str) -> ContactId {
+    ContactId::parse(id).unwrap()
+}
+
+/// A stored message of `contact` with a file in the bucket and, inbound, a Twilio sid.
+async fn stored_with_file(w: &Worker, o: &str, contact: &str, n: usize, inbound: bool) -> Message {
+    let organization = org(o);
+    let key = format!("{o}/inbound/{contact}-{n}.jpg");
+    w.ports
+        .media
+        .store(&key, vec![0xff, 0xd8, 0xff], "image/jpeg")
+        .unwrap();
+    let attachment = Attachment {
+        key: Some(key),
+        url: None,
+        content_type: "image/jpeg".into(),
+        filename: None,
+        size: Some(3),
+        error: None,
+        card: None,
+    };
+    let message = if inbound {
+        Message::inbound(
+            &organization,
+            Some(cid(contact)),
+            None,
+            &format!("MM{n:032x}{}", contact.len()),
+            Some(format!("photo {n}")),
+            vec![attachment],
+            Utc::now(),
+        )
+    } else {
+        let phone = PhoneNumber::parse_e164("+60123456789").unwrap();
+        let part = OutboundPart {
+            message_type: MessageType::Image,
+            text: None,
+            attachment: Some(attachment),
+        };
+        let mut m =
+            Message::outbound_pending(&organization, &cid(contact), &phone, part, Utc::now());
+        m.status = MessageStatus::Delivered;
+        m
+    };
+    if inbound {
+        w.ports.messages.insert_inbound(&message).await.unwrap();
+    } else {
+        w.ports.messages.insert(&message).await.unwrap();
+    }
+    message
+}
+
+/// Runs the queued jobs as SQS would deliver them (delays are not waited for), until none is
+/// left; what each run returned.
+async fn run_queue(w: &Worker) -> Vec<(JobOutcome, Duration)> {
+    let mut outcomes = Vec::new();
+    loop {
+        let jobs = w.ports.queue.drain();
+        if jobs.is_empty() {
+            return outcomes;
+        }
+        for (job, delay) in jobs {
+            outcomes.push((w.process(&job).await.unwrap(), delay));
+        }
+    }
+}
+
+fn count(w: &Worker, o: &str, contact: &str) -> usize {
+    w.ports
+        .messages
+        .all(&org(o))
+        .iter()
+        .filter(|m| m.contact_id.as_ref() == Some(&cid(contact)))
+        .count()
+}
+
+async fn delete(w: &Worker, o: &str, contact: &str) {
+    w.ports
+        .contacts
+        .delete(&org(o), &cid(contact))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
+    let w = worker().await;
+    w.ports
+        .contacts
+        .put(&contact("org-a", "c2", "Ben Ong", "+6591234567"))
+        .await
+        .unwrap();
+    // c1: a message the worker sent (its sid held), 230 more with files, half of them replies.
+    let sent = pending(&w, "Your order shipped").await;
+    assert!(matches!(
+        w.process(&sent).await.unwrap(),
+        JobOutcome::Sent { .. }
+    ));
+    for n in 0..230 {
+        stored_with_file(&w, "org-a", "c1", n, n % 2 == 0).await;
+    }
+    // Others: c2 in the same organization, c1 of another organization.
+    let twin = stored_with_file(&w, "org-a", "c2", 1, true).await;
+    let theirs = stored_with_file(&w, "org-b", "c1", 2, true).await;
+    let others_keys: Vec<String> = w
+        .ports
+        .media
+        .keys()
+        .into_iter()
+        .filter(|k| !k.contains("/c1-") || k.starts_with("org-b/"))
+        .collect();
+    let side_before_b = w.ports.messages.side_items(&org("org-b"));
+    w.ports.queue.drain();
+
+    delete(&w, "org-a", "c1").await;
+    w.ports
+        .queue
+        .enqueue(
+            &SendJob::erase_contact(&org("org-a"), &cid("c1")),
+            Duration::ZERO,
+        )
+        .await
+        .unwrap();
+    let outcomes = run_queue(&w).await;
+    assert_eq!(
+        outcomes,
+        [
+            (
+                JobOutcome::Erased {
+                    messages: ERASURE_PAGE,
+                    done: false
+                },
+                Duration::ZERO
+            ),
+            (
+                JobOutcome::Erased {
+                    messages: ERASURE_PAGE,
+                    done: false
+                },
+                Duration::ZERO
+            ),
+            (
+                JobOutcome::Erased {
+                    messages: 31,
+                    done: false
+                },
+                Duration::ZERO
+            ),
+            // The final sweep, after every writer that read the contact in time is done.
+            (
+                JobOutcome::Erased {
+                    messages: 0,
+                    done: true
+                },
+                ERASURE_FINAL_SWEEP_DELAY
+            ),
+        ]
+    );
+    assert_eq!(count(&w, "org-a", "c1"), 0);
+    assert_eq!(
+        w.ports.media.keys(),
+        others_keys,
+        "only the contact's files went"
+    );
+    // What is kept beside messages: the twin's inbound marker (sid held, effects state) only.
+    assert_eq!(w.ports.messages.side_items(&org("org-a")), 2);
+    assert_eq!(w.ports.messages.side_items(&org("org-b")), side_before_b);
+    let org_a = org("org-a");
+    assert_eq!(
+        w.ports
+            .messages
+            .find_by_sid(&org_a, twin.twilio_message_sid.as_deref().unwrap())
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(twin.id)
+    );
+    assert!(
+        w.ports
+            .messages
+            .get(&org("org-b"), &theirs.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        w.ports
+            .messages
+            .get(&org_a, &sent.message_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn what_a_late_writer_stores_goes_with_the_final_sweep() {
+    let w = worker().await;
+    stored_with_file(&w, "org-a", "c1", 1, true).await;
+    delete(&w, "org-a", "c1").await;
+    let first = w
+        .process(&SendJob::erase_contact(&org("org-a"), &cid("c1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        JobOutcome::Erased {
+            messages: 1,
+            done: false
+        }
+    );
+    let (final_sweep, delay) = w.ports.queue.drain().pop().unwrap();
+    assert_eq!((final_sweep.attempt, delay), (2, ERASURE_FINAL_SWEEP_DELAY));
+    // A webhook that resolved the contact just before its deletion writes after the sweep.
+    stored_with_file(&w, "org-a", "c1", 2, true).await;
+    assert_eq!(
+        w.process(&final_sweep).await.unwrap(),
+        JobOutcome::Erased {
+            messages: 1,
+            done: true
+        }
+    );
+    assert_eq!(count(&w, "org-a", "c1"), 0);
+    assert!(w.ports.media.keys().is_empty());
+    assert!(
+        w.ports.queue.jobs().is_empty(),
+        "nothing after the final sweep"
+    );
+}
+
+#[tokio::test]
+async fn an_erasure_that_fails_half_way_resumes_where_it_stopped() {
+    let w = worker().await;
+    for n in 0..12 {
+        stored_with_file(&w, "org-a", "c1", n, n % 3 == 0).await;
+    }
+    delete(&w, "org-a", "c1").await;
+    let job = SendJob::erase_contact(&org("org-a"), &cid("c1"));
+    // The sixth of the first eight erases (they run at once) fails: the job fails after the
+    // other seven are done, and queues nothing.
+    w.ports.messages.faults.fail_after("erase", 5, 1);
+    assert!(w.process(&job).await.is_err(), "delivered again by SQS");
+    assert_eq!(count(&w, "org-a", "c1"), 5);
+    assert!(
+        w.ports.queue.jobs().is_empty(),
+        "no next step before this page is done"
+    );
+    // The redelivery finds what is left; a file already deleted is no error.
+    assert_eq!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Erased {
+            messages: 5,
+            done: false
+        }
+    );
+    assert_eq!(count(&w, "org-a", "c1"), 0);
+    assert!(w.ports.media.keys().is_empty());
+    assert_eq!(w.ports.messages.side_items(&org("org-a")), 0);
+}
+
+#[tokio::test]
+async fn a_contact_restored_in_the_crm_keeps_its_conversation() {
+    let w = worker().await;
+    let kept = stored_with_file(&w, "org-a", "c1", 1, true).await;
+    // Deleted and written again before the job ran (an undo in the CRM): nothing is erased.
+    let job = SendJob::erase_contact(&org("org-a"), &cid("c1"));
+    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Skipped);
+    assert!(
+        w.ports
+            .messages
+            .get(&org("org-a"), &kept.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(w.ports.media.keys().len(), 1);
+    assert!(w.ports.queue.jobs().is_empty());
+}
+
+#[tokio::test]
+async fn an_erasure_job_travels_through_sqs_like_any_other() {
+    let w = worker().await;
+    stored_with_file(&w, "org-a", "c1", 1, false).await;
+    delete(&w, "org-a", "c1").await;
+    let job = SendJob::erase_contact(&org("org-a"), &cid("c1"));
+    let event: SqsEvent = serde_json::from_value(serde_json::json!({"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": serde_json::to_string(&job).unwrap(),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1545082649183"},
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:eu-west-1:123456789012:whatsapp-media-copy",
+        "awsRegion": "eu-west-1"
+    }]}))
+    .unwrap();
+    assert!(w.handle_sqs(event).await.batch_item_failures.is_empty());
+    assert_eq!(count(&w, "org-a", "c1"), 0);
+    let queued: Vec<(OrganizationId, JobKind)> = w
+        .ports
+        .queue
+        .jobs()
+        .into_iter()
+        .map(|(j, _)| (j.organization_id, j.kind))
+        .collect();
+    assert_eq!(
+        queued,
+        [(
+            org("org-a"),
+            JobKind::EraseContact {
+                contact_id: cid("c1")
+            }
+        )]
+    );
+}

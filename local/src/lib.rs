@@ -4,6 +4,7 @@
 mod backend;
 pub mod chaos;
 mod crm;
+pub mod erase;
 pub mod gateway;
 mod media_store;
 pub mod sandbox;
@@ -428,6 +429,7 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
         "stop_mid_job",
         "hold_sid",
         "record_destination",
+        "erase",
     ];
     let refuse = |message: String| {
         (

@@ -4,6 +4,7 @@ use local::seed::Seed;
 
 const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR] [--aws]
        local reindex ORGANIZATION_ID...
+       local erase ORGANIZATION_ID CONTACT_ID...
   --port N     port on 127.0.0.1 (default: $PORT or 8080; 0 picks a free one)
   --seed FILE  demo data to load (default: $SEED_FILE or the bundled local/seed.json)
   --web DIR    static files of the Send Message page (default: $WEB_DIR or ./web)
@@ -12,7 +13,10 @@ const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR] [--aws]
                (default: $LOCAL_BACKEND=aws, else in process)
   reindex      rebuild the contact search index of these organizations from their contacts
                in DynamoDB ($CONTACTS_TABLE, $CONTACT_SEARCH_TABLE, AWS credentials and region
-               from the environment): after an upgrade, or a change the indexer gave up on";
+               from the environment): after an upgrade, or a change the indexer gave up on
+  erase        erase what is stored of contacts the CRM deleted: queues their erasure for the
+               worker ($SEND_QUEUE_URL, $MEDIA_QUEUE_URL, $CONTACTS_TABLE): for a removal the
+               indexer gave up on, or contacts deleted before erasure existed";
 
 struct Args {
     port: u16,
@@ -90,12 +94,62 @@ async fn reindex(organizations: &[String]) -> std::process::ExitCode {
     code
 }
 
+/// `local erase ORG CONTACT…`: queues the erasure of deleted contacts (`local::erase`).
+async fn erase(argv: &[String]) -> std::process::ExitCode {
+    let usage = || {
+        eprintln!("{USAGE}");
+        std::process::ExitCode::from(2)
+    };
+    let Some((org, ids)) = argv.split_first() else {
+        return usage();
+    };
+    let Ok(org) = shared::domain::OrganizationId::parse(org) else {
+        return usage();
+    };
+    let Ok(contacts) = ids
+        .iter()
+        .map(|id| shared::domain::ContactId::parse(id))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        return usage();
+    };
+    if contacts.is_empty() {
+        return usage();
+    }
+    let resources = shared::aws::Resources::from_lookup(|n| std::env::var(n).ok());
+    let sdk = shared::aws::sdk_config().await;
+    match local::erase::queue_erasures(&sdk, &resources, &org, &contacts).await {
+        Ok(done) => {
+            let mut code = std::process::ExitCode::SUCCESS;
+            for (contact, erasure) in done {
+                match erasure {
+                    local::erase::Erasure::Queued => println!("{org}/{contact}: erasure queued"),
+                    local::erase::Erasure::StillAContact => {
+                        eprintln!(
+                            "{org}/{contact}: still in the contacts table; delete it there first"
+                        );
+                        code = std::process::ExitCode::FAILURE;
+                    }
+                }
+            }
+            code
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     shared::telemetry::init_local();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.first().is_some_and(|a| a == "reindex") {
         return reindex(&argv[1..]).await;
+    }
+    if argv.first().is_some_and(|a| a == "erase") {
+        return erase(&argv[1..]).await;
     }
     let args = match args() {
         Ok(a) => a,

@@ -316,7 +316,8 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = PortResult<bool>> + Send;
 
     /// Applies a status event atomically and only forwards (see `Message::apply`); None if
-    /// there is no such message.
+    /// there is no such message — erased while it was being sent, and then a sid the change
+    /// names that was held for it is released, so nothing of it is left.
     fn apply_status(
         &self,
         org: &OrganizationId,

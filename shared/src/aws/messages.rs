@@ -896,6 +896,14 @@ impl MessageStore for DynamoMessages {
                 return Ok(Some(StatusOutcome::Applied(message)));
             }
         }
-        Ok(self.get(org, id).await?.map(StatusOutcome::Unchanged))
+        let current = self.get(org, id).await?;
+        if current.is_none()
+            && let Some(sid) = &change.twilio_message_sid
+        {
+            // Erased while it was being sent: the sid it held goes with it.
+            self.delete_item(item_key(org, &sid_marker_key(sid)), Some(id))
+                .await?;
+        }
+        Ok(current.map(StatusOutcome::Unchanged))
     }
 }

@@ -375,6 +375,13 @@ impl MessageStore for MemoryMessages {
         self.faults.check("apply_status")?;
         let mut state = lock(&self.state)?;
         let Some(message) = state.messages.get_mut(&(org.clone(), *id)) else {
+            // Erased while it was being sent: the sid it held goes with it.
+            if let Some(sid) = &change.twilio_message_sid {
+                let key = (org.clone(), sid.clone());
+                if state.holds.get(&key) == Some(id) {
+                    state.holds.remove(&key);
+                }
+            }
             return Ok(None);
         };
         let changed = message.apply(change, Utc::now());

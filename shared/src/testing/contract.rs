@@ -1073,4 +1073,32 @@ pub async fn erasure_takes_a_contacts_messages_and_only_them<M: MessageStore>(st
             .unwrap()
             .is_some()
     );
+
+    // A message erased while a worker or a callback was recording its sid: the hold they
+    // took after the erasure is released when the status finds no message.
+    let late = message("acme", Some("c-gone"), "late", Direction::Outbound, None);
+    store.insert(&late).await.unwrap();
+    store.erase(&late).await.unwrap();
+    let late_sid = "SM0000000000000000000000000000e005";
+    assert!(store.hold_sid(&acme, late_sid, &late.id).await.unwrap());
+    assert!(
+        store
+            .apply_status(&acme, &late.id, &StatusChange::sent(late_sid))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store.hold_sid(&acme, late_sid, &holder.id).await.unwrap(),
+        "the sid is free again"
+    );
+    // Another message's hold is never released that way.
+    assert!(
+        store
+            .apply_status(&acme, &late.id, &StatusChange::sent(late_sid))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(!store.hold_sid(&acme, late_sid, &late.id).await.unwrap());
 }

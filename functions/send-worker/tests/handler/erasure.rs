@@ -322,3 +322,41 @@ async fn an_erasure_job_travels_through_sqs_like_any_other() {
         )]
     );
 }
+
+#[tokio::test]
+async fn a_message_erased_while_twilio_takes_it_leaves_no_sid_behind() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    let gate = w.ports.sender.hold_next();
+    let sending = tokio::spawn({
+        let w = w.clone();
+        let job = job.clone();
+        async move { w.process(&job).await }
+    });
+    while w.ports.sender.attempts().is_empty() {
+        tokio::task::yield_now().await;
+    }
+    // The worker read the contact and is at Twilio when the CRM deletes it and the erasure
+    // runs; then Twilio answers.
+    delete(&w, "org-a", "c1").await;
+    let erased = w
+        .process(&SendJob::erase_contact(&org("org-a"), &cid("c1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        erased,
+        JobOutcome::Erased {
+            messages: 1,
+            done: false
+        }
+    );
+    gate.notify_one();
+    let sent = sending.await.unwrap().unwrap();
+    assert!(matches!(sent, JobOutcome::Sent { .. }), "{sent:?}");
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
+    assert_eq!(
+        w.ports.messages.side_items(&org("org-a")),
+        0,
+        "the sid the worker held after the erasure is released"
+    );
+}

@@ -388,3 +388,87 @@ async fn a_deleted_contact_leaves_nothing_in_any_table_or_the_bucket() {
         ["acme|c2", "globex|c1"]
     );
 }
+
+/// A removal the indexer gave up on (its dead-letter queue holds sequence numbers, not
+/// contacts): `local erase` queues the erasure by hand; a contact still in the table is
+/// refused.
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn local_erase_queues_what_the_stream_lost() {
+    let (stack, ports) = stack_with_demo_data().await;
+    ports
+        .contacts
+        .put(&contact("acme", "c2", "Ben Ong", "+6591234567"))
+        .await
+        .unwrap();
+    reply_with_file(&ports, "acme", "c1", 1).await;
+    reply_with_file(&ports, "acme", "c2", 1).await;
+    // The CRM deletes c1; no indexer sees it.
+    aws_sdk_dynamodb::Client::new(&stack.sdk)
+        .delete_item()
+        .table_name(&stack.resources.contacts_table)
+        .key(
+            "organization_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("acme".into()),
+        )
+        .key(
+            "contact_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("c1".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (c1, c2) = (
+        ContactId::parse("c1").unwrap(),
+        ContactId::parse("c2").unwrap(),
+    );
+    let done = local::erase::queue_erasures(
+        &stack.sdk,
+        &stack.resources,
+        &org("acme"),
+        &[c1.clone(), c2.clone()],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        done,
+        [
+            (c1, local::erase::Erasure::Queued),
+            (c2, local::erase::Erasure::StillAContact)
+        ]
+    );
+    let url = stack.resources.send_queue_url.clone().unwrap();
+    let worker = SendWorker {
+        ports: ports.clone(),
+        settings: WorkerSettings {
+            max_attempts: 3,
+            retry_base: std::time::Duration::from_millis(10),
+            claim_lease: std::time::Duration::from_secs(30),
+            twilio_timeout: std::time::Duration::from_secs(10),
+            public_base_url: None,
+            media_fetch_timeout: std::time::Duration::from_secs(20),
+            media_copy_deadline: std::time::Duration::from_secs(40),
+        },
+    };
+    let event = receive(&stack, &url).await;
+    assert_eq!(event.records.len(), 1);
+    assert!(
+        worker
+            .handle_sqs(event.clone())
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    acknowledge(&stack, &url, &event, &[]).await;
+    let left: Vec<String> = scan(&stack, &stack.resources.messages_table)
+        .await
+        .iter()
+        .map(|i| text(i, "conversation"))
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(left, ["acme#c2"]);
+    assert_eq!(
+        objects(&stack).await.into_iter().collect::<Vec<_>>(),
+        ["acme/inbound/c2-1.jpg"]
+    );
+}

@@ -52,9 +52,22 @@ async function loadConversation() {
     state.before = page.next_before;
     render(true);
   } catch (e) {
-    if (generation === state.generation) $("messages").replaceChildren(el("p", { class: "empty", text: e.message }));
+    if (generation !== state.generation) return;
+    if (e.status === 404) return contactGone();
+    $("messages").replaceChildren(el("p", { class: "empty", text: e.message }));
   }
   schedulePoll();
+}
+
+// The CRM deleted the contact (the API no longer knows it): its conversation is erased on the
+// server, so it leaves the screen too; the composer locks and the picker drops the contact.
+function contactGone() {
+  clearTimeout(state.pollTimer);
+  state.messages = new Map();
+  state.after = null;
+  state.before = null;
+  $("messages").replaceChildren();
+  showContactState({ eligible: false, ineligible_reason: SENTENCES.contactDeleted }, true);
 }
 
 // `live`: the page is news (a poll), so a send that failed since is announced.
@@ -108,14 +121,13 @@ async function poll() {
     const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}&after=${encodeURIComponent(state.after)}`);
     if (generation !== state.generation) return;
     state.pollFailures = 0;
-    if (page.messages.length) {
-      const atBottom = isAtBottom();
-      applyPage(page, true);
-      render(atBottom);
-    } else if (page.next_after) {
-      state.after = page.next_after;
-    }
-  } catch {
+    // Every poll says how the contact stands (the CRM may have blocked it); news is drawn.
+    const atBottom = isAtBottom();
+    applyPage(page, true);
+    if (page.messages.length) render(atBottom);
+  } catch (e) {
+    if (generation !== state.generation) return;
+    if (e.status === 404) return contactGone();
     state.pollFailures += 1;
   }
   if (generation === state.generation) schedulePoll();

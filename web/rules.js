@@ -45,4 +45,5 @@ export const SENTENCES = {
   outsideWindow: "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.",
   noContent: "No content to send.",
   sendFailed: "Failed to send via WhatsApp.",
+  contactDeleted: "This contact was deleted in the CRM, and its WhatsApp conversation with it.",
 };

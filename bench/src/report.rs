@@ -390,14 +390,22 @@ impl Report {
             });
         }
         if let Some(poll) = self.operations.iter().find(|o| o.operation == "empty poll") {
-            let only_query = poll.requests.len() == 1
-                && poll.requests[0].0 == "dynamodb.Query"
-                && (poll.requests[0].1 - 1.0).abs() < 1e-9;
+            // The changes and the contact (how it stands in the CRM) are read at once.
+            let mut requests: Vec<(&str, f64)> = poll
+                .requests
+                .iter()
+                .map(|(name, n)| (name.as_str(), *n))
+                .collect();
+            requests.sort_by(|a, b| a.0.cmp(b.0));
+            let one_each = requests.len() == 2
+                && requests[0].0 == "dynamodb.GetItem"
+                && requests[1].0 == "dynamodb.Query"
+                && requests.iter().all(|(_, n)| (n - 1.0).abs() < 1e-9);
             targets.push(Target {
                 what: "empty poll".into(),
-                target: "one DynamoDB Query".into(),
+                target: "one DynamoDB Query and one GetItem, at once".into(),
                 measured: format!("{:?}", poll.requests),
-                met: only_query,
+                met: one_each,
             });
         }
         for search in self

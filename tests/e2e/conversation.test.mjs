@@ -255,6 +255,29 @@ test("STOP from the contact locks the composer and drops them from the list; STA
   assertClean(assert, problems);
 });
 
+test("a contact deleted in the CRM leaves the screen with its conversation", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Ben Ong");
+  await send(page, "Your invoice is attached");
+  await message(page, "Your invoice is attached", "READ").waitFor();
+  await runner.reply("acme", BEN, { body: "Thanks, got it" });
+  await message(page, "Thanks, got it", "RECEIVED").waitFor();
+
+  await runner.deleteContact("acme", "c-ben");
+  // The next poll learns the contact is gone: the conversation leaves the screen.
+  const gone = "This contact was deleted in the CRM, and its WhatsApp conversation with it.";
+  await page.locator("#contact-notice", { hasText: gone }).waitFor();
+  assert.equal(await page.locator("#messages").innerText(), "", "nothing of the conversation stays on screen");
+  assert.equal(await page.locator("#message-text").isDisabled(), true);
+  assert.equal(await page.locator("#send").isDisabled(), true);
+  await contact(page, "Ben Ong").waitFor({ state: "detached" });
+  // And it stays gone: the server erased it, so a fresh page has nothing either.
+  const answer = await runner.api("acme", "GET", "/whatsapp/messages?contact_id=c-ben");
+  assert.equal(answer.status, 404);
+  await screenshot(page, "07b-contact-deleted");
+  assertClean(assert, problems, [/status of 404/]);
+});
+
 test("older messages load when scrolling up", async (t) => {
   const { runner, page, problems } = await session(t, { page: { config: { messagesPageSize: 10 } } });
   const sent = [];

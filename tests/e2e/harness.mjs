@@ -94,6 +94,14 @@ export async function startRunner({ seed, env = {} } = {}) {
       });
       if (response.status !== 204) throw new Error(`store fault: ${response.status} ${await response.text()}`);
     },
+    /** The CRM deletes a contact (the runner's `DELETE /local/contacts/{id}`). */
+    async deleteContact(organization_id, contact_id) {
+      const response = await fetch(`${base}/local/contacts/${contact_id}`, {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${token(organization_id)}` },
+      });
+      if (response.status !== 204) throw new Error(`delete contact: ${response.status} ${await response.text()}`);
+    },
     /** Calls the API as the organization's demo user. */
     async api(organization_id, method, route, body) {
       const response = await fetch(`${base}${route}`, {

@@ -151,9 +151,11 @@ impl<P: Ports> MessagesApi<P> {
             ContactId::parse(&contact_id).map_err(|_| ApiError::NotFound("Contact not found."))?;
         let now = Utc::now();
         let horizon = horizon(now.timestamp_millis().max(0) as u64, self.poll_settle);
-        // A poll reads the changes first: when nothing is new, that one Query is all.
-        // (Another organization's contact has no messages under this organization.)
+        // A poll reads the changes and the contact at once: the page learns of a contact the
+        // CRM changed (blocked, opted out) or deleted (its conversation erased: 404) even when
+        // no message is new.
         let polling = after.is_some();
+        let mut polled_contact = None;
         let (page, next_after) = match after {
             Some(cursor) => {
                 // Read past the changes already returned, so they cannot crowd out news.
@@ -161,11 +163,12 @@ impl<P: Ports> MessagesApi<P> {
                     cursor: cursor.floor,
                     limit: limit + cursor.seen.len(),
                 };
-                let mut changed = self
-                    .ports
-                    .messages()
-                    .conversation(org, &contact_id, read)
-                    .await?;
+                let (changed, contact) = tokio::join!(
+                    self.ports.messages().conversation(org, &contact_id, read),
+                    self.ports.contacts().get(org, &contact_id),
+                );
+                let contact = contact?.ok_or(ApiError::NotFound("Contact not found."))?;
+                let mut changed = changed?;
                 let read_up_to = changed
                     .has_more
                     .then(|| changed.messages.iter().map(|m| m.revision).max())
@@ -176,29 +179,21 @@ impl<P: Ports> MessagesApi<P> {
                     read_up_to,
                     horizon,
                 );
-                if changed.messages.is_empty() {
-                    return Ok(json_response(
-                        200,
-                        &Conversation {
-                            contact: None,
-                            window: None,
-                            messages: vec![],
-                            next_after: Some(next.to_string()),
-                            next_before: None,
-                        },
-                    ));
-                }
                 changed.has_more = false;
+                polled_contact = Some(contact);
                 (Some(changed), Some(next))
             }
             None => (None, None),
         };
-        let contact = self
-            .ports
-            .contacts()
-            .get(org, &contact_id)
-            .await?
-            .ok_or(ApiError::NotFound("Contact not found."))?;
+        let contact = match polled_contact {
+            Some(contact) => contact,
+            None => self
+                .ports
+                .contacts()
+                .get(org, &contact_id)
+                .await?
+                .ok_or(ApiError::NotFound("Contact not found."))?,
+        };
         let (page, next_after) = match (page, before) {
             (Some(page), _) => (page, next_after),
             (None, Some(id)) => (

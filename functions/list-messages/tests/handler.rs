@@ -182,7 +182,9 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
         texts(&empty).is_empty(),
         "what the first page showed is not news"
     );
-    assert!(empty["contact"].is_null() && empty["window"].is_null());
+    // The contact's state comes with every poll, news or not.
+    assert_eq!(empty["contact"]["eligible"], true);
+    assert!(empty["window"]["open"].is_boolean());
     let cursor = empty["next_after"].as_str().unwrap().to_owned();
 
     std::thread::sleep(std::time::Duration::from_millis(2));
@@ -435,4 +437,45 @@ async fn attachments_get_our_download_urls_never_twilios() {
         "not copied yet: no URL at all"
     );
     assert!(!body.to_string().contains("api.twilio.com"));
+}
+
+#[tokio::test]
+async fn a_poll_tells_the_page_what_the_crm_did_to_the_contact_even_without_news() {
+    let api = api().await;
+    let initial = get(&api, "contact_id=c1").await;
+    let cursor = initial["next_after"].as_str().unwrap().to_owned();
+    // The CRM blocks the contact: no message is new, the poll says so all the same.
+    let mut blocked = api
+        .ports
+        .contacts
+        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    blocked.whatsapp_blocked = true;
+    api.ports.contacts.put(&blocked).await.unwrap();
+    let poll = get(&api, &format!("contact_id=c1&after={cursor}")).await;
+    assert!(texts(&poll).is_empty());
+    assert_eq!(poll["contact"]["eligible"], false);
+    assert_eq!(
+        poll["contact"]["ineligible_reason"],
+        shared::domain::sentences::BLOCKED
+    );
+    // The CRM deletes it: the next poll is a 404, and the page clears the conversation.
+    api.ports
+        .contacts
+        .delete(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap();
+    let r = api
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/messages",
+            &format!("contact_id=c1&after={cursor}"),
+            Some("org-a"),
+            None,
+        ))
+        .await;
+    assert_eq!(r.status_code, 404);
+    assert_eq!(json_body(&r)["error"]["code"], "not_found");
 }

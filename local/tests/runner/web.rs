@@ -138,7 +138,11 @@ fn the_pages_sentences_are_the_servers() {
     use shared::domain::sentences;
     let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/rules.js"))
         .expect("web/rules.js");
-    for sentence in [sentences::OUTSIDE_WINDOW, sentences::NO_CONTENT] {
+    for sentence in [
+        sentences::OUTSIDE_WINDOW,
+        sentences::NO_CONTENT,
+        sentences::CONTACT_DELETED,
+    ] {
         assert!(
             app.contains(&format!("\"{sentence}\"")),
             "web/rules.js does not say {sentence:?}"

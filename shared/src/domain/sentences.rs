@@ -15,6 +15,9 @@ pub const UNSUBSCRIBED: &str = "Contact has unsubscribed from WhatsApp.";
 /// to one, so a reply needs a phone number.
 pub const USERNAME_ONLY: &str = "This contact uses a WhatsApp username and the CRM has no phone number for them; WhatsApp replies through Twilio need one.";
 pub const OUTSIDE_WINDOW: &str = "This contact hasn't messaged you for more than 24 hours; WhatsApp may require a template message.";
+/// The page, when the contact it shows no longer exists (its conversation is erased).
+pub const CONTACT_DELETED: &str =
+    "This contact was deleted in the CRM, and its WhatsApp conversation with it.";
 /// An inbound file that could not be copied from Twilio.
 pub const MEDIA_UNAVAILABLE: &str = "The media could not be downloaded from WhatsApp.";
 pub const UNAVAILABLE: &str = "The service is temporarily unavailable. Please try again.";

@@ -62,9 +62,9 @@ pub struct ConversationContact {
 
 #[derive(Debug, Serialize)]
 pub struct Conversation {
-    /// None only in the answer to an empty poll.
-    pub contact: Option<ConversationContact>,
-    pub window: Option<ConversationWindow>,
+    /// How the contact stands now, with every answer (polls included).
+    pub contact: ConversationContact,
+    pub window: ConversationWindow,
     pub messages: Vec<MessageView>,
     /// Pass as `after` to poll for what is new or changed.
     pub next_after: Option<String>,
@@ -225,12 +225,12 @@ impl<P: Ports> MessagesApi<P> {
         Ok(json_response(
             200,
             &Conversation {
-                contact: Some(ConversationContact {
+                contact: ConversationContact {
                     contact: ContactView::from(&contact),
                     eligible: eligibility.is_ok(),
                     ineligible_reason: eligibility.err().map(|e| e.to_string()),
-                }),
-                window: Some(conversation_window(contact.last_inbound_at, now)),
+                },
+                window: conversation_window(contact.last_inbound_at, now),
                 messages: self.views(org, &page.messages).await?,
                 next_after,
                 next_before,

@@ -134,14 +134,19 @@ impl AwsProxy {
                 let item = self.item(table, &request["Key"], authorization).await;
                 (0.0, self.writes(table, &item, 1.0))
             }
-            "DeleteItem" => (
-                0.0,
-                vec![KeyWrite {
-                    copy: table_name(spec(table)),
-                    key: hash_value(spec(table).hash_key, &request["Key"]),
-                    units: 1.0,
-                }],
-            ),
+            // `answer` is the item as it was, read before the delete (`forward`): it leaves
+            // the table and every index that held it, each copy billed by its size.
+            "DeleteItem" => {
+                let old = match answer.as_object() {
+                    Some(item) if !item.is_empty() => answer.clone(),
+                    _ => request["Key"].clone(),
+                };
+                let size = item_size(&old);
+                (
+                    0.0,
+                    write_units(spec(table), &old, size, 1.0, |_, key| key.is_some()),
+                )
+            }
             "BatchWriteItem" => {
                 let mut writes = Vec::new();
                 let tables = request["RequestItems"].as_object().into_iter().flatten();
@@ -368,6 +373,17 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let op = operation(&method, &uri, &headers, &body);
+    // A delete is billed by what it removes: read the item first (only while counting).
+    let counting = lock(&proxy.counters).label.is_some();
+    let deleted = if counting && op == "dynamodb.DeleteItem" {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+        let table = request["TableName"].as_str().unwrap_or_default();
+        let item = proxy.item(table, &request["Key"], authorization).await;
+        Some(Bytes::from(item.to_string()))
+    } else {
+        None
+    };
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = proxy
         .http
@@ -410,7 +426,7 @@ async fn forward(
         label
     };
     if let Some(label) = label {
-        let answer_json = answer_body.clone();
+        let answer_json = deleted.unwrap_or_else(|| answer_body.clone());
         let authorization = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -525,6 +541,21 @@ mod tests {
             .await;
         assert_eq!(total(&writes), 2.0);
         assert!(writes.iter().all(|w| w.key == "o"), "{writes:?}");
+        // A delete is billed on every copy that held the item (read before it went): the
+        // table, `conversation` and `changes`, and the `sid` index; one unit when nothing was
+        // there but the key.
+        let delete = json!({"TableName": "s-messages", "Key": {"item_key": {"S": "o#01J"}}});
+        let old = json!({"item_key": {"S": "o#01J"}, "conversation": {"S": "o#c"},
+            "message_id": {"S": "01J"}, "revision": {"S": "01K"},
+            "twilio_message_sid": {"S": "SM1"}});
+        let (_, writes) = proxy
+            .dynamodb_units("DeleteItem", &delete, &old, None)
+            .await;
+        assert_eq!(total(&writes), 4.0, "{writes:?}");
+        let (_, writes) = proxy
+            .dynamodb_units("DeleteItem", &delete, &delete["Key"], None)
+            .await;
+        assert_eq!(total(&writes), 1.0);
         // An update whose item cannot be read back still lands on its key.
         let update = json!({"TableName": "s-messages", "Key": {"item_key": {"S": "o#01K"}}});
         let (_, writes) = proxy

@@ -13,7 +13,7 @@ pub mod ports;
 pub mod routes;
 pub mod runtime;
 pub mod telemetry;
-pub mod templates;
+pub mod template_cache;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod twilio;

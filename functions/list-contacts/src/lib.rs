@@ -12,7 +12,7 @@ use shared::config::Settings;
 use shared::domain::{ChannelConfig, OrganizationId, Template, sentences};
 use shared::ports::{ContactStore, CredentialStore, Ports};
 use shared::runtime::Handler;
-use shared::templates::TemplateCache;
+use shared::template_cache::TemplateCache;
 
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 pub const MAX_PAGE_SIZE: usize = 100;

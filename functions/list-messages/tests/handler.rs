@@ -332,7 +332,21 @@ async fn closed_window_and_ineligibility_are_reported() {
 #[tokio::test]
 async fn another_organizations_contact_is_404_like_an_unknown_one() {
     let api = api().await;
-    for q in ["contact_id=b1", "contact_id=nope", "contact_id=bad%20id"] {
+    // A poll too: with an `after` cursor, the contact is read like without one.
+    let cursor = get(&api, "contact_id=c1").await["next_after"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let polls: Vec<String> = ["b1", "nope"]
+        .iter()
+        .map(|c| format!("contact_id={c}&after={cursor}"))
+        .collect();
+    let plain = ["contact_id=b1", "contact_id=nope", "contact_id=bad%20id"];
+    for q in plain
+        .iter()
+        .copied()
+        .chain(polls.iter().map(String::as_str))
+    {
         let r = api
             .handle(jwt_event(
                 "GET",

@@ -40,7 +40,7 @@ pub struct SendApi<P> {
     pub ports: P,
     pub org_claim: String,
     /// The organization's approved templates, for template sends.
-    pub templates: shared::templates::TemplateCache,
+    pub templates: shared::template_cache::TemplateCache,
 }
 
 impl<P: Ports> SendApi<P> {
@@ -48,7 +48,7 @@ impl<P: Ports> SendApi<P> {
         Self {
             ports,
             org_claim: settings.org_claim.clone(),
-            templates: shared::templates::TemplateCache::new(settings.template_cache_ttl),
+            templates: shared::template_cache::TemplateCache::new(settings.template_cache_ttl),
         }
     }
 }

@@ -49,7 +49,7 @@ async fn api_with(queue: MemoryQueue) -> Api {
     SendApi {
         ports,
         org_claim: "custom:organization_id".into(),
-        templates: shared::templates::TemplateCache::new(std::time::Duration::from_secs(60)),
+        templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
     }
 }
 

@@ -1,3 +1,6 @@
+//! `ApiError`: every way a request fails, and the one place errors meet HTTP (status, code,
+//! the JSON `{"error": {code, message}}` body).
+
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use serde_json::json;
 

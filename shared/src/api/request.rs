@@ -1,3 +1,6 @@
+//! Reading API Gateway requests: the organization from the verified JWT claims only, the
+//! route, query parameters and JSON bodies with clear errors.
+
 use aws_lambda_events::apigw::ApiGatewayV2httpRequest;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;

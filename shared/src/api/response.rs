@@ -1,3 +1,5 @@
+//! Building API Gateway responses: JSON bodies, TwiML for Twilio's webhooks.
+
 use aws_lambda_events::apigw::ApiGatewayV2httpResponse;
 use aws_lambda_events::encodings::Body;
 use http::{HeaderMap, HeaderValue, header};

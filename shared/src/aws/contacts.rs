@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::unavailable;
+use super::{s, unavailable};
 use crate::domain::search::{contact_terms, index_key};
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
 use crate::ports::{ContactStore, Page, PortError, PortResult, contact_page, decode_cursor};
@@ -111,10 +111,6 @@ fn read(item: HashMap<String, AttributeValue>) -> PortResult<ContactItem> {
 
 fn write(item: &ContactItem) -> PortResult<HashMap<String, AttributeValue>> {
     serde_dynamo::to_item(item).map_err(|e| PortError::Corrupt(format!("contact item: {e}")))
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
 }
 
 impl DynamoContacts {

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteIte
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::unavailable;
+use super::{s, unavailable};
 use crate::domain::{
     Attachment, ContactId, Direction, Message, MessageId, MessageStatus, MessageType,
     OrganizationId, StatusChange,
@@ -164,10 +164,6 @@ const ITEM_KEY: &str = "item_key";
 /// suffix is a message id, `SID#<sid>` or `IDEM#<key>`. Organization ids have no `#`.
 fn item_key(org: &OrganizationId, suffix: &str) -> String {
     format!("{org}#{suffix}")
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
 }
 
 fn sid_marker_key(sid: &str) -> String {

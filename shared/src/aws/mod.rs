@@ -145,6 +145,11 @@ pub fn sdk_loader() -> aws_config::ConfigLoader {
         .http_client(crate::https::aws_http_client())
 }
 
+/// A DynamoDB string attribute.
+pub(crate) fn s(value: impl Into<String>) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::S(value.into())
+}
+
 /// An SDK failure as a port error: the operation and the service's error code, for the log.
 pub(crate) fn unavailable<E>(operation: &str, error: E) -> PortError
 where

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
     WriteRequest,
 };
 
-use super::unavailable;
+use super::{s, unavailable};
 use crate::domain::search::{SearchQuery, contact_terms, found_at, index_key};
 use crate::domain::{Contact, ContactId, OrganizationId};
 use crate::ports::{Page, PortError, PortResult, decode_cursor, encode_cursor};
@@ -41,10 +41,6 @@ const SEARCH_ROUNDS: usize = 4;
 pub struct DynamoSearchIndex {
     client: super::LazyClient<Client>,
     table: String,
-}
-
-fn s(value: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(value.into())
 }
 
 /// One index item of a contact's term.

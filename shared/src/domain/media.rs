@@ -212,15 +212,21 @@ fn essence(content_type: &str) -> String {
         .to_ascii_lowercase()
 }
 
-pub fn media_rule(content_type: &str) -> Option<&'static MediaRule> {
+/// The one name of a type that goes by several: its essence, lowercase, with the aliases
+/// clients and WhatsApp use (`image/jpg`, `text/x-vcard`, `audio/opus`) as their standard type.
+pub fn canonical_type(content_type: &str) -> String {
     let essence = essence(content_type);
-    let essence = match essence.as_str() {
+    match essence.as_str() {
         "image/jpg" => "image/jpeg".to_owned(),
         "text/x-vcard" => "text/vcard".to_owned(),
         "audio/opus" => "audio/ogg".to_owned(),
         _ => essence,
-    };
-    MEDIA_RULES.iter().find(|r| r.content_type == essence)
+    }
+}
+
+pub fn media_rule(content_type: &str) -> Option<&'static MediaRule> {
+    let canonical = canonical_type(content_type);
+    MEDIA_RULES.iter().find(|r| r.content_type == canonical)
 }
 
 /// Checks what a client declares before it uploads.
@@ -347,12 +353,7 @@ pub struct ServedAs {
 
 /// A displayable type as it is; anything else as an opaque download.
 pub fn served_as(content_type: &str) -> ServedAs {
-    let essence = essence(content_type);
-    let essence = if essence == "image/jpg" {
-        "image/jpeg".to_owned()
-    } else {
-        essence
-    };
+    let essence = canonical_type(content_type);
     if SHOWN_INLINE.contains(&essence.as_str()) {
         ServedAs {
             content_type: essence,

@@ -1,5 +1,5 @@
 //! The sentences a CRM user reads, each defined once. API errors, failure reasons stored on
-//! messages and the page (through `web/rules.json`, checked equal by a test) use these.
+//! messages and the page (through `web/rules.js`, checked equal by a test) use these.
 
 use std::fmt::Display;
 

@@ -1,3 +1,6 @@
+//! The contacts table in memory: the same lookups (by id, by number, by WhatsApp user id),
+//! the eligible list with its search and cursor, and updates applied atomically under one lock.
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

@@ -1,3 +1,5 @@
+//! Organization secrets in memory, read and validated like Secrets Manager's documents.
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 

@@ -1,3 +1,5 @@
+//! The media bucket in memory, with presigned URLs the local runner serves like S3's.
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

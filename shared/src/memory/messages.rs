@@ -1,3 +1,6 @@
+//! The messages table in memory: held to the same store contract as DynamoDB
+//! (`testing::contract`), with faults to inject and round trips that let tasks interleave.
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 

@@ -1,3 +1,6 @@
+//! The send queue in memory: recorded for tests, or delivered after each job's delay to the
+//! local runner's worker loop.
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

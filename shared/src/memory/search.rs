@@ -1,3 +1,5 @@
+//! The contact search index in memory, for the indexer's tests.
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 

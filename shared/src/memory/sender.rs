@@ -1,3 +1,6 @@
+//! Twilio in handler tests: a scripted sender that records attempts and keeps what it
+//! accepted, as Twilio's Messages list would show it.
+
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 

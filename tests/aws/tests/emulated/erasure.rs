@@ -223,7 +223,7 @@ async fn a_deleted_contact_leaves_nothing_in_any_table_or_the_bucket() {
     let send = SendApi {
         ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
-        templates: shared::templates::TemplateCache::new(std::time::Duration::from_secs(60)),
+        templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
     };
     for (n, (o, c, from)) in [
         ("acme", "c1", "+60123456789"),

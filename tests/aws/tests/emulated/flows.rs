@@ -133,7 +133,7 @@ async fn send_worker_and_status_callback_end_to_end() {
     let send = SendApi {
         ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
-        templates: shared::templates::TemplateCache::new(std::time::Duration::from_secs(60)),
+        templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
     };
     let accepted = send
         .handle(jwt_event(
@@ -375,7 +375,7 @@ async fn an_unavailable_table_is_a_503_and_nothing_is_queued() {
     let send = SendApi {
         ports: ports.clone(),
         org_claim: "custom:organization_id".into(),
-        templates: shared::templates::TemplateCache::new(std::time::Duration::from_secs(60)),
+        templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
     };
     let r = send
         .handle(jwt_event(

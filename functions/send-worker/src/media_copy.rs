@@ -12,9 +12,7 @@ use shared::domain::{
     Attachment, ChannelConfig, OrgConfig, OrganizationId, SendJob, media_rule,
     sentences::MEDIA_UNAVAILABLE,
 };
-use shared::ports::{
-    CredentialStore, MediaStore, MessageStore, PortError, Ports, SendQueue, WhatsAppSender,
-};
+use shared::ports::{CredentialStore, MediaStore, MessageStore, PortError, Ports, WhatsAppSender};
 use shared::twilio::{FailureKind, TwilioError};
 use tokio::time::Instant;
 
@@ -96,32 +94,42 @@ impl<P: Ports> SendWorker<P> {
             }
         }
         // What was copied is kept even when another file's store write failed.
-        if attachments != message.attachments {
-            self.ports
+        if attachments != message.attachments
+            && self
+                .ports
                 .messages()
                 .update_attachments(org, &message.id, &attachments)
-                .await?;
+                .await?
+                .is_none()
+        {
+            // Erased while its files were being copied (its contact deleted): what this job
+            // stored goes too.
+            for key in attachments.iter().filter_map(|a| a.key.as_deref()) {
+                if !message
+                    .attachments
+                    .iter()
+                    .any(|a| a.key.as_deref() == Some(key))
+                {
+                    self.ports.media().discard(org, key).await?;
+                }
+            }
+            tracing::info!(organization_id = %org, message_id = %message.id, "message erased during its media copy: the copies are deleted");
+            return Ok(JobOutcome::Skipped);
         }
         if let Some(e) = failure {
             return Err(e);
         }
         if brief || deferred {
             // A brief failure spends an attempt; files only deferred do not.
-            let next = SendJob {
-                attempt: job.attempt + u32::from(brief),
-                ..job.clone()
-            };
+            let attempt = job.attempt + u32::from(brief);
             let delay = if brief {
-                retry_delay(self.settings.retry_base, next.attempt)
+                retry_delay(self.settings.retry_base, attempt)
             } else {
                 Duration::ZERO
             };
-            self.ports.queue().enqueue(&next, delay).await?;
+            self.requeue_after(job, attempt, delay).await?;
             tracing::info!(organization_id = %org, message_id = %message.id, brief, deferred, "inbound media copy continues in another job");
-            return Ok(JobOutcome::Retrying {
-                attempt: next.attempt,
-                delay,
-            });
+            return Ok(JobOutcome::Retrying { attempt, delay });
         }
         tracing::info!(organization_id = %org, message_id = %message.id, "inbound media handled");
         Ok(JobOutcome::MediaCopied)

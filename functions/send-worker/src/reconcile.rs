@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::sentences::{self, send_failed};
 use shared::domain::{ChannelConfig, Message, PhoneNumber, SendJob, StatusChange};
-use shared::ports::{CredentialStore, MessageStore, PortError, Ports, SendQueue, WhatsAppSender};
+use shared::ports::{CredentialStore, MessageStore, PortError, Ports, WhatsAppSender};
 use shared::twilio::{ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE};
 
 use crate::{JobOutcome, MAX_RETRY_DELAY, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
@@ -213,11 +213,8 @@ impl<P: Ports> SendWorker<P> {
     async fn confirm_later(&self, job: &SendJob, reason: String) -> Result<JobOutcome, PortError> {
         let last = self.settings.max_attempts + RECONCILE_ATTEMPTS + CONFIRM_ATTEMPTS;
         if job.attempt < last {
-            let next = SendJob {
-                attempt: job.attempt + 1,
-                ..job.clone()
-            };
-            self.ports.queue().enqueue(&next, MAX_RETRY_DELAY).await?;
+            self.requeue_after(job, job.attempt + 1, MAX_RETRY_DELAY)
+                .await?;
         }
         Ok(JobOutcome::Unconfirmed { reason })
     }

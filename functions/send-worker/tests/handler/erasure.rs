@@ -360,3 +360,44 @@ async fn a_message_erased_while_twilio_takes_it_leaves_no_sid_behind() {
         "the sid the worker held after the erasure is released"
     );
 }
+
+#[tokio::test]
+async fn a_message_erased_while_its_media_is_copied_leaves_no_file() {
+    let w = worker().await;
+    let job = inbound_with_media(&w).await;
+    w.ports.sender.media_answers(
+        TWILIO_MEDIA,
+        [Ok((
+            b"\xff\xd8\xff\xe0jpeg".to_vec(),
+            "image/jpeg".to_owned(),
+        ))],
+    );
+    w.ports.sender.media_delay(Duration::from_millis(200));
+    let copying = tokio::spawn({
+        let w = w.clone();
+        let job = job.clone();
+        async move { w.process(&job).await }
+    });
+    // The download is under way when the CRM deletes the contact and the erasure runs.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    delete(&w, "org-a", "c1").await;
+    let erased = w
+        .process(&SendJob::erase_contact(&org("org-a"), &cid("c1")))
+        .await
+        .unwrap();
+    // The inbound message and the helper's own pending one.
+    assert_eq!(
+        erased,
+        JobOutcome::Erased {
+            messages: 2,
+            done: false
+        }
+    );
+    assert_eq!(copying.await.unwrap().unwrap(), JobOutcome::Skipped);
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
+    assert!(
+        w.ports.media.keys().is_empty(),
+        "the copy stored after the erasure is deleted: {:?}",
+        w.ports.media.keys()
+    );
+}

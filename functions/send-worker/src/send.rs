@@ -1,0 +1,313 @@
+//! The first job of the worker: sending a PENDING message. One worker at a time holds it
+//! (`claim_send`); a POST goes out only while the claim outlasts it; Twilio's answer is
+//! recorded once its sid is this message's, and a failure is retried, reconciled or final by
+//! what Twilio said (`handle_failure`).
+
+use chrono::Utc;
+use secrecy::ExposeSecret;
+use shared::domain::sentences::send_failed;
+use shared::domain::{ChannelConfig, ContactChange, Message, OrgConfig, SendJob, StatusChange};
+use shared::ports::{
+    AttemptOutcome, ContactStore, CredentialStore, MediaStore, MessageStore, PortError, Ports,
+    SendClaim, WhatsAppSender,
+};
+use shared::routes::status_callback_path;
+use shared::twilio::{
+    FailureKind, OutboundContent, OutboundMessage, RECOMMENDED_OVERRIDES, TwilioError,
+};
+
+use crate::{
+    CLAIM_MARGIN, INVALID_CONFIGURATION, JobOutcome, MEDIA_URL_EXPIRY, NOT_CONFIGURED, SendWorker,
+};
+
+impl<P: Ports> SendWorker<P> {
+    /// One worker at a time: a job delivered twice sends once.
+    pub(crate) async fn claim_and_send(
+        &self,
+        job: &SendJob,
+        message: &Message,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        let claimed_at = Utc::now();
+        let claim = self
+            .ports
+            .messages()
+            .claim_send(org, &message.id, claimed_at, self.settings.claim_lease)
+            .await?;
+        match claim {
+            SendClaim::NotPending => Ok(JobOutcome::Skipped),
+            SendClaim::Held { until } => {
+                // Delivered again while another worker sends it: SQS brings it back later,
+                // and by then that worker is done or gone.
+                tracing::info!(organization_id = %org, message_id = %message.id, %until, "message held by another worker");
+                Err(PortError::Unavailable(
+                    "the message is being sent by another worker".into(),
+                ))
+            }
+            SendClaim::Claimed {
+                unresolved_since: Some(since),
+            } => {
+                self.reconcile_then_send(job, message, since, claimed_at)
+                    .await
+            }
+            SendClaim::Claimed {
+                unresolved_since: None,
+            } => self.attempt(job, message, claimed_at).await,
+        }
+    }
+
+    /// Whether a request to Twilio started now ends (or times out) while the claim taken at
+    /// `claimed_at` still holds: past that, another delivery of the job could take the
+    /// message and reconcile while this request is still in flight.
+    pub(crate) fn may_post(&self, claimed_at: chrono::DateTime<Utc>) -> bool {
+        let needed = self.settings.twilio_timeout + CLAIM_MARGIN;
+        let lease_left = (claimed_at
+            + chrono::Duration::from_std(self.settings.claim_lease).unwrap_or_default())
+            - Utc::now();
+        lease_left.to_std().is_ok_and(|left| left > needed)
+    }
+
+    /// Too little of the claim is left to post: nothing was sent, so the claim is cleared
+    /// and the same attempt comes back shortly.
+    pub(crate) async fn postpone(
+        &self,
+        job: &SendJob,
+        message: &Message,
+    ) -> Result<JobOutcome, PortError> {
+        self.ports
+            .messages()
+            .release_send(&job.organization_id, &message.id, AttemptOutcome::NotSent)
+            .await?;
+        tracing::info!(organization_id = %job.organization_id, message_id = %message.id, "claim too short to post; the attempt is postponed");
+        self.requeue(job, job.attempt)
+            .await
+            .map(|(attempt, delay)| JobOutcome::Retrying { attempt, delay })
+    }
+
+    pub(crate) async fn attempt(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        claimed_at: chrono::DateTime<Utc>,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        let contact = match &message.contact_id {
+            Some(id) => self.ports.contacts().get(org, id).await?,
+            None => None,
+        };
+        let Some(contact) = contact else {
+            return self
+                .fail(message, send_failed("the contact no longer exists."))
+                .await;
+        };
+        // The contact may have opted out since the message was accepted.
+        let to = match contact.eligibility() {
+            Ok(phone) => phone,
+            Err(why) => {
+                return self.fail(message, send_failed(why)).await;
+            }
+        };
+        // One number per attempt: the contact's current one, recorded before it is posted
+        // to, so that a lost answer is looked for where the message went.
+        let recorded;
+        let message = if message.contact_phone.as_deref() == Some(to.as_str()) {
+            message
+        } else {
+            match self
+                .ports
+                .messages()
+                .record_destination(org, &message.id, &to)
+                .await?
+            {
+                Some(updated) => {
+                    recorded = updated;
+                    &recorded
+                }
+                None => return Ok(JobOutcome::Skipped),
+            }
+        };
+        let config = match self.ports.credentials().channel_config(org).await? {
+            ChannelConfig::Configured(config) => config,
+            ChannelConfig::NotConfigured { why } => {
+                tracing::warn!(organization_id = %org, why, "organization not configured");
+                return self.fail(message, NOT_CONFIGURED.into()).await;
+            }
+        };
+        // WhatsApp carries one media per message; the send path split them already. Twilio
+        // checks it with HEAD as well as GET: our signed link answers both (an S3 presigned
+        // GET answers HEAD with 403); without a public base URL, a presigned GET.
+        let media_url = match message.attachments.first().and_then(|a| a.key.as_deref()) {
+            Some(key) => {
+                let expires =
+                    chrono::Utc::now().timestamp() + shared::media_link::LINK_LIFETIME_SECONDS;
+                let link = self.settings.public_base_url.as_ref().and_then(|base| {
+                    shared::media_link::path(config.auth_token.expose_secret(), org, key, expires)
+                        .map(|path| format!("{base}{path}"))
+                });
+                match link {
+                    Some(link) => Some(link),
+                    None => Some(
+                        self.ports
+                            .media()
+                            .presign_get(org, key, MEDIA_URL_EXPIRY)
+                            .await?,
+                    ),
+                }
+            }
+            None => None,
+        };
+        let content = match &message.template {
+            // An approved template: Twilio renders it; no Body, no MediaUrl.
+            Some(template) => OutboundContent::Template {
+                content_sid: template.content_sid.clone(),
+                content_variables: (!template.variables.is_empty())
+                    .then(|| serde_json::to_string(&template.variables).ok())
+                    .flatten(),
+            },
+            None => OutboundContent::FreeForm {
+                body: message.text.clone(),
+                media_url,
+            },
+        };
+        let outbound = OutboundMessage {
+            to,
+            content,
+            // The overrides make Twilio retry a callback we answered 5xx (a store failed).
+            status_callback: self.settings.public_base_url.as_ref().map(|base| {
+                format!(
+                    "{base}{}?message_id={}#{RECOMMENDED_OVERRIDES}",
+                    status_callback_path(org.as_str()),
+                    message.id
+                )
+            }),
+        };
+
+        if !self.may_post(claimed_at) {
+            return self.postpone(job, message).await;
+        }
+        let mut result = self.ports.sender().send(&config, &outbound).await;
+        // The token may have been rotated since it was cached: read it again, once.
+        if let Err(e) = &result
+            && e.kind() == FailureKind::Configuration
+            && let Some(fresh) = self.rotated_config(job, &config).await?
+        {
+            if !self.may_post(claimed_at) {
+                return self.postpone(job, message).await;
+            }
+            result = self.ports.sender().send(&fresh, &outbound).await;
+        }
+        match result {
+            Ok(sent) => self.adopt_answer(job, message, &sent.sid).await,
+            Err(e) if e.outcome_unknown() => self.reconcile_later(job, message, e.reason()).await,
+            Err(e) => {
+                // Twilio certainly did not take it: the next attempt sends without asking.
+                self.ports
+                    .messages()
+                    .release_send(org, &message.id, AttemptOutcome::NotSent)
+                    .await?;
+                self.handle_failure(job, message, &contact.contact_id, e)
+                    .await
+            }
+        }
+    }
+
+    /// Twilio took the message under `sid`: recorded SENT once the sid is this message's.
+    /// If a look-alike message of ours adopted that sid while the answer was on its way
+    /// (reconciling its own lost answer), that Twilio message counts for the look-alike, and
+    /// this one is looked for again before anything is sent.
+    pub(crate) async fn adopt_answer(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        sid: &str,
+    ) -> Result<JobOutcome, PortError> {
+        if self
+            .ports
+            .messages()
+            .hold_sid(&job.organization_id, sid, &message.id)
+            .await?
+        {
+            self.record(message, StatusChange::sent(sid)).await?;
+            return Ok(JobOutcome::Sent {
+                sid: sid.to_owned(),
+            });
+        }
+        tracing::warn!(organization_id = %job.organization_id, message_id = %message.id, twilio_message_sid = %sid, "Twilio's answer names a sid another message holds");
+        self.reconcile_later(
+            job,
+            message,
+            "the message Twilio answered with was recorded for another message".into(),
+        )
+        .await
+    }
+
+    pub(crate) async fn rotated_config(
+        &self,
+        job: &SendJob,
+        used: &OrgConfig,
+    ) -> Result<Option<OrgConfig>, PortError> {
+        match self
+            .ports
+            .credentials()
+            .refresh(&job.organization_id)
+            .await?
+        {
+            ChannelConfig::Configured(fresh)
+                if fresh.account_sid != used.account_sid
+                    || fresh.auth_token.expose_secret() != used.auth_token.expose_secret()
+                    || fresh.whatsapp_from != used.whatsapp_from =>
+            {
+                Ok(Some(fresh))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub(crate) async fn handle_failure(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        contact_id: &shared::domain::ContactId,
+        error: TwilioError,
+    ) -> Result<JobOutcome, PortError> {
+        let org = &job.organization_id;
+        match error.kind() {
+            FailureKind::Transient if job.attempt < self.settings.max_attempts => {
+                tracing::info!(organization_id = %org, message_id = %message.id, error = %error, "transient Twilio failure");
+                let (attempt, delay) = self.requeue(job, job.attempt + 1).await?;
+                Ok(JobOutcome::Retrying { attempt, delay })
+            }
+            FailureKind::Transient => {
+                self.fail(
+                    message,
+                    send_failed(format!(
+                        "{} (gave up after {} attempts)",
+                        error.reason(),
+                        job.attempt
+                    )),
+                )
+                .await
+            }
+            FailureKind::Configuration => {
+                tracing::error!(organization_id = %org, message_id = %message.id, error = %error, "Twilio rejected the organization's configuration");
+                self.fail(message, INVALID_CONFIGURATION.into()).await
+            }
+            FailureKind::Unsubscribed => {
+                let change = ContactChange {
+                    whatsapp_unsubscribed: Some(true),
+                    ..Default::default()
+                };
+                self.ports
+                    .contacts()
+                    .update(org, contact_id, &change)
+                    .await?;
+                self.fail(message, send_failed(error.reason())).await
+            }
+            FailureKind::Permanent => {
+                let reason =
+                    shared::domain::sentences::twilio_failure(error.code(), error.reason());
+                self.fail(message, reason).await
+            }
+        }
+    }
+}

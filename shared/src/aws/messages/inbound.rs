@@ -1,0 +1,140 @@
+//! Inbound de-duplication: an inbound message and its `SID#<MessageSid>` marker are written in
+//! one transaction, so a repeated or concurrent delivery stores nothing.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+
+use super::{DynamoMessages, ITEM_KEY, item::write, item_key, sid_marker_key};
+use crate::aws::{s, unavailable};
+use crate::domain::{Message, MessageId, OrganizationId};
+use crate::ports::{InboundInsert, MessageStore, PortError, PortResult};
+
+impl DynamoMessages {
+    /// What the `SID#` marker of a stored inbound message says (a consistent read: a retry
+    /// can come at once). Markers from before `effects_done` existed count as done.
+    async fn inbound_marker(
+        &self,
+        org: &OrganizationId,
+        sid: &str,
+    ) -> PortResult<Option<InboundInsert>> {
+        let Some(item) = self
+            .item(org, sid_marker_key(sid), "GetItem inbound marker")
+            .await?
+        else {
+            return Ok(None);
+        };
+        let message_id = item
+            .get("for_message_id")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|id| MessageId::parse(id).ok());
+        let effects_done = match item.get("effects_done") {
+            Some(done) => done.as_bool().is_ok_and(|d| *d),
+            None => !item.contains_key("effects_pending"),
+        };
+        Ok(Some(InboundInsert::Duplicate {
+            message_id,
+            effects_done,
+        }))
+    }
+
+    pub(super) async fn insert_with_marker(&self, message: &Message) -> PortResult<InboundInsert> {
+        let Some(sid) = &message.twilio_message_sid else {
+            self.insert(message).await?;
+            return Ok(InboundInsert::Stored);
+        };
+        // A repeat (Twilio's retry) is recognised by a consistent read of its marker: cheaper
+        // than a transaction that fails its condition, which DynamoDB bills as writes.
+        if let Some(repeat) = self.inbound_marker(&message.organization_id, sid).await? {
+            return Ok(repeat);
+        }
+        let put = |item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(item_key)")
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))
+        };
+        let marker = HashMap::from([
+            (
+                "organization_id".to_owned(),
+                s(message.organization_id.as_str()),
+            ),
+            (
+                ITEM_KEY.to_owned(),
+                s(item_key(&message.organization_id, &sid_marker_key(sid))),
+            ),
+            ("for_message_id".to_owned(), s(message.id.to_string())),
+            // Until `inbound_effects_done`: a retried webhook applies what is missing.
+            ("effects_pending".to_owned(), AttributeValue::Bool(true)),
+        ]);
+        // The marker goes with its message when the organization's retention ends it.
+        let mut marker = marker;
+        if let Some(at) = message.expires_at {
+            marker.insert(
+                "expires_at_epoch".to_owned(),
+                AttributeValue::N(at.timestamp().to_string()),
+            );
+        }
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put(marker)?).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(write(message)?)?)
+                    .build(),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(InboundInsert::Stored),
+            Err(e) => {
+                let e = e.into_service_error();
+                // Only the marker (first item) can fail its condition on a repeated sid.
+                let duplicate = match &e {
+                    TransactWriteItemsError::TransactionCanceledException(t) => {
+                        t.cancellation_reasons()
+                            .first()
+                            .and_then(|first| first.code())
+                            == Some("ConditionalCheckFailed")
+                    }
+                    _ => false,
+                };
+                if duplicate {
+                    // A concurrent first delivery won; its marker is there now. If it is not,
+                    // nothing is known to be stored: fail, so Twilio's retry stores it.
+                    self.inbound_marker(&message.organization_id, sid)
+                        .await?
+                        .ok_or_else(|| {
+                            PortError::Unavailable(
+                                "the inbound marker's condition failed but it is not there".into(),
+                            )
+                        })
+                } else {
+                    Err(unavailable("TransactWriteItems inbound message", e))
+                }
+            }
+        }
+    }
+
+    pub(super) async fn mark_effects_done(
+        &self,
+        org: &OrganizationId,
+        sid: &str,
+    ) -> PortResult<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(item_key(org, &sid_marker_key(sid))))
+            .update_expression("SET effects_done = :done REMOVE effects_pending")
+            .condition_expression("attribute_exists(item_key)")
+            .expression_attribute_values(":done", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("UpdateItem inbound effects", e.into_service_error()))
+    }
+}

@@ -1,0 +1,503 @@
+//! Messages in DynamoDB (see `schema`). Every item has a partition key of its own
+//! (`{organization_id}#{message_id}`, `…#SID#<sid>`, `…#IDEM#<key>`), so an organization's
+//! message rate meets no per-key limit. A conversation page and a poll are one Query each;
+//! status updates are conditional writes that never move a status backwards; inbound
+//! de-duplication is a transaction with a `SID#<sid>` marker item.
+//!
+//! Here: the table's keys, reads, pages, sids and status updates. Beside it, one concern each:
+//! `item` (a message as the table holds it), `inbound` (de-duplication markers), `claims`
+//! (one worker at a time), `idempotency` (`Idempotency-Key` records), `erasure` (a deleted
+//! contact's messages).
+
+mod claims;
+mod erasure;
+mod idempotency;
+mod inbound;
+mod item;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use chrono::{DateTime, Utc};
+
+use item::{read, write};
+
+use super::{s, unavailable};
+use crate::domain::{
+    Attachment, ContactId, Message, MessageId, MessageStatus, OrganizationId, StatusChange,
+};
+use crate::ports::{
+    AttemptOutcome, ConversationPage, ConversationQuery, IdempotentSend, InboundInsert,
+    MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
+};
+
+#[derive(Clone)]
+pub struct DynamoMessages {
+    client: super::LazyClient<Client>,
+    table: String,
+}
+
+fn conversation_key(org: &OrganizationId, contact: &ContactId) -> String {
+    format!("{org}#{contact}")
+}
+
+/// The table's only key attribute.
+const ITEM_KEY: &str = "item_key";
+
+/// The partition key of an item of the organization: `{organization_id}#{suffix}`, where the
+/// suffix is a message id, `SID#<sid>` or `IDEM#<key>`. Organization ids have no `#`.
+fn item_key(org: &OrganizationId, suffix: &str) -> String {
+    format!("{org}#{suffix}")
+}
+
+fn sid_marker_key(sid: &str) -> String {
+    format!("SID#{sid}")
+}
+
+impl DynamoMessages {
+    /// One item of the organization (a message, a marker or a record), read consistently.
+    async fn item(
+        &self,
+        org: &OrganizationId,
+        suffix: String,
+        operation: &str,
+    ) -> PortResult<Option<HashMap<String, AttributeValue>>> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(item_key(org, &suffix)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map(|out| out.item)
+            .map_err(|e| unavailable(operation, e.into_service_error()))
+    }
+
+    pub fn new(client: impl Into<super::LazyClient<Client>>, table: impl Into<String>) -> Self {
+        Self {
+            client: client.into(),
+            table: table.into(),
+        }
+    }
+
+    /// An UpdateItem of one message that stamps `updated_at` and a new `revision`.
+    fn update(&self, org: &OrganizationId, id: &MessageId) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(item_key(org, &id.to_string())))
+            .expression_attribute_values(":now", s(Utc::now().to_rfc3339()))
+            .expression_attribute_values(":rev", s(MessageId::new().to_string()))
+            .return_values(ReturnValue::AllNew)
+    }
+
+    /// Sends a conditional update: the message after it, or None when the condition failed.
+    async fn conditional(
+        &self,
+        update: UpdateItemFluentBuilder,
+        operation: &str,
+    ) -> PortResult<Option<Message>> {
+        match update.send().await {
+            Ok(out) => Ok(Some(read(out.attributes.unwrap_or_default())?)),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(None)
+                } else {
+                    Err(unavailable(operation, e))
+                }
+            }
+        }
+    }
+
+    /// Up to `limit` messages of one index key, and whether there are more. DynamoDB stops a
+    /// page at 1 MB whatever `Limit` says, so pages are read on from `LastEvaluatedKey` until
+    /// `limit + 1` items are in or the key range is exhausted: a short page is never taken
+    /// for the end.
+    async fn query_page(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        forward: bool,
+        limit: usize,
+    ) -> PortResult<(Vec<Message>, bool)> {
+        // Expired by the organization's retention but not yet deleted by TTL: left out.
+        let query = self
+            .query_all(index, condition, values, forward)
+            .filter_expression(
+                "attribute_not_exists(expires_at_epoch) OR expires_at_epoch > :now_epoch",
+            )
+            .expression_attribute_values(
+                ":now_epoch",
+                AttributeValue::N(Utc::now().timestamp().to_string()),
+            );
+        self.read_pages(query, limit).await
+    }
+
+    /// A Query of one index key, expired messages included.
+    fn query_all(
+        &self,
+        index: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+        forward: bool,
+    ) -> QueryFluentBuilder {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .key_condition_expression(condition)
+            .scan_index_forward(forward);
+        for (name, value) in values {
+            query = query.expression_attribute_values(name, value);
+        }
+        query
+    }
+
+    /// Reads `query` on past DynamoDB's 1 MB pages until `limit + 1` items are in or the key
+    /// range ends: up to `limit` messages, and whether there are more.
+    async fn read_pages(
+        &self,
+        query: QueryFluentBuilder,
+        limit: usize,
+    ) -> PortResult<(Vec<Message>, bool)> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let wanted = (limit + 1).saturating_sub(items.len()).max(1);
+            let out = query
+                .clone()
+                .limit(i32::try_from(wanted).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query messages", e.into_service_error()))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|key| !key.is_empty());
+            if items.len() > limit || start.is_none() {
+                break;
+            }
+        }
+        let mut messages = items
+            .into_iter()
+            .map(read)
+            .collect::<PortResult<Vec<_>>>()?;
+        let has_more = messages.len() > limit;
+        messages.truncate(limit);
+        Ok((messages, has_more))
+    }
+
+    /// The message a `SID#` item names: the sid's holder (outbound, `hold_sid`) or the
+    /// inbound message it marks. None when there is no such item or it names no message
+    /// (a marker written before `for_message_id` was kept).
+    async fn sid_holder(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<MessageId>> {
+        Ok(self
+            .item(org, sid_marker_key(sid), "GetItem sid holder")
+            .await?
+            .and_then(|item| {
+                item.get("for_message_id")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|id| MessageId::parse(id).ok())
+            }))
+    }
+}
+
+impl MessageStore for DynamoMessages {
+    async fn claim_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        now: DateTime<Utc>,
+        lease: std::time::Duration,
+    ) -> PortResult<SendClaim> {
+        self.claim(org, id, now, lease).await
+    }
+
+    async fn release_send(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        outcome: AttemptOutcome,
+    ) -> PortResult<()> {
+        self.release_claim(org, id, outcome).await
+    }
+
+    async fn insert(&self, message: &Message) -> PortResult<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(write(message)?))
+            .condition_expression("attribute_not_exists(item_key)")
+            .send()
+            .await
+            .map_err(|e| unavailable("PutItem message", e.into_service_error()))?;
+        Ok(())
+    }
+
+    async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
+        // TTL deletes within days of expiry: an expired message is gone for us already.
+        Ok(self
+            .item(org, id.to_string(), "GetItem message")
+            .await?
+            .map(read)
+            .transpose()?
+            .filter(|m| !m.expired(Utc::now())))
+    }
+
+    async fn find_by_sid(&self, org: &OrganizationId, sid: &str) -> PortResult<Option<Message>> {
+        // The sid's holder, read consistently from its `SID#` item under the organization.
+        if let Some(id) = self.sid_holder(org, sid).await? {
+            return self.get(org, &id).await;
+        }
+        // A sid recorded without a holder (before holds existed): the index, which has keys
+        // only; the item key names the message, and its prefix the organization, so another
+        // organization's message with the same sid is never read.
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("sid")
+            .key_condition_expression("twilio_message_sid = :s")
+            .expression_attribute_values(":s", s(sid))
+            .send()
+            .await
+            .map_err(|e| unavailable("Query sid", e.into_service_error()))?;
+        let prefix = item_key(org, "");
+        let Some(id) = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|keys| keys.get(ITEM_KEY)?.as_s().ok()?.strip_prefix(&prefix))
+            .find_map(|id| MessageId::parse(id).ok())
+        else {
+            return Ok(None);
+        };
+        self.get(org, &id).await
+    }
+
+    async fn hold_sid(&self, org: &OrganizationId, sid: &str, id: &MessageId) -> PortResult<bool> {
+        // An UpdateItem creates the item when there is none and never overwrites an inbound
+        // marker's flags; the condition lets one message only hold the sid.
+        let held = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(item_key(org, &sid_marker_key(sid))))
+            .update_expression("SET organization_id = :org, for_message_id = :id")
+            .condition_expression("attribute_not_exists(item_key) OR for_message_id = :id")
+            .expression_attribute_values(":org", s(org.as_str()))
+            .expression_attribute_values(":id", s(id.to_string()))
+            .send()
+            .await;
+        match held {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                let e = e.into_service_error();
+                if e.is_conditional_check_failed_exception() {
+                    Ok(false)
+                } else {
+                    Err(unavailable("UpdateItem hold sid", e))
+                }
+            }
+        }
+    }
+
+    async fn record_destination(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        phone: &crate::domain::PhoneNumber,
+    ) -> PortResult<Option<Message>> {
+        let update = self
+            .update(org, id)
+            .update_expression("SET contact_phone = :phone, updated_at = :now, revision = :rev")
+            .condition_expression("attribute_exists(item_key) AND #status = :pending")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+            .expression_attribute_values(":phone", s(phone.to_string()));
+        self.conditional(update, "UpdateItem message destination")
+            .await
+    }
+
+    async fn conversation(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        query: ConversationQuery,
+    ) -> PortResult<ConversationPage> {
+        let key = s(conversation_key(org, contact));
+        let (mut messages, has_more) = match query {
+            ConversationQuery::Latest { limit } => {
+                self.query_page(
+                    "conversation",
+                    "conversation = :c",
+                    vec![(":c", key)],
+                    false,
+                    limit,
+                )
+                .await?
+            }
+            ConversationQuery::Before { id, limit } => {
+                self.query_page(
+                    "conversation",
+                    "conversation = :c AND message_id < :id",
+                    vec![(":c", key), (":id", s(id.to_string()))],
+                    false,
+                    limit,
+                )
+                .await?
+            }
+            ConversationQuery::ChangedAfter { cursor, limit } => {
+                self.query_page(
+                    "changes",
+                    "conversation = :c AND revision > :r",
+                    vec![(":c", key), (":r", s(cursor.to_string()))],
+                    true,
+                    limit,
+                )
+                .await?
+            }
+        };
+        messages.sort_by_key(|m| m.id);
+        Ok(ConversationPage { messages, has_more })
+    }
+
+    async fn update_attachments(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        attachments: &[Attachment],
+    ) -> PortResult<Option<Message>> {
+        let value = serde_dynamo::to_attribute_value(attachments)
+            .map_err(|e| PortError::Corrupt(format!("attachments: {e}")))?;
+        let update = self
+            .update(org, id)
+            .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
+            .condition_expression("attribute_exists(item_key)")
+            .expression_attribute_values(":a", value);
+        self.conditional(update, "UpdateItem message attachments")
+            .await
+    }
+
+    async fn apply_status(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        change: &StatusChange,
+    ) -> PortResult<Option<StatusOutcome>> {
+        // The statuses this change may follow: the forward-only rule as a condition.
+        let predecessors: Vec<MessageStatus> = MessageStatus::ALL
+            .into_iter()
+            .filter(|from| from.can_advance_to(change.status))
+            .collect();
+        if !predecessors.is_empty() {
+            let mut set = vec!["#status = :status", "updated_at = :now", "revision = :rev"];
+            let mut update = self
+                .update(org, id)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(change.status.as_str()));
+            if let Some(sid) = &change.twilio_message_sid {
+                set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
+                update = update.expression_attribute_values(":sid", s(sid.clone()));
+            }
+            // A reason goes with a failure or a doubt, and leaves with them.
+            let mut remove = "";
+            match &change.error_reason {
+                Some(reason) if change.status.has_reason() => {
+                    set.push("error_reason = :reason");
+                    update = update.expression_attribute_values(":reason", s(reason.clone()));
+                }
+                _ => remove = " REMOVE error_reason",
+            }
+            let mut allowed = Vec::new();
+            for (i, status) in predecessors.iter().enumerate() {
+                let name = format!(":p{i}");
+                update = update.expression_attribute_values(&name, s(status.as_str()));
+                allowed.push(name);
+            }
+            let update = update
+                .update_expression(format!("SET {}{remove}", set.join(", ")))
+                .condition_expression(format!(
+                    "attribute_exists(item_key) AND #status IN ({})",
+                    allowed.join(", ")
+                ));
+            if let Some(message) = self
+                .conditional(update, "UpdateItem message status")
+                .await?
+            {
+                return Ok(Some(StatusOutcome::Applied(message)));
+            }
+        }
+        // The status cannot move; the sid is still recorded if it was not known yet.
+        if let Some(sid) = &change.twilio_message_sid {
+            let update = self
+                .update(org, id)
+                .update_expression(
+                    "SET twilio_message_sid = :sid, updated_at = :now, revision = :rev",
+                )
+                .condition_expression(
+                    "attribute_exists(item_key) AND attribute_not_exists(twilio_message_sid)",
+                )
+                .expression_attribute_values(":sid", s(sid.clone()));
+            if let Some(message) = self.conditional(update, "UpdateItem message sid").await? {
+                return Ok(Some(StatusOutcome::Applied(message)));
+            }
+        }
+        let current = self.get(org, id).await?;
+        if current.is_none()
+            && let Some(sid) = &change.twilio_message_sid
+        {
+            // Erased while it was being sent: the sid it held goes with it.
+            self.delete_item(item_key(org, &sid_marker_key(sid)), Some(id))
+                .await?;
+        }
+        Ok(current.map(StatusOutcome::Unchanged))
+    }
+
+    async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
+        self.insert_with_marker(message).await
+    }
+
+    async fn inbound_effects_done(&self, org: &OrganizationId, sid: &str) -> PortResult<()> {
+        self.mark_effects_done(org, sid).await
+    }
+
+    async fn idempotent_send(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> PortResult<Option<IdempotentSend>> {
+        self.read_idempotency_record(org, key, now).await
+    }
+
+    async fn save_idempotent_send(
+        &self,
+        org: &OrganizationId,
+        record: &IdempotentSend,
+        expected: Option<u64>,
+        now: DateTime<Utc>,
+    ) -> PortResult<bool> {
+        self.write_idempotency_record(org, record, expected, now)
+            .await
+    }
+
+    async fn erasable(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        before: &MessageId,
+        limit: usize,
+    ) -> PortResult<ConversationPage> {
+        self.erasable_page(org, contact, before, limit).await
+    }
+
+    async fn erase(&self, message: &Message) -> PortResult<()> {
+        self.erase_items(message).await
+    }
+}

@@ -59,6 +59,18 @@ pub struct Settings {
     pub poll_settle: Duration,
     /// The longest a DynamoDB call may take, retries included (`DYNAMODB_TIMEOUT_SECONDS`).
     pub dynamodb_timeout: Duration,
+    /// Where pages subscribe for live updates (`LIVE_HTTP_HOST`, `LIVE_REALTIME_URL`); None:
+    /// push is not configured and pages poll.
+    pub live: Option<LiveEndpoint>,
+}
+
+/// The Event API as a page connects to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveEndpoint {
+    /// The API's HTTP host, which the page names in its authorization header.
+    pub http_host: String,
+    /// `wss://{realtime host}/event/realtime` (`ws://` on loopback).
+    pub realtime_url: String,
 }
 
 impl Settings {
@@ -111,6 +123,7 @@ impl Settings {
             secret_cache_size: parse(&get, "SECRET_CACHE_SIZE", 1000usize)?,
             poll_settle: Duration::from_secs(parse(&get, "POLL_SETTLE_SECONDS", 30u64)?),
             dynamodb_timeout: Duration::from_secs(parse(&get, "DYNAMODB_TIMEOUT_SECONDS", 10u64)?),
+            live: live_endpoint(get("LIVE_HTTP_HOST"), get("LIVE_REALTIME_URL"))?,
         };
         let default_lease = settings.twilio_timeout.as_secs().saturating_mul(2) + 5;
         let settings = Settings {
@@ -169,6 +182,45 @@ impl Settings {
     }
 }
 
+fn live_endpoint(
+    http_host: Option<String>,
+    realtime_url: Option<String>,
+) -> Result<Option<LiveEndpoint>, ConfigError> {
+    match (http_host, realtime_url) {
+        (None, None) => Ok(None),
+        (Some(http_host), Some(realtime_url)) => {
+            let url = url::Url::parse(&realtime_url).map_err(|e| ConfigError {
+                name: "LIVE_REALTIME_URL",
+                reason: format!("is not a URL: {e}"),
+            })?;
+            if !matches!(url.scheme(), "wss" | "ws") || url.host_str().is_none() {
+                return Err(ConfigError {
+                    name: "LIVE_REALTIME_URL",
+                    reason: "must be a wss:// URL (ws:// only on loopback)".into(),
+                });
+            }
+            if http_host.contains('/') {
+                return Err(ConfigError {
+                    name: "LIVE_HTTP_HOST",
+                    reason: "is a host name (and port), not a URL".into(),
+                });
+            }
+            Ok(Some(LiveEndpoint {
+                http_host,
+                realtime_url,
+            }))
+        }
+        (None, Some(_)) => Err(ConfigError {
+            name: "LIVE_HTTP_HOST",
+            reason: "is required with LIVE_REALTIME_URL".into(),
+        }),
+        (Some(_), None) => Err(ConfigError {
+            name: "LIVE_REALTIME_URL",
+            reason: "is required with LIVE_HTTP_HOST".into(),
+        }),
+    }
+}
+
 /// What a send claim must have left beyond the Twilio timeout for a send to be posted:
 /// clocks of two functions differ by far less.
 pub const CLAIM_MARGIN: Duration = Duration::from_secs(5);
@@ -213,6 +265,45 @@ mod tests {
         assert_eq!(s.twilio_content_base_url, "https://content.twilio.com");
         assert_eq!(s.template_cache_ttl, Duration::from_secs(300));
         assert!(s.poll_settle > s.dynamodb_timeout);
+    }
+
+    #[test]
+    fn live_updates_need_both_endpoints_and_a_websocket_url() {
+        assert_eq!(from(&[]).unwrap().live, None);
+        let live = from(&[
+            ("LIVE_HTTP_HOST", "abc.appsync-api.eu-west-1.amazonaws.com"),
+            (
+                "LIVE_REALTIME_URL",
+                "wss://abc.appsync-realtime-api.eu-west-1.amazonaws.com/event/realtime",
+            ),
+        ])
+        .unwrap()
+        .live
+        .unwrap();
+        assert_eq!(live.http_host, "abc.appsync-api.eu-west-1.amazonaws.com");
+        for (pairs, name) in [
+            (vec![("LIVE_HTTP_HOST", "h")], "LIVE_REALTIME_URL"),
+            (
+                vec![("LIVE_REALTIME_URL", "wss://r/event/realtime")],
+                "LIVE_HTTP_HOST",
+            ),
+            (
+                vec![
+                    ("LIVE_HTTP_HOST", "h"),
+                    ("LIVE_REALTIME_URL", "https://r/event/realtime"),
+                ],
+                "LIVE_REALTIME_URL",
+            ),
+            (
+                vec![
+                    ("LIVE_HTTP_HOST", "https://h"),
+                    ("LIVE_REALTIME_URL", "wss://r/event/realtime"),
+                ],
+                "LIVE_HTTP_HOST",
+            ),
+        ] {
+            assert_eq!(from(&pairs).unwrap_err().name, name, "{pairs:?}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod domain;
 pub mod https;
+pub mod live;
 pub mod media_link;
 pub mod memory;
 pub mod ports;

@@ -48,6 +48,15 @@ impl Resource {
 
 /// Logging, settings and the AWS ports from the process environment.
 pub async fn init(needs: &[Resource]) -> Result<(Settings, AwsPorts), lambda_runtime::Error> {
+    let (settings, ports, _sdk) = init_with_sdk(needs).await?;
+    Ok((settings, ports))
+}
+
+/// `init`, and the SDK configuration the ports were built on (for a client of a service no
+/// port covers: its region and credentials).
+pub async fn init_with_sdk(
+    needs: &[Resource],
+) -> Result<(Settings, AwsPorts, aws_config::SdkConfig), lambda_runtime::Error> {
     crate::telemetry::init_lambda();
     let settings = Settings::from_env()?;
     let resources = Resources::from_lookup(|n| std::env::var(n).ok());
@@ -58,7 +67,7 @@ pub async fn init(needs: &[Resource]) -> Result<(Settings, AwsPorts), lambda_run
         None => crate::aws::sdk_config().await,
     };
     let ports = aws_ports_from(&settings, &sdk, resources)?;
-    Ok((settings, ports))
+    Ok((settings, ports, sdk))
 }
 
 /// Refuses to start a function without the resources it names.

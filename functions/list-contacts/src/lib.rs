@@ -8,7 +8,7 @@ use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, json_response,
     organization_id, query, query_limit, route_key,
 };
-use shared::config::Settings;
+use shared::config::{LiveEndpoint, Settings};
 use shared::domain::{ChannelConfig, OrganizationId, Template, sentences};
 use shared::ports::{ContactStore, CredentialStore, Ports};
 use shared::runtime::Handler;
@@ -23,6 +23,7 @@ pub struct ContactsApi<P> {
     pub ports: P,
     pub org_claim: String,
     pub templates: TemplateCache,
+    pub live: Option<LiveEndpoint>,
 }
 
 impl<P: Ports> ContactsApi<P> {
@@ -31,6 +32,7 @@ impl<P: Ports> ContactsApi<P> {
             ports,
             org_claim: settings.org_claim.clone(),
             templates: TemplateCache::new(settings.template_cache_ttl),
+            live: settings.live.clone(),
         }
     }
 }
@@ -46,6 +48,17 @@ pub struct ChannelStatus {
     pub reason: Option<&'static str>,
     /// The organization's WhatsApp sender number (public information, not a credential).
     pub sender: Option<String>,
+    /// Where the page subscribes for live updates; None: it polls.
+    pub live: Option<LiveChannel>,
+}
+
+/// The Event API's realtime endpoint and the organization's channel on it.
+#[derive(Debug, Serialize)]
+pub struct LiveChannel {
+    pub realtime_url: String,
+    /// The API's HTTP host, named in the connection's authorization header.
+    pub host: String,
+    pub channel: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,11 +92,17 @@ impl<P: Ports> ContactsApi<P> {
     }
 
     async fn channel(&self, org: &OrganizationId) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let live = self.live.as_ref().map(|endpoint| LiveChannel {
+            realtime_url: endpoint.realtime_url.clone(),
+            host: endpoint.http_host.clone(),
+            channel: shared::live::channel(org),
+        });
         let status = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => ChannelStatus {
                 enabled: true,
                 reason: None,
                 sender: Some(config.whatsapp_from.to_string()),
+                live,
             },
             ChannelConfig::NotConfigured { why } => {
                 tracing::info!(organization_id = %org, why, "WhatsApp not configured");
@@ -91,6 +110,7 @@ impl<P: Ports> ContactsApi<P> {
                     enabled: false,
                     reason: Some(sentences::NOT_CONFIGURED),
                     sender: None,
+                    live: None,
                 }
             }
         };

@@ -40,6 +40,7 @@ async fn api() -> ContactsApi<MemoryPorts> {
         ports,
         org_claim: "custom:organization_id".into(),
         templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
+        live: None,
     }
 }
 
@@ -228,6 +229,32 @@ async fn channel_status_for_configured_and_unconfigured_organizations() {
         .await,
     );
     assert_eq!(body["enabled"], false);
+}
+
+#[tokio::test]
+async fn the_channel_says_where_to_subscribe_for_live_updates() {
+    let mut api = api().await;
+    let get = |org: &'static str| jwt_event("GET", "/whatsapp/channel", "", Some(org), None);
+    // Push not configured: the page polls.
+    let body = json_body(&api.handle(get("org-a")).await);
+    assert!(body["live"].is_null(), "{body}");
+    api.live = Some(shared::config::LiveEndpoint {
+        http_host: "abc.appsync-api.eu-west-1.amazonaws.com".into(),
+        realtime_url: "wss://abc.appsync-realtime-api.eu-west-1.amazonaws.com/event/realtime"
+            .into(),
+    });
+    let body = json_body(&api.handle(get("org-a")).await);
+    assert_eq!(
+        body["live"],
+        serde_json::json!({
+            "realtime_url": "wss://abc.appsync-realtime-api.eu-west-1.amazonaws.com/event/realtime",
+            "host": "abc.appsync-api.eu-west-1.amazonaws.com",
+            "channel": "/whatsapp/org-a",
+        })
+    );
+    // Only the caller's own channel, and nothing for an organization without WhatsApp.
+    let body = json_body(&api.handle(get("org-b")).await);
+    assert!(body["live"].is_null(), "{body}");
 }
 
 #[tokio::test]

@@ -16,22 +16,18 @@ use std::time::Duration;
 use chrono::Utc;
 use cursor::{PollCursor, horizon};
 use serde::Serialize;
+pub use shared::api::DOWNLOAD_URL_EXPIRY;
 use shared::api::{
-    ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, MessageView,
-    json_response, organization_id, query, query_limit, route_key,
+    ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ConversationContact, MessageView,
+    contact_state, json_response, message_views, organization_id, query, query_limit, route_key,
 };
 use shared::config::Settings;
-use shared::domain::{
-    ContactId, ConversationWindow, MessageId, OrganizationId, conversation_window,
-};
-use shared::ports::{ContactStore, ConversationQuery, MediaStore, MessageStore, Ports};
+use shared::domain::{ContactId, ConversationWindow, MessageId, OrganizationId};
+use shared::ports::{ContactStore, ConversationQuery, MessageStore, Ports};
 use shared::runtime::Handler;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
-
-/// How long a download URL in a conversation page works.
-pub const DOWNLOAD_URL_EXPIRY: std::time::Duration = std::time::Duration::from_secs(900);
 
 /// Attachments are shown through short-lived presigned GETs of our own bucket.
 #[derive(Clone)]
@@ -50,14 +46,6 @@ impl<P: Ports> MessagesApi<P> {
             poll_settle: settings.poll_settle,
         }
     }
-}
-
-#[derive(Debug, Serialize)]
-pub struct ConversationContact {
-    #[serde(flatten)]
-    pub contact: ContactView,
-    pub eligible: bool,
-    pub ineligible_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -92,30 +80,6 @@ impl<P: Ports> MessagesApi<P> {
             "GET /whatsapp/messages" => self.conversation(&org, event).await,
             _ => Err(ApiError::NotFound("No such route.")),
         }
-    }
-
-    /// The messages as the API shows them, stored attachments with download URLs.
-    async fn views(
-        &self,
-        org: &OrganizationId,
-        messages: &[shared::domain::Message],
-    ) -> Result<Vec<MessageView>, ApiError> {
-        let mut views = Vec::with_capacity(messages.len());
-        for message in messages {
-            let mut view = MessageView::from(message);
-            for attachment in &mut view.attachments {
-                if let Some(key) = &attachment.key {
-                    attachment.url = Some(
-                        self.ports
-                            .media()
-                            .presign_get(org, key, DOWNLOAD_URL_EXPIRY)
-                            .await?,
-                    );
-                }
-            }
-            views.push(view);
-        }
-        Ok(views)
     }
 
     async fn conversation(
@@ -221,17 +185,13 @@ impl<P: Ports> MessagesApi<P> {
             false => None,
         };
         let next_after = next_after.map(|c| c.to_string());
-        let eligibility = contact.eligibility();
+        let (contact, window) = contact_state(&contact, now);
         Ok(json_response(
             200,
             &Conversation {
-                contact: ConversationContact {
-                    contact: ContactView::from(&contact),
-                    eligible: eligibility.is_ok(),
-                    ineligible_reason: eligibility.err().map(|e| e.to_string()),
-                },
-                window: conversation_window(contact.last_inbound_at, now),
-                messages: self.views(org, &page.messages).await?,
+                contact,
+                window,
+                messages: message_views(self.ports.media(), org, &page.messages).await?,
                 next_after,
                 next_before,
             },

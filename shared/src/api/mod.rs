@@ -15,7 +15,10 @@ pub use request::{
     body_bytes, header, json_body, organization_id, path_parameter, query, query_limit, route_key,
 };
 pub use response::{json_response, twiml_response};
-pub use views::{ContactView, MessageView};
+pub use views::{
+    ContactView, ConversationContact, DOWNLOAD_URL_EXPIRY, MessageView, contact_state,
+    message_views,
+};
 
 /// The claim carrying the organization id unless `ORG_CLAIM` says otherwise.
 pub const DEFAULT_ORG_CLAIM: &str = "custom:organization_id";

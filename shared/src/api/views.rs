@@ -4,10 +4,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::domain::{
-    Attachment, Contact, ContactId, Direction, Message, MessageId, MessageStatus, MessageType,
+    Attachment, Contact, ContactId, ConversationWindow, Direction, Message, MessageId,
+    MessageStatus, MessageType, OrganizationId, conversation_window,
 };
+use crate::ports::{MediaStore, PortResult};
 
-#[derive(Debug, Clone, Serialize)]
+/// How long a download URL in a conversation page (or a pushed message) works.
+pub const DOWNLOAD_URL_EXPIRY: std::time::Duration = std::time::Duration::from_secs(900);
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ContactView {
     pub contact_id: ContactId,
     pub name: String,
@@ -81,4 +86,56 @@ impl From<&Message> for MessageView {
                 .map(crate::domain::InboundDetails::for_view),
         }
     }
+}
+
+/// The messages as the API shows them, stored attachments with download URLs of our own
+/// bucket (presigned GETs, `DOWNLOAD_URL_EXPIRY`): the conversation route and the live
+/// publisher show the same JSON.
+pub async fn message_views<M: MediaStore>(
+    media: &M,
+    org: &OrganizationId,
+    messages: &[Message],
+) -> PortResult<Vec<MessageView>> {
+    let mut views = Vec::with_capacity(messages.len());
+    for message in messages {
+        let mut view = MessageView::from(message);
+        for attachment in &mut view.attachments {
+            if let Some(key) = &attachment.key {
+                attachment.url = Some(media.presign_get(org, key, DOWNLOAD_URL_EXPIRY).await?);
+            }
+        }
+        views.push(view);
+    }
+    Ok(views)
+}
+
+/// How a contact stands for the conversation: who it is, and whether it may be written to.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationContact {
+    #[serde(flatten)]
+    pub contact: ContactView,
+    pub eligible: bool,
+    pub ineligible_reason: Option<String>,
+}
+
+impl From<&Contact> for ConversationContact {
+    fn from(contact: &Contact) -> Self {
+        let eligibility = contact.eligibility();
+        Self {
+            contact: ContactView::from(contact),
+            eligible: eligibility.is_ok(),
+            ineligible_reason: eligibility.err().map(|e| e.to_string()),
+        }
+    }
+}
+
+/// The contact and its 24-hour window at `now`, as every conversation answer carries them.
+pub fn contact_state(
+    contact: &Contact,
+    now: DateTime<Utc>,
+) -> (ConversationContact, ConversationWindow) {
+    (
+        ConversationContact::from(contact),
+        conversation_window(contact.last_inbound_at, now),
+    )
 }

@@ -7,6 +7,7 @@
 
 mod contact_update;
 mod contacts;
+mod event_api;
 mod lazy;
 mod media;
 mod messages;
@@ -21,9 +22,10 @@ use std::fmt::Debug;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata};
 
 pub use contacts::{DynamoContacts, contact_from_image};
+pub use event_api::EventApiPublisher;
 pub use lazy::LazyClient;
 pub use media::S3Media;
-pub use messages::DynamoMessages;
+pub use messages::{DynamoMessages, message_from_image};
 pub use queue::{SqsSendQueue, to_sqs_event};
 pub use search_index::DynamoSearchIndex;
 pub use secrets::SecretsManagerCredentials;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::lock;
 use crate::domain::search::{SearchQuery, found_at};
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
+use crate::live::Change;
 use crate::ports::{ContactStore, Page, PortResult, contact_page, decode_cursor, encode_cursor};
 
 #[derive(Clone, Default)]
@@ -14,6 +15,8 @@ pub struct MemoryContacts {
     contacts: Arc<Mutex<BTreeMap<(OrganizationId, ContactId), Contact>>>,
     /// Operations: `update`.
     pub faults: super::StoreFaults,
+    /// Every contact written or removed, as the table's stream shows it.
+    pub changes: super::ChangeFeed,
 }
 
 impl MemoryContacts {
@@ -100,10 +103,14 @@ impl ContactStore for MemoryContacts {
     ) -> PortResult<Option<Contact>> {
         self.faults.check("update")?;
         let mut contacts = lock(&self.contacts)?;
-        Ok(contacts.get_mut(&(org.clone(), id.clone())).map(|c| {
+        let updated = contacts.get_mut(&(org.clone(), id.clone())).map(|c| {
             c.apply(change);
             c.clone()
-        }))
+        });
+        if let Some(contact) = &updated {
+            self.changes.send(Change::Contact(contact.clone()));
+        }
+        Ok(updated)
     }
 
     async fn put(&self, contact: &Contact) -> PortResult<()> {
@@ -111,11 +118,20 @@ impl ContactStore for MemoryContacts {
             (contact.organization_id.clone(), contact.contact_id.clone()),
             contact.clone(),
         );
+        self.changes.send(Change::Contact(contact.clone()));
         Ok(())
     }
 
     async fn delete(&self, org: &OrganizationId, id: &ContactId) -> PortResult<()> {
-        lock(&self.contacts)?.remove(&(org.clone(), id.clone()));
+        if lock(&self.contacts)?
+            .remove(&(org.clone(), id.clone()))
+            .is_some()
+        {
+            self.changes.send(Change::ContactRemoved {
+                organization_id: org.clone(),
+                contact_id: id.clone(),
+            });
+        }
         Ok(())
     }
 }

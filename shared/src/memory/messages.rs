@@ -35,6 +35,8 @@ pub struct MemoryMessages {
     /// `update_attachments`, `save_idempotent_send`, `hold_sid`, `record_destination`,
     /// `erase`.
     pub faults: super::StoreFaults,
+    /// Every message whose revision moved, as the table's stream shows it.
+    pub changes: super::ChangeFeed,
 }
 
 impl MemoryMessages {
@@ -70,6 +72,13 @@ impl MemoryMessages {
     }
 }
 
+impl MemoryMessages {
+    fn changed(&self, message: &Message) {
+        self.changes
+            .send(crate::live::Change::Message(message.clone()));
+    }
+}
+
 fn index_sid(state: &mut State, message: &Message) {
     if let Some(sid) = &message.twilio_message_sid {
         state
@@ -91,6 +100,7 @@ impl MessageStore for MemoryMessages {
         }
         index_sid(&mut state, message);
         state.messages.insert(key, message.clone());
+        self.changed(message);
         Ok(())
     }
 
@@ -116,6 +126,7 @@ impl MessageStore for MemoryMessages {
             (message.organization_id.clone(), message.id),
             message.clone(),
         );
+        self.changed(message);
         Ok(InboundInsert::Stored)
     }
 
@@ -169,7 +180,7 @@ impl MessageStore for MemoryMessages {
     ) -> PortResult<Option<Message>> {
         self.faults.check("record_destination")?;
         let mut state = lock(&self.state)?;
-        Ok(state
+        let changed = state
             .messages
             .get_mut(&(org.clone(), *id))
             .filter(|m| m.status == MessageStatus::Pending)
@@ -178,7 +189,11 @@ impl MessageStore for MemoryMessages {
                 message.updated_at = Utc::now();
                 message.revision = MessageId::new();
                 message.clone()
-            }))
+            });
+        if let Some(message) = &changed {
+            self.changed(message);
+        }
+        Ok(changed)
     }
 
     async fn conversation(
@@ -225,12 +240,16 @@ impl MessageStore for MemoryMessages {
     ) -> PortResult<Option<Message>> {
         self.faults.check("update_attachments")?;
         let mut state = lock(&self.state)?;
-        Ok(state.messages.get_mut(&(org.clone(), *id)).map(|message| {
+        let changed = state.messages.get_mut(&(org.clone(), *id)).map(|message| {
             message.attachments = attachments.to_vec();
             message.updated_at = Utc::now();
             message.revision = MessageId::new();
             message.clone()
-        }))
+        });
+        if let Some(message) = &changed {
+            self.changed(message);
+        }
+        Ok(changed)
     }
 
     async fn claim_send(
@@ -390,6 +409,9 @@ impl MessageStore for MemoryMessages {
         let changed = message.apply(change, Utc::now());
         let message = message.clone();
         index_sid(&mut state, &message);
+        if changed {
+            self.changed(&message);
+        }
         Ok(Some(if changed {
             StatusOutcome::Applied(message)
         } else {

@@ -5,6 +5,7 @@
 mod contacts;
 mod credentials;
 mod faults;
+mod feed;
 mod media;
 mod messages;
 mod queue;
@@ -16,6 +17,7 @@ use std::sync::{Mutex, MutexGuard};
 pub use contacts::MemoryContacts;
 pub use credentials::MemoryCredentials;
 pub use faults::StoreFaults;
+pub use feed::ChangeFeed;
 pub use media::{MediaGrant, MemoryMedia};
 pub use messages::MemoryMessages;
 pub use queue::MemoryQueue;

@@ -124,3 +124,21 @@ pub(super) fn write(message: &Message) -> PortResult<HashMap<String, AttributeVa
     );
     Ok(item)
 }
+
+/// A message as a stream record's image holds it; None for an empty image (a creation's old
+/// image, a deletion's new one) and for the items kept beside messages (`SID#`, `IDEM#`),
+/// whose key's suffix is not a message id.
+pub fn message_from_image(image: serde_dynamo::Item) -> PortResult<Option<Message>> {
+    let is_message = match image.get(ITEM_KEY) {
+        Some(serde_dynamo::AttributeValue::S(key)) => key
+            .split_once('#')
+            .is_some_and(|(_, suffix)| MessageId::parse(suffix).is_ok()),
+        _ => false,
+    };
+    if !is_message {
+        return Ok(None);
+    }
+    serde_dynamo::from_item::<_, MessageItem>(image)
+        .map(|item| Some(Message::from(item)))
+        .map_err(|e| PortError::Corrupt(format!("message image: {e}")))
+}

@@ -23,6 +23,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
+pub use item::message_from_image;
 use item::{read, write};
 
 use super::{s, unavailable};

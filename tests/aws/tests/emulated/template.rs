@@ -709,3 +709,84 @@ fn the_search_index_is_fed_by_the_contacts_stream() {
             .any(|(a, r)| a == "dynamodb:Query" && r.contains("ContactSearchTable"))
     );
 }
+
+#[test]
+fn live_updates_are_subscribed_with_the_crm_jwt_and_published_only_by_the_publisher() {
+    let t = template();
+    let api = &t["Resources"]["EventApi"]["Properties"]["EventConfig"];
+    let providers = serde_norway::to_string(&api["AuthProviders"]).unwrap();
+    // The HTTP API's issuer and audiences: the same JWT on both.
+    assert!(
+        providers.contains("OPENID_CONNECT") && providers.contains("JwtIssuer"),
+        "{providers}"
+    );
+    assert!(providers.contains("JwtAudience"), "{providers}");
+    assert_eq!(api["ConnectionAuthModes"][0]["AuthType"], "OPENID_CONNECT");
+    assert_eq!(api["DefaultPublishAuthModes"][0]["AuthType"], "AWS_IAM");
+    let namespace = &t["Resources"]["EventApiNamespace"]["Properties"];
+    assert_eq!(namespace["Name"], shared::live::NAMESPACE);
+    // Browsers (OIDC) may subscribe, never publish.
+    assert_eq!(
+        namespace["PublishAuthModes"].as_sequence().unwrap().len(),
+        1
+    );
+    assert_eq!(namespace["PublishAuthModes"][0]["AuthType"], "AWS_IAM");
+    assert_eq!(
+        namespace["SubscribeAuthModes"][0]["AuthType"],
+        "OPENID_CONNECT"
+    );
+    let code = namespace["CodeHandlers"].as_str().unwrap();
+    assert!(code.contains("claims['${OrganizationClaim}']"), "{code}");
+    assert!(code.contains("util.unauthorized()"), "{code}");
+
+    // Both tables' streams feed the publisher, with partial batch failures and a DLQ.
+    assert_eq!(
+        t["Resources"]["MessagesTable"]["Properties"]["StreamSpecification"]["StreamViewType"],
+        "NEW_AND_OLD_IMAGES"
+    );
+    let publisher = &t["Resources"]["LivePublisherFunction"]["Properties"];
+    for (source, table) in [
+        ("MessageChanges", "MessagesTable"),
+        ("ContactChanges", "ContactsTable"),
+    ] {
+        let stream = &publisher["Events"][source]["Properties"];
+        assert!(
+            serde_norway::to_string(&stream["Stream"])
+                .unwrap()
+                .contains(table)
+        );
+        assert_eq!(
+            stream["FunctionResponseTypes"][0],
+            "ReportBatchItemFailures"
+        );
+        let dlq = serde_norway::to_string(&stream["DestinationConfig"]).unwrap();
+        assert!(dlq.contains("LivePublishDeadLetterQueue"), "{dlq}");
+    }
+    let alarms = serde_norway::to_string(&resources_of_type(&t, "AWS::CloudWatch::Alarm")).unwrap();
+    assert!(alarms.contains("LivePublishDeadLetterQueue"));
+    let publishers: Vec<&str> = resources_of_type(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(name, _)| {
+            grants(&t, name)
+                .iter()
+                .any(|(a, _)| a.starts_with("appsync:"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(publishers, ["LivePublisherFunction"]);
+    let grants = grants(&t, "LivePublisherFunction");
+    assert!(
+        grants.iter().any(|(a, r)| a == "appsync:EventPublish"
+            && r.trim_end().ends_with("/channelNamespace/whatsapp")),
+        "{grants:?}"
+    );
+    // The page learns where to connect from the channel route.
+    let env = serde_norway::to_string(
+        &t["Resources"]["ListContactsFunction"]["Properties"]["Environment"],
+    )
+    .unwrap();
+    assert!(
+        env.contains("LIVE_HTTP_HOST") && env.contains("LIVE_REALTIME_URL"),
+        "{env}"
+    );
+}

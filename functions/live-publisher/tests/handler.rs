@@ -1,0 +1,363 @@
+//! The publisher over DynamoDB stream events shaped as Lambda delivers them
+//! (NEW_AND_OLD_IMAGES, recorded item shapes of both tables), against a recording channel
+//! publisher that can be made to fail.
+
+use std::sync::{Arc, Mutex};
+
+use aws_lambda_events::event::dynamodb::Event;
+use live_publisher::LivePublisher;
+use serde_json::{Value, json};
+use shared::live::{ChannelPublisher, PublishError};
+use shared::memory::MemoryMedia;
+use shared::runtime::Handler;
+
+/// Every publish it took, and a switch that refuses the next ones.
+#[derive(Clone, Default)]
+struct Channels {
+    published: Arc<Mutex<Vec<(String, Vec<Value>)>>>,
+    /// Publishes still taken before every later one fails (None: all taken).
+    healthy_for: Arc<Mutex<Option<usize>>>,
+}
+
+impl Channels {
+    fn published(&self) -> Vec<(String, Vec<Value>)> {
+        self.published.lock().unwrap().clone()
+    }
+
+    fn fail_after(&self, publishes: usize) {
+        *self.healthy_for.lock().unwrap() = Some(publishes);
+    }
+
+    fn heal(&self) {
+        *self.healthy_for.lock().unwrap() = None;
+    }
+}
+
+impl ChannelPublisher for Channels {
+    async fn publish(&self, channel: &str, events: &[String]) -> Result<(), PublishError> {
+        assert!(events.len() <= 5, "AppSync takes at most five events");
+        let mut healthy = self.healthy_for.lock().unwrap();
+        match healthy.as_mut() {
+            Some(0) => return Err(PublishError::Unavailable("HTTP 503".into())),
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        let events = events
+            .iter()
+            .map(|e| serde_json::from_str(e).expect("each event is a JSON string"))
+            .collect();
+        self.published
+            .lock()
+            .unwrap()
+            .push((channel.to_owned(), events));
+        Ok(())
+    }
+}
+
+const MESSAGE_ID: &str = "01KBJ6Q2W3X4Y5Z6A7B8C9D0EF";
+
+/// A message item as the messages table stores it, in DynamoDB's JSON.
+fn message(org: &str, id: &str, contact: Option<&str>, status: &str, revision: &str) -> Value {
+    let mut item = json!({
+        "item_key": {"S": format!("{org}#{id}")},
+        "organization_id": {"S": org},
+        "message_id": {"S": id},
+        "direction": {"S": "OUTBOUND"},
+        "message_type": {"S": "TEXT"},
+        "text": {"S": "Your order shipped"},
+        "attachments": {"L": []},
+        "status": {"S": status},
+        "created_at": {"S": "2026-12-03T10:00:00Z"},
+        "updated_at": {"S": "2026-12-03T10:00:01Z"},
+        "revision": {"S": revision},
+        "idempotency_key": {"S": "5d9b1d1e-2f0c-4c56-9b8e-5c1f3c7e9a10"}
+    });
+    if let Some(contact) = contact {
+        item["contact_id"] = json!({"S": contact});
+        item["conversation"] = json!({"S": format!("{org}#{contact}")});
+        item["contact_phone"] = json!({"S": "+14155550101"});
+    }
+    item
+}
+
+fn contact(org: &str, id: &str, opted_in: bool, crm_note: &str) -> Value {
+    json!({
+        "organization_id": {"S": org},
+        "contact_id": {"S": id},
+        "name": {"S": "Aisha Rahman"},
+        "phone_number": {"S": "+14155550101"},
+        "whatsapp_opt_in": {"BOOL": opted_in},
+        "whatsapp_blocked": {"BOOL": false},
+        "whatsapp_unsubscribed": {"BOOL": false},
+        "version": {"N": "3"},
+        "crm_note": {"S": crm_note}
+    })
+}
+
+fn record(sequence: u32, name: &str, keys: Value, old: Option<Value>, new: Option<Value>) -> Value {
+    let table = if keys.get("item_key").is_some() {
+        "messages"
+    } else {
+        "contacts"
+    };
+    let mut change = json!({
+        "ApproximateCreationDateTime": 1764756000.0,
+        "Keys": keys,
+        "SequenceNumber": format!("{sequence:021}"),
+        "SizeBytes": 400,
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    });
+    if let Some(old) = old {
+        change["OldImage"] = old;
+    }
+    if let Some(new) = new {
+        change["NewImage"] = new;
+    }
+    json!({
+        "eventID": format!("e{sequence}"),
+        "eventName": name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": change,
+        "eventSourceARN": format!("arn:aws:dynamodb:eu-west-1:123456789012:table/whatsapp-{table}/stream/2026-12-01T00:00:00.000")
+    })
+}
+
+fn message_record(sequence: u32, name: &str, old: Option<Value>, new: Value) -> Value {
+    let keys = json!({"item_key": new["item_key"].clone()});
+    record(sequence, name, keys, old, Some(new))
+}
+
+fn event(records: Vec<Value>) -> Event {
+    serde_json::from_value(json!({ "Records": records })).unwrap()
+}
+
+fn failures(response: &aws_lambda_events::event::streams::DynamoDbEventResponse) -> Vec<String> {
+    response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone().unwrap_or_default())
+        .collect()
+}
+
+fn publisher(channels: &Channels) -> LivePublisher<MemoryMedia, Channels> {
+    LivePublisher::new(MemoryMedia::new("http://127.0.0.1:9"), channels.clone())
+}
+
+#[tokio::test]
+async fn every_visible_change_is_published_once_on_its_organizations_channel() {
+    let channels = Channels::default();
+    let pending = message("acme", MESSAGE_ID, Some("c1"), "PENDING", MESSAGE_ID);
+    let mut claimed = pending.clone();
+    claimed["claim_until"] = json!({"S": "2026-12-03T10:00:26.000000Z"});
+    let sent = message(
+        "acme",
+        MESSAGE_ID,
+        Some("c1"),
+        "SENT",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0FG",
+    );
+    let unknown_sender = message(
+        "acme",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0HJ",
+        None,
+        "RECEIVED",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0HJ",
+    );
+    let sid_item = json!({
+        "item_key": {"S": "acme#SID#SM0123456789abcdef0123456789abcdef"},
+        "message_id": {"S": MESSAGE_ID}
+    });
+    let idem_item = json!({
+        "item_key": {"S": "acme#IDEM#5d9b1d1e-2f0c-4c56-9b8e-5c1f3c7e9a10"},
+        "version": {"N": "1"}
+    });
+    let globex = message(
+        "globex",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0KM",
+        Some("g1"),
+        "PENDING",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0KM",
+    );
+    let c1_keys = json!({"organization_id": {"S": "acme"}, "contact_id": {"S": "c1"}});
+    let response = publisher(&channels)
+        .handle(event(vec![
+            message_record(1, "INSERT", None, pending.clone()),
+            // A send claim: no revision moved, nothing the page would see.
+            message_record(2, "MODIFY", Some(pending.clone()), claimed.clone()),
+            message_record(3, "MODIFY", Some(claimed), sent),
+            message_record(4, "INSERT", None, sid_item),
+            message_record(5, "INSERT", None, idem_item),
+            message_record(6, "INSERT", None, unknown_sender),
+            // The CRM edits a field the page does not show: nothing; the contact opts out: told.
+            record(
+                7,
+                "MODIFY",
+                c1_keys.clone(),
+                Some(contact("acme", "c1", true, "a")),
+                Some(contact("acme", "c1", true, "b")),
+            ),
+            record(
+                8,
+                "MODIFY",
+                c1_keys.clone(),
+                Some(contact("acme", "c1", true, "b")),
+                Some(contact("acme", "c1", false, "b")),
+            ),
+            message_record(9, "INSERT", None, globex),
+            record(
+                10,
+                "REMOVE",
+                c1_keys,
+                Some(contact("acme", "c1", false, "b")),
+                None,
+            ),
+        ]))
+        .await;
+    assert!(failures(&response).is_empty());
+    let published = channels.published();
+    let channels_used: Vec<&str> = published.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(
+        channels_used,
+        ["/whatsapp/acme", "/whatsapp/globex", "/whatsapp/acme"]
+    );
+    let acme = &published[0].1;
+    assert_eq!(acme.len(), 3, "{acme:?}");
+    assert_eq!(acme[0]["type"], "message");
+    assert_eq!(acme[0]["message"]["status"], "PENDING");
+    assert_eq!(acme[0]["message"]["contact_id"], "c1");
+    assert_eq!(acme[1]["message"]["status"], "SENT");
+    assert_eq!(acme[1]["message"]["revision"], "01KBJ6Q2W3X4Y5Z6A7B8C9D0FG");
+    assert_eq!(acme[2]["type"], "contact");
+    assert_eq!(acme[2]["contact"]["contact_id"], "c1");
+    assert_eq!(acme[2]["contact"]["eligible"], false);
+    assert!(acme[2]["window"]["open"].is_boolean());
+    assert_eq!(published[1].1[0]["message"]["contact_id"], "g1");
+    assert_eq!(
+        published[2].1,
+        [json!({"type": "contact_deleted", "contact_id": "c1"})]
+    );
+    // Nothing internal rides along: no organization, no idempotency key, no claim.
+    let text = serde_json::to_string(&published).unwrap();
+    for internal in [
+        "organization_id",
+        "idempotency_key",
+        "claim_until",
+        "item_key",
+        "conversation\"",
+    ] {
+        assert!(!text.contains(internal), "{internal} leaked: {text}");
+    }
+}
+
+#[tokio::test]
+async fn events_go_five_to_a_publish() {
+    let channels = Channels::default();
+    let records = (0..12u32)
+        .map(|n| {
+            let id = format!("01KBJ6Q2W3X4Y5Z6A7B8C9D{n:03}");
+            message_record(
+                n + 1,
+                "INSERT",
+                None,
+                message("acme", &id, Some("c1"), "PENDING", &id),
+            )
+        })
+        .collect();
+    let response = publisher(&channels).handle(event(records)).await;
+    assert!(failures(&response).is_empty());
+    let sizes: Vec<usize> = channels.published().iter().map(|(_, e)| e.len()).collect();
+    assert_eq!(sizes, [5, 5, 2]);
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_retried_from_its_first_record_and_nothing_is_skipped() {
+    let channels = Channels::default();
+    let records: Vec<Value> = (0..12u32)
+        .map(|n| {
+            let id = format!("01KBJ6Q2W3X4Y5Z6A7B8C9D{n:03}");
+            message_record(
+                n + 1,
+                "INSERT",
+                None,
+                message("acme", &id, Some("c1"), "PENDING", &id),
+            )
+        })
+        .collect();
+    channels.fail_after(1);
+    let publisher = publisher(&channels);
+    let response = publisher.handle(event(records.clone())).await;
+    // The first publish (records 1–5) went; the second failed: Lambda retries from record 6.
+    assert_eq!(failures(&response), [format!("{:021}", 6)]);
+    assert_eq!(channels.published().len(), 1);
+    // Lambda's retry: the batch again from the reported record.
+    channels.heal();
+    let response = publisher.handle(event(records[5..].to_vec())).await;
+    assert!(failures(&response).is_empty());
+    let ids: Vec<String> = channels
+        .published()
+        .iter()
+        .flat_map(|(_, events)| {
+            events
+                .iter()
+                .map(|e| e["message"]["id"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let expected: Vec<String> = (0..12u32)
+        .map(|n| format!("01KBJ6Q2W3X4Y5Z6A7B8C9D{n:03}"))
+        .collect();
+    assert_eq!(ids, expected, "every change once, in order");
+}
+
+#[tokio::test]
+async fn an_unreadable_image_is_skipped_and_twilio_urls_never_leave() {
+    let channels = Channels::default();
+    let broken = json!({
+        "item_key": {"S": format!("acme#{MESSAGE_ID}")},
+        "message_id": {"S": MESSAGE_ID},
+        "status": {"N": "7"}
+    });
+    let mut inbound = message(
+        "acme",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0MN",
+        Some("c1"),
+        "RECEIVED",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0MN",
+    );
+    inbound["direction"] = json!({"S": "INBOUND"});
+    inbound["attachments"] = json!({"L": [{"M": {
+        "url": {"S": "https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages/MM01/Media/ME01"},
+        "content_type": {"S": "image/jpeg"}
+    }}]});
+    let mut copied = inbound.clone();
+    copied["revision"] = json!({"S": "01KBJ6Q2W3X4Y5Z6A7B8C9D0PQ"});
+    copied["attachments"] = json!({"L": [{"M": {
+        "key": {"S": "acme/inbound/01KBJ6Q2W3X4Y5Z6A7B8C9D0MN/0.jpg"},
+        "content_type": {"S": "image/jpeg"},
+        "size": {"N": "52133"}
+    }}]});
+    let response = publisher(&channels)
+        .handle(event(vec![
+            message_record(1, "INSERT", None, broken),
+            message_record(2, "INSERT", None, inbound.clone()),
+            message_record(3, "MODIFY", Some(inbound), copied),
+        ]))
+        .await;
+    assert!(failures(&response).is_empty());
+    let published = channels.published();
+    let events = &published[0].1;
+    assert_eq!(events.len(), 2);
+    let text = serde_json::to_string(&published).unwrap();
+    assert!(!text.contains("twilio.com"), "{text}");
+    assert_eq!(
+        events[0]["message"]["attachments"][0]["content_type"],
+        "image/jpeg"
+    );
+    assert!(events[0]["message"]["attachments"][0]["url"].is_null());
+    // Once copied, the file comes with a download URL of our own, as in a conversation page.
+    let url = events[1]["message"]["attachments"][0]["url"]
+        .as_str()
+        .unwrap();
+    assert!(url.starts_with("http://127.0.0.1:9/"), "{url}");
+}

@@ -1,0 +1,151 @@
+//! Live updates: what the page is told the moment a message or a contact changes, on its
+//! organization's channel of the Event API (AWS AppSync Events; the local runner serves the
+//! same protocol). Push is a hint: the page's `after=` poll stays the truth, so an event may
+//! be lost or arrive twice without the page missing or doubling anything.
+//!
+//! - [`Change`]: what the stores changed (a DynamoDB stream record on AWS, the in-process
+//!   stores' feed locally);
+//! - [`LiveEvent`]: what goes on the channel, the API's own JSON (never a secret, a Twilio
+//!   URL or another organization's data);
+//! - [`ChannelPublisher`]: the port that publishes up to [`MAX_EVENTS_PER_PUBLISH`] events.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::api::{ConversationContact, MessageView, contact_state};
+use crate::domain::{Contact, ContactId, ConversationWindow, Message, OrganizationId};
+
+/// The channel namespace of the Event API.
+pub const NAMESPACE: &str = "whatsapp";
+
+/// AppSync Events takes at most five events per publish.
+pub const MAX_EVENTS_PER_PUBLISH: usize = 5;
+
+/// An organization's channel: every agent of it subscribes here, nobody else may.
+pub fn channel(org: &OrganizationId) -> String {
+    format!("/{NAMESPACE}/{org}")
+}
+
+/// Whether `path` is the channel of the organization `claim` names, exactly (no wildcard,
+/// no deeper segment): the subscribe rule, as the namespace's handler applies it on AWS.
+pub fn may_subscribe(path: &str, claim: Option<&str>) -> bool {
+    match claim {
+        Some(org) if OrganizationId::parse(org).is_ok() => path == format!("/{NAMESPACE}/{org}"),
+        _ => false,
+    }
+}
+
+/// A change the stores made that the page shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A message created or changed (its revision moved).
+    Message(Message),
+    /// A contact created or changed in a way the conversation shows.
+    Contact(Contact),
+    /// A contact deleted in the CRM: its conversation is being erased.
+    ContactRemoved {
+        organization_id: OrganizationId,
+        contact_id: ContactId,
+    },
+}
+
+impl Change {
+    pub fn organization_id(&self) -> &OrganizationId {
+        match self {
+            Change::Message(m) => &m.organization_id,
+            Change::Contact(c) => &c.organization_id,
+            Change::ContactRemoved {
+                organization_id, ..
+            } => organization_id,
+        }
+    }
+}
+
+/// One event on an organization's channel, as JSON: `{"type": "message" | "contact" |
+/// "contact_deleted", …}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// The message as `GET /whatsapp/messages` shows it, revision included.
+    Message { message: MessageView },
+    /// How the contact stands, as every conversation answer carries it.
+    Contact {
+        contact: ConversationContact,
+        window: ConversationWindow,
+    },
+    /// The page clears the conversation, as a poll's 404 makes it do.
+    ContactDeleted { contact_id: ContactId },
+}
+
+impl LiveEvent {
+    pub fn contact(contact: &Contact, now: DateTime<Utc>) -> Self {
+        let (contact, window) = contact_state(contact, now);
+        LiveEvent::Contact { contact, window }
+    }
+
+    /// The event as the Event API carries it: a JSON string.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The Event API refused or failed the request (throttled, 5xx, unreachable); retried.
+    #[error("the event API did not take the events: {0}")]
+    Unavailable(String),
+    /// It took some events of the batch and refused others (AppSync's `failed` list).
+    #[error("the event API refused {failed} of {total} events: {reason}")]
+    Refused {
+        failed: usize,
+        total: usize,
+        reason: String,
+    },
+}
+
+/// Publishes events on a channel; all of them, or an error (the caller publishes the batch
+/// again: an event twice is harmless, the page keeps the newest revision).
+pub trait ChannelPublisher: Clone + Send + Sync + 'static {
+    fn publish(
+        &self,
+        channel: &str,
+        events: &[String],
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_claims_own_channel_may_be_subscribed() {
+        assert!(may_subscribe("/whatsapp/org_a", Some("org_a")));
+        for (path, claim) in [
+            ("/whatsapp/org_b", Some("org_a")),
+            ("/whatsapp/*", Some("org_a")),
+            ("/whatsapp/org_a/*", Some("org_a")),
+            ("/whatsapp/org_a/x", Some("org_a")),
+            ("/whatsapp/org_a", None),
+            ("/other/org_a", Some("org_a")),
+            ("/whatsapp/", Some("")),
+            ("/whatsapp/a#b", Some("a#b")),
+        ] {
+            assert!(!may_subscribe(path, claim), "{path} for {claim:?}");
+        }
+    }
+
+    #[test]
+    fn a_channel_is_the_namespace_and_the_organization() {
+        let org = OrganizationId::parse("org_a").unwrap();
+        assert_eq!(channel(&org), "/whatsapp/org_a");
+        let event = LiveEvent::ContactDeleted {
+            contact_id: ContactId::parse("c1").unwrap(),
+        };
+        assert_eq!(
+            event.to_json(),
+            r#"{"type":"contact_deleted","contact_id":"c1"}"#
+        );
+    }
+}

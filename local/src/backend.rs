@@ -18,7 +18,7 @@ use shared::aws::Resources;
 use shared::aws::provision::{self, StackSpec};
 use shared::config::Settings;
 use shared::domain::{Contact, ContactId, OrganizationId, SendJob};
-use shared::memory::{MemoryMedia, MemoryPorts, MemoryQueue, StoreFaults};
+use shared::memory::{ChangeFeed, MemoryMedia, MemoryPorts, MemoryQueue, StoreFaults};
 use shared::ports::{ContactStore, PortError, Ports, SendQueue};
 use shared::runtime::Handler;
 use shared::twilio::TwilioClient;
@@ -139,7 +139,7 @@ pub async fn memory(
     settings: &Settings,
     twilio: TwilioClient,
     media: MemoryMedia,
-) -> Result<(Arc<dyn Dispatch>, StoreFaultSwitches), LocalError> {
+) -> Result<(Arc<dyn Dispatch>, StoreFaultSwitches, Vec<ChangeFeed>), LocalError> {
     let (queue, jobs) = MemoryQueue::channel();
     let ports = MemoryPorts {
         media,
@@ -168,7 +168,11 @@ pub async fn memory(
         queue: ports.queue.faults.clone(),
         worker: worker_faults,
     };
-    Ok((Arc::new(Handlers::new(ports, settings)), switches))
+    let feeds = vec![
+        ports.messages.changes.clone(),
+        ports.contacts.changes.clone(),
+    ];
+    Ok((Arc::new(Handlers::new(ports, settings)), switches, feeds))
 }
 
 /// The AWS SDK configuration from the runner's environment lookup.

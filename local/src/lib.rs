@@ -6,6 +6,7 @@ pub mod chaos;
 mod crm;
 pub mod erase;
 pub mod gateway;
+pub mod live;
 mod media_store;
 pub mod sandbox;
 pub mod seed;
@@ -140,6 +141,8 @@ struct AppState {
     store_faults: Option<backend::StoreFaultSwitches>,
     tokens: Arc<HashMap<String, Claims>>,
     demo: Arc<Vec<DemoOrganization>>,
+    /// The Event API's WebSocket (`/event/realtime`); None where push is not served.
+    live: Option<live::socket::Context>,
 }
 
 /// The settings the handlers get: the environment first, then local defaults pointing the
@@ -147,10 +150,17 @@ struct AppState {
 fn local_settings(
     env: &(dyn Fn(&str) -> Option<String> + Send + Sync),
     base_url: &str,
+    backend: Backend,
 ) -> Result<Settings, ConfigError> {
     let base_url = base_url.to_owned();
+    let host = base_url.trim_start_matches("http://").to_owned();
+    // Push is served here with the in-process stores (their change feed); on the AWS
+    // adapters there is no stream to read, and pages poll.
+    let live_here = backend == Backend::Memory && env("LIVE_REALTIME_URL").is_none();
     Settings::from_lookup(|name| {
         env(name).or_else(|| match name {
+            "LIVE_HTTP_HOST" if live_here => Some(host.clone()),
+            "LIVE_REALTIME_URL" if live_here => Some(format!("ws://{host}/event/realtime")),
             "PUBLIC_BASE_URL" => Some(base_url.clone()),
             "TWILIO_API_BASE_URL" => Some(format!("{base_url}/sandbox")),
             // Templates come from wherever messages go: real Twilio's Content API when the
@@ -177,7 +187,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
         source,
     })?;
     let base_url = format!("http://{addr}");
-    let settings = local_settings(options.env.as_ref(), &base_url)?;
+    let settings = local_settings(options.env.as_ref(), &base_url, options.backend)?;
 
     let own_sandbox = uses_own_sandbox(&settings.twilio_api_base_url, addr);
     let mut media_policy = settings.media_policy();
@@ -189,17 +199,27 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
         .with_content_base_url(&settings.twilio_content_base_url)?
         .with_media_policy(media_policy);
     let media = MemoryMedia::new(base_url.clone());
-    let (handlers, store_faults) = match options.backend {
+    let hub = live::Hub::default();
+    let (handlers, store_faults, feeds) = match options.backend {
         Backend::Memory => {
-            let (handlers, faults) =
+            let (handlers, faults, feeds) =
                 backend::memory(&options.seed, &settings, twilio, media.clone()).await?;
-            (handlers, Some(faults))
+            (handlers, Some(faults), feeds)
         }
         Backend::Aws => (
             backend::aws(&options.seed, &settings, twilio, &options.env).await?,
             None,
+            Vec::new(),
         ),
     };
+    let serve_live = !feeds.is_empty()
+        && settings
+            .live
+            .as_ref()
+            .is_some_and(|l| l.realtime_url == format!("ws://{}/event/realtime", addr));
+    if serve_live {
+        live::feed(hub.clone(), media.clone(), feeds);
+    }
     let mut tokens = HashMap::new();
     let mut demo = Vec::new();
     for org in &options.seed.organizations {
@@ -231,11 +251,17 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
             sender,
         });
     }
+    let tokens = Arc::new(tokens);
     let state = AppState {
         handlers,
         org_claim: settings.org_claim.clone(),
         store_faults,
-        tokens: Arc::new(tokens),
+        live: serve_live.then(|| live::socket::Context {
+            hub,
+            tokens: tokens.clone(),
+            org_claim: settings.org_claim.clone(),
+        }),
+        tokens,
         demo: Arc::new(demo.clone()),
     };
     let sandbox_public = settings
@@ -366,6 +392,7 @@ fn router(
             .route("/local/sandbox.css", get(sandbox_panel_style));
     }
     let mut app = api
+        .route("/event/realtime", get(realtime))
         .route("/local/{*rest}", any(unmatched))
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
         .with_state(state)
@@ -379,6 +406,31 @@ fn router(
 
 async fn unmatched() -> Response {
     gateway::no_route()
+}
+
+/// The Event API's WebSocket, when push is served here.
+async fn realtime(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<
+        axum::extract::ws::WebSocketUpgrade,
+        axum::extract::ws::rejection::WebSocketUpgradeRejection,
+    >,
+) -> Response {
+    let Some(context) = state.live else {
+        return gateway::no_route();
+    };
+    match upgrade {
+        Ok(upgrade) => live::socket::upgrade(context, headers, upgrade).await,
+        Err(rejection) => (
+            rejection.status(),
+            axum::Json(serde_json::json!({"error": {
+                "code": "not_a_websocket",
+                "message": "This is the Event API's WebSocket endpoint: connect with the aws-appsync-event-ws protocol."
+            }})),
+        )
+            .into_response(),
+    }
 }
 
 /// The page's "play the contact" panel: compiled in, so it is served whatever `--web` says,

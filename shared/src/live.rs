@@ -41,7 +41,7 @@ pub fn may_subscribe(path: &str, claim: Option<&str>) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// A message created or changed (its revision moved).
-    Message(Message),
+    Message(Box<Message>),
     /// A contact created or changed in a way the conversation shows.
     Contact(Contact),
     /// A contact deleted in the CRM: its conversation is being erased.
@@ -69,7 +69,7 @@ impl Change {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// The message as `GET /whatsapp/messages` shows it, revision included.
-    Message { message: MessageView },
+    Message { message: Box<MessageView> },
     /// How the contact stands, as every conversation answer carries it.
     Contact {
         contact: ConversationContact,

@@ -59,7 +59,9 @@ impl<M: MediaStore, C: ChannelPublisher> LivePublisher<M, C> {
                 )
                 .await
                 .map_err(|e| PublishError::Unavailable(format!("download URL: {e}")))?;
-                views.pop().map(|message| LiveEvent::Message { message })
+                views.pop().map(|message| LiveEvent::Message {
+                    message: Box::new(message),
+                })
             }
             Change::Message(_) => None,
             Change::Contact(contact) => Some(LiveEvent::contact(contact, Utc::now())),
@@ -154,7 +156,7 @@ pub fn change_of(record: &EventRecord) -> Option<Change> {
     if old.is_some_and(|old| old.revision == new.revision) {
         return None;
     }
-    Some(Change::Message(new))
+    Some(Change::Message(Box::new(new)))
 }
 
 impl<M: MediaStore, C: ChannelPublisher> Handler<Event> for LivePublisher<M, C> {

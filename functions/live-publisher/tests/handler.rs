@@ -11,16 +11,19 @@ use shared::live::{ChannelPublisher, PublishError};
 use shared::memory::MemoryMedia;
 use shared::runtime::Handler;
 
+/// One publish: the channel and its events.
+type Publish = (String, Vec<Value>);
+
 /// Every publish it took, and a switch that refuses the next ones.
 #[derive(Clone, Default)]
 struct Channels {
-    published: Arc<Mutex<Vec<(String, Vec<Value>)>>>,
+    published: Arc<Mutex<Vec<Publish>>>,
     /// Publishes still taken before every later one fails (None: all taken).
     healthy_for: Arc<Mutex<Option<usize>>>,
 }
 
 impl Channels {
-    fn published(&self) -> Vec<(String, Vec<Value>)> {
+    fn published(&self) -> Vec<Publish> {
         self.published.lock().unwrap().clone()
     }
 

@@ -7,6 +7,7 @@ mod chaos;
 mod common;
 mod flow;
 mod gateway;
+mod live;
 mod openapi;
 mod sandbox;
 mod security;

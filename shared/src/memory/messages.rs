@@ -75,7 +75,7 @@ impl MemoryMessages {
 impl MemoryMessages {
     fn changed(&self, message: &Message) {
         self.changes
-            .send(crate::live::Change::Message(message.clone()));
+            .send(crate::live::Change::Message(Box::new(message.clone())));
     }
 }
 

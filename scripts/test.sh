@@ -37,7 +37,7 @@ echo "== cfn-lint"
 
 echo "== web page syntax (node --check)"
 if command -v node >/dev/null; then
-  for f in web/*.js local/web/*.js; do node --check "$f"; done
+  for f in web/*.js web/actions/*.js web/views/*.js local/web/*.js; do node --check "$f"; done
 else
   echo "node not found: skipped (the browser tests check the page too)"
 fi

@@ -1,9 +1,17 @@
 // The HTTP API client: the bearer token on every call, errors as ApiError with the
-// server's code and sentence.
+// server's code and sentence. It knows nothing of the page's state: the session action sets
+// the token.
 
-import { config, state } from "./state.js";
+const config = window.WHATSAPP_CONFIG || {};
+
+let bearer = null;
 
 export const apiUrl = (path) => `${config.apiBaseUrl || ""}${path}`;
+
+/** The token every call carries from now on (null: none). */
+export function authorize(token) {
+  bearer = token;
+}
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -15,7 +23,7 @@ export class ApiError extends Error {
 
 export async function call(method, path, body, extraHeaders = {}) {
   const headers = { Accept: "application/json", ...extraHeaders };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {

@@ -1,4 +1,6 @@
-// What the page knows: its deployment configuration and the state every module shares.
+// The page's one store: its state, `update` (the only way to change it) and `subscribe`
+// (views render from it). Actions change it; views read it. Pure rules that several parts
+// need (the newest-revision rule, whether the composer is usable) live here, once.
 
 export const config = window.WHATSAPP_CONFIG || {};
 
@@ -7,23 +9,32 @@ export const state = {
   organization: null,
   organizations: [],
   channelEnabled: false,
+  // Why the channel cannot be used (or the error reading it); "" when it can.
+  channelStatus: "",
+  sender: null,
+  // Live updates: "off" (not configured), "connecting", "up", "down", "refused".
+  live: "off",
   contacts: [],
   contactsCursor: null,
   search: "",
   contact: null,
+  // Message id → the newest copy seen (replaced by a new Map on every change).
   messages: new Map(),
+  // Why the conversation could not be read ("" when it could; null while loading).
+  conversationError: null,
   after: null,
   before: null,
   loadingOlder: false,
-  pollTimer: null,
-  pollFailures: 0,
+  // Bumped to ask the conversation view to scroll to the newest message (own sends).
+  scrollToNewest: 0,
   attachments: [],
   // The composition being sent and its Idempotency-Key ({key, body}), until it is accepted.
   compose: null,
+  sending: false,
   // Bumped whenever what is on screen changes owner (user, contact, search): answers to
   // requests of an older generation are dropped.
   generation: 0,
-  // The selected contact as the last conversation page saw it ({eligible, ineligible_reason}).
+  // The selected contact as the server last told it ({eligible, ineligible_reason}).
   contactState: null,
   windowOpen: true,
   // The organization's approved templates (null while loading), why they could not be read,
@@ -33,7 +44,23 @@ export const state = {
   templatesOpen: false,
   template: null,
   templateValues: {},
+  templateSending: false,
 };
+
+const listeners = new Set();
+
+/** Changes the state (an object of fields, or a function that changes it) and tells views. */
+export function update(change) {
+  if (typeof change === "function") change(state);
+  else Object.assign(state, change);
+  for (const listener of listeners) listener(state);
+}
+
+/** Calls `listener(state)` after every update; returns the unsubscribe function. */
+export function subscribe(listener) {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
 
 /**
  * The Idempotency-Key of a composition: the same while the same body is sent again (a retry
@@ -51,13 +78,24 @@ export function composeKey(body) {
 }
 
 /**
- * Keeps, per message id, the copy with the highest revision: polls re-read a settle window
- * and answers can arrive out of order (a send's 202 after a poll that saw the message
- * SENT), so an older copy never replaces a newer one. Returns whether anything changed.
+ * Keeps, per message id, the copy with the highest revision: polls re-read a settle window,
+ * push and poll both bring changes, and answers can arrive out of order (a send's 202 after
+ * a poll that saw the message SENT), so an older copy never replaces a newer one. Returns
+ * whether `messages` changed.
  */
-export function keepNewest(m) {
-  const known = state.messages.get(m.id);
+export function keepNewest(messages, m) {
+  const known = messages.get(m.id);
   if (known && known.revision && m.revision && known.revision >= m.revision) return false;
-  state.messages.set(m.id, m);
+  messages.set(m.id, m);
   return true;
+}
+
+/**
+ * What the composer may do now: `usable` (a channel, a contact who may be written to),
+ * `templatesOnly` (outside the 24-hour window only a template may go).
+ */
+export function composing(s) {
+  const eligible = !s.contactState || s.contactState.eligible;
+  const usable = s.channelEnabled && !!s.contact && eligible;
+  return { usable, templatesOnly: usable && s.windowOpen === false };
 }

@@ -384,6 +384,7 @@ fn router(
         api = api
             .route("/local/demo", get(demo))
             .route("/local/store-faults", axum::routing::post(store_faults))
+            .route("/local/live-faults", axum::routing::post(live_faults))
             .route(
                 "/local/contacts/{contact_id}",
                 axum::routing::put(crm::put_contact).delete(crm::delete_contact),
@@ -504,6 +505,34 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
         return refuse(format!("Unknown operation {:?}.", request.operation));
     };
     faults.fail_after(operation, request.after, request.times);
+    axum::http::StatusCode::NO_CONTENT.into_response()
+}
+
+/// `{drop?, refuse?}`: closes every open live connection (`drop`) and refuses the next
+/// `refuse` connection attempts with a 503, as an unreachable Event API would.
+async fn live_faults(State(state): State<AppState>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Request {
+        #[serde(default)]
+        drop: bool,
+        #[serde(default)]
+        refuse: u32,
+    }
+    let refuse = |message: &str| {
+        (
+            axum::http::StatusCode::BAD_REQUEST,
+            axum::Json(serde_json::json!({"error": {"code": "invalid_fault", "message": message}})),
+        )
+            .into_response()
+    };
+    let Some(live) = &state.live else {
+        return refuse("Live updates are not served by this runner.");
+    };
+    let Ok(request) = serde_json::from_slice::<Request>(&body) else {
+        return refuse("Not a live fault: {\"drop\": bool, \"refuse\": count}.");
+    };
+    live.hub.fail(request.drop, request.refuse);
     axum::http::StatusCode::NO_CONTENT.into_response()
 }
 

@@ -81,8 +81,9 @@ test("a reply appears without a reload, from the API and from the sandbox panel"
   assertClean(assert, problems);
 });
 
+// Polling without push (push's own fallback is in live.test.mjs).
 test("polling survives failed polls and catches up", async (t) => {
-  const { runner, page, problems } = await session(t);
+  const { runner, page, problems } = await session(t, { page: { config: { live: false } } });
   await selectContact(page, "Ben Ong");
   let refused = 0;
   const refuse = (route) => {
@@ -99,7 +100,7 @@ test("polling survives failed polls and catches up", async (t) => {
 });
 
 test("polling slows down while the tab is hidden and speeds up when it is back", async (t) => {
-  const { page, problems } = await session(t);
+  const { page, problems } = await session(t, { page: { config: { live: false } } });
   await selectContact(page, "Ben Ong");
   let polls = 0;
   page.on("request", (request) => {

@@ -94,6 +94,15 @@ export async function startRunner({ seed, env = {} } = {}) {
       });
       if (response.status !== 204) throw new Error(`store fault: ${response.status} ${await response.text()}`);
     },
+    /** Drops the open live connections and refuses the next ones: `{drop?, refuse?}`. */
+    async liveFault(fault) {
+      const response = await fetch(`${base}/local/live-faults`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(fault),
+      });
+      if (response.status !== 204) throw new Error(`live fault: ${response.status} ${await response.text()}`);
+    },
     /** The CRM deletes a contact (the runner's `DELETE /local/contacts/{id}`). */
     async deleteContact(organization_id, contact_id) {
       const response = await fetch(`${base}/local/contacts/${contact_id}`, {

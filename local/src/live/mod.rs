@@ -8,6 +8,8 @@
 
 pub mod socket;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use live_publisher::LivePublisher;
@@ -31,6 +33,11 @@ pub struct Hub {
     sender: broadcast::Sender<Published>,
     /// How often an idle connection hears `ka` (AppSync: about a minute).
     pub keep_alive: Duration,
+    /// Closes every open connection (the sandbox's "drop"), as AppSync does at its 2-hour
+    /// limit or in a deployment.
+    drops: broadcast::Sender<()>,
+    /// Connection attempts still to be refused (503), as when the service is unreachable.
+    refusals: Arc<AtomicU32>,
 }
 
 impl Default for Hub {
@@ -38,6 +45,8 @@ impl Default for Hub {
         Self {
             sender: broadcast::channel(HUB_CAPACITY).0,
             keep_alive: Duration::from_secs(60),
+            drops: broadcast::channel(4).0,
+            refusals: Arc::new(AtomicU32::new(0)),
         }
     }
 }
@@ -45,6 +54,25 @@ impl Default for Hub {
 impl Hub {
     pub fn listen(&self) -> broadcast::Receiver<Published> {
         self.sender.subscribe()
+    }
+
+    pub fn drops(&self) -> broadcast::Receiver<()> {
+        self.drops.subscribe()
+    }
+
+    /// Drops every open connection and refuses the next `refuse` attempts.
+    pub fn fail(&self, drop: bool, refuse: u32) {
+        self.refusals.store(refuse, Ordering::SeqCst);
+        if drop {
+            let _ = self.drops.send(());
+        }
+    }
+
+    /// Whether this connection attempt is refused (one fewer to refuse afterwards).
+    pub fn refuse_next(&self) -> bool {
+        self.refusals
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 use shared::live::{NAMESPACE, may_subscribe};
@@ -80,6 +80,9 @@ fn header_authorization(headers: &HeaderMap) -> Option<Value> {
 }
 
 pub async fn upgrade(context: Context, headers: HeaderMap, upgrade: WebSocketUpgrade) -> Response {
+    if context.hub.refuse_next() {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     let authorization = header_authorization(&headers);
     upgrade
         .protocols([PROTOCOL])
@@ -131,6 +134,7 @@ async fn serve(context: Context, authorization: Option<Value>, mut socket: WebSo
         return;
     }
     let mut events = context.hub.listen();
+    let mut drops = context.hub.drops();
     // Subscription id → channel.
     let mut subscriptions: HashMap<String, String> = HashMap::new();
     let mut keep_alive = tokio::time::interval(context.hub.keep_alive);
@@ -168,6 +172,10 @@ async fn serve(context: Context, authorization: Option<Value>, mut socket: WebSo
                         }
                     }
                 }
+            }
+            _ = drops.recv() => {
+                let _ = socket.send(Message::Close(None)).await;
+                return;
             }
             _ = keep_alive.tick() => {
                 if !send(&mut socket, json!({"type": "ka"})).await {

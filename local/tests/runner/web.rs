@@ -7,8 +7,13 @@ async fn the_page_and_its_assets_are_served() {
     let local = start().await;
     for (path, kind, marker) in [
         ("/", "text/html", "Send Message"),
-        ("/app.js", "javascript", "./conversation.js"),
-        ("/conversation.js", "javascript", "/whatsapp/messages"),
+        ("/app.js", "javascript", "./views/conversation.js"),
+        (
+            "/actions/conversation.js",
+            "javascript",
+            "/whatsapp/messages",
+        ),
+        ("/live.js", "javascript", "aws-appsync-event-ws"),
         ("/rules.js", "javascript", "MEDIA_RULES"),
         ("/local/sandbox.js", "javascript", "/sandbox/reply"),
         ("/local/sandbox.css", "text/css", ".sandbox"),
@@ -37,16 +42,133 @@ fn page_scripts() -> Vec<(String, String)> {
         "local/web/sandbox.js".to_owned(),
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/sandbox.js")).unwrap(),
     )];
-    let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
-    for entry in std::fs::read_dir(web).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "js") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            scripts.push((path.display().to_string(), text));
-        }
-    }
+    scripts.extend(web_modules());
     assert!(scripts.len() >= 8, "the page's modules are found");
     scripts
+}
+
+/// Every module of `web/` by its path there (`app.js`, `actions/session.js`, …).
+fn web_modules() -> Vec<(String, String)> {
+    let web = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../web"));
+    let mut modules = Vec::new();
+    for dir in ["", "actions", "views"] {
+        for entry in std::fs::read_dir(web.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "js") {
+                let name = path.strip_prefix(web).unwrap().display().to_string();
+                modules.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    modules.sort();
+    modules
+}
+
+/// The layer of a module: dom (0) → api/rules/live (1) → state (2) → actions (3) → views (4)
+/// → app (5).
+fn layer(module: &str) -> u8 {
+    match module {
+        "app.js" => 5,
+        "state.js" => 2,
+        "dom.js" => 0,
+        m if m.starts_with("views/") => 4,
+        m if m.starts_with("actions/") => 3,
+        _ => 1,
+    }
+}
+
+/// The modules a module imports, as paths inside `web/`.
+fn imports(module: &str, text: &str) -> Vec<String> {
+    let base = std::path::Path::new(module).parent().unwrap().to_path_buf();
+    text.lines()
+        .filter(|l| l.starts_with("import ") || l.starts_with("} from "))
+        .filter_map(|l| {
+            l.split(" from \"")
+                .nth(1)
+                .or_else(|| l.strip_prefix("import \""))
+        })
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|target| target.starts_with('.'))
+        .map(|target| {
+            let mut path = base.clone();
+            for part in target.split('/') {
+                match part {
+                    "." => {}
+                    ".." => {
+                        path.pop();
+                    }
+                    part => path.push(part),
+                }
+            }
+            path.display().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn the_pages_imports_go_one_way_and_views_never_import_each_other() {
+    let modules = web_modules();
+    let names: Vec<&str> = modules.iter().map(|(n, _)| n.as_str()).collect();
+    for wanted in [
+        "state.js",
+        "api.js",
+        "live.js",
+        "actions/conversation.js",
+        "views/conversation.js",
+        "app.js",
+    ] {
+        assert!(names.contains(&wanted), "{wanted} in {names:?}");
+    }
+    let mut edges = 0;
+    for (module, text) in &modules {
+        for target in imports(module, text) {
+            edges += 1;
+            assert!(
+                names.contains(&target.as_str()),
+                "{module} imports {target}, which is not a module"
+            );
+            let (from, to) = (layer(module), layer(&target));
+            assert!(
+                to < from || (to == from && from == 3),
+                "{module} (layer {from}) imports {target} (layer {to}): imports go dom/api/rules → state → actions → views → app"
+            );
+            // Only the API client and the push transport talk to the network.
+            if target == "api.js" {
+                assert!(
+                    module.starts_with("actions/") || module == "app.js",
+                    "{module} calls the API"
+                );
+            }
+        }
+    }
+    assert!(edges > 20, "imports were found ({edges})");
+    // Within the actions, no cycle: each may import only actions it does not lead back to.
+    let action_imports = |m: &str| -> Vec<String> {
+        let text = &modules.iter().find(|(n, _)| n == m).unwrap().1;
+        imports(m, text)
+            .into_iter()
+            .filter(|t| t.starts_with("actions/"))
+            .collect()
+    };
+    for (module, _) in modules.iter().filter(|(n, _)| n.starts_with("actions/")) {
+        let mut stack = action_imports(module);
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(next) = stack.pop() {
+            assert_ne!(&next, module, "{module} imports itself back");
+            if seen.insert(next.clone()) {
+                stack.extend(action_imports(&next));
+            }
+        }
+    }
+    // Only actions fetch: views and the store never call the API themselves.
+    for (module, text) in &modules {
+        if module.starts_with("views/") || module == "state.js" {
+            assert!(
+                !text.contains("fetch(") && !text.contains("call("),
+                "{module} calls the network"
+            );
+        }
+    }
 }
 
 #[test]

@@ -1,35 +1,19 @@
 // Attachments being prepared: checked against WhatsApp's rules, uploaded straight to storage
-// through a presigned PUT (with progress), shown as chips until sent or removed.
+// through a presigned PUT (with progress), kept until sent or removed.
 
-import { call } from "./api.js";
-import { updateComposer } from "./composer.js";
-import { $, el, formatSize, toast } from "./dom.js";
-import { checkFile } from "./rules.js";
-import { state } from "./state.js";
+import { call } from "../api.js";
+import { toast } from "../dom.js";
+import { checkFile } from "../rules.js";
+import { state, update } from "../state.js";
 
-export function renderChips() {
-  $("chips").replaceChildren(
-    ...state.attachments.map((a) =>
-      el(
-        "li",
-        { class: `chip ${a.state === "error" ? "error" : ""}` },
-        el("span", { text: `${a.file.name} (${formatSize(a.file.size)})` }),
-        a.state === "uploading" ? el("progress", { max: "100", value: String(a.progress), "aria-label": `Uploading ${a.file.name}` }) : null,
-        a.state === "error" ? el("span", { text: a.error }) : null,
-        el("button", { type: "button", "aria-label": `Remove ${a.file.name}`, text: "×", onclick: () => removeAttachment(a) }),
-      ),
-    ),
-  );
-  updateComposer();
+const changed = () => update({ attachments: [...state.attachments] });
+
+export function removeAttachment(entry) {
+  if (entry.xhr) entry.xhr.abort();
+  update({ attachments: state.attachments.filter((a) => a !== entry) });
 }
 
-function removeAttachment(a) {
-  if (a.xhr) a.xhr.abort();
-  state.attachments = state.attachments.filter((x) => x !== a);
-  renderChips();
-}
-
-export async function addFiles(files) {
+export function addFiles(files) {
   for (const file of files) {
     const check = checkFile(file);
     if (check.error) {
@@ -37,8 +21,7 @@ export async function addFiles(files) {
       continue;
     }
     const entry = { file, type: check.type, state: "uploading", progress: 0 };
-    state.attachments.push(entry);
-    renderChips();
+    update({ attachments: [...state.attachments, entry] });
     upload(entry);
   }
 }
@@ -56,7 +39,7 @@ async function upload(entry) {
       xhr.upload.onprogress = (e) => {
         if (e.lengthComputable) {
           entry.progress = Math.round((e.loaded / e.total) * 100);
-          renderChips();
+          changed();
         }
       };
       xhr.onload = () => (xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error("The upload was refused.")));
@@ -70,5 +53,5 @@ async function upload(entry) {
     entry.state = "error";
     entry.error = e.message;
   }
-  renderChips();
+  if (state.attachments.includes(entry)) changed();
 }

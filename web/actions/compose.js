@@ -1,0 +1,72 @@
+// Sending: a composition (text and attachments) or a template, with one Idempotency-Key per
+// compose action, so sending the same thing again after an error (a 503, a lost answer) is
+// a retry and the server sends no part twice. The message shows as pending at once and is
+// replaced by what the server stored.
+
+import { call } from "../api.js";
+import { toast } from "../dom.js";
+import { SENTENCES } from "../rules.js";
+import { composeKey, composing, state, update } from "../state.js";
+import { accepted, showPending, withdraw } from "./conversation.js";
+
+/** Sends the text and the uploaded attachments; resolves true once the server took them. */
+export async function sendComposition(text) {
+  if (!composing(state).usable || state.sending) return false;
+  const ready = state.attachments.filter((a) => a.state === "ready");
+  if (!text.trim() && !ready.length) {
+    toast(SENTENCES.noContent);
+    return false;
+  }
+  const pendingId = `~pending-${Date.now()}`;
+  showPending({
+    id: pendingId, direction: "OUTBOUND", message_type: "TEXT", text: text.trim() ? text : null,
+    attachments: [], status: "PENDING", created_at: new Date().toISOString(),
+  });
+  const body = {
+    contact_id: state.contact.contact_id,
+    text: text.trim() ? text : null,
+    attachments: ready.map((a) => a.attachment),
+  };
+  update({ sending: true });
+  try {
+    const answer = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": composeKey(body) });
+    withdraw(pendingId);
+    accepted(answer.messages);
+    update({ compose: null, attachments: state.attachments.filter((a) => !ready.includes(a)) });
+    return true;
+  } catch (e) {
+    withdraw(pendingId);
+    toast(e.message);
+    return false;
+  } finally {
+    update({ sending: false });
+  }
+}
+
+/** Sends the chosen template with its variables; every placeholder must be filled. */
+export async function sendTemplate(placeholders) {
+  const t = state.template;
+  if (!t || !state.contact || state.templateSending) return { ok: false };
+  const variables = {};
+  for (const name of placeholders) {
+    const value = (state.templateValues[name] || "").trim();
+    if (!value) {
+      toast(`Fill in {{${name}}} before sending.`);
+      return { ok: false, missing: name };
+    }
+    variables[name] = value;
+  }
+  const body = { contact_id: state.contact.contact_id, template: { content_sid: t.content_sid, variables } };
+  update({ templateSending: true });
+  try {
+    const answer = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": composeKey(body) });
+    accepted(answer.messages);
+    update({ compose: null, templatesOpen: false, template: null, templateValues: {} });
+    return { ok: true };
+  } catch (e) {
+    toast(e.message);
+    return { ok: false };
+  } finally {
+    update({ templateSending: false });
+  }
+}

@@ -1,0 +1,185 @@
+// The conversation with the selected contact: the first page, older pages, and what is new
+// or changed (replies, status ticks), from two transports that both feed the store through
+// the same newest-revision rule: push events (actions/session.js connects) and `after=`
+// polls. The cursor stays the truth: one poll on every (re)connect, a safety-net poll every
+// 60 s while push is up, and polling as before (3 s, 15 s hidden) while it is not.
+
+import { call } from "../api.js";
+import { toast } from "../dom.js";
+import { SENTENCES } from "../rules.js";
+import { config, keepNewest, state, update } from "../state.js";
+import { dropContact, loadContacts } from "./contacts.js";
+
+const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
+const SAFETY_POLL_MS = () => config.livePollMs || 60000;
+
+let pollTimer = null;
+let pollFailures = 0;
+
+export function selectContact(contact) {
+  clearTimeout(pollTimer);
+  update((s) => {
+    s.contact = contact;
+    s.messages = new Map();
+    s.conversationError = null;
+    s.after = null;
+    s.before = null;
+    s.contactState = null;
+    s.windowOpen = true;
+    s.templatesOpen = false;
+    s.template = null;
+    s.templateValues = {};
+    s.generation += 1;
+  });
+  if (contact) loadConversation();
+}
+
+async function loadConversation() {
+  const generation = state.generation;
+  const contact = state.contact;
+  try {
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}${pageLimit()}`);
+    if (generation !== state.generation) return;
+    applyPage(page, false, { before: page.next_before, conversationError: "" });
+  } catch (e) {
+    if (generation !== state.generation) return;
+    if (e.status === 404) return contactGone(contact.contact_id);
+    update({ conversationError: e.message });
+  }
+  schedulePoll();
+}
+
+// The CRM deleted the contact (the API no longer knows it): its conversation is erased on the
+// server, so it leaves the screen too; the composer locks and the picker drops the contact.
+function contactGone(contactId) {
+  if (!state.contact || state.contact.contact_id !== contactId) return dropContact(contactId);
+  clearTimeout(pollTimer);
+  update({
+    messages: new Map(),
+    after: null,
+    before: null,
+    conversationError: "",
+    contactState: { eligible: false, ineligible_reason: SENTENCES.contactDeleted },
+  });
+  dropContact(contactId);
+}
+
+/** Announces a send that failed since it was last seen (a poll's or push's news). */
+function announceFailure(before, m) {
+  if (m.status === "FAILED" && m.direction === "OUTBOUND" && (!before || before.status !== "FAILED")) {
+    toast(m.error_reason || SENTENCES.sendFailed);
+  }
+}
+
+// `news`: the page is a poll's, so a send that failed since is announced.
+function applyPage(page, news, extra = {}) {
+  const messages = new Map(state.messages);
+  for (const m of page.messages) {
+    const before = messages.get(m.id);
+    if (keepNewest(messages, m) && news) announceFailure(before, m);
+  }
+  const eligibleBefore = !state.contactState || state.contactState.eligible;
+  update((s) => {
+    s.messages = messages;
+    if (page.next_after) s.after = page.next_after;
+    if (page.window) s.windowOpen = page.window.open;
+    if (page.contact) s.contactState = page.contact;
+    Object.assign(s, extra);
+  });
+  // A contact who sent STOP (or was blocked) leaves the picker; one who may again, returns.
+  if (news && page.contact && eligibleBefore !== page.contact.eligible) loadContacts(true);
+}
+
+/** A push event (shared::live::LiveEvent): applied like a poll's answer. */
+export function applyLiveEvent(event) {
+  const open = state.contact && state.contact.contact_id;
+  if (event.type === "message" && event.message && event.message.contact_id === open) {
+    applyPage({ messages: [event.message] }, true);
+  } else if (event.type === "contact" && event.contact) {
+    if (event.contact.contact_id === open) applyPage({ messages: [], contact: event.contact, window: event.window }, true);
+    else if (!event.contact.eligible) dropContact(event.contact.contact_id);
+  } else if (event.type === "contact_deleted" && event.contact_id) {
+    contactGone(event.contact_id);
+  }
+}
+
+/** Push came up (a connect or a reconnect): catch up once, then poll only as a safety net. */
+export function liveChanged() {
+  if (state.live === "up" && state.after) return pollSoon(0);
+  schedulePoll();
+}
+
+export function schedulePoll() {
+  clearTimeout(pollTimer);
+  if (!state.contact) return;
+  const base = state.live === "up"
+    ? SAFETY_POLL_MS()
+    : document.hidden ? config.hiddenPollMs || 15000 : config.pollMs || 3000;
+  // A failing poll backs off (up to a minute) and recovers by itself.
+  const delay = Math.min(Math.max(60000, base), base * 2 ** Math.min(pollFailures, 4));
+  pollTimer = setTimeout(poll, delay);
+}
+
+async function poll() {
+  const generation = state.generation;
+  const contact = state.contact;
+  if (!contact || !state.after) return schedulePoll();
+  try {
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}&after=${encodeURIComponent(state.after)}`);
+    if (generation !== state.generation) return;
+    pollFailures = 0;
+    applyPage(page, true);
+  } catch (e) {
+    if (generation !== state.generation) return;
+    if (e.status === 404) return contactGone(contact.contact_id);
+    pollFailures += 1;
+  }
+  if (generation === state.generation) schedulePoll();
+}
+
+/**
+ * Polls soon rather than at the next tick (the sandbox played the contact). With push up
+ * there is nothing to do: the change is on its way.
+ */
+export function pollSoon(delay = 300) {
+  if (delay > 0 && state.live === "up") return;
+  clearTimeout(pollTimer);
+  pollTimer = setTimeout(poll, delay);
+}
+
+export async function loadOlder() {
+  if (!state.before || state.loadingOlder || !state.contact) return;
+  const generation = state.generation;
+  update({ loadingOlder: true });
+  try {
+    const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(state.contact.contact_id)}&before=${state.before}${pageLimit()}`);
+    if (generation !== state.generation) return;
+    const messages = new Map(state.messages);
+    for (const m of page.messages) keepNewest(messages, m);
+    update({ messages, before: page.next_before });
+  } catch (e) {
+    toast(e.message);
+  } finally {
+    update({ loadingOlder: false });
+  }
+}
+
+/** A message the page shows at once (a send on its way), or takes back. */
+export function showPending(message) {
+  const messages = new Map(state.messages);
+  messages.set(message.id, message);
+  update({ messages, scrollToNewest: state.scrollToNewest + 1 });
+}
+
+export function withdraw(id) {
+  const messages = new Map(state.messages);
+  messages.delete(id);
+  update({ messages });
+}
+
+/** What a send's 202 returned, kept by the newest-revision rule. */
+export function accepted(list) {
+  const messages = new Map(state.messages);
+  for (const m of list) keepNewest(messages, m);
+  update({ messages, scrollToNewest: state.scrollToNewest + 1 });
+}

@@ -1,0 +1,95 @@
+// Who is signed in and what their organization may do: the demo users (local runner), the
+// token, the channel status, and the live connection (push) for the organization.
+
+import { apiUrl, authorize, call } from "../api.js";
+import { openLive } from "../live.js";
+import { config, state, update } from "../state.js";
+import { loadContacts } from "./contacts.js";
+import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
+import { loadTemplates } from "./templates.js";
+
+let connection = null;
+
+/**
+ * The local runner's demo users (config.token "local-demo"): the first one's token, or null
+ * when the page is not served by the local runner.
+ */
+export async function loadDemoUsers() {
+  if (config.token !== "local-demo") return null;
+  try {
+    const response = await fetch(apiUrl("/local/demo"));
+    if (!response.ok) return null;
+    const demo = await response.json();
+    update({ organizations: demo.organizations });
+    return (demo.organizations[0] && demo.organizations[0].token) || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The token of a sign-in: the local runner with real Twilio prints links (`/#token=…`; the
+ * fragment never leaves the browser and is removed from the address bar at once); a deployed
+ * page reads what the CRM's sign-in put in sessionStorage.
+ */
+export function signInToken() {
+  if (config.token === "local-demo") {
+    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (token) history.replaceState(null, "", location.pathname + location.search);
+    return token;
+  }
+  if (config.token === "session") return sessionStorage.getItem(config.tokenKey || "crm.id_token");
+  return null;
+}
+
+export function switchUser(token) {
+  authorize(token);
+  const org = state.organizations.find((o) => o.token === token);
+  update((s) => {
+    s.token = token;
+    s.organization = org ? org.organization_id : null;
+    s.contacts = [];
+    s.contactsCursor = null;
+    s.generation += 1;
+  });
+  selectContact(null);
+  loadChannel();
+  loadContacts(true);
+}
+
+function setLive(status) {
+  update({ live: status });
+  liveChanged();
+}
+
+/** Subscribes to the organization's channel (or polls, when push is not configured). */
+function connectLive(endpoint) {
+  if (connection) connection.close();
+  connection = null;
+  if (!endpoint || config.live === false) return setLive("off");
+  const token = state.token;
+  connection = openLive(endpoint, token, {
+    onEvent: (event) => token === state.token && applyLiveEvent(event),
+    onStatus: (status) => token === state.token && setLive(status),
+    minDelayMs: config.liveRetryMs || 1000,
+  });
+}
+
+async function loadChannel() {
+  const token = state.token;
+  try {
+    const channel = await call("GET", "/whatsapp/channel");
+    if (token !== state.token) return;
+    update({ channelEnabled: channel.enabled, channelStatus: channel.enabled ? "" : channel.reason, sender: channel.sender });
+    if (channel.enabled) {
+      loadTemplates();
+      connectLive(channel.live);
+    } else {
+      connectLive(null);
+    }
+  } catch (e) {
+    if (token !== state.token) return;
+    update({ channelEnabled: false, channelStatus: e.message, sender: null });
+    connectLive(null);
+  }
+}

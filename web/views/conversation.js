@@ -1,0 +1,201 @@
+// The conversation with the selected contact: its header and notices (window, eligibility),
+// the messages in `created_at` order with their kinds, files and ticks, and older pages on
+// scrolling up. Renders from the store; scrolling up asks for older messages.
+
+import { loadOlder } from "../actions/conversation.js";
+import { $, el, formatTime } from "../dom.js";
+import { SENTENCES } from "../rules.js";
+import { state, subscribe } from "../state.js";
+
+// UNCONFIRMED: handed to Twilio, outcome not confirmed — never "failed", and never resent.
+const STATUS_LABEL = {
+  PENDING: "pending", SENT: "sent ✓", DELIVERED: "delivered ✓✓", READ: "read ✓✓", FAILED: "failed",
+  UNCONFIRMED: "being confirmed…", RECEIVED: "",
+};
+
+// Statuses shown with their reason.
+const STATUS_CLASS = { FAILED: "failed", UNCONFIRMED: "unconfirmed" };
+
+// What to call a file the contact sent (WhatsApp media carries no file name).
+const TYPE_NAMES = {
+  "application/pdf": "PDF file", "application/msword": "Word file", "text/vcard": "contact card",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "Word file",
+  "application/vnd.ms-excel": "Excel file", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "Excel file",
+  "application/vnd.ms-powerpoint": "PowerPoint file", "application/vnd.openxmlformats-officedocument.presentationml.presentation": "PowerPoint file",
+};
+
+// What an inbound message carries besides text and files (WhatsApp's message kinds).
+const UNSUPPORTED = "This message type isn't supported here.";
+
+function renderAttachment(a) {
+  const kind = a.content_type.split("/")[0];
+  const label = a.filename || TYPE_NAMES[a.content_type] || (kind === "audio" ? "voice note" : kind === "image" ? "photo" : a.content_type);
+  if (a.error) return el("p", { class: "status failed", text: `${label}: ${a.error}` });
+  if (!a.url) return el("p", { class: "status", text: `${label} (downloading…)` });
+  if (a.card) {
+    // A shared contact: who it is, their numbers, and the card itself to download.
+    return el(
+      "div",
+      { class: "card" },
+      el("strong", { text: `👤 ${a.card.name}` }),
+      ...(a.card.phones || []).map((phone) => el("span", { class: "phone", text: phone })),
+      el("a", { href: a.url, target: "_blank", rel: "noopener", download: `${a.card.name}.vcf`, text: "Download contact card" }),
+    );
+  }
+  if (a.content_type.startsWith("image/")) return el("a", { href: a.url, target: "_blank", rel: "noopener" }, el("img", { src: a.url, alt: label }));
+  if (a.content_type.startsWith("audio/")) return el("audio", { controls: "", src: a.url, "aria-label": label });
+  if (a.content_type.startsWith("video/")) return el("video", { controls: "", src: a.url, width: "240", "aria-label": label });
+  return el("a", { href: a.url, target: "_blank", rel: "noopener", download: label, text: `Document: ${label}` });
+}
+
+function snippet(m) {
+  if (m.text) return m.text.length > 90 ? `${m.text.slice(0, 90)}…` : m.text;
+  if (m.attachments.length) return m.attachments[0].filename || m.attachments[0].content_type;
+  return "a message";
+}
+
+/** The quoted message above a reply: click to go to it. */
+function renderQuote(replyTo) {
+  const original = replyTo.message_id && state.messages.get(replyTo.message_id);
+  if (!original) return el("p", { class: "quote", text: "Reply to an earlier message" });
+  return el("button", {
+    type: "button",
+    class: "quote",
+    title: "Go to the quoted message",
+    onclick: () => {
+      const target = document.querySelector(`article[data-id="${CSS.escape(original.id)}"]`);
+      if (!target) return;
+      target.scrollIntoView({ block: "center" });
+      target.classList.add("highlight");
+      setTimeout(() => target.classList.remove("highlight"), 1500);
+    },
+  }, snippet(original));
+}
+
+function renderDetails(d) {
+  const parts = [];
+  if (d.referral) {
+    const r = d.referral;
+    parts.push(el(
+      "div",
+      { class: "referral" },
+      el("span", { class: "kind", text: `From ${r.source_type === "post" ? "a post" : "an ad"}` }),
+      r.headline ? el("strong", { text: r.headline }) : null,
+      r.body ? el("span", { class: "body", text: r.body }) : null,
+      el("a", { href: r.source_url, target: "_blank", rel: "noopener noreferrer", text: "View it" }),
+    ));
+  }
+  if (d.location) {
+    const { latitude: lat, longitude: lon } = d.location;
+    const map = `https://www.openstreetmap.org/?mlat=${encodeURIComponent(lat)}&mlon=${encodeURIComponent(lon)}#map=16/${encodeURIComponent(lat)}/${encodeURIComponent(lon)}`;
+    parts.push(el(
+      "div",
+      { class: "location" },
+      el("strong", { text: `📍 ${d.location.label || "Shared location"}` }),
+      d.location.address ? el("span", { class: "address", text: d.location.address }) : null,
+      el("a", { href: map, target: "_blank", rel: "noopener noreferrer", text: "Open in map" }),
+    ));
+  }
+  if (d.button) parts.push(el("span", { class: "kind", text: "Tapped a button" }));
+  if (d.unsupported) parts.push(el("p", { class: "unsupported", text: `${UNSUPPORTED} (${d.unsupported})` }));
+  return parts;
+}
+
+function renderMessage(m) {
+  const outbound = m.direction === "OUTBOUND";
+  const who = outbound ? "You" : (state.contact && state.contact.name) || "Contact";
+  const status = outbound ? STATUS_LABEL[m.status] || m.status.toLowerCase() : "";
+  return el(
+    "article",
+    { class: `message ${outbound ? "outbound" : "inbound"}`, "data-id": m.id, "data-status": m.status },
+    el("span", { class: "who", text: who }),
+    m.template ? el("span", { class: "template-label", text: `Template: ${m.template.name}` }) : null,
+    m.details && m.details.reply_to ? renderQuote(m.details.reply_to) : null,
+    ...(m.details ? renderDetails(m.details) : []),
+    ...m.attachments.map(renderAttachment),
+    m.text ? el("div", { class: "text", text: m.text }) : null,
+    el(
+      "div",
+      { class: "meta" },
+      el("span", { class: "when", text: formatTime(m.created_at) }),
+      status ? el("span", { class: `status ${STATUS_CLASS[m.status] || ""}`, text: ` · ${status}` }) : null,
+    ),
+    STATUS_CLASS[m.status] && m.error_reason ? el("div", { class: `status ${STATUS_CLASS[m.status]}`, text: m.error_reason }) : null,
+  );
+}
+
+const order = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+function isAtBottom(box) {
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+}
+
+/** The message list; keeps the reader's place (older pages above, news below). */
+function renderMessages(s, seen) {
+  const box = $("messages");
+  if (!s.contact) {
+    box.replaceChildren(el("p", { class: "empty", text: "Pick a contact to see the conversation." }));
+    return;
+  }
+  if (s.conversationError === null) {
+    box.replaceChildren(el("p", { class: "empty", text: "Loading…" }));
+    return;
+  }
+  if (s.conversationError) {
+    box.replaceChildren(el("p", { class: "empty", text: s.conversationError }));
+    return;
+  }
+  const sorted = [...s.messages.values()].sort(
+    (a, b) => order(Date.parse(a.created_at), Date.parse(b.created_at)) || order(a.id, b.id),
+  );
+  const atBottom = isAtBottom(box);
+  const fromBottom = box.scrollHeight - box.scrollTop;
+  const firstBefore = seen.firstId;
+  const nodes = sorted.map(renderMessage);
+  if (!nodes.length && !(s.contactState && !s.contactState.eligible && s.contactState.ineligible_reason === SENTENCES.contactDeleted)) {
+    nodes.push(el("p", { class: "empty", text: "No messages yet." }));
+  }
+  if (s.before) nodes.unshift(el("button", { class: "link", type: "button", text: "Load older messages", onclick: loadOlder }));
+  box.replaceChildren(...nodes);
+  seen.firstId = sorted.length ? sorted[0].id : null;
+  const newContact = seen.generation !== s.generation;
+  if (newContact || seen.scrollToNewest !== s.scrollToNewest || atBottom) {
+    box.scrollTop = box.scrollHeight;
+  } else if (firstBefore && seen.firstId !== firstBefore) {
+    // Older messages went in above: the same messages stay in view.
+    box.scrollTop = box.scrollHeight - fromBottom;
+  }
+}
+
+function renderHead(s) {
+  $("conversation-title").textContent = s.contact ? s.contact.name : "Select a contact";
+  $("conversation-sub").textContent = s.contact ? s.contact.phone_number || "" : "";
+  const contactState = s.contactState;
+  const notice = $("contact-notice");
+  const ineligible = !!contactState && !contactState.eligible;
+  notice.hidden = !ineligible;
+  notice.textContent = ineligible ? contactState.ineligible_reason || "This contact cannot be messaged on WhatsApp." : "";
+  const warning = $("window-warning");
+  const closed = !!s.contact && s.windowOpen === false;
+  warning.hidden = !closed;
+  warning.textContent = closed ? SENTENCES.outsideWindow : "";
+}
+
+export function mountConversation() {
+  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null };
+  $("messages").addEventListener("scroll", (event) => {
+    if (event.target.scrollTop < 30) loadOlder();
+  });
+  subscribe((s) => {
+    if (seen.contact !== s.contact) document.dispatchEvent(new CustomEvent("whatsapp:contact", { detail: s.contact }));
+    if (seen.contact !== s.contact || seen.contactState !== s.contactState || seen.windowOpen !== s.windowOpen) renderHead(s);
+    if (seen.messages !== s.messages || seen.contact !== s.contact || seen.before !== s.before
+        || seen.conversationError !== s.conversationError || seen.scrollToNewest !== s.scrollToNewest) {
+      renderMessages(s, seen);
+    }
+    Object.assign(seen, {
+      messages: s.messages, contact: s.contact, contactState: s.contactState, windowOpen: s.windowOpen,
+      before: s.before, conversationError: s.conversationError, generation: s.generation, scrollToNewest: s.scrollToNewest,
+    });
+  });
+}

@@ -56,6 +56,9 @@ pub struct TableSpec {
     pub indexes: &'static [IndexSpec],
     /// The attribute DynamoDB's TTL deletes items by (epoch seconds), if any.
     pub ttl_attribute: Option<&'static str>,
+    /// Whether the table has a stream (NEW_AND_OLD_IMAGES): what reads its changes does not
+    /// miss the CRM's writes or anyone else's.
+    pub stream: bool,
 }
 
 pub const CONTACTS: TableSpec = TableSpec {
@@ -84,6 +87,7 @@ pub const CONTACTS: TableSpec = TableSpec {
         },
     ],
     ttl_attribute: None,
+    stream: true,
 };
 
 pub const MESSAGES: TableSpec = TableSpec {
@@ -115,6 +119,7 @@ pub const MESSAGES: TableSpec = TableSpec {
     ],
     // Idempotency records (`IDEM#<key>`) expire after a day; messages carry no such attribute.
     ttl_attribute: Some("expires_at_epoch"),
+    stream: true,
 };
 
 /// The contact search index: one item per search term of an eligible contact
@@ -126,6 +131,7 @@ pub const CONTACT_SEARCH: TableSpec = TableSpec {
     range_key: Some("term_key"),
     indexes: &[],
     ttl_attribute: None,
+    stream: false,
 };
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, PortError> {
@@ -181,6 +187,15 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
         };
         request = request.global_secondary_indexes(
             gsi.projection(Projection::builder().projection_type(projection).build())
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))?,
+        );
+    }
+    if spec.stream {
+        request = request.stream_specification(
+            aws_sdk_dynamodb::types::StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(aws_sdk_dynamodb::types::StreamViewType::NewAndOldImages)
                 .build()
                 .map_err(|e| PortError::Unavailable(e.to_string()))?,
         );

@@ -101,6 +101,13 @@ fn assert_table(t: &Value, spec: &TableSpec) {
             spec.logical_id
         ),
     }
+    let stream = table["StreamSpecification"]["StreamViewType"].as_str();
+    assert_eq!(
+        stream,
+        spec.stream.then_some("NEW_AND_OLD_IMAGES"),
+        "{}",
+        spec.logical_id
+    );
     assert_eq!(
         table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
         true

@@ -508,8 +508,9 @@ async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
     axum::http::StatusCode::NO_CONTENT.into_response()
 }
 
-/// `{drop?, refuse?}`: closes every open live connection (`drop`) and refuses the next
-/// `refuse` connection attempts with a 503, as an unreachable Event API would.
+/// `{drop?, refuse?, lose?}`: closes every open live connection (`drop`), refuses the next
+/// `refuse` connection attempts with a 503, as an unreachable Event API would, and loses the
+/// next `lose` events (published, never delivered).
 async fn live_faults(State(state): State<AppState>, body: Bytes) -> Response {
     #[derive(serde::Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -518,6 +519,8 @@ async fn live_faults(State(state): State<AppState>, body: Bytes) -> Response {
         drop: bool,
         #[serde(default)]
         refuse: u32,
+        #[serde(default)]
+        lose: u32,
     }
     let refuse = |message: &str| {
         (
@@ -530,9 +533,9 @@ async fn live_faults(State(state): State<AppState>, body: Bytes) -> Response {
         return refuse("Live updates are not served by this runner.");
     };
     let Ok(request) = serde_json::from_slice::<Request>(&body) else {
-        return refuse("Not a live fault: {\"drop\": bool, \"refuse\": count}.");
+        return refuse("Not a live fault: {\"drop\": bool, \"refuse\": count, \"lose\": count}.");
     };
-    live.hub.fail(request.drop, request.refuse);
+    live.hub.fail(request.drop, request.refuse, request.lose);
     axum::http::StatusCode::NO_CONTENT.into_response()
 }
 

@@ -84,6 +84,26 @@ test("when the socket is lost the page polls, then reconnects and stops polling"
   assertClean(assert, problems, [/WebSocket connection to .* failed/]);
 });
 
+test("an event push lost is brought by the safety-net poll, which relaxes while it finds nothing", async (t) => {
+  const { runner, page, problems } = await session(t, { page: { config: { livePollMs: 400, livePollMaxMs: 1600 } } });
+  const polls = [];
+  page.on("request", (request) => {
+    if (/\/whatsapp\/messages\?.*after=/.test(request.url())) polls.push(Date.now());
+  });
+  await waitLive(page, "up");
+  await open(page, "Ben Ong", "c-ben");
+  // Nothing happens: each safety-net poll waits twice as long as the one before (to the cap).
+  await page.waitForTimeout(4000);
+  const gaps = polls.slice(1).map((at, i) => at - polls[i]);
+  assert.ok(polls.length >= 3 && polls.length <= 6, `${polls.length} polls in 4 s: ${gaps}`);
+  assert.ok(gaps.at(-1) >= 1200, `the net relaxed: ${gaps}`);
+  // The publish of the next change is lost: the safety net brings it all the same.
+  await runner.liveFault({ lose: 1 });
+  await runner.reply("acme", BEN, { body: "Lost on the way" });
+  await message(page, "Lost on the way", "RECEIVED").waitFor({ timeout: 5000 });
+  assertClean(assert, problems);
+});
+
 test("the page's token subscribes to its own organization only, and cannot publish", async (t) => {
   const { runner, page } = await session(t);
   await waitLive(page, "up");

@@ -1,8 +1,13 @@
 // The conversation with the selected contact: the first page, older pages, and what is new
 // or changed (replies, status ticks), from two transports that both feed the store through
 // the same newest-revision rule: push events (actions/session.js connects) and `after=`
-// polls. The cursor stays the truth: one poll on every (re)connect, a safety-net poll every
-// 60 s while push is up, and polling as before (3 s, 15 s hidden) while it is not.
+// polls. The cursor stays the truth: one poll on every (re)connect, safety-net polls while
+// push is up, and polling as before (3 s, 15 s hidden) while it is not.
+//
+// The safety net starts at 60 s after each (re)connect and doubles, up to 10 minutes, each
+// time it finds nothing push had not brought; a poll that finds something push missed sets
+// it back to 60 s. An idle tab thus polls about 8 times an hour instead of 60
+// (docs/benchmarks.md, "Idle open tab").
 
 import { call } from "../api.js";
 import { toast } from "../dom.js";
@@ -12,9 +17,12 @@ import { dropContact, loadContacts } from "./contacts.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 const SAFETY_POLL_MS = () => config.livePollMs || 60000;
+const SAFETY_POLL_MAX_MS = () => config.livePollMaxMs || 600000;
 
 let pollTimer = null;
 let pollFailures = 0;
+// The next safety-net poll's delay while push is up.
+let safetyMs = SAFETY_POLL_MS();
 
 export function selectContact(contact) {
   clearTimeout(pollTimer);
@@ -71,12 +79,16 @@ function announceFailure(before, m) {
   }
 }
 
-// `news`: the page is a poll's, so a send that failed since is announced.
+// `news`: the page is a poll's, so a send that failed since is announced. Returns whether
+// any message was new or newer than the one shown.
 function applyPage(page, news, extra = {}) {
   const messages = new Map(state.messages);
+  let changed = false;
   for (const m of page.messages) {
     const before = messages.get(m.id);
-    if (keepNewest(messages, m) && news) announceFailure(before, m);
+    if (!keepNewest(messages, m)) continue;
+    changed = true;
+    if (news) announceFailure(before, m);
   }
   const eligibleBefore = !state.contactState || state.contactState.eligible;
   update((s) => {
@@ -88,6 +100,7 @@ function applyPage(page, news, extra = {}) {
   });
   // A contact who sent STOP (or was blocked) leaves the picker; one who may again, returns.
   if (news && page.contact && eligibleBefore !== page.contact.eligible) loadContacts(true);
+  return changed;
 }
 
 /** A push event (shared::live::LiveEvent): applied like a poll's answer. */
@@ -105,6 +118,7 @@ export function applyLiveEvent(event) {
 
 /** Push came up (a connect or a reconnect): catch up once, then poll only as a safety net. */
 export function liveChanged() {
+  safetyMs = SAFETY_POLL_MS();
   if (state.live === "up" && state.after) return pollSoon(0);
   schedulePoll();
 }
@@ -113,10 +127,10 @@ export function schedulePoll() {
   clearTimeout(pollTimer);
   if (!state.contact) return;
   const base = state.live === "up"
-    ? SAFETY_POLL_MS()
+    ? safetyMs
     : document.hidden ? config.hiddenPollMs || 15000 : config.pollMs || 3000;
   // A failing poll backs off (up to a minute) and recovers by itself.
-  const delay = Math.min(Math.max(60000, base), base * 2 ** Math.min(pollFailures, 4));
+  const delay = Math.max(base, Math.min(60000, base * 2 ** Math.min(pollFailures, 4)));
   pollTimer = setTimeout(poll, delay);
 }
 
@@ -128,7 +142,9 @@ async function poll() {
     const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}&after=${encodeURIComponent(state.after)}`);
     if (generation !== state.generation) return;
     pollFailures = 0;
-    applyPage(page, true);
+    const missed = applyPage(page, true);
+    // Push up: the safety net relaxes while it finds nothing push missed.
+    if (state.live === "up") safetyMs = missed ? SAFETY_POLL_MS() : Math.min(SAFETY_POLL_MAX_MS(), safetyMs * 2);
   } catch (e) {
     if (generation !== state.generation) return;
     if (e.status === 404) return contactGone(contact.contact_id);

@@ -38,6 +38,8 @@ pub struct Hub {
     drops: broadcast::Sender<()>,
     /// Connection attempts still to be refused (503), as when the service is unreachable.
     refusals: Arc<AtomicU32>,
+    /// Events still to be lost (published, never delivered), as push may lose them.
+    losses: Arc<AtomicU32>,
 }
 
 impl Default for Hub {
@@ -47,6 +49,7 @@ impl Default for Hub {
             keep_alive: Duration::from_secs(60),
             drops: broadcast::channel(4).0,
             refusals: Arc::new(AtomicU32::new(0)),
+            losses: Arc::new(AtomicU32::new(0)),
         }
     }
 }
@@ -60,9 +63,11 @@ impl Hub {
         self.drops.subscribe()
     }
 
-    /// Drops every open connection and refuses the next `refuse` attempts.
-    pub fn fail(&self, drop: bool, refuse: u32) {
+    /// Drops every open connection, refuses the next `refuse` attempts and loses the next
+    /// `lose` events.
+    pub fn fail(&self, drop: bool, refuse: u32, lose: u32) {
         self.refusals.store(refuse, Ordering::SeqCst);
+        self.losses.store(lose, Ordering::SeqCst);
         if drop {
             let _ = self.drops.send(());
         }
@@ -79,6 +84,13 @@ impl Hub {
 impl ChannelPublisher for Hub {
     async fn publish(&self, channel: &str, events: &[String]) -> Result<(), PublishError> {
         for event in events {
+            let lost = self
+                .losses
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if lost {
+                continue;
+            }
             // No subscriber: nobody to tell, as on AWS.
             let _ = self.sender.send(Published {
                 channel: channel.to_owned(),

@@ -314,3 +314,53 @@ pub fn erasure_job() -> Vec<u8> {
 pub fn message_sid() -> String {
     format!("SM{:032x}", ulid::Ulid::new().0)
 }
+
+/// A message item as the messages table's stream shows it.
+fn message_image(id: &str, status: &str, revision: &str) -> serde_json::Value {
+    serde_json::json!({
+        "item_key": {"S": format!("{ORG}#{id}")},
+        "organization_id": {"S": ORG},
+        "message_id": {"S": id},
+        "conversation": {"S": format!("{ORG}#{CONTACT_ID}")},
+        "contact_id": {"S": CONTACT_ID},
+        "contact_phone": {"S": CONTACT_PHONE},
+        "direction": {"S": "OUTBOUND"},
+        "message_type": {"S": "TEXT"},
+        "text": {"S": "Your order has shipped and should arrive on Friday."},
+        "attachments": {"L": []},
+        "twilio_message_sid": {"S": format!("SM{:032x}", id.len())},
+        "status": {"S": status},
+        "created_at": {"S": "2026-12-03T10:00:00Z"},
+        "updated_at": {"S": "2026-12-03T10:00:02Z"},
+        "revision": {"S": revision}
+    })
+}
+
+/// The messages table's stream delivering `records` status ticks (SENT → DELIVERED) of
+/// distinct messages of one organization, as the live publisher receives them.
+pub fn status_ticks(n: usize, records: usize) -> Vec<u8> {
+    let records: Vec<serde_json::Value> = (0..records)
+        .map(|r| {
+            let id = ulid::Ulid::new().to_string();
+            let revision = ulid::Ulid::new().to_string();
+            serde_json::json!({
+                "eventID": format!("t{n}-{r}"),
+                "eventName": "MODIFY",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "eu-west-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1_795_752_000.0,
+                    "Keys": {"item_key": {"S": format!("{ORG}#{id}")}},
+                    "OldImage": message_image(&id, "SENT", &id),
+                    "NewImage": message_image(&id, "DELIVERED", &revision),
+                    "SequenceNumber": format!("{:021}", n * 1000 + r),
+                    "SizeBytes": 700,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench-messages/stream/2026-11-26T00:00:00.000"
+            })
+        })
+        .collect();
+    json(&serde_json::json!({ "Records": records }))
+}

@@ -4,8 +4,10 @@
 //! `scripts/bench.sh` builds everything and starts the emulator; see docs/benchmarks.md.
 
 mod aws_proxy;
+mod event_api_stub;
 mod events;
 mod in_memory;
+mod live;
 mod measure;
 mod phone;
 mod provision;
@@ -106,10 +108,15 @@ async fn run(args: Args) -> Result<(), String> {
     let (twilio, twilio_url) = twilio_stub::TwilioStub::start()
         .await
         .map_err(|e| e.to_string())?;
+    let (event_api, event_api_url) = event_api_stub::EventApiStub::start()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut env = measure::function_env(&resources, &proxy_url, &twilio_url);
+    env.push(("LIVE_PUBLISH_URL".into(), event_api_url));
     let options = Options {
         invocations: args.invocations,
         cold_starts: args.cold_starts,
-        env: measure::function_env(&resources, &proxy_url, &twilio_url),
+        env,
         proxy: proxy.clone(),
     };
     let bin = |name: &str| args.bin_dir.join(name);
@@ -170,6 +177,23 @@ async fn run(args: Args) -> Result<(), String> {
             Some("contact renamed (indexer)"),
         )
         .await?,
+    );
+    eprintln!("measuring live-publisher");
+    results.push(
+        measure(
+            &Function::binary("live-publisher", bin("live-publisher")),
+            &options,
+            |i| events::status_ticks(i, 10),
+            Some(live::TICKS_OPERATION),
+        )
+        .await?,
+    );
+    eprintln!(
+        "  the Event API stub took {} publishes ({} events)",
+        event_api
+            .publishes
+            .load(std::sync::atomic::Ordering::Relaxed),
+        event_api.events.load(std::sync::atomic::Ordering::Relaxed)
     );
     eprintln!("measuring media-url");
     let media_key = resources.sent_media_key.clone();
@@ -332,10 +356,13 @@ async fn run(args: Args) -> Result<(), String> {
     };
     eprintln!("measuring the webhook handler in process (in-memory ports)");
     let in_memory = in_memory::webhook_latency(args.invocations.max(10_000)).await?;
+    eprintln!("measuring live updates: webhook → data frame through the local runner");
+    let live = live::measure(args.invocations.clamp(200, 500), 20).await?;
 
     let zips = report::zip_sizes(args.zip_dir.as_deref());
     let mut report = report::Report::new(results, node, in_memory, zips, twilio.accepted_count());
     report.set_phone_first(phone_first);
+    report.set_live(live);
     print!("{}", report.table());
     std::fs::write(&args.out, report.json()).map_err(|e| format!("{}: {e}", args.out.display()))?;
     eprintln!("results written to {}", args.out.display());

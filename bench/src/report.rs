@@ -146,6 +146,8 @@ pub struct Report {
     pub twilio_messages_accepted: u64,
     /// The first phone-number validation of a fresh process, per calling code.
     pub phone_first_validation: Vec<crate::phone::FirstValidation>,
+    /// Live updates: latency to a subscribed page, publishes, idle-tab cost (`crate::live`).
+    pub live: Option<crate::live::LiveReport>,
 }
 
 fn machine() -> Machine {
@@ -260,8 +262,12 @@ impl Report {
         let node = node.map(|m| Row::of(&m, &zips));
         let mut operations = Vec::new();
         for row in &rows {
-            // The worker is fed by SQS; everything else comes through API Gateway.
-            let through_api_gateway = row.function != "send-worker";
+            // The worker is fed by SQS and the stream consumers by DynamoDB streams; everything
+            // else comes through API Gateway.
+            let through_api_gateway = !matches!(
+                row.function.as_str(),
+                "send-worker" | "contact-indexer" | "live-publisher"
+            );
             for (operation, cost) in &row.cost {
                 operations.push(OperationCost {
                     operation: operation.clone(),
@@ -306,9 +312,48 @@ impl Report {
             targets: vec![],
             twilio_messages_accepted,
             phone_first_validation: vec![],
+            live: None,
         };
         report.targets = report.check_targets(&zips);
         report
+    }
+
+    fn usd_per_million(&self, operation: &str) -> f64 {
+        self.operations
+            .iter()
+            .find(|o| o.operation == operation)
+            .map_or(0.0, |o| o.usd_per_million)
+    }
+
+    /// Records the live measurements, prices them and checks their targets.
+    pub fn set_live(&mut self, mut live: crate::live::LiveReport) {
+        use crate::live::{TARGET_IDLE_RATIO, TARGET_P95_MS, prices};
+        live.idle_tab = crate::live::idle_tab(self.usd_per_million("empty poll") / 1e6);
+        // Each event: one publish operation, one delivery per subscribed tab (one here), and
+        // its share of the publisher's invocation (measured on batches of ten records).
+        let per_record = self.usd_per_million(crate::live::TICKS_OPERATION) / 10.0;
+        let per_event = 2.0 * prices::OPERATION * 1e6 + per_record;
+        live.outbound_usd_per_million_poll = self.outbound_message_usd_per_million;
+        live.outbound_usd_per_million_push =
+            self.outbound_message_usd_per_million + live.events_per_outbound * per_event;
+        self.targets.push(Target {
+            what: format!("webhook → data frame p95, {} replies (local)", live.replies),
+            target: format!("≤ {TARGET_P95_MS} ms"),
+            measured: format!("{:.1} ms (p50 {:.1} ms)", live.p95_ms, live.p50_ms),
+            met: live.replies >= 200 && live.p95_ms <= TARGET_P95_MS,
+        });
+        self.targets.push(Target {
+            what: "idle open tab, polling / push".into(),
+            target: format!("≥ {TARGET_IDLE_RATIO}×"),
+            measured: format!(
+                "{:.0}× (${:.2e} / ${:.2e} per hour)",
+                live.idle_tab.ratio,
+                live.idle_tab.polling_usd_per_hour,
+                live.idle_tab.push_usd_per_hour
+            ),
+            met: live.idle_tab.ratio >= TARGET_IDLE_RATIO,
+        });
+        self.live = Some(live);
     }
 
     /// Records the first phone validations and checks them against their target.
@@ -550,6 +595,24 @@ impl Report {
             "\nOne outbound message (send + worker + 3 status callbacks): {:.2} USD per million",
             self.outbound_message_usd_per_million
         );
+        if let Some(live) = &self.live {
+            let _ = writeln!(
+                out,
+                "\nLive updates (local runner, {} replies): webhook → data frame p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms",
+                live.replies, live.p50_ms, live.p95_ms, live.max_ms
+            );
+            let _ = writeln!(
+                out,
+                "  events per outbound message: {:.2}; one outbound message with push (one open tab): {:.2} USD per million (without: {:.2})",
+                live.events_per_outbound,
+                live.outbound_usd_per_million_push,
+                live.outbound_usd_per_million_poll
+            );
+            let _ = writeln!(out, "  idle open tab, per hour:");
+            for line in &live.idle_tab.arithmetic {
+                let _ = writeln!(out, "    {line}");
+            }
+        }
         let _ = writeln!(
             out,
             "\nPer-organization message rate before a partition key limit (1,000 WRU/s per key value):"

@@ -1,0 +1,291 @@
+//! Live updates, measured: how long a reply takes from the webhook to a subscribed page (the
+//! local runner in process, its sandbox posting signed webhooks, a WebSocket client speaking
+//! AppSync Events' protocol), how many events an outbound message publishes, and what an
+//! idle open tab costs an hour, polling against push (docs/benchmarks.md, "Live updates").
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::report::percentile;
+
+/// AppSync Events' prices (us-east-1 and eu-west-1, December 2026).
+pub mod prices {
+    pub const CONNECTION_MINUTE: f64 = 0.08 / 1e6;
+    /// Each publish to a channel, and each delivery to a subscriber.
+    pub const OPERATION: f64 = 1.00 / 1e6;
+}
+
+/// What the page does on an idle tab: polls every 3 s without push; with push, one
+/// catch-up poll per connection (AppSync ends one after 2 hours) and the safety net, which
+/// starts at 60 s and doubles to 10 minutes while it finds nothing.
+pub const POLL_SECONDS: f64 = 3.0;
+pub const CONNECTION_SECONDS: f64 = 7200.0;
+pub const SAFETY_FIRST_SECONDS: f64 = 60.0;
+pub const SAFETY_MAX_SECONDS: f64 = 600.0;
+
+/// The operation the live publisher is measured on (a stream batch of ten status ticks).
+pub const TICKS_OPERATION: &str = "status ticks (10 records)";
+
+pub const TARGET_P95_MS: f64 = 100.0;
+pub const TARGET_IDLE_RATIO: f64 = 50.0;
+
+#[derive(Debug, Default, Serialize)]
+pub struct LiveReport {
+    /// Replies measured, webhook posted → `data` frame at the subscriber.
+    pub replies: usize,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub max_ms: f64,
+    /// Message events an outbound message published (PENDING, SENT, DELIVERED, READ…).
+    pub events_per_outbound: f64,
+    pub idle_tab: IdleTab,
+    /// USD per million outbound messages with push (one subscribed tab), and without.
+    pub outbound_usd_per_million_push: f64,
+    pub outbound_usd_per_million_poll: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct IdleTab {
+    pub poll_usd_per_poll: f64,
+    pub polls_per_hour_polling: f64,
+    pub polling_usd_per_hour: f64,
+    pub safety_polls_per_hour: f64,
+    pub push_usd_per_hour: f64,
+    /// With a fixed 60 s safety net, for comparison.
+    pub push_fixed_60s_usd_per_hour: f64,
+    pub ratio: f64,
+    pub ratio_fixed_60s: f64,
+    /// The arithmetic, line by line.
+    pub arithmetic: Vec<String>,
+}
+
+/// Safety-net polls in one connection's life (the catch-up poll at connect included).
+pub fn safety_polls_per_connection() -> f64 {
+    let (mut at, mut gap, mut polls) = (0.0, SAFETY_FIRST_SECONDS * 2.0, 1.0);
+    // The catch-up finds nothing: the next poll is 120 s later, then 240, 480, 600…
+    while at + gap < CONNECTION_SECONDS {
+        at += gap;
+        polls += 1.0;
+        gap = (gap * 2.0).min(SAFETY_MAX_SECONDS);
+    }
+    polls
+}
+
+/// The idle tab's hour, polling against push, from the measured cost of one empty poll.
+pub fn idle_tab(poll_usd: f64) -> IdleTab {
+    let connections_per_hour = 3600.0 / CONNECTION_SECONDS;
+    let safety = safety_polls_per_connection() * connections_per_hour;
+    // Connect and subscribe are an operation each, per connection.
+    let push_fixed =
+        60.0 * prices::CONNECTION_MINUTE + 2.0 * connections_per_hour * prices::OPERATION;
+    let polls = 3600.0 / POLL_SECONDS;
+    let polling = polls * poll_usd;
+    let push = push_fixed + safety * poll_usd;
+    let push_60 = push_fixed + (3600.0 / SAFETY_FIRST_SECONDS) * poll_usd;
+    IdleTab {
+        poll_usd_per_poll: poll_usd,
+        polls_per_hour_polling: polls,
+        polling_usd_per_hour: polling,
+        safety_polls_per_hour: safety,
+        push_usd_per_hour: push,
+        push_fixed_60s_usd_per_hour: push_60,
+        ratio: polling / push,
+        ratio_fixed_60s: polling / push_60,
+        arithmetic: vec![
+            format!("one empty poll (API Gateway + Lambda + DynamoDB, measured): ${poll_usd:.3e}"),
+            format!("polling: {polls:.0} polls/h × ${poll_usd:.3e} = ${polling:.3e}/h"),
+            format!(
+                "push: 60 connection-minutes × $0.08/M + {:.1} connect/subscribe operations × $1/M = ${push_fixed:.3e}/h",
+                2.0 * connections_per_hour
+            ),
+            format!(
+                "push: + {safety:.2} safety-net polls/h (catch-up at connect, then 120 s doubling to 600 s, a connection lasting 2 h) × ${poll_usd:.3e} = ${push:.3e}/h"
+            ),
+            format!(
+                "ratio: {:.0}× (with a fixed 60 s safety net: ${push_60:.3e}/h, {:.0}×)",
+                polling / push,
+                polling / push_60
+            ),
+            "keep-alive (ka) frames are not billed as operations; were they, each would add $1/M"
+                .into(),
+        ],
+    }
+}
+
+/// Starts the local runner in process and measures `replies` replies end to end, then counts
+/// the events of `sends` outbound messages until each is read.
+pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String> {
+    let running = local::start(local::Options {
+        port: 0,
+        seed: local::seed::Seed::default_demo().map_err(|e| e.to_string())?,
+        web_dir: std::env::temp_dir(),
+        env: Arc::new(|name| match name {
+            "SEND_RETRY_BASE_MS" => Some("50".into()),
+            _ => None,
+        }),
+        callback_delay: Duration::from_millis(20),
+        backend: local::Backend::Memory,
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    let token = running
+        .organizations
+        .iter()
+        .find(|o| o.organization_id == "acme")
+        .map(|o| o.token.clone())
+        .ok_or("the demo seed has acme")?;
+    let header = json!({"host": running.addr.to_string(), "Authorization": token});
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
+    let mut request = format!("ws://{}/event/realtime", running.addr)
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("aws-appsync-event-ws, header-{encoded}")
+            .parse()
+            .map_err(|_| "header")?,
+    );
+    let (socket, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut write, mut read) = socket.split();
+    let send = |frame: Value| Message::Text(frame.to_string().into());
+    write
+        .send(send(json!({"type": "connection_init"})))
+        .await
+        .map_err(|e| e.to_string())?;
+    write
+        .send(send(
+            json!({"type": "subscribe", "id": "bench", "channel": "/whatsapp/acme",
+            "authorization": {"Authorization": token, "host": running.addr.to_string()}}),
+        ))
+        .await
+        .map_err(|e| e.to_string())?;
+    // Every message event, with when it arrived.
+    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<(Instant, Value)>();
+    tokio::spawn(async move {
+        while let Some(Ok(Message::Text(text))) = read.next().await {
+            let Ok(frame) = serde_json::from_str::<Value>(&text) else {
+                continue;
+            };
+            if frame["type"] == "data"
+                && let Some(event) = frame["event"]
+                    .as_str()
+                    .and_then(|e| serde_json::from_str(e).ok())
+            {
+                let _ = events_tx.send((Instant::now(), event));
+            }
+        }
+    });
+    let http = reqwest::Client::new();
+    let base = running.base_url.clone();
+    // Subscribed once the first reply's event arrives: a warm-up reply first.
+    let mut samples = Vec::with_capacity(replies);
+    for i in 0..=replies {
+        let body = format!("Latency {i}");
+        let posted = Instant::now();
+        let answer = http
+            .post(format!("{base}/sandbox/reply"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"organization_id": "acme", "from": "+6591234567", "body": body}).to_string(),
+            )
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        if !answer.status().is_success() {
+            return Err(format!("sandbox reply: {}", answer.status()));
+        }
+        let arrived = loop {
+            let (at, event) = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                .await
+                .map_err(|_| format!("no event for reply {i}"))?
+                .ok_or("the socket closed")?;
+            if event["message"]["text"] == body.as_str() {
+                break at;
+            }
+        };
+        if i > 0 {
+            samples.push(arrived.duration_since(posted));
+        }
+    }
+    // Outbound messages: events until READ, per message.
+    let mut per_message: HashMap<String, usize> = HashMap::new();
+    for i in 0..sends {
+        let bytes = http
+            .post(format!("{base}/whatsapp/messages"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(json!({"contact_id": "c-ben", "text": format!("Outbound {i}")}).to_string())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .bytes()
+            .await
+            .map_err(|e| e.to_string())?;
+        let answer: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+        let id = answer["messages"][0]["id"]
+            .as_str()
+            .ok_or("no message id")?
+            .to_owned();
+        loop {
+            let (_, event) = tokio::time::timeout(Duration::from_secs(10), events.recv())
+                .await
+                .map_err(|_| format!("outbound {i} was not read"))?
+                .ok_or("the socket closed")?;
+            if event["message"]["id"] == id.as_str() {
+                *per_message.entry(id.clone()).or_default() += 1;
+                if event["message"]["status"] == "READ" {
+                    break;
+                }
+            }
+        }
+    }
+    running.stop();
+    let events_per_outbound = per_message.values().sum::<usize>() as f64 / sends.max(1) as f64;
+    Ok(LiveReport {
+        replies: samples.len(),
+        p50_ms: percentile(&samples, 0.5),
+        p95_ms: percentile(&samples, 0.95),
+        max_ms: percentile(&samples, 1.0),
+        events_per_outbound,
+        ..LiveReport::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn replies_reach_the_subscriber_and_every_tick_of_a_send_is_published() {
+        let live = measure(20, 3).await.expect("measured");
+        assert_eq!(live.replies, 20);
+        assert!(live.p50_ms > 0.0 && live.p50_ms <= live.p95_ms && live.p95_ms <= live.max_ms);
+        // PENDING, SENT, DELIVERED and READ at least, for each send.
+        assert!(
+            live.events_per_outbound >= 4.0,
+            "{}",
+            live.events_per_outbound
+        );
+    }
+
+    #[test]
+    fn an_idle_connection_polls_a_handful_of_times_in_its_two_hours() {
+        // Catch-up, then 120, 240, 480, 600 s… within 7,200 s.
+        let polls = safety_polls_per_connection();
+        assert_eq!(polls, 1.0 + 3.0 + ((7200.0 - 840.0) / 600.0_f64).floor());
+        let tab = idle_tab(1.34e-6);
+        assert!((tab.polling_usd_per_hour - 1200.0 * 1.34e-6).abs() < 1e-12);
+        assert!(tab.ratio > tab.ratio_fixed_60s);
+        assert!(tab.push_usd_per_hour > 60.0 * prices::CONNECTION_MINUTE);
+    }
+}

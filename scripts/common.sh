@@ -1,6 +1,7 @@
 # Shared by test.sh and bench.sh (sourced, not run): the Python tools and the AWS emulator.
 
-# moto, cfn-lint and the Twilio SDK into .venv, again whenever tests/requirements.txt changes.
+# moto, cfn-lint, the SAM CLI and the Twilio SDK into .venv, again whenever
+# tests/requirements.txt changes.
 ensure_python_tools() {
   if [ ! -x .venv/bin/moto_server ] || [ ! -x .venv/bin/cfn-lint ] \
      || ! cmp -s tests/requirements.txt .venv/requirements.installed; then

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Every test of the project, from a fresh clone: cfn-lint, formatting, lints, unit and
+# Every test of the project, from a fresh clone: cfn-lint and sam validate --lint, formatting, lints, unit and
 # integration tests (the AWS ones against moto's server on loopback), the fault-injection run
 # (in process and on the emulator, its counts printed), the Twilio SDK signature checks, the curl
 # walk-through against the local runner (in process, then on the AWS adapters), the browser
 # tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
-# cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
+# aws-sam-cli, cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
 #
 #   ./scripts/test.sh --quick                # the edit-compile-test loop: fmt, clippy, unit and
 #                                            # handler tests (no emulator, browser or release build)
@@ -34,6 +34,9 @@ ensure_python_tools
 
 echo "== cfn-lint"
 .venv/bin/cfn-lint template.yaml infra/*.yaml
+
+echo "== sam validate --lint"
+SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml --region eu-west-1
 
 echo "== web page syntax (node --check)"
 if command -v node >/dev/null; then

@@ -1,0 +1,236 @@
+//! What a run checks once the traffic has settled, one function per guarantee.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::client::Client;
+use super::drive::{Driven, SendOutcome};
+use super::pollers::Seen;
+use super::report::Report;
+use super::{CONTACTS, MOVER, STOPPER};
+
+/// The conversations once settled: nothing PENDING and two reads a second apart alike
+/// (callbacks done), or whatever they are at `settle`'s end.
+pub(super) async fn settle(
+    client: &Client,
+    settle: Duration,
+    report: &mut Report,
+) -> HashMap<&'static str, Vec<Value>> {
+    let deadline = Instant::now() + settle;
+    let mut conversations: HashMap<&'static str, Vec<Value>> = HashMap::new();
+    loop {
+        let mut now: HashMap<&'static str, Vec<Value>> = HashMap::new();
+        for contact in CONTACTS.iter().map(|(c, _)| *c).chain([MOVER.0]) {
+            match client.conversation(contact).await {
+                Ok(messages) => {
+                    now.insert(contact, messages);
+                }
+                Err(e) => report.violations.push(e),
+            }
+        }
+        let pending = now.values().flatten().any(|m| m["status"] == "PENDING");
+        let stable = !pending && now == conversations;
+        conversations = now;
+        if stable || Instant::now() > deadline {
+            return conversations;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Lets the pollers catch up (each ends on an empty poll) and counts their polls.
+pub(super) async fn stop_pollers(driven: &mut Driven, report: &mut Report) {
+    driven.stop_polling.store(true, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut polls = 0;
+    while let Ok(Some(Ok(n))) =
+        tokio::time::timeout_at(deadline.into(), driven.pollers.join_next()).await
+    {
+        polls += n;
+    }
+    driven.pollers.abort_all();
+    report.add("polls", polls);
+}
+
+/// How many times each text reached Twilio (the sandbox's outbound messages).
+pub(super) async fn texts_at_twilio(client: &Client) -> HashMap<String, u64> {
+    let sandbox: Vec<Value> = client
+        .call(reqwest::Method::GET, "/sandbox/messages", None)
+        .await
+        .1
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut at_twilio: HashMap<String, u64> = HashMap::new();
+    for m in &sandbox {
+        if m["direction"] == "outbound-api"
+            && let Some(body) = m["body"].as_str()
+        {
+            *at_twilio.entry(body.to_owned()).or_default() += 1;
+        }
+    }
+    at_twilio
+}
+
+/// No accepted message stays PENDING, and per text (look-alike sends share one) the Twilio
+/// messages are at least the parts shown sent and at most those plus the unconfirmed ones:
+/// none shown sent that was not, none FAILED that was, none sent twice.
+pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
+    sends: &[SendOutcome],
+    conversations: &HashMap<&'static str, Vec<Value>>,
+    at_twilio: &HashMap<String, u64>,
+    tag: &str,
+    report: &mut Report,
+) {
+    let by_id: HashMap<&str, &Value> = conversations
+        .values()
+        .flatten()
+        .filter_map(|m| m["id"].as_str().map(|id| (id, m)))
+        .collect();
+    report.add("sends requested", sends.len() as u64);
+    report.add(
+        "sends accepted (202)",
+        sends.iter().filter(|s| s.accepted.is_some()).count() as u64,
+    );
+    report.add(
+        "sends retried by the user (same key)",
+        sends.iter().map(|s| s.retries).sum(),
+    );
+    report.add(
+        "sends double-clicked",
+        sends.iter().filter(|s| s.double_click).count() as u64,
+    );
+    report.add(
+        "parts accepted",
+        sends
+            .iter()
+            .flat_map(|s| s.accepted.iter().flatten())
+            .count() as u64,
+    );
+    let mut by_text: BTreeMap<&str, Vec<&SendOutcome>> = BTreeMap::new();
+    for send in sends {
+        by_text.entry(send.text.as_str()).or_default().push(send);
+    }
+    report.add(
+        "look-alike sends (same text at once)",
+        by_text.values().filter(|s| s.len() > 1).count() as u64,
+    );
+    for (text, group) in &by_text {
+        let sent = at_twilio.get(*text).copied().unwrap_or(0);
+        let (mut shown_sent, mut unconfirmed) = (0, 0);
+        for id in group.iter().flat_map(|s| s.accepted.iter().flatten()) {
+            let Some(message) = by_id.get(id.as_str()) else {
+                report
+                    .violations
+                    .push(format!("accepted message {id} is not in its conversation"));
+                continue;
+            };
+            let status = message["status"].as_str().unwrap_or_default().to_owned();
+            *report.final_statuses.entry(status.clone()).or_default() += 1;
+            match status.as_str() {
+                "PENDING" => report
+                    .violations
+                    .push(format!("{id} ({text:?}) still PENDING")),
+                "SENT" | "DELIVERED" | "READ" => shown_sent += 1,
+                "UNCONFIRMED" => unconfirmed += 1,
+                _ => {}
+            }
+        }
+        if sent < shown_sent {
+            report.violations.push(format!(
+                "{text:?}: {shown_sent} part(s) shown sent, {sent} reached Twilio"
+            ));
+        }
+        if sent > shown_sent + unconfirmed {
+            report.violations.push(format!(
+                "{text:?} reached Twilio {sent} times for {shown_sent} part(s) shown sent and {unconfirmed} unconfirmed"
+            ));
+        }
+    }
+    report.add(
+        "outbound messages at the sandbox",
+        at_twilio
+            .iter()
+            .filter(|(b, _)| b.starts_with(&format!("chaos-{tag}-")))
+            .map(|(_, n)| n)
+            .sum(),
+    );
+}
+
+/// Every inbound message the webhook took is stored exactly once.
+pub(super) fn every_inbound_is_stored_once(
+    delivered_inbound: &[(String, &'static str)],
+    conversations: &HashMap<&'static str, Vec<Value>>,
+    report: &mut Report,
+) {
+    for (body, contact) in delivered_inbound {
+        if body == "STOP" {
+            continue;
+        }
+        let stored = conversations
+            .get(contact)
+            .into_iter()
+            .flatten()
+            .filter(|m| m["text"].as_str() == Some(body) && m["direction"] == "INBOUND")
+            .count();
+        if stored != 1 {
+            report
+                .violations
+                .push(format!("inbound {body:?} stored {stored} times"));
+        }
+    }
+    report.add(
+        "inbound messages Twilio delivered (each stored once)",
+        delivered_inbound.len() as u64,
+    );
+}
+
+/// The contact who sent STOP can no longer be written to.
+pub(super) async fn the_stop_sticks(client: &Client, report: &mut Report) {
+    let (_, stopper) = client
+        .call(
+            reqwest::Method::GET,
+            &format!("/whatsapp/messages?contact_id={}&limit=1", STOPPER.0),
+            None,
+        )
+        .await;
+    if stopper["contact"]["eligible"] != false {
+        report
+            .violations
+            .push(format!("the STOP was not applied: {}", stopper["contact"]));
+    } else {
+        report.add("STOPs applied", 1);
+    }
+}
+
+/// Every poller saw every message's last change (its final revision).
+pub(super) fn pollers_saw_every_last_change(
+    conversations: &HashMap<&'static str, Vec<Value>>,
+    seen_by_contact: &HashMap<&'static str, Seen>,
+    report: &mut Report,
+) {
+    let mut changes_seen = 0;
+    for (contact, messages) in conversations {
+        let Some(seen) = seen_by_contact.get(contact) else {
+            continue;
+        };
+        let Ok(seen) = seen.lock() else { continue };
+        for m in messages {
+            let id = m["id"].as_str().unwrap_or_default();
+            match seen.get(id) {
+                Some(copy) if copy["revision"] == m["revision"] => changes_seen += 1,
+                Some(copy) => report.violations.push(format!(
+                    "the poller of {contact} last saw {id} as {} ({}), it is {} ({})",
+                    copy["status"], copy["revision"], m["status"], m["revision"]
+                )),
+                None => report
+                    .violations
+                    .push(format!("the poller of {contact} never saw {id}")),
+            }
+        }
+    }
+    report.add("messages whose last change the pollers saw", changes_seen);
+}

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 pub use costs::{OperationCost, OrganizationRate};
 use costs::{organization_rate, usd};
-pub use machine::{Machine, zip_sizes};
 use machine::machine;
+pub use machine::{Machine, zip_sizes};
 pub use targets::{TARGET_FIRST_PHONE_MS, Target};
 
 use crate::measure::{Cost, Measured};

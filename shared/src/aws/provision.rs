@@ -26,6 +26,10 @@ pub struct StackSpec {
     pub visibility_timeout: u32,
     /// Receives before a job moves to the dead-letter queue.
     pub max_receive_count: u32,
+    /// Whether the tables get the streams the template declares. Off unless something reads
+    /// them: moto keeps every record in memory and copies it with the table for every
+    /// transaction, which slows a long run down until the emulator runs out of memory.
+    pub streams: bool,
 }
 
 impl StackSpec {
@@ -41,6 +45,7 @@ impl StackSpec {
             // the template's 360 s suit the Lambda's timeout, not a person waiting.
             visibility_timeout: 30,
             max_receive_count: 5,
+            streams: false,
         }
     }
 }
@@ -67,7 +72,7 @@ pub async fn provision(sdk: &SdkConfig, spec: &StackSpec) -> PortResult<Provisio
             .await
             .is_err()
         {
-            schema::create_table(&dynamodb, table, name).await?;
+            schema::create_table(&dynamodb, table, name, spec.streams).await?;
         }
     }
 

@@ -143,7 +143,13 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, PortError> {
 }
 
 /// Creates a table as the template declares it (on-demand). For emulators and local runs.
-pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Result<(), PortError> {
+/// Creates the table; with `stream`, the stream it declares (if any).
+pub async fn create_table(
+    client: &Client,
+    spec: &TableSpec,
+    name: &str,
+    stream: bool,
+) -> Result<(), PortError> {
     let mut attributes: Vec<&str> = [Some(spec.hash_key), spec.range_key]
         .into_iter()
         .flatten()
@@ -191,7 +197,7 @@ pub async fn create_table(client: &Client, spec: &TableSpec, name: &str) -> Resu
                 .map_err(|e| PortError::Unavailable(e.to_string()))?,
         );
     }
-    if spec.stream {
+    if stream && spec.stream {
         request = request.stream_specification(
             aws_sdk_dynamodb::types::StreamSpecification::builder()
                 .stream_enabled(true)

@@ -73,12 +73,18 @@ pub struct Stack {
 
 impl Stack {
     pub async fn create() -> Stack {
+        Self::create_with_streams(false).await
+    }
+
+    /// A stack whose tables have the template's streams (only for a test that reads one).
+    pub async fn create_with_streams(streams: bool) -> Stack {
         let name = format!("it{}", ulid::Ulid::new().to_string().to_lowercase());
         let sdk = sdk_config().await;
         // A failed job is visible again after a second, so redelivery is quick to observe.
         let spec = StackSpec {
             visibility_timeout: 1,
             max_receive_count: 3,
+            streams,
             ..StackSpec::named(&name)
         };
         let provisioned = provision::provision(&sdk, &spec)

@@ -60,7 +60,7 @@ fn stream_event(table: &str) -> Event {
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn every_change_on_the_emulators_stream_is_published_once() {
-    let stack = Stack::create().await;
+    let stack = Stack::create_with_streams(true).await;
     let ports = stack.ports();
     let acme = org("acme");
     let contact = ContactId::parse("c-ben").unwrap();

@@ -128,3 +128,26 @@ impl Stack {
             .expect("secret stored");
     }
 }
+
+/// Runs a script of `tests/aws/sdk/` with the test venv's python (the official SDKs the test
+/// command installs there): `request` as JSON on stdin, its JSON answer from stdout.
+pub fn venv_script(script: &str, request: &serde_json::Value) -> serde_json::Value {
+    use std::io::Write;
+    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
+    let path = format!("{}/sdk/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(python)
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the test venv's python (./scripts/test.sh installs it into .venv)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(request.to_string().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{script} failed");
+    serde_json::from_slice(&out.stdout).expect("a JSON answer")
+}

@@ -4,8 +4,6 @@
 //! (`tests/aws/sdk/sigv4_check.py`), as AppSync would verify it.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
@@ -92,8 +90,6 @@ fn publisher(url: &str, token: Option<&str>) -> EventApiPublisher {
 
 /// botocore's Authorization for the captured request.
 fn botocore_authorization(url: &str, captured: &Captured, token: Option<&str>) -> String {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/sdk/sigv4_check.py");
     let request = serde_json::json!({
         "method": captured.method,
         "url": url.replace("/event", &captured.path),
@@ -104,21 +100,7 @@ fn botocore_authorization(url: &str, captured: &Captured, token: Option<&str>) -
         "secret_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
         "token": token,
     });
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the test venv's python (./scripts/test.sh installs moto, and botocore with it)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the botocore script failed");
-    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let answer = crate::emulator::venv_script("sigv4_check.py", &request);
     answer["expected"].as_str().unwrap().to_owned()
 }
 

@@ -3,8 +3,6 @@
 //! its copied file), read back from moto's stream by boto3 (`tests/aws/sdk/stream_records.py`)
 //! as Lambda delivers them, published once each and nothing else.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,25 +34,10 @@ impl ChannelPublisher for Channels {
 }
 
 fn stream_event(table: &str) -> Event {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/sdk/stream_records.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the test venv's python (boto3 comes with moto)");
     let request =
         serde_json::json!({"endpoint": endpoint(), "region": "eu-west-1", "table": table});
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the stream reader failed");
-    serde_json::from_slice(&out.stdout).expect("records as Lambda delivers them")
+    serde_json::from_value(crate::emulator::venv_script("stream_records.py", &request))
+        .expect("records as Lambda delivers them")
 }
 
 #[tokio::test]

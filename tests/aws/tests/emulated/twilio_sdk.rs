@@ -4,8 +4,6 @@
 //! are accepted; a signature over another fragment or with another token is not.
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use shared::api::{ApiGatewayV2httpRequest, GatewayRequest, gateway_event};
 use shared::memory::MemoryPorts;
@@ -19,27 +17,15 @@ const DOMAIN: &str = "abc123.execute-api.eu-west-1.amazonaws.com";
 
 /// The SDK's signature of each (url, params), with `token`.
 fn sdk_signatures(token: &str, cases: &[(String, Vec<(String, String)>)]) -> Vec<String> {
-    let python = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/sdk/twilio_signatures.py");
     let request = serde_json::json!({
         "token": token,
         "cases": cases.iter().map(|(url, params)| serde_json::json!({"url": url, "params": params})).collect::<Vec<_>>(),
     });
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the test venv's python (./scripts/test.sh installs twilio into .venv)");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(request.to_string().as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the Twilio SDK script failed");
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_value(crate::emulator::venv_script(
+        "twilio_signatures.py",
+        &request,
+    ))
+    .unwrap()
 }
 
 fn event(

@@ -33,3 +33,32 @@ export function formatTime(iso) {
   const d = new Date(iso);
   return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
 }
+
+/**
+ * Nodes kept across renders by key while what they show is the same (`deps`, compared by
+ * identity): a tick re-renders one bubble, not the list, so a button being clicked, a voice
+ * note playing or a selection stays put.
+ */
+export class Keyed {
+  constructor() {
+    this.kept = new Map();
+    this.next = new Map();
+  }
+
+  reuse(key, deps, make) {
+    const old = this.kept.get(key);
+    const same = old && old.deps.length === deps.length && old.deps.every((d, i) => d === deps[i]);
+    const entry = same ? old : { deps, node: make() };
+    this.next.set(key, entry);
+    return entry.node;
+  }
+
+  /** Makes `box`'s children exactly `nodes`, touching the DOM only where they differ. */
+  place(box, nodes) {
+    this.kept = this.next;
+    this.next = new Map();
+    const current = [...box.childNodes];
+    if (current.length === nodes.length && current.every((n, i) => n === nodes[i])) return;
+    box.replaceChildren(...nodes);
+  }
+}

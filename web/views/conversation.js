@@ -3,7 +3,7 @@
 // scrolling up. Renders from the store; scrolling up asks for older messages.
 
 import { loadOlder } from "../actions/conversation.js";
-import { $, el, formatTime } from "../dom.js";
+import { $, el, formatTime, Keyed } from "../dom.js";
 import { SENTENCES } from "../rules.js";
 import { state, subscribe } from "../state.js";
 
@@ -56,7 +56,7 @@ function snippet(m) {
 
 /** The quoted message above a reply: click to go to it. */
 function renderQuote(replyTo) {
-  const original = replyTo.message_id && state.messages.get(replyTo.message_id);
+  const original = quoted({ details: { reply_to: replyTo } });
   if (!original) return el("p", { class: "quote", text: "Reply to an earlier message" });
   return el("button", {
     type: "button",
@@ -99,6 +99,12 @@ function renderDetails(d) {
   if (d.button) parts.push(el("span", { class: "kind", text: "Tapped a button" }));
   if (d.unsupported) parts.push(el("p", { class: "unsupported", text: `${UNSUPPORTED} (${d.unsupported})` }));
   return parts;
+}
+
+/** The message a reply quotes, when it is on screen (its bubble changes when it arrives). */
+function quoted(m) {
+  const id = m.details && m.details.reply_to && m.details.reply_to.message_id;
+  return (id && state.messages.get(id)) || null;
 }
 
 function renderMessage(m) {
@@ -151,12 +157,12 @@ function renderMessages(s, seen) {
   const atBottom = isAtBottom(box);
   const fromBottom = box.scrollHeight - box.scrollTop;
   const firstBefore = seen.firstId;
-  const nodes = sorted.map(renderMessage);
+  const nodes = sorted.map((m) => seen.nodes.reuse(`m:${m.id}`, [m, state.contact && state.contact.name, quoted(m)], () => renderMessage(m)));
   if (!nodes.length && !(s.contactState && !s.contactState.eligible && s.contactState.ineligible_reason === SENTENCES.contactDeleted)) {
     nodes.push(el("p", { class: "empty", text: "No messages yet." }));
   }
-  if (s.before) nodes.unshift(el("button", { class: "link", type: "button", text: "Load older messages", onclick: loadOlder }));
-  box.replaceChildren(...nodes);
+  if (s.before) nodes.unshift(seen.nodes.reuse("older", [], () => el("button", { class: "link", type: "button", text: "Load older messages", onclick: loadOlder })));
+  seen.nodes.place(box, nodes);
   seen.firstId = sorted.length ? sorted[0].id : null;
   const newContact = seen.generation !== s.generation;
   if (newContact || seen.scrollToNewest !== s.scrollToNewest || atBottom) {
@@ -182,7 +188,7 @@ function renderHead(s) {
 }
 
 export function mountConversation() {
-  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null };
+  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed() };
   $("messages").addEventListener("scroll", (event) => {
     if (event.target.scrollTop < 30) loadOlder();
   });

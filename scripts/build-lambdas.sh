@@ -12,7 +12,7 @@ if [ ! -x .venv/bin/cargo-lambda ] || ! cmp -s tests/requirements-build.txt .ven
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-functions=(contact-indexer list-contacts list-messages live-publisher media-url presign-upload send-message send-worker twilio-webhook)
+functions=(contact-indexer inbox list-contacts list-messages live-publisher media-url presign-upload send-message send-worker twilio-webhook)
 args=()
 for f in "${functions[@]}"; do args+=(--bin "$f"); done
 cargo lambda build --release --arm64 --locked "${args[@]}"

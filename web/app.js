@@ -5,12 +5,13 @@
 //   state.js                            the one store: state, update, subscribe
 //   actions/*.js                        what changes the store; the only callers of the API
 //     session (user, channel, push)  contacts  conversation (pages, polls, push events)
-//     compose (send, templates)      uploads   templates
+//     inbox (rows, read markers)     compose (send, templates)  uploads  templates
 //   views/*.js                          render from the store, call actions; never import
-//     channel  contacts  conversation  composer  templates           each other
+//     channel  contacts  inbox  conversation  composer  templates    each other
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
 import { pollSoon, schedulePoll } from "./actions/conversation.js";
+import { scheduleInboxPoll } from "./actions/inbox.js";
 import { loadDemoUsers, signInToken, switchUser } from "./actions/session.js";
 import { apiUrl } from "./api.js";
 import { toast } from "./dom.js";
@@ -18,16 +19,21 @@ import { state, update } from "./state.js";
 import { mountChannel, showChannel } from "./views/channel.js";
 import { mountComposer } from "./views/composer.js";
 import { mountContacts } from "./views/contacts.js";
+import { mountInbox } from "./views/inbox.js";
 import { mountConversation } from "./views/conversation.js";
 import { mountTemplates } from "./views/templates.js";
 
 async function start() {
   mountChannel();
   mountContacts();
+  mountInbox();
   mountConversation();
   mountComposer();
   mountTemplates();
-  document.addEventListener("visibilitychange", () => schedulePoll());
+  document.addEventListener("visibilitychange", () => {
+    schedulePoll();
+    scheduleInboxPoll();
+  });
   let token = await loadDemoUsers();
   if (token) {
     // Served only by the local runner while it uses its own Twilio sandbox.

@@ -29,6 +29,42 @@ export function formatSize(bytes) {
   return `${bytes} B`;
 }
 
+/**
+ * Arrow keys move the focus along a listbox's options (`ids`, the option at `index` has it);
+ * Enter or Space chooses.
+ */
+export function listKeys(event, ids, index, choose) {
+  const move = (to) => {
+    const node = document.getElementById(ids[Math.max(0, Math.min(ids.length - 1, to))]);
+    if (node) node.focus();
+  };
+  if (event.key === "ArrowDown") { event.preventDefault(); move(index + 1); }
+  else if (event.key === "ArrowUp") { event.preventDefault(); move(index - 1); }
+  else if (event.key === "Enter" || event.key === " ") { event.preventDefault(); choose(); }
+}
+
+const DAY_MS = 86400000;
+
+function startOfDay(d) {
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+/** Days from `iso`'s day to today's (0 today, 1 yesterday), in the reader's time zone. */
+export function daysAgo(iso, now = new Date()) {
+  return Math.round((startOfDay(now) - startOfDay(new Date(iso))) / DAY_MS);
+}
+
+/** When, as an inbox row says it: "now", the time today, "Yesterday", the weekday, the date. */
+export function relativeTime(iso, now = new Date()) {
+  const d = new Date(iso);
+  if (now - d < 60000) return "now";
+  const days = daysAgo(iso, now);
+  if (days <= 0) return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  if (days === 1) return "Yesterday";
+  if (days < 7) return d.toLocaleDateString(undefined, { weekday: "long" });
+  return d.toLocaleDateString(undefined, { dateStyle: "short" });
+}
+
 export function formatTime(iso) {
   const d = new Date(iso);
   return d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });

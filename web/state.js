@@ -18,6 +18,13 @@ export const state = {
   contactsCursor: null,
   search: "",
   contact: null,
+  // The inbox: contact id → its conversation row (the highest version seen), the next page's
+  // cursor and how many pages are loaded.
+  inbox: new Map(),
+  inboxCursor: null,
+  inboxPages: 0,
+  // The open conversation's read marker when it was opened (where "N unread messages" goes).
+  readMarker: null,
   // Message id → the newest copy seen (replaced by a new Map on every change).
   messages: new Map(),
   // Why the conversation could not be read ("" when it could; null while loading).

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use inbox::InboxApi;
 use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
 use media_url::MediaLinkApi;
@@ -51,6 +52,7 @@ pub struct Handlers<P> {
     pub contacts: ContactsApi<P>,
     pub presign: PresignApi<P>,
     pub messages: MessagesApi<P>,
+    pub inbox: InboxApi<P>,
     pub send: SendApi<P>,
     pub webhook: TwilioWebhook<P>,
     pub media: MediaLinkApi<P>,
@@ -62,6 +64,7 @@ impl<P: Ports> Handlers<P> {
             contacts: ContactsApi::new(ports.clone(), settings),
             presign: PresignApi::new(ports.clone(), settings),
             messages: MessagesApi::new(ports.clone(), settings),
+            inbox: InboxApi::new(ports.clone(), settings),
             send: SendApi::new(ports.clone(), settings),
             media: MediaLinkApi::new(ports.clone()),
             webhook: TwilioWebhook::new(ports.clone(), settings),
@@ -77,6 +80,7 @@ impl<P: Ports> Dispatch for Handlers<P> {
             Some(match function.as_str() {
                 "list-contacts" => self.contacts.handle(event).await,
                 "list-messages" => self.messages.handle(event).await,
+                "inbox" => self.inbox.handle(event).await,
                 "send-message" => self.send.handle(event).await,
                 "presign-upload" => self.presign.handle(event).await,
                 "twilio-webhook" => self.webhook.handle(event).await,

@@ -361,6 +361,7 @@ fn router(
     let mut api = Router::new();
     // One method router per path, with every method the route table lists for it.
     let mut paths: Vec<&'static str> = ROUTES.iter().map(|r| r.path).collect();
+    paths.sort_unstable();
     paths.dedup();
     for path in paths {
         let mut methods: MethodRouter<AppState> = MethodRouter::new().fallback(unmatched);

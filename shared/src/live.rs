@@ -14,8 +14,10 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::api::{ConversationContact, MessageView, contact_state};
-use crate::domain::{Contact, ContactId, ConversationWindow, Message, OrganizationId};
+use crate::api::{ConversationContact, ConversationSummaryView, MessageView, contact_state};
+use crate::domain::{
+    Contact, ContactId, ConversationSummary, ConversationWindow, Message, OrganizationId,
+};
 
 /// The channel namespace of the Event API.
 pub const NAMESPACE: &str = "whatsapp";
@@ -44,6 +46,8 @@ pub enum Change {
     Message(Box<Message>),
     /// A contact created or changed in a way the conversation shows.
     Contact(Contact),
+    /// A conversation's summary changed (a message, a status, a read).
+    Conversation(Box<ConversationSummary>),
     /// A contact deleted in the CRM: its conversation is being erased.
     ContactRemoved {
         organization_id: OrganizationId,
@@ -56,6 +60,7 @@ impl Change {
         match self {
             Change::Message(m) => &m.organization_id,
             Change::Contact(c) => &c.organization_id,
+            Change::Conversation(s) => &s.organization_id,
             Change::ContactRemoved {
                 organization_id, ..
             } => organization_id,
@@ -64,7 +69,7 @@ impl Change {
 }
 
 /// One event on an organization's channel, as JSON: `{"type": "message" | "contact" |
-/// "contact_deleted", …}`.
+/// "conversation" | "contact_deleted", …}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
@@ -74,6 +79,11 @@ pub enum LiveEvent {
     Contact {
         contact: ConversationContact,
         window: ConversationWindow,
+    },
+    /// A conversation's row of the inbox, as `GET /whatsapp/conversations` shows it without
+    /// its contact (the page has it, or reads the list again).
+    Conversation {
+        conversation: ConversationSummaryView,
     },
     /// The page clears the conversation, as a poll's 404 makes it do.
     ContactDeleted { contact_id: ContactId },

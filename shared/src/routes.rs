@@ -53,6 +53,18 @@ pub const ROUTES: &[Route] = &[
         auth: Auth::Jwt,
     },
     Route {
+        method: "GET",
+        path: "/whatsapp/conversations",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "POST",
+        path: "/whatsapp/conversations/{contact_id}/read",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
         method: "POST",
         path: "/whatsapp/messages",
         function: "send-message",

@@ -32,7 +32,7 @@ test("a multi-line text shows at once as pending, then ticks up to read", async 
   await page.locator("#message-text").press("Enter");
   const pending = message(page, "your order has shipped.", "PENDING");
   await pending.waitFor();
-  assert.match(await pending.locator(".status").innerText(), /pending/);
+  assert.equal(await pending.locator(".tick").getAttribute("aria-label"), "Sending");
   const accepted = page.waitForResponse((r) => r.url().endsWith("/whatsapp/messages") && r.request().method() === "POST");
   release();
   assert.equal((await accepted).status(), 202);
@@ -42,7 +42,11 @@ test("a multi-line text shows at once as pending, then ticks up to read", async 
   await read.waitFor();
   assert.equal(await read.locator(".text").textContent(), "Hello Aisha,\nyour order has shipped.");
   assert.equal(await read.locator(".who").textContent(), "You");
-  assert.match(await read.locator(".status").innerText(), /read ✓✓/);
+  // WhatsApp's blue double tick, with its words for a screen reader.
+  const tick = read.locator(".tick");
+  assert.equal(await tick.innerText(), "✓✓");
+  assert.equal(await tick.getAttribute("aria-label"), "Read");
+  assert.equal(await tick.evaluate((node) => getComputedStyle(node).color), "rgb(29, 155, 240)");
   assert.equal(await page.locator("article.message").count(), 1, "the pending copy was replaced, not duplicated");
   assert.equal(await read.evaluate((node) => node.classList.contains("outbound")), true);
   assert.equal(await page.locator("#message-text").inputValue(), "", "the composer is cleared");
@@ -162,7 +166,10 @@ test("a failing send shows its reason as a toast and in the conversation", async
   const reason = await failed.locator("div.status.failed").textContent();
   assert.match(reason, /^Failed to send via WhatsApp: .*63003/);
   await page.locator(".toast", { hasText: reason }).waitFor();
-  assert.match(await failed.locator("span.status").textContent(), /failed/);
+  const mark = failed.locator("span.tick");
+  assert.equal(await mark.textContent(), "!");
+  assert.equal(await mark.getAttribute("aria-label"), `Failed: ${reason}`);
+  assert.equal(await mark.evaluate((node) => getComputedStyle(node).color), "rgb(180, 35, 24)");
   await screenshot(page, "05-send-failed");
 
   // The same by clicking: the sandbox panel arms a fault for the selected contact.
@@ -245,14 +252,18 @@ test("STOP from the contact locks the composer and drops them from the list; STA
   assert.equal(await notice.textContent(), "Contact has not opted in to WhatsApp.");
   assert.equal(await page.locator("#message-text").isDisabled(), true);
   assert.equal(await page.locator("#send").isDisabled(), true);
-  await contact(page, "Ben Ong").waitFor({ state: "detached" });
+  // He leaves the contacts one may write to; his conversation stays in the inbox, with a dot
+  // that says why.
+  await page.locator("#contact-list li", { hasText: "Ben Ong" }).waitFor({ state: "detached" });
+  const row = page.locator("#conversation-list li", { hasText: "Ben Ong" });
+  assert.equal(await row.locator(".dot").getAttribute("aria-label"), "Cannot be messaged: Contact has not opted in to WhatsApp.");
   assert.equal(await message(page, "Our spring catalogue is out").count(), 1, "the history stays on screen");
   await screenshot(page, "07-contact-opted-out");
 
   await runner.reply("acme", BEN, { body: "START" });
   await notice.waitFor({ state: "hidden" });
   assert.equal(await page.locator("#message-text").isDisabled(), false);
-  await contact(page, "Ben Ong").waitFor();
+  await row.locator(".dot").waitFor({ state: "detached" });
   assertClean(assert, problems);
 });
 

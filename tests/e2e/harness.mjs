@@ -210,7 +210,7 @@ export async function openPage(
     await dialog.dismiss();
   });
   await page.goto(`${runner.base}${pagePath}`);
-  if (ready) await page.locator("#contact-list li").first().waitFor();
+  if (ready) await page.locator("#conversation-list li, #contact-list li").first().waitFor();
   return { page, context, problems };
 }
 
@@ -230,8 +230,9 @@ export async function screenshot(page, name) {
   await page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 }
 
+/** A contact in the left panel: among the recent conversations, or the other contacts. */
 export function contact(page, name) {
-  return page.locator("#contact-list li", { hasText: name });
+  return page.locator("#conversation-list li:visible, #contact-list li:visible", { hasText: name });
 }
 
 export async function selectContact(page, name) {

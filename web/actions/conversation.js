@@ -14,6 +14,7 @@ import { toast } from "../dom.js";
 import { SENTENCES } from "../rules.js";
 import { config, keepNewest, state, update } from "../state.js";
 import { dropContact, loadContacts } from "./contacts.js";
+import { applyConversationEvent, dropConversation, loadInbox, scheduleInboxPoll, updateRowContact } from "./inbox.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 const SAFETY_POLL_MS = () => config.livePollMs || 60000;
@@ -28,6 +29,9 @@ export function selectContact(contact) {
   clearTimeout(pollTimer);
   update((s) => {
     s.contact = contact;
+    const row = contact && s.inbox.get(contact.contact_id);
+    // Where the unread messages begin, as the conversation was when opened.
+    s.readMarker = row && row.unread_count ? { after: row.last_read_message_id, count: row.unread_count } : null;
     s.messages = new Map();
     s.conversationError = null;
     s.after = null;
@@ -60,6 +64,7 @@ async function loadConversation() {
 // The CRM deleted the contact (the API no longer knows it): its conversation is erased on the
 // server, so it leaves the screen too; the composer locks and the picker drops the contact.
 function contactGone(contactId) {
+  dropConversation(contactId);
   if (!state.contact || state.contact.contact_id !== contactId) return dropContact(contactId);
   clearTimeout(pollTimer);
   update({
@@ -98,6 +103,7 @@ function applyPage(page, news, extra = {}) {
     if (page.contact) s.contactState = page.contact;
     Object.assign(s, extra);
   });
+  if (page.contact) updateRowContact(page.contact);
   // A contact who sent STOP (or was blocked) leaves the picker; one who may again, returns.
   if (news && page.contact && eligibleBefore !== page.contact.eligible) loadContacts(true);
   return changed;
@@ -109,8 +115,11 @@ export function applyLiveEvent(event) {
   if (event.type === "message" && event.message && event.message.contact_id === open) {
     applyPage({ messages: [event.message] }, true);
   } else if (event.type === "contact" && event.contact) {
+    updateRowContact(event.contact);
     if (event.contact.contact_id === open) applyPage({ messages: [], contact: event.contact, window: event.window }, true);
     else if (!event.contact.eligible) dropContact(event.contact.contact_id);
+  } else if (event.type === "conversation" && event.conversation) {
+    applyConversationEvent(event.conversation);
   } else if (event.type === "contact_deleted" && event.contact_id) {
     contactGone(event.contact_id);
   }
@@ -119,6 +128,9 @@ export function applyLiveEvent(event) {
 /** Push came up (a connect or a reconnect): catch up once, then poll only as a safety net. */
 export function liveChanged() {
   safetyMs = SAFETY_POLL_MS();
+  // The inbox catches up on every connect, then polls as push stands.
+  if (state.live === "up") loadInbox();
+  else scheduleInboxPoll();
   if (state.live === "up" && state.after) return pollSoon(0);
   schedulePoll();
 }

@@ -5,6 +5,7 @@ import { apiUrl, authorize, call } from "../api.js";
 import { openLive } from "../live.js";
 import { config, state, update } from "../state.js";
 import { loadContacts } from "./contacts.js";
+import { loadInbox } from "./inbox.js";
 import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
 import { loadTemplates } from "./templates.js";
 
@@ -50,11 +51,15 @@ export function switchUser(token) {
     s.organization = org ? org.organization_id : null;
     s.contacts = [];
     s.contactsCursor = null;
+    s.inbox = new Map();
+    s.inboxCursor = null;
+    s.inboxPages = 0;
     s.generation += 1;
   });
   selectContact(null);
   loadChannel();
   loadContacts(true);
+  loadInbox();
 }
 
 function setLive(status) {

@@ -1,20 +1,31 @@
 // The conversation with the selected contact: its header and notices (window, eligibility),
-// the messages in `created_at` order with their kinds, files and ticks, and older pages on
-// scrolling up. Renders from the store; scrolling up asks for older messages.
+// the messages in `created_at` order with their kinds, files and ticks, day separators, the
+// "N unread messages" divider, grouped bubbles, and older pages on scrolling up. Renders from
+// the store; scrolling up asks for older messages; the newest message in view marks the
+// conversation read; a "↓ N new messages" pill when something arrives out of view.
 
 import { loadOlder } from "../actions/conversation.js";
-import { $, el, formatTime, Keyed } from "../dom.js";
+import { markSeen } from "../actions/inbox.js";
+import { $, daysAgo, el, formatTime, Keyed } from "../dom.js";
 import { SENTENCES } from "../rules.js";
 import { state, subscribe } from "../state.js";
 
+// Outbound ticks as WhatsApp shows them; each with its words for a screen reader.
 // UNCONFIRMED: handed to Twilio, outcome not confirmed — never "failed", and never resent.
-const STATUS_LABEL = {
-  PENDING: "pending", SENT: "sent ✓", DELIVERED: "delivered ✓✓", READ: "read ✓✓", FAILED: "failed",
-  UNCONFIRMED: "being confirmed…", RECEIVED: "",
+const TICKS = {
+  PENDING: { mark: "🕓", label: "Sending" },
+  SENT: { mark: "✓", label: "Sent" },
+  DELIVERED: { mark: "✓✓", label: "Delivered" },
+  READ: { mark: "✓✓", label: "Read" },
+  FAILED: { mark: "!", label: "Failed" },
+  UNCONFIRMED: { mark: "being confirmed…", label: "Being confirmed" },
 };
 
 // Statuses shown with their reason.
 const STATUS_CLASS = { FAILED: "failed", UNCONFIRMED: "unconfirmed" };
+
+// Consecutive messages of one side within this long are one group (one name, tight spacing).
+const GROUP_MS = 5 * 60000;
 
 // What to call a file the contact sent (WhatsApp media carries no file name).
 const TYPE_NAMES = {
@@ -107,14 +118,25 @@ function quoted(m) {
   return (id && state.messages.get(id)) || null;
 }
 
-function renderMessage(m) {
+function renderTick(m) {
+  const tick = TICKS[m.status] || { mark: m.status.toLowerCase(), label: m.status.toLowerCase() };
+  const label = m.status === "FAILED" && m.error_reason ? `${tick.label}: ${m.error_reason}` : tick.label;
+  return el("span", {
+    class: `status tick tick-${m.status.toLowerCase()} ${STATUS_CLASS[m.status] || ""}`,
+    role: "img",
+    "aria-label": label,
+    title: label,
+    text: tick.mark,
+  });
+}
+
+function renderMessage(m, grouped) {
   const outbound = m.direction === "OUTBOUND";
   const who = outbound ? "You" : (state.contact && state.contact.name) || "Contact";
-  const status = outbound ? STATUS_LABEL[m.status] || m.status.toLowerCase() : "";
   return el(
     "article",
-    { class: `message ${outbound ? "outbound" : "inbound"}`, "data-id": m.id, "data-status": m.status },
-    el("span", { class: "who", text: who }),
+    { class: `message ${outbound ? "outbound" : "inbound"}${grouped ? " grouped" : ""}`, "data-id": m.id, "data-status": m.status },
+    el("span", { class: grouped ? "who visually-hidden" : "who", text: who }),
     m.template ? el("span", { class: "template-label", text: `Template: ${m.template.name}` }) : null,
     m.details && m.details.reply_to ? renderQuote(m.details.reply_to) : null,
     ...(m.details ? renderDetails(m.details) : []),
@@ -124,7 +146,7 @@ function renderMessage(m) {
       "div",
       { class: "meta" },
       el("span", { class: "when", text: formatTime(m.created_at) }),
-      status ? el("span", { class: `status ${STATUS_CLASS[m.status] || ""}`, text: ` · ${status}` }) : null,
+      outbound ? renderTick(m) : null,
     ),
     STATUS_CLASS[m.status] && m.error_reason ? el("div", { class: `status ${STATUS_CLASS[m.status]}`, text: m.error_reason }) : null,
   );
@@ -157,20 +179,92 @@ function renderMessages(s, seen) {
   const atBottom = isAtBottom(box);
   const fromBottom = box.scrollHeight - box.scrollTop;
   const firstBefore = seen.firstId;
-  const nodes = sorted.map((m) => seen.nodes.reuse(`m:${m.id}`, [m, state.contact && state.contact.name, quoted(m)], () => renderMessage(m)));
+  const nodes = layout(sorted, s, seen.nodes);
   if (!nodes.length && !(s.contactState && !s.contactState.eligible && s.contactState.ineligible_reason === SENTENCES.contactDeleted)) {
     nodes.push(el("p", { class: "empty", text: "No messages yet." }));
   }
   if (s.before) nodes.unshift(seen.nodes.reuse("older", [], () => el("button", { class: "link", type: "button", text: "Load older messages", onclick: loadOlder })));
   seen.nodes.place(box, nodes);
   seen.firstId = sorted.length ? sorted[0].id : null;
+  const newest = sorted.length ? sorted[sorted.length - 1].id : null;
   const newContact = seen.generation !== s.generation;
-  if (newContact || seen.scrollToNewest !== s.scrollToNewest || atBottom) {
+  if (newContact) {
+    seen.newCount = 0;
+    seen.newestId = newest;
+  }
+  if (newContact && s.readMarker) {
+    // Opened with unread messages: the divider in view, not the bottom.
+    const divider = box.querySelector(".unread-divider");
+    box.scrollTop = divider ? Math.max(0, divider.offsetTop - box.offsetTop - 40) : box.scrollHeight;
+  } else if (newContact || seen.scrollToNewest !== s.scrollToNewest || atBottom) {
     box.scrollTop = box.scrollHeight;
   } else if (firstBefore && seen.firstId !== firstBefore) {
     // Older messages went in above: the same messages stay in view.
     box.scrollTop = box.scrollHeight - fromBottom;
   }
+  if (newest && seen.newestId && newest > seen.newestId && !isAtBottom(box)) {
+    // Scrolled up and something arrived below: the pill says how much.
+    seen.newCount += sorted.filter((m) => m.id > seen.newestId).length;
+  }
+  seen.newestId = newest;
+  settle(box, seen);
+}
+
+/** At the bottom: nothing new is out of sight, and what is there has been seen (read). */
+function settle(box, seen) {
+  const bottom = isAtBottom(box);
+  if (bottom) seen.newCount = 0;
+  const pill = $("new-messages");
+  pill.hidden = seen.newCount === 0;
+  pill.textContent = `↓ ${seen.newCount} new message${seen.newCount === 1 ? "" : "s"}`;
+  if (bottom && seen.newestId && document.visibilityState === "visible") markSeen(seen.newestId);
+}
+
+function dayKey(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+}
+
+function dayLabel(iso) {
+  const days = daysAgo(iso);
+  if (days <= 0) return "Today";
+  if (days === 1) return "Yesterday";
+  if (days < 7) return new Date(iso).toLocaleDateString(undefined, { weekday: "long" });
+  return new Date(iso).toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+/**
+ * The bubbles in order, with a separator at each new day, the "N unread messages" divider
+ * where the conversation was read up to when opened, and consecutive bubbles of one side
+ * grouped. Nodes are kept while what they show is the same.
+ */
+function layout(sorted, s, nodes) {
+  const items = [];
+  const today = dayKey(new Date().toISOString());
+  const name = s.contact && s.contact.name;
+  const marker = s.readMarker;
+  let day = null;
+  let previous = null;
+  let divided = false;
+  for (const m of sorted) {
+    const key = dayKey(m.created_at);
+    if (key !== day) {
+      day = key;
+      previous = null;
+      items.push(nodes.reuse(`d:${key}`, [today], () => el("p", { class: "day", role: "separator", text: dayLabel(m.created_at) })));
+    }
+    if (marker && !divided && m.direction === "INBOUND" && (!marker.after || m.id > marker.after)) {
+      divided = true;
+      previous = null;
+      const text = `${marker.count} unread message${marker.count === 1 ? "" : "s"}`;
+      items.push(nodes.reuse("unread", [marker], () => el("p", { class: "unread-divider", role: "separator", text })));
+    }
+    const grouped = !!previous && previous.direction === m.direction
+      && Date.parse(m.created_at) - Date.parse(previous.created_at) < GROUP_MS;
+    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped], () => renderMessage(m, grouped)));
+    previous = m;
+  }
+  return items;
 }
 
 function renderHead(s) {
@@ -188,20 +282,31 @@ function renderHead(s) {
 }
 
 export function mountConversation() {
-  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed() };
+  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed(), newCount: 0, newestId: null, inbox: undefined };
   $("messages").addEventListener("scroll", (event) => {
     if (event.target.scrollTop < 30) loadOlder();
+    settle(event.target, seen);
   });
+  $("new-messages").addEventListener("click", () => {
+    const box = $("messages");
+    box.scrollTop = box.scrollHeight;
+    settle(box, seen);
+  });
+  document.addEventListener("visibilitychange", () => settle($("messages"), seen));
   subscribe((s) => {
     if (seen.contact !== s.contact) document.dispatchEvent(new CustomEvent("whatsapp:contact", { detail: s.contact }));
     if (seen.contact !== s.contact || seen.contactState !== s.contactState || seen.windowOpen !== s.windowOpen) renderHead(s);
     if (seen.messages !== s.messages || seen.contact !== s.contact || seen.before !== s.before
         || seen.conversationError !== s.conversationError || seen.scrollToNewest !== s.scrollToNewest) {
       renderMessages(s, seen);
+    } else if (seen.inbox !== s.inbox && s.contact) {
+      // The row says something is unread (a reply pushed before its row): read if in view.
+      settle($("messages"), seen);
     }
     Object.assign(seen, {
       messages: s.messages, contact: s.contact, contactState: s.contactState, windowOpen: s.windowOpen,
       before: s.before, conversationError: s.conversationError, generation: s.generation, scrollToNewest: s.scrollToNewest,
+      inbox: s.inbox,
     });
   });
 }

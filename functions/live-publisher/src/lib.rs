@@ -6,6 +6,8 @@
 //!   attribute the page never sees changes nothing and costs nothing). `SID#` and `IDEM#`
 //!   items are not messages; a message of an unknown sender belongs to no conversation; a
 //!   removed message (erasure, retention) is told by its contact's removal.
+//! - A conversation summary (`{org}#CONV#<contact>`) is published when its version moved:
+//!   the inbox's row, its unread count and newest message, for every agent.
 //! - A contact record is published when what the conversation shows of it (who, eligible or
 //!   why not, the 24-hour window) differs between its old and new image; a removal as
 //!   `contact_deleted`.
@@ -20,8 +22,8 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::Utc;
-use shared::api::{contact_state, message_views};
-use shared::aws::{contact_from_image, message_from_image};
+use shared::api::{ConversationSummaryView, contact_state, message_views};
+use shared::aws::{contact_from_image, message_from_image, summary_from_image};
 use shared::domain::{ContactId, OrganizationId};
 use shared::live::{
     Change, ChannelPublisher, LiveEvent, MAX_EVENTS_PER_PUBLISH, PublishError, channel,
@@ -65,6 +67,9 @@ impl<M: MediaStore, C: ChannelPublisher> LivePublisher<M, C> {
             }
             Change::Message(_) => None,
             Change::Contact(contact) => Some(LiveEvent::contact(contact, Utc::now())),
+            Change::Conversation(summary) => Some(LiveEvent::Conversation {
+                conversation: ConversationSummaryView::from(summary.as_ref()),
+            }),
             Change::ContactRemoved { contact_id, .. } => Some(LiveEvent::ContactDeleted {
                 contact_id: contact_id.clone(),
             }),
@@ -146,6 +151,18 @@ pub fn change_of(record: &EventRecord) -> Option<Change> {
     }
     if record.event_name == "REMOVE" {
         return None;
+    }
+    if let Some(summary) = summary_from_image(record.change.new_image.clone())
+        .map_err(unreadable)
+        .ok()?
+    {
+        let old = summary_from_image(record.change.old_image.clone())
+            .ok()
+            .flatten();
+        if old.is_some_and(|old| old.version == summary.version) {
+            return None;
+        }
+        return Some(Change::Conversation(Box::new(summary)));
     }
     let new = message_from_image(record.change.new_image.clone())
         .map_err(unreadable)

@@ -12,7 +12,9 @@ use std::time::Duration;
 use shared::domain::{
     ContactId, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, Message, MessageId, SendJob,
 };
-use shared::ports::{ContactStore, MediaStore, MessageStore, PortError, Ports, SendQueue};
+use shared::ports::{
+    ContactStore, ConversationStore, MediaStore, MessageStore, PortError, Ports, SendQueue,
+};
 
 use crate::{JobOutcome, SendWorker};
 
@@ -79,6 +81,10 @@ impl<P: Ports> SendWorker<P> {
             _ => None,
         };
         let done = next.is_none();
+        if done {
+            // Nothing of the conversation is left: its row leaves the inbox.
+            self.ports.messages().forget(org, contact).await?;
+        }
         if let Some((next, delay)) = next {
             self.ports.queue().enqueue(&next, delay).await?;
         }

@@ -123,6 +123,19 @@ async fn replies_and_ticks_arrive_as_data_frames_on_the_organizations_channel() 
     assert_eq!(inbound["message"]["text"], "Is it in stock?");
     assert_eq!(inbound["message"]["contact_id"], "c-ben");
     assert_eq!(inbound["message"]["status"], "RECEIVED");
+    // Its conversation's inbox row: the reply on top, unread.
+    let row = event(&expect(&mut socket).await);
+    assert_eq!(row["type"], "conversation", "{row}");
+    assert_eq!(row["conversation"]["contact_id"], "c-ben");
+    assert_eq!(
+        row["conversation"]["last_message"]["id"],
+        inbound["message"]["id"]
+    );
+    assert_eq!(
+        row["conversation"]["last_message"]["preview"],
+        "Is it in stock?"
+    );
+    assert!(row["conversation"]["unread_count"].as_u64().unwrap() >= 1);
     // The reply also opened the contact's window: its contact event says so.
     let contact = event(&expect(&mut socket).await);
     assert_eq!(contact["type"], "contact");

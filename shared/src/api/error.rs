@@ -50,6 +50,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("A send with this Idempotency-Key is still in progress. Please try again in a moment.")]
     SendInProgress,
+    #[error("This message is not in this contact's conversation.")]
+    NotInConversation,
     #[error("{}", sentences::UNAVAILABLE)]
     Unavailable,
 }
@@ -75,7 +77,8 @@ impl ApiError {
             | ApiError::AttachmentRejected(_)
             | ApiError::TemplateNotFound
             | ApiError::TemplateRejected(_)
-            | ApiError::IdempotencyKeyReused => 422,
+            | ApiError::IdempotencyKeyReused
+            | ApiError::NotInConversation => 422,
             ApiError::Unavailable => 503,
         }
     }
@@ -105,6 +108,7 @@ impl ApiError {
             ApiError::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::SendInProgress => "send_in_progress",
+            ApiError::NotInConversation => "message_not_in_conversation",
             ApiError::Unavailable => "service_unavailable",
         }
     }

@@ -16,8 +16,8 @@ pub use request::{
 };
 pub use response::{json_response, twiml_response};
 pub use views::{
-    ContactView, ConversationContact, DOWNLOAD_URL_EXPIRY, MessageView, contact_state,
-    message_views,
+    ContactView, ConversationContact, ConversationSummaryView, ConversationView,
+    DOWNLOAD_URL_EXPIRY, MessageView, contact_state, message_views,
 };
 
 /// The claim carrying the organization id unless `ORG_CLAIM` says otherwise.

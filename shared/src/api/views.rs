@@ -139,3 +139,36 @@ pub fn contact_state(
         conversation_window(contact.last_inbound_at, now),
     )
 }
+
+/// A conversation's row of the inbox without its contact: what a live event carries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationSummaryView {
+    pub contact_id: ContactId,
+    pub last_message: crate::domain::LastMessage,
+    pub unread_count: u64,
+    pub last_read_message_id: Option<MessageId>,
+    pub last_activity_at: DateTime<Utc>,
+    /// Grows with every change: a client keeps the row with the highest version.
+    pub version: u64,
+}
+
+impl From<&crate::domain::ConversationSummary> for ConversationSummaryView {
+    fn from(s: &crate::domain::ConversationSummary) -> Self {
+        Self {
+            contact_id: s.contact_id.clone(),
+            last_message: s.last_message.clone(),
+            unread_count: s.unread(),
+            last_read_message_id: s.last_read_id,
+            last_activity_at: s.last_message.created_at,
+            version: s.version,
+        }
+    }
+}
+
+/// A conversation of `GET /whatsapp/conversations`: the summary and how its contact stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConversationView {
+    pub contact: ConversationContact,
+    #[serde(flatten)]
+    pub summary: ConversationSummaryView,
+}

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -326,6 +326,64 @@ pub struct ReindexPlan {
 impl ContactStore for DynamoContacts {
     async fn get(&self, org: &OrganizationId, id: &ContactId) -> PortResult<Option<Contact>> {
         Ok(self.get_item(org, id).await?.map(ContactItem::into_contact))
+    }
+
+    async fn get_many(&self, org: &OrganizationId, ids: &[ContactId]) -> PortResult<Vec<Contact>> {
+        let mut found = Vec::new();
+        let mut unique: Vec<&ContactId> = ids.iter().collect();
+        unique.sort();
+        unique.dedup();
+        // BatchGetItem takes 100 keys; what it leaves unprocessed (throttling) is asked again.
+        for chunk in unique.chunks(100) {
+            let keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([
+                        ("organization_id".to_owned(), s(org.as_str())),
+                        ("contact_id".to_owned(), s(id.as_str())),
+                    ])
+                })
+                .collect();
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?,
+            );
+            let mut rounds = 0u32;
+            while let Some(keys) = request.take() {
+                if rounds > 0 {
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << rounds.min(5))).await;
+                }
+                rounds += 1;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("BatchGetItem contacts", e.into_service_error()))?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    found.push(read(item)?.into_contact());
+                }
+                request = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .filter(|k| !k.keys.is_empty());
+                if request.is_some() && rounds >= 8 {
+                    return Err(PortError::Unavailable(
+                        "BatchGetItem contacts: keys left unprocessed".into(),
+                    ));
+                }
+            }
+        }
+        Ok(found)
     }
 
     async fn contacts_by_phone(

@@ -12,6 +12,9 @@
 //!   GSI `conversation` conversation + message_id     a page of one conversation
 //!   GSI `changes`      conversation + revision       polling: created or changed since a cursor
 //!   GSI `sid`          twilio_message_sid, keys only  status callbacks by Twilio sid
+//!   GSI `inbox`        inbox + activity              the organization's conversations, most
+//!                                                    recent first (summary items only, sparse)
+//!   items `{org}#CONV#<contact>` (same table, in `inbox` only) summarise a conversation.
 //!   items `{org}#SID#<sid>` (same table, no `conversation`) make inbound de-duplication a
 //!   conditional write in one transaction with the message.
 //!   items `{org}#IDEM#<key>` (same table, in no index) record sends made with an
@@ -106,6 +109,14 @@ pub const MESSAGES: TableSpec = TableSpec {
             name: "changes",
             hash_key: "conversation",
             range_key: Some("revision"),
+            projected: Projected::All,
+        },
+        // The inbox: the organization's conversation summaries (`{org}#CONV#<contact>` items,
+        // the only ones with `inbox`), the most recent activity last.
+        IndexSpec {
+            name: "inbox",
+            hash_key: "inbox",
+            range_key: Some("activity"),
             projected: Projected::All,
         },
         // Keyed by the sid alone (Twilio's sids are unique), keys only: each message writes

@@ -1,6 +1,7 @@
 //! Pure types and rules of the WhatsApp channel. No I/O lives here.
 
 mod contact;
+mod conversation;
 mod details;
 mod ids;
 mod media;
@@ -16,6 +17,7 @@ mod vcard;
 mod window;
 
 pub use contact::{Contact, ContactChange, Ineligibility};
+pub use conversation::{ConversationSummary, LastMessage, PREVIEW_CHARS, preview};
 pub use details::{
     ButtonReply, InboundDetails, Location, Referral, ReplyTo, WhatsAppUser, is_whatsapp_user_id,
 };

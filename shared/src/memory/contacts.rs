@@ -32,6 +32,14 @@ impl ContactStore for MemoryContacts {
             .cloned())
     }
 
+    async fn get_many(&self, org: &OrganizationId, ids: &[ContactId]) -> PortResult<Vec<Contact>> {
+        let contacts = lock(&self.contacts)?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| contacts.get(&(org.clone(), id.clone())).cloned())
+            .collect())
+    }
+
     async fn contacts_by_phone(
         &self,
         org: &OrganizationId,

@@ -15,8 +15,8 @@ use crate::ports::{
 };
 
 #[derive(Default)]
-struct State {
-    messages: BTreeMap<(OrganizationId, MessageId), Message>,
+pub(super) struct State {
+    pub(super) messages: BTreeMap<(OrganizationId, MessageId), Message>,
     by_sid: HashMap<(OrganizationId, String), MessageId>,
     /// Sids reserved for one message each (`hold_sid`; DynamoDB's `SID#` items); inbound
     /// messages hold theirs from the start.
@@ -26,14 +26,16 @@ struct State {
     /// Send claims: since when unresolved, and until when held.
     claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
     idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
+    /// One per conversation with a message (`conversations`).
+    pub(super) summaries: HashMap<(OrganizationId, ContactId), crate::domain::ConversationSummary>,
 }
 
 #[derive(Clone, Default)]
 pub struct MemoryMessages {
-    state: Arc<Mutex<State>>,
+    pub(super) state: Arc<Mutex<State>>,
     /// Operations: `insert`, `insert_inbound`, `inbound_effects_done`, `apply_status`,
     /// `update_attachments`, `save_idempotent_send`, `hold_sid`, `record_destination`,
-    /// `erase`.
+    /// `erase`, `mark_read`.
     pub faults: super::StoreFaults,
     /// Every message whose revision moved, as the table's stream shows it.
     pub changes: super::ChangeFeed,
@@ -101,6 +103,7 @@ impl MessageStore for MemoryMessages {
         index_sid(&mut state, message);
         state.messages.insert(key, message.clone());
         self.changed(message);
+        self.summarize(&mut state, message, false);
         Ok(())
     }
 
@@ -126,7 +129,9 @@ impl MessageStore for MemoryMessages {
             (message.organization_id.clone(), message.id),
             message.clone(),
         );
+        // Counted with the store, once: a repeat returned above.
         self.changed(message);
+        self.summarize(&mut state, message, true);
         Ok(InboundInsert::Stored)
     }
 
@@ -192,6 +197,7 @@ impl MessageStore for MemoryMessages {
             });
         if let Some(message) = &changed {
             self.changed(message);
+            self.summarize(&mut state, message, false);
         }
         Ok(changed)
     }
@@ -248,6 +254,7 @@ impl MessageStore for MemoryMessages {
         });
         if let Some(message) = &changed {
             self.changed(message);
+            self.summarize(&mut state, message, false);
         }
         Ok(changed)
     }
@@ -411,6 +418,7 @@ impl MessageStore for MemoryMessages {
         index_sid(&mut state, &message);
         if changed {
             self.changed(&message);
+            self.summarize(&mut state, &message, false);
         }
         Ok(Some(if changed {
             StatusOutcome::Applied(message)
@@ -492,6 +500,22 @@ mod tests {
     #[tokio::test]
     async fn inbound_messages_are_stored_once_per_sid() {
         contract::inbound_messages_are_stored_once_per_sid(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn inbound_is_counted_once_and_reads_only_move_forward() {
+        crate::testing::inbox::inbound_is_counted_once_and_reads_only_move_forward(
+            &MemoryMessages::new(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_inbox_lists_recent_activity_first_in_pages() {
+        crate::testing::inbox::the_inbox_lists_recent_activity_first_in_pages(
+            &MemoryMessages::new(),
+        )
+        .await;
     }
 
     #[tokio::test]

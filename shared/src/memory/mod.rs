@@ -3,6 +3,7 @@
 //! message per Twilio sid), so handler tests against them mean something.
 
 mod contacts;
+mod conversations;
 mod credentials;
 mod faults;
 mod feed;

@@ -11,11 +11,11 @@ use crate::ports::{ConversationQuery, InboundInsert, MessageStore, StatusOutcome
 
 use super::org;
 
-fn cid(id: &str) -> ContactId {
+pub(super) fn cid(id: &str) -> ContactId {
     ContactId::parse(id).expect("valid contact id")
 }
 
-fn message(
+pub(super) fn message(
     o: &str,
     contact: Option<&str>,
     text: &str,

@@ -1,14 +1,16 @@
-//! Inbound de-duplication: an inbound message and its `SID#<MessageSid>` marker are written in
-//! one transaction, so a repeated or concurrent delivery stores nothing.
+//! Inbound de-duplication: an inbound message, its `SID#<MessageSid>` marker and its
+//! conversation's count are written in one transaction, so a repeated or concurrent delivery
+//! stores nothing and counts nothing.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
+use super::conversations::{SUMMARY_ATTEMPTS, counted};
 use super::{DynamoMessages, ITEM_KEY, item::write, item_key, sid_marker_key};
 use crate::aws::{s, unavailable};
-use crate::domain::{Message, MessageId, OrganizationId};
+use crate::domain::{ConversationSummary, Message, MessageId, OrganizationId};
 use crate::ports::{InboundInsert, MessageStore, PortError, PortResult};
 
 impl DynamoMessages {
@@ -78,46 +80,69 @@ impl DynamoMessages {
                 AttributeValue::N(at.timestamp().to_string()),
             );
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put(marker)?).build())
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(put(write(message)?)?)
-                    .build(),
-            )
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(InboundInsert::Stored),
-            Err(e) => {
-                let e = e.into_service_error();
-                // Only the marker (first item) can fail its condition on a repeated sid.
-                let duplicate = match &e {
-                    TransactWriteItemsError::TransactionCanceledException(t) => {
-                        t.cancellation_reasons()
-                            .first()
-                            .and_then(|first| first.code())
-                            == Some("ConditionalCheckFailed")
-                    }
-                    _ => false,
-                };
-                if duplicate {
-                    // A concurrent first delivery won; its marker is there now. If it is not,
-                    // nothing is known to be stored: fail, so Twilio's retry stores it.
-                    self.inbound_marker(&message.organization_id, sid)
-                        .await?
+        // The conversation's summary counts the message in the same transaction: stored once,
+        // counted once. Another write of the summary meanwhile fails its condition alone; the
+        // transaction is then made again from the summary as it is now.
+        for _ in 0..SUMMARY_ATTEMPTS {
+            let mut transaction = self
+                .client
+                .transact_write_items()
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(put(marker.clone())?)
+                        .build(),
+                )
+                .transact_items(
+                    TransactWriteItem::builder()
+                        .put(put(write(message)?)?)
+                        .build(),
+                );
+            if let Some(contact) = message.contact_id.as_ref().filter(|_| counted(message)) {
+                let stored = self
+                    .stored_summary(&message.organization_id, contact)
+                    .await?;
+                let next =
+                    ConversationSummary::with_message(stored.summary.as_ref(), message, true)
                         .ok_or_else(|| {
-                            PortError::Unavailable(
-                                "the inbound marker's condition failed but it is not there".into(),
-                            )
-                        })
-                } else {
-                    Err(unavailable("TransactWriteItems inbound message", e))
+                            PortError::Corrupt("an inbound message counted nothing".into())
+                        })?;
+                let summary = self.summary_put(stored.version, &stored.successor(next))?;
+                transaction =
+                    transaction.transact_items(TransactWriteItem::builder().put(summary).build());
+            }
+            let e = match transaction.send().await {
+                Ok(_) => return Ok(InboundInsert::Stored),
+                Err(e) => e.into_service_error(),
+            };
+            let failed = |index: usize| match &e {
+                TransactWriteItemsError::TransactionCanceledException(t) => {
+                    t.cancellation_reasons()
+                        .get(index)
+                        .and_then(|reason| reason.code())
+                        == Some("ConditionalCheckFailed")
                 }
+                _ => false,
+            };
+            // The marker (first item) fails its condition on a repeated sid.
+            if failed(0) {
+                // A concurrent first delivery won; its marker is there now. If it is not,
+                // nothing is known to be stored: fail, so Twilio's retry stores it.
+                return self
+                    .inbound_marker(&message.organization_id, sid)
+                    .await?
+                    .ok_or_else(|| {
+                        PortError::Unavailable(
+                            "the inbound marker's condition failed but it is not there".into(),
+                        )
+                    });
+            }
+            if !failed(2) {
+                return Err(unavailable("TransactWriteItems inbound message", e));
             }
         }
+        Err(PortError::Unavailable(
+            "the conversation summary kept changing".into(),
+        ))
     }
 
     pub(super) async fn mark_effects_done(

@@ -7,9 +7,10 @@
 //! Here: the table's keys, reads, pages, sids and status updates. Beside it, one concern each:
 //! `item` (a message as the table holds it), `inbound` (de-duplication markers), `claims`
 //! (one worker at a time), `idempotency` (`Idempotency-Key` records), `erasure` (a deleted
-//! contact's messages).
+//! contact's messages), `conversations` (the inbox's summaries, written with the messages).
 
 mod claims;
+mod conversations;
 mod erasure;
 mod idempotency;
 mod inbound;
@@ -23,6 +24,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
+pub use conversations::summary_from_image;
 pub use item::message_from_image;
 use item::{read, write};
 
@@ -167,8 +169,24 @@ impl DynamoMessages {
         query: QueryFluentBuilder,
         limit: usize,
     ) -> PortResult<(Vec<Message>, bool)> {
+        let (items, has_more) = self.read_items(query, limit, None).await?;
+        let messages = items
+            .into_iter()
+            .map(read)
+            .collect::<PortResult<Vec<_>>>()?;
+        Ok((messages, has_more))
+    }
+
+    /// Reads `query` from `start` (a page cursor's key) on past DynamoDB's 1 MB pages (and
+    /// pages a filter emptied) until `limit + 1` items are in or the key range ends: up to
+    /// `limit` items, and whether there are more.
+    async fn read_items(
+        &self,
+        query: QueryFluentBuilder,
+        limit: usize,
+        mut start: Option<HashMap<String, AttributeValue>>,
+    ) -> PortResult<(Vec<HashMap<String, AttributeValue>>, bool)> {
         let mut items = Vec::new();
-        let mut start = None;
         loop {
             let wanted = (limit + 1).saturating_sub(items.len()).max(1);
             let out = query
@@ -184,13 +202,9 @@ impl DynamoMessages {
                 break;
             }
         }
-        let mut messages = items
-            .into_iter()
-            .map(read)
-            .collect::<PortResult<Vec<_>>>()?;
-        let has_more = messages.len() > limit;
-        messages.truncate(limit);
-        Ok((messages, has_more))
+        let has_more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, has_more))
     }
 
     /// The message a `SID#` item names: the sid's holder (outbound, `hold_sid`) or the
@@ -205,6 +219,90 @@ impl DynamoMessages {
                     .and_then(|v| v.as_s().ok())
                     .and_then(|id| MessageId::parse(id).ok())
             }))
+    }
+
+    /// The forward-only status rule as conditional writes (`MessageStore::apply_status`).
+    async fn apply_status_to_message(
+        &self,
+        org: &OrganizationId,
+        id: &MessageId,
+        change: &StatusChange,
+    ) -> PortResult<Option<StatusOutcome>> {
+        // The statuses this change may follow: the forward-only rule as a condition.
+        let predecessors: Vec<MessageStatus> = MessageStatus::ALL
+            .into_iter()
+            .filter(|from| from.can_advance_to(change.status))
+            .collect();
+        if !predecessors.is_empty() {
+            let mut set = vec!["#status = :status", "updated_at = :now", "revision = :rev"];
+            let mut update = self
+                .update(org, id)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":status", s(change.status.as_str()));
+            if let Some(sid) = &change.twilio_message_sid {
+                set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
+                update = update.expression_attribute_values(":sid", s(sid.clone()));
+            }
+            // A reason goes with a failure or a doubt, and leaves with them.
+            let mut remove = "";
+            match &change.error_reason {
+                Some(reason) if change.status.has_reason() => {
+                    set.push("error_reason = :reason");
+                    update = update.expression_attribute_values(":reason", s(reason.clone()));
+                }
+                _ => remove = " REMOVE error_reason",
+            }
+            let mut allowed = Vec::new();
+            for (i, status) in predecessors.iter().enumerate() {
+                let name = format!(":p{i}");
+                update = update.expression_attribute_values(&name, s(status.as_str()));
+                allowed.push(name);
+            }
+            let update = update
+                .update_expression(format!("SET {}{remove}", set.join(", ")))
+                .condition_expression(format!(
+                    "attribute_exists(item_key) AND #status IN ({})",
+                    allowed.join(", ")
+                ));
+            if let Some(message) = self
+                .conditional(update, "UpdateItem message status")
+                .await?
+            {
+                return Ok(Some(StatusOutcome::Applied(message)));
+            }
+        }
+        // The status cannot move; the sid is still recorded if it was not known yet.
+        if let Some(sid) = &change.twilio_message_sid {
+            let update = self
+                .update(org, id)
+                .update_expression(
+                    "SET twilio_message_sid = :sid, updated_at = :now, revision = :rev",
+                )
+                .condition_expression(
+                    "attribute_exists(item_key) AND attribute_not_exists(twilio_message_sid)",
+                )
+                .expression_attribute_values(":sid", s(sid.clone()));
+            if let Some(message) = self.conditional(update, "UpdateItem message sid").await? {
+                return Ok(Some(StatusOutcome::Applied(message)));
+            }
+        }
+        let current = self.get(org, id).await?;
+        if current.is_none()
+            && let Some(sid) = &change.twilio_message_sid
+        {
+            // Erased while it was being sent: the sid it held goes with it.
+            self.delete_item(item_key(org, &sid_marker_key(sid)), Some(id))
+                .await?;
+        }
+        Ok(current.map(StatusOutcome::Unchanged))
+    }
+
+    /// Brings the summary up to a message a conditional update changed, and passes it on.
+    async fn summarize_changed(&self, changed: Option<Message>) -> PortResult<Option<Message>> {
+        if let Some(message) = &changed {
+            self.summarize(message).await?;
+        }
+        Ok(changed)
     }
 }
 
@@ -237,7 +335,8 @@ impl MessageStore for DynamoMessages {
             .send()
             .await
             .map_err(|e| unavailable("PutItem message", e.into_service_error()))?;
-        Ok(())
+        // Should this fail, the message's next status brings its summary up to date.
+        self.summarize(message).await
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {
@@ -321,8 +420,10 @@ impl MessageStore for DynamoMessages {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
             .expression_attribute_values(":phone", s(phone.to_string()));
-        self.conditional(update, "UpdateItem message destination")
-            .await
+        let changed = self
+            .conditional(update, "UpdateItem message destination")
+            .await?;
+        self.summarize_changed(changed).await
     }
 
     async fn conversation(
@@ -381,8 +482,10 @@ impl MessageStore for DynamoMessages {
             .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
             .condition_expression("attribute_exists(item_key)")
             .expression_attribute_values(":a", value);
-        self.conditional(update, "UpdateItem message attachments")
-            .await
+        let changed = self
+            .conditional(update, "UpdateItem message attachments")
+            .await?;
+        self.summarize_changed(changed).await
     }
 
     async fn apply_status(
@@ -391,73 +494,12 @@ impl MessageStore for DynamoMessages {
         id: &MessageId,
         change: &StatusChange,
     ) -> PortResult<Option<StatusOutcome>> {
-        // The statuses this change may follow: the forward-only rule as a condition.
-        let predecessors: Vec<MessageStatus> = MessageStatus::ALL
-            .into_iter()
-            .filter(|from| from.can_advance_to(change.status))
-            .collect();
-        if !predecessors.is_empty() {
-            let mut set = vec!["#status = :status", "updated_at = :now", "revision = :rev"];
-            let mut update = self
-                .update(org, id)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":status", s(change.status.as_str()));
-            if let Some(sid) = &change.twilio_message_sid {
-                set.push("twilio_message_sid = if_not_exists(twilio_message_sid, :sid)");
-                update = update.expression_attribute_values(":sid", s(sid.clone()));
-            }
-            // A reason goes with a failure or a doubt, and leaves with them.
-            let mut remove = "";
-            match &change.error_reason {
-                Some(reason) if change.status.has_reason() => {
-                    set.push("error_reason = :reason");
-                    update = update.expression_attribute_values(":reason", s(reason.clone()));
-                }
-                _ => remove = " REMOVE error_reason",
-            }
-            let mut allowed = Vec::new();
-            for (i, status) in predecessors.iter().enumerate() {
-                let name = format!(":p{i}");
-                update = update.expression_attribute_values(&name, s(status.as_str()));
-                allowed.push(name);
-            }
-            let update = update
-                .update_expression(format!("SET {}{remove}", set.join(", ")))
-                .condition_expression(format!(
-                    "attribute_exists(item_key) AND #status IN ({})",
-                    allowed.join(", ")
-                ));
-            if let Some(message) = self
-                .conditional(update, "UpdateItem message status")
-                .await?
-            {
-                return Ok(Some(StatusOutcome::Applied(message)));
-            }
+        let outcome = self.apply_status_to_message(org, id, change).await?;
+        // Unchanged too: a repeat after a failure here finds the summary still behind.
+        if let Some(StatusOutcome::Applied(m) | StatusOutcome::Unchanged(m)) = &outcome {
+            self.summarize(m).await?;
         }
-        // The status cannot move; the sid is still recorded if it was not known yet.
-        if let Some(sid) = &change.twilio_message_sid {
-            let update = self
-                .update(org, id)
-                .update_expression(
-                    "SET twilio_message_sid = :sid, updated_at = :now, revision = :rev",
-                )
-                .condition_expression(
-                    "attribute_exists(item_key) AND attribute_not_exists(twilio_message_sid)",
-                )
-                .expression_attribute_values(":sid", s(sid.clone()));
-            if let Some(message) = self.conditional(update, "UpdateItem message sid").await? {
-                return Ok(Some(StatusOutcome::Applied(message)));
-            }
-        }
-        let current = self.get(org, id).await?;
-        if current.is_none()
-            && let Some(sid) = &change.twilio_message_sid
-        {
-            // Erased while it was being sent: the sid it held goes with it.
-            self.delete_item(item_key(org, &sid_marker_key(sid)), Some(id))
-                .await?;
-        }
-        Ok(current.map(StatusOutcome::Unchanged))
+        Ok(outcome)
     }
 
     async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+mod conversations;
+pub use conversations::ConversationStore;
+
 use crate::domain::{
     Attachment, ChannelConfig, Contact, ContactChange, ContactId, Message, MessageId, OrgConfig,
     OrganizationId, PhoneNumber, SendJob, StatusChange,
@@ -78,6 +81,14 @@ pub trait ContactStore: Clone + Send + Sync + 'static {
         org: &OrganizationId,
         id: &ContactId,
     ) -> impl Future<Output = PortResult<Option<Contact>>> + Send;
+
+    /// The contacts of these ids that exist, in no particular order: one request where the
+    /// store has one (an inbox page names up to 100). Eventually consistent.
+    fn get_many(
+        &self,
+        org: &OrganizationId,
+        ids: &[ContactId],
+    ) -> impl Future<Output = PortResult<Vec<Contact>>> + Send;
 
     /// Inbound resolution: every contact of the organization with this number (a CRM may
     /// hold the same person twice), sorted by contact id.
@@ -463,7 +474,7 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
 /// generic over one `P: Ports` and builds nothing itself.
 pub trait Ports: Clone + Send + Sync + 'static {
     type Contacts: ContactStore;
-    type Messages: MessageStore;
+    type Messages: MessageStore + ConversationStore;
     type Credentials: CredentialStore;
     type Queue: SendQueue;
     type Media: MediaStore;

@@ -1,0 +1,45 @@
+//! The inbox: one summary per conversation, kept by the message store beside the messages
+//! (`domain::ConversationSummary` has the rules). The store writes a conversation's summary
+//! with every message write that changes it — in the same transaction as an inbound message,
+//! so a message stored once is counted once — and this port reads and marks it.
+
+use std::future::Future;
+
+use super::{Page, PortResult};
+use crate::domain::{ContactId, ConversationSummary, MessageId, OrganizationId};
+
+pub trait ConversationStore: Clone + Send + Sync + 'static {
+    /// The organization's conversations, the most recent activity first (`limit` a page,
+    /// `cursor` from the previous page). An index read: a change of a moment ago may not
+    /// show yet. Expired summaries (their newest message's retention ended) are left out.
+    fn conversations(
+        &self,
+        org: &OrganizationId,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = PortResult<Page<ConversationSummary>>> + Send;
+
+    /// One conversation's summary, read consistently.
+    fn summary(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+    ) -> impl Future<Output = PortResult<Option<ConversationSummary>>> + Send;
+
+    /// Marks read every inbound message of the conversation up to `up_to` (one of its
+    /// messages): idempotent, and a marker older than the stored one changes nothing. The
+    /// summary after; None if the conversation has none (no message, or all expired).
+    fn mark_read(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        up_to: &MessageId,
+    ) -> impl Future<Output = PortResult<Option<ConversationSummary>>> + Send;
+
+    /// Deletes a conversation's summary: its contact was erased. No error if there is none.
+    fn forget(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+    ) -> impl Future<Output = PortResult<()>> + Send;
+}

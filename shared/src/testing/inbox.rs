@@ -1,0 +1,222 @@
+//! The inbox's store contract (`ConversationStore`), run against the in-memory store and
+//! DynamoDB alike: inbound messages counted once whatever the redelivery, reads idempotent and
+//! never backwards, the list most recent first, paged, and within its organization.
+
+use std::time::Duration;
+
+use chrono::Utc;
+
+use super::contract::{cid, message};
+use super::org;
+use crate::domain::{Direction, MessageStatus, StatusChange};
+use crate::ports::{ConversationStore, MessageStore, PortError};
+
+fn inbound(o: &str, contact: Option<&str>, text: &str) -> crate::domain::Message {
+    let sid = format!("SM{}", crate::domain::MessageId::new());
+    message(o, contact, text, Direction::Inbound, Some(&sid))
+}
+
+pub async fn inbound_is_counted_once_and_reads_only_move_forward<M>(store: &M)
+where
+    M: MessageStore + ConversationStore,
+{
+    let acme = org("acme");
+    let first = inbound("acme", Some("c1"), "Hi");
+    store.insert_inbound(&first).await.unwrap();
+    // Twilio delivers the second message four times, two of them at once.
+    let second = inbound("acme", Some("c1"), "Are you there?");
+    let repeat = || crate::domain::Message {
+        id: crate::domain::MessageId::new(),
+        ..second.clone()
+    };
+    let twice = repeat();
+    let (a, b) = tokio::join!(store.insert_inbound(&second), store.insert_inbound(&twice));
+    a.unwrap();
+    b.unwrap();
+    store.insert_inbound(&repeat()).await.unwrap();
+    store.insert_inbound(&repeat()).await.unwrap();
+    let summary = store.summary(&acme, &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(
+        summary.unread(),
+        2,
+        "each inbound message once: {summary:?}"
+    );
+    assert_eq!(summary.last_message.preview, "Are you there?");
+    assert_eq!(summary.last_message.direction, Direction::Inbound);
+
+    // A reply goes out: it is the newest, its ticks show, the unread count stays.
+    let reply = message("acme", Some("c1"), "Yes!", Direction::Outbound, None);
+    store.insert(&reply).await.unwrap();
+    store
+        .apply_status(
+            &acme,
+            &reply.id,
+            &StatusChange::sent("SM99999999999999999999999999999999"),
+        )
+        .await
+        .unwrap();
+    let summary = store.summary(&acme, &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            summary.last_message.id,
+            summary.last_message.status,
+            summary.unread()
+        ),
+        (reply.id, MessageStatus::Sent, 2)
+    );
+    // A repeated status changes nothing.
+    store
+        .apply_status(
+            &acme,
+            &reply.id,
+            &StatusChange::sent("SM99999999999999999999999999999999"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.summary(&acme, &cid("c1")).await.unwrap(),
+        Some(summary.clone())
+    );
+
+    // Reading up to the first leaves the second unread; again changes nothing.
+    let read = store
+        .mark_read(&acme, &cid("c1"), &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((read.unread(), read.last_read_id), (1, Some(first.id)));
+    let again = store
+        .mark_read(&acme, &cid("c1"), &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again, read, "a repeated read changes nothing");
+    let all = store
+        .mark_read(&acme, &cid("c1"), &reply.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(all.unread(), 0);
+    // An older marker (another tab, late) changes nothing.
+    let older = store
+        .mark_read(&acme, &cid("c1"), &first.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((older.unread(), older.last_read_id), (0, Some(reply.id)));
+
+    // A new inbound message after the read is unread again; the count never goes negative.
+    store
+        .insert_inbound(&inbound("acme", Some("c1"), "Thanks"))
+        .await
+        .unwrap();
+    let summary = store.summary(&acme, &cid("c1")).await.unwrap().unwrap();
+    assert_eq!(summary.unread(), 1);
+
+    // Concurrent messages of one conversation are all counted (the summary's writes are
+    // conditional on what they read).
+    let burst: Vec<_> = (0..6)
+        .map(|i| inbound("acme", Some("c2"), &format!("#{i}")))
+        .collect();
+    let mut writes = tokio::task::JoinSet::new();
+    for m in burst.clone() {
+        let store = store.clone();
+        writes.spawn(async move { store.insert_inbound(&m).await });
+    }
+    while let Some(done) = writes.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let burst_summary = store.summary(&acme, &cid("c2")).await.unwrap().unwrap();
+    assert_eq!(burst_summary.unread(), 6);
+    assert_eq!(
+        burst_summary.last_message.id,
+        burst.iter().map(|m| m.id).max().unwrap()
+    );
+
+    // An unknown sender's message is in no conversation; another organization sees nothing.
+    store
+        .insert_inbound(&inbound("acme", None, "who is this"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.summary(&org("globex"), &cid("c1")).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .mark_read(&org("globex"), &cid("c1"), &first.id)
+            .await
+            .unwrap(),
+        None
+    );
+}
+
+pub async fn the_inbox_lists_recent_activity_first_in_pages<M>(store: &M)
+where
+    M: MessageStore + ConversationStore,
+{
+    let acme = org("acme");
+    for contact in ["c1", "c2", "c3", "c4", "c5"] {
+        store
+            .insert_inbound(&inbound("acme", Some(contact), contact))
+            .await
+            .unwrap();
+    }
+    store
+        .insert_inbound(&inbound("globex", Some("c9"), "elsewhere"))
+        .await
+        .unwrap();
+    // A conversation whose newest message the retention ended is not listed.
+    let mut expired = inbound("acme", Some("c6"), "old");
+    expired.expires_at = Some(Utc::now() - chrono::Duration::hours(1));
+    store.insert_inbound(&expired).await.unwrap();
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .conversations(&acme, cursor.as_deref(), 2)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|s| s.contact_id.to_string()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["c5", "c4", "c3", "c2", "c1"]);
+
+    // A reply to c2 moves it to the top.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    store
+        .insert(&message(
+            "acme",
+            Some("c2"),
+            "Back to you",
+            Direction::Outbound,
+            None,
+        ))
+        .await
+        .unwrap();
+    let top = store.conversations(&acme, None, 2).await.unwrap();
+    let ids: Vec<String> = top.items.iter().map(|s| s.contact_id.to_string()).collect();
+    assert_eq!(ids, ["c2", "c5"]);
+    assert_eq!(top.items[0].last_message.preview, "Back to you");
+    assert_eq!(top.items[0].unread(), 1);
+
+    let globex = store.conversations(&org("globex"), None, 10).await.unwrap();
+    assert_eq!(globex.items.len(), 1);
+    assert_eq!(globex.items[0].contact_id, cid("c9"));
+    // Another organization's cursor, or none at all, pages nothing of acme's.
+    assert!(matches!(
+        store.conversations(&acme, Some("not a cursor!"), 2).await,
+        Err(PortError::InvalidCursor)
+    ));
+
+    store.forget(&acme, &cid("c5")).await.unwrap();
+    store.forget(&acme, &cid("c5")).await.unwrap();
+    let after = store.conversations(&acme, None, 10).await.unwrap();
+    assert_eq!(after.items.len(), 4);
+    assert!(after.items.iter().all(|s| s.contact_id != cid("c5")));
+}

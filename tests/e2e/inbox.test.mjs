@@ -1,0 +1,136 @@
+// The inbox in a real browser: recent conversations with unread badges, moved to the top by a
+// reply, cleared by reading, the tab title's total, the "N unread messages" divider, day
+// separators, grouped bubbles, the "↓ N new messages" pill, and the list from the keyboard —
+// with push, and with polls where push is off.
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { assertClean, contact, message, screenshot, selectContact, send, texts, useBrowser } from "./harness.mjs";
+
+const AISHA = "+60123456789";
+const BEN = "+6591234567";
+const CARLA = "+447911123456";
+
+const { session } = useBrowser();
+
+const rows = (page) => page.locator("#conversation-list li");
+const row = (page, name) => page.locator("#conversation-list li", { hasText: name });
+const badge = (page, name) => row(page, name).locator(".badge");
+
+/** Waits until the recent conversations are these contacts, in this order. */
+async function recentAre(page, names) {
+  await page.waitForFunction(
+    (want) => JSON.stringify([...document.querySelectorAll("#conversation-list li .name")].map((n) => n.textContent)) === JSON.stringify(want),
+    names,
+  );
+}
+
+for (const push of [true, false]) {
+  test(`a reply from a contact who is not open moves them to the top with a badge, and opening clears it (${push ? "push" : "polls"})`, async (t) => {
+    const pageConfig = push ? { inboxSafetyMs: 600000 } : { live: false, inboxPollMs: 500 };
+    const { runner, page, problems } = await session(t, { page: { config: pageConfig } });
+    await runner.reply("acme", AISHA, { body: "Hi, is the shop open today?" });
+    await runner.reply("acme", CARLA, { body: "My parcel has not arrived" });
+    await recentAre(page, ["Carla Mendes", "Aisha Rahman"]);
+    assert.equal(await badge(page, "Carla Mendes").innerText(), "1");
+    assert.equal(await badge(page, "Carla Mendes").getAttribute("aria-label"), "1 unread message");
+    assert.match(await row(page, "Carla Mendes").locator(".preview").innerText(), /^My parcel has not arrived$/);
+    assert.equal(await row(page, "Carla Mendes").locator("time").innerText(), "now");
+    await page.waitForFunction(() => document.title.startsWith("(2) "));
+    // The others follow below, without those already listed.
+    assert.equal(await page.locator("#contact-list li", { hasText: "Aisha Rahman" }).count(), 0);
+    assert.equal(await page.locator("#contact-list li", { hasText: "Ben Ong" }).count(), 1);
+
+    // Carla is open; Aisha writes twice more: she goes back to the top, with 3.
+    await selectContact(page, "Carla Mendes");
+    await badge(page, "Carla Mendes").waitFor({ state: "detached" });
+    await page.waitForFunction(() => document.title.startsWith("(1) "));
+    await runner.reply("acme", AISHA, { body: "Hello?" });
+    await runner.reply("acme", AISHA, { body: "Anyone there?" });
+    await recentAre(page, ["Aisha Rahman", "Carla Mendes"]);
+    await page.waitForFunction(() => document.querySelector("#conversation-list li .badge")?.textContent === "3");
+    await page.waitForFunction(() => document.title.startsWith("(3) "));
+    await screenshot(page, `15-inbox-badges-${push ? "push" : "polls"}`);
+
+    // Reading is the organization's: another agent's page (the API) sees it too.
+    await selectContact(page, "Aisha Rahman");
+    await message(page, "Anyone there?").waitFor();
+    await badge(page, "Aisha Rahman").waitFor({ state: "detached" });
+    await page.waitForFunction(() => !document.title.startsWith("("));
+    const listed = await runner.api("acme", "GET", "/whatsapp/conversations");
+    assert.deepEqual(listed.body.conversations.map((c) => [c.contact.name, c.unread_count]), [["Aisha Rahman", 0], ["Carla Mendes", 0]]);
+    assertClean(assert, problems);
+  });
+}
+
+test("opening a conversation shows where the unread messages begin, by day, in groups", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Ben Ong");
+  await send(page, "Your order is ready");
+  await message(page, "Your order is ready", "READ").waitFor();
+  await send(page, "Pick it up any time");
+  await message(page, "Pick it up any time", "READ").waitFor();
+  await selectContact(page, "Aisha Rahman");
+  for (const body of ["Great, thanks", "I will come at 5", "Is that fine?"]) {
+    await runner.reply("acme", BEN, { body });
+  }
+  await page.waitForFunction(() => document.querySelector("#conversation-list li[data-id='c-ben'] .badge")?.textContent === "3");
+
+  await selectContact(page, "Ben Ong");
+  await message(page, "Is that fine?").waitFor();
+  const divider = page.locator("#messages .unread-divider");
+  assert.equal(await divider.innerText(), "3 unread messages");
+  // The divider sits right before the first unread message.
+  const next = await divider.evaluate((node) => node.nextElementSibling.querySelector(".text").textContent);
+  assert.equal(next, "Great, thanks");
+  assert.deepEqual(await texts(page.locator("#messages .day")), ["Today"]);
+  // Consecutive bubbles of one side are one group: the name once.
+  const who = await page.locator("#messages article.inbound .who:not(.visually-hidden)").count();
+  assert.equal(who, 1);
+  assert.equal(await page.locator("#messages article.outbound.grouped").count(), 1);
+  assert.equal(await page.locator("#messages article.inbound.grouped").count(), 2);
+  await screenshot(page, "16-unread-divider");
+  assertClean(assert, problems);
+});
+
+test("a message arriving while scrolled up shows a pill that brings it into view and reads it", async (t) => {
+  const { runner, page, problems } = await session(t);
+  for (let i = 1; i <= 30; i += 1) {
+    await runner.api("acme", "POST", "/whatsapp/messages", { contact_id: "c-carla", text: `Update ${i}` });
+  }
+  await selectContact(page, "Carla Mendes");
+  await message(page, "Update 30").waitFor();
+  await page.locator("#messages").evaluate((node) => {
+    node.scrollTop = 0;
+  });
+  await runner.reply("acme", CARLA, { body: "Sorry, which update?" });
+  await runner.reply("acme", CARLA, { body: "The last one?" });
+  const pill = page.getByRole("button", { name: /new messages?$/ });
+  await page.waitForFunction(() => document.querySelector("#new-messages")?.textContent === "↓ 2 new messages");
+  // Out of view, nothing is read yet.
+  await page.waitForFunction(() => document.querySelector("#conversation-list li[data-id='c-carla'] .badge")?.textContent === "2");
+  await screenshot(page, "17-new-messages-pill");
+  await pill.click();
+  await pill.waitFor({ state: "hidden" });
+  assert.ok(await page.locator("#messages").evaluate((node) => node.scrollHeight - node.scrollTop - node.clientHeight < 40));
+  await badge(page, "Carla Mendes").waitFor({ state: "detached" });
+  assertClean(assert, problems);
+});
+
+test("the recent conversations work from the keyboard", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await runner.reply("acme", AISHA, { body: "First" });
+  await runner.reply("acme", BEN, { body: "Second" });
+  await recentAre(page, ["Ben Ong", "Aisha Rahman"]);
+  await rows(page).first().focus();
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.includes("Aisha Rahman")), true);
+  await page.keyboard.press("Enter");
+  await page.locator("#conversation-title", { hasText: "Aisha Rahman" }).waitFor();
+  assert.equal(await row(page, "Aisha Rahman").getAttribute("aria-selected"), "true");
+  // Typing searches as before: the recent list steps aside.
+  await page.locator("#contact-search").fill("ben");
+  await page.locator("#inbox").waitFor({ state: "hidden" });
+  await contact(page, "Ben Ong").waitFor();
+  assertClean(assert, problems);
+});

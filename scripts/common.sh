@@ -16,7 +16,8 @@ ensure_python_tools() {
 start_moto() {
   local log=$1 port
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  # moto with DynamoDB's isolation (scripts/emulator.py says why).
+  .venv/bin/python scripts/emulator.py -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
     curl -fsS "http://127.0.0.1:$port/moto-api/" >/dev/null 2>&1 && break

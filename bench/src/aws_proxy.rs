@@ -129,6 +129,20 @@ impl AwsProxy {
                     .unwrap_or(0);
                 (read_units(size) * read_factor, Vec::new())
             }
+            // Each item rounded up on its own; eventually consistent unless asked.
+            "BatchGetItem" => {
+                let mut units = 0.0;
+                for (table, items) in answer["Responses"].as_object().into_iter().flatten() {
+                    let consistent = request["RequestItems"][table]["ConsistentRead"]
+                        .as_bool()
+                        .unwrap_or(false);
+                    let factor = if consistent { 1.0 } else { 0.5 };
+                    for item in items.as_array().into_iter().flatten() {
+                        units += read_units(item_size(item)) * factor;
+                    }
+                }
+                (units, Vec::new())
+            }
             "PutItem" => (0.0, self.writes(table, &request["Item"], 1.0)),
             "UpdateItem" => {
                 let item = self.item(table, &request["Key"], authorization).await;

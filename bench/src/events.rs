@@ -46,6 +46,34 @@ pub fn list_contacts() -> Vec<u8> {
     json(&jwt_event("GET", "/whatsapp/contacts", "", Some(ORG), None))
 }
 
+/// The first page of an organization's inbox (25 conversations).
+pub fn inbox_page(org: &str) -> Vec<u8> {
+    json(&jwt_event(
+        "GET",
+        "/whatsapp/conversations",
+        "limit=25",
+        Some(org),
+        None,
+    ))
+}
+
+/// The benchmark contact's conversation read up to one of its messages.
+pub fn mark_read(up_to: &str) -> Vec<u8> {
+    let body = serde_json::json!({ "up_to": up_to }).to_string();
+    let mut event = jwt_event(
+        "POST",
+        "/whatsapp/conversations/{contact_id}/read",
+        "",
+        Some(ORG),
+        Some(&body),
+    );
+    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/read"));
+    event
+        .path_parameters
+        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
+    json(&event)
+}
+
 /// The newest page of the conversation (what opening a contact loads).
 pub fn conversation_page() -> Vec<u8> {
     let query = format!("contact_id={CONTACT_ID}");

@@ -7,6 +7,7 @@ mod aws_proxy;
 mod event_api_stub;
 mod events;
 mod in_memory;
+mod inbox;
 mod live;
 mod measure;
 mod phone;
@@ -274,6 +275,7 @@ async fn run(args: Args) -> Result<(), String> {
         Some("inbound message"),
     )
     .await?;
+    let read_up_to = sent.first().map(|(id, _)| id.clone()).unwrap_or_default();
     let mut sent = sent.into_iter();
     let (status_usage, _) = measure::extra(
         &Function::binary("twilio-webhook", bin("twilio-webhook")),
@@ -288,6 +290,47 @@ async fn run(args: Args) -> Result<(), String> {
     .await?;
     webhook.extra_usage.push(status_usage);
     results.push(webhook);
+
+    // The inbox: the benchmark organization's page and a read; then an organization of
+    // 20,000 contacts with 5,000 conversations.
+    eprintln!("measuring inbox");
+    let mut inbox = measure(
+        &Function::binary("inbox", bin("inbox")),
+        &options,
+        |_| events::inbox_page(events::ORG),
+        Some("inbox page"),
+    )
+    .await?;
+    let (read_usage, _) = measure::extra(
+        &Function::binary("inbox", bin("inbox")),
+        &options,
+        "read (mark read up to a message)",
+        20,
+        |_| events::mark_read(&read_up_to),
+    )
+    .await?;
+    inbox.extra_usage.push(read_usage);
+    eprintln!(
+        "filling an organization with {} contacts and {} conversations",
+        inbox::CONTACTS,
+        inbox::CONVERSATIONS
+    );
+    inbox::fill(&sdk, &resources).await?;
+    let big = inbox::organization();
+    let (big_usage, _) = measure::extra(
+        &Function::binary("inbox", bin("inbox")),
+        &patient_options,
+        &format!(
+            "inbox page, {} contacts, {} conversations",
+            inbox::CONTACTS,
+            inbox::CONVERSATIONS
+        ),
+        3,
+        |_| events::inbox_page(&big),
+    )
+    .await?;
+    inbox.extra_usage.push(big_usage);
+    results.push(inbox);
 
     // Erasure, once nothing else needs the conversation: the CRM deletes the benchmark
     // contact; the indexer sees contacts removed and queues their erasure; the worker erases

@@ -10,7 +10,7 @@ use shared::domain::{Contact, ContactId};
 use shared::domain::{Direction, Message, MessageId, MessageStatus, MessageType, StatusChange};
 use shared::memory::MemoryPorts;
 use shared::ports::MessageStore;
-use shared::ports::{ContactStore, ConversationQuery};
+use shared::ports::{ContactStore, ConversationQuery, ConversationStore};
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, hours_ago, org, secret_json,
 };
@@ -184,6 +184,15 @@ async fn a_repeated_message_sid_is_stored_once() {
         assert_eq!(r.status_code, 200);
     }
     assert_eq!(w.ports.messages.all(&org("org-a")).len(), 1);
+    // The inbox counts it once too.
+    let summary = w
+        .ports
+        .messages
+        .summary(&org("org-a"), &aisha(&w).await.contact_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.unread(), 1);
 }
 
 #[tokio::test]
@@ -1115,6 +1124,12 @@ async fn a_step_that_fails_halfway_is_applied_by_twilios_retry() {
             "{name}: stored once"
         );
         let c = aisha(&w).await;
+        let summary = w.ports.messages.summary(&org("org-a"), &c.contact_id).await;
+        assert_eq!(
+            summary.unwrap().map(|s| s.unread()),
+            Some(1),
+            "{name}: counted once"
+        );
         assert!(
             c.last_inbound_at.unwrap() > hours_ago(1),
             "{name}: window opened"

@@ -5,7 +5,7 @@ use super::*;
 use shared::domain::{
     Attachment, ERASURE_FINAL_SWEEP_DELAY, JobKind, OrganizationId, OutboundPart, PhoneNumber,
 };
-use shared::ports::{ContactStore, SendQueue};
+use shared::ports::{ContactStore, ConversationStore, SendQueue};
 
 fn cid(id: &str) -> ContactId {
     ContactId::parse(id).unwrap()
@@ -165,6 +165,14 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
         ]
     );
     assert_eq!(count(&w, "org-a", "c1"), 0);
+    // Its inbox row goes with it; the others' stay.
+    let inbox = |o: &'static str, c: &'static str| {
+        let w = &w;
+        async move { w.ports.messages.summary(&org(o), &cid(c)).await.unwrap() }
+    };
+    assert_eq!(inbox("org-a", "c1").await, None);
+    assert!(inbox("org-a", "c2").await.is_some());
+    assert!(inbox("org-b", "c1").await.is_some());
     assert_eq!(
         w.ports.media.keys(),
         others_keys,

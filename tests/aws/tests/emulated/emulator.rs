@@ -19,17 +19,26 @@ pub fn endpoint() -> &'static str {
         if let Some(url) = std::env::var("AWS_ENDPOINT_URL").ok().filter(|u| !u.is_empty()) {
             return url;
         }
-        let moto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/moto_server");
+        // moto with DynamoDB's isolation (scripts/emulator.py says why).
+        let moto = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.venv/bin/python");
+        let emulator = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/emulator.py");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .expect("a free port");
         // A watchdog shell stops the server once this test process is gone.
-        let script = r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!
+        let script = r#""$0" "$3" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & m=$!
 while kill -0 "$2" 2>/dev/null; do sleep 1; done
 kill $m"#;
         let watchdog = Command::new("sh")
-            .args(["-c", script, moto, &port.to_string(), &std::process::id().to_string()])
+            .args([
+                "-c",
+                script,
+                moto,
+                &port.to_string(),
+                &std::process::id().to_string(),
+                emulator,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -259,7 +259,7 @@ async fn a_deleted_contact_leaves_nothing_in_any_table_or_the_bucket() {
     let tables = &stack.resources;
     let messages_before = scan(&stack, &tables.messages_table).await;
     // Everything of acme's c1 in the messages table: its messages, the `SID#` items of their
-    // sids, its send's idempotency record.
+    // sids, its send's idempotency record, its conversation's inbox row.
     let mut erased: BTreeSet<String> = BTreeSet::new();
     for item in messages_before
         .iter()
@@ -273,10 +273,11 @@ async fn a_deleted_contact_leaves_nothing_in_any_table_or_the_bucket() {
             erased.insert(format!("acme#IDEM#{}", text(item, "idempotency_key")));
         }
     }
+    erased.insert("acme#CONV#c1".to_owned());
     assert_eq!(
         erased.len(),
-        5 + 5 + 1,
-        "5 messages, their 5 sids, 1 record: {erased:?}"
+        5 + 5 + 1 + 1,
+        "5 messages, their 5 sids, 1 record, 1 inbox row: {erased:?}"
     );
     let all_before = keys(&stack, &tables.messages_table, &["item_key"]).await;
     assert!(erased.is_subset(&all_before));

@@ -120,7 +120,26 @@ async fn every_change_on_the_emulators_stream_is_published_once() {
     let publisher = LivePublisher::new(MemoryMedia::new("http://127.0.0.1:9"), channels.clone());
     let response = publisher.handle(event).await;
     assert!(response.batch_item_failures.is_empty());
-    let published = channels.0.lock().unwrap().clone();
+    let all = channels.0.lock().unwrap().clone();
+    // The conversation's inbox row, each version once, in order, counting the reply once.
+    let rows: Vec<&serde_json::Value> = all
+        .iter()
+        .filter(|(_, e)| e["type"] == "conversation")
+        .map(|(_, e)| &e["conversation"])
+        .collect();
+    let versions: Vec<u64> = rows
+        .iter()
+        .map(|r| r["version"].as_u64().unwrap())
+        .collect();
+    assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+    let last = rows.last().expect("the inbox row is published");
+    assert_eq!(last["last_message"]["id"], reply.id.to_string());
+    assert_eq!(last["unread_count"], 1);
+    assert!(rows.iter().all(|r| r["unread_count"].as_u64() <= Some(1)));
+    let published: Vec<(String, serde_json::Value)> = all
+        .into_iter()
+        .filter(|(_, e)| e["type"] != "conversation")
+        .collect();
     let seen: Vec<(String, String, String)> = published
         .iter()
         .map(|(channel, e)| {

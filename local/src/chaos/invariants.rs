@@ -234,3 +234,62 @@ pub(super) fn pollers_saw_every_last_change(
     }
     report.add("messages whose last change the pollers saw", changes_seen);
 }
+
+/// The inbox counted every stored inbound message once (nothing is read during a run) and
+/// shows each conversation's newest message as it ended.
+pub(super) async fn the_inbox_counts_every_inbound_once(
+    client: &Client,
+    conversations: &HashMap<&'static str, Vec<Value>>,
+    report: &mut Report,
+) {
+    let (status, body) = client
+        .call(
+            reqwest::Method::GET,
+            "/whatsapp/conversations?limit=100",
+            None,
+        )
+        .await;
+    if status != 200 {
+        report
+            .violations
+            .push(format!("the inbox could not be read: {status} {body}"));
+        return;
+    }
+    let rows: HashMap<&str, &Value> = body["conversations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|row| Some((row["contact_id"].as_str()?, row)))
+        .collect();
+    let mut counted = 0;
+    for (contact, messages) in conversations {
+        let Some(newest) = messages.iter().max_by_key(|m| m["id"].as_str()) else {
+            continue;
+        };
+        let inbound = messages
+            .iter()
+            .filter(|m| m["direction"] == "INBOUND")
+            .count() as u64;
+        let Some(row) = rows.get(contact) else {
+            report
+                .violations
+                .push(format!("{contact} has messages but no inbox row"));
+            continue;
+        };
+        if row["unread_count"].as_u64() != Some(inbound) {
+            report.violations.push(format!(
+                "the inbox counts {} unread for {contact}, who sent {inbound}",
+                row["unread_count"]
+            ));
+        }
+        let last = &row["last_message"];
+        if last["id"] != newest["id"] || last["status"] != newest["status"] {
+            report.violations.push(format!(
+                "the inbox shows {contact}'s newest message as {} ({}), it is {} ({})",
+                last["id"], last["status"], newest["id"], newest["status"]
+            ));
+        }
+        counted += inbound;
+    }
+    report.add("inbound messages the inbox counted (each once)", counted);
+}

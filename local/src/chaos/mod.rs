@@ -101,6 +101,7 @@ pub async fn run(base_url: &str, token: &str, plan: &Plan) -> Report {
         &mut report,
     );
     invariants::the_stop_sticks(&client, &mut report).await;
+    invariants::the_inbox_counts_every_inbound_once(&client, &conversations, &mut report).await;
     invariants::pollers_saw_every_last_change(&conversations, &driven.seen_by_contact, &mut report);
     report.elapsed = started.elapsed();
     report

@@ -364,3 +364,78 @@ async fn an_unreadable_image_is_skipped_and_twilio_urls_never_leave() {
         .unwrap();
     assert!(url.starts_with("http://127.0.0.1:9/"), "{url}");
 }
+
+/// A conversation summary as the messages table stores it (`{org}#CONV#<contact>`).
+fn summary(org: &str, contact: &str, inbound: u64, read: u64, version: u64) -> Value {
+    json!({
+        "item_key": {"S": format!("{org}#CONV#{contact}")},
+        "organization_id": {"S": org},
+        "contact_id": {"S": contact},
+        "inbox": {"S": org},
+        "activity": {"S": format!("{MESSAGE_ID}#{contact}")},
+        "last_message": {"M": {
+            "id": {"S": MESSAGE_ID},
+            "revision": {"S": MESSAGE_ID},
+            "direction": {"S": "INBOUND"},
+            "status": {"S": "RECEIVED"},
+            "preview": {"S": "Is my order on its way?"},
+            "created_at": {"S": "2026-12-03T10:00:00Z"}
+        }},
+        "inbound_count": {"N": inbound.to_string()},
+        "read_count": {"N": read.to_string()},
+        "last_inbound_id": {"S": MESSAGE_ID},
+        "version": {"N": version.to_string()}
+    })
+}
+
+#[tokio::test]
+async fn an_inbox_row_is_published_when_its_version_moves_and_never_with_internals() {
+    let channels = Channels::default();
+    let first = summary("acme", "c1", 1, 0, 1);
+    let read = summary("acme", "c1", 1, 1, 2);
+    let response = publisher(&channels)
+        .handle(event(vec![
+            message_record(1, "INSERT", None, first.clone()),
+            // Rewritten as it was (the same version): nothing new to tell.
+            message_record(2, "MODIFY", Some(first.clone()), first.clone()),
+            message_record(3, "MODIFY", Some(first), read.clone()),
+            // Gone (erasure, retention): the contact's removal tells the page.
+            record(
+                4,
+                "REMOVE",
+                json!({"item_key": read["item_key"].clone()}),
+                Some(read),
+                None,
+            ),
+        ]))
+        .await;
+    assert!(failures(&response).is_empty());
+    let published = channels.published();
+    assert_eq!(published.len(), 1, "{published:?}");
+    let (channel, events) = &published[0];
+    assert_eq!(channel, "/whatsapp/acme");
+    let rows: Vec<(u64, u64)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["type"], "conversation");
+            let row = &e["conversation"];
+            assert_eq!(row["contact_id"], "c1");
+            assert_eq!(row["last_message"]["preview"], "Is my order on its way?");
+            (
+                row["version"].as_u64().unwrap(),
+                row["unread_count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, [(1, 1), (2, 0)]);
+    let text = serde_json::to_string(&published).unwrap();
+    for internal in [
+        "acme#",
+        "\"inbound_count\"",
+        "\"read_count\"",
+        "\"inbox\"",
+        "\"activity\"",
+    ] {
+        assert!(!text.contains(internal), "{internal} in {text}");
+    }
+}

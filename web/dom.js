@@ -59,10 +59,15 @@ export function relativeTime(iso, now = new Date()) {
   const d = new Date(iso);
   if (now - d < 60000) return "now";
   const days = daysAgo(iso, now);
-  if (days <= 0) return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+  if (days <= 0) return clockTime(iso);
   if (days === 1) return "Yesterday";
   if (days < 7) return d.toLocaleDateString(undefined, { weekday: "long" });
   return d.toLocaleDateString(undefined, { dateStyle: "short" });
+}
+
+/** The time of day, as a bubble shows it. */
+export function clockTime(iso) {
+  return new Date(iso).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
 }
 
 export function formatTime(iso) {

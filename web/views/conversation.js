@@ -6,7 +6,7 @@
 
 import { loadOlder } from "../actions/conversation.js";
 import { markSeen } from "../actions/inbox.js";
-import { $, daysAgo, el, formatTime, Keyed } from "../dom.js";
+import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
 import { SENTENCES } from "../rules.js";
 import { state, subscribe } from "../state.js";
 
@@ -145,7 +145,8 @@ function renderMessage(m, grouped) {
     el(
       "div",
       { class: "meta" },
-      el("span", { class: "when", text: formatTime(m.created_at) }),
+      // The day is its separator's; the bubble says the time, and the whole date on hover.
+      el("time", { class: "when", datetime: m.created_at, title: formatTime(m.created_at), text: clockTime(m.created_at) }),
       outbound ? renderTick(m) : null,
     ),
     STATUS_CLASS[m.status] && m.error_reason ? el("div", { class: `status ${STATUS_CLASS[m.status]}`, text: m.error_reason }) : null,

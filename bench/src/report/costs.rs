@@ -71,6 +71,9 @@ pub(super) fn usd(cost: &Cost, duration_ms: f64, through_api_gateway: bool) -> f
     total * 1e6
 }
 
+/// Key attributes whose value is the organization id.
+const ORGANIZATION_KEYS: [&str; 2] = ["organization_id", "inbox"];
+
 /// The busiest organization-wide key of a flow of operations (each with how many times it
 /// runs per message), summed per copy over the flow, and the rate it allows.
 pub(super) fn organization_rate(
@@ -81,10 +84,14 @@ pub(super) fn organization_rate(
     let mut per_copy: BTreeMap<&str, f64> = BTreeMap::new();
     for (name, times) in parts {
         for op in operations.iter().filter(|o| o.operation == *name) {
-            // Keys named `organization_id` are shared by all of an organization's messages;
-            // `item_key`, `twilio_message_sid` and `conversation` keys are not.
+            // Keys whose value is the organization (`organization_id`, the inbox index's
+            // `inbox`) are shared by all of its messages; `item_key`, `twilio_message_sid`
+            // and `conversation` keys are not.
             for (copy, units) in &op.busiest_keys {
-                if copy.ends_with("(organization_id)") {
+                if ORGANIZATION_KEYS
+                    .iter()
+                    .any(|key| copy.ends_with(&format!("({key})")))
+                {
                     *per_copy.entry(copy).or_default() += units * times;
                 }
             }
@@ -170,6 +177,22 @@ mod tests {
             Some(("contacts.phone (organization_id)".to_owned(), 3.0))
         );
         assert_eq!(rate.messages_per_second, Some(1000.0 / 3.0));
+        // The inbox index is keyed by the organization too.
+        let inbox = [operation(
+            "inbound message",
+            &[
+                ("contacts.phone (organization_id)", 1.0),
+                ("messages.inbox (inbox)", 2.0),
+            ],
+        )];
+        let rate = organization_rate(&inbox, "inbound", &[("inbound message", 1.0)]);
+        assert_eq!(
+            (rate.busiest_shared_key, rate.messages_per_second),
+            (
+                Some(("messages.inbox (inbox)".to_owned(), 2.0)),
+                Some(500.0)
+            )
+        );
         let none = organization_rate(&operations[..1], "outbound", &[("worker run", 1.0)]);
         assert_eq!(
             (none.busiest_shared_key, none.messages_per_second),

@@ -1,8 +1,9 @@
 //! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
 
 use shared::domain::OrganizationId;
+use shared::domain::StatusChange;
 use shared::memory::{MemoryPorts, MemoryQueue};
-use shared::ports::ContactStore;
+use shared::ports::{ContactStore, ConversationStore, MessageStore};
 use shared::runtime::Handler;
 use shared::testing::{
     ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, error_code, hours_ago, json_body, jwt_event, org,
@@ -100,6 +101,53 @@ async fn accepts_stores_pending_and_queues_one_job() {
     assert_eq!(jobs[0].0.message_id, stored[0].id);
     assert_eq!(jobs[0].0.organization_id, org("org-a"));
     assert_eq!(jobs[0].0.attempt, 1);
+}
+
+#[tokio::test]
+async fn a_send_whose_inbox_row_cannot_be_written_still_goes_out_and_its_next_status_writes_it() {
+    let api = api().await;
+    let org_a = org("org-a");
+    let c1 = shared::domain::ContactId::parse("c1").unwrap();
+    // The message is stored, then the summary's write fails (DynamoDB throttles it).
+    api.ports
+        .messages
+        .faults
+        .fail_next("summary_after_insert", 1);
+    let r = post(
+        &api,
+        Some("org-a"),
+        r#"{"contact_id":"c1","text":"Your order shipped"}"#,
+    )
+    .await;
+    assert_eq!(r.status_code, 202, "the send is accepted: it is stored");
+    let stored = api.ports.messages.all(&org_a);
+    assert_eq!(
+        api.ports.queue.jobs().len(),
+        1,
+        "and queued: it never stays PENDING"
+    );
+    assert_eq!(api.ports.messages.summary(&org_a, &c1).await.unwrap(), None);
+    // The worker's SENT brings the inbox row up to the message.
+    api.ports
+        .messages
+        .apply_status(
+            &org_a,
+            &stored[0].id,
+            &StatusChange::sent("SM00000000000000000000000000000077"),
+        )
+        .await
+        .unwrap();
+    let row = api
+        .ports
+        .messages
+        .summary(&org_a, &c1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (row.last_message.id, row.last_message.status),
+        (stored[0].id, MessageStatus::Sent)
+    );
 }
 
 #[tokio::test]

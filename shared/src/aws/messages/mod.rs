@@ -335,8 +335,17 @@ impl MessageStore for DynamoMessages {
             .send()
             .await
             .map_err(|e| unavailable("PutItem message", e.into_service_error()))?;
-        // Should this fail, the message's next status brings its summary up to date.
-        self.summarize(message).await
+        // The message is stored: its send must go on (it is queued next), so a summary that
+        // cannot be written now is left to the message's next status, which writes it.
+        if let Err(e) = self.summarize(message).await {
+            tracing::warn!(
+                organization_id = %message.organization_id,
+                message_id = %message.id,
+                error = %e,
+                "conversation summary not updated: the next status will"
+            );
+        }
+        Ok(())
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {

@@ -23,6 +23,10 @@ export const state = {
   inbox: new Map(),
   inboxCursor: null,
   inboxPages: 0,
+  // The organization's unread total as the first page gave it (null: not known yet), and the
+  // unread count of each of that page's rows then (unreadTotal in actions/inbox.js).
+  unreadTotal: null,
+  unreadBaseline: new Map(),
   // The open conversation's read marker when it was opened (where "N unread messages" goes).
   readMarker: null,
   // Message id → the newest copy seen (replaced by a new Map on every change).

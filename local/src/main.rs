@@ -5,6 +5,7 @@ use local::seed::Seed;
 const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR] [--aws]
        local reindex ORGANIZATION_ID...
        local erase ORGANIZATION_ID CONTACT_ID...
+       local backfill-inbox ORGANIZATION_ID...
   --port N     port on 127.0.0.1 (default: $PORT or 8080; 0 picks a free one)
   --seed FILE  demo data to load (default: $SEED_FILE or the bundled local/seed.json)
   --web DIR    static files of the Send Message page (default: $WEB_DIR or ./web)
@@ -16,7 +17,10 @@ const USAGE: &str = "usage: local [--port N] [--seed FILE] [--web DIR] [--aws]
                from the environment): after an upgrade, or a change the indexer gave up on
   erase        erase what is stored of contacts the CRM deleted: queues their erasure for the
                worker ($SEND_QUEUE_URL, $MEDIA_QUEUE_URL, $CONTACTS_TABLE): for a removal the
-               indexer gave up on, or contacts deleted before erasure existed";
+               indexer gave up on, or contacts deleted before erasure existed
+  backfill-inbox  start the inbox rows of conversations from before the inbox ($CONTACTS_TABLE,
+               $MESSAGES_TABLE): each contact's conversation without a row gets one from its
+               newest message, nothing unread; rows kept since are never touched";
 
 struct Args {
     port: u16,
@@ -59,21 +63,30 @@ fn args() -> Result<Args, String> {
 }
 
 /// `local reindex ORG…`: rebuilds each organization's search terms from its stored contacts.
-async fn reindex(organizations: &[String]) -> std::process::ExitCode {
+/// The organizations named on the command line; None (the usage printed) if one is not an
+/// organization id or none is named.
+fn organization_ids(organizations: &[String]) -> Option<Vec<shared::domain::OrganizationId>> {
     let mut orgs = Vec::new();
     for id in organizations {
         match shared::domain::OrganizationId::parse(id) {
             Ok(org) => orgs.push(org),
             Err(e) => {
                 eprintln!("{id}: {e}\n{USAGE}");
-                return std::process::ExitCode::from(2);
+                return None;
             }
         }
     }
     if orgs.is_empty() {
         eprintln!("{USAGE}");
-        return std::process::ExitCode::from(2);
+        return None;
     }
+    Some(orgs)
+}
+
+async fn reindex(organizations: &[String]) -> std::process::ExitCode {
+    let Some(orgs) = organization_ids(organizations) else {
+        return std::process::ExitCode::from(2);
+    };
     let resources = shared::aws::Resources::from_lookup(|n| std::env::var(n).ok());
     let sdk = shared::aws::sdk_config().await;
     let contacts = shared::aws::DynamoContacts::new(
@@ -85,6 +98,38 @@ async fn reindex(organizations: &[String]) -> std::process::ExitCode {
     for org in &orgs {
         match contacts.reindex(org).await {
             Ok((read, terms)) => println!("{org}: {read} contacts read, {terms} search terms"),
+            Err(e) => {
+                eprintln!("{org}: {e}");
+                code = std::process::ExitCode::FAILURE;
+            }
+        }
+    }
+    code
+}
+
+/// `local backfill-inbox ORG…`: starts the inbox rows of conversations from before the
+/// inbox (`DynamoMessages::backfill_summaries`).
+async fn backfill_inbox(organizations: &[String]) -> std::process::ExitCode {
+    let Some(orgs) = organization_ids(organizations) else {
+        return std::process::ExitCode::from(2);
+    };
+    let resources = shared::aws::Resources::from_lookup(|n| std::env::var(n).ok());
+    let client = aws_sdk_dynamodb::Client::new(&shared::aws::sdk_config().await);
+    let contacts = shared::aws::DynamoContacts::new(client.clone(), resources.contacts_table);
+    let messages = shared::aws::DynamoMessages::new(client, resources.messages_table);
+    let mut code = std::process::ExitCode::SUCCESS;
+    for org in &orgs {
+        let done = match contacts.contact_ids(org).await {
+            Ok(ids) => messages
+                .backfill_summaries(org, &ids)
+                .await
+                .map(|started| (ids.len(), started)),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok((read, started)) => {
+                println!("{org}: {read} contacts read, {started} inbox rows started")
+            }
             Err(e) => {
                 eprintln!("{org}: {e}");
                 code = std::process::ExitCode::FAILURE;
@@ -150,6 +195,9 @@ async fn main() -> std::process::ExitCode {
     }
     if argv.first().is_some_and(|a| a == "erase") {
         return erase(&argv[1..]).await;
+    }
+    if argv.first().is_some_and(|a| a == "backfill-inbox") {
+        return backfill_inbox(&argv[1..]).await;
     }
     let args = match args() {
         Ok(a) => a,

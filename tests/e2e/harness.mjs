@@ -103,6 +103,15 @@ export async function startRunner({ seed, env = {} } = {}) {
       });
       if (response.status !== 204) throw new Error(`live fault: ${response.status} ${await response.text()}`);
     },
+    /** The CRM writes a contact whole (the runner's `PUT /local/contacts/{id}`, the seed's contact format). */
+    async putContact(organization_id, contact_id, contact) {
+      const response = await fetch(`${base}/local/contacts/${contact_id}`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${token(organization_id)}`, "Content-Type": "application/json" },
+        body: JSON.stringify(contact),
+      });
+      if (!response.ok) throw new Error(`put contact: ${response.status} ${await response.text()}`);
+    },
     /** The CRM deletes a contact (the runner's `DELETE /local/contacts/{id}`). */
     async deleteContact(organization_id, contact_id) {
       const response = await fetch(`${base}/local/contacts/${contact_id}`, {

@@ -63,6 +63,55 @@ for (const push of [true, false]) {
   });
 }
 
+for (const push of [true, false]) {
+  test(`the tab title counts conversations beyond the first page, and reading one of them counts it off (${push ? "push" : "polls"})`, async (t) => {
+    const pageConfig = push ? { inboxSafetyMs: 600000, inboxPageSize: 1 } : { live: false, inboxPollMs: 500, inboxPageSize: 1 };
+    const { runner, page, problems } = await session(t, { page: { config: pageConfig } });
+    await runner.reply("acme", BEN, { body: "Question about my invoice" });
+    await runner.reply("acme", AISHA, { body: "Hi" });
+    await runner.reply("acme", AISHA, { body: "Are you open?" });
+    await runner.reply("acme", CARLA, { body: "Where is my parcel?" });
+    // One row a page: Carla's; the title still counts all four.
+    await recentAre(page, ["Carla Mendes"]);
+    await page.waitForFunction(() => document.title.startsWith("(4) "));
+    assert.equal(await page.locator("#inbox-more").isVisible(), true);
+
+    // Ben is not listed in the inbox (beyond the page): opened from the contacts, he is read.
+    await selectContact(page, "Ben Ong");
+    await message(page, "Question about my invoice").waitFor();
+    await page.waitForFunction(() => document.title.startsWith("(3) "));
+    const listed = await runner.api("acme", "GET", "/whatsapp/conversations");
+    assert.equal(listed.body.unread_total, 3);
+    assert.deepEqual(listed.body.conversations.map((c) => [c.contact.name, c.unread_count]), [["Carla Mendes", 1], ["Aisha Rahman", 2], ["Ben Ong", 0]]);
+
+    // The next page brings Aisha with her badge; the total does not count her twice.
+    await page.locator("#inbox-more").click();
+    await recentAre(page, ["Carla Mendes", "Aisha Rahman"]);
+    assert.equal(await badge(page, "Aisha Rahman").innerText(), "2");
+    await runner.reply("acme", AISHA, { body: "Hello?" });
+    await page.waitForFunction(() => document.querySelector("#conversation-list li[data-id='c-aisha'] .badge")?.textContent === "3");
+    await page.waitForFunction(() => document.title.startsWith("(4) "));
+    assertClean(assert, problems);
+  });
+}
+
+test("without push, a refresh of the list shows how a contact stands now and drops one the CRM deleted", async (t) => {
+  const { runner, page, problems } = await session(t, { page: { config: { live: false, inboxPollMs: 500 } } });
+  await runner.reply("acme", AISHA, { body: "Hi there" });
+  await runner.reply("acme", CARLA, { body: "Please stop writing" });
+  await recentAre(page, ["Carla Mendes", "Aisha Rahman"]);
+  await page.waitForFunction(() => document.title.startsWith("(2) "));
+  // The CRM records Carla's opt-out (no message: her conversation's row is unchanged).
+  await runner.putContact("acme", "c-carla", { name: "Carla Mendes", email: "carla@example.com", phone_number: CARLA, whatsapp_opt_in: false });
+  await row(page, "Carla Mendes").locator(".dot").waitFor();
+  assert.match(await row(page, "Carla Mendes").locator(".dot").getAttribute("aria-label"), /^Cannot be messaged: .+/);
+  // Then deletes Aisha: her row goes, and her unread message leaves the total.
+  await runner.deleteContact("acme", "c-aisha");
+  await recentAre(page, ["Carla Mendes"]);
+  await page.waitForFunction(() => document.title.startsWith("(1) "));
+  assertClean(assert, problems);
+});
+
 test("opening a conversation shows where the unread messages begin, by day, in groups", async (t) => {
   const { runner, page, problems } = await session(t);
   await selectContact(page, "Ben Ong");

@@ -54,6 +54,8 @@ export function switchUser(token) {
     s.inbox = new Map();
     s.inboxCursor = null;
     s.inboxPages = 0;
+    s.unreadTotal = null;
+    s.unreadBaseline = new Map();
     s.generation += 1;
   });
   selectContact(null);

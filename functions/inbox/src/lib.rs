@@ -4,7 +4,9 @@
 //!   activity first, each with its contact (how it stands: a contact no longer eligible is
 //!   listed with its reason, its history stays readable), newest message, unread count and
 //!   read marker. One Query of the `inbox` index and one BatchGetItem of the page's contacts,
-//!   whatever the organization's size. A conversation whose contact is gone (being erased) is
+//!   whatever the organization's size. The first page (no cursor) also carries the
+//!   organization's `unread_total` (one Query of the `unread` index, which holds only the
+//!   conversations with something unread). A conversation whose contact is gone (being erased) is
 //!   left out; unknown senders have no conversation.
 //! - `POST /whatsapp/conversations/{contact_id}/read` with `{"up_to": "<message id>"}`: marks
 //!   read every inbound message up to that one, for the whole organization (one shared
@@ -45,6 +47,9 @@ pub struct ConversationList {
     pub conversations: Vec<ConversationView>,
     /// Pass as `cursor` for the next page; None on the last.
     pub next_cursor: Option<String>,
+    /// Unread inbound messages over all the organization's conversations: on the first page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread_total: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +93,10 @@ impl<P: Ports> InboxApi<P> {
             .messages()
             .conversations(org, cursor.as_deref(), limit)
             .await?;
+        let unread_total = match cursor {
+            None => Some(self.ports.messages().unread_total(org).await?),
+            Some(_) => None,
+        };
         let ids: Vec<ContactId> = page.items.iter().map(|s| s.contact_id.clone()).collect();
         let contacts = self.ports.contacts().get_many(org, &ids).await?;
         let conversations = page
@@ -106,6 +115,7 @@ impl<P: Ports> InboxApi<P> {
             &ConversationList {
                 conversations,
                 next_cursor: page.next_cursor,
+                unread_total,
             },
         ))
     }

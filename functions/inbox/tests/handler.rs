@@ -172,6 +172,8 @@ async fn conversations_are_listed_most_recent_first_with_unread_counts_and_previ
         (Some(2), Some("Hello?"))
     );
     assert!(body["next_cursor"].is_null());
+    // The organization's total: one in c1, two in c2 (not the unknown sender's, not org-b's).
+    assert_eq!(body["unread_total"], 3);
     let text = serde_json::to_string(&body).unwrap();
     assert!(
         !text.contains("org-a") && !text.contains("SM"),
@@ -180,6 +182,7 @@ async fn conversations_are_listed_most_recent_first_with_unread_counts_and_previ
 
     let b = json_body(&list(&api, "org-b", "").await);
     assert_eq!(contacts_of(&b), ["b1"]);
+    assert_eq!(b["unread_total"], 1);
 }
 
 #[tokio::test]
@@ -190,10 +193,13 @@ async fn pages_follow_the_cursor_and_bad_parameters_are_refused() {
     }
     let page = json_body(&list(&api, "org-a", "limit=2").await);
     assert_eq!(contacts_of(&page), ["c3", "c2"]);
+    // The total covers every conversation, the ones on later pages too.
+    assert_eq!(page["unread_total"], 3);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
     let rest = json_body(&list(&api, "org-a", &format!("limit=2&cursor={cursor}")).await);
     assert_eq!(contacts_of(&rest), ["c1"]);
     assert!(rest["next_cursor"].is_null());
+    assert!(rest.get("unread_total").is_none(), "on the first page only");
     for query in ["limit=0", "limit=101", "limit=x", "cursor=%21%21"] {
         let r = list(&api, "org-a", query).await;
         assert_eq!(
@@ -271,6 +277,7 @@ async fn reading_marks_the_conversation_read_once_and_never_backwards() {
     // One shared inbox: the list says so too.
     let listed = json_body(&list(&api, "org-a", "").await);
     assert_eq!(listed["conversations"][0]["unread_count"], 0);
+    assert_eq!(listed["unread_total"], 0);
 }
 
 #[tokio::test]

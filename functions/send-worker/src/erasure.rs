@@ -81,8 +81,10 @@ impl<P: Ports> SendWorker<P> {
             _ => None,
         };
         let done = next.is_none();
-        if done {
-            // Nothing of the conversation is left: its row leaves the inbox.
+        if !page.has_more {
+            // A sweep found nothing more of the conversation: its row (and its unread count)
+            // leaves the inbox now, and again after the final sweep, for a row a late status
+            // callback wrote meanwhile.
             self.ports.messages().forget(org, contact).await?;
         }
         if let Some((next, delay)) = next {

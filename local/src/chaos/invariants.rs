@@ -291,5 +291,22 @@ pub(super) async fn the_inbox_counts_every_inbound_once(
         }
         counted += inbound;
     }
+    // The STOP is one inbound message of its own conversation, however often delivered.
+    let stop = rows
+        .get(STOPPER.0)
+        .and_then(|row| row["unread_count"].as_u64());
+    if stop != Some(1) {
+        report.violations.push(format!(
+            "the inbox counts {stop:?} unread for the contact who sent STOP once"
+        ));
+    }
+    // Nothing is read during the run: the organization's total is every inbound message.
+    let received = counted + 1;
+    if body["unread_total"].as_u64() != Some(received) {
+        report.violations.push(format!(
+            "the inbox's unread total is {}, {received} inbound messages were received",
+            body["unread_total"]
+        ));
+    }
     report.add("inbound messages the inbox counted (each once)", counted);
 }

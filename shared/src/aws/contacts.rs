@@ -148,6 +148,24 @@ impl DynamoContacts {
         self.search.as_ref()
     }
 
+    /// The ids of every contact of the organization, as stored (one paginated Query, keys
+    /// only): what an organization-wide repair walks.
+    pub async fn contact_ids(&self, org: &OrganizationId) -> PortResult<Vec<ContactId>> {
+        let items = super::query_organization(
+            &self.client,
+            &self.table,
+            org,
+            Some("contact_id"),
+            "Query contact ids",
+        )
+        .await?;
+        Ok(items
+            .iter()
+            .filter_map(|item| item.get("contact_id")?.as_s().ok())
+            .filter_map(|id| ContactId::parse(id).ok())
+            .collect())
+    }
+
     /// Rebuilds the organization's search terms from its contacts as stored: the backfill
     /// after an upgrade, the repair after a dead-lettered change. Safe while the indexer runs:
     /// the terms are read first, then the contacts (one Query each, page after page), and

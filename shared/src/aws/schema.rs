@@ -14,7 +14,10 @@
 //!   GSI `sid`          twilio_message_sid, keys only  status callbacks by Twilio sid
 //!   GSI `inbox`        inbox + activity              the organization's conversations, most
 //!                                                    recent first (summary items only, sparse)
-//!   items `{org}#CONV#<contact>` (same table, in `inbox` only) summarise a conversation.
+//!   GSI `unread`       unread_inbox + unread, keys only  the organization's unread total: the
+//!                                                    summaries with something unread, sparse
+//!   items `{org}#CONV#<contact>` (same table, in `inbox` and `unread` only) summarise a
+//!   conversation.
 //!   items `{org}#SID#<sid>` (same table, no `conversation`) make inbound de-duplication a
 //!   conditional write in one transaction with the message.
 //!   items `{org}#IDEM#<key>` (same table, in no index) record sends made with an
@@ -118,6 +121,14 @@ pub const MESSAGES: TableSpec = TableSpec {
             hash_key: "inbox",
             range_key: Some("activity"),
             projected: Projected::All,
+        },
+        // The unread total: summaries with something unread (the only items with
+        // `unread_inbox`), keys only: `unread` carries the retention end and the count.
+        IndexSpec {
+            name: "unread",
+            hash_key: "unread_inbox",
+            range_key: Some("unread"),
+            projected: Projected::KeysOnly,
         },
         // Keyed by the sid alone (Twilio's sids are unique), keys only: each message writes
         // it once, when its sid becomes known, and on a key of its own.

@@ -66,6 +66,16 @@ impl ConversationStore for MemoryMessages {
         })
     }
 
+    async fn unread_total(&self, org: &OrganizationId) -> PortResult<u64> {
+        let now = Utc::now();
+        Ok(lock(&self.state)?
+            .summaries
+            .iter()
+            .filter(|((o, _), s)| o == org && !s.expired(now))
+            .map(|(_, s)| s.unread())
+            .sum())
+    }
+
     async fn summary(
         &self,
         org: &OrganizationId,

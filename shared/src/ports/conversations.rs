@@ -19,6 +19,11 @@ pub trait ConversationStore: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = PortResult<Page<ConversationSummary>>> + Send;
 
+    /// The organization's unread total: the unread counts of its conversations added up
+    /// (expired ones left out), for the tab title. An index read, like `conversations`; it
+    /// reads only the conversations with something unread.
+    fn unread_total(&self, org: &OrganizationId) -> impl Future<Output = PortResult<u64>> + Send;
+
     /// One conversation's summary, read consistently.
     fn summary(
         &self,

@@ -11,11 +11,12 @@ use crate::ports::{ConversationQuery, InboundInsert, MessageStore, StatusOutcome
 
 use super::org;
 
-pub(super) fn cid(id: &str) -> ContactId {
+pub fn cid(id: &str) -> ContactId {
     ContactId::parse(id).expect("valid contact id")
 }
 
-pub(super) fn message(
+/// A message of `o`'s conversation with `contact` (None: an unknown sender), made now.
+pub fn message(
     o: &str,
     contact: Option<&str>,
     text: &str,

@@ -128,6 +128,15 @@ where
     }
     let burst_summary = store.summary(&acme, &cid("c2")).await.unwrap().unwrap();
     assert_eq!(burst_summary.unread(), 6);
+    // The organization's total adds them up: one unread in c1, six in c2.
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 7);
+    let read = store
+        .mark_read(&acme, &cid("c2"), &burst[3].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.unread(), 2);
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 3);
     assert_eq!(
         burst_summary.last_message.id,
         burst.iter().map(|m| m.id).max().unwrap()
@@ -149,6 +158,29 @@ where
             .unwrap(),
         None
     );
+    assert_eq!(store.unread_total(&org("globex")).await.unwrap(), 0);
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 3);
+
+    // Read to the end: nothing unread anywhere, and the total says so.
+    for (contact, newest) in [("c1", None), ("c2", burst.iter().map(|m| m.id).max())] {
+        let newest = match newest {
+            Some(id) => id,
+            None => {
+                store
+                    .summary(&acme, &cid(contact))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .last_message
+                    .id
+            }
+        };
+        store
+            .mark_read(&acme, &cid(contact), &newest)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 0);
 }
 
 pub async fn the_inbox_lists_recent_activity_first_in_pages<M>(store: &M)
@@ -205,6 +237,10 @@ where
     assert_eq!(top.items[0].last_message.preview, "Back to you");
     assert_eq!(top.items[0].unread(), 1);
 
+    // One unread in each of five conversations (the expired one left out), one at globex.
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 5);
+    assert_eq!(store.unread_total(&org("globex")).await.unwrap(), 1);
+
     let globex = store.conversations(&org("globex"), None, 10).await.unwrap();
     assert_eq!(globex.items.len(), 1);
     assert_eq!(globex.items[0].contact_id, cid("c9"));
@@ -219,4 +255,6 @@ where
     let after = store.conversations(&acme, None, 10).await.unwrap();
     assert_eq!(after.items.len(), 4);
     assert!(after.items.iter().all(|s| s.contact_id != cid("c5")));
+    // An erased conversation's unread messages leave the total with it.
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 4);
 }

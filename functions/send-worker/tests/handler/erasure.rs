@@ -227,8 +227,16 @@ async fn what_a_late_writer_stores_goes_with_the_final_sweep() {
     );
     let (final_sweep, delay) = w.ports.queue.drain().pop().unwrap();
     assert_eq!((final_sweep.attempt, delay), (2, ERASURE_FINAL_SWEEP_DELAY));
+    let (org_a, c1) = (org("org-a"), cid("c1"));
+    let inbox_row = || w.ports.messages.summary(&org_a, &c1);
+    assert_eq!(
+        inbox_row().await.unwrap(),
+        None,
+        "the row and its unread count go with the first sweep, not minutes later"
+    );
     // A webhook that resolved the contact just before its deletion writes after the sweep.
     stored_with_file(&w, "org-a", "c1", 2, true).await;
+    assert!(inbox_row().await.unwrap().is_some());
     assert_eq!(
         w.process(&final_sweep).await.unwrap(),
         JobOutcome::Erased {
@@ -237,6 +245,7 @@ async fn what_a_late_writer_stores_goes_with_the_final_sweep() {
         }
     );
     assert_eq!(count(&w, "org-a", "c1"), 0);
+    assert_eq!(inbox_row().await.unwrap(), None);
     assert!(w.ports.media.keys().is_empty());
     assert!(
         w.ports.queue.jobs().is_empty(),

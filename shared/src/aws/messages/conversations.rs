@@ -10,6 +10,13 @@
 //!
 //! Every write of a summary is conditional on the version read, so concurrent writers never
 //! lose each other's changes; the loser reads again.
+//!
+//! A summary with something unread is also in the sparse, keys-only `unread` index
+//! (`unread_inbox` = organization, `unread` = `<retention end, 11 digits>#<count>`): the
+//! organization's unread total is one Query of it, reading only the conversations with
+//! something unread, and its key condition leaves the expired ones out. The total is the
+//! sum of the summaries themselves, so nothing can drift: no counter to keep in step with
+//! reads, erasures and retention.
 
 use std::collections::HashMap;
 
@@ -34,6 +41,18 @@ fn summary_suffix(contact: &ContactId) -> String {
     format!("CONV#{contact}")
 }
 
+/// The `unread` index's sort key: the retention end first, so a key condition leaves the
+/// expired out, then the unread count.
+fn unread_key(expires_at_epoch: Option<i64>, unread: u64) -> String {
+    format!(
+        "{:011}#{unread}",
+        expires_at_epoch.unwrap_or(NEVER).clamp(0, NEVER)
+    )
+}
+
+/// The `unread` key of a summary that never expires (retention off).
+const NEVER: i64 = 99_999_999_999;
+
 /// The `inbox` index's sort key: the newest message first (ULIDs sort by time), the contact
 /// to tell apart, and to rebuild the item's key from a cursor.
 fn activity(last: &MessageId, contact: &ContactId) -> String {
@@ -47,6 +66,11 @@ struct SummaryItem {
     /// The `inbox` index's partition key: the organization.
     inbox: String,
     activity: String,
+    /// The `unread` index's keys: present only while something is unread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unread_inbox: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    unread: Option<String>,
     last_message: LastMessage,
     inbound_count: u64,
     read_count: u64,
@@ -61,18 +85,22 @@ struct SummaryItem {
 }
 
 fn write_summary(summary: &ConversationSummary) -> PortResult<HashMap<String, AttributeValue>> {
+    let expires_at_epoch = summary.expires_at.map(|at| at.timestamp());
+    let unread = summary.unread();
     let item = SummaryItem {
         organization_id: summary.organization_id.clone(),
         contact_id: summary.contact_id.clone(),
         inbox: summary.organization_id.to_string(),
         activity: activity(&summary.last_message.id, &summary.contact_id),
+        unread_inbox: (unread > 0).then(|| summary.organization_id.to_string()),
+        unread: (unread > 0).then(|| unread_key(expires_at_epoch, unread)),
         last_message: summary.last_message.clone(),
         inbound_count: summary.inbound_count,
         read_count: summary.read_count,
         last_inbound_id: summary.last_inbound_id,
         last_read_id: summary.last_read_id,
         version: summary.version,
-        expires_at_epoch: summary.expires_at.map(|at| at.timestamp()),
+        expires_at_epoch,
     };
     let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(item)
         .map_err(|e| PortError::Corrupt(format!("conversation summary: {e}")))?;
@@ -236,6 +264,38 @@ impl DynamoMessages {
         ))
     }
 
+    /// Starts the summaries of conversations from before the inbox existed (an upgrade):
+    /// for each contact without a summary item, one from its newest message, nothing unread
+    /// (what came before is history, not new). A summary written meanwhile by a message or a
+    /// read is never replaced (the write is conditional on there being none), so it is safe
+    /// while traffic flows and running it twice changes nothing. Answers how many it started.
+    pub async fn backfill_summaries(
+        &self,
+        org: &OrganizationId,
+        contacts: &[ContactId],
+    ) -> PortResult<usize> {
+        let mut started = 0;
+        for contact in contacts {
+            if self.stored_summary(org, contact).await?.version.is_some() {
+                continue;
+            }
+            let newest = self
+                .conversation(org, contact, ConversationQuery::Latest { limit: 1 })
+                .await?
+                .messages
+                .pop();
+            let Some(summary) =
+                newest.and_then(|m| ConversationSummary::with_message(None, &m, false))
+            else {
+                continue;
+            };
+            if self.save_summary(None, &summary).await? {
+                started += 1;
+            }
+        }
+        Ok(started)
+    }
+
     /// Inbound messages of the conversation newer than `up_to` (retention's expired left
     /// out), counted from the `conversation` index page by page.
     async fn inbound_after(
@@ -335,6 +395,43 @@ impl ConversationStore for DynamoMessages {
                 .flatten(),
             items,
         })
+    }
+
+    async fn unread_total(&self, org: &OrganizationId) -> PortResult<u64> {
+        // After every key of a summary expired by now ('~' sorts after the digits).
+        let live = format!("{:011}#~", Utc::now().timestamp().clamp(0, NEVER));
+        let query = self
+            .query_all(
+                "unread",
+                "unread_inbox = :org AND #unread > :live",
+                vec![(":org", s(org.as_str())), (":live", s(live))],
+                true,
+            )
+            .expression_attribute_names("#unread", "unread")
+            .projection_expression("#unread");
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable("Query unread total", e.into_service_error()))?;
+            for item in out.items() {
+                let count = item
+                    .get("unread")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|key| key.split_once('#'))
+                    .and_then(|(_, count)| count.parse::<u64>().ok())
+                    .ok_or_else(|| PortError::Corrupt("an unread index key".into()))?;
+                total += count;
+            }
+            start = out.last_evaluated_key.filter(|key| !key.is_empty());
+            if start.is_none() {
+                return Ok(total);
+            }
+        }
     }
 
     async fn summary(

@@ -717,24 +717,6 @@ async fn inbound_messages_are_stored_once_per_sid() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
-async fn inbound_is_counted_once_and_reads_only_move_forward() {
-    shared::testing::inbox::inbound_is_counted_once_and_reads_only_move_forward(
-        &Stack::create().await.ports().messages,
-    )
-    .await;
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
-async fn the_inbox_lists_recent_activity_first_in_pages() {
-    shared::testing::inbox::the_inbox_lists_recent_activity_first_in_pages(
-        &Stack::create().await.ports().messages,
-    )
-    .await;
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
 async fn a_twilio_sid_is_held_by_one_message() {
     contract::a_twilio_sid_is_held_by_one_message(&Stack::create().await.ports().messages).await;
 }

@@ -1,6 +1,6 @@
 //! Integration tests of the AWS side, one binary:
 //! - `template`: the SAM template against the code (no emulator needed);
-//! - `adapters`, `flows`, `erasure`, `local_runner`, `live_stream`: the AWS adapters, the handlers on them and the
+//! - `adapters`, `inbox`, `flows`, `erasure`, `local_runner`, `live_stream`: the AWS adapters, the handlers on them and the
 //!   local runner's `--aws` mode against an AWS emulator (moto) on loopback. They are
 //!   `#[ignore]`d so a plain `cargo test` needs nothing but Rust; `./scripts/test.sh` runs
 //!   them with the emulator (`cargo test -p aws-integration -- --ignored`);
@@ -14,6 +14,7 @@ mod emulator;
 mod erasure;
 mod event_api;
 mod flows;
+mod inbox;
 mod live_stream;
 mod local_runner;
 mod template;

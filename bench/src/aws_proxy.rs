@@ -158,7 +158,9 @@ impl AwsProxy {
                 let size = item_size(&old);
                 (
                     0.0,
-                    write_units(spec(table), &old, size, 1.0, |_, key| key.is_some()),
+                    write_units(spec(table), &old, size, 1.0, |_, key| {
+                        if key.is_some() { 1.0 } else { 0.0 }
+                    }),
                 )
             }
             "BatchWriteItem" => {
@@ -217,8 +219,15 @@ impl AwsProxy {
                 .unwrap_or_default();
         let mut index_keys = lock(&self.index_keys);
         write_units(spec, item, item_size(item), factor, |index, key| {
-            let last = index_keys.insert((table.to_owned(), item_key.clone(), index), key.clone());
-            last.flatten() != key
+            let last = index_keys
+                .insert((table.to_owned(), item_key.clone(), index), key.clone())
+                .flatten();
+            // A key moved is two index writes (the old entry deleted, the new one put).
+            match (last, key) {
+                (Some(last), Some(key)) if last != key => 2.0,
+                (last, key) if last != key => 1.0,
+                _ => 0.0,
+            }
         })
     }
 
@@ -279,14 +288,14 @@ fn hash_value(attribute: &str, item: &Value) -> String {
 }
 
 /// One write unit per started KB, for the table and each index that projects all attributes
-/// and holds the item; a keys-only index costs one unit when `key_changed` says its key
-/// changed (set, changed or removed). Each on the partition key value it lands on.
+/// and holds the item; a keys-only index costs what `key_changed` says its entry took: one
+/// unit when it was put or removed, two when its keys moved (delete and put). Each on the partition key value it lands on.
 fn write_units(
     spec: &TableSpec,
     item: &Value,
     size: usize,
     factor: f64,
-    mut key_changed: impl FnMut(&'static str, Option<String>) -> bool,
+    mut key_changed: impl FnMut(&'static str, Option<String>) -> f64,
 ) -> Vec<KeyWrite> {
     let per_copy = factor * size.div_ceil(1024).max(1) as f64;
     let mut writes = vec![KeyWrite {
@@ -298,9 +307,21 @@ fn write_units(
         let held = item.get(index.hash_key).is_some()
             && index.range_key.is_none_or(|r| item.get(r).is_some());
         let key = held.then(|| hash_value(index.hash_key, item));
+        // A keys-only entry is rewritten when either of its keys changes.
+        let entry = held.then(|| {
+            let range = index.range_key.map(|r| hash_value(r, item));
+            format!(
+                "{}#{}",
+                hash_value(index.hash_key, item),
+                range.unwrap_or_default()
+            )
+        });
         let units = match index.projected {
             Projected::All if held => per_copy,
-            Projected::KeysOnly if key_changed(index.name, key.clone()) => factor,
+            Projected::KeysOnly => match key_changed(index.name, entry) {
+                0.0 => continue,
+                writes => factor * writes,
+            },
             _ => continue,
         };
         let name = spec.default_name.trim_start_matches("whatsapp-");
@@ -497,11 +518,11 @@ mod tests {
     fn writes_count_the_indexes_an_item_is_in() {
         let in_two = json!({"organization_id": {"S": "o"}, "contact_id": {"S": "c"},
             "phone_number": {"S": "+1"}, "eligible_sort": {"S": "a#c"}});
-        let writes = write_units(spec("x-contacts"), &in_two, 100, 1.0, |_, _| true);
+        let writes = write_units(spec("x-contacts"), &in_two, 100, 1.0, |_, _| 1.0);
         assert_eq!(total(&writes), 3.0);
         assert!(writes.iter().all(|w| w.key == "o"), "{writes:?}");
         let sparse = json!({"organization_id": {"S": "o"}, "contact_id": {"S": "c"}});
-        let writes = write_units(spec("x-contacts"), &sparse, 2048, 1.0, |_, _| true);
+        let writes = write_units(spec("x-contacts"), &sparse, 2048, 1.0, |_, _| 1.0);
         assert_eq!(total(&writes), 2.0);
         assert_eq!(read_units(0), 1.0);
         assert_eq!(read_units(4097), 2.0);
@@ -513,17 +534,52 @@ mod tests {
             "message_id": {"S": "01J"}, "revision": {"S": "01K"},
             "twilio_message_sid": {"S": "SM1"}});
         // Table, `conversation`, `changes` (all attributes, 2 KB each) and `sid` (keys, 1).
-        let writes = write_units(spec("x-messages"), &message, 1500, 1.0, |_, _| true);
+        let writes = write_units(spec("x-messages"), &message, 1500, 1.0, |_, key| {
+            if key.is_some() { 1.0 } else { 0.0 }
+        });
         assert_eq!(total(&writes), 7.0);
         let sid = writes
             .iter()
             .find(|w| w.copy.starts_with("messages.sid"))
             .unwrap();
         assert_eq!((sid.key.as_str(), sid.units), ("SM1", 1.0));
-        let writes = write_units(spec("x-messages"), &message, 1500, 2.0, |_, _| false);
+        let writes = write_units(spec("x-messages"), &message, 1500, 2.0, |_, _| 0.0);
         assert_eq!(total(&writes), 12.0, "in a transaction, sid unchanged");
         assert_eq!(writes[0].copy, "messages (item_key)");
         assert_eq!(writes[0].key, "o#01J");
+    }
+
+    #[tokio::test]
+    async fn a_keys_only_entry_whose_keys_move_is_two_writes() {
+        let (proxy, _) = AwsProxy::start("http://127.0.0.1:9").await.unwrap();
+        let summary = |unread: Option<&str>| {
+            let mut item = json!({"item_key": {"S": "o#CONV#c"}});
+            if let Some(unread) = unread {
+                item["unread_inbox"] = json!({"S": "o"});
+                item["unread"] = json!({"S": unread});
+            }
+            json!({"TableName": "s-messages", "Item": item})
+        };
+        let mut unread_index = Vec::new();
+        for put in [
+            summary(Some("99#1")),
+            summary(Some("99#2")),
+            summary(Some("99#2")),
+            summary(None),
+        ] {
+            let (_, writes) = proxy
+                .dynamodb_units("PutItem", &put, &Value::Null, None)
+                .await;
+            unread_index.push(
+                writes
+                    .iter()
+                    .filter(|w| w.copy.starts_with("messages.unread"))
+                    .map(|w| w.units)
+                    .sum::<f64>(),
+            );
+        }
+        // Put; the count moves (delete and put); unchanged; removed.
+        assert_eq!(unread_index, [1.0, 2.0, 0.0, 1.0]);
     }
 
     #[tokio::test]

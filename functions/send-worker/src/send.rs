@@ -254,7 +254,9 @@ impl<P: Ports> SendWorker<P> {
         {
             ChannelConfig::Configured(fresh)
                 if fresh.account_sid != used.account_sid
-                    || fresh.auth_token.expose_secret() != used.auth_token.expose_secret()
+                    || fresh.rest_credentials().0 != used.rest_credentials().0
+                    || fresh.rest_credentials().1.expose_secret()
+                        != used.rest_credentials().1.expose_secret()
                     || fresh.whatsapp_from != used.whatsapp_from =>
             {
                 Ok(Some(fresh))

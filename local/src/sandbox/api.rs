@@ -7,15 +7,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::Utc;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use shared::domain::{MAX_TEXT_CHARS, PhoneNumber};
 use shared::twilio::{describe_error_code, new_message_sid};
 
+use super::auth::authenticated;
 use super::{FaultMode, Sandbox, SandboxMessage, twilio_date};
 
 /// Twilio's error document.
@@ -30,23 +28,6 @@ pub(super) fn twilio_error(status: StatusCode, code: u32, message: &str) -> Resp
         })),
     )
         .into_response()
-}
-
-pub(super) fn authenticated(headers: &HeaderMap, account_sid: &str, token: &str) -> bool {
-    let Some(encoded) = headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-    else {
-        return false;
-    };
-    let Ok(decoded) = STANDARD.decode(encoded.trim()) else {
-        return false;
-    };
-    let Ok(pair) = String::from_utf8(decoded) else {
-        return false;
-    };
-    pair.split_once(':') == Some((account_sid, token))
 }
 
 fn whatsapp_number(value: &str) -> Option<PhoneNumber> {
@@ -70,7 +51,7 @@ pub async fn create_message(
             ),
         );
     };
-    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+    if !authenticated(&sandbox, &headers, &account_sid) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
     let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
@@ -234,6 +215,7 @@ pub async fn create_message(
         error_code: None,
         status_callback: status_callback.clone(),
         date_created: twilio_date(now),
+        api_key_sid: super::auth::key_of(&headers),
     };
     let resource = resource(&message);
     sandbox.record(message);
@@ -368,10 +350,10 @@ pub async fn read_message(
             "The requested resource was not found",
         )
     };
-    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+    if !sandbox.state.accounts.contains_key(&account_sid) {
         return not_found();
-    };
-    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+    }
+    if !authenticated(&sandbox, &headers, &account_sid) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
     let Some(sid) = message_file.strip_suffix(".json") else {
@@ -395,14 +377,14 @@ pub async fn read_messages(
     headers: HeaderMap,
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
-    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+    if !sandbox.state.accounts.contains_key(&account_sid) {
         return twilio_error(
             StatusCode::NOT_FOUND,
             20404,
             "The requested resource was not found",
         );
-    };
-    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+    }
+    if !authenticated(&sandbox, &headers, &account_sid) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
     if let Some(to) = query.get("To").and_then(|to| whatsapp_number(to))

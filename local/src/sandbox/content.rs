@@ -6,24 +6,10 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::Sandbox;
-use super::api::{authenticated, twilio_error};
-
-/// The account a request's basic auth names (its user name is the AccountSid).
-fn account_sid(headers: &HeaderMap) -> Option<String> {
-    let encoded = headers
-        .get(http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?
-        .strip_prefix("Basic ")?;
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    decoded.split_once(':').map(|(sid, _)| sid.to_owned())
-}
+use super::api::twilio_error;
 
 pub async fn content_and_approvals(
     State(sandbox): State<Sandbox>,
@@ -31,15 +17,13 @@ pub async fn content_and_approvals(
     Query(query): Query<std::collections::HashMap<String, String>>,
 ) -> Response {
     let unauthenticated = || twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-    let Some(sid) = account_sid(&headers) else {
+    // No account in the URL: the credential's (the account sid, or its API key's account).
+    let Some(sid) = super::auth::account_of(&sandbox, &headers) else {
         return unauthenticated();
     };
     let Some(account) = sandbox.state.accounts.get(&sid) else {
         return unauthenticated();
     };
-    if !authenticated(&headers, &sid, account.auth_token.expose_secret()) {
-        return unauthenticated();
-    }
     let number = |name: &str, default: usize, max: usize| match query.get(name) {
         None => Some(default),
         Some(v) => v.parse::<usize>().ok().filter(|n| *n <= max),

@@ -6,9 +6,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use secrecy::ExposeSecret;
 
 use super::{Sandbox, lock};
 
@@ -47,26 +44,16 @@ impl Sandbox {
     }
 }
 
-fn authenticated(headers: &HeaderMap, account_sid: &str, token: &str) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|v| STANDARD.decode(v.trim()).ok())
-        .and_then(|v| String::from_utf8(v).ok())
-        .is_some_and(|pair| pair.split_once(':') == Some((account_sid, token)))
-}
-
 /// `GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}/Media/{MediaSid}`
 pub async fn media(
     State(sandbox): State<Sandbox>,
     Path((account_sid, _message_sid, media_sid)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(account) = sandbox.state.accounts.get(&account_sid) else {
+    if !sandbox.state.accounts.contains_key(&account_sid) {
         return StatusCode::NOT_FOUND.into_response();
-    };
-    if !authenticated(&headers, &account_sid, account.auth_token.expose_secret()) {
+    }
+    if !super::auth::authenticated(&sandbox, &headers, &account_sid) {
         return (StatusCode::UNAUTHORIZED, "Authenticate").into_response();
     }
     if !lock(&sandbox.state.media).contains_key(&media_sid) {

@@ -14,8 +14,10 @@
 //! - `GET|POST|DELETE /faults` — failure injection
 
 mod api;
+mod auth;
 mod content;
 mod faults;
+mod keys;
 mod media;
 mod reply;
 
@@ -62,10 +64,15 @@ pub struct SandboxMessage {
     pub error_code: Option<u32>,
     pub status_callback: Option<String>,
     pub date_created: String,
+    /// The API key the product sent it with (None: the account's auth token, or inbound).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_sid: Option<String>,
 }
 
 struct State {
     accounts: HashMap<String, Account>,
+    /// API keys by sid (`auth`): the seed's, and those made through the Keys resource.
+    keys: Mutex<HashMap<String, auth::ApiKeyEntry>>,
     messages: Mutex<Vec<SandboxMessage>>,
     faults: Mutex<Vec<Fault>>,
     /// Media contacts sent, by media sid: bytes and content type.
@@ -92,6 +99,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Sandbox {
     pub fn new(seed: &Seed, public_base_url: &str, callback_delay: Duration) -> Self {
         let mut accounts = HashMap::new();
+        let mut keys = HashMap::new();
         let mut last_inbound = HashMap::new();
         let now = chrono::Utc::now();
         for org in &seed.organizations {
@@ -109,6 +117,17 @@ impl Sandbox {
                         last_inbound.insert((config.account_sid.clone(), phone), written);
                     }
                 }
+                if let Some(key) = &config.api_key {
+                    keys.insert(
+                        key.sid.clone(),
+                        auth::ApiKeyEntry {
+                            account_sid: config.account_sid.clone(),
+                            secret: key.secret.expose_secret().to_owned(),
+                            friendly_name: "seed".into(),
+                            date_created: twilio_date(now),
+                        },
+                    );
+                }
                 accounts.insert(
                     config.account_sid.clone(),
                     Account {
@@ -123,6 +142,7 @@ impl Sandbox {
         Self {
             state: Arc::new(State {
                 accounts,
+                keys: Mutex::new(keys),
                 messages: Mutex::default(),
                 faults: Mutex::default(),
                 media: Mutex::default(),
@@ -146,6 +166,14 @@ impl Sandbox {
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages/{message_file}",
                 get(api::read_message),
+            )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Keys.json",
+                post(keys::create_key),
+            )
+            .route(
+                "/2010-04-01/Accounts/{account_sid}/Keys/{key_file}",
+                get(keys::fetch_key).delete(keys::delete_key),
             )
             .route("/messages", get(api::list_messages))
             .route("/reply", post(reply::reply))

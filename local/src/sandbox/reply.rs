@@ -289,6 +289,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         error_code: None,
         status_callback: None,
         date_created: twilio_date(Utc::now()),
+        api_key_sid: None,
     });
     let overrides = request
         .overrides

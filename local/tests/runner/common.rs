@@ -18,6 +18,11 @@ pub async fn start() -> Local {
 }
 
 pub async fn start_with(env: &[(&str, &str)]) -> Local {
+    start_with_seed(Seed::default_demo().expect("bundled seed"), env).await
+}
+
+/// A runner on this seed (the bundled one changed by a test).
+pub async fn start_with_seed(seed: Seed, env: &[(&str, &str)]) -> Local {
     let mut vars: HashMap<String, String> = HashMap::from([
         ("SEND_RETRY_BASE_MS".into(), "50".into()),
         ("TWILIO_TIMEOUT_SECONDS".into(), "1".into()),
@@ -28,7 +33,7 @@ pub async fn start_with(env: &[(&str, &str)]) -> Local {
     }
     let running = local::start(Options {
         port: 0,
-        seed: Seed::default_demo().expect("bundled seed"),
+        seed,
         web_dir: std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../web")),
         env: Arc::new(move |name| vars.get(name).cloned()),
         callback_delay: Duration::from_millis(80),

@@ -2,6 +2,7 @@
 //! OpenAPI description against the served routes, the Twilio sandbox, the whole
 //! send/reply/status flow, attachments both ways, and the page it serves.
 
+mod api_keys;
 mod attachments;
 mod chaos;
 mod common;

@@ -21,6 +21,7 @@ fn config() -> OrgConfig {
     OrgConfig {
         account_sid: ACCOUNT.into(),
         auth_token: SecretString::from("token-of-acme"),
+        api_key: None,
         whatsapp_from: PhoneNumber::parse_e164("+14155238886").unwrap(),
         message_retention_days: None,
     }

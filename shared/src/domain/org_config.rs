@@ -10,7 +10,12 @@ use super::PhoneNumber;
 #[derive(Debug, Clone)]
 pub struct OrgConfig {
     pub account_sid: String,
+    /// Signs Twilio's webhooks (and this service's media links); also the REST credential
+    /// when there is no API key.
     pub auth_token: SecretString,
+    /// The REST credential when the secret names one: rotated or revoked in Twilio's console
+    /// without touching the webhooks' auth token.
+    pub api_key: Option<ApiKey>,
     pub whatsapp_from: PhoneNumber,
     /// How long the organization keeps its messages and their media (`message_retention_days`;
     /// None: for ever). One of `RETENTION_DAYS`, each an S3 lifecycle rule of the bucket.
@@ -24,7 +29,24 @@ pub const RETENTION_DAYS: [u32; 8] = [30, 90, 180, 365, 730, 1095, 1825, 2555];
 /// The S3 object tag that puts a stored file under its organization's retention rule.
 pub const RETENTION_TAG: &str = "whatsapp-retention";
 
+/// A Twilio API key (`SK` and 32 hex digits) and its secret: HTTP Basic for REST calls.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub sid: String,
+    pub secret: SecretString,
+}
+
 impl OrgConfig {
+    /// Who REST calls (Messages, Content API, media, indicators) authenticate as, HTTP Basic:
+    /// the API key when there is one, else the account sid and its auth token. The account
+    /// sid stays in the URLs either way.
+    pub fn rest_credentials(&self) -> (&str, &SecretString) {
+        match &self.api_key {
+            Some(key) => (&key.sid, &key.secret),
+            None => (&self.account_sid, &self.auth_token),
+        }
+    }
+
     /// When a message created at `created_at` (and its files) expires under the
     /// organization's retention; None when it keeps messages for ever.
     pub fn message_expiry(
@@ -57,6 +79,10 @@ impl ChannelConfig {
 struct SecretDocument {
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<String>,
+    #[serde(default)]
+    twilio_api_key_sid: Option<String>,
+    #[serde(default)]
+    twilio_api_key_secret: Option<String>,
     twilio_whatsapp_from: Option<String>,
     whatsapp_enabled: Option<serde_json::Value>,
     #[serde(default)]
@@ -66,6 +92,33 @@ struct SecretDocument {
 /// `AC` and 32 hex digits: the shape of every Twilio account sid.
 pub fn is_account_sid(sid: &str) -> bool {
     sid.len() == 34 && sid.starts_with("AC") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `SK` and 32 hex digits: the shape of a Twilio API key sid.
+pub fn is_api_key_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("SK") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The API key of the secret: none when neither field is set (or both are empty, as
+/// CloudFormation writes unset parameters); the reason when only one is, or the sid is not
+/// one.
+fn api_key(sid: Option<String>, secret: Option<String>) -> Result<Option<ApiKey>, &'static str> {
+    let sid = sid.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let secret = secret
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    match (sid, secret) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err("twilio_api_key_sid is set but twilio_api_key_secret is missing"),
+        (None, Some(_)) => Err("twilio_api_key_secret is set but twilio_api_key_sid is missing"),
+        (Some(sid), Some(_)) if !is_api_key_sid(&sid) => {
+            Err("twilio_api_key_sid is not an SK… API key sid")
+        }
+        (Some(sid), Some(secret)) => Ok(Some(ApiKey {
+            sid,
+            secret: SecretString::from(secret),
+        })),
+    }
 }
 
 /// Reads the secret's JSON. Anything short of a complete, enabled configuration is "not
@@ -99,6 +152,10 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
     if auth_token.is_empty() {
         return ChannelConfig::not_configured("twilio_auth_token is empty");
     }
+    let api_key = match api_key(doc.twilio_api_key_sid, doc.twilio_api_key_secret) {
+        Ok(key) => key,
+        Err(why) => return ChannelConfig::not_configured(why),
+    };
     let Some(from) = doc.twilio_whatsapp_from else {
         return ChannelConfig::not_configured("twilio_whatsapp_from is missing");
     };
@@ -128,6 +185,7 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
     ChannelConfig::Configured(OrgConfig {
         account_sid,
         auth_token: SecretString::from(auth_token),
+        api_key,
         whatsapp_from,
         message_retention_days,
     })
@@ -200,6 +258,54 @@ mod tests {
             panic!()
         };
         assert_eq!(none.message_expiry(t), None);
+    }
+
+    #[test]
+    fn an_api_key_is_the_rest_credential_and_the_auth_token_still_signs_webhooks() {
+        const KEY: &str = "SK0123456789abcdef0123456789abcdef";
+        let with = |fields: &str| {
+            parse_org_secret(&secret("true", "+14155238886").replace('}', &format!(",{fields}}}")))
+        };
+        let ChannelConfig::Configured(c) = with(&format!(
+            r#""twilio_api_key_sid":" {KEY} ","twilio_api_key_secret":"k3y-secret""#
+        )) else {
+            panic!("a complete key is accepted")
+        };
+        let (user, password) = c.rest_credentials();
+        assert_eq!((user, password.expose_secret()), (KEY, "k3y-secret"));
+        assert_eq!(c.auth_token.expose_secret(), "tok3n");
+        assert!(!format!("{c:?}").contains("k3y-secret"));
+        // Without one (or with both empty, as CloudFormation writes unset parameters): the
+        // account sid and its auth token.
+        for fields in [
+            r#""twilio_api_key_sid":null"#,
+            r#""twilio_api_key_sid":"","twilio_api_key_secret":"""#,
+        ] {
+            let ChannelConfig::Configured(c) = with(fields) else {
+                panic!("{fields}")
+            };
+            let (user, password) = c.rest_credentials();
+            assert_eq!((user, password.expose_secret()), (SID, "tok3n"));
+        }
+        for (fields, why) in [
+            (
+                format!(r#""twilio_api_key_sid":"{KEY}""#),
+                "twilio_api_key_sid is set but twilio_api_key_secret is missing",
+            ),
+            (
+                r#""twilio_api_key_secret":"k3y-secret""#.to_owned(),
+                "twilio_api_key_secret is set but twilio_api_key_sid is missing",
+            ),
+            (
+                format!(r#""twilio_api_key_sid":"{SID}","twilio_api_key_secret":"k3y-secret""#),
+                "twilio_api_key_sid is not an SK… API key sid",
+            ),
+        ] {
+            let ChannelConfig::NotConfigured { why: got } = with(&fields) else {
+                panic!("{fields} should be refused")
+            };
+            assert_eq!(got, why);
+        }
     }
 
     #[test]

@@ -378,8 +378,8 @@ impl TwilioClient {
             policy.address_allowed(&current)?;
             let mut request = self.media()?.get(current.clone());
             if hop == 0 {
-                request = request
-                    .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()));
+                let (user, password) = config.rest_credentials();
+                request = request.basic_auth(user, Some(password.expose_secret()));
             }
             let mut response = request.send().await.map_err(media_transport_error)?;
             let status = response.status();
@@ -450,8 +450,9 @@ async fn json_answer<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
     config: &OrgConfig,
 ) -> Result<T, TwilioError> {
+    let (user, password) = config.rest_credentials();
     let response = request
-        .basic_auth(&config.account_sid, Some(config.auth_token.expose_secret()))
+        .basic_auth(user, Some(password.expose_secret()))
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await

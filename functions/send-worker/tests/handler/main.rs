@@ -378,6 +378,56 @@ async fn a_rotated_token_is_read_again_once() {
     assert_eq!(auth_token(refreshed), "new-token", "the refresh is cached");
 }
 
+/// Only the API key changed (rotated apart from the auth token): a 20003 with the old key
+/// reads the secret again and sends once more with the new key.
+#[tokio::test]
+async fn a_rotated_api_key_is_read_again_once() {
+    let with_key = |key: &str| {
+        let mut secret: serde_json::Value =
+            serde_json::from_str(&secret_json(ACCOUNT_SID, "same-token", SENDER, true)).unwrap();
+        secret["twilio_api_key_sid"] = serde_json::json!(key);
+        secret["twilio_api_key_secret"] = serde_json::json!("key-secret");
+        secret.to_string()
+    };
+    let credentials = MemoryCredentials::cached();
+    credentials.put_secret(
+        &org("org-a"),
+        with_key("SK0000000000000000000000000000000a"),
+    );
+    credentials.channel_config(&org("org-a")).await.unwrap();
+    credentials.put_secret(
+        &org("org-a"),
+        with_key("SK0000000000000000000000000000000b"),
+    );
+    let w = worker_with(credentials).await;
+    let job = pending(&w, "Hello").await;
+    w.ports
+        .sender
+        .fail_next([api_error(401, 20003, "Authenticate")]);
+    assert!(matches!(
+        w.process(&job).await.unwrap(),
+        JobOutcome::Sent { .. }
+    ));
+    assert_eq!(
+        w.ports.sender.attempts().len(),
+        2,
+        "the old key, then the new"
+    );
+    let ChannelConfig::Configured(now) = w
+        .ports
+        .credentials
+        .channel_config(&org("org-a"))
+        .await
+        .unwrap()
+    else {
+        panic!("configured")
+    };
+    assert_eq!(
+        now.rest_credentials().0,
+        "SK0000000000000000000000000000000b"
+    );
+}
+
 #[tokio::test]
 async fn contact_that_opted_out_meanwhile_is_not_messaged() {
     let w = worker().await;

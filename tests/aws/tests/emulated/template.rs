@@ -389,10 +389,15 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
     ];
     for (enabled, expect_configured) in [("true", true), ("false", false)] {
         let mut json = sub.value.as_str().unwrap().to_owned();
-        for (k, v) in params
-            .iter()
-            .chain([("WhatsAppEnabled", enabled), ("MessageRetentionDays", "")].iter())
-        {
+        for (k, v) in params.iter().chain(
+            [
+                ("WhatsAppEnabled", enabled),
+                ("MessageRetentionDays", ""),
+                ("TwilioApiKeySid", ""),
+                ("TwilioApiKeySecret", ""),
+            ]
+            .iter(),
+        ) {
             json = json.replace(&format!("${{{k}}}"), v);
         }
         let configured = matches!(
@@ -417,6 +422,8 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
             [
                 ("WhatsAppEnabled", "true"),
                 ("MessageRetentionDays", days.as_str()),
+                ("TwilioApiKeySid", ""),
+                ("TwilioApiKeySecret", ""),
             ]
             .iter(),
         ) {
@@ -430,6 +437,32 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
         assert_eq!(config.message_retention_days, days.parse().ok(), "{days:?}");
     }
     assert_eq!(infra["Parameters"]["TwilioAuthToken"]["NoEcho"], true);
+    assert_eq!(infra["Parameters"]["TwilioApiKeySecret"]["NoEcho"], true);
+    // With an API key: REST authenticates with it, the auth token stays for webhooks.
+    let mut json = sub.value.as_str().unwrap().to_owned();
+    for (k, v) in params.iter().chain(
+        [
+            ("WhatsAppEnabled", "true"),
+            ("MessageRetentionDays", ""),
+            ("TwilioApiKeySid", "SK0123456789abcdef0123456789abcdef"),
+            ("TwilioApiKeySecret", "keysecret0123456789abcdef"),
+        ]
+        .iter(),
+    ) {
+        json = json.replace(&format!("${{{k}}}"), v);
+    }
+    let shared::domain::ChannelConfig::Configured(config) = shared::domain::parse_org_secret(&json)
+    else {
+        panic!("{json}")
+    };
+    assert_eq!(
+        config.rest_credentials().0,
+        "SK0123456789abcdef0123456789abcdef"
+    );
+    assert!(
+        !json.contains("${"),
+        "every placeholder is a parameter: {json}"
+    );
 }
 
 /// The worker claims with UpdateItem, reads back with GetItem, and, reconciling a send whose

@@ -1,0 +1,86 @@
+//! The WhatsApp provider port, and Twilio's client as its implementation.
+
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{OrgConfig, PhoneNumber};
+use crate::twilio::{ListedMessage, OutboundMessage, SentMessage, TwilioError};
+
+/// The WhatsApp provider: Twilio's Messages API in production and locally (sandbox).
+pub trait WhatsAppSender: Clone + Send + Sync + 'static {
+    fn send(
+        &self,
+        config: &OrgConfig,
+        message: &OutboundMessage,
+    ) -> impl Future<Output = Result<SentMessage, TwilioError>> + Send;
+
+    /// Downloads an inbound message's media (bytes and content type).
+    fn fetch_media(
+        &self,
+        config: &OrgConfig,
+        url: &str,
+    ) -> impl Future<Output = Result<(Vec<u8>, String), TwilioError>> + Send;
+
+    /// The newest messages the organization's sender sent to `to`, most recent first, read
+    /// back to one created before `back_to` where the list is that long: how a send whose
+    /// outcome is unknown is looked up before it is made again.
+    fn recent_messages(
+        &self,
+        config: &OrgConfig,
+        to: &PhoneNumber,
+        back_to: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<ListedMessage>, TwilioError>> + Send;
+
+    /// One message of the account by its sid (Twilio's Message resource): an inbound
+    /// message's own time, which the webhook does not carry.
+    fn message(
+        &self,
+        config: &OrgConfig,
+        sid: &str,
+    ) -> impl Future<Output = Result<ListedMessage, TwilioError>> + Send;
+
+    /// The organization's approved WhatsApp templates (Twilio's Content API).
+    fn templates(
+        &self,
+        config: &OrgConfig,
+    ) -> impl Future<Output = Result<Vec<crate::domain::Template>, TwilioError>> + Send;
+}
+
+impl WhatsAppSender for crate::twilio::TwilioClient {
+    async fn send(
+        &self,
+        config: &OrgConfig,
+        message: &OutboundMessage,
+    ) -> Result<SentMessage, TwilioError> {
+        self.send_message(config, message).await
+    }
+
+    async fn fetch_media(
+        &self,
+        config: &OrgConfig,
+        url: &str,
+    ) -> Result<(Vec<u8>, String), TwilioError> {
+        crate::twilio::TwilioClient::fetch_media(self, config, url).await
+    }
+
+    async fn recent_messages(
+        &self,
+        config: &OrgConfig,
+        to: &PhoneNumber,
+        back_to: DateTime<Utc>,
+    ) -> Result<Vec<ListedMessage>, TwilioError> {
+        crate::twilio::TwilioClient::recent_messages(self, config, to, back_to).await
+    }
+
+    async fn message(&self, config: &OrgConfig, sid: &str) -> Result<ListedMessage, TwilioError> {
+        crate::twilio::TwilioClient::message(self, config, sid).await
+    }
+
+    async fn templates(
+        &self,
+        config: &OrgConfig,
+    ) -> Result<Vec<crate::domain::Template>, TwilioError> {
+        crate::twilio::TwilioClient::templates(self, config).await
+    }
+}

@@ -12,6 +12,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::api::{ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use crate::aws::{
     AwsPorts, DynamoContacts, DynamoMessages, LazyClient, Resources, S3Media,
     SecretsManagerCredentials, SqsSendQueue,
@@ -25,6 +26,26 @@ pub trait Handler<E>: Send + Sync + 'static {
     type Response: Serialize + Send;
 
     fn handle(&self, event: E) -> impl Future<Output = Self::Response> + Send;
+}
+
+/// An HTTP API function: its routes answer a request or an `ApiError`. Every one is a
+/// `Handler` of API Gateway's requests (the impl below), which turns the error into its
+/// JSON response in this one place.
+pub trait HttpRoutes: Send + Sync + 'static {
+    fn route(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+    ) -> impl Future<Output = Result<ApiGatewayV2httpResponse, ApiError>> + Send;
+}
+
+impl<T: HttpRoutes> Handler<ApiGatewayV2httpRequest> for T {
+    type Response = ApiGatewayV2httpResponse;
+
+    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        self.route(&event)
+            .await
+            .unwrap_or_else(ApiError::into_response)
+    }
 }
 
 /// Resources only some functions use; a function names the ones it needs so a missing

@@ -22,7 +22,7 @@ use shared::api::{
 use shared::config::Settings;
 use shared::domain::{ContactId, ConversationSummary, MessageId, OrganizationId};
 use shared::ports::{ContactStore, ConversationStore, MessageStore, Ports};
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 
 pub const DEFAULT_PAGE_SIZE: usize = 25;
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -58,17 +58,7 @@ struct ReadRequest {
     up_to: String,
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for InboxApi<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
-impl<P: Ports> InboxApi<P> {
+impl<P: Ports> HttpRoutes for InboxApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -80,7 +70,9 @@ impl<P: Ports> InboxApi<P> {
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
+}
 
+impl<P: Ports> InboxApi<P> {
     async fn list(
         &self,
         org: &OrganizationId,

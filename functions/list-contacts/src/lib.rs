@@ -11,7 +11,7 @@ use shared::api::{
 use shared::config::{LiveEndpoint, Settings};
 use shared::domain::{ChannelConfig, OrganizationId, Template, sentences};
 use shared::ports::{ContactStore, CredentialStore, Ports};
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 use shared::template_cache::TemplateCache;
 
 pub const DEFAULT_PAGE_SIZE: usize = 25;
@@ -67,17 +67,7 @@ pub struct ContactList {
     pub next_cursor: Option<String>,
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for ContactsApi<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
-impl<P: Ports> ContactsApi<P> {
+impl<P: Ports> HttpRoutes for ContactsApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -90,7 +80,9 @@ impl<P: Ports> ContactsApi<P> {
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
+}
 
+impl<P: Ports> ContactsApi<P> {
     async fn channel(&self, org: &OrganizationId) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let live = self.live.as_ref().map(|endpoint| LiveChannel {
             realtime_url: endpoint.realtime_url.clone(),

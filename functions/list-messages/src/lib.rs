@@ -24,7 +24,7 @@ use shared::api::{
 use shared::config::Settings;
 use shared::domain::{ContactId, ConversationWindow, MessageId, OrganizationId};
 use shared::ports::{ContactStore, ConversationQuery, MessageStore, Ports};
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 pub const MAX_PAGE_SIZE: usize = 200;
@@ -60,17 +60,7 @@ pub struct Conversation {
     pub next_before: Option<MessageId>,
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for MessagesApi<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
-impl<P: Ports> MessagesApi<P> {
+impl<P: Ports> HttpRoutes for MessagesApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -81,7 +71,9 @@ impl<P: Ports> MessagesApi<P> {
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
+}
 
+impl<P: Ports> MessagesApi<P> {
     async fn conversation(
         &self,
         org: &OrganizationId,

@@ -17,7 +17,7 @@ use shared::api::{
 use shared::domain::{ChannelConfig, OrganizationId};
 use shared::media_link::{LinkError, LinkToken};
 use shared::ports::{CredentialStore, MediaStore, Ports};
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 
 /// How long the redirect to our bucket works.
 pub const REDIRECT_EXPIRY: Duration = Duration::from_secs(300);
@@ -33,19 +33,9 @@ impl<P: Ports> MediaLinkApi<P> {
     }
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for MediaLinkApi<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
 const NOT_FOUND: ApiError = ApiError::NotFound("No such media.");
 
-impl<P: Ports> MediaLinkApi<P> {
+impl<P: Ports> HttpRoutes for MediaLinkApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,

@@ -14,7 +14,7 @@ use shared::api::{
 use shared::config::Settings;
 use shared::domain::{OrganizationId, check_declared};
 use shared::ports::{MediaStore, Ports};
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 
 /// How long the browser has to start the upload.
 pub const UPLOAD_EXPIRY: Duration = Duration::from_secs(300);
@@ -92,17 +92,7 @@ pub fn storage_name(filename: &str) -> String {
     if tail.is_empty() { "file".into() } else { tail }
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for PresignApi<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
-impl<P: Ports> PresignApi<P> {
+impl<P: Ports> HttpRoutes for PresignApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -116,7 +106,9 @@ impl<P: Ports> PresignApi<P> {
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
+}
 
+impl<P: Ports> PresignApi<P> {
     pub async fn presign(
         &self,
         org: &OrganizationId,

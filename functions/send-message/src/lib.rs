@@ -33,7 +33,7 @@ use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, Ports, SendQueue, media_key,
     sealed_key,
 };
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 
 #[derive(Clone)]
 pub struct SendApi<P> {
@@ -85,17 +85,7 @@ pub struct Accepted {
     pub messages: Vec<MessageView>,
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for SendApi<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
-impl<P: Ports> SendApi<P> {
+impl<P: Ports> HttpRoutes for SendApi<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -114,7 +104,9 @@ impl<P: Ports> SendApi<P> {
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
+}
 
+impl<P: Ports> SendApi<P> {
     pub async fn send(
         &self,
         org: &OrganizationId,

@@ -25,7 +25,7 @@ use shared::domain::{
 use shared::ports::{
     ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue, WhatsAppSender,
 };
-use shared::runtime::Handler;
+use shared::runtime::HttpRoutes;
 use shared::twilio::{
     FormParams, InboundMessage, RECOMMENDED_OVERRIDES, SIGNATURE_HEADER, StatusCallback,
     describe_error_code, is_well_formed_signature, validate_signature,
@@ -57,17 +57,7 @@ impl<P: Ports> TwilioWebhook<P> {
     }
 }
 
-impl<P: Ports> Handler<ApiGatewayV2httpRequest> for TwilioWebhook<P> {
-    type Response = ApiGatewayV2httpResponse;
-
-    async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
-        self.route(&event)
-            .await
-            .unwrap_or_else(ApiError::into_response)
-    }
-}
-
-impl<P: Ports> TwilioWebhook<P> {
+impl<P: Ports> HttpRoutes for TwilioWebhook<P> {
     async fn route(
         &self,
         event: &ApiGatewayV2httpRequest,
@@ -112,7 +102,9 @@ impl<P: Ports> TwilioWebhook<P> {
             Kind::Status => self.status(&org, event, &form).await,
         }
     }
+}
 
+impl<P: Ports> TwilioWebhook<P> {
     /// The URL Twilio called, as it signed it. With `PUBLIC_BASE_URL` (a custom domain,
     /// perhaps with an API mapping path such as `/whatsapp`), that base plus the route's own
     /// path: API Gateway's `rawPath` may carry the mapping key too, which would put it in

@@ -503,17 +503,10 @@ impl ContactStore for DynamoContacts {
                 .set_expression_attribute_values(Some(update.values))
                 .send()
                 .await;
-            match result {
-                Ok(_) => {
-                    self.index(Some(&before), Some(&contact)).await?;
-                    return Ok(Some(contact));
-                }
-                Err(e) => {
-                    let e = e.into_service_error();
-                    if !e.is_conditional_check_failed_exception() {
-                        return Err(unavailable("UpdateItem contact", e));
-                    }
-                }
+            // A condition failed: the item changed since it was read; read it again.
+            if super::unless_condition_failed(result, "UpdateItem contact")?.is_some() {
+                self.index(Some(&before), Some(&contact)).await?;
+                return Ok(Some(contact));
             }
         }
         Err(PortError::Unavailable(

@@ -164,6 +164,30 @@ where
     ))
 }
 
+/// A conditional write's outcome: `Some` with the answer when it was written, `None` when
+/// its condition failed (another write came first: the caller decides what that means), an
+/// error for anything else.
+pub(crate) fn unless_condition_failed<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    operation: &str,
+) -> crate::ports::PortResult<Option<T>>
+where
+    E: std::error::Error + ProvideErrorMetadata + Debug + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(answer) => Ok(Some(answer)),
+        Err(e) => {
+            let code = e.as_service_error().and_then(ProvideErrorMetadata::code);
+            if code == Some("ConditionalCheckFailedException") {
+                Ok(None)
+            } else {
+                Err(unavailable(operation, e))
+            }
+        }
+    }
+}
+
 /// Every item of one organization's partition of a table keyed by `organization_id`, one
 /// Query page after another (`projection`: the attributes to read, None for all). For the
 /// administrative rebuild of the search index, never for a request path.

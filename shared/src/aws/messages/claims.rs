@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
 use super::{DynamoMessages, ITEM_KEY, item_key};
-use crate::aws::{s, unavailable};
+use crate::aws::{s, unless_condition_failed};
 use crate::domain::{MessageId, MessageStatus, OrganizationId};
 use crate::ports::{AttemptOutcome, PortResult, SendClaim};
 
@@ -50,17 +50,13 @@ impl DynamoMessages {
             .return_values(ReturnValue::AllOld)
             .send()
             .await;
-        match claimed {
-            Ok(out) => Ok(SendClaim::Claimed {
+        match unless_condition_failed(claimed, "UpdateItem send claim")? {
+            Some(out) => Ok(SendClaim::Claimed {
                 unresolved_since: parse_claim_time(
                     out.attributes.as_ref().and_then(|a| a.get("claim_since")),
                 ),
             }),
-            Err(e) => {
-                let e = e.into_service_error();
-                if !e.is_conditional_check_failed_exception() {
-                    return Err(unavailable("UpdateItem send claim", e));
-                }
+            None => {
                 // Lost the race, or nothing to send: a consistent read tells which.
                 let item = self.item(org, id.to_string(), "GetItem send claim").await?;
                 let pending = item
@@ -98,13 +94,6 @@ impl DynamoMessages {
                 .update_expression("SET claim_until = :over")
                 .expression_attribute_values(":over", s(claim_time(DateTime::<Utc>::MIN_UTC))),
         };
-        update.send().await.map(|_| ()).or_else(|e| {
-            let e = e.into_service_error();
-            if e.is_conditional_check_failed_exception() {
-                Ok(())
-            } else {
-                Err(unavailable("UpdateItem release claim", e))
-            }
-        })
+        unless_condition_failed(update.send().await, "UpdateItem release claim").map(|_| ())
     }
 }

@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoMessages, ITEM_KEY, conversation_key, item_key};
-use crate::aws::{s, unavailable};
+use crate::aws::{s, unavailable, unless_condition_failed};
 use crate::domain::{
     ContactId, ConversationSummary, Direction, LastMessage, Message, MessageId, OrganizationId,
 };
@@ -227,17 +227,7 @@ impl DynamoMessages {
             .set_expression_attribute_values(put.expression_attribute_values)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(unavailable("PutItem conversation summary", e))
-                }
-            }
-        }
+        Ok(unless_condition_failed(result, "PutItem conversation summary")?.is_some())
     }
 
     /// Brings the summary of `m`'s conversation up to `m` (a message written or changed,

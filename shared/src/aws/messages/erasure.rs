@@ -5,7 +5,7 @@ use super::{
     DynamoMessages, ITEM_KEY, conversation_key, idempotency::idempotency_key_item, item_key,
     sid_marker_key,
 };
-use crate::aws::{s, unavailable};
+use crate::aws::{s, unless_condition_failed};
 use crate::domain::{ContactId, Message, MessageId, OrganizationId};
 use crate::ports::{ConversationPage, PortResult};
 
@@ -27,17 +27,8 @@ impl DynamoMessages {
                 .condition_expression("for_message_id = :id")
                 .expression_attribute_values(":id", s(id.to_string()));
         }
-        match delete.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(())
-                } else {
-                    Err(unavailable("DeleteItem erasure", e))
-                }
-            }
-        }
+        // Held by another message now: not this message's to delete.
+        unless_condition_failed(delete.send().await, "DeleteItem erasure").map(|_| ())
     }
 
     pub(super) async fn erasable_page(

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoMessages, item_key};
-use crate::aws::unavailable;
+use crate::aws::unless_condition_failed;
 use crate::domain::OrganizationId;
 use crate::ports::{IdempotentSend, PortError, PortResult};
 
@@ -78,16 +78,6 @@ impl DynamoMessages {
                     AttributeValue::N(now.timestamp().to_string()),
                 ),
         };
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(unavailable("PutItem idempotency record", e))
-                }
-            }
-        }
+        Ok(unless_condition_failed(put.send().await, "PutItem idempotency record")?.is_some())
     }
 }

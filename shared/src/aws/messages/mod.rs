@@ -28,7 +28,7 @@ pub use conversations::summary_from_image;
 pub use item::message_from_image;
 use item::{read, write};
 
-use super::{s, unavailable};
+use super::{s, unavailable, unless_condition_failed};
 use crate::domain::{
     Attachment, ContactId, Message, MessageId, MessageStatus, OrganizationId, StatusChange,
 };
@@ -103,17 +103,9 @@ impl DynamoMessages {
         update: UpdateItemFluentBuilder,
         operation: &str,
     ) -> PortResult<Option<Message>> {
-        match update.send().await {
-            Ok(out) => Ok(Some(read(out.attributes.unwrap_or_default())?)),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(None)
-                } else {
-                    Err(unavailable(operation, e))
-                }
-            }
-        }
+        unless_condition_failed(update.send().await, operation)?
+            .map(|out| read(out.attributes.unwrap_or_default()))
+            .transpose()
     }
 
     /// Up to `limit` messages of one index key, and whether there are more. DynamoDB stops a
@@ -403,17 +395,7 @@ impl MessageStore for DynamoMessages {
             .expression_attribute_values(":id", s(id.to_string()))
             .send()
             .await;
-        match held {
-            Ok(_) => Ok(true),
-            Err(e) => {
-                let e = e.into_service_error();
-                if e.is_conditional_check_failed_exception() {
-                    Ok(false)
-                } else {
-                    Err(unavailable("UpdateItem hold sid", e))
-                }
-            }
-        }
+        Ok(unless_condition_failed(held, "UpdateItem hold sid")?.is_some())
     }
 
     async fn record_destination(

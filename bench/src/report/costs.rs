@@ -72,7 +72,7 @@ pub(super) fn usd(cost: &Cost, duration_ms: f64, through_api_gateway: bool) -> f
 }
 
 /// Key attributes whose value is the organization id.
-const ORGANIZATION_KEYS: [&str; 2] = ["organization_id", "inbox"];
+const ORGANIZATION_KEYS: [&str; 3] = ["organization_id", "inbox", "unread_inbox"];
 
 /// The busiest organization-wide key of a flow of operations (each with how many times it
 /// runs per message), summed per copy over the flow, and the rate it allows.

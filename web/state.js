@@ -102,6 +102,16 @@ export function keepNewest(messages, m) {
 }
 
 /**
+ * A message the page shows while its send is under way carries an id of its own: "~" sorts
+ * after every server id, so it stays at the bottom until the server's copy replaces it. Only
+ * server ids may be named to the API (a read marker, a cursor).
+ */
+export const PENDING_ID_PREFIX = "~pending-";
+export function isPending(id) {
+  return id.startsWith(PENDING_ID_PREFIX);
+}
+
+/**
  * What the composer may do now: `usable` (a channel, a contact who may be written to),
  * `templatesOnly` (outside the 24-hour window only a template may go).
  */

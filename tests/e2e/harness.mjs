@@ -209,7 +209,13 @@ export async function openPage(
   }
   const page = await context.newPage();
   page.setDefaultTimeout(TIMEOUT);
-  const problems = { console: [], errors: [], dialogs: [] };
+  const problems = { console: [], errors: [], dialogs: [], failedRequests: [] };
+  // Chromium's console line names no URL; this says which request a 4xx/5xx answered.
+  page.on("response", (response) => {
+    if (response.status() >= 400) {
+      problems.failedRequests.push(`${response.status()} ${response.request().method()} ${response.url()}`);
+    }
+  });
   page.on("console", (message) => {
     if (message.type() === "error") problems.console.push(message.text());
   });
@@ -231,7 +237,7 @@ export function assertClean(assert, problems, expected = []) {
   assert.deepEqual(problems.errors, [], "no page errors");
   assert.deepEqual(problems.dialogs, [], "no dialogs");
   const unexpected = problems.console.filter((text) => !expected.some((pattern) => pattern.test(text)));
-  assert.deepEqual(unexpected, [], "no console errors");
+  assert.deepEqual(unexpected, [], `no console errors (answers >= 400: ${problems.failedRequests.join("; ")})`);
 }
 
 export async function screenshot(page, name) {

@@ -6,7 +6,7 @@
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { SENTENCES } from "../rules.js";
-import { composeKey, composing, state, update } from "../state.js";
+import { composeKey, composing, PENDING_ID_PREFIX, state, update } from "../state.js";
 import { accepted, showPending, withdraw } from "./conversation.js";
 
 /** Sends the text and the uploaded attachments; resolves true once the server took them. */
@@ -17,7 +17,7 @@ export async function sendComposition(text) {
     toast(SENTENCES.noContent);
     return false;
   }
-  const pendingId = `~pending-${Date.now()}`;
+  const pendingId = `${PENDING_ID_PREFIX}${Date.now()}`;
   showPending({
     id: pendingId, direction: "OUTBOUND", message_type: "TEXT", text: text.trim() ? text : null,
     attachments: [], status: "PENDING", created_at: new Date().toISOString(),

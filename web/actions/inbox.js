@@ -14,7 +14,7 @@
 
 import { call } from "../api.js";
 import { toast } from "../dom.js";
-import { config, state, update } from "../state.js";
+import { config, isPending, state, update } from "../state.js";
 
 const INBOX_PAGE = 25;
 const POLL_MS = () => config.inboxPollMs || 10000;
@@ -146,7 +146,7 @@ export function dropConversation(contactId) {
  */
 export async function markSeen(messageId) {
   const contact = state.contact;
-  if (!contact || !messageId) return;
+  if (!contact || !messageId || isPending(messageId)) return;
   const row = state.inbox.get(contact.contact_id);
   if (row && !row.unread_count) return;
   if (!row && ![...state.messages.values()].some((m) => m.direction === "INBOUND")) return;

@@ -8,7 +8,7 @@ import { loadOlder } from "../actions/conversation.js";
 import { markSeen } from "../actions/inbox.js";
 import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
 import { SENTENCES } from "../rules.js";
-import { state, subscribe } from "../state.js";
+import { isPending, state, subscribe } from "../state.js";
 
 // Outbound ticks as WhatsApp shows them; each with its words for a screen reader.
 // UNCONFIRMED: handed to Twilio, outcome not confirmed — never "failed", and never resent.
@@ -208,6 +208,8 @@ function renderMessages(s, seen) {
     seen.newCount += sorted.filter((m) => m.id > seen.newestId).length;
   }
   seen.newestId = newest;
+  // What a read marker may name: the newest message the server has (not one still sending).
+  seen.newestStored = sorted.findLast((m) => !isPending(m.id))?.id ?? null;
   settle(box, seen);
 }
 
@@ -218,7 +220,7 @@ function settle(box, seen) {
   const pill = $("new-messages");
   pill.hidden = seen.newCount === 0;
   pill.textContent = `↓ ${seen.newCount} new message${seen.newCount === 1 ? "" : "s"}`;
-  if (bottom && seen.newestId && document.visibilityState === "visible") markSeen(seen.newestId);
+  if (bottom && seen.newestStored && document.visibilityState === "visible") markSeen(seen.newestStored);
 }
 
 function dayKey(iso) {
@@ -283,7 +285,7 @@ function renderHead(s) {
 }
 
 export function mountConversation() {
-  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed(), newCount: 0, newestId: null, inbox: undefined };
+  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed(), newCount: 0, newestId: null, newestStored: null, inbox: undefined };
   $("messages").addEventListener("scroll", (event) => {
     if (event.target.scrollTop < 30) loadOlder();
     settle(event.target, seen);

@@ -12,7 +12,7 @@
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { SENTENCES } from "../rules.js";
-import { config, keepNewest, state, update } from "../state.js";
+import { config, isPending, keepNewest, state, update } from "../state.js";
 import { dropContact, loadContacts } from "./contacts.js";
 import { applyConversationEvent, dropConversation, loadInbox, scheduleInboxPoll, updateRowContact } from "./inbox.js";
 
@@ -88,9 +88,12 @@ function announceFailure(before, m) {
 // any message was new or newer than the one shown.
 function applyPage(page, news, extra = {}) {
   const messages = new Map(state.messages);
+  const oldest = news ? oldestLoaded(messages) : null;
   let changed = false;
   for (const m of page.messages) {
     const before = messages.get(m.id);
+    // A tick for a message on a page not loaded yet: that page brings it when scrolled to.
+    if (!before && oldest && earlier(m, oldest)) continue;
     if (!keepNewest(messages, m)) continue;
     changed = true;
     if (news) announceFailure(before, m);
@@ -107,6 +110,21 @@ function applyPage(page, news, extra = {}) {
   // A contact who sent STOP (or was blocked) leaves the picker; one who may again, returns.
   if (news && page.contact && eligibleBefore !== page.contact.eligible) loadContacts(true);
   return changed;
+}
+
+/** The oldest stored message shown while older pages remain, else null (everything is loaded). */
+function oldestLoaded(messages) {
+  if (!state.before) return null;
+  let oldest = null;
+  for (const m of messages.values()) if (!isPending(m.id) && (!oldest || earlier(m, oldest))) oldest = m;
+  return oldest;
+}
+
+/** The conversation's order (the server's): `created_at`, then id. */
+function earlier(a, b) {
+  const at = Date.parse(a.created_at);
+  const bt = Date.parse(b.created_at);
+  return at < bt || (at === bt && a.id < b.id);
 }
 
 /** A push event (shared::live::LiveEvent): applied like a poll's answer. */

@@ -100,6 +100,7 @@ pub struct DemoOrganization {
     pub user: DemoUser,
     pub token: String,
     pub whatsapp_configured: bool,
+    /// The organization's number, or its Messaging Service sid when it has no number.
     pub sender: Option<String>,
 }
 
@@ -166,7 +167,9 @@ fn local_settings(
             "TWILIO_API_BASE_URL" => Some(format!("{base_url}/sandbox")),
             // Templates come from wherever messages go: real Twilio's Content API when the
             // API is real Twilio.
-            "TWILIO_CONTENT_BASE_URL" if env("TWILIO_API_BASE_URL").is_none() => {
+            "TWILIO_CONTENT_BASE_URL" | "TWILIO_MESSAGING_BASE_URL"
+                if env("TWILIO_API_BASE_URL").is_none() =>
+            {
                 Some(format!("{base_url}/sandbox"))
             }
             "TWILIO_TIMEOUT_SECONDS" => Some("5".into()),
@@ -198,6 +201,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     }
     let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?
         .with_content_base_url(&settings.twilio_content_base_url)?
+        .with_messaging_base_url(&settings.twilio_messaging_base_url)?
         .with_media_policy(media_policy);
     let media = MemoryMedia::new(base_url.clone());
     let hub = live::Hub::default();
@@ -224,11 +228,15 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let mut tokens = HashMap::new();
     let mut demo = Vec::new();
     for org in &options.seed.organizations {
+        // Its number, or the Messaging Service it sends through.
         let sender =
             org.twilio
                 .as_ref()
                 .and_then(|secret| match parse_org_secret(&secret.to_string()) {
-                    ChannelConfig::Configured(config) => Some(config.whatsapp_from.to_string()),
+                    ChannelConfig::Configured(config) => config
+                        .whatsapp_from
+                        .map(|from| from.to_string())
+                        .or(config.messaging_service_sid),
                     ChannelConfig::NotConfigured { .. } => None,
                 });
         let token = format!("demo.{}.{}", org.organization_id, ulid::Ulid::new());

@@ -28,6 +28,11 @@ pub struct SeedOrganization {
     /// `ContentAndApprovals` lists them (approved, pending, rejected; any type).
     #[serde(default)]
     pub templates: Vec<serde_json::Value>,
+    /// The WhatsApp senders (E.164) in the sandbox's Messaging Service of the organization,
+    /// when its secret names one (`twilio_messaging_service_sid`), besides its
+    /// `twilio_whatsapp_from`.
+    #[serde(default)]
+    pub messaging_service_senders: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

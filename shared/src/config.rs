@@ -23,6 +23,8 @@ pub struct Settings {
     pub twilio_timeout: Duration,
     /// Twilio's Content API base URL (`TWILIO_CONTENT_BASE_URL`): templates are read there.
     pub twilio_content_base_url: String,
+    /// Twilio's Messaging API base URL (`TWILIO_MESSAGING_BASE_URL`): Messaging Services.
+    pub twilio_messaging_base_url: String,
     /// Hosts a media download may be redirected to (`TWILIO_MEDIA_HOSTS`, comma-separated;
     /// `*.` matches subdomains): Twilio's media hosts.
     pub twilio_media_hosts: String,
@@ -109,6 +111,8 @@ impl Settings {
             twilio_timeout: Duration::from_secs(parse(&get, "TWILIO_TIMEOUT_SECONDS", 10u64)?),
             twilio_content_base_url: get("TWILIO_CONTENT_BASE_URL")
                 .unwrap_or_else(|| "https://content.twilio.com".to_owned()),
+            twilio_messaging_base_url: get("TWILIO_MESSAGING_BASE_URL")
+                .unwrap_or_else(|| "https://messaging.twilio.com".to_owned()),
             twilio_media_hosts: get("TWILIO_MEDIA_HOSTS")
                 .unwrap_or_else(|| crate::twilio::DEFAULT_MEDIA_HOSTS.to_owned()),
             media_fetch_timeout: Duration::from_secs(parse(&get, "MEDIA_FETCH_SECONDS", 20u64)?),
@@ -263,6 +267,7 @@ mod tests {
         assert_eq!(s.secret_prefix, "whatsapp/");
         assert_eq!(s.poll_settle, Duration::from_secs(30));
         assert_eq!(s.twilio_content_base_url, "https://content.twilio.com");
+        assert_eq!(s.twilio_messaging_base_url, "https://messaging.twilio.com");
         assert_eq!(s.template_cache_ttl, Duration::from_secs(300));
         assert!(s.poll_settle > s.dynamodb_timeout);
     }

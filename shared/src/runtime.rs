@@ -164,6 +164,11 @@ pub fn aws_ports_from(
             name: "TWILIO_CONTENT_BASE_URL",
             reason: e.to_string(),
         })?
+        .with_messaging_base_url(&settings.twilio_messaging_base_url)
+        .map_err(|e| ConfigError {
+            name: "TWILIO_MESSAGING_BASE_URL",
+            reason: e.to_string(),
+        })?
         .with_media_policy(settings.media_policy());
     Ok(AwsPorts {
         contacts: DynamoContacts::new(dynamodb.clone(), resources.contacts_table)

@@ -106,6 +106,27 @@ test("the organization without Twilio shows WhatsApp disabled with its reason", 
   await listShows(page, ELIGIBLE);
   await page.waitForFunction(() => !document.querySelector("#tab-whatsapp").disabled);
   assert.equal(await page.locator("#channel-status").textContent(), "");
+  assert.equal(await page.locator("#tab-whatsapp").getAttribute("title"), "Sending from +14155238886");
+  assertClean(assert, problems);
+});
+
+test("an organization on a Messaging Service says which numbers it sends from, and sends through it", async (t) => {
+  const seed = JSON.parse(readFileSync(path.join(root, "local/seed.json"), "utf8"));
+  const acme = seed.organizations.find((o) => o.organization_id === "acme");
+  acme.twilio.twilio_messaging_service_sid = "MG00000000000000000000000000000a01";
+  delete acme.twilio.twilio_whatsapp_from;
+  acme.messaging_service_senders = ["+14155238886", "+447911123456"];
+  const { runner, page, problems } = await session(t, { runner: { seed } });
+  await page.waitForFunction(
+    () => document.querySelector("#tab-whatsapp").title === "Sending from +14155238886, +447911123456 (Messaging Service)",
+  );
+  await selectContact(page, "Aisha Rahman");
+  await send(page, "Sent through the service");
+  await message(page, "Sent through the service", "READ").waitFor();
+  const listed = await (await fetch(`${runner.base}/sandbox/messages`)).json();
+  const atTwilio = listed.filter((m) => m.body === "Sent through the service");
+  assert.equal(atTwilio.length, 1);
+  assert.equal(atTwilio[0].messaging_service_sid, "MG00000000000000000000000000000a01");
   assertClean(assert, problems);
 });
 

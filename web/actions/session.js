@@ -82,12 +82,19 @@ function connectLive(endpoint) {
   });
 }
 
+/** Who messages go out as, for the agent: the numbers, and the Messaging Service picking among them. */
+function senderLabel(channel) {
+  const numbers = (channel.senders || []).join(", ") || channel.sender || "";
+  if (!channel.messaging_service_sid) return numbers;
+  return numbers ? `${numbers} (Messaging Service)` : "a Messaging Service";
+}
+
 async function loadChannel() {
   const token = state.token;
   try {
     const channel = await call("GET", "/whatsapp/channel");
     if (token !== state.token) return;
-    update({ channelEnabled: channel.enabled, channelStatus: channel.enabled ? "" : channel.reason, sender: channel.sender });
+    update({ channelEnabled: channel.enabled, channelStatus: channel.enabled ? "" : channel.reason, sender: senderLabel(channel) });
     if (channel.enabled) {
       loadTemplates();
       connectLive(channel.live);

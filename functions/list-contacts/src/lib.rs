@@ -1,16 +1,21 @@
-//! `GET /whatsapp/channel`: whether the caller's organization can use WhatsApp.
+//! `GET /whatsapp/channel`: whether the caller's organization can use WhatsApp, and which
+//! sender(s) it sends from (its number, or its Messaging Service's pool).
 //! `GET /whatsapp/contacts?q=&cursor=&limit=`: its eligible contacts, searched and paged.
 //! `GET /whatsapp/templates?q=&refresh=`: its approved WhatsApp templates (Twilio's Content
 //! API, with the organization's own credentials; cached per organization).
 
 use serde::Serialize;
+use std::sync::Arc;
+use std::time::Duration;
+
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, json_response,
     organization_id, query, query_limit, route_key,
 };
+use shared::cache::TtlCache;
 use shared::config::{LiveEndpoint, Settings};
-use shared::domain::{ChannelConfig, OrganizationId, Template, sentences};
-use shared::ports::{ContactStore, CredentialStore, Ports};
+use shared::domain::{ChannelConfig, OrgConfig, OrganizationId, PhoneNumber, Template, sentences};
+use shared::ports::{ContactStore, CredentialStore, Ports, WhatsAppSender};
 use shared::runtime::HttpRoutes;
 use shared::template_cache::TemplateCache;
 
@@ -23,6 +28,10 @@ pub struct ContactsApi<P> {
     pub ports: P,
     pub org_claim: String,
     pub templates: TemplateCache,
+    /// Each organization's Messaging Service senders, read from Twilio at most once per
+    /// `senders_ttl` (`TEMPLATE_CACHE_SECONDS`): a pool changes as rarely as templates.
+    pub service_senders: TtlCache<OrganizationId, Arc<Vec<PhoneNumber>>>,
+    pub senders_ttl: Duration,
     pub live: Option<LiveEndpoint>,
 }
 
@@ -32,6 +41,8 @@ impl<P: Ports> ContactsApi<P> {
             ports,
             org_claim: settings.org_claim.clone(),
             templates: TemplateCache::new(settings.template_cache_ttl),
+            service_senders: TtlCache::new(shared::template_cache::MAX_CACHED_ORGANIZATIONS),
+            senders_ttl: settings.template_cache_ttl,
             live: settings.live.clone(),
         }
     }
@@ -46,8 +57,14 @@ pub struct TemplateList {
 pub struct ChannelStatus {
     pub enabled: bool,
     pub reason: Option<&'static str>,
-    /// The organization's WhatsApp sender number (public information, not a credential).
+    /// The organization's WhatsApp number (public information, not a credential); None
+    /// when it sends through a Messaging Service alone.
     pub sender: Option<String>,
+    /// The Messaging Service its messages go out through (Twilio picks the sender), if any.
+    pub messaging_service_sid: Option<String>,
+    /// Every number it sends from: its own, or its service's WhatsApp senders. None when the
+    /// service's senders could not be read just now.
+    pub senders: Option<Vec<String>>,
     /// Where the page subscribes for live updates; None: it polls.
     pub live: Option<LiveChannel>,
 }
@@ -93,7 +110,9 @@ impl<P: Ports> ContactsApi<P> {
             ChannelConfig::Configured(config) => ChannelStatus {
                 enabled: true,
                 reason: None,
-                sender: Some(config.whatsapp_from.to_string()),
+                sender: config.whatsapp_from.as_ref().map(PhoneNumber::to_string),
+                senders: self.senders(org, &config).await,
+                messaging_service_sid: config.messaging_service_sid,
                 live,
             },
             ChannelConfig::NotConfigured { why } => {
@@ -102,11 +121,44 @@ impl<P: Ports> ContactsApi<P> {
                     enabled: false,
                     reason: Some(sentences::NOT_CONFIGURED),
                     sender: None,
+                    messaging_service_sid: None,
+                    senders: None,
                     live: None,
                 }
             }
         };
         Ok(json_response(200, &status))
+    }
+
+    /// The numbers the organization sends from. Through a Messaging Service, its pool as
+    /// Twilio lists it (cached); a failed read is logged and shown as unknown, never as an
+    /// error of the channel, which works without the list.
+    async fn senders(&self, org: &OrganizationId, config: &OrgConfig) -> Option<Vec<String>> {
+        let Some(service) = &config.messaging_service_sid else {
+            return Some(
+                config
+                    .whatsapp_from
+                    .iter()
+                    .map(PhoneNumber::to_string)
+                    .collect(),
+            );
+        };
+        let pool = match self.service_senders.get(org) {
+            Some(pool) => pool,
+            None => match self.ports.sender().service_senders(config).await {
+                Ok(pool) => {
+                    let pool = Arc::new(pool);
+                    self.service_senders
+                        .insert(org.clone(), pool.clone(), self.senders_ttl);
+                    pool
+                }
+                Err(e) => {
+                    tracing::warn!(organization_id = %org, messaging_service_sid = %service, error = %e, "Messaging Service senders not read");
+                    return None;
+                }
+            },
+        };
+        Some(pool.iter().map(PhoneNumber::to_string).collect())
     }
 
     async fn list_templates(

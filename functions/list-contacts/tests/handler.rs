@@ -40,6 +40,8 @@ async fn api() -> ContactsApi<MemoryPorts> {
         ports,
         org_claim: "custom:organization_id".into(),
         templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
+        service_senders: shared::cache::TtlCache::new(10),
+        senders_ttl: std::time::Duration::from_secs(60),
         live: None,
     }
 }
@@ -195,6 +197,8 @@ async fn channel_status_for_configured_and_unconfigured_organizations() {
     let body = json_body(&r);
     assert_eq!(body["enabled"], true);
     assert_eq!(body["sender"], SENDER);
+    assert_eq!(body["senders"], serde_json::json!([SENDER]));
+    assert_eq!(body["messaging_service_sid"], serde_json::Value::Null);
     assert!(!body.to_string().contains(AUTH_TOKEN));
     assert!(!body.to_string().contains(ACCOUNT_SID));
 
@@ -229,6 +233,64 @@ async fn channel_status_for_configured_and_unconfigured_organizations() {
         .await,
     );
     assert_eq!(body["enabled"], false);
+}
+
+/// Through a Messaging Service the channel names the service and its pool's WhatsApp senders,
+/// read from Twilio once per cache period; a failed read leaves the channel usable, the
+/// senders unknown.
+#[tokio::test]
+async fn the_channel_of_a_messaging_service_lists_its_senders_once_per_cache_period() {
+    const SERVICE: &str = "MG0123456789abcdef0123456789abcdef";
+    let api = api().await;
+    let secret = serde_json::json!({
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_messaging_service_sid": SERVICE,
+        "whatsapp_enabled": true,
+    })
+    .to_string();
+    for id in ["org-a", "org-b"] {
+        api.ports.credentials.put_secret(&org(id), secret.clone());
+    }
+    let number = |n: &str| shared::domain::PhoneNumber::parse_e164(n).unwrap();
+    api.ports
+        .sender
+        .set_service_senders(vec![number(SENDER), number("+447911123456")]);
+    let channel = |id: &'static str| {
+        let api = api.clone();
+        async move {
+            json_body(
+                &api.handle(jwt_event("GET", "/whatsapp/channel", "", Some(id), None))
+                    .await,
+            )
+        }
+    };
+    let body = channel("org-a").await;
+    assert_eq!(body["enabled"], true);
+    assert_eq!(body["sender"], serde_json::Value::Null);
+    assert_eq!(body["messaging_service_sid"], SERVICE);
+    assert_eq!(
+        body["senders"],
+        serde_json::json!([SENDER, "+447911123456"])
+    );
+
+    // The pool changes at Twilio: the cached list stands until it expires.
+    api.ports.sender.set_service_senders(vec![number(SENDER)]);
+    assert_eq!(
+        channel("org-a").await["senders"],
+        serde_json::json!([SENDER, "+447911123456"])
+    );
+    // Another organization, and Twilio fails: enabled, senders unknown; then read again.
+    api.ports
+        .sender
+        .fail_service_senders(shared::twilio::TwilioError::Timeout);
+    let body = channel("org-b").await;
+    assert_eq!(body["enabled"], true);
+    assert_eq!(body["senders"], serde_json::Value::Null);
+    assert_eq!(
+        channel("org-b").await["senders"],
+        serde_json::json!([SENDER])
+    );
 }
 
 #[tokio::test]

@@ -257,7 +257,8 @@ impl<P: Ports> SendWorker<P> {
                     || fresh.rest_credentials().0 != used.rest_credentials().0
                     || fresh.rest_credentials().1.expose_secret()
                         != used.rest_credentials().1.expose_secret()
-                    || fresh.whatsapp_from != used.whatsapp_from =>
+                    || fresh.whatsapp_from != used.whatsapp_from
+                    || fresh.messaging_service_sid != used.messaging_service_sid =>
             {
                 Ok(Some(fresh))
             }

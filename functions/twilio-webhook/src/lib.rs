@@ -184,7 +184,7 @@ impl<P: Ports> TwilioWebhook<P> {
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let inbound = InboundMessage::from_form(form)
             .map_err(|e| ApiError::InvalidParameter(format!("Invalid webhook: {e}.")))?;
-        if inbound.to != config.whatsapp_from {
+        if !config.receives_at(&inbound.to, inbound.messaging_service_sid.as_deref()) {
             tracing::warn!(organization_id = %org, "inbound message to another sender");
             return Err(ApiError::Forbidden(
                 "The request is not for this organization's sender.",

@@ -599,6 +599,54 @@ async fn another_account_or_sender_is_403() {
     assert!(w.ports.messages.all(&org("org-a")).is_empty());
 }
 
+/// An organization on a Messaging Service hears every sender of its pool (Twilio names the
+/// service); a sender of another service, or none, is still refused.
+#[tokio::test]
+async fn inbound_to_any_sender_of_the_organizations_messaging_service_is_its_own() {
+    const SERVICE: &str = "MG0123456789abcdef0123456789abcdef";
+    let w = webhook().await;
+    w.ports.credentials.put_secret(
+        &org("org-a"),
+        serde_json::json!({
+            "twilio_account_sid": ACCOUNT_SID,
+            "twilio_auth_token": AUTH_TOKEN,
+            "twilio_messaging_service_sid": SERVICE,
+            "whatsapp_enabled": true,
+        })
+        .to_string(),
+    );
+    let to_pool_sender = |sid: &str, service: Option<&str>| {
+        let mut params = inbound_params(sid, "+60123456789", "Hi from the pool");
+        for (k, v) in params.iter_mut() {
+            if k == "To" {
+                *v = "whatsapp:+447911123456".into();
+            }
+        }
+        if let Some(service) = service {
+            params.push(("MessagingServiceSid".into(), service.into()));
+        }
+        params
+    };
+    for refused in [None, Some("MG0123456789abcdef0123456789abcdee")] {
+        let r = w
+            .handle(inbound_event(&to_pool_sender(SID1, refused)))
+            .await;
+        assert_eq!(r.status_code, 403, "{refused:?}");
+    }
+    assert!(w.ports.messages.all(&org("org-a")).is_empty());
+    let r = w
+        .handle(inbound_event(&to_pool_sender(SID1, Some(SERVICE))))
+        .await;
+    assert_eq!(r.status_code, 200);
+    let stored = w.ports.messages.all(&org("org-a"));
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].text.as_deref(), Some("Hi from the pool"));
+    assert_eq!(
+        stored[0].contact_id.as_ref().map(ContactId::as_str),
+        Some("c1")
+    );
+}
+
 #[tokio::test]
 async fn unknown_or_unconfigured_organizations_are_404() {
     let w = webhook().await;

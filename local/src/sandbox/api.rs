@@ -30,7 +30,8 @@ pub(super) fn twilio_error(status: StatusCode, code: u32, message: &str) -> Resp
         .into_response()
 }
 
-fn whatsapp_number(value: &str) -> Option<PhoneNumber> {
+/// The number of a `whatsapp:+…` address.
+pub(super) fn whatsapp_number(value: &str) -> Option<PhoneNumber> {
     value
         .strip_prefix("whatsapp:")
         .and_then(|n| PhoneNumber::parse_e164(n).ok())
@@ -67,20 +68,6 @@ pub async fn create_message(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    let Some(from) = get("From") else {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            21603,
-            "A 'From' phone number is required.",
-        );
-    };
-    if whatsapp_number(from).as_ref() != Some(&account.sender) {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            63007,
-            "Twilio could not find a Channel with the specified From address",
-        );
-    }
     let Some(to_raw) = get("To") else {
         return twilio_error(
             StatusCode::BAD_REQUEST,
@@ -95,6 +82,17 @@ pub async fn create_message(
             &format!("Invalid 'To' Phone Number: {to_raw}"),
         );
     };
+    let sender = match sandbox.resolve_sender(
+        &account_sid,
+        account,
+        get("From"),
+        get("MessagingServiceSid"),
+        &to,
+    ) {
+        Ok(sender) => sender,
+        Err(refused) => return refused.into_response(),
+    };
+    let from = sender.from.whatsapp_address();
     // A template (Content API): Twilio renders it; it goes outside the 24-hour window too.
     let content_sid = get("ContentSid");
     let template = match (content_sid, get("ContentVariables")) {
@@ -205,16 +203,23 @@ pub async fn create_message(
         sid: sid.clone(),
         account_sid: account_sid.clone(),
         direction: "outbound-api",
-        from: from.to_owned(),
+        from: from.clone(),
         to: to_raw.to_owned(),
         body: text.clone(),
         media_url: media_url.clone(),
         media_content_type: None,
         media_size: None,
-        status: "queued".into(),
+        // Through a Messaging Service Twilio answers `accepted`, else `queued`.
+        status: if sender.messaging_service_sid.is_some() {
+            "accepted"
+        } else {
+            "queued"
+        }
+        .into(),
         error_code: None,
         status_callback: status_callback.clone(),
         date_created: twilio_date(now),
+        messaging_service_sid: sender.messaging_service_sid.clone(),
         api_key_sid: super::auth::key_of(&headers),
     };
     let resource = resource(&message);
@@ -225,9 +230,10 @@ pub async fn create_message(
         let (sid, account_sid, from, to) = (
             sid.clone(),
             account_sid.clone(),
-            from.to_owned(),
+            from.clone(),
             to_raw.to_owned(),
         );
+        let service = sender.messaging_service_sid.clone();
         let media = media_url.first().cloned();
         let shuffled = fault
             .as_ref()
@@ -242,7 +248,7 @@ pub async fn create_message(
                 .deliver(
                     &sid,
                     &account_sid,
-                    &from,
+                    (&from, service.as_deref()),
                     &to,
                     status_callback.as_deref(),
                     callback_steps(failure.or(undelivered), shuffled),
@@ -323,7 +329,7 @@ fn resource(m: &SandboxMessage) -> serde_json::Value {
         "error_code": m.error_code,
         "error_message": null,
         "from": m.from,
-        "messaging_service_sid": null,
+        "messaging_service_sid": m.messaging_service_sid,
         "num_media": m.media_url.len().to_string(),
         "num_segments": "1",
         "price": null,
@@ -494,12 +500,13 @@ impl Sandbox {
         Ok(())
     }
 
-    /// Walks a message through its statuses, telling the product at every step.
+    /// Walks a message through its statuses, telling the product at every step. `from` is
+    /// the sender and the Messaging Service that picked it, named in every callback.
     async fn deliver(
         &self,
         sid: &str,
         account_sid: &str,
-        from: &str,
+        (from, service): (&str, Option<&str>),
         to: &str,
         callback: Option<&str>,
         steps: Vec<(&'static str, Option<u32>)>,
@@ -525,6 +532,9 @@ impl Sandbox {
             .collect();
             if let Some(code) = error_code {
                 params.push(("ErrorCode".into(), code.to_string()));
+            }
+            if let Some(service) = service {
+                params.push(("MessagingServiceSid".into(), service.to_owned()));
             }
             let Some(callback) = callback else { continue };
             match self.post_signed(account_sid, callback, &params).await {

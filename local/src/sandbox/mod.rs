@@ -11,6 +11,7 @@
 //! - `GET /2010-04-01/Accounts/{sid}/Messages/{sid}/Media/{sid}` — that media, behind basic
 //!   auth, redirecting to `/cdn/{sid}` like Twilio's media CDN
 //! - `GET /v1/ContentAndApprovals` — the Content API: the account's templates from the seed
+//! - `GET /v1/Services/{sid}/ChannelSenders` — a Messaging Service's WhatsApp senders
 //! - `GET|POST|DELETE /faults` — failure injection
 
 mod api;
@@ -20,6 +21,7 @@ mod faults;
 mod keys;
 mod media;
 mod reply;
+mod services;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -41,7 +43,10 @@ use crate::seed::Seed;
 struct Account {
     auth_token: SecretString,
     organization_id: OrganizationId,
-    sender: PhoneNumber,
+    /// The organization's own number (`twilio_whatsapp_from`), if its secret names one.
+    number: Option<PhoneNumber>,
+    /// Its Messaging Service (`twilio_messaging_service_sid`) and that service's pool.
+    service: Option<services::MessagingService>,
     /// The account's Content API templates, as Twilio's JSON (from the seed).
     templates: Vec<serde_json::Value>,
 }
@@ -64,6 +69,8 @@ pub struct SandboxMessage {
     pub error_code: Option<u32>,
     pub status_callback: Option<String>,
     pub date_created: String,
+    /// The Messaging Service it went through, or whose sender received it.
+    pub messaging_service_sid: Option<String>,
     /// The API key the product sent it with (None: the account's auth token, or inbound).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_sid: Option<String>,
@@ -133,7 +140,13 @@ impl Sandbox {
                     Account {
                         auth_token: config.auth_token.clone(),
                         organization_id: org.organization_id.clone(),
-                        sender: config.whatsapp_from.clone(),
+                        service: config.messaging_service_sid.clone().map(|sid| {
+                            services::MessagingService {
+                                sid,
+                                senders: service_pool(&config, &org.messaging_service_senders),
+                            }
+                        }),
+                        number: config.whatsapp_from.clone(),
                         templates: org.templates.clone(),
                     },
                 );
@@ -185,6 +198,10 @@ impl Sandbox {
             .route(
                 "/v1/ContentAndApprovals",
                 get(content::content_and_approvals),
+            )
+            .route(
+                "/v1/Services/{service_sid}/ChannelSenders",
+                get(services::channel_senders),
             )
             .route(
                 "/faults",
@@ -290,6 +307,20 @@ impl Sandbox {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// A Messaging Service's WhatsApp senders: the organization's number (when it has one) and
+/// the seed's `messaging_service_senders`, each once, in that order.
+fn service_pool(config: &shared::domain::OrgConfig, seeded: &[String]) -> Vec<PhoneNumber> {
+    let mut pool: Vec<PhoneNumber> = config.whatsapp_from.iter().cloned().collect();
+    for number in seeded {
+        match PhoneNumber::parse_address(number) {
+            Ok(number) if !pool.contains(&number) => pool.push(number),
+            Ok(_) => {}
+            Err(_) => tracing::warn!(number, "seed: a Messaging Service sender is not E.164"),
+        }
+    }
+    pool
 }
 
 fn twilio_date(at: chrono::DateTime<chrono::Utc>) -> String {

@@ -25,6 +25,11 @@ pub struct ReplyRequest {
     /// Which organization's sender receives it; optional when only one is configured.
     #[serde(default)]
     pub organization_id: Option<String>,
+    /// Which of the organization's senders (E.164) it is written to: any of its numbers or
+    /// of its Messaging Service's pool. Default: the one the contact last talked with, else
+    /// its number, else the pool's first.
+    #[serde(default)]
+    pub to: Option<String>,
     #[serde(default)]
     pub profile_name: Option<String>,
     /// A media to send along: `image`, `document` or `voice`.
@@ -166,6 +171,24 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let Some((account_sid, account)) = account else {
         return bad_request("No configured organization with that id.");
     };
+    let to = match request.to.as_deref().map(PhoneNumber::parse_address) {
+        Some(Ok(to)) if account.owns(&to) => to,
+        Some(_) => return bad_request("\"to\" is none of the organization's WhatsApp senders."),
+        None => {
+            let mut senders: Vec<PhoneNumber> = account.number.iter().cloned().collect();
+            senders.extend(
+                account
+                    .service
+                    .iter()
+                    .flat_map(|s| s.senders.iter().cloned()),
+            );
+            match sandbox.sticky_sender(account_sid, &from, &senders) {
+                Some(to) => to,
+                None => return bad_request("The organization has no WhatsApp sender."),
+            }
+        }
+    };
+    let service = account.service_of(&to).map(str::to_owned);
     // Twilio's messages with media have MM sids.
     let sid = match media {
         Some(_) => new_message_sid().replacen("SM", "MM", 1),
@@ -192,7 +215,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         ("WaId".into(), from.wa_id().to_owned()),
         ("SmsStatus".into(), "received".into()),
         ("Body".into(), body.clone()),
-        ("To".into(), account.sender.whatsapp_address()),
+        ("To".into(), to.whatsapp_address()),
         ("NumSegments".into(), "1".into()),
         ("ReferralNumMedia".into(), "0".into()),
         ("MessageSid".into(), sid.clone()),
@@ -231,10 +254,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     }
     if let Some(sid) = &request.reply_to {
         params.push(("OriginalRepliedMessageSid".into(), sid.clone()));
-        params.push((
-            "OriginalRepliedMessageSender".into(),
-            account.sender.whatsapp_address(),
-        ));
+        params.push(("OriginalRepliedMessageSender".into(), to.whatsapp_address()));
     }
     if let Some(referral) = &request.referral {
         params.push(("ReferralSourceUrl".into(), referral.source_url.clone()));
@@ -268,6 +288,10 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             params.push(("ProfileUsername".into(), username.clone()));
         }
     }
+    // A sender in a Messaging Service: Twilio names the service.
+    if let Some(service) = &service {
+        params.push(("MessagingServiceSid".into(), service.clone()));
+    }
     // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.
     match keyword_action(&request.body) {
         Some(OptAction::OptOut) => params.push(("OptOutType".into(), "STOP".into())),
@@ -280,7 +304,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         account_sid: account_sid.clone(),
         direction: "inbound",
         from: from.whatsapp_address(),
-        to: account.sender.whatsapp_address(),
+        to: to.whatsapp_address(),
         body: Some(body.clone()),
         media_url,
         media_content_type: None,
@@ -289,6 +313,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         error_code: None,
         status_callback: None,
         date_created: twilio_date(Utc::now()),
+        messaging_service_sid: service,
         api_key_sid: None,
     });
     let overrides = request

@@ -9,6 +9,7 @@ mod common;
 mod flow;
 mod gateway;
 mod live;
+mod messaging_services;
 mod openapi;
 mod sandbox;
 mod security;

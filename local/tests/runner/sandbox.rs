@@ -59,7 +59,7 @@ async fn the_twilio_client_sends_and_reads_twilio_errors() {
     assert_eq!(wrong.kind(), FailureKind::Configuration);
 
     let mut other_sender = config("sandbox-token-acme-0001");
-    other_sender.whatsapp_from = PhoneNumber::parse_e164("+6591234567").unwrap();
+    other_sender.whatsapp_from = Some(PhoneNumber::parse_e164("+6591234567").unwrap());
     let unknown_sender = client
         .send_message(&other_sender, &text("+60123456789", "hi"))
         .await

@@ -22,7 +22,8 @@ fn config() -> OrgConfig {
         account_sid: ACCOUNT.into(),
         auth_token: SecretString::from("token-of-acme"),
         api_key: None,
-        whatsapp_from: PhoneNumber::parse_e164("+14155238886").unwrap(),
+        whatsapp_from: Some(PhoneNumber::parse_e164("+14155238886").unwrap()),
+        messaging_service_sid: None,
         message_retention_days: None,
     }
 }

@@ -34,7 +34,7 @@ pub use message::{
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
 pub use org_config::{
     ApiKey, ChannelConfig, OrgConfig, RETENTION_DAYS, RETENTION_TAG, is_account_sid,
-    is_api_key_sid, parse_org_secret,
+    is_api_key_sid, is_messaging_service_sid, parse_org_secret,
 };
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 pub use template::{

@@ -16,7 +16,13 @@ pub struct OrgConfig {
     /// The REST credential when the secret names one: rotated or revoked in Twilio's console
     /// without touching the webhooks' auth token.
     pub api_key: Option<ApiKey>,
-    pub whatsapp_from: PhoneNumber,
+    /// `twilio_whatsapp_from`: the organization's WhatsApp number. None when the secret names
+    /// only a Messaging Service.
+    pub whatsapp_from: Option<PhoneNumber>,
+    /// `twilio_messaging_service_sid`: sends name the service (`MessagingServiceSid`) and
+    /// Twilio picks the sender from its pool (sticky sender, failover, the service's
+    /// features); inbound to any of its senders is the organization's.
+    pub messaging_service_sid: Option<String>,
     /// How long the organization keeps its messages and their media (`message_retention_days`;
     /// None: for ever). One of `RETENTION_DAYS`, each an S3 lifecycle rule of the bucket.
     pub message_retention_days: Option<u32>,
@@ -45,6 +51,38 @@ impl OrgConfig {
             Some(key) => (&key.sid, &key.secret),
             None => (&self.account_sid, &self.auth_token),
         }
+    }
+
+    /// Who a send goes out as, in the Messages API's terms: the Messaging Service when the
+    /// secret names one (Twilio picks its sender; `twilio_whatsapp_from`, if also set, is not
+    /// sent, so the pool's failover stays Twilio's), else the organization's number.
+    pub fn sender_params(&self) -> Vec<(&'static str, String)> {
+        match (&self.messaging_service_sid, &self.whatsapp_from) {
+            (Some(service), _) => vec![("MessagingServiceSid", service.clone())],
+            (None, Some(from)) => vec![("From", from.whatsapp_address())],
+            // parse_org_secret never makes a config with neither.
+            (None, None) => Vec::new(),
+        }
+    }
+
+    /// Whether a message Twilio delivered to `to` (through `messaging_service_sid`, which
+    /// Twilio names when the receiving sender belongs to a service) is the organization's:
+    /// its own number, or any sender of its Messaging Service.
+    pub fn receives_at(&self, to: &PhoneNumber, messaging_service_sid: Option<&str>) -> bool {
+        self.whatsapp_from.as_ref() == Some(to)
+            || (self.messaging_service_sid.is_some()
+                && self.messaging_service_sid.as_deref() == messaging_service_sid)
+    }
+
+    /// Whether a message of the account's Messages list went out from the organization:
+    /// through its Messaging Service, or from its number.
+    pub fn sent_from(&self, from: Option<&str>, messaging_service_sid: Option<&str>) -> bool {
+        let from_number = from
+            .and_then(|f| PhoneNumber::parse_address(f).ok())
+            .is_some_and(|f| self.whatsapp_from.as_ref() == Some(&f));
+        from_number
+            || (self.messaging_service_sid.is_some()
+                && self.messaging_service_sid.as_deref() == messaging_service_sid)
     }
 
     /// When a message created at `created_at` (and its files) expires under the
@@ -84,6 +122,8 @@ struct SecretDocument {
     #[serde(default)]
     twilio_api_key_secret: Option<String>,
     twilio_whatsapp_from: Option<String>,
+    #[serde(default)]
+    twilio_messaging_service_sid: Option<String>,
     whatsapp_enabled: Option<serde_json::Value>,
     #[serde(default)]
     message_retention_days: Option<serde_json::Value>,
@@ -97,6 +137,39 @@ pub fn is_account_sid(sid: &str) -> bool {
 /// `SK` and 32 hex digits: the shape of a Twilio API key sid.
 pub fn is_api_key_sid(sid: &str) -> bool {
     sid.len() == 34 && sid.starts_with("SK") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `MG` and 32 hex digits: the shape of a Twilio Messaging Service sid.
+pub fn is_messaging_service_sid(sid: &str) -> bool {
+    sid.len() == 34 && sid.starts_with("MG") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Who the organization sends as: its number, its Messaging Service, or both (empty values,
+/// as CloudFormation writes unset parameters, are none); the reason when neither is set or
+/// one is malformed.
+fn senders(
+    from: Option<String>,
+    service: Option<String>,
+) -> Result<(Option<PhoneNumber>, Option<String>), &'static str> {
+    let present = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let whatsapp_from = match present(from) {
+        None => None,
+        Some(from) => Some(
+            PhoneNumber::parse_address(&from)
+                .map_err(|_| "twilio_whatsapp_from is not an E.164 number")?,
+        ),
+    };
+    let service = present(service);
+    if service
+        .as_deref()
+        .is_some_and(|s| !is_messaging_service_sid(s))
+    {
+        return Err("twilio_messaging_service_sid is not an MG… Messaging Service sid");
+    }
+    if whatsapp_from.is_none() && service.is_none() {
+        return Err("neither twilio_whatsapp_from nor twilio_messaging_service_sid is set");
+    }
+    Ok((whatsapp_from, service))
 }
 
 /// The API key of the secret: none when neither field is set (or both are empty, as
@@ -156,12 +229,11 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
         Ok(key) => key,
         Err(why) => return ChannelConfig::not_configured(why),
     };
-    let Some(from) = doc.twilio_whatsapp_from else {
-        return ChannelConfig::not_configured("twilio_whatsapp_from is missing");
-    };
-    let Ok(whatsapp_from) = PhoneNumber::parse_address(&from) else {
-        return ChannelConfig::not_configured("twilio_whatsapp_from is not an E.164 number");
-    };
+    let (whatsapp_from, messaging_service_sid) =
+        match senders(doc.twilio_whatsapp_from, doc.twilio_messaging_service_sid) {
+            Ok(senders) => senders,
+            Err(why) => return ChannelConfig::not_configured(why),
+        };
     // A number or its text (CloudFormation writes parameters as text); empty or null: none.
     let message_retention_days = match &doc.message_retention_days {
         None | Some(serde_json::Value::Null) => None,
@@ -187,6 +259,7 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
         auth_token: SecretString::from(auth_token),
         api_key,
         whatsapp_from,
+        messaging_service_sid,
         message_retention_days,
     })
 }
@@ -213,7 +286,8 @@ mod tests {
             };
             assert_eq!(c.account_sid, SID);
             assert_eq!(c.auth_token.expose_secret(), "tok3n");
-            assert_eq!(c.whatsapp_from.as_str(), "+14155238886");
+            assert_eq!(c.whatsapp_from.as_ref().unwrap().as_str(), "+14155238886");
+            assert_eq!(c.messaging_service_sid, None);
             assert!(
                 !format!("{c:?}").contains("tok3n"),
                 "Debug must not print the token"
@@ -303,6 +377,75 @@ mod tests {
         ] {
             let ChannelConfig::NotConfigured { why: got } = with(&fields) else {
                 panic!("{fields} should be refused")
+            };
+            assert_eq!(got, why);
+        }
+    }
+
+    #[test]
+    fn a_messaging_service_sends_instead_of_the_number_and_receives_on_any_of_its_senders() {
+        const SERVICE: &str = "MG0123456789abcdef0123456789abcdef";
+        let number = PhoneNumber::parse_e164("+14155238886").unwrap();
+        let pool_sender = PhoneNumber::parse_e164("+447911123456").unwrap();
+        let service_only = format!(
+            r#"{{"twilio_account_sid":"{SID}","twilio_auth_token":"tok3n","twilio_messaging_service_sid":" {SERVICE} ","twilio_whatsapp_from":"","whatsapp_enabled":true}}"#
+        );
+        let ChannelConfig::Configured(c) = parse_org_secret(&service_only) else {
+            panic!("a service alone is a sender")
+        };
+        assert_eq!(c.whatsapp_from, None);
+        assert_eq!(
+            c.sender_params(),
+            vec![("MessagingServiceSid", SERVICE.to_owned())]
+        );
+        assert!(c.receives_at(&pool_sender, Some(SERVICE)));
+        assert!(!c.receives_at(&pool_sender, None));
+        assert!(!c.receives_at(&pool_sender, Some("MG0000000000000000000000000000000f")));
+        assert!(c.sent_from(Some("whatsapp:+447911123456"), Some(SERVICE)));
+        assert!(!c.sent_from(Some("whatsapp:+447911123456"), None));
+
+        // Beside the number: sends still name the service; inbound to the number counts too.
+        let both = secret("true", "+14155238886").replace(
+            '}',
+            &format!(r#","twilio_messaging_service_sid":"{SERVICE}"}}"#),
+        );
+        let ChannelConfig::Configured(c) = parse_org_secret(&both) else {
+            panic!("both are accepted")
+        };
+        assert_eq!(
+            c.sender_params(),
+            vec![("MessagingServiceSid", SERVICE.to_owned())]
+        );
+        assert!(c.receives_at(&number, None));
+        assert!(c.receives_at(&pool_sender, Some(SERVICE)));
+        assert!(c.sent_from(Some("whatsapp:+14155238886"), None));
+
+        // The number alone: From, and only that number.
+        let ChannelConfig::Configured(c) = parse_org_secret(&secret("true", "+14155238886")) else {
+            panic!()
+        };
+        assert_eq!(
+            c.sender_params(),
+            vec![("From", "whatsapp:+14155238886".to_owned())]
+        );
+        assert!(!c.receives_at(&pool_sender, Some(SERVICE)));
+
+        for (json, why) in [
+            (
+                service_only.replace(SERVICE, "MG123"),
+                "twilio_messaging_service_sid is not an MG… Messaging Service sid",
+            ),
+            (
+                service_only.replace(SERVICE, &SID.replace("AC", "MG").replace('a', "z")),
+                "twilio_messaging_service_sid is not an MG… Messaging Service sid",
+            ),
+            (
+                service_only.replace(SERVICE, ""),
+                "neither twilio_whatsapp_from nor twilio_messaging_service_sid is set",
+            ),
+        ] {
+            let ChannelConfig::NotConfigured { why: got } = parse_org_secret(&json) else {
+                panic!("{json} should be refused")
             };
             assert_eq!(got, why);
         }

@@ -38,6 +38,9 @@ pub struct ScriptedSender {
     templates: Arc<Mutex<Vec<Template>>>,
     template_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     template_reads: Arc<std::sync::atomic::AtomicUsize>,
+    /// The WhatsApp senders of every Messaging Service, or the failure of the next reads.
+    service_senders: Arc<Mutex<Vec<PhoneNumber>>>,
+    service_sender_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     /// Inbound messages Twilio knows, by sid (what `message` answers besides sent ones).
     received: Arc<Mutex<std::collections::HashMap<String, ListedMessage>>>,
     /// Sids the next accepted messages get (else new ones).
@@ -130,6 +133,8 @@ impl ScriptedSender {
                     num_media: Some("0".into()),
                     date_created: Some(at.to_rfc2822()),
                     status: Some("received".into()),
+                    from: None,
+                    messaging_service_sid: None,
                 },
             );
         }
@@ -153,6 +158,20 @@ impl ScriptedSender {
     pub fn media_most_at_once(&self) -> usize {
         self.media_most_at_once
             .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The WhatsApp senders a Messaging Service's pool lists from now on.
+    pub fn set_service_senders(&self, senders: Vec<PhoneNumber>) {
+        if let Ok(mut pool) = lock(&self.service_senders) {
+            *pool = senders;
+        }
+    }
+
+    /// The next read of a service's senders fails with `error`.
+    pub fn fail_service_senders(&self, error: TwilioError) {
+        if let Ok(mut failures) = lock(&self.service_sender_failures) {
+            failures.push_back(error);
+        }
     }
 
     /// Every attempt so far with the account sid it used, failed ones included.
@@ -213,6 +232,12 @@ impl WhatsAppSender for ScriptedSender {
             num_media: Some(media.to_string()),
             date_created: Some(chrono::Utc::now().to_rfc2822()),
             status: Some("queued".into()),
+            // Through a Messaging Service Twilio names the service (and later its pick).
+            from: config
+                .whatsapp_from
+                .as_ref()
+                .map(PhoneNumber::whatsapp_address),
+            messaging_service_sid: config.messaging_service_sid.clone(),
         };
         lock(&self.accepted)
             .map_err(|e| TwilioError::Network(e.to_string()))?
@@ -228,7 +253,7 @@ impl WhatsAppSender for ScriptedSender {
 
     async fn recent_messages(
         &self,
-        _config: &OrgConfig,
+        config: &OrgConfig,
         to: &PhoneNumber,
         _back_to: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<ListedMessage>, TwilioError> {
@@ -242,7 +267,10 @@ impl WhatsAppSender for ScriptedSender {
             .map_err(|e| TwilioError::Network(e.to_string()))?
             .iter()
             .rev()
-            .filter(|(number, _)| number == to)
+            .filter(|(number, m)| {
+                number == to
+                    && config.sent_from(m.from.as_deref(), m.messaging_service_sid.as_deref())
+            })
             .map(|(_, m)| m.clone())
             .collect())
     }
@@ -265,6 +293,21 @@ impl WhatsAppSender for ScriptedSender {
                 message: "The requested resource was not found".into(),
                 more_info: None,
             })
+    }
+
+    async fn service_senders(&self, config: &OrgConfig) -> Result<Vec<PhoneNumber>, TwilioError> {
+        if config.messaging_service_sid.is_none() {
+            return Ok(Vec::new());
+        }
+        if let Some(e) = lock(&self.service_sender_failures)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+        {
+            return Err(e);
+        }
+        lock(&self.service_senders)
+            .map(|s| s.clone())
+            .map_err(|e| TwilioError::Network(e.to_string()))
     }
 
     async fn templates(&self, _config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {

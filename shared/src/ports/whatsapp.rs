@@ -45,6 +45,13 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         &self,
         config: &OrgConfig,
     ) -> impl Future<Output = Result<Vec<crate::domain::Template>, TwilioError>> + Send;
+
+    /// The WhatsApp senders of the organization's Messaging Service (its sender pool);
+    /// empty when it names none.
+    fn service_senders(
+        &self,
+        config: &OrgConfig,
+    ) -> impl Future<Output = Result<Vec<PhoneNumber>, TwilioError>> + Send;
 }
 
 impl WhatsAppSender for crate::twilio::TwilioClient {
@@ -82,5 +89,9 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         config: &OrgConfig,
     ) -> Result<Vec<crate::domain::Template>, TwilioError> {
         crate::twilio::TwilioClient::templates(self, config).await
+    }
+
+    async fn service_senders(&self, config: &OrgConfig) -> Result<Vec<PhoneNumber>, TwilioError> {
+        crate::twilio::TwilioClient::service_senders(self, config).await
     }
 }

@@ -34,12 +34,11 @@ pub struct OutboundMessage {
 }
 
 impl OutboundMessage {
-    /// The Messages API form: `whatsapp:` addresses, and only the fields that are set.
-    pub fn form(&self, from: &PhoneNumber) -> Vec<(&'static str, String)> {
-        let mut form = vec![
-            ("From", from.whatsapp_address()),
-            ("To", self.to.whatsapp_address()),
-        ];
+    /// The Messages API form: the organization's sender (its Messaging Service or its
+    /// number), `whatsapp:` addresses, and only the fields that are set.
+    pub fn form(&self, config: &OrgConfig) -> Vec<(&'static str, String)> {
+        let mut form = config.sender_params();
+        form.push(("To", self.to.whatsapp_address()));
         match &self.content {
             OutboundContent::FreeForm { body, media_url } => {
                 if let Some(body) = body {
@@ -87,6 +86,11 @@ pub struct ListedMessage {
     pub date_created: Option<String>,
     #[serde(default)]
     pub status: Option<String>,
+    /// `whatsapp:+…`: the sender Twilio used (a Messaging Service's pick included).
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub messaging_service_sid: Option<String>,
 }
 
 impl ListedMessage {
@@ -133,6 +137,9 @@ pub struct TwilioClient {
     base_url: String,
     /// The Content API's base (`https://content.twilio.com`; the sandbox locally).
     content_base_url: String,
+    /// The Messaging API's base (`https://messaging.twilio.com`; the sandbox locally):
+    /// Messaging Services.
+    pub(super) messaging_base_url: String,
     content_page_size: u32,
     media_policy: MediaPolicy,
 }
@@ -155,6 +162,7 @@ impl TwilioClient {
             timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             content_base_url: "https://content.twilio.com".to_owned(),
+            messaging_base_url: "https://messaging.twilio.com".to_owned(),
             content_page_size: CONTENT_PAGE_SIZE,
             media_policy: MediaPolicy::new(
                 DEFAULT_MEDIA_HOSTS,
@@ -186,8 +194,16 @@ impl TwilioClient {
         Ok(self)
     }
 
+    /// Calls the Messaging API (Messaging Services) at this base instead of Twilio's.
+    pub fn with_messaging_base_url(mut self, base_url: &str) -> Result<Self, TwilioError> {
+        url::Url::parse(base_url)
+            .map_err(|e| TwilioError::InvalidResponse(format!("Messaging API base URL: {e}")))?;
+        self.messaging_base_url = base_url.trim_end_matches('/').to_owned();
+        Ok(self)
+    }
+
     /// A request to Twilio's API on the shared client, within the Twilio timeout.
-    fn api(
+    pub(super) fn api(
         &self,
         method: reqwest::Method,
         url: url::Url,
@@ -227,7 +243,7 @@ impl TwilioClient {
             "{}/2010-04-01/Accounts/{}/Messages.json",
             self.base_url, config.account_sid
         );
-        let body = serde_urlencoded::to_string(message.form(&config.whatsapp_from))
+        let body = serde_urlencoded::to_string(message.form(config))
             .map_err(|e| TwilioError::InvalidResponse(e.to_string()))?;
         let url = url::Url::parse(&url)
             .map_err(|e| TwilioError::Network(format!("Twilio base URL: {e}")))?;
@@ -268,10 +284,12 @@ impl TwilioClient {
         json_answer(request, config).await
     }
 
-    /// The messages from the organization's sender to one contact, most recent first
-    /// (Twilio's Messages list filtered by `To` and `From`), page after page until one
-    /// created before `back_to` is listed or the list ends (at most `RECONCILE_MAX_PAGES`):
-    /// a busy conversation does not hide an older message on a later page.
+    /// The messages from the organization to one contact, most recent first (Twilio's
+    /// Messages list filtered by `To`, and by `From` when it sends from its number; the list
+    /// has no Messaging Service filter, so with a service only the messages it sent are
+    /// kept), page after page until one created before `back_to` is listed or the list ends
+    /// (at most `RECONCILE_MAX_PAGES`): a busy conversation does not hide an older message on
+    /// a later page.
     pub async fn recent_messages(
         &self,
         config: &OrgConfig,
@@ -283,10 +301,14 @@ impl TwilioClient {
             self.base_url, config.account_sid
         ))
         .map_err(|e| TwilioError::Network(format!("Twilio base URL: {e}")))?;
-        url.query_pairs_mut()
-            .append_pair("To", &to.whatsapp_address())
-            .append_pair("From", &config.whatsapp_from.whatsapp_address())
-            .append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("To", &to.whatsapp_address());
+            if let (None, Some(from)) = (&config.messaging_service_sid, &config.whatsapp_from) {
+                query.append_pair("From", &from.whatsapp_address());
+            }
+            query.append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
+        }
         // Only the account's own Messages list is followed, on the API's origin.
         let list_path = format!("/2010-04-01/Accounts/{}/Messages.json", config.account_sid);
         let mut listed = Vec::new();
@@ -297,7 +319,9 @@ impl TwilioClient {
                 .messages
                 .iter()
                 .any(|m| m.created_at().is_none_or(|at| at < back_to));
-            listed.extend(page.messages);
+            listed.extend(page.messages.into_iter().filter(|m| {
+                config.sent_from(m.from.as_deref(), m.messaging_service_sid.as_deref())
+            }));
             let next = page
                 .next_page_uri
                 .filter(|next| next.split('?').next() == Some(list_path.as_str()));
@@ -446,7 +470,7 @@ fn media_transport_error(e: reqwest::Error) -> TwilioError {
 
 /// Sends an API request with the account's credentials and reads Twilio's JSON answer, or
 /// its error document.
-async fn json_answer<T: serde::de::DeserializeOwned>(
+pub(super) async fn json_answer<T: serde::de::DeserializeOwned>(
     request: reqwest::RequestBuilder,
     config: &OrgConfig,
 ) -> Result<T, TwilioError> {
@@ -495,9 +519,24 @@ mod tests {
         PhoneNumber::parse_e164("+60123456789").unwrap()
     }
 
+    fn config(secret: serde_json::Value) -> OrgConfig {
+        match crate::domain::parse_org_secret(&secret.to_string()) {
+            crate::domain::ChannelConfig::Configured(c) => c,
+            crate::domain::ChannelConfig::NotConfigured { why } => panic!("{why}"),
+        }
+    }
+
+    fn numbered() -> OrgConfig {
+        config(serde_json::json!({
+            "twilio_account_sid": crate::testing::ACCOUNT_SID,
+            "twilio_auth_token": "t",
+            "twilio_whatsapp_from": "whatsapp:+14155238886",
+            "whatsapp_enabled": true,
+        }))
+    }
+
     #[test]
     fn free_form_adds_whatsapp_prefixes_and_only_set_fields() {
-        let from = PhoneNumber::parse_e164("+14155238886").unwrap();
         let m = OutboundMessage {
             to: to(),
             content: OutboundContent::FreeForm {
@@ -507,7 +546,7 @@ mod tests {
             status_callback: Some("https://x/status?message_id=1".into()),
         };
         assert_eq!(
-            m.form(&from),
+            m.form(&numbered()),
             vec![
                 ("From", "whatsapp:+14155238886".to_owned()),
                 ("To", "whatsapp:+60123456789".to_owned()),
@@ -515,11 +554,30 @@ mod tests {
                 ("StatusCallback", "https://x/status?message_id=1".to_owned()),
             ]
         );
+        // With a Messaging Service, the service instead of From: Twilio picks the sender.
+        let service = config(serde_json::json!({
+            "twilio_account_sid": crate::testing::ACCOUNT_SID,
+            "twilio_auth_token": "t",
+            "twilio_whatsapp_from": "whatsapp:+14155238886",
+            "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef",
+            "whatsapp_enabled": true,
+        }));
+        let form = m.form(&service);
+        assert_eq!(
+            form[..2],
+            [
+                (
+                    "MessagingServiceSid",
+                    "MG0123456789abcdef0123456789abcdef".to_owned()
+                ),
+                ("To", "whatsapp:+60123456789".to_owned()),
+            ]
+        );
+        assert!(!form.iter().any(|(k, _)| *k == "From"));
     }
 
     #[test]
     fn template_sends_content_sid_and_variables() {
-        let from = PhoneNumber::parse_e164("+14155238886").unwrap();
         let m = OutboundMessage {
             to: to(),
             content: OutboundContent::Template {
@@ -528,7 +586,7 @@ mod tests {
             },
             status_callback: None,
         };
-        let form = m.form(&from);
+        let form = m.form(&numbered());
         assert!(form.contains(&("ContentSid", "HX0123".to_owned())));
         assert!(form.contains(&("ContentVariables", r#"{"1":"Aisha"}"#.to_owned())));
         assert!(!form.iter().any(|(k, _)| *k == "Body"));

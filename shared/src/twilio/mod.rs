@@ -1,11 +1,12 @@
-//! The Twilio protocol: Messages and Content API client, webhook forms, request signatures,
-//! error codes.
+//! The Twilio protocol: Messages, Content and Messaging Services API client, webhook forms,
+//! request signatures, error codes.
 
 mod client;
 pub mod content;
 mod error;
 mod media_fetch;
 mod overrides;
+mod services;
 mod signature;
 mod webhook;
 

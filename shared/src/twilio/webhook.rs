@@ -79,6 +79,9 @@ pub struct InboundMessage {
     /// withholds it (then `details.user` says who wrote).
     pub from: Option<PhoneNumber>,
     pub to: PhoneNumber,
+    /// The Messaging Service of the sender written to, when it belongs to one: inbound to
+    /// any of a service's senders is the organization's that sends through it.
+    pub messaging_service_sid: Option<String>,
     pub body: String,
     pub media: Vec<InboundMedia>,
     pub profile_name: Option<String>,
@@ -212,6 +215,10 @@ impl InboundMessage {
             account_sid: account_sid.to_owned(),
             from,
             to,
+            messaging_service_sid: form
+                .get("MessagingServiceSid")
+                .filter(|sid| !sid.is_empty())
+                .map(str::to_owned),
             body,
             media,
             profile_name: form.get("ProfileName").map(str::to_owned),

@@ -1307,6 +1307,8 @@ fn reconciliation_matches_body_media_time_and_unclaimed_sids() {
         num_media: Some(media.into()),
         date_created: Some(at.to_rfc2822()),
         status: Some("delivered".into()),
+        from: Some(format!("whatsapp:{SENDER}")),
+        messaging_service_sid: None,
     };
     let message = Message::outbound_pending(
         &org("org-a"),
@@ -1389,9 +1391,12 @@ async fn a_template_goes_as_content_sid_and_variables_and_is_reconciled() {
             content_variables: Some(r#"{"1":"Aisha"}"#.into()),
         }
     );
-    let form = attempts[0]
-        .1
-        .form(&shared::domain::PhoneNumber::parse_e164(SENDER).unwrap());
+    let ChannelConfig::Configured(config) =
+        shared::domain::parse_org_secret(&secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true))
+    else {
+        panic!("the test secret is complete")
+    };
+    let form = attempts[0].1.form(&config);
     assert!(form.iter().any(|(k, v)| *k == "ContentSid" && v == sid));
     assert!(!form.iter().any(|(k, _)| *k == "Body" || *k == "MediaUrl"));
     assert_eq!(stored(&w, &job).await.twilio_message_sid, Some(twilio_sid));

@@ -382,30 +382,39 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
         name.value, "whatsapp/${OrganizationId}/twilio",
         "the name the functions read"
     );
-    let params = [
-        ("TwilioAccountSid", "AC0123456789abcdef0123456789abcdef"),
-        ("TwilioAuthToken", "0123456789abcdef0123456789abcdef"),
-        ("TwilioWhatsAppFrom", "whatsapp:+14155238886"),
-    ];
-    for (enabled, expect_configured) in [("true", true), ("false", false)] {
+    // The secret the stack writes for these parameters (the rest at their defaults).
+    let written = |overrides: &[(&str, &str)]| {
         let mut json = sub.value.as_str().unwrap().to_owned();
-        for (k, v) in params.iter().chain(
-            [
-                ("WhatsAppEnabled", enabled),
-                ("MessageRetentionDays", ""),
-                ("TwilioApiKeySid", ""),
-                ("TwilioApiKeySecret", ""),
-            ]
-            .iter(),
-        ) {
+        let defaults = [
+            ("TwilioAccountSid", "AC0123456789abcdef0123456789abcdef"),
+            ("TwilioAuthToken", "0123456789abcdef0123456789abcdef"),
+            ("TwilioWhatsAppFrom", "whatsapp:+14155238886"),
+            ("TwilioMessagingServiceSid", ""),
+            ("WhatsAppEnabled", "true"),
+            ("MessageRetentionDays", ""),
+            ("TwilioApiKeySid", ""),
+            ("TwilioApiKeySecret", ""),
+        ];
+        for (k, default) in defaults {
+            let v = overrides
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map_or(default, |(_, v)| *v);
             json = json.replace(&format!("${{{k}}}"), v);
         }
-        let configured = matches!(
-            shared::domain::parse_org_secret(&json),
-            shared::domain::ChannelConfig::Configured(_)
+        assert!(
+            !json.contains("${"),
+            "every placeholder is a parameter: {json}"
         );
-        assert_eq!(configured, expect_configured, "{json}");
-    }
+        json
+    };
+    let configured =
+        |overrides: &[(&str, &str)]| match shared::domain::parse_org_secret(&written(overrides)) {
+            shared::domain::ChannelConfig::Configured(config) => Some(config),
+            shared::domain::ChannelConfig::NotConfigured { .. } => None,
+        };
+    assert!(configured(&[]).is_some());
+    assert!(configured(&[("WhatsAppEnabled", "false")]).is_none());
     // Every retention the parameter allows is one the functions accept, and the only ones.
     let allowed: Vec<String> = infra["Parameters"]["MessageRetentionDays"]["AllowedValues"]
         .as_sequence()
@@ -417,52 +426,39 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
     expected.extend(shared::domain::RETENTION_DAYS.iter().map(|d| d.to_string()));
     assert_eq!(allowed, expected);
     for days in &allowed {
-        let mut json = sub.value.as_str().unwrap().to_owned();
-        for (k, v) in params.iter().chain(
-            [
-                ("WhatsAppEnabled", "true"),
-                ("MessageRetentionDays", days.as_str()),
-                ("TwilioApiKeySid", ""),
-                ("TwilioApiKeySecret", ""),
-            ]
-            .iter(),
-        ) {
-            json = json.replace(&format!("${{{k}}}"), v);
-        }
-        let shared::domain::ChannelConfig::Configured(config) =
-            shared::domain::parse_org_secret(&json)
-        else {
-            panic!("{json}")
-        };
+        let config = configured(&[("MessageRetentionDays", days.as_str())]).expect(days);
         assert_eq!(config.message_retention_days, days.parse().ok(), "{days:?}");
     }
     assert_eq!(infra["Parameters"]["TwilioAuthToken"]["NoEcho"], true);
     assert_eq!(infra["Parameters"]["TwilioApiKeySecret"]["NoEcho"], true);
     // With an API key: REST authenticates with it, the auth token stays for webhooks.
-    let mut json = sub.value.as_str().unwrap().to_owned();
-    for (k, v) in params.iter().chain(
-        [
-            ("WhatsAppEnabled", "true"),
-            ("MessageRetentionDays", ""),
-            ("TwilioApiKeySid", "SK0123456789abcdef0123456789abcdef"),
-            ("TwilioApiKeySecret", "keysecret0123456789abcdef"),
-        ]
-        .iter(),
-    ) {
-        json = json.replace(&format!("${{{k}}}"), v);
-    }
-    let shared::domain::ChannelConfig::Configured(config) = shared::domain::parse_org_secret(&json)
-    else {
-        panic!("{json}")
-    };
+    let config = configured(&[
+        ("TwilioApiKeySid", "SK0123456789abcdef0123456789abcdef"),
+        ("TwilioApiKeySecret", "keysecret0123456789abcdef"),
+    ])
+    .unwrap();
     assert_eq!(
         config.rest_credentials().0,
         "SK0123456789abcdef0123456789abcdef"
     );
-    assert!(
-        !json.contains("${"),
-        "every placeholder is a parameter: {json}"
-    );
+    // A Messaging Service instead of the number, or beside it: sends name the service.
+    for from in ["", "whatsapp:+14155238886"] {
+        let config = configured(&[
+            ("TwilioWhatsAppFrom", from),
+            (
+                "TwilioMessagingServiceSid",
+                "MG0123456789abcdef0123456789abcdef",
+            ),
+        ])
+        .expect(from);
+        assert_eq!(
+            config.messaging_service_sid.as_deref(),
+            Some("MG0123456789abcdef0123456789abcdef")
+        );
+    }
+    // Neither is what the stack's rule refuses, and the functions would not use.
+    assert!(configured(&[("TwilioWhatsAppFrom", "")]).is_none());
+    assert!(infra["Rules"]["HasASender"].is_mapping());
 }
 
 /// The worker claims with UpdateItem, reads back with GetItem, and, reconciling a send whose

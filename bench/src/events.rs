@@ -74,6 +74,22 @@ pub fn mark_read(up_to: &str) -> Vec<u8> {
     json(&event)
 }
 
+/// An agent typing in the benchmark contact's conversation (the typing hint).
+pub fn typing() -> Vec<u8> {
+    let mut event = jwt_event(
+        "POST",
+        "/whatsapp/conversations/{contact_id}/typing",
+        "",
+        Some(ORG),
+        None,
+    );
+    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/typing"));
+    event
+        .path_parameters
+        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
+    json(&event)
+}
+
 /// The newest page of the conversation (what opening a contact loads).
 pub fn conversation_page() -> Vec<u8> {
     let query = format!("contact_id={CONTACT_ID}");

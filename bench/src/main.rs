@@ -310,6 +310,20 @@ async fn run(args: Args) -> Result<(), String> {
     )
     .await?;
     inbox.extra_usage.push(read_usage);
+    // The typing hint: the read above (or the warm-up) sent the indicator; the 20 measured
+    // come while it is up (one failed conditional PutItem each), as a burst of keys does.
+    let (typing_usage, _) = measure::extra(
+        &Function::binary("inbox", bin("inbox")),
+        &options,
+        "typing hint (indicator up)",
+        20,
+        |_| events::typing(),
+    )
+    .await?;
+    if twilio.indicator_count() == 0 {
+        return Err("no read receipt or typing indicator reached the Twilio stub".into());
+    }
+    inbox.extra_usage.push(typing_usage);
     eprintln!(
         "filling an organization with {} contacts and {} conversations",
         inbox::CONTACTS,

@@ -1,5 +1,7 @@
 //! The Messages API on loopback, for the worker and for the Node.js alternative: checks that
 //! the request is authenticated and complete, answers 201 with a new `SM…` sid, as Twilio does.
+//! Also the Messaging API's typing indicator (the inbox's read receipts), which answers
+//! `{"success": true}`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,12 +17,18 @@ use serde_json::json;
 #[derive(Clone, Default)]
 pub struct TwilioStub {
     pub accepted: Arc<AtomicU64>,
+    pub indicators: Arc<AtomicU64>,
 }
 
 impl TwilioStub {
     /// Messages the stub accepted.
     pub fn accepted_count(&self) -> u64 {
         self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// Typing indicators the stub took.
+    pub fn indicator_count(&self) -> u64 {
+        self.indicators.load(Ordering::Relaxed)
     }
 
     /// Serves on a free loopback port; answers with the base URL to use instead of
@@ -32,6 +40,7 @@ impl TwilioStub {
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
                 post(create_message),
             )
+            .route("/v2/Indicators/Typing.json", post(typing_indicator))
             .with_state(stub.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -48,16 +57,8 @@ async fn create_message(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("Basic "))
-    {
-        return (
-            StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"code": 20003, "message": "Authenticate", "status": 401})),
-        )
-            .into_response();
+    if let Some(refused) = unauthenticated(&headers) {
+        return refused;
     }
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
@@ -87,4 +88,43 @@ async fn create_message(
         })),
     )
         .into_response()
+}
+
+fn unauthenticated(headers: &HeaderMap) -> Option<Response> {
+    let basic = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Basic "));
+    (!basic).then(|| {
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"code": 20003, "message": "Authenticate", "status": 401})),
+        )
+            .into_response()
+    })
+}
+
+async fn typing_indicator(
+    State(stub): State<TwilioStub>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthenticated(&headers) {
+        return refused;
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    if field("channel") != Some("whatsapp") || field("messageId").is_none() {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"code": 20001, "message": "Invalid parameter", "status": 400})),
+        )
+            .into_response();
+    }
+    stub.indicators.fetch_add(1, Ordering::Relaxed);
+    axum::Json(json!({ "success": true })).into_response()
 }

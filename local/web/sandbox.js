@@ -3,6 +3,8 @@
 // a button tap, a reply quoting our last message, a message from an ad, an unsupported type)
 // and make the next send fail. Served by
 // the runner at /local/sandbox.js and mounted by the page; never part of the deployed page.
+// It also shows what the contact's phone shows of the business: "typing…" while a typing
+// indicator is up, and blue ticks on the contact's messages an agent read.
 
 // WhatsApp's other kinds, as Twilio posts them (see /sandbox/reply).
 const KINDS = {
@@ -71,6 +73,13 @@ function panelContent() {
         h("button", { type: "button", id: "sandbox-fail", text: "Arm" }),
         h("span", { id: "sandbox-fault-status", role: "status" }),
       ),
+    ),
+    h(
+      "div",
+      { id: "sandbox-phone", "aria-live": "polite" },
+      h("span", { class: "sandbox-phone-title", text: "On the contact's phone: " }),
+      h("span", { id: "sandbox-typing" }),
+      h("span", { id: "sandbox-ticks" }),
     ),
   ];
 }
@@ -147,6 +156,29 @@ export function mount({ state, toast, pollSoon, apiUrl }) {
     reply({ body: "Replying to that", reply_to: ours.twilio_message_sid });
   });
   $("sandbox-fail").addEventListener("click", fail);
+
+  // What the selected contact's phone shows, read from the sandbox every second.
+  async function showPhone() {
+    const contact = state.contact;
+    if (!contact || !contact.phone_number || panel.hidden) {
+      $("sandbox-typing").textContent = "";
+      $("sandbox-ticks").textContent = "";
+      return;
+    }
+    try {
+      const query = new URLSearchParams({ phone: contact.phone_number, organization_id: state.organization || "" });
+      const response = await fetch(apiUrl(`/sandbox/phone?${query}`));
+      if (!response.ok || state.contact !== contact) return;
+      const phone = await response.json();
+      const newest = phone.messages[phone.messages.length - 1];
+      $("sandbox-typing").textContent = phone.typing ? "typing…" : "";
+      $("sandbox-ticks").textContent = newest ? `your last message ${newest.read ? "✓✓ read" : "✓✓ delivered"}` : "";
+      $("sandbox-ticks").className = newest && newest.read ? "read" : "";
+    } catch {
+      // The next second tries again.
+    }
+  }
+  setInterval(showPhone, 1000);
   document.addEventListener("whatsapp:channel", (event) => (panel.hidden = event.detail !== "whatsapp"));
   document.addEventListener("whatsapp:contact", () => ($("sandbox-fault-status").textContent = ""));
 }

@@ -66,6 +66,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/whatsapp/conversations/{contact_id}/typing",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "POST",
         path: "/whatsapp/messages",
         function: "send-message",
         auth: Auth::Jwt,

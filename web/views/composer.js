@@ -2,6 +2,7 @@
 // the channel, the contact and the window allow (`composing`, shared with the templates view).
 
 import { sendComposition } from "../actions/compose.js";
+import { agentTyping } from "../actions/typing.js";
 import { addFiles, removeAttachment } from "../actions/uploads.js";
 import { $, el, formatSize } from "../dom.js";
 import { composing, subscribe } from "../state.js";
@@ -37,6 +38,9 @@ async function send(event) {
 
 export function mountComposer() {
   $("composer").addEventListener("submit", send);
+  $("message-text").addEventListener("input", (event) => {
+    if (event.target.value.trim()) agentTyping();
+  });
   $("message-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();

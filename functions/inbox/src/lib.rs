@@ -11,8 +11,19 @@
 //! - `POST /whatsapp/conversations/{contact_id}/read` with `{"up_to": "<message id>"}`: marks
 //!   read every inbound message up to that one, for the whole organization (one shared
 //!   inbox). Idempotent; an older marker changes nothing. 404 for a contact that is not the
-//!   organization's, 422 for a message that is not in that conversation.
+//!   organization's, 422 for a message that is not in that conversation. When the marker
+//!   covers the conversation's newest inbound message, WhatsApp is told (`indicator`).
+//! - `POST /whatsapp/conversations/{contact_id}/typing`: an agent is typing a reply; WhatsApp
+//!   shows "typing…" to the contact (`indicator`: at most every 20 s, never an error). 404
+//!   for a contact that is not the organization's; else 200 with what became of it.
+//!
+//! Layout: `indicator` — the typing indicator and read receipts (Twilio's Indicators API).
 
+mod indicator;
+
+pub use indicator::{INDICATOR_EVERY, Indicator, READ_RECEIPT_MAX_AGE};
+
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ConversationContact,
@@ -20,7 +31,7 @@ use shared::api::{
     path_parameter, query, query_limit, route_key,
 };
 use shared::config::Settings;
-use shared::domain::{ContactId, ConversationSummary, MessageId, OrganizationId};
+use shared::domain::{Contact, ContactId, ConversationSummary, MessageId, OrganizationId};
 use shared::ports::{ContactStore, ConversationStore, MessageStore, Ports};
 use shared::runtime::HttpRoutes;
 
@@ -67,6 +78,7 @@ impl<P: Ports> HttpRoutes for InboxApi<P> {
         match route_key(event).as_str() {
             "GET /whatsapp/conversations" => self.list(&org, event).await,
             "POST /whatsapp/conversations/{contact_id}/read" => self.read(&org, event).await,
+            "POST /whatsapp/conversations/{contact_id}/typing" => self.typing(&org, event).await,
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }
@@ -112,33 +124,40 @@ impl<P: Ports> InboxApi<P> {
         ))
     }
 
+    /// The path's contact, the organization's own; an id of another organization is "not
+    /// found", exactly like an unknown one.
+    async fn path_contact(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<Contact, ApiError> {
+        let contact_id = path_parameter(event, "contact_id")
+            .and_then(|id| ContactId::parse(id).ok())
+            .ok_or(ApiError::NotFound("Contact not found."))?;
+        self.ports
+            .contacts()
+            .get(org, &contact_id)
+            .await?
+            .ok_or(ApiError::NotFound("Contact not found."))
+    }
+
     async fn read(
         &self,
         org: &OrganizationId,
         event: &ApiGatewayV2httpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        // An id of another organization is "not found", exactly like an unknown one.
-        let contact_id = path_parameter(event, "contact_id")
-            .and_then(|id| ContactId::parse(id).ok())
-            .ok_or(ApiError::NotFound("Contact not found."))?;
         let request: ReadRequest = json_body(event)?;
         let up_to = MessageId::parse(request.up_to.trim())
             .map_err(|_| ApiError::InvalidParameter("up_to must be a message id.".into()))?;
-        let contact = self
-            .ports
-            .contacts()
-            .get(org, &contact_id)
-            .await?
-            .ok_or(ApiError::NotFound("Contact not found."))?;
-        let in_conversation = self
+        let contact = self.path_contact(org, event).await?;
+        let contact_id = contact.contact_id.clone();
+        let read = self
             .ports
             .messages()
             .get(org, &up_to)
             .await?
-            .is_some_and(|m| m.contact_id.as_ref() == Some(&contact_id));
-        if !in_conversation {
-            return Err(ApiError::NotInConversation);
-        }
+            .filter(|m| m.contact_id.as_ref() == Some(&contact_id))
+            .ok_or(ApiError::NotInConversation)?;
         let summary = self
             .ports
             .messages()
@@ -146,10 +165,40 @@ impl<P: Ports> InboxApi<P> {
             .await?
             .ok_or(ApiError::NotInConversation)?;
         tracing::info!(organization_id = %org, contact_id = %contact_id, unread = summary.unread(), "conversation read");
+        // The marker this request set (or one another agent set to the same message): the
+        // contact learns it was read.
+        if summary.last_read_id == Some(up_to) {
+            let inbound = self.newest_inbound(org, &contact, Some(&read)).await;
+            let indicator = self
+                .indicate(org, &contact, inbound.as_ref(), Utc::now())
+                .await;
+            tracing::debug!(organization_id = %org, contact_id = %contact_id, ?indicator, "read receipt");
+        }
         Ok(json_response(
             200,
             &view(ConversationContact::from(&contact), &summary),
         ))
+    }
+}
+
+/// The typing route's answer.
+#[derive(Debug, Serialize)]
+struct TypingAnswer {
+    indicator: Indicator,
+}
+
+impl<P: Ports> InboxApi<P> {
+    async fn typing(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let contact = self.path_contact(org, event).await?;
+        let inbound = self.newest_inbound(org, &contact, None).await;
+        let indicator = self
+            .indicate(org, &contact, inbound.as_ref(), Utc::now())
+            .await;
+        Ok(json_response(200, &TypingAnswer { indicator }))
     }
 }
 

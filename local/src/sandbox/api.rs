@@ -221,6 +221,7 @@ pub async fn create_message(
         date_created: twilio_date(now),
         messaging_service_sid: sender.messaging_service_sid.clone(),
         api_key_sid: super::auth::key_of(&headers),
+        read_by_business: false,
     };
     let resource = resource(&message);
     sandbox.record(message);

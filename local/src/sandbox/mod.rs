@@ -12,12 +12,15 @@
 //!   auth, redirecting to `/cdn/{sid}` like Twilio's media CDN
 //! - `GET /v1/ContentAndApprovals` — the Content API: the account's templates from the seed
 //! - `GET /v1/Services/{sid}/ChannelSenders` — a Messaging Service's WhatsApp senders
+//! - `POST /v2/Indicators/Typing.json` — the typing indicator, which also marks read; `GET
+//!   /phone?phone=` — what the contact's phone shows of it
 //! - `GET|POST|DELETE /faults` — failure injection
 
 mod api;
 mod auth;
 mod content;
 mod faults;
+mod indicators;
 mod keys;
 mod media;
 mod reply;
@@ -74,6 +77,8 @@ pub struct SandboxMessage {
     /// The API key the product sent it with (None: the account's auth token, or inbound).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub api_key_sid: Option<String>,
+    /// An inbound message the business marked read (a typing indicator named it or a later one).
+    pub read_by_business: bool,
 }
 
 struct State {
@@ -87,6 +92,8 @@ struct State {
     /// When each contact last wrote to each account (the seed's times, then replies): WhatsApp
     /// delivers free-form messages only within 24 hours of it.
     last_inbound: Mutex<HashMap<(String, PhoneNumber), chrono::DateTime<chrono::Utc>>>,
+    /// Until when each contact (account sid, `whatsapp:` address) sees "typing…".
+    typing: Mutex<HashMap<(String, String), chrono::DateTime<chrono::Utc>>>,
     http: reqwest::Client,
     /// Where the product's API is reachable (inbound webhooks go there).
     public_base_url: String,
@@ -160,6 +167,7 @@ impl Sandbox {
                 faults: Mutex::default(),
                 media: Mutex::default(),
                 last_inbound: Mutex::new(last_inbound),
+                typing: Mutex::new(HashMap::new()),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -199,6 +207,8 @@ impl Sandbox {
                 "/v1/ContentAndApprovals",
                 get(content::content_and_approvals),
             )
+            .route("/v2/Indicators/Typing.json", post(indicators::typing))
+            .route("/phone", get(indicators::phone))
             .route(
                 "/v1/Services/{service_sid}/ChannelSenders",
                 get(services::channel_senders),
@@ -237,9 +247,16 @@ impl Sandbox {
     }
 
     fn set_status(&self, sid: &str, status: &str, error_code: Option<u32>) {
-        if let Some(m) = lock(&self.state.messages).iter_mut().find(|m| m.sid == sid) {
-            m.status = status.to_owned();
-            m.error_code = error_code;
+        let delivered = lock(&self.state.messages)
+            .iter_mut()
+            .find(|m| m.sid == sid)
+            .and_then(|m| {
+                m.status = status.to_owned();
+                m.error_code = error_code;
+                (status == "delivered").then(|| (m.account_sid.clone(), m.to.clone()))
+            });
+        if let Some((account_sid, contact)) = delivered {
+            self.typing_ends(&account_sid, &contact);
         }
     }
 

@@ -315,6 +315,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         date_created: twilio_date(Utc::now()),
         messaging_service_sid: service,
         api_key_sid: None,
+        read_by_business: false,
     });
     let overrides = request
         .overrides

@@ -11,6 +11,7 @@ mod gateway;
 mod live;
 mod messaging_services;
 mod openapi;
+mod read_receipts;
 mod sandbox;
 mod security;
 mod web;

@@ -25,6 +25,7 @@ fn config() -> OrgConfig {
         whatsapp_from: Some(PhoneNumber::parse_e164("+14155238886").unwrap()),
         messaging_service_sid: None,
         message_retention_days: None,
+        send_read_receipts: true,
     }
 }
 

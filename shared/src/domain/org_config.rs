@@ -26,6 +26,9 @@ pub struct OrgConfig {
     /// How long the organization keeps its messages and their media (`message_retention_days`;
     /// None: for ever). One of `RETENTION_DAYS`, each an S3 lifecycle rule of the bucket.
     pub message_retention_days: Option<u32>,
+    /// `send_read_receipts` (default true): opening a conversation tells WhatsApp its
+    /// messages were read (blue ticks), and typing shows "typing…" to the contact.
+    pub send_read_receipts: bool,
 }
 
 /// The retention periods an organization may choose: the media bucket has one lifecycle rule
@@ -127,6 +130,8 @@ struct SecretDocument {
     whatsapp_enabled: Option<serde_json::Value>,
     #[serde(default)]
     message_retention_days: Option<serde_json::Value>,
+    #[serde(default)]
+    send_read_receipts: Option<serde_json::Value>,
 }
 
 /// `AC` and 32 hex digits: the shape of every Twilio account sid.
@@ -254,6 +259,9 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
             }
         }
     };
+    let Some(send_read_receipts) = flag(doc.send_read_receipts.as_ref(), true) else {
+        return ChannelConfig::not_configured("send_read_receipts is neither true nor false");
+    };
     ChannelConfig::Configured(OrgConfig {
         account_sid,
         auth_token: SecretString::from(auth_token),
@@ -261,7 +269,24 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
         whatsapp_from,
         messaging_service_sid,
         message_retention_days,
+        send_read_receipts,
     })
+}
+
+/// A yes/no setting: a boolean or its text (CloudFormation writes parameters as text);
+/// absent, null or empty is `default`; anything else None.
+fn flag(value: Option<&serde_json::Value>, default: bool) -> Option<bool> {
+    match value {
+        None | Some(serde_json::Value::Null) => Some(default),
+        Some(serde_json::Value::Bool(b)) => Some(*b),
+        Some(serde_json::Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+            "" => Some(default),
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        Some(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -292,6 +317,38 @@ mod tests {
                 !format!("{c:?}").contains("tok3n"),
                 "Debug must not print the token"
             );
+        }
+    }
+
+    #[test]
+    fn read_receipts_are_on_unless_the_secret_turns_them_off() {
+        let with = |value: &str| {
+            let json = secret("true", "+14155238886")
+                .replace('}', &format!(r#","send_read_receipts":{value}}}"#));
+            parse_org_secret(&json)
+        };
+        let ChannelConfig::Configured(c) = parse_org_secret(&secret("true", "+14155238886")) else {
+            panic!()
+        };
+        assert!(c.send_read_receipts, "on when the secret says nothing");
+        for (value, expected) in [
+            ("true", true),
+            ("false", false),
+            ("\"false\"", false),
+            ("\" TRUE \"", true),
+            ("\"\"", true),
+            ("null", true),
+        ] {
+            let ChannelConfig::Configured(c) = with(value) else {
+                panic!("{value} should be accepted")
+            };
+            assert_eq!(c.send_read_receipts, expected, "{value}");
+        }
+        for value in ["\"no\"", "1", "[]"] {
+            let ChannelConfig::NotConfigured { why } = with(value) else {
+                panic!("{value} should be refused")
+            };
+            assert_eq!(why, "send_read_receipts is neither true nor false");
         }
     }
 

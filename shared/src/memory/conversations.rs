@@ -2,7 +2,7 @@
 //! message and its summary change together, as the DynamoDB store writes an inbound message
 //! and its count in one transaction. Sorted as the `inbox` index sorts them.
 
-use chrono::Utc;
+use chrono::{DateTime, Duration, Utc};
 
 use super::lock;
 use super::messages::{MemoryMessages, State};
@@ -125,6 +125,26 @@ impl ConversationStore for MemoryMessages {
         self.summary_changed(&next);
         state.summaries.insert(key, next.clone());
         Ok(Some(next))
+    }
+
+    async fn take_indicator_turn(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        now: DateTime<Utc>,
+        every: Duration,
+    ) -> PortResult<bool> {
+        let mut state = lock(&self.state)?;
+        let key = (org.clone(), contact.clone());
+        if state
+            .indicator_turns
+            .get(&key)
+            .is_some_and(|at| *at > now - every)
+        {
+            return Ok(false);
+        }
+        state.indicator_turns.insert(key, now);
+        Ok(true)
     }
 
     async fn forget(&self, org: &OrganizationId, contact: &ContactId) -> PortResult<()> {

@@ -28,6 +28,8 @@ pub(super) struct State {
     idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
     /// One per conversation with a message (`conversations`).
     pub(super) summaries: HashMap<(OrganizationId, ContactId), crate::domain::ConversationSummary>,
+    /// When each conversation's typing indicator turn was last taken.
+    pub(super) indicator_turns: HashMap<(OrganizationId, ContactId), DateTime<Utc>>,
 }
 
 #[derive(Clone, Default)]
@@ -520,6 +522,12 @@ mod tests {
             &MemoryMessages::new(),
         )
         .await;
+    }
+
+    #[tokio::test]
+    async fn an_indicator_turn_comes_once_per_period() {
+        crate::testing::inbox::an_indicator_turn_comes_once_per_period(&MemoryMessages::new())
+            .await;
     }
 
     #[tokio::test]

@@ -41,6 +41,9 @@ pub struct ScriptedSender {
     /// The WhatsApp senders of every Messaging Service, or the failure of the next reads.
     service_senders: Arc<Mutex<Vec<PhoneNumber>>>,
     service_sender_failures: Arc<Mutex<VecDeque<TwilioError>>>,
+    /// The typing indicators asked for (the message sids), and failures of the next ones.
+    typing_indicators: Arc<Mutex<Vec<String>>>,
+    typing_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     /// Inbound messages Twilio knows, by sid (what `message` answers besides sent ones).
     received: Arc<Mutex<std::collections::HashMap<String, ListedMessage>>>,
     /// Sids the next accepted messages get (else new ones).
@@ -170,6 +173,20 @@ impl ScriptedSender {
     /// The next read of a service's senders fails with `error`.
     pub fn fail_service_senders(&self, error: TwilioError) {
         if let Ok(mut failures) = lock(&self.service_sender_failures) {
+            failures.push_back(error);
+        }
+    }
+
+    /// The message sids of every typing indicator asked for, failed ones included.
+    pub fn typing_indicators(&self) -> Vec<String> {
+        lock(&self.typing_indicators)
+            .map(|s| s.clone())
+            .unwrap_or_default()
+    }
+
+    /// The next typing indicator fails with `error`.
+    pub fn fail_typing_indicator(&self, error: TwilioError) {
+        if let Ok(mut failures) = lock(&self.typing_failures) {
             failures.push_back(error);
         }
     }
@@ -308,6 +325,23 @@ impl WhatsAppSender for ScriptedSender {
         lock(&self.service_senders)
             .map(|s| s.clone())
             .map_err(|e| TwilioError::Network(e.to_string()))
+    }
+
+    async fn typing_indicator(
+        &self,
+        _config: &OrgConfig,
+        message_sid: &str,
+    ) -> Result<(), TwilioError> {
+        lock(&self.typing_indicators)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .push(message_sid.to_owned());
+        match lock(&self.typing_failures)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+        {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     async fn templates(&self, _config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {

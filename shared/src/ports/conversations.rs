@@ -5,6 +5,8 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Duration, Utc};
+
 use super::{Page, PortResult};
 use crate::domain::{ContactId, ConversationSummary, MessageId, OrganizationId};
 
@@ -40,6 +42,17 @@ pub trait ConversationStore: Clone + Send + Sync + 'static {
         contact: &ContactId,
         up_to: &MessageId,
     ) -> impl Future<Output = PortResult<Option<ConversationSummary>>> + Send;
+
+    /// Takes the conversation's turn to show WhatsApp's typing indicator (which also marks
+    /// read): true when none was taken in the last `every`, for the whole organization (a
+    /// conditional write), false otherwise. Nothing else reads it.
+    fn take_indicator_turn(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        now: DateTime<Utc>,
+        every: Duration,
+    ) -> impl Future<Output = PortResult<bool>> + Send;
 
     /// Deletes a conversation's summary: its contact was erased. No error if there is none.
     fn forget(

@@ -52,6 +52,14 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         &self,
         config: &OrgConfig,
     ) -> impl Future<Output = Result<Vec<PhoneNumber>, TwilioError>> + Send;
+
+    /// Shows "typing…" to the contact who sent the inbound message `message_sid`, and marks
+    /// it (and every earlier one) read on their phone.
+    fn typing_indicator(
+        &self,
+        config: &OrgConfig,
+        message_sid: &str,
+    ) -> impl Future<Output = Result<(), TwilioError>> + Send;
 }
 
 impl WhatsAppSender for crate::twilio::TwilioClient {
@@ -93,5 +101,13 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
 
     async fn service_senders(&self, config: &OrgConfig) -> Result<Vec<PhoneNumber>, TwilioError> {
         crate::twilio::TwilioClient::service_senders(self, config).await
+    }
+
+    async fn typing_indicator(
+        &self,
+        config: &OrgConfig,
+        message_sid: &str,
+    ) -> Result<(), TwilioError> {
+        crate::twilio::TwilioClient::typing_indicator(self, config, message_sid).await
     }
 }

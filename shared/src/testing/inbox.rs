@@ -258,3 +258,54 @@ where
     // An erased conversation's unread messages leave the total with it.
     assert_eq!(store.unread_total(&acme).await.unwrap(), 4);
 }
+
+/// The typing indicator's turn: once per period per conversation, for the whole organization
+/// (every process shares it), and each organization's conversations their own.
+pub async fn an_indicator_turn_comes_once_per_period<M>(store: &M)
+where
+    M: ConversationStore,
+{
+    let every = chrono::Duration::seconds(20);
+    let (acme, c1) = (org("acme"), cid("c1"));
+    let t0 = Utc::now();
+    assert!(
+        store
+            .take_indicator_turn(&acme, &c1, t0, every)
+            .await
+            .unwrap()
+    );
+    let just_before = t0 + every - chrono::Duration::milliseconds(1);
+    assert!(
+        !store
+            .take_indicator_turn(&acme, &c1, just_before, every)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_indicator_turn(&acme, &cid("c2"), just_before, every)
+            .await
+            .unwrap(),
+        "another conversation"
+    );
+    assert!(
+        store
+            .take_indicator_turn(&org("globex"), &c1, just_before, every)
+            .await
+            .unwrap(),
+        "another organization's contact of the same id"
+    );
+    assert!(
+        store
+            .take_indicator_turn(&acme, &c1, t0 + every, every)
+            .await
+            .unwrap()
+    );
+    // Of two processes at the same moment, one takes it.
+    let later = t0 + every * 3;
+    let (a, b) = tokio::join!(
+        store.take_indicator_turn(&acme, &c1, later, every),
+        store.take_indicator_turn(&acme, &c1, later, every)
+    );
+    assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|t| **t).count(), 1);
+}

@@ -1,9 +1,10 @@
-//! The Twilio protocol: Messages, Content and Messaging Services API client, webhook forms,
+//! The Twilio protocol: Messages, Content, Messaging Services and typing indicator API client, webhook forms,
 //! request signatures, error codes.
 
 mod client;
 pub mod content;
 mod error;
+mod indicators;
 mod media_fetch;
 mod overrides;
 mod services;

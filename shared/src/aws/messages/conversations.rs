@@ -473,6 +473,16 @@ impl ConversationStore for DynamoMessages {
         ))
     }
 
+    async fn take_indicator_turn(
+        &self,
+        org: &OrganizationId,
+        contact: &ContactId,
+        now: DateTime<Utc>,
+        every: chrono::Duration,
+    ) -> PortResult<bool> {
+        DynamoMessages::take_indicator_turn(self, org, contact, now, every).await
+    }
+
     async fn forget(&self, org: &OrganizationId, contact: &ContactId) -> PortResult<()> {
         self.delete_item(item_key(org, &summary_suffix(contact)), None)
             .await

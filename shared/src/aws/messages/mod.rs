@@ -14,6 +14,7 @@ mod conversations;
 mod erasure;
 mod idempotency;
 mod inbound;
+mod indicators;
 mod item;
 
 use std::collections::HashMap;

@@ -27,6 +27,15 @@ async fn the_inbox_lists_recent_activity_first_in_pages() {
     .await;
 }
 
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn an_indicator_turn_comes_once_per_period() {
+    shared::testing::inbox::an_indicator_turn_comes_once_per_period(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
 /// Conversations stored before the inbox existed get their row from their newest message,
 /// nothing unread; a row kept since (with its unread count) is not touched, nor another
 /// organization's, and running it again starts nothing.

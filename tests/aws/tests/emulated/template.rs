@@ -391,6 +391,7 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
             ("TwilioWhatsAppFrom", "whatsapp:+14155238886"),
             ("TwilioMessagingServiceSid", ""),
             ("WhatsAppEnabled", "true"),
+            ("SendReadReceipts", "true"),
             ("MessageRetentionDays", ""),
             ("TwilioApiKeySid", ""),
             ("TwilioApiKeySecret", ""),
@@ -415,6 +416,13 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
         };
     assert!(configured(&[]).is_some());
     assert!(configured(&[("WhatsAppEnabled", "false")]).is_none());
+    // Read receipts: on by default, off when the parameter says so.
+    assert!(configured(&[]).unwrap().send_read_receipts);
+    assert!(
+        !configured(&[("SendReadReceipts", "false")])
+            .unwrap()
+            .send_read_receipts
+    );
     // Every retention the parameter allows is one the functions accept, and the only ones.
     let allowed: Vec<String> = infra["Parameters"]["MessageRetentionDays"]["AllowedValues"]
         .as_sequence()
@@ -532,6 +540,44 @@ fn grants(t: &Value, function: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The inbox writes read markers and typing indicator turns, never a message, a `SID#`
+/// marker or an idempotency record: its only write is a PutItem limited to those keys.
+#[test]
+fn the_inbox_writes_only_summaries_and_indicator_turns() {
+    let t = template();
+    let statements: Vec<Value> = t["Resources"]["InboxFunction"]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .collect();
+    let writes: Vec<&Value> = statements
+        .iter()
+        .filter(|s| {
+            s["Action"].as_sequence().unwrap().iter().any(|a| {
+                let a = a.as_str().unwrap();
+                a.starts_with("dynamodb:")
+                    && ["Put", "Update", "Delete", "Write"]
+                        .iter()
+                        .any(|w| a.contains(w))
+            })
+        })
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(
+        writes[0]["Action"].as_sequence().unwrap(),
+        &[Value::from("dynamodb:PutItem")]
+    );
+    let leading: Vec<&str> =
+        writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+    assert_eq!(leading, ["*#CONV#*", "*#IND#*"]);
+}
+
 /// On real S3 a HeadObject or GetObject of a missing key answers 404 only with
 /// s3:ListBucket; send-message needs that to say "The attachment was not uploaded.".
 #[test]
@@ -567,6 +613,7 @@ fn only_functions_that_use_the_auth_token_read_secrets() {
     assert_eq!(
         readers,
         BTreeSet::from([
+            "InboxFunction",
             "ListContactsFunction",
             "MediaUrlFunction",
             "SendMessageFunction",

@@ -1,4 +1,7 @@
 //! Handler tests: in-memory ports, API Gateway events shaped like the real ones.
+//! `indicator`: the typing indicator and read receipts.
+
+mod indicator;
 
 use std::collections::HashMap;
 
@@ -45,7 +48,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         message_type: MessageType::Text,
         text: Some(text.into()),
         attachments: vec![],
-        twilio_message_sid: (direction == Direction::Inbound).then(|| format!("SM{id}")),
+        twilio_message_sid: (direction == Direction::Inbound).then(shared::twilio::new_message_sid),
         status: if direction == Direction::Inbound {
             MessageStatus::Received
         } else {
@@ -99,6 +102,17 @@ async fn read(
     contact: &str,
     body: &str,
 ) -> ApiGatewayV2httpResponse {
+    post(api, o, contact, "read", Some(body)).await
+}
+
+/// `POST /whatsapp/conversations/{contact}/{action}` as API Gateway delivers it.
+async fn post(
+    api: &InboxApi<MemoryPorts>,
+    o: Option<&str>,
+    contact: &str,
+    action: &str,
+    body: Option<&str>,
+) -> ApiGatewayV2httpResponse {
     let claims = o.map(|o| {
         HashMap::from([
             ("sub".to_owned(), "user-1".to_owned()),
@@ -107,11 +121,11 @@ async fn read(
     });
     let event = gateway_event(GatewayRequest {
         method: "POST".into(),
-        raw_path: format!("/whatsapp/conversations/{contact}/read"),
-        route_key: "POST /whatsapp/conversations/{contact_id}/read".into(),
+        raw_path: format!("/whatsapp/conversations/{contact}/{action}"),
+        route_key: format!("POST /whatsapp/conversations/{{contact_id}}/{action}"),
         raw_query: String::new(),
         headers: vec![("content-type".to_owned(), "application/json".to_owned())],
-        body: Some(body.as_bytes().to_vec()),
+        body: body.map(|b| b.as_bytes().to_vec()),
         path_parameters: HashMap::from([("contact_id".to_owned(), contact.to_owned())]),
         claims,
         domain_name: "api.example.com".into(),

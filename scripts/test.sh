@@ -2,10 +2,11 @@
 # Every test of the project, from a fresh clone: cfn-lint and sam validate --lint, formatting, lints, unit and
 # integration tests (the AWS ones against moto's server on loopback), the fault-injection run
 # (in process and on the emulator, its counts printed), the Twilio SDK signature checks, the curl
-# walk-through against the local runner (in process, then on the AWS adapters), the browser
+# walk-through against the local runner (in process, then on the AWS adapters), schemathesis
+# holding the runner to openapi.yaml (scripts/contract.sh), the browser
 # tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
-# aws-sam-cli, cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
+# aws-sam-cli, schemathesis, cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
 #
 #   ./scripts/test.sh --quick                # the edit-compile-test loop: fmt, clippy, unit and
 #                                            # handler tests (no emulator, browser or release build)
@@ -90,6 +91,10 @@ walkthrough memory
 export CONTACTS_TABLE=walkthrough-contacts MESSAGES_TABLE=walkthrough-messages SECRET_PREFIX=walkthrough/
 walkthrough aws --aws
 unset CONTACTS_TABLE MESSAGES_TABLE SECRET_PREFIX
+
+echo "== the OpenAPI description against the local runner (schemathesis, every check, fixed seed)"
+./scripts/contract.sh
+passed=$((passed + 1))
 
 echo "== browser tests: the Send Message page in headless Chromium (tests/e2e)"
 ./scripts/install-chromium.sh

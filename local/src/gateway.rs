@@ -11,47 +11,11 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use shared::api::{ApiError, ApiGatewayV2httpResponse, GatewayRequest, LambdaBody, gateway_event};
-use shared::routes::{Auth, ROUTES, Route};
+use shared::routes::{Auth, Route};
 
 /// Largest body API Gateway passes to a Lambda function (payload limit is 6 MB; HTTP API
 /// request bodies are capped at 10 MB, Lambda's at 6 MB).
 pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
-
-/// Finds the route for a method and path, with its path parameters.
-pub fn match_route(method: &str, path: &str) -> Option<(&'static Route, HashMap<String, String>)> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    ROUTES.iter().find_map(|route| {
-        if route.method != method {
-            return None;
-        }
-        let pattern: Vec<&str> = route.path.split('/').collect();
-        if pattern.len() != segments.len() {
-            return None;
-        }
-        let mut params = HashMap::new();
-        for (p, s) in pattern.iter().zip(&segments) {
-            if let Some(name) = p.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
-                if s.is_empty() {
-                    return None;
-                }
-                let decoded = percent_decode(s)?;
-                params.insert(name.to_owned(), decoded);
-            } else if p != s {
-                return None;
-            }
-        }
-        Some((route, params))
-    })
-}
-
-fn percent_decode(segment: &str) -> Option<String> {
-    // A path segment is decoded like a form value, except '+' stays '+'.
-    let escaped = segment.replace('+', "%2B");
-    serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={escaped}"))
-        .ok()?
-        .pop()
-        .map(|(_, v)| v)
-}
 
 /// The claims of a verified demo token, as the JWT authorizer would pass them on.
 pub type Claims = HashMap<String, String>;
@@ -147,22 +111,8 @@ pub fn no_route() -> Response {
     to_response(ApiError::NotFound("No such route.").into_response())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn matches_routes_and_path_parameters() {
-        let (r, p) = match_route("POST", "/webhook/twilio/whatsapp/acme/status").unwrap();
-        assert_eq!(r.function, "twilio-webhook");
-        assert_eq!(r.path, "/webhook/twilio/whatsapp/{organization_id}/status");
-        assert_eq!(p["organization_id"], "acme");
-        let (r, _) = match_route("GET", "/whatsapp/messages").unwrap();
-        assert_eq!(r.function, "list-messages");
-        let (r, _) = match_route("POST", "/whatsapp/messages").unwrap();
-        assert_eq!(r.function, "send-message");
-        assert!(match_route("DELETE", "/whatsapp/messages").is_none());
-        assert!(match_route("GET", "/whatsapp/nothing").is_none());
-        assert!(match_route("POST", "/webhook/twilio/whatsapp//status").is_none());
-    }
+/// What API Gateway's `$default` route answers a request no route takes: 405 with the
+/// path's methods, or 404.
+pub fn unrouted(method: &Method, uri: &Uri) -> Response {
+    to_response(shared::routes::unrouted(method.as_str(), uri.path()).into_response())
 }

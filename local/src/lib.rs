@@ -421,8 +421,8 @@ fn router(
     app.fallback_service(ServeDir::new(web_dir))
 }
 
-async fn unmatched() -> Response {
-    gateway::no_route()
+async fn unmatched(method: Method, uri: Uri) -> Response {
+    gateway::unrouted(&method, &uri)
 }
 
 /// The Event API's WebSocket, when push is served here.
@@ -491,8 +491,8 @@ async fn serve(
         body,
         peer,
     };
-    let Some((_, params)) = gateway::match_route(input.method.as_str(), input.uri.path()) else {
-        return gateway::no_route();
+    let Some((_, params)) = shared::routes::find(input.method.as_str(), input.uri.path()) else {
+        return gateway::unrouted(&input.method, &input.uri);
     };
     let event = match gateway::to_event(&input, route, params, |token| {
         state.tokens.get(token).cloned()

@@ -42,6 +42,12 @@ impl<T: HttpRoutes> Handler<ApiGatewayV2httpRequest> for T {
     type Response = ApiGatewayV2httpResponse;
 
     async fn handle(&self, event: ApiGatewayV2httpRequest) -> ApiGatewayV2httpResponse {
+        // API Gateway's `$default` route: a request no route takes (405 or 404).
+        if event.route_key.as_deref() == Some("$default") {
+            let method = event.request_context.http.method.as_str();
+            let path = event.raw_path.as_deref().unwrap_or_default();
+            return crate::routes::unrouted(method, path).into_response();
+        }
         self.route(&event)
             .await
             .unwrap_or_else(ApiError::into_response)

@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ConversationContact,
     ConversationSummaryView, ConversationView, json_body, json_response, organization_id,
-    path_parameter, query, query_limit, route_key,
+    path_parameter, query_limit, query_value, route_key,
 };
 use shared::config::Settings;
 use shared::domain::{Contact, ContactId, ConversationSummary, MessageId, OrganizationId};
@@ -91,7 +91,7 @@ impl<P: Ports> InboxApi<P> {
         event: &ApiGatewayV2httpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-        let cursor = query(event, "cursor");
+        let cursor = query_value(event, "cursor")?;
         let page = self
             .ports
             .messages()

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ContactView, json_response,
-    organization_id, query, query_limit, route_key,
+    organization_id, query, query_limit, query_value, route_key,
 };
 use shared::cache::TtlCache;
 use shared::config::{LiveEndpoint, Settings};
@@ -172,7 +172,7 @@ impl<P: Ports> ContactsApi<P> {
                 "q must be at most {MAX_SEARCH_CHARS} characters."
             )));
         }
-        let refresh = match query(event, "refresh").as_deref() {
+        let refresh = match query_value(event, "refresh")?.as_deref() {
             None | Some("false") => false,
             Some("true") => true,
             Some(_) => {
@@ -217,7 +217,7 @@ impl<P: Ports> ContactsApi<P> {
             )));
         }
         let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-        let cursor = query(event, "cursor");
+        let cursor = query_value(event, "cursor")?;
         let page = self
             .ports
             .contacts()

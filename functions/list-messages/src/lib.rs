@@ -19,7 +19,8 @@ use serde::Serialize;
 pub use shared::api::DOWNLOAD_URL_EXPIRY;
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ConversationContact, MessageView,
-    contact_state, json_response, message_views, organization_id, query, query_limit, route_key,
+    contact_state, json_response, message_views, organization_id, query, query_limit, query_value,
+    route_key,
 };
 use shared::config::Settings;
 use shared::domain::{ContactId, ConversationWindow, MessageId, OrganizationId};
@@ -81,14 +82,14 @@ impl<P: Ports> MessagesApi<P> {
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let contact_id = query(event, "contact_id")
             .ok_or_else(|| ApiError::InvalidParameter("contact_id is required.".into()))?;
-        let after = query(event, "after")
+        let after = query_value(event, "after")?
             .map(|v| {
                 PollCursor::parse(&v).map_err(|_| {
                     ApiError::InvalidParameter("after must be a message id or cursor.".into())
                 })
             })
             .transpose()?;
-        let before = query(event, "before")
+        let before = query_value(event, "before")?
             .map(|v| {
                 MessageId::parse(&v).map_err(|_| {
                     ApiError::InvalidParameter("before must be a message id or cursor.".into())
@@ -97,8 +98,9 @@ impl<P: Ports> MessagesApi<P> {
             .transpose()?;
         let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
         if after.is_some() && before.is_some() {
-            return Err(ApiError::InvalidParameter(
-                "Use either after or before, not both.".into(),
+            // Each fits the description alone; together they mean nothing (422, not 400).
+            return Err(ApiError::NotSupported(
+                "Use either after or before, not both.",
             ));
         }
 

@@ -368,8 +368,11 @@ async fn bad_parameters_are_400_and_missing_jwt_401() {
         "",
         "contact_id=c1&after=nope",
         "contact_id=c1&before=1",
-        "contact_id=c1&after=01ARZ3NDEKTSV4RRFFQ69G5FAV&before=01ARZ3NDEKTSV4RRFFQ69G5FAV",
         "contact_id=c1&limit=201",
+        // Given without a value: the description asks for one.
+        "contact_id=c1&limit=",
+        "contact_id=c1&after=",
+        "contact_id=c1&before=%20",
     ] {
         let r = api
             .handle(jwt_event(
@@ -383,6 +386,20 @@ async fn bad_parameters_are_400_and_missing_jwt_401() {
         assert_eq!(r.status_code, 400, "{q}");
         assert_eq!(error_code(&r), "invalid_parameter");
     }
+    // Each is valid alone; together they mean nothing: 422, as the description says.
+    let both = api
+        .handle(jwt_event(
+            "GET",
+            "/whatsapp/messages",
+            "contact_id=c1&after=01ARZ3NDEKTSV4RRFFQ69G5FAV&before=01ARZ3NDEKTSV4RRFFQ69G5FAV",
+            Some("org-a"),
+            None,
+        ))
+        .await;
+    assert_eq!(
+        (both.status_code, error_code(&both)),
+        (422, "not_supported".to_owned())
+    );
     let r = api
         .handle(jwt_event(
             "GET",

@@ -114,3 +114,48 @@ async fn links_that_are_not_ours_or_not_valid_reveal_nothing() {
     let unknown = good.replace("/media/org-a/", "/media/org-z/");
     assert_eq!(api.handle(event("HEAD", &unknown)).await.status_code, 404);
 }
+
+/// The API's `$default` route (this function's): a request no route takes, as API Gateway
+/// sends it — `routeKey` `$default`, no path parameters, no JWT.
+fn unrouted_event(method: &str, path: &str) -> ApiGatewayV2httpRequest {
+    gateway_event(GatewayRequest {
+        method: method.into(),
+        raw_path: path.into(),
+        route_key: "$default".into(),
+        raw_query: String::new(),
+        headers: vec![],
+        body: None,
+        path_parameters: HashMap::new(),
+        claims: None,
+        domain_name: "api.example.com".into(),
+        source_ip: "203.0.113.7".into(),
+    })
+    .expect("valid event")
+}
+
+#[tokio::test]
+async fn a_request_no_route_takes_is_405_with_the_paths_methods_or_404() {
+    let api = api();
+    let trace = api
+        .handle(unrouted_event("TRACE", "/whatsapp/messages"))
+        .await;
+    assert_eq!(trace.status_code, 405);
+    assert_eq!(trace.headers["allow"], "GET, POST");
+    let body: serde_json::Value = match trace.body {
+        Some(aws_lambda_events::encodings::Body::Text(t)) => serde_json::from_str(&t).unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    // A media link's path takes GET and HEAD only.
+    let put = api
+        .handle(unrouted_event("PUT", &link(AUTH_TOKEN, "org-a", KEY, 60)))
+        .await;
+    assert_eq!(
+        (put.status_code, &put.headers["allow"]),
+        (405, &"GET, HEAD".parse().unwrap())
+    );
+    // A path without routes.
+    let nothing = api.handle(unrouted_event("GET", "/whatsapp/nothing")).await;
+    assert_eq!(nothing.status_code, 404);
+    assert!(nothing.headers.get("allow").is_none());
+}

@@ -114,9 +114,10 @@ impl<P: Ports> PresignApi<P> {
         org: &OrganizationId,
         request: UploadRequest,
     ) -> Result<UploadAnswer, ApiError> {
+        // Counted as sent, blanks included (the OpenAPI's maxLength); stored trimmed.
         let filename = request.filename.trim().to_owned();
         if filename.is_empty()
-            || filename.chars().count() > MAX_FILENAME_CHARS
+            || request.filename.chars().count() > MAX_FILENAME_CHARS
             || filename.chars().any(char::is_control)
         {
             return Err(ApiError::InvalidParameter(format!(

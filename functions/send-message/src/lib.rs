@@ -138,9 +138,17 @@ impl<P: Ports> SendApi<P> {
                 return Err(ApiError::NotConfigured);
             }
         };
+        // The three shapes of the OpenAPI's SendRequest: a template alone (no text, not even
+        // blanks), or text and/or attachments; text is counted before blanks are dropped.
+        if request
+            .text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+        {
+            return Err(ApiError::TextTooLong);
+        }
         if let Some(template) = request.template {
-            if request.text.is_some_and(|t| !t.trim().is_empty()) || !request.attachments.is_empty()
-            {
+            if request.text.is_some_and(|t| !t.is_empty()) || !request.attachments.is_empty() {
                 return Err(ApiError::InvalidParameter(
                     "A template cannot be combined with text or attachments.".into(),
                 ));
@@ -153,12 +161,6 @@ impl<P: Ports> SendApi<P> {
         let text = request.text.filter(|t| !t.trim().is_empty());
         if text.is_none() && request.attachments.is_empty() {
             return Err(ApiError::NoContent);
-        }
-        if text
-            .as_ref()
-            .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
-        {
-            return Err(ApiError::TextTooLong);
         }
         if request.attachments.len() > MAX_ATTACHMENTS {
             return Err(ApiError::InvalidParameter(format!(

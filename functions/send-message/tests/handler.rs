@@ -928,6 +928,20 @@ async fn bad_template_sends_are_refused_and_change_nothing() {
             "invalid_parameter",
             Some("A template cannot be combined with text or attachments."),
         ),
+        // Blanks are text too: a template comes alone (the OpenAPI's three shapes).
+        (
+            serde_json::json!({"contact_id": "c1", "text": "  ", "template": {"content_sid": SHIPPED, "variables": ok_vars}}).to_string(),
+            400,
+            "invalid_parameter",
+            Some("A template cannot be combined with text or attachments."),
+        ),
+        // Text is counted before blanks are dropped.
+        (
+            serde_json::json!({"contact_id": "c1", "text": " ".repeat(1601), "attachments": [reference("org-a/uploads/1/a.png", "image/png", "a.png", 10)]}).to_string(),
+            400,
+            "text_too_long",
+            None,
+        ),
         (
             serde_json::json!({"contact_id": "c1", "attachments": [reference("org-a/uploads/1/a.png", "image/png", "a.png", 10)], "template": {"content_sid": SHIPPED, "variables": ok_vars}}).to_string(),
             400,

@@ -76,7 +76,7 @@ async fn unknown_routes_are_json_404s() {
     let local = start().await;
     for (method, path) in [
         ("GET", "/whatsapp/unknown"),
-        ("DELETE", "/whatsapp/messages"),
+        ("DELETE", "/whatsapp/unknown"),
         ("GET", "/webhook/x"),
     ] {
         let response = local
@@ -92,6 +92,36 @@ async fn unknown_routes_are_json_404s() {
             "application/json",
             "{method} {path}"
         );
+    }
+}
+
+/// API Gateway's `$default` route (the runner's fallback): a method a known path does not
+/// take is 405 with the methods it does, with a token or without.
+#[tokio::test]
+async fn other_methods_on_known_paths_are_405_with_allow() {
+    let local = start().await;
+    for (method, path, allow) in [
+        ("TRACE", "/whatsapp/contacts", "GET"),
+        ("DELETE", "/whatsapp/messages", "GET, POST"),
+        ("PUT", "/whatsapp/conversations/c-aisha/read", "POST"),
+        ("GET", "/webhook/twilio/whatsapp/acme/status", "POST"),
+        ("POST", "/media/acme/token/file.pdf", "GET, HEAD"),
+    ] {
+        for token in [Some(local.token("acme")), None] {
+            let mut request = local.http.request(method.parse().unwrap(), local.url(path));
+            if let Some(token) = &token {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 405, "{method} {path}");
+            assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+            let body: serde_json::Value =
+                serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
+            assert_eq!(
+                body["error"]["code"], "method_not_allowed",
+                "{method} {path}"
+            );
+        }
     }
 }
 

@@ -52,6 +52,9 @@ pub enum ApiError {
     SendInProgress,
     #[error("This message is not in this contact's conversation.")]
     NotInConversation,
+    /// A method no route takes at a path that has routes; `allow` lists theirs.
+    #[error("{method} is not allowed here; this path takes {allow}.")]
+    MethodNotAllowed { method: String, allow: String },
     #[error("{}", sentences::UNAVAILABLE)]
     Unavailable,
 }
@@ -67,6 +70,7 @@ impl ApiError {
             | ApiError::InvalidIdempotencyKey(_) => 400,
             ApiError::Forbidden(_) => 403,
             ApiError::NotFound(_) => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
             ApiError::NotConfigured | ApiError::InvalidConfiguration | ApiError::SendInProgress => {
                 409
             }
@@ -109,6 +113,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::SendInProgress => "send_in_progress",
             ApiError::NotInConversation => "message_not_in_conversation",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unavailable => "service_unavailable",
         }
     }
@@ -127,6 +132,11 @@ impl ApiError {
             self.status(),
             &json!({"error": {"code": self.code(), "message": self.to_string()}}),
         );
+        if let ApiError::MethodNotAllowed { allow, .. } = &self
+            && let Ok(allow) = http::HeaderValue::from_str(allow)
+        {
+            response.headers.insert(http::header::ALLOW, allow);
+        }
         if matches!(self, ApiError::Unavailable | ApiError::SendInProgress) {
             response.headers.insert(
                 http::header::RETRY_AFTER,

@@ -61,13 +61,35 @@ pub fn query(event: &ApiGatewayV2httpRequest, name: &str) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
+/// A query parameter that has a value when it is given (a cursor, a limit, a flag): absent
+/// is None, `name=` (or blanks) is refused, as the OpenAPI description says. Only a search
+/// (`q`) may be empty.
+pub fn query_value(
+    event: &ApiGatewayV2httpRequest,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
+    let given = match event.raw_query_string.as_deref().filter(|q| !q.is_empty()) {
+        Some(raw) => serde_urlencoded::from_str::<Vec<(String, String)>>(raw)
+            .map_err(|_| ApiError::InvalidParameter("The query string is not valid.".into()))?
+            .into_iter()
+            .any(|(k, _)| k == name),
+        None => event.query_string_parameters.first(name).is_some(),
+    };
+    match query(event, name) {
+        None if given => Err(ApiError::InvalidParameter(format!(
+            "{name} must not be empty."
+        ))),
+        value => Ok(value),
+    }
+}
+
 /// `limit` within 1..=max, `default` when absent.
 pub fn query_limit(
     event: &ApiGatewayV2httpRequest,
     default: usize,
     max: usize,
 ) -> Result<usize, ApiError> {
-    match query(event, "limit").as_deref() {
+    match query_value(event, "limit")?.as_deref() {
         None => Ok(default),
         Some(v) => v
             .parse::<usize>()

@@ -324,6 +324,18 @@ impl DynamoSearchIndex {
     ) -> PortResult<Page<Contact>> {
         let prefix = query.term_prefix();
         let mut start = cursor.map(decode_cursor).transpose()?;
+        // A cursor is a position among the terms of this prefix (DynamoDB refuses a start
+        // key outside the key condition): one before them all starts at the first, one past
+        // them all is the end, as the memory store reads it.
+        if let Some(after) = start.as_ref().filter(|a| !a.starts_with(&prefix)) {
+            if *after > prefix {
+                return Ok(Page {
+                    items: vec![],
+                    next_cursor: None,
+                });
+            }
+            start = None;
+        }
         let mut found: Vec<Contact> = Vec::with_capacity(limit);
         let mut seen = HashSet::new();
         let mut last_read: Option<String> = None;

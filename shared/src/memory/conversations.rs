@@ -10,11 +10,11 @@ use crate::domain::{
     ContactId, ConversationSummary, Direction, Message, MessageId, OrganizationId,
 };
 use crate::live::Change;
-use crate::ports::{ConversationStore, Page, PortResult, decode_cursor, encode_cursor};
+use crate::ports::{ConversationStore, InboxCursor, Page, PortResult};
 
 /// The inbox order's key: the newest message first (ULIDs sort by time).
 fn activity_key(summary: &ConversationSummary) -> String {
-    format!("{}#{}", summary.last_message.id, summary.contact_id)
+    InboxCursor::of(summary).activity()
 }
 
 impl MemoryMessages {
@@ -45,7 +45,10 @@ impl ConversationStore for MemoryMessages {
         cursor: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<ConversationSummary>> {
-        let after = cursor.map(decode_cursor).transpose()?;
+        let after = cursor
+            .map(InboxCursor::parse)
+            .transpose()?
+            .map(|c| c.activity());
         let state = lock(&self.state)?;
         let now = Utc::now();
         let mut list: Vec<&ConversationSummary> = state
@@ -60,7 +63,7 @@ impl ConversationStore for MemoryMessages {
         list.truncate(limit);
         Ok(Page {
             next_cursor: has_more
-                .then(|| list.last().map(|s| encode_cursor(&activity_key(s))))
+                .then(|| list.last().map(|s| InboxCursor::of(s).to_string()))
                 .flatten(),
             items: list.into_iter().cloned().collect(),
         })

@@ -7,8 +7,51 @@ use std::future::Future;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Page, PortResult};
+use super::{Page, PortError, PortResult};
 use crate::domain::{ContactId, ConversationSummary, MessageId, OrganizationId};
+
+/// The inbox's page cursor: where the last row of a page stands, its newest message id and
+/// its contact, as `{message id}.{contact id}` (the id is 26 characters, so the first `.`
+/// after it is the separator). Opaque to clients, and exactly what the OpenAPI pattern
+/// describes: every text of that shape is a position in the list (a page from there,
+/// perhaps empty), any other is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboxCursor {
+    pub last_message: MessageId,
+    pub contact: ContactId,
+}
+
+impl InboxCursor {
+    pub fn of(summary: &ConversationSummary) -> Self {
+        Self {
+            last_message: summary.last_message.id,
+            contact: summary.contact_id.clone(),
+        }
+    }
+
+    pub fn parse(text: &str) -> PortResult<Self> {
+        let (id, rest) = (text.get(..26), text.get(26..));
+        let contact = rest.and_then(|r| r.strip_prefix('.'));
+        match (id.map(MessageId::parse), contact.map(ContactId::parse)) {
+            (Some(Ok(last_message)), Some(Ok(contact))) => Ok(Self {
+                last_message,
+                contact,
+            }),
+            _ => Err(PortError::InvalidCursor),
+        }
+    }
+
+    /// The list's sort key at this position (newest first by it).
+    pub fn activity(&self) -> String {
+        format!("{}#{}", self.last_message, self.contact)
+    }
+}
+
+impl std::fmt::Display for InboxCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.last_message, self.contact)
+    }
+}
 
 pub trait ConversationStore: Clone + Send + Sync + 'static {
     /// The organization's conversations, the most recent activity first (`limit` a page,

@@ -24,7 +24,7 @@ mod paging;
 mod whatsapp;
 
 pub use contacts::{ContactSearchIndex, ContactStore};
-pub use conversations::ConversationStore;
+pub use conversations::{ConversationStore, InboxCursor};
 pub use media::*;
 pub use messages::*;
 pub use paging::{Page, contact_page, decode_cursor, encode_cursor};

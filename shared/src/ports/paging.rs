@@ -4,19 +4,33 @@
 use super::{PortError, PortResult};
 use crate::domain::Contact;
 
+/// base64url without padding, as cursors are written; trailing bits need not be zero, so
+/// every text of the OpenAPI's cursor pattern (groups of four base64url characters, then two
+/// or three) decodes.
+const CURSOR: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::URL_SAFE,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::RequireNone)
+        .with_decode_allow_trailing_bits(true),
+);
+
 /// An opaque page cursor for a sort key.
 pub fn encode_cursor(sort_key: &str) -> String {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sort_key)
+    CURSOR.encode(sort_key)
 }
 
-/// The sort key inside a cursor from `encode_cursor`.
+/// The sort key inside a cursor: any base64url text is a position in the sort order (bytes
+/// that are not UTF-8 read as U+FFFD), so a cursor never made here pages from wherever it
+/// falls; a text that is not base64url (or is empty) is refused.
 pub fn decode_cursor(cursor: &str) -> PortResult<String> {
     use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
+    CURSOR
         .decode(cursor)
         .ok()
-        .and_then(|b| String::from_utf8(b).ok())
+        .filter(|b| !b.is_empty())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
         .ok_or(PortError::InvalidCursor)
 }
 
@@ -40,5 +54,24 @@ pub fn contact_page(mut sorted: Vec<Contact>, limit: usize) -> Page<Contact> {
     Page {
         items: sorted,
         next_cursor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_base64url_text_is_a_cursor_and_nothing_else_is() {
+        assert_eq!(
+            decode_cursor(&encode_cursor("aisha#c1")).unwrap(),
+            "aisha#c1"
+        );
+        // Not made here, still positions: non-zero trailing bits, bytes that are not UTF-8.
+        assert_eq!(decode_cursor("AB").unwrap(), "\0");
+        assert_eq!(decode_cursor("_w").unwrap(), "\u{FFFD}");
+        for bad in ["", "A", "ABCDE", "a+b/", "QQ==", "é"] {
+            assert_eq!(decode_cursor(bad), Err(PortError::InvalidCursor), "{bad}");
+        }
     }
 }

@@ -249,6 +249,26 @@ where
         store.conversations(&acme, Some("not a cursor!"), 2).await,
         Err(PortError::InvalidCursor)
     ));
+    // A cursor of the described shape that no page made is a position all the same: past the
+    // newest row, the list from the top; before the oldest, nothing.
+    let top = store
+        .conversations(&acme, Some("7ZZZZZZZZZZZZZZZZZZZZZZZZZ.zz"), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        top.items.len(),
+        store
+            .conversations(&acme, None, 10)
+            .await
+            .unwrap()
+            .items
+            .len()
+    );
+    let bottom = store
+        .conversations(&acme, Some("00000000000000000000000000.c1"), 10)
+        .await
+        .unwrap();
+    assert!(bottom.items.is_empty() && bottom.next_cursor.is_none());
 
     store.forget(&acme, &cid("c5")).await.unwrap();
     store.forget(&acme, &cid("c5")).await.unwrap();

@@ -30,8 +30,7 @@ use crate::domain::{
     ContactId, ConversationSummary, Direction, LastMessage, Message, MessageId, OrganizationId,
 };
 use crate::ports::{
-    ConversationQuery, ConversationStore, MessageStore, Page, PortError, PortResult, decode_cursor,
-    encode_cursor,
+    ConversationQuery, ConversationStore, InboxCursor, MessageStore, Page, PortError, PortResult,
 };
 
 /// Conditional writes tried before giving up on a summary that keeps changing meanwhile.
@@ -355,19 +354,14 @@ impl ConversationStore for DynamoMessages {
             );
         let mut start = None;
         if let Some(cursor) = cursor {
-            let after = decode_cursor(cursor)?;
-            let contact = after
-                .split_once('#')
-                .filter(|(last, _)| MessageId::parse(last).is_ok())
-                .and_then(|(_, contact)| ContactId::parse(contact).ok())
-                .ok_or(PortError::InvalidCursor)?;
+            let after = InboxCursor::parse(cursor)?;
             start = Some(HashMap::from([
                 (
                     ITEM_KEY.to_owned(),
-                    s(item_key(org, &summary_suffix(&contact))),
+                    s(item_key(org, &summary_suffix(&after.contact))),
                 ),
                 ("inbox".to_owned(), s(org.as_str())),
-                ("activity".to_owned(), s(after)),
+                ("activity".to_owned(), s(after.activity())),
             ]));
         }
         let (items, has_more) = self.read_items(query, limit, start).await?;
@@ -377,11 +371,7 @@ impl ConversationStore for DynamoMessages {
             .collect::<PortResult<Vec<_>>>()?;
         Ok(Page {
             next_cursor: has_more
-                .then(|| {
-                    items
-                        .last()
-                        .map(|s| encode_cursor(&activity(&s.last_message.id, &s.contact_id)))
-                })
+                .then(|| items.last().map(|s| InboxCursor::of(s).to_string()))
                 .flatten(),
             items,
         })

@@ -1012,6 +1012,21 @@ async fn the_search_index_follows_contacts_and_answers_by_prefix() {
         .await
         .unwrap();
     assert_eq!(names(&second), ["Aisha Rahman"]);
+    // A cursor not made by this search is a position too (never DynamoDB's refusal of a
+    // start key outside the prefix): before every "ai" term, the first page; past them, none.
+    let encode = shared::ports::encode_cursor;
+    let before = index
+        .search(&acme, &search("ai"), Some(&encode("t#a")), 10)
+        .await
+        .unwrap();
+    assert_eq!(names(&before), ["Aiko Tan", "Aisha Rahman"]);
+    for past in [encode("t#b"), encode("z")] {
+        let page = index
+            .search(&acme, &search("ai"), Some(&past), 10)
+            .await
+            .unwrap();
+        assert!(page.items.is_empty() && page.next_cursor.is_none());
+    }
     for entry in ["rahman", "aisha@", "+60 12 345 6789", "6789", "aisha rah"] {
         let page = index.search(&acme, &search(entry), None, 10).await.unwrap();
         assert_eq!(names(&page), ["Aisha Rahman"], "{entry}");

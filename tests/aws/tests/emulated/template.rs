@@ -132,6 +132,7 @@ fn tables_match_the_code() {
 fn http_api_routes_are_the_route_table() {
     let t = template();
     let mut declared = BTreeSet::new();
+    let mut defaults = Vec::new();
     for (_, function) in resources_of_type(&t, "AWS::Serverless::Function") {
         let binary = function["Metadata"]["BuildProperties"]["Binary"]
             .as_str()
@@ -144,6 +145,12 @@ fn http_api_routes_are_the_route_table() {
             }
             let p = &event["Properties"];
             let public = p["Auth"]["Authorizer"].as_str() == Some("NONE");
+            if p["Path"].is_null() && p["Method"].is_null() {
+                // The `$default` route: public (it reads nothing), one for the API.
+                assert!(public, "the $default route needs no token");
+                defaults.push(binary.clone());
+                continue;
+            }
             declared.insert((
                 p["Method"].as_str().unwrap().to_owned(),
                 p["Path"].as_str().unwrap().to_owned(),
@@ -164,6 +171,7 @@ fn http_api_routes_are_the_route_table() {
         })
         .collect();
     assert_eq!(declared, expected);
+    assert_eq!(defaults, ["media-url"], "one $default route");
     assert_eq!(t["Globals"]["Function"]["Runtime"], "provided.al2023");
     assert_eq!(
         t["Resources"]["HttpApi"]["Properties"]["Auth"]["DefaultAuthorizer"],

@@ -17,6 +17,20 @@ use super::auth::authenticated;
 use super::{FaultMode, Sandbox, SandboxMessage, twilio_date};
 
 /// Twilio's error document.
+/// A POSTed form as Twilio reads it; None for a body that is not one (`unparsable_body`).
+pub(super) fn form_body(body: &[u8]) -> Option<Vec<(String, String)>> {
+    serde_urlencoded::from_bytes(body).ok()
+}
+
+/// Twilio's answer to a body that is not a form.
+pub(super) fn unparsable_body() -> Response {
+    twilio_error(
+        StatusCode::BAD_REQUEST,
+        20001,
+        "Unable to parse the request body",
+    )
+}
+
 pub(super) fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
     (
         status,
@@ -55,12 +69,8 @@ pub async fn create_message(
     if !authenticated(&sandbox, &headers, &account_sid) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
-    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            20001,
-            "Unable to parse the request body",
-        );
+    let Some(form) = form_body(&body) else {
+        return unparsable_body();
     };
     let get = |name: &str| {
         form.iter()

@@ -20,7 +20,7 @@ use serde_json::json;
 use shared::domain::PhoneNumber;
 use shared::twilio::is_message_sid;
 
-use super::api::twilio_error;
+use super::api::{form_body, twilio_error, unparsable_body};
 use super::{Sandbox, lock};
 
 /// How long WhatsApp shows "typing…" without a reply.
@@ -30,12 +30,8 @@ pub async fn typing(State(sandbox): State<Sandbox>, headers: HeaderMap, body: By
     let Some(account_sid) = super::auth::account_of(&sandbox, &headers) else {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     };
-    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            20001,
-            "Unable to parse the request body",
-        );
+    let Some(form) = form_body(&body) else {
+        return unparsable_body();
     };
     let get = |name: &str| {
         form.iter()

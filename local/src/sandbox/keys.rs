@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::api::twilio_error;
+use super::api::{form_body, twilio_error, unparsable_body};
 use super::auth::{ApiKeyEntry, with_auth_token};
 use super::{Sandbox, lock, twilio_date};
 
@@ -47,12 +47,8 @@ pub async fn create_key(
     if !with_auth_token(&sandbox, &headers, &account_sid) {
         return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
     }
-    let Ok(form) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            20001,
-            "Unable to parse the request body",
-        );
+    let Some(form) = form_body(&body) else {
+        return unparsable_body();
     };
     let friendly_name = form
         .iter()

@@ -210,12 +210,7 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
             );
         }
     };
-    let enabled = match doc.whatsapp_enabled {
-        Some(serde_json::Value::Bool(b)) => b,
-        Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => false,
-    };
-    if !enabled {
+    if flag(doc.whatsapp_enabled.as_ref(), false) != Some(true) {
         return ChannelConfig::not_configured("whatsapp_enabled is not true");
     }
     let Some(account_sid) = doc.twilio_account_sid.map(|s| s.trim().to_owned()) else {

@@ -1,8 +1,8 @@
 //! Splits libphonenumber's metadata (`assets/PhoneNumberMetadata.xml`, the copy the
 //! `phonenumber` crate of the same version ships) into one small database per country calling
 //! code, so a process validating its first number loads the regions of that code only, not
-//! all of them (the crate's whole database costs ~80 ms on first use). Only what parsing and
-//! validation read is kept.
+//! all of them (the crate's whole database costs ~80 ms on first use). Only what
+//! `src/domain/phone_rules.rs` reads is kept.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -20,9 +20,16 @@ fn main() {
     let mut by_code: BTreeMap<u16, Vec<phonenumber::metadata::loader::Metadata>> = BTreeMap::new();
     for mut territory in metadata {
         // Display formats are read only by the crate's formatter, which the product does not
-        // use (E.164 is written directly); their patterns were most of a code's load time.
+        // use (E.164 is written directly).
         territory.formats.clear();
         territory.international_formats.clear();
+        // Nor are these read when validating (short numbers, dialling restrictions).
+        territory.emergency = None;
+        territory.short_code = None;
+        territory.standard_rate = None;
+        territory.carrier = None;
+        territory.no_international = None;
+        territory.international_prefix = None;
         let code = territory
             .country_code
             .expect("every territory has a country code");

@@ -10,6 +10,7 @@ mod optout;
 mod org_config;
 mod phone;
 mod phone_metadata;
+mod phone_rules;
 pub mod search;
 pub mod sentences;
 mod template;

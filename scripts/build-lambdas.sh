@@ -20,5 +20,8 @@ cargo lambda build --release --arm64 --locked "${args[@]}"
 for f in "${functions[@]}"; do
   bootstrap="target/lambda/$f/bootstrap"
   [ -x "$bootstrap" ] || { echo "missing $bootstrap"; exit 1; }
+  # ELF type 2 (ET_EXEC): linked position-dependent, as functions/build.rs asks (docs/security.md).
+  elf_type=$(od -An -tu2 -j16 -N2 "$bootstrap" | tr -d ' ')
+  [ "$elf_type" = 2 ] || { echo "$bootstrap is not a position-dependent executable (ELF type $elf_type)"; exit 1; }
   printf '  %-16s %s\n' "$f" "$(du -h "$bootstrap" | cut -f1)"
 done

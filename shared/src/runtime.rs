@@ -11,6 +11,7 @@ use std::future::Future;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::api::{ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use crate::aws::{
@@ -48,7 +49,9 @@ impl<T: HttpRoutes> Handler<ApiGatewayV2httpRequest> for T {
             let path = event.raw_path.as_deref().unwrap_or_default();
             return crate::routes::unrouted(method, path).into_response();
         }
+        // Its log lines name the organization once the claim is read (`organization_id`).
         self.route(&event)
+            .instrument(crate::telemetry::work_span())
             .await
             .unwrap_or_else(ApiError::into_response)
     }

@@ -54,6 +54,7 @@ impl<I: ContactSearchIndex, Q: SendQueue> ContactIndexer<I, Q> {
         };
         let job = SendJob::erase_contact(&org, &contact);
         self.queue.enqueue(&job, std::time::Duration::ZERO).await?;
+        // A stream batch mixes organizations: the line names its record's.
         tracing::info!(organization_id = %org, contact_id = %contact, "contact removed: erasure queued");
         Ok(())
     }

@@ -57,7 +57,7 @@ impl<P: Ports> InboxApi<P> {
         let summary = match messages.summary(org, &contact.contact_id).await {
             Ok(summary) => summary,
             Err(e) => {
-                tracing::warn!(organization_id = %org, contact_id = %contact.contact_id, error = %e, "conversation summary not read for the indicator");
+                tracing::warn!(contact_id = %contact.contact_id, error = %e, "conversation summary not read for the indicator");
                 return None;
             }
         };
@@ -97,7 +97,7 @@ impl<P: Ports> InboxApi<P> {
             Ok(ChannelConfig::Configured(config)) if config.send_read_receipts => config,
             Ok(_) => return Indicator::Off,
             Err(e) => {
-                tracing::warn!(organization_id = %org, error = %e, "configuration not read for the indicator");
+                tracing::warn!(error = %e, "configuration not read for the indicator");
                 return Indicator::Failed;
             }
         };
@@ -110,17 +110,17 @@ impl<P: Ports> InboxApi<P> {
             Ok(true) => {}
             Ok(false) => return Indicator::NotDue,
             Err(e) => {
-                tracing::warn!(organization_id = %org, contact_id = %contact.contact_id, error = %e, "indicator turn not taken");
+                tracing::warn!(contact_id = %contact.contact_id, error = %e, "indicator turn not taken");
                 return Indicator::Failed;
             }
         }
         match self.ports.sender().typing_indicator(&config, sid).await {
             Ok(()) => {
-                tracing::info!(organization_id = %org, contact_id = %contact.contact_id, message_id = %message.id, "typing indicator sent");
+                tracing::info!(contact_id = %contact.contact_id, message_id = %message.id, "typing indicator sent");
                 Indicator::Sent
             }
             Err(e) => {
-                tracing::warn!(organization_id = %org, contact_id = %contact.contact_id, message_id = %message.id, error = %e, "typing indicator not sent");
+                tracing::warn!(contact_id = %contact.contact_id, message_id = %message.id, error = %e, "typing indicator not sent");
                 Indicator::Failed
             }
         }

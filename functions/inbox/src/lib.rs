@@ -113,7 +113,7 @@ impl<P: Ports> InboxApi<P> {
                 Some(view(ConversationContact::from(contact), summary))
             })
             .collect();
-        tracing::info!(organization_id = %org, listed = page.items.len(), "conversations listed");
+        tracing::info!(listed = page.items.len(), "conversations listed");
         Ok(json_response(
             200,
             &ConversationList {
@@ -164,7 +164,7 @@ impl<P: Ports> InboxApi<P> {
             .mark_read(org, &contact_id, &up_to)
             .await?
             .ok_or(ApiError::NotInConversation)?;
-        tracing::info!(organization_id = %org, contact_id = %contact_id, unread = summary.unread(), "conversation read");
+        tracing::info!(contact_id = %contact_id, unread = summary.unread(), "conversation read");
         // The marker this request set (or one another agent set to the same message): the
         // contact learns it was read.
         if summary.last_read_id == Some(up_to) {
@@ -172,7 +172,7 @@ impl<P: Ports> InboxApi<P> {
             let indicator = self
                 .indicate(org, &contact, inbound.as_ref(), Utc::now())
                 .await;
-            tracing::debug!(organization_id = %org, contact_id = %contact_id, ?indicator, "read receipt");
+            tracing::debug!(contact_id = %contact_id, ?indicator, "read receipt");
         }
         Ok(json_response(
             200,

@@ -116,7 +116,7 @@ impl<P: Ports> ContactsApi<P> {
                 live,
             },
             ChannelConfig::NotConfigured { why } => {
-                tracing::info!(organization_id = %org, why, "WhatsApp not configured");
+                tracing::info!(why, "WhatsApp not configured");
                 ChannelStatus {
                     enabled: false,
                     reason: Some(sentences::NOT_CONFIGURED),
@@ -153,7 +153,7 @@ impl<P: Ports> ContactsApi<P> {
                     pool
                 }
                 Err(e) => {
-                    tracing::warn!(organization_id = %org, messaging_service_sid = %service, error = %e, "Messaging Service senders not read");
+                    tracing::warn!(messaging_service_sid = %service, error = %e, "Messaging Service senders not read");
                     return None;
                 }
             },
@@ -190,7 +190,7 @@ impl<P: Ports> ContactsApi<P> {
             .templates(self.ports.sender(), org, &config, refresh)
             .await
             .map_err(|e| {
-                tracing::warn!(organization_id = %org, error = %e, "templates could not be read");
+                tracing::warn!(error = %e, "templates could not be read");
                 ApiError::from_twilio(&e)
             })?;
         let mut found: Vec<Template> = templates

@@ -47,6 +47,7 @@ impl<P: Ports> HttpRoutes for MediaLinkApi<P> {
         };
         let org = path_parameter(event, "organization_id")
             .and_then(|o| OrganizationId::parse(o).ok())
+            .inspect(shared::telemetry::record_organization)
             .ok_or(NOT_FOUND)?;
         let link = path_parameter(event, "token")
             .and_then(|t| LinkToken::parse(t).ok())
@@ -66,7 +67,7 @@ impl<P: Ports> HttpRoutes for MediaLinkApi<P> {
                 return Err(ApiError::Forbidden("This media link has expired."));
             }
             Err(e) => {
-                tracing::warn!(organization_id = %org, error = %e, "media link refused");
+                tracing::warn!(error = %e, "media link refused");
                 return Err(NOT_FOUND);
             }
         }

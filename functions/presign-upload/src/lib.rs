@@ -136,7 +136,7 @@ impl<P: Ports> PresignApi<P> {
             .media()
             .presign_put(org, &key, rule.content_type, request.size, UPLOAD_EXPIRY)
             .await?;
-        tracing::info!(organization_id = %org, key = %presigned.key, size = request.size, "upload presigned");
+        tracing::info!(key = %presigned.key, size = request.size, "upload presigned");
         Ok(UploadAnswer {
             attachment: AttachmentRef {
                 key: presigned.key.clone(),

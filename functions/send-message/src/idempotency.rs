@@ -142,7 +142,7 @@ impl<P: Ports> SendApi<P> {
             return Err(ApiError::IdempotencyKeyReused);
         }
         if record.parts.iter().all(|p| p.queued) {
-            tracing::info!(organization_id = %org, "repeated send answered from its record");
+            tracing::info!("repeated send answered from its record");
             return self.answer(org, &record).await;
         }
         if record.lease_until.is_some_and(|until| until > now) {
@@ -256,10 +256,10 @@ impl<P: Ports> SendApi<P> {
         {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!(organization_id = %org, "idempotency record changed under its lease")
+                tracing::warn!("idempotency record changed under its lease")
             }
             Err(e) => {
-                tracing::warn!(organization_id = %org, error = %e, "idempotency record not saved")
+                tracing::warn!(error = %e, "idempotency record not saved")
             }
         }
     }

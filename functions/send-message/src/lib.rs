@@ -134,7 +134,7 @@ impl<P: Ports> SendApi<P> {
         let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => config,
             ChannelConfig::NotConfigured { why } => {
-                tracing::info!(organization_id = %org, why, "send refused: not configured");
+                tracing::info!(why, "send refused: not configured");
                 return Err(ApiError::NotConfigured);
             }
         };
@@ -216,7 +216,7 @@ impl<P: Ports> SendApi<P> {
                 .discard(&message.organization_id, key)
                 .await
             {
-                tracing::warn!(organization_id = %message.organization_id, error = %e, "an unused attachment copy was not deleted");
+                tracing::warn!(error = %e, "an unused attachment copy was not deleted");
             }
         }
     }
@@ -233,12 +233,12 @@ impl<P: Ports> SendApi<P> {
         let Err(e) = self.ports.queue().enqueue(&job, Duration::ZERO).await else {
             return Ok(());
         };
-        tracing::error!(organization_id = %org, message_id = %id, error = %e, "enqueue failed");
+        tracing::error!(message_id = %id, error = %e, "enqueue failed");
         let failed = StatusChange::failed(sentences::send_failed(
             "the message could not be queued. Please try again.",
         ));
         if let Err(e) = self.ports.messages().apply_status(org, &id, &failed).await {
-            tracing::error!(organization_id = %org, message_id = %id, error = %e, "could not mark FAILED");
+            tracing::error!(message_id = %id, error = %e, "could not mark FAILED");
         }
         Err(ApiError::Unavailable)
     }
@@ -299,7 +299,7 @@ impl<P: Ports> SendApi<P> {
             .await
         {
             if let Err(gone) = self.ports.media().discard(org, &sealed).await {
-                tracing::warn!(organization_id = %org, error = %gone, "a refused attachment copy was not deleted");
+                tracing::warn!(error = %gone, "a refused attachment copy was not deleted");
             }
             return Err(e);
         }
@@ -320,7 +320,6 @@ impl<P: Ports> SendApi<P> {
 
 fn log_accepted(message: &Message) {
     tracing::info!(
-        organization_id = %message.organization_id,
         message_id = %message.id,
         contact_id = ?message.contact_id,
         message_type = ?message.message_type,

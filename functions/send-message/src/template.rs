@@ -45,7 +45,7 @@ impl<P: Ports> SendApi<P> {
             .find(self.ports.sender(), org, config, &reference.content_sid)
             .await
             .map_err(|e| {
-                tracing::warn!(organization_id = %org, error = %e, "templates could not be read");
+                tracing::warn!(error = %e, "templates could not be read");
                 ApiError::from_twilio(&e)
             })?
             .ok_or(ApiError::TemplateNotFound)?;

@@ -33,7 +33,7 @@ impl<P: Ports> SendWorker<P> {
         let org = &job.organization_id;
         // Restored in the CRM (the same id written again): it keeps what is not erased yet.
         if self.ports.contacts().get(org, contact).await?.is_some() {
-            tracing::warn!(organization_id = %org, contact_id = %contact, "the contact exists again: erasure stopped");
+            tracing::warn!(contact_id = %contact, "the contact exists again: erasure stopped");
             return Ok(JobOutcome::Skipped);
         }
         let page = self
@@ -90,7 +90,7 @@ impl<P: Ports> SendWorker<P> {
         if let Some((next, delay)) = next {
             self.ports.queue().enqueue(&next, delay).await?;
         }
-        tracing::info!(organization_id = %org, contact_id = %contact, sweep = job.attempt, erased = page.messages.len(), done, "contact erasure");
+        tracing::info!(contact_id = %contact, sweep = job.attempt, erased = page.messages.len(), done, "contact erasure");
         Ok(JobOutcome::Erased {
             messages: page.messages.len(),
             done,

@@ -22,6 +22,8 @@ use shared::config::Settings;
 use shared::domain::{JobKind, Message, MessageStatus, SendJob, StatusChange};
 use shared::ports::{AttemptOutcome, MessageStore, PortError, Ports, SendQueue};
 use shared::runtime::Handler;
+use shared::telemetry;
+use tracing::Instrument;
 
 /// Longest delay SQS can put on a message (15 minutes).
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(900);
@@ -161,8 +163,14 @@ impl<P: Ports> SendWorker<P> {
     }
 
     /// Sends one queued message. An Err means the job could not be processed (a store was
-    /// unavailable) and must be delivered again.
+    /// unavailable) and must be delivered again. Its log lines name the job's organization
+    /// and message (for an erasure: where the sweep goes on).
     pub async fn process(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+        let span = telemetry::work_span_for(&job.organization_id, Some(&job.message_id));
+        self.process_job(job).instrument(span).await
+    }
+
+    async fn process_job(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
         match &job.kind {
             JobKind::CopyMedia => return self.copy_media(job).await,
             JobKind::EraseContact { contact_id } => {
@@ -172,7 +180,7 @@ impl<P: Ports> SendWorker<P> {
         }
         let org = &job.organization_id;
         let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
-            tracing::warn!(organization_id = %org, message_id = %job.message_id, "job for an unknown message");
+            tracing::warn!("job for an unknown message");
             return Ok(JobOutcome::Skipped);
         };
         let outcome = match message.status {
@@ -182,19 +190,31 @@ impl<P: Ports> SendWorker<P> {
         };
         match &outcome {
             JobOutcome::Sent { sid } => {
-                tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, attempt = job.attempt, "sent");
+                tracing::info!(twilio_message_sid = %sid, attempt = job.attempt, "sent");
             }
             JobOutcome::Failed { reason } => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, attempt = job.attempt, reason, "send failed");
+                tracing::warn!(attempt = job.attempt, reason, "send failed");
             }
             JobOutcome::Retrying { attempt, delay } => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "send will be retried");
+                tracing::warn!(
+                    next_attempt = attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "send will be retried"
+                );
             }
             JobOutcome::Reconciling { attempt, delay } => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, next_attempt = attempt, delay_ms = delay.as_millis() as u64, "Twilio's answer is unknown; reconciling before any resend");
+                tracing::warn!(
+                    next_attempt = attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "Twilio's answer is unknown; reconciling before any resend"
+                );
             }
             JobOutcome::Unconfirmed { reason } => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, attempt = job.attempt, reason, "Twilio could not confirm the send; it is not sent again");
+                tracing::warn!(
+                    attempt = job.attempt,
+                    reason,
+                    "Twilio could not confirm the send; it is not sent again"
+                );
             }
             JobOutcome::Skipped | JobOutcome::MediaCopied | JobOutcome::Erased { .. } => {}
         }

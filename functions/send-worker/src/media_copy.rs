@@ -113,7 +113,7 @@ impl<P: Ports> SendWorker<P> {
                     self.ports.media().discard(org, key).await?;
                 }
             }
-            tracing::info!(organization_id = %org, message_id = %message.id, "message erased during its media copy: the copies are deleted");
+            tracing::info!("message erased during its media copy: the copies are deleted");
             return Ok(JobOutcome::Skipped);
         }
         if let Some(e) = failure {
@@ -128,10 +128,14 @@ impl<P: Ports> SendWorker<P> {
                 Duration::ZERO
             };
             self.requeue_after(job, attempt, delay).await?;
-            tracing::info!(organization_id = %org, message_id = %message.id, brief, deferred, "inbound media copy continues in another job");
+            tracing::info!(
+                brief,
+                deferred,
+                "inbound media copy continues in another job"
+            );
             return Ok(JobOutcome::Retrying { attempt, delay });
         }
-        tracing::info!(organization_id = %org, message_id = %message.id, "inbound media handled");
+        tracing::info!("inbound media handled");
         Ok(JobOutcome::MediaCopied)
     }
 }
@@ -164,7 +168,7 @@ impl<P: Ports> FileCopy<P> {
                 if brief && !self.last_attempt {
                     return Ok(Copy::Brief);
                 }
-                tracing::warn!(organization_id = %self.org, message_id = %self.message_id, error = %e, "inbound media not copied");
+                tracing::warn!(error = %e, "inbound media not copied");
                 return Ok(Copy::Unavailable);
             }
         };

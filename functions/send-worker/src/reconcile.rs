@@ -103,12 +103,12 @@ impl<P: Ports> SendWorker<P> {
         {
             Ok(listed) => listed,
             Err(e) => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
+                tracing::warn!(error = %e, "Twilio's message list could not be read");
                 return self.reconcile_later(job, message, e.reason()).await;
             }
         };
         if let Some(sid) = self.adopt_listed(message, since, &listed).await? {
-            tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, "Twilio had the message: not sent again");
+            tracing::info!(twilio_message_sid = %sid, "Twilio had the message: not sent again");
             self.record(message, StatusChange::sent(&sid)).await?;
             return Ok(JobOutcome::Sent { sid });
         }
@@ -133,7 +133,7 @@ impl<P: Ports> SendWorker<P> {
                 )
                 .await;
         }
-        tracing::info!(organization_id = %org, message_id = %message.id, "Twilio does not have the message: sending it");
+        tracing::info!("Twilio does not have the message: sending it");
         self.attempt(job, message, claimed_at).await
     }
 
@@ -173,13 +173,13 @@ impl<P: Ports> SendWorker<P> {
                 return self.confirm_later(job, reason).await;
             }
             Err(e) => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's message list could not be read");
+                tracing::warn!(error = %e, "Twilio's message list could not be read");
                 return self.confirm_later(job, reason).await;
             }
         };
         match self.adopt_listed(message, since, &listed).await? {
             Some(sid) => {
-                tracing::info!(organization_id = %org, message_id = %message.id, twilio_message_sid = %sid, "Twilio had the unconfirmed message");
+                tracing::info!(twilio_message_sid = %sid, "Twilio had the unconfirmed message");
                 self.record(message, StatusChange::sent(&sid)).await?;
                 Ok(JobOutcome::Sent { sid })
             }

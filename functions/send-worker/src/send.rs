@@ -39,7 +39,7 @@ impl<P: Ports> SendWorker<P> {
             SendClaim::Held { until } => {
                 // Delivered again while another worker sends it: SQS brings it back later,
                 // and by then that worker is done or gone.
-                tracing::info!(organization_id = %org, message_id = %message.id, %until, "message held by another worker");
+                tracing::info!(%until, "message held by another worker");
                 Err(PortError::Unavailable(
                     "the message is being sent by another worker".into(),
                 ))
@@ -78,7 +78,7 @@ impl<P: Ports> SendWorker<P> {
             .messages()
             .release_send(&job.organization_id, &message.id, AttemptOutcome::NotSent)
             .await?;
-        tracing::info!(organization_id = %job.organization_id, message_id = %message.id, "claim too short to post; the attempt is postponed");
+        tracing::info!("claim too short to post; the attempt is postponed");
         self.requeue(job, job.attempt)
             .await
             .map(|(attempt, delay)| JobOutcome::Retrying { attempt, delay })
@@ -129,7 +129,7 @@ impl<P: Ports> SendWorker<P> {
         let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => config,
             ChannelConfig::NotConfigured { why } => {
-                tracing::warn!(organization_id = %org, why, "organization not configured");
+                tracing::warn!(why, "organization not configured");
                 return self.fail(message, NOT_CONFIGURED.into()).await;
             }
         };
@@ -232,7 +232,7 @@ impl<P: Ports> SendWorker<P> {
                 sid: sid.to_owned(),
             });
         }
-        tracing::warn!(organization_id = %job.organization_id, message_id = %message.id, twilio_message_sid = %sid, "Twilio's answer names a sid another message holds");
+        tracing::warn!(twilio_message_sid = %sid, "Twilio's answer names a sid another message holds");
         self.reconcile_later(
             job,
             message,
@@ -276,7 +276,7 @@ impl<P: Ports> SendWorker<P> {
         let org = &job.organization_id;
         match error.kind() {
             FailureKind::Transient if job.attempt < self.settings.max_attempts => {
-                tracing::info!(organization_id = %org, message_id = %message.id, error = %error, "transient Twilio failure");
+                tracing::info!(error = %error, "transient Twilio failure");
                 let (attempt, delay) = self.requeue(job, job.attempt + 1).await?;
                 Ok(JobOutcome::Retrying { attempt, delay })
             }
@@ -292,7 +292,7 @@ impl<P: Ports> SendWorker<P> {
                 .await
             }
             FailureKind::Configuration => {
-                tracing::error!(organization_id = %org, message_id = %message.id, error = %error, "Twilio rejected the organization's configuration");
+                tracing::error!(error = %error, "Twilio rejected the organization's configuration");
                 self.fail(message, INVALID_CONFIGURATION.into()).await
             }
             FailureKind::Unsubscribed => {

@@ -26,6 +26,7 @@ use shared::ports::{
     ContactStore, CredentialStore, InboundInsert, MessageStore, Ports, SendQueue, WhatsAppSender,
 };
 use shared::runtime::HttpRoutes;
+use shared::telemetry;
 use shared::twilio::{
     FormParams, InboundMessage, RECOMMENDED_OVERRIDES, SIGNATURE_HEADER, StatusCallback,
     describe_error_code, is_well_formed_signature, validate_signature,
@@ -69,12 +70,16 @@ impl<P: Ports> HttpRoutes for TwilioWebhook<P> {
         };
         let org = path_parameter(event, "organization_id")
             .and_then(|id| OrganizationId::parse(id).ok())
+            .inspect(telemetry::record_organization)
             .ok_or(ApiError::NotFound("Unknown organization."))?;
         // What cannot be Twilio's is refused before anything is read: a flood of unsigned
         // or malformed requests costs no Secrets Manager call.
         let signature = header(event, SIGNATURE_HEADER).unwrap_or_default().trim();
         if !is_well_formed_signature(signature) {
-            tracing::warn!(organization_id = %org, has_signature = !signature.is_empty(), "webhook without a well-formed signature");
+            tracing::warn!(
+                has_signature = !signature.is_empty(),
+                "webhook without a well-formed signature"
+            );
             return Err(ApiError::Forbidden("Invalid Twilio signature."));
         }
         let form = FormParams::parse(&body_bytes(event)?).map_err(|_| {
@@ -83,7 +88,7 @@ impl<P: Ports> HttpRoutes for TwilioWebhook<P> {
             )
         })?;
         if !form.get("AccountSid").is_some_and(is_account_sid) {
-            tracing::warn!(organization_id = %org, "webhook without a well-formed AccountSid");
+            tracing::warn!("webhook without a well-formed AccountSid");
             return Err(ApiError::Forbidden(
                 "The request is not for this organization's account.",
             ));
@@ -92,7 +97,7 @@ impl<P: Ports> HttpRoutes for TwilioWebhook<P> {
         let config = match self.ports.credentials().channel_config(&org).await? {
             ChannelConfig::Configured(config) => config,
             ChannelConfig::NotConfigured { .. } => {
-                tracing::warn!(organization_id = %org, "webhook for an organization that is not configured");
+                tracing::warn!("webhook for an organization that is not configured");
                 return Err(ApiError::NotFound("Unknown organization."));
             }
         };
@@ -164,11 +169,15 @@ impl<P: Ports> TwilioWebhook<P> {
                 )
             });
         if !signed {
-            tracing::warn!(organization_id = %org, url, has_signature = !signature.is_empty(), "webhook signature rejected");
+            tracing::warn!(
+                url,
+                has_signature = !signature.is_empty(),
+                "webhook signature rejected"
+            );
             return Err(ApiError::Forbidden("Invalid Twilio signature."));
         }
         if form.get("AccountSid") != Some(config.account_sid.as_str()) {
-            tracing::warn!(organization_id = %org, "webhook for another Twilio account");
+            tracing::warn!("webhook for another Twilio account");
             return Err(ApiError::Forbidden(
                 "The request is not for this organization's account.",
             ));
@@ -185,7 +194,7 @@ impl<P: Ports> TwilioWebhook<P> {
         let inbound = InboundMessage::from_form(form)
             .map_err(|e| ApiError::InvalidParameter(format!("Invalid webhook: {e}.")))?;
         if !config.receives_at(&inbound.to, inbound.messaging_service_sid.as_deref()) {
-            tracing::warn!(organization_id = %org, "inbound message to another sender");
+            tracing::warn!("inbound message to another sender");
             return Err(ApiError::Forbidden(
                 "The request is not for this organization's sender.",
             ));
@@ -250,29 +259,25 @@ impl<P: Ports> TwilioWebhook<P> {
             } => {
                 // An earlier delivery stored the message but failed before every effect was
                 // applied: apply them now (each is idempotent), with the stored message's time.
-                tracing::info!(organization_id = %org, message_id = %id, "repeated webhook: applying what an earlier delivery could not");
+                tracing::info!(message_id = %id, "repeated webhook: applying what an earlier delivery could not");
                 match self.ports.messages().get(org, &id).await? {
                     Some(stored) => stored,
                     None => return Err(ApiError::Unavailable),
                 }
             }
             InboundInsert::Duplicate { .. } => {
-                tracing::info!(organization_id = %org, twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
+                tracing::info!(twilio_message_sid = %inbound.message_sid, "repeated webhook ignored");
                 return Ok(twiml_response());
             }
         };
+        telemetry::record_message(&message.id);
         self.apply_inbound_effects(org, config, &inbound, &message, &contacts)
             .await?;
         self.ports
             .messages()
             .inbound_effects_done(org, &inbound.message_sid)
             .await?;
-        tracing::info!(
-            organization_id = %org,
-            message_id = %message.id,
-            contacts = contacts.len(),
-            "inbound message stored"
-        );
+        tracing::info!(contacts = contacts.len(), "inbound message stored");
         Ok(twiml_response())
     }
 
@@ -298,7 +303,7 @@ impl<P: Ports> TwilioWebhook<P> {
             .and_then(opt_out_type_action)
             .or_else(|| keyword_action(&inbound.body));
         let opt_at = match opt {
-            Some(_) => Some(self.sent_at(org, config, message).await),
+            Some(_) => Some(self.sent_at(config, message).await),
             None => None,
         };
         let change = ContactChange {
@@ -314,11 +319,11 @@ impl<P: Ports> TwilioWebhook<P> {
                 .update(org, &contact.contact_id, &change)
                 .await?;
             if opt.is_some() {
-                tracing::info!(organization_id = %org, message_id = %message.id, contact_id = %contact.contact_id, opt = ?opt, "contact opted out or in");
+                tracing::info!(contact_id = %contact.contact_id, opt = ?opt, "contact opted out or in");
             }
         }
         if contacts.is_empty() {
-            tracing::info!(organization_id = %org, message_id = %message.id, "inbound message from a number that is no contact");
+            tracing::info!("inbound message from a number that is no contact");
         }
         Ok(())
     }
@@ -329,12 +334,7 @@ impl<P: Ports> TwilioWebhook<P> {
     /// if it cannot be, the time the message was first stored (a retry after a failed effect
     /// keeps it). Only STOP/START messages make this call. Two keywords in one second of
     /// Twilio's clock, both received late, tie: the first applied stands.
-    async fn sent_at(
-        &self,
-        org: &OrganizationId,
-        config: &OrgConfig,
-        message: &Message,
-    ) -> chrono::DateTime<Utc> {
+    async fn sent_at(&self, config: &OrgConfig, message: &Message) -> chrono::DateTime<Utc> {
         let Some(sid) = &message.twilio_message_sid else {
             return message.created_at;
         };
@@ -348,7 +348,7 @@ impl<P: Ports> TwilioWebhook<P> {
                 None => message.created_at,
             },
             Err(e) => {
-                tracing::warn!(organization_id = %org, message_id = %message.id, error = %e, "Twilio's record of an opt keyword could not be read; its receipt time orders it");
+                tracing::warn!(error = %e, "Twilio's record of an opt keyword could not be read; its receipt time orders it");
                 message.created_at
             }
         }
@@ -373,7 +373,7 @@ impl<P: Ports> TwilioWebhook<P> {
             .enqueue(&job, Duration::ZERO)
             .await
             .map_err(|e| {
-                tracing::error!(organization_id = %org, message_id = %message.id, error = %e, "media copy not queued");
+                tracing::error!(error = %e, "media copy not queued");
                 ApiError::from(e)
             })
     }
@@ -390,9 +390,10 @@ impl<P: Ports> TwilioWebhook<P> {
             .callback_message(org, event, &callback.message_sid)
             .await?;
         let Some(message) = message else {
-            tracing::warn!(organization_id = %org, twilio_message_sid = %callback.message_sid, "status callback for an unknown message");
+            tracing::warn!(twilio_message_sid = %callback.message_sid, "status callback for an unknown message");
             return Ok(twiml_response());
         };
+        telemetry::record_message(&message.id);
         let Some(status) = MessageStatus::from_twilio(&callback.message_status) else {
             return Ok(twiml_response());
         };
@@ -423,8 +424,6 @@ impl<P: Ports> TwilioWebhook<P> {
                 .await?;
         }
         tracing::info!(
-            organization_id = %org,
-            message_id = %message.id,
             twilio_status = %callback.message_status,
             applied = matches!(outcome, Some(shared::ports::StatusOutcome::Applied(_))),
             "status callback"

@@ -10,7 +10,8 @@ use super::ApiError;
 use crate::domain::OrganizationId;
 
 /// The caller's organization, taken only from the claims the JWT authorizer verified; a
-/// request without it is unauthorized whatever its path, query or body say.
+/// request without it is unauthorized whatever its path, query or body say. The request's
+/// log lines name it from here on (`telemetry::record_organization`).
 pub fn organization_id(
     event: &ApiGatewayV2httpRequest,
     claim: &str,
@@ -22,6 +23,7 @@ pub fn organization_id(
         .and_then(|a| a.jwt.as_ref())
         .and_then(|jwt| jwt.claims.get(claim))
         .and_then(|value| OrganizationId::parse(value.trim()).ok())
+        .inspect(crate::telemetry::record_organization)
         .ok_or(ApiError::Unauthorized)
 }
 

@@ -72,7 +72,7 @@ impl SecretsManagerCredentials {
             }
         };
         if let ChannelConfig::NotConfigured { why } = &config {
-            tracing::warn!(organization_id = %org, why, "WhatsApp configuration unusable");
+            tracing::warn!(why, "WhatsApp configuration unusable");
         }
         let ttl = match &config {
             ChannelConfig::Configured(_) => self.ttl,

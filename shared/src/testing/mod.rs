@@ -11,6 +11,7 @@ use crate::domain::{Contact, ContactId, OrganizationId};
 
 pub mod contract;
 pub mod inbox;
+pub mod logs;
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";

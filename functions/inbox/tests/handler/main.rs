@@ -200,6 +200,30 @@ async fn conversations_are_listed_most_recent_first_with_unread_counts_and_previ
 }
 
 #[tokio::test]
+async fn a_requests_log_lines_name_the_organization_of_its_verified_claim() {
+    let api = api().await;
+    received(&api, "org-b", Some("b1"), "elsewhere").await;
+    let (logs, guard) = shared::testing::logs::capture();
+    assert_eq!(list(&api, "org-b", "").await.status_code, 200);
+    // Without a claim: unauthorized, and nothing names an organization.
+    let mut anonymous = jwt_event("GET", "/whatsapp/conversations", "", None, None);
+    anonymous.request_context.authorizer = None;
+    assert_eq!(api.handle(anonymous).await.status_code, 401);
+    drop(guard);
+    let listed = logs.line("conversations listed");
+    assert_eq!(listed["span"]["name"], "work");
+    assert_eq!(listed["span"]["organization_id"], "org-b");
+    assert_eq!(listed["fields"]["listed"], 1);
+    assert!(listed["fields"].get("organization_id").is_none());
+    let named: Vec<_> = logs
+        .lines()
+        .into_iter()
+        .filter_map(|line| line["span"]["organization_id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(named.iter().all(|org| org == "org-b"), "{named:?}");
+}
+
+#[tokio::test]
 async fn pages_follow_the_cursor_and_bad_parameters_are_refused() {
     let api = api().await;
     for c in ["c1", "c2", "c3"] {

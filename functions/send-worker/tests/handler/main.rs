@@ -142,6 +142,27 @@ async fn sends_and_records_sent_with_the_twilio_sid() {
 }
 
 #[tokio::test]
+async fn a_jobs_log_lines_name_its_organization_and_message_once_and_never_the_body() {
+    let w = worker().await;
+    let job = pending(&w, "A private note").await;
+    let (logs, guard) = shared::testing::logs::capture();
+    let JobOutcome::Sent { sid } = w.process(&job).await.unwrap() else {
+        panic!("expected Sent");
+    };
+    drop(guard);
+    let sent = logs.line("sent");
+    assert_eq!(sent["span"]["organization_id"], "org-a");
+    assert_eq!(sent["span"]["message_id"], job.message_id.to_string());
+    assert_eq!(sent["fields"]["twilio_message_sid"], sid.as_str());
+    // Set on the span, not repeated on the line.
+    assert!(sent["fields"].get("organization_id").is_none());
+    for line in logs.lines() {
+        assert!(!line.to_string().contains("A private note"), "{line}");
+        assert!(!line.to_string().contains(AUTH_TOKEN), "{line}");
+    }
+}
+
+#[tokio::test]
 async fn a_redelivered_job_does_not_send_twice() {
     let w = worker().await;
     let job = pending(&w, "Hello").await;

@@ -332,7 +332,6 @@ impl MessageStore for DynamoMessages {
         // cannot be written now is left to the message's next status, which writes it.
         if let Err(e) = self.summarize(message).await {
             tracing::warn!(
-                organization_id = %message.organization_id,
                 message_id = %message.id,
                 error = %e,
                 "conversation summary not updated: the next status will"

@@ -1,4 +1,6 @@
-//! Twilio Programmable Messaging REST client (the part the WhatsApp channel uses).
+//! Twilio Programmable Messaging REST client (the part the WhatsApp channel uses): sends,
+//! the Messages list, templates. Beside it: `outbound` (what a send carries) and
+//! `media_download` (an inbound message's media).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -7,70 +9,10 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 use super::content::{ContentPage, approved_template};
-use super::media_fetch::{MAX_REDIRECTS, MediaPolicy, is_account_media_url};
-use super::{DEFAULT_MEDIA_HOSTS, MediaRefusal, TwilioError};
+use super::media_fetch::MediaPolicy;
+use super::outbound::{OutboundMessage, SentMessage};
+use super::{DEFAULT_MEDIA_HOSTS, TwilioError};
 use crate::domain::{OrgConfig, PhoneNumber, Template};
-
-/// What a message carries: free-form content inside the 24-hour window, or an approved
-/// template (Content API) outside it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OutboundContent {
-    FreeForm {
-        body: Option<String>,
-        media_url: Option<String>,
-    },
-    Template {
-        content_sid: String,
-        /// JSON object of template variables, as Twilio's `ContentVariables` takes it.
-        content_variables: Option<String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OutboundMessage {
-    pub to: PhoneNumber,
-    pub content: OutboundContent,
-    pub status_callback: Option<String>,
-}
-
-impl OutboundMessage {
-    /// The Messages API form: the organization's sender (its Messaging Service or its
-    /// number), `whatsapp:` addresses, and only the fields that are set.
-    pub fn form(&self, config: &OrgConfig) -> Vec<(&'static str, String)> {
-        let mut form = config.sender_params();
-        form.push(("To", self.to.whatsapp_address()));
-        match &self.content {
-            OutboundContent::FreeForm { body, media_url } => {
-                if let Some(body) = body {
-                    form.push(("Body", body.clone()));
-                }
-                if let Some(url) = media_url {
-                    form.push(("MediaUrl", url.clone()));
-                }
-            }
-            OutboundContent::Template {
-                content_sid,
-                content_variables,
-            } => {
-                form.push(("ContentSid", content_sid.clone()));
-                if let Some(vars) = content_variables {
-                    form.push(("ContentVariables", vars.clone()));
-                }
-            }
-        }
-        if let Some(cb) = &self.status_callback {
-            form.push(("StatusCallback", cb.clone()));
-        }
-        form
-    }
-}
-
-/// Twilio's answer to an accepted message (the fields we keep).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SentMessage {
-    pub sid: String,
-    pub status: String,
-}
 
 /// A message as Twilio's Messages list shows it: what reconciling a send needs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -134,14 +76,14 @@ pub const MAX_CONTENT_PAGES: usize = 20;
 pub struct TwilioClient {
     media: Arc<OnceLock<Result<reqwest::Client, String>>>,
     timeout: Duration,
-    base_url: String,
+    pub(super) base_url: String,
     /// The Content API's base (`https://content.twilio.com`; the sandbox locally).
     content_base_url: String,
     /// The Messaging API's base (`https://messaging.twilio.com`; the sandbox locally):
     /// Messaging Services.
     pub(super) messaging_base_url: String,
     content_page_size: u32,
-    media_policy: MediaPolicy,
+    pub(super) media_policy: MediaPolicy,
 }
 
 /// Largest inbound media accepted (WhatsApp's own limit is 16 MB, documents 100 MB are
@@ -214,7 +156,7 @@ impl TwilioClient {
 
     /// The media client: redirects are followed by hand, without credentials; names resolve
     /// only to public addresses; no proxy from the environment.
-    fn media(&self) -> Result<&reqwest::Client, TwilioError> {
+    pub(super) fn media(&self) -> Result<&reqwest::Client, TwilioError> {
         self.media
             .get_or_init(|| {
                 crate::https::builder()?
@@ -370,102 +312,6 @@ impl TwilioClient {
             ))),
         }
     }
-
-    /// Downloads an inbound message's media under the media policy (see `media_fetch`):
-    /// the account's credentials go only to its own media path on the API's origin; the
-    /// redirect to Twilio's media host is followed without them.
-    pub async fn fetch_media(
-        &self,
-        config: &OrgConfig,
-        url: &str,
-    ) -> Result<(Vec<u8>, String), TwilioError> {
-        let api = url::Url::parse(&self.base_url)
-            .map_err(|_| TwilioError::InvalidResponse("API base URL".into()))?;
-        let url = url::Url::parse(url).map_err(|_| MediaRefusal::NotAccountMedia)?;
-        if !is_account_media_url(&api, &config.account_sid, &url) {
-            return Err(MediaRefusal::NotAccountMedia.into());
-        }
-        let policy = &self.media_policy;
-        tokio::time::timeout(policy.total_time, self.download(config, url))
-            .await
-            .unwrap_or(Err(TwilioError::Timeout))
-    }
-
-    async fn download(
-        &self,
-        config: &OrgConfig,
-        mut current: url::Url,
-    ) -> Result<(Vec<u8>, String), TwilioError> {
-        let policy = &self.media_policy;
-        let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
-        for hop in 0..=MAX_REDIRECTS {
-            policy.address_allowed(&current)?;
-            let mut request = self.media()?.get(current.clone());
-            if hop == 0 {
-                let (user, password) = config.rest_credentials();
-                request = request.basic_auth(user, Some(password.expose_secret()));
-            }
-            let mut response = request.send().await.map_err(media_transport_error)?;
-            let status = response.status();
-            if status.is_redirection() {
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|v| v.to_str().ok())
-                    .ok_or_else(|| invalid("redirect without a location"))?;
-                current = current
-                    .join(location)
-                    .map_err(|_| invalid("redirect location"))?;
-                policy.redirect_allowed(&current)?;
-                continue;
-            }
-            if !status.is_success() {
-                let bytes = response.bytes().await.map_err(media_transport_error)?;
-                return Err(TwilioError::from_error_response(status.as_u16(), &bytes));
-            }
-            if response
-                .content_length()
-                .is_some_and(|len| len > policy.max_bytes as u64)
-            {
-                return Err(MediaRefusal::TooLarge.into());
-            }
-            let content_type = response
-                .headers()
-                .get(reqwest::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("application/octet-stream")
-                .to_owned();
-            // Streamed: a body without Content-Length (chunked) stops at the cap.
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(media_transport_error)? {
-                if body.len() + chunk.len() > policy.max_bytes {
-                    return Err(MediaRefusal::TooLarge.into());
-                }
-                body.extend_from_slice(&chunk);
-            }
-            return Ok((body, content_type));
-        }
-        Err(MediaRefusal::TooManyRedirects.into())
-    }
-}
-
-impl From<MediaRefusal> for TwilioError {
-    fn from(refusal: MediaRefusal) -> Self {
-        TwilioError::MediaRefused(refusal)
-    }
-}
-
-/// A refusal by the resolver (a name with only private addresses) is a refusal, not a
-/// network failure worth retrying.
-fn media_transport_error(e: reqwest::Error) -> TwilioError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(err) = source {
-        if let Some(refusal) = err.downcast_ref::<MediaRefusal>() {
-            return TwilioError::MediaRefused(*refusal);
-        }
-        source = err.source();
-    }
-    transport_error(e)
 }
 
 /// Sends an API request with the account's credentials and reads Twilio's JSON answer, or
@@ -492,7 +338,7 @@ pub(super) async fn json_answer<T: serde::de::DeserializeOwned>(
 /// Only the kind of failure: reqwest's Display can include the URL, never secrets, but the
 /// URL carries the account sid, which logs need not repeat. What matters is whether Twilio
 /// can have received the request: only a failed connection says it cannot.
-fn transport_error(e: reqwest::Error) -> TwilioError {
+pub(super) fn transport_error(e: reqwest::Error) -> TwilioError {
     if e.is_connect() {
         TwilioError::Network("connection failed".into())
     } else if e.is_builder() {
@@ -514,83 +360,6 @@ pub fn new_message_sid() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn to() -> PhoneNumber {
-        PhoneNumber::parse_e164("+60123456789").unwrap()
-    }
-
-    fn config(secret: serde_json::Value) -> OrgConfig {
-        match crate::domain::parse_org_secret(&secret.to_string()) {
-            crate::domain::ChannelConfig::Configured(c) => c,
-            crate::domain::ChannelConfig::NotConfigured { why } => panic!("{why}"),
-        }
-    }
-
-    fn numbered() -> OrgConfig {
-        config(serde_json::json!({
-            "twilio_account_sid": crate::testing::ACCOUNT_SID,
-            "twilio_auth_token": "t",
-            "twilio_whatsapp_from": "whatsapp:+14155238886",
-            "whatsapp_enabled": true,
-        }))
-    }
-
-    #[test]
-    fn free_form_adds_whatsapp_prefixes_and_only_set_fields() {
-        let m = OutboundMessage {
-            to: to(),
-            content: OutboundContent::FreeForm {
-                body: Some("Hi".into()),
-                media_url: None,
-            },
-            status_callback: Some("https://x/status?message_id=1".into()),
-        };
-        assert_eq!(
-            m.form(&numbered()),
-            vec![
-                ("From", "whatsapp:+14155238886".to_owned()),
-                ("To", "whatsapp:+60123456789".to_owned()),
-                ("Body", "Hi".to_owned()),
-                ("StatusCallback", "https://x/status?message_id=1".to_owned()),
-            ]
-        );
-        // With a Messaging Service, the service instead of From: Twilio picks the sender.
-        let service = config(serde_json::json!({
-            "twilio_account_sid": crate::testing::ACCOUNT_SID,
-            "twilio_auth_token": "t",
-            "twilio_whatsapp_from": "whatsapp:+14155238886",
-            "twilio_messaging_service_sid": "MG0123456789abcdef0123456789abcdef",
-            "whatsapp_enabled": true,
-        }));
-        let form = m.form(&service);
-        assert_eq!(
-            form[..2],
-            [
-                (
-                    "MessagingServiceSid",
-                    "MG0123456789abcdef0123456789abcdef".to_owned()
-                ),
-                ("To", "whatsapp:+60123456789".to_owned()),
-            ]
-        );
-        assert!(!form.iter().any(|(k, _)| *k == "From"));
-    }
-
-    #[test]
-    fn template_sends_content_sid_and_variables() {
-        let m = OutboundMessage {
-            to: to(),
-            content: OutboundContent::Template {
-                content_sid: "HX0123".into(),
-                content_variables: Some(r#"{"1":"Aisha"}"#.into()),
-            },
-            status_callback: None,
-        };
-        let form = m.form(&numbered());
-        assert!(form.contains(&("ContentSid", "HX0123".to_owned())));
-        assert!(form.contains(&("ContentVariables", r#"{"1":"Aisha"}"#.to_owned())));
-        assert!(!form.iter().any(|(k, _)| *k == "Body"));
-    }
 
     #[test]
     fn message_sids_look_like_twilios() {

@@ -5,22 +5,24 @@ mod client;
 pub mod content;
 mod error;
 mod indicators;
+mod media_download;
 mod media_fetch;
+mod outbound;
 mod overrides;
 mod services;
 mod signature;
 mod webhook;
 
 pub use client::{
-    CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, MAX_INBOUND_MEDIA_BYTES, OutboundContent,
-    OutboundMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE, SentMessage, TwilioClient,
-    new_message_sid,
+    CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, MAX_INBOUND_MEDIA_BYTES,
+    RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE, TwilioClient, new_message_sid,
 };
 pub use error::{FailureKind, TwilioError, describe_error_code};
 pub use media_fetch::{
     DEFAULT_MEDIA_HOSTS, MediaPolicy, MediaRefusal, PublicOnlyResolver, is_account_media_url,
     is_public,
 };
+pub use outbound::{OutboundContent, OutboundMessage, SentMessage};
 pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};
 pub use signature::{compute_signature, is_well_formed_signature, validate_signature};
 pub use webhook::{

@@ -4,6 +4,7 @@
 //! `scripts/bench.sh` builds everything and starts the emulator; see docs/benchmarks.md.
 
 mod aws_proxy;
+mod dynamodb_units;
 mod event_api_stub;
 mod events;
 mod in_memory;

@@ -23,6 +23,7 @@ mod faults;
 mod indicators;
 mod keys;
 mod media;
+mod message_reads;
 mod reply;
 mod services;
 
@@ -182,11 +183,11 @@ impl Sandbox {
         Router::new()
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages.json",
-                post(api::create_message).get(api::read_messages),
+                post(api::create_message).get(message_reads::read_messages),
             )
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages/{message_file}",
-                get(api::read_message),
+                get(message_reads::read_message),
             )
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Keys.json",
@@ -196,7 +197,7 @@ impl Sandbox {
                 "/2010-04-01/Accounts/{account_sid}/Keys/{key_file}",
                 get(keys::fetch_key).delete(keys::delete_key),
             )
-            .route("/messages", get(api::list_messages))
+            .route("/messages", get(message_reads::list_messages))
             .route("/reply", post(reply::reply))
             .route(
                 "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_sid}",

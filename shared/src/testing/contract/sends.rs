@@ -1,0 +1,272 @@
+//! The message store's contract, sends: one worker at a time, idempotency records, templates.
+
+use std::time::Duration;
+
+use crate::domain::{Direction, MessageId, MessageStatus, StatusChange};
+use crate::ports::{ConversationQuery, MessageStore};
+
+use super::{cid, message};
+use crate::testing::org;
+
+/// One worker at a time holds a PENDING message; a claim that ran out without a known
+/// outcome is reported to the next worker; a released claim is not.
+pub async fn one_worker_at_a_time_holds_a_send<M: MessageStore>(store: &M) {
+    use crate::ports::{AttemptOutcome, SendClaim};
+    let lease = Duration::from_secs(30);
+    let later = |t: chrono::DateTime<chrono::Utc>, s: i64| t + chrono::Duration::seconds(s);
+    let close = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+        (a - b).num_milliseconds().abs() < 2
+    };
+    let m = message("acme", Some("c1"), "hi", Direction::Outbound, None);
+    store.insert(&m).await.unwrap();
+    let acme = org("acme");
+    let now = chrono::Utc::now();
+
+    let first = store.claim_send(&acme, &m.id, now, lease).await.unwrap();
+    assert_eq!(
+        first,
+        SendClaim::Claimed {
+            unresolved_since: None
+        }
+    );
+    match store
+        .claim_send(&acme, &m.id, later(now, 1), lease)
+        .await
+        .unwrap()
+    {
+        SendClaim::Held { until } => assert!(close(until, later(now, 30)), "{until}"),
+        other => panic!("a second worker must not get the message: {other:?}"),
+    }
+    assert_eq!(
+        store
+            .claim_send(&org("globex"), &m.id, now, lease)
+            .await
+            .unwrap(),
+        SendClaim::NotPending,
+        "another organization's message"
+    );
+
+    // The first worker vanished: after its lease the next one learns since when.
+    match store
+        .claim_send(&acme, &m.id, later(now, 31), lease)
+        .await
+        .unwrap()
+    {
+        SendClaim::Claimed {
+            unresolved_since: Some(since),
+        } => assert!(close(since, now), "{since}"),
+        other => panic!("{other:?}"),
+    }
+    // That attempt's answer was lost too: its lease ends at once, the doubt stays.
+    store
+        .release_send(&acme, &m.id, AttemptOutcome::Unknown)
+        .await
+        .unwrap();
+    match store
+        .claim_send(&acme, &m.id, later(now, 31), lease)
+        .await
+        .unwrap()
+    {
+        SendClaim::Claimed {
+            unresolved_since: Some(since),
+        } => assert!(close(since, now), "{since}"),
+        other => panic!("{other:?}"),
+    }
+    // Twilio certainly did not take it: released, the next claim is a clean one.
+    store
+        .release_send(&acme, &m.id, AttemptOutcome::NotSent)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_send(&acme, &m.id, later(now, 32), lease)
+            .await
+            .unwrap(),
+        SendClaim::Claimed {
+            unresolved_since: None
+        }
+    );
+
+    store
+        .apply_status(
+            &acme,
+            &m.id,
+            &StatusChange::sent("SM0123456789abcdef0123456789abcdef"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_send(&acme, &m.id, later(now, 100), lease)
+            .await
+            .unwrap(),
+        SendClaim::NotPending,
+        "a sent message is not sent again"
+    );
+    assert_eq!(
+        store
+            .claim_send(&acme, &MessageId::new(), now, lease)
+            .await
+            .unwrap(),
+        SendClaim::NotPending
+    );
+    // The claim is no change a poller sees.
+    let stored = store.get(&acme, &m.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, MessageStatus::Sent);
+}
+
+/// Idempotency records: one writer wins, saves are conditional on the version read, an
+/// expired record is as good as absent, and organizations do not share keys.
+pub async fn idempotency_records_are_conditional_and_expire<M: MessageStore>(store: &M) {
+    use crate::ports::{IdempotentSend, SendPart};
+    let acme = org("acme");
+    let now = chrono::Utc::now();
+    let record = IdempotentSend {
+        key: "compose-1".into(),
+        request: r#"{"contact_id":"c1","text":"hi"}"#.into(),
+        parts: vec![SendPart {
+            message_id: MessageId::new(),
+            queued: false,
+        }],
+        lease_until: Some(now + chrono::Duration::seconds(30)),
+        version: 1,
+        expires_at: now + chrono::Duration::hours(24),
+    };
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", now)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .save_idempotent_send(&acme, &record, None, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .save_idempotent_send(&acme, &record, None, now)
+            .await
+            .unwrap(),
+        "a second first write loses"
+    );
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", now)
+            .await
+            .unwrap(),
+        Some(record.clone())
+    );
+    assert_eq!(
+        store
+            .idempotent_send(&org("globex"), "compose-1", now)
+            .await
+            .unwrap(),
+        None,
+        "keys are per organization"
+    );
+
+    let done = IdempotentSend {
+        parts: vec![SendPart {
+            queued: true,
+            ..record.parts[0].clone()
+        }],
+        lease_until: None,
+        version: 2,
+        ..record.clone()
+    };
+    assert!(
+        !store
+            .save_idempotent_send(&acme, &done, Some(7), now)
+            .await
+            .unwrap(),
+        "a stale version is refused"
+    );
+    assert!(
+        store
+            .save_idempotent_send(&acme, &done, Some(1), now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", now)
+            .await
+            .unwrap(),
+        Some(done.clone())
+    );
+
+    // A day later the key is free again.
+    let tomorrow = now + chrono::Duration::hours(25);
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-1", tomorrow)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        !store
+            .save_idempotent_send(&acme, &done, Some(2), tomorrow)
+            .await
+            .unwrap(),
+        "an expired record cannot be updated"
+    );
+    let fresh = IdempotentSend {
+        version: 1,
+        expires_at: tomorrow + chrono::Duration::hours(24),
+        ..record
+    };
+    assert!(
+        store
+            .save_idempotent_send(&acme, &fresh, None, tomorrow)
+            .await
+            .unwrap()
+    );
+}
+
+/// A message sent from a template keeps what it records (content sid, name, variables)
+/// through reads, pages and status changes.
+pub async fn template_messages_keep_their_template<M: MessageStore>(store: &M) {
+    let mut m = message(
+        "acme",
+        Some("c1"),
+        "Hi Aisha, thanks for your order.",
+        Direction::Outbound,
+        None,
+    );
+    m.template = Some(crate::domain::SentTemplate {
+        content_sid: "HX00000000000000000000000000000001".into(),
+        name: "order_shipped".into(),
+        variables: [("1".to_owned(), "Aisha".to_owned())].into(),
+    });
+    store.insert(&m).await.unwrap();
+    let acme = org("acme");
+    assert_eq!(
+        store.get(&acme, &m.id).await.unwrap().unwrap().template,
+        m.template
+    );
+    store
+        .apply_status(
+            &acme,
+            &m.id,
+            &StatusChange::sent("SM00000000000000000000000000000042"),
+        )
+        .await
+        .unwrap();
+    let page = store
+        .conversation(&acme, &cid("c1"), ConversationQuery::Latest { limit: 10 })
+        .await
+        .unwrap();
+    let stored = page.messages.iter().find(|x| x.id == m.id).unwrap();
+    assert_eq!(stored.status, MessageStatus::Sent);
+    assert_eq!(stored.template, m.template);
+    let plain = message("acme", Some("c1"), "free-form", Direction::Outbound, None);
+    store.insert(&plain).await.unwrap();
+    assert_eq!(
+        store.get(&acme, &plain.id).await.unwrap().unwrap().template,
+        None
+    );
+}

@@ -22,6 +22,20 @@ use std::path::PathBuf;
 
 use measure::{Function, Measured, Options, measure};
 
+/// The Lambda functions, as their binaries are named.
+const FUNCTIONS: [&str; 10] = [
+    "contact-indexer",
+    "inbox",
+    "list-contacts",
+    "list-messages",
+    "live-publisher",
+    "media-url",
+    "presign-upload",
+    "send-message",
+    "send-worker",
+    "twilio-webhook",
+];
+
 const USAGE: &str = "usage: lambda-bench --bin-dir DIR [--node-dir DIR] [--zip-dir DIR]
     [--invocations N] [--cold-starts K] [--out FILE]
   --bin-dir DIR      release binaries of the functions and hello-floor (target/release)
@@ -138,6 +152,16 @@ async fn run(args: Args) -> Result<(), String> {
             ..options
         }
     };
+
+    // Init first, every function in turn round after round (see `measure::inits`).
+    let floor_name = "hello-floor (floor)";
+    let init_functions: Vec<Function> =
+        std::iter::once(Function::binary(floor_name, bin("hello-floor")))
+            .chain(FUNCTIONS.iter().map(|name| Function::binary(name, bin(name))))
+            .collect();
+    let init_rounds = args.cold_starts * 3;
+    eprintln!("measuring init: {init_rounds} rounds of the floor and every function in turn");
+    let inits = measure::inits(&init_functions, &options, init_rounds).await?;
 
     let mut results: Vec<Measured> = Vec::new();
     eprintln!("measuring the hello-world floor");
@@ -417,6 +441,13 @@ async fn run(args: Args) -> Result<(), String> {
     eprintln!("measuring live updates: webhook → data frame through the local runner");
     let live = live::measure(args.invocations.clamp(200, 500), 20).await?;
 
+    // The init of the interleaved rounds replaces each function's own cold starts' (which
+    // ran one function at a time, between other work).
+    for result in &mut results {
+        if let Some(at) = init_functions.iter().position(|f| f.name == result.name) {
+            result.init = inits[at].clone();
+        }
+    }
     let zips = report::zip_sizes(args.zip_dir.as_deref());
     let mut report = report::Report::new(results, node, in_memory, zips, twilio.accepted_count());
     report.set_phone_first(phone_first);

@@ -270,6 +270,26 @@ fn per_invocation(usage: Option<&Usage>, invocations: usize) -> Cost {
     })
 }
 
+/// Init of each function, in rounds: every function (the floor among them) started once per
+/// round, in turn, and stopped as soon as it asks for work. Interleaved, a slow stretch of
+/// the machine (the emulator compacting, the page cache) touches every function alike
+/// instead of whichever was measured then; the ratios to the floor are what the targets read.
+pub async fn inits(
+    functions: &[Function],
+    options: &Options,
+    rounds: usize,
+) -> Result<Vec<Vec<Duration>>, String> {
+    let mut inits = vec![Vec::with_capacity(rounds); functions.len()];
+    for _ in 0..rounds {
+        for (function, samples) in functions.iter().zip(&mut inits) {
+            let (process, init) = start(function, options).await?;
+            samples.push(init);
+            process.stop().await;
+        }
+    }
+    Ok(inits)
+}
+
 pub async fn measure(
     function: &Function,
     options: &Options,

@@ -7,6 +7,7 @@
 #   ./scripts/bench.sh                      # everything (about 20 minutes on 2 cores)
 #   BENCH_INVOCATIONS=200 BENCH_COLD_STARTS=5 ./scripts/bench.sh   # quicker, noisier
 #   BENCH_SKIP_ZIPS=1 ./scripts/bench.sh    # skip the arm64 Lambda build (no zip sizes)
+#   BENCH_COLD_START_ONLY=1 ./scripts/bench.sh   # only the two cold-start targets, printed (2 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -26,6 +27,11 @@ echo "== release build for this machine: the functions, the floor, the harness"
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 cargo build --release --locked "${packages[@]}" -p bench --bins
+
+if [ "${BENCH_COLD_START_ONLY:-}" = 1 ]; then
+  exec ./target/release/lambda-bench --bin-dir target/release --cold-start-only \
+    --cold-starts "${BENCH_COLD_STARTS:-10}"
+fi
 
 zip_args=()
 if [ "${BENCH_SKIP_ZIPS:-}" != 1 ]; then

@@ -4,6 +4,7 @@
 //! `scripts/bench.sh` builds everything and starts the emulator; see docs/benchmarks.md.
 
 mod aws_proxy;
+mod cold_start;
 mod dynamodb_units;
 mod event_api_stub;
 mod events;
@@ -44,6 +45,8 @@ const USAGE: &str = "usage: lambda-bench --bin-dir DIR [--node-dir DIR] [--zip-d
   --invocations N    warm invocations per function (default 1000)
   --cold-starts K    cold starts per function (default 10)
   --out FILE         where the JSON results go (default bench/results.json)
+  --cold-start-only  only the first phone validations and init against the floor, printed
+                     (no emulator needed, nothing written)
 AWS_ENDPOINT_URL must point at the AWS emulator.";
 
 struct Args {
@@ -53,6 +56,7 @@ struct Args {
     invocations: usize,
     cold_starts: usize,
     out: PathBuf,
+    cold_start_only: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -63,6 +67,7 @@ fn args() -> Result<Args, String> {
         invocations: 1000,
         cold_starts: 10,
         out: PathBuf::from("bench/results.json"),
+        cold_start_only: false,
     };
     let mut it = std::env::args().skip(1);
     let number = |v: Option<String>| -> Result<usize, String> {
@@ -78,6 +83,7 @@ fn args() -> Result<Args, String> {
             "--invocations" => args.invocations = number(it.next())?,
             "--cold-starts" => args.cold_starts = number(it.next())?,
             "--out" => args.out = it.next().map(PathBuf::from).ok_or(USAGE)?,
+            "--cold-start-only" => args.cold_start_only = true,
             _ => return Err(USAGE.into()),
         }
     }
@@ -105,7 +111,23 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
+/// The floor and every function, for the interleaved init rounds.
+fn init_functions(bin_dir: &std::path::Path) -> Vec<Function> {
+    std::iter::once(Function::binary(FLOOR, bin_dir.join("hello-floor")))
+        .chain(
+            FUNCTIONS
+                .iter()
+                .map(|name| Function::binary(name, bin_dir.join(name))),
+        )
+        .collect()
+}
+
+const FLOOR: &str = "hello-floor (floor)";
+
 async fn run(args: Args) -> Result<(), String> {
+    if args.cold_start_only {
+        return cold_start::run(&args.bin_dir, args.cold_starts).await;
+    }
     // The first phone-number validation of a process, per calling code, now and before.
     eprintln!("measuring the first phone-number validation of a process");
     let phone_first = phone::first_validations(&args.bin_dir, 5)?;
@@ -154,11 +176,7 @@ async fn run(args: Args) -> Result<(), String> {
     };
 
     // Init first, every function in turn round after round (see `measure::inits`).
-    let floor_name = "hello-floor (floor)";
-    let init_functions: Vec<Function> =
-        std::iter::once(Function::binary(floor_name, bin("hello-floor")))
-            .chain(FUNCTIONS.iter().map(|name| Function::binary(name, bin(name))))
-            .collect();
+    let init_functions = init_functions(&args.bin_dir);
     let init_rounds = args.cold_starts * 3;
     eprintln!("measuring init: {init_rounds} rounds of the floor and every function in turn");
     let inits = measure::inits(&init_functions, &options, init_rounds).await?;
@@ -167,7 +185,7 @@ async fn run(args: Args) -> Result<(), String> {
     eprintln!("measuring the hello-world floor");
     results.push(
         measure(
-            &Function::binary("hello-floor (floor)", bin("hello-floor")),
+            &Function::binary(FLOOR, bin("hello-floor")),
             &options,
             |_| br#"{"hello":"world"}"#.to_vec(),
             None,

@@ -17,7 +17,6 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let credentials = sdk
         .credentials_provider()
         .ok_or("the function's credentials are not in its environment")?;
-    let http = shared::https::client()?;
-    let channels = EventApiPublisher::new(http, &url, region, credentials)?;
+    let channels = EventApiPublisher::new(&url, region, credentials)?;
     serve(LivePublisher::new(ports.media, channels)).await
 }

@@ -18,7 +18,6 @@ const SIGNING_NAME: &str = "appsync";
 
 #[derive(Clone)]
 pub struct EventApiPublisher {
-    http: reqwest::Client,
     url: url::Url,
     region: String,
     credentials: SharedCredentialsProvider,
@@ -40,8 +39,9 @@ struct FailedEvent {
 
 impl EventApiPublisher {
     /// `url` is the API's publish endpoint, `https://{Dns.Http}/event`.
+    /// It publishes on the process's HTTPS client (`shared::https`), built at the first
+    /// publish rather than in the function's init.
     pub fn new(
-        http: reqwest::Client,
         url: &str,
         region: impl Into<String>,
         credentials: SharedCredentialsProvider,
@@ -51,7 +51,6 @@ impl EventApiPublisher {
             return Err(format!("{url} is not an http(s) URL with a host"));
         }
         Ok(Self {
-            http,
             url,
             region: region.into(),
             credentials,
@@ -113,8 +112,8 @@ impl ChannelPublisher for EventApiPublisher {
             .await?;
         let request = reqwest::Request::try_from(request)
             .map_err(|e| PublishError::Unavailable(format!("request: {e}")))?;
-        let response = self
-            .http
+        let http = crate::https::client().map_err(PublishError::Unavailable)?;
+        let response = http
             .execute(request)
             .await
             .map_err(|e| PublishError::Unavailable(format!("publish: {e}")))?;

@@ -80,7 +80,6 @@ fn publisher(url: &str, token: Option<&str>) -> EventApiPublisher {
         "test",
     );
     EventApiPublisher::new(
-        reqwest::Client::new(),
         url,
         "eu-west-1",
         SharedCredentialsProvider::new(credentials),

@@ -33,7 +33,7 @@ pub async fn run(bin_dir: &Path, cold_starts: usize) -> Result<(), String> {
         env,
         proxy,
     };
-    let functions = crate::init_functions(bin_dir);
+    let functions = measure::init_functions(bin_dir);
     let rounds = cold_starts * 3;
     eprintln!("init: {rounds} rounds of the floor and every function in turn");
     let inits = measure::inits(&functions, &options, rounds).await?;

@@ -21,21 +21,7 @@ mod twilio_stub;
 
 use std::path::PathBuf;
 
-use measure::{Function, Measured, Options, measure};
-
-/// The Lambda functions, as their binaries are named.
-const FUNCTIONS: [&str; 10] = [
-    "contact-indexer",
-    "inbox",
-    "list-contacts",
-    "list-messages",
-    "live-publisher",
-    "media-url",
-    "presign-upload",
-    "send-message",
-    "send-worker",
-    "twilio-webhook",
-];
+use measure::{FLOOR, Function, Measured, Options, init_functions, measure};
 
 const USAGE: &str = "usage: lambda-bench --bin-dir DIR [--node-dir DIR] [--zip-dir DIR]
     [--invocations N] [--cold-starts K] [--out FILE]
@@ -110,19 +96,6 @@ async fn main() -> std::process::ExitCode {
         }
     }
 }
-
-/// The floor and every function, for the interleaved init rounds.
-fn init_functions(bin_dir: &std::path::Path) -> Vec<Function> {
-    std::iter::once(Function::binary(FLOOR, bin_dir.join("hello-floor")))
-        .chain(
-            FUNCTIONS
-                .iter()
-                .map(|name| Function::binary(name, bin_dir.join(name))),
-        )
-        .collect()
-}
-
-const FLOOR: &str = "hello-floor (floor)";
 
 async fn run(args: Args) -> Result<(), String> {
     if args.cold_start_only {

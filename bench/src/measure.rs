@@ -270,6 +270,33 @@ fn per_invocation(usage: Option<&Usage>, invocations: usize) -> Cost {
     })
 }
 
+/// The Lambda functions, as their binaries are named.
+pub const FUNCTIONS: [&str; 10] = [
+    "contact-indexer",
+    "inbox",
+    "list-contacts",
+    "list-messages",
+    "live-publisher",
+    "media-url",
+    "presign-upload",
+    "send-message",
+    "send-worker",
+    "twilio-webhook",
+];
+
+/// The floor and every function, for the interleaved init rounds.
+pub fn init_functions(bin_dir: &std::path::Path) -> Vec<Function> {
+    std::iter::once(Function::binary(FLOOR, bin_dir.join("hello-floor")))
+        .chain(
+            FUNCTIONS
+                .iter()
+                .map(|name| Function::binary(name, bin_dir.join(name))),
+        )
+        .collect()
+}
+
+pub const FLOOR: &str = "hello-floor (floor)";
+
 /// Init of each function, in rounds: every function (the floor among them) started once per
 /// round, in turn, and stopped as soon as it asks for work. Interleaved, a slow stretch of
 /// the machine (the emulator compacting, the page cache) touches every function alike

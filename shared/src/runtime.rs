@@ -134,8 +134,8 @@ where
     .await
 }
 
-/// Every port on one shared SDK configuration; each SDK client is built on first use (no
-/// network I/O, and no work for clients a function never calls). A queue or
+/// Every port on one shared SDK configuration; each SDK client and its configuration are
+/// built on first use (no network I/O, and no work for clients a function never calls). A queue or
 /// bucket that is not configured answers every call as unavailable; `init` refuses to start
 /// a function that needs it.
 pub fn aws_ports_from(
@@ -143,26 +143,34 @@ pub fn aws_ports_from(
     sdk: &aws_config::SdkConfig,
     resources: Resources,
 ) -> Result<AwsPorts, ConfigError> {
-    // Bounded writes keep the poll settle window honest: a revision commits within it.
-    let dynamodb_config = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(
-            aws_config::timeout::TimeoutConfig::builder()
-                .operation_timeout(settings.dynamodb_timeout)
-                .build(),
-        )
-        .build();
-    let dynamodb =
-        LazyClient::new(move || aws_sdk_dynamodb::Client::from_conf(dynamodb_config.clone()));
-    // Emulators on loopback cannot serve virtual-hosted bucket names.
-    let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(sdk.endpoint_url().is_some())
-        .build();
-    let s3 = LazyClient::new(move || aws_sdk_s3::Client::from_conf(s3_config.clone()));
-    let secrets_config = aws_sdk_secretsmanager::config::Builder::from(sdk).build();
-    let secrets =
-        LazyClient::new(move || aws_sdk_secretsmanager::Client::from_conf(secrets_config.clone()));
-    let sqs_config = aws_sdk_sqs::config::Builder::from(sdk).build();
-    let sqs = LazyClient::new(move || aws_sdk_sqs::Client::from_conf(sqs_config.clone()));
+    // Each client's configuration is built with the client, on first use: a cold start
+    // runs none of the four SDKs' builders (their code is pages the process never faults in
+    // unless it calls that service).
+    let dynamodb_timeout = settings.dynamodb_timeout;
+    let dynamodb_sdk = sdk.clone();
+    let dynamodb = LazyClient::new(move || {
+        // Bounded writes keep the poll settle window honest: a revision commits within it.
+        let config = aws_sdk_dynamodb::config::Builder::from(&dynamodb_sdk)
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(dynamodb_timeout)
+                    .build(),
+            )
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    });
+    let s3_sdk = sdk.clone();
+    let s3 = LazyClient::new(move || {
+        // Emulators on loopback cannot serve virtual-hosted bucket names.
+        let config = aws_sdk_s3::config::Builder::from(&s3_sdk)
+            .force_path_style(s3_sdk.endpoint_url().is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    });
+    let secrets_sdk = sdk.clone();
+    let secrets = LazyClient::new(move || aws_sdk_secretsmanager::Client::new(&secrets_sdk));
+    let sqs_sdk = sdk.clone();
+    let sqs = LazyClient::new(move || aws_sdk_sqs::Client::new(&sqs_sdk));
     let sender = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)
         .map_err(|e| ConfigError {
             name: "TWILIO_API_BASE_URL",

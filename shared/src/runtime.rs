@@ -135,9 +135,9 @@ where
 }
 
 /// Every port on one shared SDK configuration; each SDK client and its configuration are
-/// built on first use (no network I/O, and no work for clients a function never calls). A queue or
-/// bucket that is not configured answers every call as unavailable; `init` refuses to start
-/// a function that needs it.
+/// built on first use (no network I/O, and no work for clients a function never calls). A
+/// queue or bucket that is not configured answers every call as unavailable; `init` refuses
+/// to start a function that needs it.
 pub fn aws_ports_from(
     settings: &Settings,
     sdk: &aws_config::SdkConfig,

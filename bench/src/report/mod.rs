@@ -15,7 +15,7 @@ pub use costs::{OperationCost, OrganizationRate};
 use costs::{organization_rate, usd};
 use machine::machine;
 pub use machine::{Machine, zip_sizes};
-pub use targets::{TARGET_FIRST_PHONE_MS, Target};
+pub use targets::{TARGET_FIRST_PHONE_MS, TARGET_INIT_VS_FLOOR, Target};
 
 use crate::measure::{Cost, Measured};
 

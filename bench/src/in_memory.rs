@@ -27,10 +27,7 @@ pub async fn webhook_latency(invocations: usize) -> Result<Vec<Duration>, String
         &shared::testing::org(ORG),
         shared::testing::secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
     );
-    let webhook = TwilioWebhook {
-        ports,
-        public_base_url: Some(crate::events::PUBLIC_BASE_URL.to_owned()),
-    };
+    let webhook = TwilioWebhook::at(ports, Some(crate::events::PUBLIC_BASE_URL.to_owned()));
     let events = (0..invocations)
         .map(|i| {
             let event =

@@ -126,6 +126,7 @@ pub(crate) fn router(
     }
     let mut app = api
         .route("/event/realtime", get(realtime))
+        .route("/event", axum::routing::post(publish))
         .route("/local/{*rest}", any(unmatched))
         .layer(DefaultBodyLimit::max(gateway::MAX_BODY_BYTES))
         .with_state(state)
@@ -163,6 +164,15 @@ async fn realtime(
             }})),
         )
             .into_response(),
+    }
+}
+
+/// The Event API's HTTP publish endpoint, when push is served here: the runner's publisher
+/// is in-process, so every request over HTTP is a browser's, refused as AppSync refuses it.
+async fn publish(State(state): State<AppState>) -> Response {
+    match state.live {
+        Some(_) => live::socket::http_publish_refused(),
+        None => gateway::no_route(),
     }
 }
 

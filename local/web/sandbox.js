@@ -172,7 +172,11 @@ export function mount({ state, toast, pollSoon, apiUrl }) {
       const phone = await response.json();
       const newest = phone.messages[phone.messages.length - 1];
       $("sandbox-typing").textContent = phone.typing ? "typing…" : "";
-      $("sandbox-ticks").textContent = newest ? `your last message ${newest.read ? "✓✓ read" : "✓✓ delivered"}` : "";
+      $("sandbox-ticks").textContent = !newest
+        ? ""
+        : newest.lost
+          ? "your last message was lost: Twilio gave up on the webhook"
+          : `your last message ${newest.read ? "✓✓ read" : "✓✓ delivered"}`;
       $("sandbox-ticks").className = newest && newest.read ? "read" : "";
     } catch {
       // The next second tries again.

@@ -5,6 +5,7 @@ pub mod api;
 pub mod aws;
 pub mod cache;
 pub mod config;
+pub mod deadline;
 pub mod domain;
 pub mod https;
 pub mod live;

@@ -128,7 +128,14 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<E>| async move {
         // Boxed: the handler's future is deep (SDK calls inside), and one allocation per
         // invocation keeps the runtime's own future types shallow.
-        let answer = Box::pin(handler.handle(event.payload)).await;
+        // Retries of contended writes end a second before the function's timeout.
+        let retries_end =
+            crate::deadline::for_invocation(event.context.deadline, std::time::SystemTime::now());
+        let answer = Box::pin(crate::deadline::within(
+            retries_end,
+            handler.handle(event.payload),
+        ))
+        .await;
         Ok::<_, lambda_runtime::Error>(answer)
     }))
     .await

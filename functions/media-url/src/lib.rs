@@ -18,6 +18,7 @@ use shared::domain::{ChannelConfig, OrganizationId};
 use shared::media_link::{LinkError, LinkToken};
 use shared::ports::{CredentialStore, MediaStore, Ports};
 use shared::runtime::HttpRoutes;
+use shared::twilio::SecretRereads;
 
 /// How long the redirect to our bucket works.
 pub const REDIRECT_EXPIRY: Duration = Duration::from_secs(300);
@@ -25,11 +26,17 @@ pub const REDIRECT_EXPIRY: Duration = Duration::from_secs(300);
 #[derive(Clone)]
 pub struct MediaLinkApi<P> {
     pub ports: P,
+    /// When this process last read an organization's secret again for a link signed with
+    /// neither of its cached tokens.
+    rereads: SecretRereads,
 }
 
 impl<P: Ports> MediaLinkApi<P> {
     pub fn new(ports: P) -> Self {
-        Self { ports }
+        Self {
+            ports,
+            rereads: SecretRereads::default(),
+        }
     }
 }
 
@@ -57,18 +64,34 @@ impl<P: Ports> HttpRoutes for MediaLinkApi<P> {
         else {
             return Err(NOT_FOUND);
         };
-        match link.verify(
-            config.auth_token.expose_secret(),
-            &org,
-            Utc::now().timestamp(),
-        ) {
+        // Signed with either token of the secret: a link made before a rotation works until
+        // it expires while the old token is still the secondary (docs/deploy.md).
+        let now = Utc::now().timestamp();
+        let verdict = |config: &shared::domain::OrgConfig| {
+            let verdicts = config
+                .signing_tokens()
+                .map(|token| link.verify(token.expose_secret(), &org, now));
+            verdicts
+                .reduce(|a, b| if a.is_ok() { a } else { b })
+                .unwrap_or(Err(LinkError::Forged))
+        };
+        match verdict(&config) {
             Ok(()) => {}
             Err(LinkError::Expired) => {
                 return Err(ApiError::Forbidden("This media link has expired."));
             }
             Err(e) => {
-                tracing::warn!(error = %e, "media link refused");
-                return Err(NOT_FOUND);
+                // Perhaps signed by a worker that read a newer secret than this process.
+                let fresh = self
+                    .rereads
+                    .signed_config(self.ports.credentials(), &org, config, |c| {
+                        verdict(c).is_ok()
+                    })
+                    .await?;
+                if fresh.is_none() {
+                    tracing::warn!(error = %e, "media link refused");
+                    return Err(NOT_FOUND);
+                }
             }
         }
         let filename = path_parameter(event, "filename").unwrap_or_default();

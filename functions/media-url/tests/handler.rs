@@ -159,3 +159,23 @@ async fn a_request_no_route_takes_is_405_with_the_paths_methods_or_404() {
     assert_eq!(nothing.status_code, 404);
     assert!(nothing.headers.get("allow").is_none());
 }
+
+/// A link signed before a token rotation keeps working while the old token is the secret's
+/// secondary; one signed with a token this process has not read yet works after one read.
+#[tokio::test]
+async fn links_signed_with_either_token_of_a_rotation_are_served() {
+    let api = api();
+    let before = link(AUTH_TOKEN, "org-a", KEY, 900);
+    api.ports.credentials.put_secret(
+        &org("org-a"),
+        format!(
+            r#"{{"twilio_account_sid":"{ACCOUNT_SID}","twilio_auth_token":"promoted-token","twilio_auth_token_secondary":"{AUTH_TOKEN}","twilio_whatsapp_from":"{SENDER}","whatsapp_enabled":true}}"#
+        ),
+    );
+    assert_eq!(api.handle(event("HEAD", &before)).await.status_code, 200);
+    let after = link("promoted-token", "org-a", KEY, 900);
+    assert_eq!(api.handle(event("HEAD", &after)).await.status_code, 200);
+    // Neither token: refused, as before.
+    let forged = link("some-other-token", "org-a", KEY, 900);
+    assert_eq!(api.handle(event("HEAD", &forged)).await.status_code, 404);
+}

@@ -99,6 +99,8 @@ pub enum JobOutcome {
     },
     /// Nothing to do: unknown message, or no longer PENDING (a redelivered job).
     Skipped,
+    /// An inbound message stored uncounted is counted in its conversation (or was already).
+    Counted,
     /// An inbound message's media: copied into the bucket, or marked unavailable.
     MediaCopied,
     /// A page of a deleted contact's messages erased; `done` when nothing is left to sweep.
@@ -173,6 +175,7 @@ impl<P: Ports> SendWorker<P> {
     async fn process_job(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
         match &job.kind {
             JobKind::CopyMedia => return self.copy_media(job).await,
+            JobKind::CountInbound => return self.count_inbound(job).await,
             JobKind::EraseContact { contact_id } => {
                 return self.erase_contact(job, contact_id).await;
             }
@@ -216,9 +219,25 @@ impl<P: Ports> SendWorker<P> {
                     "Twilio could not confirm the send; it is not sent again"
                 );
             }
-            JobOutcome::Skipped | JobOutcome::MediaCopied | JobOutcome::Erased { .. } => {}
+            JobOutcome::Skipped
+            | JobOutcome::MediaCopied
+            | JobOutcome::Counted
+            | JobOutcome::Erased { .. } => {}
         }
         Ok(outcome)
+    }
+
+    /// Counts an inbound message its webhook stored uncounted (`JobKind::CountInbound`):
+    /// once, however often the job comes; a store failure fails the job, and SQS brings it
+    /// back.
+    async fn count_inbound(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+        let messages = self.ports.messages();
+        let Some(message) = messages.get(&job.organization_id, &job.message_id).await? else {
+            tracing::warn!("count for an unknown message");
+            return Ok(JobOutcome::Skipped);
+        };
+        messages.count_inbound(&message).await?;
+        Ok(JobOutcome::Counted)
     }
 
     /// Queues the job again as attempt `attempt`, after the backoff for it.

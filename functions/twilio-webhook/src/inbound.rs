@@ -82,11 +82,32 @@ impl<P: Ports> TwilioWebhook<P> {
                 .map(|quoted| quoted.id);
         }
         message.details = Some(details);
-        let message = match self.ports.messages().insert_inbound(&message).await? {
-            InboundInsert::Stored => message,
+        let inserted = self.ports.messages().insert_inbound(&message).await?;
+        // Stored, but its count left for later (the conversation was contended): queued
+        // before anything else, and again by a retry while the marker says it is pending.
+        if matches!(
+            inserted,
+            InboundInsert::StoredUncounted
+                | InboundInsert::Duplicate {
+                    count_pending: true,
+                    ..
+                }
+        ) {
+            let id = match &inserted {
+                InboundInsert::Duplicate {
+                    message_id: Some(id),
+                    ..
+                } => *id,
+                _ => message.id,
+            };
+            self.queue_job(org, id, JobKind::CountInbound).await?;
+        }
+        let message = match inserted {
+            InboundInsert::Stored | InboundInsert::StoredUncounted => message,
             InboundInsert::Duplicate {
                 message_id: Some(id),
                 effects_done: false,
+                ..
             } => {
                 // An earlier delivery stored the message but failed before every effect was
                 // applied: apply them now (each is idempotent), with the stored message's time.
@@ -126,7 +147,7 @@ impl<P: Ports> TwilioWebhook<P> {
         contacts: &[shared::domain::Contact],
     ) -> Result<(), ApiError> {
         if !message.attachments.is_empty() {
-            self.queue_media_copy(org, message).await?;
+            self.queue_job(org, message.id, JobKind::CopyMedia).await?;
         }
         let opt = inbound
             .opt_out_type
@@ -185,26 +206,27 @@ impl<P: Ports> TwilioWebhook<P> {
         }
     }
 
-    /// Queues the copy of an inbound message's media (the worker skips what is copied, so a
-    /// repeated job is harmless). If it cannot be queued the webhook answers 503 and Twilio's
-    /// retry queues it.
-    async fn queue_media_copy(
+    /// Queues a job of an inbound message: the copy of its media, or its deferred count
+    /// (the worker skips what is done, so a repeated job is harmless). If it cannot be
+    /// queued the webhook answers 503 and Twilio's retry queues it.
+    async fn queue_job(
         &self,
         org: &OrganizationId,
-        message: &Message,
+        message_id: shared::domain::MessageId,
+        kind: JobKind,
     ) -> Result<(), ApiError> {
         let job = SendJob {
             organization_id: org.clone(),
-            message_id: message.id,
+            message_id,
             attempt: 1,
-            kind: JobKind::CopyMedia,
+            kind,
         };
         self.ports
             .queue()
             .enqueue(&job, Duration::ZERO)
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, "media copy not queued");
+                tracing::error!(error = %e, kind = ?job.kind, "inbound message's job not queued");
                 ApiError::from(e)
             })
     }

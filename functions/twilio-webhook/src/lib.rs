@@ -20,16 +20,18 @@ use shared::api::{
     path_parameter, route_key,
 };
 use shared::config::Settings;
+use shared::deadline;
 use shared::domain::{ChannelConfig, OrgConfig, OrganizationId, is_account_sid};
 use shared::ports::{CredentialStore, Ports};
 use shared::runtime::HttpRoutes;
 use shared::telemetry;
 use shared::twilio::{
-    FormParams, RECOMMENDED_OVERRIDES, SIGNATURE_HEADER, is_well_formed_signature,
-    validate_signature,
+    ConnectionOverrides, FormParams, RECOMMENDED_OVERRIDES, SIGNATURE_HEADER, SecretRereads,
+    is_well_formed_signature, validate_signature,
 };
 
 use secrecy::ExposeSecret;
+use std::time::{Duration, Instant};
 
 /// Inbound media is copied by the worker (through the queue), off the webhook's critical
 /// path.
@@ -39,6 +41,8 @@ pub struct TwilioWebhook<P> {
     /// The API's public base URL as configured in Twilio (`PUBLIC_BASE_URL`); None: the
     /// `https://` + domain API Gateway reports.
     pub public_base_url: Option<String>,
+    /// When this process last read an organization's secret again for a refused signature.
+    pub rereads: SecretRereads,
 }
 
 enum Kind {
@@ -48,15 +52,35 @@ enum Kind {
 
 impl<P: Ports> TwilioWebhook<P> {
     pub fn new(ports: P, settings: &Settings) -> Self {
+        Self::at(ports, settings.public_base_url.clone())
+    }
+
+    /// The webhook of the API at `public_base_url` (None: the domain API Gateway reports).
+    pub fn at(ports: P, public_base_url: Option<String>) -> Self {
         Self {
             ports,
-            public_base_url: settings.public_base_url.clone(),
+            public_base_url,
+            rereads: SecretRereads::default(),
         }
     }
 }
 
 impl<P: Ports> HttpRoutes for TwilioWebhook<P> {
     async fn route(
+        &self,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        // Twilio stops waiting after the read timeout its URL sets (`rt`): contended writes
+        // retry until a second before it, so a 503 still reaches Twilio, whose retry finds
+        // the inbound marker, instead of an answer nobody reads.
+        let read_timeout = ConnectionOverrides::recommended().read_timeout_ms;
+        let answer_by = Instant::now() + Duration::from_millis(read_timeout.into());
+        deadline::within(answer_by - deadline::MARGIN, self.webhook(event)).await
+    }
+}
+
+impl<P: Ports> TwilioWebhook<P> {
+    async fn webhook(
         &self,
         event: &ApiGatewayV2httpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
@@ -98,7 +122,7 @@ impl<P: Ports> HttpRoutes for TwilioWebhook<P> {
                 return Err(ApiError::NotFound("Unknown organization."));
             }
         };
-        self.verify(event, &org, &kind, &config, &form)?;
+        let config = self.verify(event, &org, &kind, config, &form).await?;
         match kind {
             Kind::Inbound => self.inbound(&org, &config, &form).await,
             Kind::Status => self.status(&org, event, &form).await,
@@ -141,44 +165,54 @@ impl<P: Ports> TwilioWebhook<P> {
         }
     }
 
-    fn verify(
+    /// The configuration whose token signed the request (either token of the secret, read
+    /// again once if neither matches: a token promoted in Twilio's console before the secret
+    /// or this process's cache of it caught up), for this organization's account.
+    async fn verify(
         &self,
         event: &ApiGatewayV2httpRequest,
         org: &OrganizationId,
         kind: &Kind,
-        config: &OrgConfig,
+        config: OrgConfig,
         form: &FormParams,
-    ) -> Result<(), ApiError> {
+    ) -> Result<OrgConfig, ApiError> {
         let signature = header(event, SIGNATURE_HEADER).unwrap_or_default();
         let url = self.public_url(event, org, kind);
         // Twilio does not document whether the URL it signs keeps the connection-override
         // fragment of the configured URL (docs/deploy.md's, and our status callbacks'), and
         // its SDKs' validators sign whatever URL they are given: both readings are accepted.
         let configured = format!("{url}#{RECOMMENDED_OVERRIDES}");
-        let signed = [url.as_str(), configured.as_str()]
-            .into_iter()
-            .any(|candidate| {
-                validate_signature(
-                    config.auth_token.expose_secret(),
-                    candidate,
-                    form.pairs(),
-                    signature,
-                )
-            });
-        if !signed {
+        let signed = |config: &OrgConfig| {
+            config.signing_tokens().any(|token| {
+                [url.as_str(), configured.as_str()].iter().any(|candidate| {
+                    validate_signature(token.expose_secret(), candidate, form.pairs(), signature)
+                })
+            })
+        };
+        // Another account's request is refused on the cached account sid, which a token
+        // rotation does not change: it never makes the secret be read again.
+        let account_matches = form.get("AccountSid") == Some(config.account_sid.as_str());
+        let verified = if account_matches {
+            self.rereads
+                .signed_config(self.ports.credentials(), org, config, signed)
+                .await?
+        } else {
+            Some(config).filter(|c| signed(c))
+        };
+        let Some(config) = verified else {
             tracing::warn!(
                 url,
                 has_signature = !signature.is_empty(),
                 "webhook signature rejected"
             );
             return Err(ApiError::Forbidden("Invalid Twilio signature."));
-        }
+        };
         if form.get("AccountSid") != Some(config.account_sid.as_str()) {
             tracing::warn!("webhook for another Twilio account");
             return Err(ApiError::Forbidden(
                 "The request is not for this organization's account.",
             ));
         }
-        Ok(())
+        Ok(config)
     }
 }

@@ -42,10 +42,7 @@ async fn webhook() -> Webhook {
         &org("org-a"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
     );
-    TwilioWebhook {
-        ports,
-        public_base_url: None,
-    }
+    TwilioWebhook::at(ports, None)
 }
 
 fn pairs(params: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -490,10 +487,69 @@ async fn requests_that_cannot_be_twilios_cost_no_secret_read() {
     assert_eq!(w.ports.credentials.reads(), 0, "no secret was read");
     assert!(w.ports.messages.all(&org("org-a")).is_empty());
 
-    // A request of the right shape is checked against the secret: one read.
+    // A request of the right shape is checked against the secret: one read, and one more
+    // since neither token signed it (a token promoted meanwhile would be in the new one).
     let wrong_token = event_signed_for("org-a", false, "", &params, "not-the-token", None);
     assert_eq!(w.handle(wrong_token).await.status_code, 403);
+    assert_eq!(w.ports.credentials.reads(), 2);
+}
+
+/// Rotating the auth token: Twilio signs with the promoted token before the secret (or
+/// this warm process's cache of it) names it. Nothing is refused on the way, and forged
+/// webhooks cost at most one extra secret read per period.
+#[tokio::test]
+async fn a_rotated_auth_token_loses_no_webhook() {
+    let w = webhook().await;
+    let credentials = shared::memory::MemoryCredentials::cached();
+    credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
+    let w = TwilioWebhook::at(w.ports.with_credentials(credentials), None);
+    let send = |sid: &str, token: &str| {
+        event_signed_for(
+            "org-a",
+            false,
+            "",
+            &inbound_params(sid, "+60123456789", "Hi"),
+            token,
+            None,
+        )
+    };
+    assert_eq!(w.handle(send(SID1, AUTH_TOKEN)).await.status_code, 200);
     assert_eq!(w.ports.credentials.reads(), 1);
+
+    // Step 1: the new token as secondary; step 2: promoted in Twilio's console, so Twilio
+    // signs with it while this process still has the old secret cached.
+    let promoted = "promoted-token-0123456789abcdef";
+    w.ports.credentials.put_secret(
+        &org("org-a"),
+        format!(
+            r#"{{"twilio_account_sid":"{ACCOUNT_SID}","twilio_auth_token":"{AUTH_TOKEN}","twilio_auth_token_secondary":"{promoted}","twilio_whatsapp_from":"{SENDER}","whatsapp_enabled":true}}"#
+        ),
+    );
+    let sid2 = "SM22222222222222222222222222222222";
+    assert_eq!(w.handle(send(sid2, promoted)).await.status_code, 200);
+    assert_eq!(w.ports.credentials.reads(), 2, "read again once");
+    // Both tokens now sign, without another read.
+    let sid3 = "SM33333333333333333333333333333333";
+    let sid4 = "SM44444444444444444444444444444444";
+    assert_eq!(w.handle(send(sid3, AUTH_TOKEN)).await.status_code, 200);
+    assert_eq!(w.handle(send(sid4, promoted)).await.status_code, 200);
+    assert_eq!(w.ports.credentials.reads(), 2);
+    assert_eq!(conversation(&w).await.len(), 4, "nothing lost");
+
+    // 100 forged webhooks: refused, and at most one extra read.
+    for i in 0..100 {
+        let sid = format!("SM{i:032x}");
+        assert_eq!(w.handle(send(&sid, "forged-token")).await.status_code, 403);
+    }
+    assert!(
+        w.ports.credentials.reads() <= 3,
+        "{}",
+        w.ports.credentials.reads()
+    );
+    assert_eq!(conversation(&w).await.len(), 4);
 }
 
 fn base64_encode(bytes: &[u8]) -> String {

@@ -90,6 +90,21 @@ pub async fn upgrade(context: Context, headers: HeaderMap, upgrade: WebSocketUpg
         .on_upgrade(move |socket| serve(context, authorization, socket))
 }
 
+/// A publish over HTTP (`POST /event`), as AppSync answers one that its publish auth mode
+/// (IAM, only the live publisher's role) does not admit: 401 with an `errors` list, the
+/// shape AWS's own Events client reads (Amplify's `events.post`). The page never publishes;
+/// a browser's request with the CRM's token lands here.
+pub fn http_publish_refused() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::UNAUTHORIZED,
+        axum::Json(json!({
+            "errors": error("UnauthorizedException", "You are not authorized to make this call."),
+        })),
+    )
+        .into_response()
+}
+
 fn error(kind: &str, message: &str) -> Value {
     json!([{ "errorType": kind, "message": message }])
 }

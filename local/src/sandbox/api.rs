@@ -233,6 +233,7 @@ pub async fn create_message(
         messaging_service_sid: sender.messaging_service_sid.clone(),
         api_key_sid: super::auth::key_of(&headers),
         read_by_business: false,
+        lost_webhooks: Vec::new(),
     };
     let resource = resource(&message);
     sandbox.record(message);
@@ -409,9 +410,13 @@ impl Sandbox {
             match self.post_signed(account_sid, callback, &params).await {
                 Ok((code, _)) if (200..300).contains(&code) => {}
                 Ok((code, body)) => {
-                    tracing::warn!(sid, status, code, body, "status callback refused")
+                    tracing::warn!(sid, status, code, body, "status callback refused");
+                    self.webhook_lost(sid, status);
                 }
-                Err(e) => tracing::warn!(sid, status, error = %e, "status callback failed"),
+                Err(e) => {
+                    tracing::warn!(sid, status, error = %e, "status callback failed");
+                    self.webhook_lost(sid, status);
+                }
             }
         }
     }

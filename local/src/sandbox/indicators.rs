@@ -149,7 +149,14 @@ pub async fn phone(State(sandbox): State<Sandbox>, Query(query): Query<PhoneQuer
         .filter(|m| {
             m.direction == "inbound" && m.from == contact && accounts.contains(&&m.account_sid)
         })
-        .map(|m| json!({ "sid": m.sid, "body": m.body, "read": m.read_by_business }))
+        .map(|m| {
+            json!({
+                "sid": m.sid,
+                "body": m.body,
+                "read": m.read_by_business,
+                "lost": m.lost_webhooks.iter().any(|w| w == "inbound"),
+            })
+        })
         .collect();
     Json(json!({ "typing": typing, "messages": sent })).into_response()
 }

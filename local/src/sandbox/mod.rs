@@ -80,6 +80,10 @@ pub struct SandboxMessage {
     pub api_key_sid: Option<String>,
     /// An inbound message the business marked read (a typing indicator named it or a later one).
     pub read_by_business: bool,
+    /// Webhooks about this message that every attempt failed to deliver (`inbound`, or the
+    /// status whose callback was lost): what Twilio gives up on, the product never learns.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lost_webhooks: Vec<String>,
 }
 
 struct State {
@@ -261,10 +265,22 @@ impl Sandbox {
         }
     }
 
-    /// Posts a form to one of the product's webhooks, signed as Twilio signs it.
+    /// Records that every attempt at a webhook about `sid` failed (`what`: `inbound` or a
+    /// status), and logs it.
+    fn webhook_lost(&self, sid: &str, what: &str) {
+        tracing::warn!(
+            sid,
+            what,
+            "sandbox: every attempt at the webhook failed; Twilio gives up"
+        );
+        if let Some(m) = lock(&self.state.messages).iter_mut().find(|m| m.sid == sid) {
+            m.lost_webhooks.push(what.to_owned());
+        }
+    }
+
     /// Posts a signed webhook as Twilio does, retrying only what the URL's connection
-    /// overrides ask for (without a fragment: one retry of a failed connection). The answer of
-    /// the last attempt, and how many were made.
+    /// overrides ask for (without a fragment: one retry of a failed connection), every
+    /// attempt within the total time `tt`. The answer of the last attempt.
     async fn post_signed(
         &self,
         account_sid: &str,
@@ -283,13 +299,17 @@ impl Sandbox {
         let body = serde_urlencoded::to_string(params).map_err(|e| e.to_string())?;
         // Every attempt carries the same idempotency token, as Twilio's retries do.
         let idempotency = ulid::Ulid::new().to_string();
+        let gives_up_at =
+            std::time::Instant::now() + Duration::from_millis(overrides.total_timeout_ms.into());
         let mut attempt = 0;
         loop {
+            let left = gives_up_at.saturating_duration_since(std::time::Instant::now());
+            let read_timeout = Duration::from_millis(overrides.read_timeout_ms.into()).min(left);
             let sent = self
                 .state
                 .http
                 .post(url)
-                .timeout(Duration::from_millis(overrides.read_timeout_ms.into()))
+                .timeout(read_timeout)
                 .header(
                     "content-type",
                     "application/x-www-form-urlencoded; charset=UTF-8",
@@ -307,8 +327,10 @@ impl Sandbox {
                 Ok(r) if r.status().is_client_error() => Some(RetryOn::ClientError),
                 Ok(_) => None,
             };
-            let retry =
-                failure.is_some_and(|f| overrides.retries(f)) && attempt < overrides.retry_count;
+            let pause = Duration::from_millis(200);
+            let retry = failure.is_some_and(|f| overrides.retries(f))
+                && attempt < overrides.retry_count
+                && std::time::Instant::now() + pause < gives_up_at;
             if !retry {
                 let response = sent.map_err(|e| format!("webhook not reachable: {e}"))?;
                 let status = response.status().as_u16();
@@ -322,7 +344,7 @@ impl Sandbox {
                 ?failure,
                 "sandbox retries the webhook as its overrides say"
             );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(pause).await;
         }
     }
 }

@@ -316,6 +316,7 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         messaging_service_sid: service,
         api_key_sid: None,
         read_by_business: false,
+        lost_webhooks: Vec::new(),
     });
     let overrides = request
         .overrides
@@ -337,6 +338,9 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         deliver_in_turn(repeats).await;
         first
     };
+    if !matches!(first, Ok((status, _)) if (200..300).contains(&status)) {
+        sandbox.webhook_lost(&sid, "inbound");
+    }
     match first {
         Ok((status, _)) => (
             StatusCode::OK,

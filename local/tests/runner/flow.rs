@@ -534,6 +534,19 @@ async fn a_stop_whose_store_write_failed_sticks_only_with_the_connection_overrid
         }
         let delivered = local.sandbox(Method::POST, "/reply", Some(reply)).await;
         let listed = names(&local.get("acme", "/whatsapp/contacts").await.body);
+        // The contact's phone (the sandbox panel) shows a message Twilio gave up on as lost.
+        let phone = local
+            .sandbox(
+                Method::GET,
+                "/phone?phone=%2B6591234567&organization_id=acme",
+                None,
+            )
+            .await;
+        assert_eq!(
+            phone.body["messages"][0]["lost"], !retried,
+            "{}",
+            phone.body
+        );
         if retried {
             assert_eq!(
                 delivered.body["webhook_status"], 200,
@@ -544,6 +557,42 @@ async fn a_stop_whose_store_write_failed_sticks_only_with_the_connection_overrid
             assert_eq!(delivered.body["webhook_status"], 503, "no retry of a 5xx");
             assert!(listed.contains(&"Ben Ong".to_owned()), "the STOP was lost");
         }
+    }
+}
+
+/// Twilio makes every attempt within the fragment's total time `tt`: a store that fails
+/// twice is got through by the third attempt, unless `tt` ends before it would start.
+#[tokio::test]
+async fn the_sandbox_makes_every_attempt_within_the_total_time() {
+    for (fragment, delivered) in [
+        ("rc=3&rp=5xx&rt=2000", true),
+        ("rc=3&rp=5xx&rt=2000&tt=300", false),
+    ] {
+        let local = start().await;
+        let armed = local
+            .http
+            .post(local.url("/local/store-faults"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"store": "messages", "operation": "insert_inbound", "times": 2}).to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(armed.status(), 204);
+        let reply = json!({"from": "+6591234567", "body": "Hello?", "organization_id": "acme",
+                           "overrides": fragment});
+        let answer = local.sandbox(Method::POST, "/reply", Some(reply)).await;
+        let expected = if delivered { 200 } else { 503 };
+        assert_eq!(answer.body["webhook_status"], expected, "{fragment}");
+        let phone = local
+            .sandbox(
+                Method::GET,
+                "/phone?phone=%2B6591234567&organization_id=acme",
+                None,
+            )
+            .await;
+        assert_eq!(phone.body["messages"][0]["lost"], !delivered, "{fragment}");
     }
 }
 

@@ -244,6 +244,24 @@ async fn another_organizations_channel_a_publish_and_bad_frames_are_refused() {
     let frame = expect(&mut socket).await;
     assert_eq!(frame["type"], "publish_error");
     assert_eq!(frame["errors"][0]["errorType"], "UnauthorizedException");
+    // Nor over HTTP: AppSync's `POST /event` answers 401 with the same `errors` list.
+    let published = reqwest::Client::new()
+        .post(local.url("/event"))
+        .header("authorization", acme.as_str())
+        .header("content-type", "application/json")
+        .body(
+            json!({"channel": "/whatsapp/acme", "events": ["{\"type\":\"message\"}"]}).to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.status().as_u16(), 401);
+    let body: Value = serde_json::from_str(&published.text().await.unwrap()).unwrap();
+    assert_eq!(
+        body["errors"][0]["errorType"], "UnauthorizedException",
+        "{body}"
+    );
+    assert!(body["errors"][0]["message"].is_string());
     // Malformed frames get an error frame; the connection goes on.
     for bad in [
         Message::Text("{not json".into()),

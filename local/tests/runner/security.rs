@@ -21,6 +21,7 @@ fn config() -> OrgConfig {
     OrgConfig {
         account_sid: ACCOUNT.into(),
         auth_token: SecretString::from("token-of-acme"),
+        auth_token_secondary: None,
         api_key: None,
         whatsapp_from: Some(PhoneNumber::parse_e164("+14155238886").unwrap()),
         messaging_service_sid: None,

@@ -7,6 +7,7 @@
 
 mod contact_update;
 mod contacts;
+pub(crate) mod contention;
 mod event_api;
 mod lazy;
 mod media;

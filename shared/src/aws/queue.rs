@@ -37,9 +37,10 @@ impl SqsSendQueue {
     fn queue_for(&self, job: &SendJob) -> PortResult<&str> {
         let (url, setting) = match (&job.kind, &self.media_queue_url) {
             // The long jobs: never in a batch, or behind a timeout, with sends.
-            (JobKind::CopyMedia | JobKind::EraseContact { .. }, Some(media)) => {
-                (media.as_str(), "MEDIA_QUEUE_URL")
-            }
+            (
+                JobKind::CopyMedia | JobKind::CountInbound | JobKind::EraseContact { .. },
+                Some(media),
+            ) => (media.as_str(), "MEDIA_QUEUE_URL"),
             _ => (self.queue_url.as_str(), "SEND_QUEUE_URL"),
         };
         if url.is_empty() {

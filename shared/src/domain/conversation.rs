@@ -75,6 +75,11 @@ impl ConversationSummary {
         self.expires_at.is_some_and(|at| at <= now)
     }
 
+    /// Whether the inbox counts `m` when it is stored: an inbound message of a contact.
+    pub fn counts(m: &Message) -> bool {
+        m.direction == Direction::Inbound && m.contact_id.is_some()
+    }
+
     /// The summary once `m` is stored or changed, from the one stored before (None: there is
     /// none). `counted`: `m` is an inbound message stored just now, once for its sid, so it
     /// is counted. None when nothing changes (an older message, a revision already seen) or

@@ -352,6 +352,9 @@ pub enum JobKind {
     Send,
     /// Copy an inbound message's media from Twilio into our bucket.
     CopyMedia,
+    /// Count an inbound message in its conversation's summary: its webhook stored it
+    /// uncounted because other messages kept the summary busy until it had to answer.
+    CountInbound,
     /// Erase what is stored of a contact the CRM deleted: its messages, what is kept beside
     /// them and their files, one page per job (`SendJob::erase_contact`).
     EraseContact { contact_id: ContactId },

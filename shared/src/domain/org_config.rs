@@ -13,6 +13,10 @@ pub struct OrgConfig {
     /// Signs Twilio's webhooks (and this service's media links); also the REST credential
     /// when there is no API key.
     pub auth_token: SecretString,
+    /// `twilio_auth_token_secondary`: a second token webhooks and media links may be signed
+    /// with while a token is rotated (Twilio's secondary token, promoted in its console
+    /// before the secret names it as primary). Never used to sign or to call Twilio.
+    pub auth_token_secondary: Option<SecretString>,
     /// The REST credential when the secret names one: rotated or revoked in Twilio's console
     /// without touching the webhooks' auth token.
     pub api_key: Option<ApiKey>,
@@ -46,6 +50,12 @@ pub struct ApiKey {
 }
 
 impl OrgConfig {
+    /// The tokens a signature from Twilio (or on this service's media links) may be made
+    /// with: the primary, then the secondary if there is one.
+    pub fn signing_tokens(&self) -> impl Iterator<Item = &SecretString> {
+        std::iter::once(&self.auth_token).chain(self.auth_token_secondary.as_ref())
+    }
+
     /// Who REST calls (Messages, Content API, media, indicators) authenticate as, HTTP Basic:
     /// the API key when there is one, else the account sid and its auth token. The account
     /// sid stays in the URLs either way.
@@ -120,6 +130,8 @@ impl ChannelConfig {
 struct SecretDocument {
     twilio_account_sid: Option<String>,
     twilio_auth_token: Option<String>,
+    #[serde(default)]
+    twilio_auth_token_secondary: Option<String>,
     #[serde(default)]
     twilio_api_key_sid: Option<String>,
     #[serde(default)]
@@ -225,6 +237,12 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
     if auth_token.is_empty() {
         return ChannelConfig::not_configured("twilio_auth_token is empty");
     }
+    // Empty (a CloudFormation parameter left blank) is none.
+    let auth_token_secondary = doc
+        .twilio_auth_token_secondary
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty() && *t != auth_token)
+        .map(SecretString::from);
     let api_key = match api_key(doc.twilio_api_key_sid, doc.twilio_api_key_secret) {
         Ok(key) => key,
         Err(why) => return ChannelConfig::not_configured(why),
@@ -260,6 +278,7 @@ pub fn parse_org_secret(json: &str) -> ChannelConfig {
     ChannelConfig::Configured(OrgConfig {
         account_sid,
         auth_token: SecretString::from(auth_token),
+        auth_token_secondary,
         api_key,
         whatsapp_from,
         messaging_service_sid,

@@ -23,6 +23,8 @@ pub(super) struct State {
     holds: HashMap<(OrganizationId, String), MessageId>,
     /// Sids of inbound messages whose effects are all applied.
     effects_done: std::collections::HashSet<(OrganizationId, String)>,
+    /// Sids of inbound messages stored uncounted (`count_inline` failed), until counted.
+    uncounted: std::collections::HashSet<(OrganizationId, String)>,
     /// Send claims: since when unresolved, and until when held.
     claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
     idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
@@ -122,6 +124,7 @@ impl MessageStore for MemoryMessages {
                 return Ok(InboundInsert::Duplicate {
                     message_id: Some(*stored),
                     effects_done: state.effects_done.contains(&key),
+                    count_pending: state.uncounted.contains(&key),
                 });
             }
         }
@@ -135,10 +138,36 @@ impl MessageStore for MemoryMessages {
             (message.organization_id.clone(), message.id),
             message.clone(),
         );
-        // Counted with the store, once: a repeat returned above.
         self.changed(message);
+        // `count_inline`: the summary stayed contended until the webhook had to answer, as
+        // it can on DynamoDB; the message is stored, its count left to `count_inbound`.
+        if let (Err(_), Some(sid)) = (
+            self.faults.check("count_inline"),
+            &message.twilio_message_sid,
+        ) && crate::domain::ConversationSummary::counts(message)
+        {
+            state
+                .uncounted
+                .insert((message.organization_id.clone(), sid.clone()));
+            return Ok(InboundInsert::StoredUncounted);
+        }
+        // Counted with the store, once: a repeat returned above.
         self.summarize(&mut state, message, true);
         Ok(InboundInsert::Stored)
+    }
+
+    async fn count_inbound(&self, message: &Message) -> PortResult<()> {
+        let Some(sid) = &message.twilio_message_sid else {
+            return Ok(());
+        };
+        let mut state = lock(&self.state)?;
+        if state
+            .uncounted
+            .remove(&(message.organization_id.clone(), sid.clone()))
+        {
+            self.summarize(&mut state, message, true);
+        }
+        Ok(())
     }
 
     async fn inbound_effects_done(&self, org: &OrganizationId, sid: &str) -> PortResult<()> {

@@ -33,12 +33,18 @@ pub struct ConversationPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboundInsert {
     Stored,
+    /// Stored, but not yet counted in its conversation's summary: other writes kept the
+    /// summary busy until the webhook had to answer. `MessageStore::count_inbound` (a
+    /// `JobKind::CountInbound` job) counts it, once.
+    StoredUncounted,
     /// A message with this Twilio sid was stored before (Twilio retried the webhook): the
-    /// stored message's id (unknown for markers written before it was kept), and whether its
-    /// effects (contact changes, media copy) were all applied.
+    /// stored message's id (unknown for markers written before it was kept), whether its
+    /// effects (contact changes, media copy) were all applied, and whether it still waits
+    /// to be counted.
     Duplicate {
         message_id: Option<MessageId>,
         effects_done: bool,
+        count_pending: bool,
     },
 }
 
@@ -102,6 +108,11 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         &self,
         message: &Message,
     ) -> impl Future<Output = PortResult<InboundInsert>> + Send;
+
+    /// Counts an inbound message stored uncounted (`InboundInsert::StoredUncounted`) in its
+    /// conversation's summary, once however often it is called; nothing for one counted
+    /// already.
+    fn count_inbound(&self, message: &Message) -> impl Future<Output = PortResult<()>> + Send;
 
     /// Records that every effect of the inbound message with this sid is applied: a
     /// repeated webhook then changes nothing more.

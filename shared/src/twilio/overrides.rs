@@ -49,6 +49,11 @@ impl Default for ConnectionOverrides {
 }
 
 impl ConnectionOverrides {
+    /// What `RECOMMENDED_OVERRIDES` sets: the webhook answers within its `read_timeout_ms`.
+    pub fn recommended() -> Self {
+        Self::split(&format!("#{RECOMMENDED_OVERRIDES}")).1
+    }
+
     /// The URL Twilio requests (and signs) and the overrides its fragment sets; keys it does
     /// not know and values out of range keep Twilio's defaults.
     pub fn split(url: &str) -> (&str, Self) {

@@ -10,12 +10,10 @@ use serde::{Deserialize, Serialize};
 
 mod reindex;
 
+use super::contention::{Backoff, send_contended};
 use super::{s, unavailable};
 use crate::domain::{Contact, ContactChange, ContactId, OrganizationId, PhoneNumber};
 use crate::ports::{ContactStore, Page, PortError, PortResult, contact_page, decode_cursor};
-
-/// Optimistic-locking attempts for one update.
-const UPDATE_ATTEMPTS: usize = 5;
 
 #[derive(Clone)]
 pub struct DynamoContacts {
@@ -375,8 +373,10 @@ impl ContactStore for DynamoContacts {
         id: &ContactId,
         change: &ContactChange,
     ) -> PortResult<Option<Contact>> {
-        // Read, apply the domain rule, write back if nobody wrote in between.
-        for _ in 0..UPDATE_ATTEMPTS {
+        // Read, apply the domain rule, write back if nobody wrote in between (a STOP and a
+        // reply at once): again after a pause, until the invocation's deadline.
+        let mut backoff = Backoff::start();
+        loop {
             let Some(item) = self.get_item(org, id).await? else {
                 return Ok(None);
             };
@@ -387,7 +387,7 @@ impl ContactStore for DynamoContacts {
                 return Ok(Some(contact));
             }
             let update = super::contact_update::PartialUpdate::new(&before, &contact, version)?;
-            let result = self
+            let request = self
                 .client
                 .update_item()
                 .table_name(&self.table)
@@ -396,18 +396,19 @@ impl ContactStore for DynamoContacts {
                 .update_expression(update.expression)
                 .condition_expression(update.condition)
                 .set_expression_attribute_names(Some(update.names))
-                .set_expression_attribute_values(Some(update.values))
-                .send()
-                .await;
+                .set_expression_attribute_values(Some(update.values));
+            let result = send_contended(|| request.clone().send()).await;
             // A condition failed: the item changed since it was read; read it again.
             if super::unless_condition_failed(result, "UpdateItem contact")?.is_some() {
                 self.index(Some(&before), Some(&contact)).await?;
                 return Ok(Some(contact));
             }
+            if !backoff.pause().await {
+                return Err(PortError::Unavailable(
+                    "contact update kept conflicting with concurrent writes".into(),
+                ));
+            }
         }
-        Err(PortError::Unavailable(
-            "contact update kept conflicting with concurrent writes".into(),
-        ))
     }
 
     async fn put(&self, contact: &Contact) -> PortResult<()> {

@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use chrono::{DateTime, Utc};
 
 use super::{DynamoMessages, ITEM_KEY, item_key};
+use crate::aws::contention::send_contended;
 use crate::aws::{s, unless_condition_failed};
 use crate::domain::{MessageId, MessageStatus, OrganizationId};
 use crate::ports::{AttemptOutcome, PortResult, SendClaim};
@@ -31,7 +32,7 @@ impl DynamoMessages {
     ) -> PortResult<SendClaim> {
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         // The claim attributes are not part of the message (no revision: pollers see nothing).
-        let claimed = self
+        let claim = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -47,9 +48,8 @@ impl DynamoMessages {
             .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
             .expression_attribute_values(":now", s(claim_time(now)))
             .expression_attribute_values(":until", s(claim_time(until)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await;
+            .return_values(ReturnValue::AllOld);
+        let claimed = send_contended(|| claim.clone().send()).await;
         match unless_condition_failed(claimed, "UpdateItem send claim")? {
             Some(out) => Ok(SendClaim::Claimed {
                 unresolved_since: parse_claim_time(
@@ -94,6 +94,10 @@ impl DynamoMessages {
                 .update_expression("SET claim_until = :over")
                 .expression_attribute_values(":over", s(claim_time(DateTime::<Utc>::MIN_UTC))),
         };
-        unless_condition_failed(update.send().await, "UpdateItem release claim").map(|_| ())
+        unless_condition_failed(
+            send_contended(|| update.clone().send()).await,
+            "UpdateItem release claim",
+        )
+        .map(|_| ())
     }
 }

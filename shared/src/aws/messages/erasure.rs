@@ -5,6 +5,7 @@ use super::{
     DynamoMessages, ITEM_KEY, conversation_key, idempotency::idempotency_key_item, item_key,
     sid_marker_key,
 };
+use crate::aws::contention::send_contended;
 use crate::aws::{s, unless_condition_failed};
 use crate::domain::{ContactId, Message, MessageId, OrganizationId};
 use crate::ports::{ConversationPage, PortResult};
@@ -28,7 +29,11 @@ impl DynamoMessages {
                 .expression_attribute_values(":id", s(id.to_string()));
         }
         // Held by another message now: not this message's to delete.
-        unless_condition_failed(delete.send().await, "DeleteItem erasure").map(|_| ())
+        unless_condition_failed(
+            send_contended(|| delete.clone().send()).await,
+            "DeleteItem erasure",
+        )
+        .map(|_| ())
     }
 
     pub(super) async fn erasable_page(

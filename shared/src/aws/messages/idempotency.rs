@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoMessages, item_key};
+use crate::aws::contention::send_contended;
 use crate::aws::unless_condition_failed;
 use crate::domain::OrganizationId;
 use crate::ports::{IdempotentSend, PortError, PortResult};
@@ -78,6 +79,10 @@ impl DynamoMessages {
                     AttributeValue::N(now.timestamp().to_string()),
                 ),
         };
-        Ok(unless_condition_failed(put.send().await, "PutItem idempotency record")?.is_some())
+        Ok(unless_condition_failed(
+            send_contended(|| put.clone().send()).await,
+            "PutItem idempotency record",
+        )?
+        .is_some())
     }
 }

@@ -1,14 +1,21 @@
 //! Inbound de-duplication: an inbound message, its `SID#<MessageSid>` marker and its
 //! conversation's count are written in one transaction, so a repeated or concurrent delivery
-//! stores nothing and counts nothing.
+//! stores nothing and counts nothing. When other messages keep the conversation's summary
+//! busy until the webhook must answer, the message is stored without its count and counted
+//! later (`deferred_count`): contention never loses a message.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::operation::transact_write_items::builders::TransactWriteItemsFluentBuilder;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 
-use super::conversations::{SUMMARY_ATTEMPTS, counted};
+use super::conversations::{Stored, counted};
+use super::deferred_count::{COUNT_PENDING, COUNT_RESERVE};
 use super::{DynamoMessages, ITEM_KEY, item::write, item_key, sid_marker_key};
+use crate::aws::contention::{Backoff, cancelled_by_contention, send_contended};
 use crate::aws::{s, unavailable};
 use crate::domain::{ConversationSummary, Message, MessageId, OrganizationId};
 use crate::ports::{InboundInsert, MessageStore, PortError, PortResult};
@@ -16,7 +23,7 @@ use crate::ports::{InboundInsert, MessageStore, PortError, PortResult};
 impl DynamoMessages {
     /// What the `SID#` marker of a stored inbound message says (a consistent read: a retry
     /// can come at once). Markers from before `effects_done` existed count as done.
-    async fn inbound_marker(
+    pub(super) async fn inbound_marker(
         &self,
         org: &OrganizationId,
         sid: &str,
@@ -38,6 +45,7 @@ impl DynamoMessages {
         Ok(Some(InboundInsert::Duplicate {
             message_id,
             effects_done,
+            count_pending: item.contains_key(COUNT_PENDING),
         }))
     }
 
@@ -51,14 +59,6 @@ impl DynamoMessages {
         if let Some(repeat) = self.inbound_marker(&message.organization_id, sid).await? {
             return Ok(repeat);
         }
-        let put = |item| {
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(item_key)")
-                .build()
-                .map_err(|e| PortError::Unavailable(e.to_string()))
-        };
         let marker = HashMap::from([
             (
                 "organization_id".to_owned(),
@@ -81,47 +81,35 @@ impl DynamoMessages {
             );
         }
         // The conversation's summary counts the message in the same transaction: stored once,
-        // counted once. Another write of the summary meanwhile fails its condition alone; the
-        // transaction is then made again from the summary as it is now.
-        for _ in 0..SUMMARY_ATTEMPTS {
-            let mut transaction = self
-                .client
-                .transact_write_items()
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .put(put(marker.clone())?)
-                        .build(),
-                )
-                .transact_items(
-                    TransactWriteItem::builder()
-                        .put(put(write(message)?)?)
-                        .build(),
-                );
-            if let Some(contact) = message.contact_id.as_ref().filter(|_| counted(message)) {
-                let stored = self
-                    .stored_summary(&message.organization_id, contact)
-                    .await?;
-                let next =
-                    ConversationSummary::with_message(stored.summary.as_ref(), message, true)
-                        .ok_or_else(|| {
-                            PortError::Corrupt("an inbound message counted nothing".into())
-                        })?;
-                let summary = self.summary_put(stored.version, &stored.successor(next))?;
-                transaction =
-                    transaction.transact_items(TransactWriteItem::builder().put(summary).build());
-            }
+        // counted once. Another write of the summary meanwhile fails its condition alone (and
+        // returns the summary: the next attempt goes at once), and a transaction in flight
+        // on the same summary (an album's other photos) cancels this one by conflict (the
+        // next attempt reads it again after a pause).
+        let counted_in = message.contact_id.as_ref().filter(|_| counted(message));
+        let mut summary = match counted_in {
+            Some(contact) => Some(
+                self.stored_summary(&message.organization_id, contact)
+                    .await?,
+            ),
+            None => None,
+        };
+        // Counting in line ends early enough to store the message uncounted (and queue its
+        // count) before the webhook's deadline.
+        let mut backoff = Backoff::reserving(COUNT_RESERVE);
+        loop {
+            let transaction = self.inbound_transaction(message, &marker, summary.as_ref())?;
             let e = match transaction.send().await {
                 Ok(_) => return Ok(InboundInsert::Stored),
                 Err(e) => e.into_service_error(),
             };
-            let failed = |index: usize| match &e {
+            let reason = |index: usize| match &e {
                 TransactWriteItemsError::TransactionCanceledException(t) => {
-                    t.cancellation_reasons()
-                        .get(index)
-                        .and_then(|reason| reason.code())
-                        == Some("ConditionalCheckFailed")
+                    t.cancellation_reasons().get(index).cloned()
                 }
-                _ => false,
+                _ => None,
+            };
+            let failed = |index: usize| {
+                reason(index).and_then(|r| r.code).as_deref() == Some("ConditionalCheckFailed")
             };
             // The marker (first item) fails its condition on a repeated sid.
             if failed(0) {
@@ -136,13 +124,74 @@ impl DynamoMessages {
                         )
                     });
             }
-            if !failed(2) {
+            let changed = failed(2);
+            if !changed && !cancelled_by_contention(&e) {
                 return Err(unavailable("TransactWriteItems inbound message", e));
             }
+            // Another message was counted first: the failed condition returned the summary
+            // as it is now, so the next attempt goes at once, before it changes again.
+            let current = reason(2).and_then(|r| r.item).filter(|_| changed);
+            if let Some(item) = current {
+                if backoff.expired() {
+                    return self.store_uncounted(message, &marker).await;
+                }
+                summary = Some(Stored::from_item(Some(item))?);
+                continue;
+            }
+            // A transaction in flight on the summary (or throttling): it will have changed
+            // the summary by the time it is done, so pause, then read it again.
+            if !backoff.pause().await {
+                return self.store_uncounted(message, &marker).await;
+            }
+            if let Some(contact) = counted_in {
+                summary = Some(
+                    self.stored_summary(&message.organization_id, contact)
+                        .await?,
+                );
+            }
         }
-        Err(PortError::Unavailable(
-            "the conversation summary kept changing".into(),
-        ))
+    }
+
+    /// The transaction that stores an inbound message: its marker, the message, and (when
+    /// the inbox counts it) its conversation's summary over `summary`, conditional on it
+    /// still being that one (and returning it when it is not).
+    pub(super) fn inbound_transaction(
+        &self,
+        message: &Message,
+        marker: &HashMap<String, AttributeValue>,
+        summary: Option<&Stored>,
+    ) -> PortResult<TransactWriteItemsFluentBuilder> {
+        let put = |item| {
+            Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(item_key)")
+                .build()
+                .map_err(|e| PortError::Unavailable(e.to_string()))
+        };
+        let mut transaction = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(marker.clone())?)
+                    .build(),
+            )
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(put(write(message)?)?)
+                    .build(),
+            );
+        if let Some(stored) = summary {
+            let next = ConversationSummary::with_message(stored.summary.as_ref(), message, true)
+                .ok_or_else(|| PortError::Corrupt("an inbound message counted nothing".into()))?;
+            let mut summary = self.summary_put(stored.version, &stored.successor(next))?;
+            summary.return_values_on_condition_check_failure =
+                Some(ReturnValuesOnConditionCheckFailure::AllOld);
+            transaction =
+                transaction.transact_items(TransactWriteItem::builder().put(summary).build());
+        }
+        Ok(transaction)
     }
 
     pub(super) async fn mark_effects_done(
@@ -150,14 +199,15 @@ impl DynamoMessages {
         org: &OrganizationId,
         sid: &str,
     ) -> PortResult<()> {
-        self.client
+        let update = self
+            .client
             .update_item()
             .table_name(&self.table)
             .key(ITEM_KEY, s(item_key(org, &sid_marker_key(sid))))
             .update_expression("SET effects_done = :done REMOVE effects_pending")
             .condition_expression("attribute_exists(item_key)")
-            .expression_attribute_values(":done", AttributeValue::Bool(true))
-            .send()
+            .expression_attribute_values(":done", AttributeValue::Bool(true));
+        send_contended(|| update.clone().send())
             .await
             .map(|_| ())
             .map_err(|e| unavailable("UpdateItem inbound effects", e.into_service_error()))

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 
 use super::{DynamoMessages, item_key};
+use crate::aws::contention::send_contended;
 use crate::aws::{s, unless_condition_failed};
 use crate::domain::{ContactId, OrganizationId};
 use crate::ports::PortResult;
@@ -40,6 +41,10 @@ impl DynamoMessages {
             )
             .condition_expression("attribute_not_exists(item_key) OR indicated_at <= :due")
             .expression_attribute_values(":due", millis(now - every));
-        Ok(unless_condition_failed(put.send().await, "PutItem typing indicator turn")?.is_some())
+        Ok(unless_condition_failed(
+            send_contended(|| put.clone().send()).await,
+            "PutItem typing indicator turn",
+        )?
+        .is_some())
     }
 }

@@ -6,12 +6,14 @@
 //!
 //! Here: the table's keys, reads and pages. Beside it, one concern each:
 //! `item` (a message as the table holds it), `status` (the forward-only status rule and the
-//! Twilio sids a message holds), `inbound` (de-duplication markers), `claims`
+//! Twilio sids a message holds), `inbound` (de-duplication markers), `deferred_count` (an
+//! inbound message counted after a contended webhook answered), `claims`
 //! (one worker at a time), `idempotency` (`Idempotency-Key` records), `erasure` (a deleted
 //! contact's messages), `conversations` (the inbox's summaries, written with the messages).
 
 mod claims;
 mod conversations;
+mod deferred_count;
 mod erasure;
 mod idempotency;
 mod inbound;
@@ -31,6 +33,7 @@ pub use conversations::summary_from_image;
 pub use item::message_from_image;
 use item::{read, write};
 
+use super::contention::send_contended;
 use super::{s, unavailable, unless_condition_failed};
 use crate::domain::{
     Attachment, ContactId, Message, MessageId, MessageStatus, OrganizationId, StatusChange,
@@ -106,7 +109,7 @@ impl DynamoMessages {
         update: UpdateItemFluentBuilder,
         operation: &str,
     ) -> PortResult<Option<Message>> {
-        unless_condition_failed(update.send().await, operation)?
+        unless_condition_failed(send_contended(|| update.clone().send()).await, operation)?
             .map(|out| read(out.attributes.unwrap_or_default()))
             .transpose()
     }
@@ -367,6 +370,10 @@ impl MessageStore for DynamoMessages {
 
     async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
         self.insert_with_marker(message).await
+    }
+
+    async fn count_inbound(&self, message: &Message) -> PortResult<()> {
+        self.count_deferred(message).await
     }
 
     async fn inbound_effects_done(&self, org: &OrganizationId, sid: &str) -> PortResult<()> {

@@ -2,6 +2,7 @@
 //! the `SID#` items that tie a Twilio sid to the one message holding it.
 
 use super::{DynamoMessages, ITEM_KEY, item_key, sid_marker_key};
+use crate::aws::contention::send_contended;
 use crate::aws::{s, unavailable, unless_condition_failed};
 use crate::domain::{Message, MessageId, MessageStatus, OrganizationId, StatusChange};
 use crate::ports::{MessageStore, PortResult, StatusOutcome};
@@ -142,7 +143,7 @@ impl DynamoMessages {
     ) -> PortResult<bool> {
         // An UpdateItem creates the item when there is none and never overwrites an inbound
         // marker's flags; the condition lets one message only hold the sid.
-        let held = self
+        let hold = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -150,9 +151,8 @@ impl DynamoMessages {
             .update_expression("SET organization_id = :org, for_message_id = :id")
             .condition_expression("attribute_not_exists(item_key) OR for_message_id = :id")
             .expression_attribute_values(":org", s(org.as_str()))
-            .expression_attribute_values(":id", s(id.to_string()))
-            .send()
-            .await;
+            .expression_attribute_values(":id", s(id.to_string()));
+        let held = send_contended(|| hold.clone().send()).await;
         Ok(unless_condition_failed(held, "UpdateItem hold sid")?.is_some())
     }
 }

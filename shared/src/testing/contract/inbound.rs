@@ -21,6 +21,7 @@ pub async fn inbound_messages_are_stored_once_per_sid<M: MessageStore>(store: &M
     let pending = InboundInsert::Duplicate {
         message_id: Some(stored.id),
         effects_done: false,
+        count_pending: false,
     };
     assert_eq!(duplicate, &pending);
     let again = || message("acme", Some("c1"), "hello", Direction::Inbound, Some(sid));
@@ -31,6 +32,7 @@ pub async fn inbound_messages_are_stored_once_per_sid<M: MessageStore>(store: &M
         InboundInsert::Duplicate {
             message_id: Some(stored.id),
             effects_done: true,
+            count_pending: false,
         }
     );
     let page = store

@@ -129,6 +129,32 @@ impl Stack {
         aws_sdk_sqs::Client::new(&self.sdk)
     }
 
+    /// Keeps every transaction on the messages table in flight for `ms` before it applies,
+    /// refusing writes that meet it as DynamoDB does (`scripts/emulator.py`).
+    pub async fn transactions_in_flight(&self, ms: u32) {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk);
+        let table = dynamodb
+            .describe_table()
+            .table_name(&self.resources.messages_table)
+            .send()
+            .await
+            .expect("messages table described");
+        let arn = table.table.and_then(|t| t.table_arn).expect("a table ARN");
+        dynamodb
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(
+                aws_sdk_dynamodb::types::Tag::builder()
+                    .key("emulator:transaction-in-flight-ms")
+                    .value(ms.to_string())
+                    .build()
+                    .expect("a tag"),
+            )
+            .send()
+            .await
+            .expect("messages table tagged");
+    }
+
     /// Provisions an organization's secret as the admin template would.
     pub async fn put_secret(&self, org: &str, json: &str) {
         let name = format!("{}/whatsapp/{org}/twilio", self.name);

@@ -128,10 +128,7 @@ async fn reply_with_file(ports: &AwsPorts, o: &str, c: &str, n: u32) {
 
 /// A text reply through the webhook, signed as Twilio signs it.
 async fn reply_through_webhook(ports: &AwsPorts, o: &str, from: &str, sid: &str) {
-    let webhook = twilio_webhook::TwilioWebhook {
-        ports: ports.clone(),
-        public_base_url: None,
-    };
+    let webhook = twilio_webhook::TwilioWebhook::at(ports.clone(), None);
     let path = format!("/webhook/twilio/whatsapp/{o}");
     let url = format!("https://abc123.execute-api.eu-west-1.amazonaws.com{path}");
     let params: Vec<(String, String)> = [

@@ -207,10 +207,7 @@ async fn send_worker_and_status_callback_end_to_end() {
     assert_eq!(sender.attempts().len(), 2);
 
     // Twilio's callbacks, delivered twice and out of order.
-    let webhook = TwilioWebhook {
-        ports: ports.clone(),
-        public_base_url: Some("https://api.example.com".into()),
-    };
+    let webhook = TwilioWebhook::at(ports.clone(), Some("https://api.example.com".into()));
     for status in ["read", "delivered", "read", "sent"] {
         let r = webhook
             .handle(signed_status_callback(&id, &sid, status))
@@ -239,10 +236,7 @@ async fn send_worker_and_status_callback_end_to_end() {
 #[ignore = "needs the AWS emulator"]
 async fn inbound_message_reaches_the_conversation_once_and_stop_opts_out() {
     let (_stack, ports) = stack_with_demo_data().await;
-    let webhook = TwilioWebhook {
-        ports: ports.clone(),
-        public_base_url: None,
-    };
+    let webhook = TwilioWebhook::at(ports.clone(), None);
     let path = "/webhook/twilio/whatsapp/acme";
     let url = format!("https://abc123.execute-api.eu-west-1.amazonaws.com{path}");
     let inbound = |sid: &str, body: &str| {
@@ -399,10 +393,7 @@ async fn a_webhook_that_cannot_be_stored_answers_503_so_twilio_retries() {
     let mut resources = stack.resources.clone();
     resources.messages_table = format!("{}-gone", stack.name);
     let ports = shared::runtime::aws_ports_from(&stack.settings(), &stack.sdk, resources).unwrap();
-    let webhook = TwilioWebhook {
-        ports: ports.clone(),
-        public_base_url: Some("https://api.example.com".into()),
-    };
+    let webhook = TwilioWebhook::at(ports.clone(), Some("https://api.example.com".into()));
     let path = "/webhook/twilio/whatsapp/acme";
     let params: Vec<(String, String)> = [
         ("MessageSid", "SM44444444444444444444444444444444"),

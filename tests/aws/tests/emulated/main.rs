@@ -10,6 +10,7 @@
 //!   `#[ignore]`d likewise), and its reading of the Event API's answers.
 
 mod adapters;
+mod contention;
 mod emulator;
 mod erasure;
 mod event_api;

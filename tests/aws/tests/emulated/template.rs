@@ -396,6 +396,7 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
         let defaults = [
             ("TwilioAccountSid", "AC0123456789abcdef0123456789abcdef"),
             ("TwilioAuthToken", "0123456789abcdef0123456789abcdef"),
+            ("TwilioAuthTokenSecondary", ""),
             ("TwilioWhatsAppFrom", "whatsapp:+14155238886"),
             ("TwilioMessagingServiceSid", ""),
             ("WhatsAppEnabled", "true"),
@@ -447,6 +448,28 @@ fn the_admin_secret_template_writes_a_secret_the_functions_accept() {
     }
     assert_eq!(infra["Parameters"]["TwilioAuthToken"]["NoEcho"], true);
     assert_eq!(infra["Parameters"]["TwilioApiKeySecret"]["NoEcho"], true);
+    assert_eq!(
+        infra["Parameters"]["TwilioAuthTokenSecondary"]["NoEcho"],
+        true
+    );
+    // A rotation's second token: none by default, accepted beside the primary when given.
+    assert_eq!(configured(&[]).unwrap().signing_tokens().count(), 1);
+    let rotating = configured(&[(
+        "TwilioAuthTokenSecondary",
+        "fedcba9876543210fedcba9876543210",
+    )])
+    .unwrap();
+    let tokens: Vec<_> = rotating
+        .signing_tokens()
+        .map(|t| secrecy::ExposeSecret::expose_secret(t).to_owned())
+        .collect();
+    assert_eq!(
+        tokens,
+        [
+            "0123456789abcdef0123456789abcdef",
+            "fedcba9876543210fedcba9876543210"
+        ]
+    );
     // With an API key: REST authenticates with it, the auth token stays for webhooks.
     let config = configured(&[
         ("TwilioApiKeySid", "SK0123456789abcdef0123456789abcdef"),

@@ -81,10 +81,7 @@ async fn signatures_by_the_official_sdk_with_or_without_the_fragment_are_accepte
         &org("org-a"),
         secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
     );
-    let webhook = TwilioWebhook {
-        ports: ports.clone(),
-        public_base_url: None,
-    };
+    let webhook = TwilioWebhook::at(ports.clone(), None);
     let inbound_path = "/webhook/twilio/whatsapp/org-a";
     let inbound_url = format!("https://{DOMAIN}{inbound_path}");
     let inbound = |sid: &str| {

@@ -29,16 +29,12 @@ pub use summary_item::summary_from_image;
 use summary_item::{NEVER, read_summary, summary_suffix, write_summary};
 
 use super::{DynamoMessages, ITEM_KEY, conversation_key, item_key};
+use crate::aws::contention::{Backoff, send_contended};
 use crate::aws::{s, unavailable, unless_condition_failed};
-use crate::domain::{
-    ContactId, ConversationSummary, Direction, Message, MessageId, OrganizationId,
-};
+use crate::domain::{ContactId, ConversationSummary, Message, MessageId, OrganizationId};
 use crate::ports::{
     ConversationQuery, ConversationStore, InboxCursor, MessageStore, Page, PortError, PortResult,
 };
-
-/// Conditional writes tried before giving up on a summary that keeps changing meanwhile.
-pub(super) const SUMMARY_ATTEMPTS: usize = 8;
 
 /// A stored summary: what it says (None: none, or expired) and the version its next write is
 /// conditional on (None: no item).
@@ -48,6 +44,21 @@ pub(super) struct Stored {
 }
 
 impl Stored {
+    /// The summary item as read (None: there is none), or as a failed condition returned it.
+    pub(super) fn from_item(item: Option<HashMap<String, AttributeValue>>) -> PortResult<Self> {
+        let Some(item) = item else {
+            return Ok(Stored {
+                summary: None,
+                version: None,
+            });
+        };
+        let summary = read_summary(item)?;
+        Ok(Stored {
+            version: Some(summary.version),
+            summary: Some(summary).filter(|s| !s.expired(Utc::now())),
+        })
+    }
+
     /// `next` as it is written over this item: its version always above the stored one,
     /// also when an expired summary starts again from 1.
     pub(super) fn successor(&self, mut next: ConversationSummary) -> ConversationSummary {
@@ -65,20 +76,10 @@ impl DynamoMessages {
         org: &OrganizationId,
         contact: &ContactId,
     ) -> PortResult<Stored> {
-        let Some(item) = self
+        let item = self
             .item(org, summary_suffix(contact), "GetItem conversation summary")
-            .await?
-        else {
-            return Ok(Stored {
-                summary: None,
-                version: None,
-            });
-        };
-        let summary = read_summary(item)?;
-        Ok(Stored {
-            version: Some(summary.version),
-            summary: Some(summary).filter(|s| !s.expired(Utc::now())),
-        })
+            .await?;
+        Stored::from_item(item)
     }
 
     /// The Put of `next` over the stored item, conditional on its version.
@@ -108,15 +109,14 @@ impl DynamoMessages {
         next: &ConversationSummary,
     ) -> PortResult<bool> {
         let put = self.summary_put(stored, next)?;
-        let result = self
+        let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(put.item))
             .set_condition_expression(put.condition_expression)
-            .set_expression_attribute_values(put.expression_attribute_values)
-            .send()
-            .await;
+            .set_expression_attribute_values(put.expression_attribute_values);
+        let result = send_contended(|| request.clone().send()).await;
         Ok(unless_condition_failed(result, "PutItem conversation summary")?.is_some())
     }
 
@@ -126,7 +126,8 @@ impl DynamoMessages {
         let Some(contact) = &m.contact_id else {
             return Ok(());
         };
-        for _ in 0..SUMMARY_ATTEMPTS {
+        let mut backoff = Backoff::start();
+        loop {
             let stored = self.stored_summary(&m.organization_id, contact).await?;
             let Some(next) = ConversationSummary::with_message(stored.summary.as_ref(), m, false)
             else {
@@ -138,10 +139,10 @@ impl DynamoMessages {
             {
                 return Ok(());
             }
+            if !backoff.pause().await {
+                return Err(kept_changing());
+            }
         }
-        Err(PortError::Unavailable(
-            "the conversation summary kept changing".into(),
-        ))
     }
 
     /// Starts the summaries of conversations from before the inbox existed (an upgrade):
@@ -319,7 +320,8 @@ impl ConversationStore for DynamoMessages {
         contact: &ContactId,
         up_to: &MessageId,
     ) -> PortResult<Option<ConversationSummary>> {
-        for _ in 0..SUMMARY_ATTEMPTS {
+        let mut backoff = Backoff::start();
+        loop {
             let stored = self.stored_summary(org, contact).await?;
             let current = match stored.summary.clone() {
                 Some(summary) => summary,
@@ -348,10 +350,10 @@ impl ConversationStore for DynamoMessages {
             if self.save_summary(stored.version, &next).await? {
                 return Ok(Some(next));
             }
+            if !backoff.pause().await {
+                return Err(kept_changing());
+            }
         }
-        Err(PortError::Unavailable(
-            "the conversation summary kept changing".into(),
-        ))
     }
 
     async fn take_indicator_turn(
@@ -370,7 +372,12 @@ impl ConversationStore for DynamoMessages {
     }
 }
 
+/// A summary that other writers kept changing until the invocation's deadline.
+fn kept_changing() -> PortError {
+    PortError::Unavailable("the conversation summary kept changing until the deadline".into())
+}
+
 /// Whether an inbound message is one the inbox counts.
 pub(super) fn counted(m: &Message) -> bool {
-    m.direction == Direction::Inbound && m.contact_id.is_some()
+    ConversationSummary::counts(m)
 }

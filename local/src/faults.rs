@@ -10,7 +10,8 @@ use crate::AppState;
 
 /// `{store, operation, times, after?}`: after `after` calls (default 0), the next `times` calls of that in-process store operation
 /// fail as a throttled DynamoDB or SQS would (`contacts`: update; `messages`: insert,
-/// insert_inbound, inbound_effects_done, apply_status, update_attachments,
+/// insert_inbound, count_inline (the summary contended until the webhook had to answer: the
+/// message is stored uncounted and a `CountInbound` job counts it), inbound_effects_done, apply_status, update_attachments,
 /// save_idempotent_send; `queue`: enqueue; `worker`: stop_mid_job).
 pub async fn store_faults(State(state): State<AppState>, body: Bytes) -> Response {
     #[derive(serde::Deserialize)]
@@ -27,6 +28,7 @@ pub async fn store_faults(State(state): State<AppState>, body: Bytes) -> Respons
         "update",
         "insert",
         "insert_inbound",
+        "count_inline",
         "inbound_effects_done",
         "apply_status",
         "update_attachments",

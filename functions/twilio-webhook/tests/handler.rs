@@ -1469,3 +1469,63 @@ async fn a_shared_location_is_stored_with_every_parameter() {
     assert_eq!(view["details"]["kind"], "location");
     assert!(view["details"].get("params").is_none(), "{view}");
 }
+
+/// A conversation contended until the webhook had to answer (the store's `count_inline`
+/// fault): the message is stored and answered 200, and its count is queued for the worker;
+/// a repeat while the count is pending queues it again (the job counts once).
+#[tokio::test]
+async fn a_message_stored_uncounted_queues_its_count() {
+    let w = webhook().await;
+    w.ports.messages.faults.fail_next("count_inline", 1);
+    let r = w
+        .handle(inbound_event(&inbound_params(SID1, "+60123456789", "Hi")))
+        .await;
+    assert_eq!(r.status_code, 200);
+    let stored = conversation(&w).await;
+    assert_eq!(stored.len(), 1, "stored");
+    let summary = w
+        .ports
+        .messages
+        .summary(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary.map(|s| s.unread()).unwrap_or(0),
+        0,
+        "not counted yet"
+    );
+    let counts = |w: &Webhook| {
+        w.ports
+            .queue
+            .jobs()
+            .into_iter()
+            .filter(|(job, _)| job.kind == shared::domain::JobKind::CountInbound)
+            .map(|(job, _)| job.message_id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(counts(&w), [stored[0].id]);
+    // Twilio's retry while the count is pending queues it again.
+    let again = w
+        .handle(inbound_event(&inbound_params(SID1, "+60123456789", "Hi")))
+        .await;
+    assert_eq!(again.status_code, 200);
+    assert_eq!(counts(&w), [stored[0].id, stored[0].id]);
+    // The job counts it, once however often it runs.
+    for _ in 0..2 {
+        w.ports.messages.count_inbound(&stored[0]).await.unwrap();
+    }
+    let summary = w
+        .ports
+        .messages
+        .summary(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.unread(), 1);
+    // Counted: a later repeat queues nothing.
+    let later = w
+        .handle(inbound_event(&inbound_params(SID1, "+60123456789", "Hi")))
+        .await;
+    assert_eq!(later.status_code, 200);
+    assert_eq!(counts(&w).len(), 2);
+}

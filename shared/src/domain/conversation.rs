@@ -110,6 +110,11 @@ impl ConversationSummary {
         if counted {
             next.inbound_count += 1;
             next.last_inbound_id = next.last_inbound_id.max(Some(m.id));
+            // Counted after a read that reached past it (a count deferred by contention, or
+            // one that raced the read): it was on screen, so it is counted read as well.
+            if before.last_read_id.is_some_and(|read| read >= m.id) {
+                next.read_count += 1;
+            }
         }
         (newer || counted).then(|| {
             next.version += 1;
@@ -195,6 +200,27 @@ mod tests {
             vec![],
             Utc::now(),
         )
+    }
+
+    #[test]
+    fn a_message_counted_after_a_read_that_passed_it_is_read() {
+        let first = inbound("one");
+        let deferred = inbound("two");
+        let third = inbound("three");
+        // `deferred` is stored, its count left for later; the agent reads up to `third`.
+        let s = ConversationSummary::with_message(None, &first, true).unwrap();
+        let s = ConversationSummary::with_message(Some(&s), &deferred, false).unwrap();
+        let s = ConversationSummary::with_message(Some(&s), &third, true).unwrap();
+        let read = s.read_up_to(third.id, 0).unwrap();
+        assert_eq!(read.unread(), 0);
+        let counted = ConversationSummary::with_message(Some(&read), &deferred, true).unwrap();
+        assert_eq!(counted.unread(), 0, "it was on screen when read");
+        assert_eq!(counted.inbound_count, 3);
+        // One newer than the read stays unread when it is counted late.
+        let fourth = inbound("four");
+        let s = ConversationSummary::with_message(Some(&counted), &fourth, false).unwrap();
+        let s = ConversationSummary::with_message(Some(&s), &fourth, true).unwrap();
+        assert_eq!(s.unread(), 1);
     }
 
     #[test]

@@ -39,7 +39,8 @@ pub struct MemoryMessages {
     pub(super) state: Arc<Mutex<State>>,
     /// Operations: `insert`, `insert_inbound`, `inbound_effects_done`, `apply_status`,
     /// `update_attachments`, `save_idempotent_send`, `hold_sid`, `record_destination`,
-    /// `erase`, `mark_read`, `summary_after_insert`.
+    /// `erase`, `mark_read`, `summary_after_insert`, `count_inline` (the count of an inbound
+    /// message deferred, as contention defers it on DynamoDB).
     pub faults: super::StoreFaults,
     /// Every message whose revision moved, as the table's stream shows it.
     pub changes: super::ChangeFeed,

@@ -1450,3 +1450,51 @@ async fn a_shared_contact_card_is_copied_and_read() {
         assert_eq!(attachment.card, expected);
     }
 }
+
+/// `CountInbound`: an inbound message its webhook stored uncounted is counted in its
+/// conversation, once however often the job comes; a job for an unknown message is skipped.
+#[tokio::test]
+async fn a_deferred_count_counts_the_message_once() {
+    let w = worker().await;
+    let org_a = shared::testing::org("org-a");
+    let contact = shared::domain::ContactId::parse("c1").unwrap();
+    let message = shared::domain::Message::inbound(
+        &org_a,
+        Some(contact.clone()),
+        None,
+        "SM99999999999999999999999999999999",
+        Some("part of an album".into()),
+        vec![],
+        chrono::Utc::now(),
+    );
+    w.ports.messages.faults.fail_next("count_inline", 1);
+    assert_eq!(
+        w.ports.messages.insert_inbound(&message).await.unwrap(),
+        shared::ports::InboundInsert::StoredUncounted
+    );
+    let job = SendJob {
+        organization_id: org_a.clone(),
+        message_id: message.id,
+        attempt: 1,
+        kind: shared::domain::JobKind::CountInbound,
+    };
+    let unread = || async {
+        use shared::ports::ConversationStore;
+        w.ports
+            .messages
+            .summary(&org_a, &contact)
+            .await
+            .unwrap()
+            .map_or(0, |s| s.unread())
+    };
+    assert_eq!(unread().await, 0);
+    for _ in 0..3 {
+        assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Counted);
+    }
+    assert_eq!(unread().await, 1);
+    let unknown = SendJob {
+        message_id: shared::domain::MessageId::new(),
+        ..job
+    };
+    assert_eq!(w.process(&unknown).await.unwrap(), JobOutcome::Skipped);
+}

@@ -132,27 +132,7 @@ impl Stack {
     /// Keeps every transaction on the messages table in flight for `ms` before it applies,
     /// refusing writes that meet it as DynamoDB does (`scripts/emulator.py`).
     pub async fn transactions_in_flight(&self, ms: u32) {
-        let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk);
-        let table = dynamodb
-            .describe_table()
-            .table_name(&self.resources.messages_table)
-            .send()
-            .await
-            .expect("messages table described");
-        let arn = table.table.and_then(|t| t.table_arn).expect("a table ARN");
-        dynamodb
-            .tag_resource()
-            .resource_arn(arn)
-            .tags(
-                aws_sdk_dynamodb::types::Tag::builder()
-                    .key("emulator:transaction-in-flight-ms")
-                    .value(ms.to_string())
-                    .build()
-                    .expect("a tag"),
-            )
-            .send()
-            .await
-            .expect("messages table tagged");
+        transactions_in_flight(&self.sdk, &self.resources.messages_table, ms).await;
     }
 
     /// Provisions an organization's secret as the admin template would.
@@ -185,4 +165,33 @@ pub fn venv_script(script: &str, request: &serde_json::Value) -> serde_json::Val
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{script} failed");
     serde_json::from_slice(&out.stdout).expect("a JSON answer")
+}
+
+/// Keeps every transaction on `table` in flight for `ms` before it applies, refusing the
+/// writes that meet it as DynamoDB does (`scripts/emulator.py`).
+pub async fn transactions_in_flight(sdk: &aws_config::SdkConfig, table: &str, ms: u32) {
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let described = dynamodb
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .expect("table described");
+    let arn = described
+        .table
+        .and_then(|t| t.table_arn)
+        .expect("a table ARN");
+    dynamodb
+        .tag_resource()
+        .resource_arn(arn)
+        .tags(
+            aws_sdk_dynamodb::types::Tag::builder()
+                .key("emulator:transaction-in-flight-ms")
+                .value(ms.to_string())
+                .build()
+                .expect("a tag"),
+        )
+        .send()
+        .await
+        .expect("table tagged");
 }

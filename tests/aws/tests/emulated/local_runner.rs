@@ -10,6 +10,12 @@ use local::{Backend, Options};
 use serde_json::{Value, json};
 
 async fn start() -> (local::Running, reqwest::Client) {
+    let (running, client, _) = start_stack().await;
+    (running, client)
+}
+
+/// The runner on a stack of its own, and the stack's name.
+async fn start_stack() -> (local::Running, reqwest::Client, String) {
     let stack = format!("lr{}", ulid::Ulid::new().to_string().to_lowercase());
     let vars: HashMap<String, String> = [
         ("AWS_ENDPOINT_URL", crate::emulator::endpoint().to_owned()),
@@ -35,7 +41,7 @@ async fn start() -> (local::Running, reqwest::Client) {
     })
     .await
     .expect("local runner on AWS adapters");
-    (running, reqwest::Client::new())
+    (running, reqwest::Client::new(), stack)
 }
 
 async fn call(
@@ -138,7 +144,15 @@ async fn the_whole_text_flow_runs_on_the_aws_adapters() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs the AWS emulator"]
 async fn fault_injection_run_on_the_emulator() {
-    let (running, _) = start().await;
+    let (running, _, stack) = start_stack().await;
+    // DynamoDB's transaction conflicts too: each transaction in flight 5 ms, so the
+    // webhooks and statuses that overlap meet as they would on DynamoDB.
+    crate::emulator::transactions_in_flight(
+        &crate::emulator::sdk_config().await,
+        &format!("{stack}-messages"),
+        5,
+    )
+    .await;
     let token = running
         .organizations
         .iter()

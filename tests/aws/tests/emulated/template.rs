@@ -904,3 +904,88 @@ fn live_updates_are_subscribed_with_the_crm_jwt_and_published_only_by_the_publis
         "{env}"
     );
 }
+
+/// What an intrinsic function yields: a string or a list of strings.
+#[derive(Debug, Clone, PartialEq)]
+enum Evaluated {
+    Text(String),
+    List(Vec<String>),
+}
+
+/// Evaluates `Ref` (of a list parameter), `Join`, `Split` and `Sub` (with its variables)
+/// as CloudFormation does, for the given parameters.
+fn evaluate(v: &Value, parameters: &std::collections::HashMap<&str, Vec<String>>) -> Evaluated {
+    let text = |v: &Value| match evaluate(v, parameters) {
+        Evaluated::Text(t) => t,
+        other => panic!("a string, not {other:?}"),
+    };
+    let list = |v: &Value| match evaluate(v, parameters) {
+        Evaluated::List(l) => l,
+        other => panic!("a list, not {other:?}"),
+    };
+    match v {
+        Value::String(s) => Evaluated::Text(s.clone()),
+        Value::Tagged(t) => {
+            let args = &t.value;
+            match t.tag.to_string().trim_start_matches('!') {
+                "Ref" => Evaluated::List(parameters[args.as_str().unwrap()].clone()),
+                "Join" => Evaluated::Text(list(&args[1]).join(&text(&args[0]))),
+                "Split" => Evaluated::List(
+                    text(&args[1])
+                        .split(text(&args[0]).as_str())
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+                "Sub" => {
+                    let mut out = text(&args[0]);
+                    for (name, value) in args[1].as_mapping().unwrap() {
+                        let name = name.as_str().unwrap();
+                        out = out.replace(&format!("${{{name}}}"), &text(value));
+                    }
+                    Evaluated::Text(out)
+                }
+                other => panic!("!{other} is not evaluated here"),
+            }
+        }
+        other => panic!("not an intrinsic: {other:?}"),
+    }
+}
+
+#[test]
+fn the_event_apis_audience_pattern_is_anchored_and_escaped() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
+        .unwrap();
+    let raw: Value = serde_norway::from_str(&text).unwrap();
+    let client_id = &raw["Resources"]["EventApi"]["Properties"]["EventConfig"]["AuthProviders"]
+        [0]["OpenIDConnectConfig"]["ClientId"];
+    let audiences = vec!["api.example.com".to_owned(), "1a2b3c4d".to_owned()];
+    let parameters = std::collections::HashMap::from([("JwtAudience", audiences.clone())]);
+    let Evaluated::Text(pattern) = evaluate(client_id, &parameters) else {
+        panic!("a pattern")
+    };
+    let pattern = regex_lite::Regex::new(&pattern).unwrap();
+    for aud in &audiences {
+        assert!(pattern.is_match(aud), "{aud} is accepted");
+    }
+    for other in [
+        "apiXexample.com",
+        "api.example.com.evil",
+        "x1a2b3c4d",
+        "1a2b3c4d|",
+        "",
+    ] {
+        assert!(!pattern.is_match(other), "{other:?} is refused");
+    }
+    // An audience the pattern could misread is refused by the parameter itself.
+    let allowed = regex_lite::Regex::new(
+        template()["Parameters"]["JwtAudience"]["AllowedPattern"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(audiences.iter().all(|a| allowed.is_match(a)));
+    assert!(allowed.is_match("https://api.example.com/whatsapp"));
+    for bad in ["a|b", "a*", "(a)", "a$", "a\\b", "[a]", "a+", "a?"] {
+        assert!(!allowed.is_match(bad), "{bad}");
+    }
+}

@@ -132,8 +132,8 @@ pub struct Referral {
     pub body: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub media_url: Option<String>,
+    // Not Twilio's `ReferralMediaUrl`: it needs the account's credentials, so a browser could
+    // not load it, and it must never reach one. It stays among the raw parameters only.
 }
 
 impl InboundDetails {

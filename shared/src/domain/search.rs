@@ -102,8 +102,26 @@ pub fn contact_terms(contact: &Contact) -> BTreeSet<String> {
         terms.insert(format!("t#{}", email.to_lowercase()));
     }
     terms.extend(digit_terms(&phone));
+    // DynamoDB refuses a sort key over 1,024 bytes, and a refused write would stall the
+    // indexer's shard (and the removals, which start erasures, behind it): such a term
+    // (a CRM's over-long email or name word) is left out, the rest of the contact indexed.
+    let id = contact.contact_id.as_str();
+    terms.retain(|term| {
+        let fits = index_key(term, id).len() <= MAX_SORT_KEY_BYTES;
+        if !fits {
+            tracing::warn!(
+                contact_id = id,
+                bytes = term.len(),
+                "search term too long for a key: left out"
+            );
+        }
+        fits
+    });
     terms
 }
+
+/// DynamoDB's limit on a sort key value, in bytes of UTF-8.
+pub const MAX_SORT_KEY_BYTES: usize = 1024;
 
 fn digit_terms(phone: &PhoneNumber) -> impl Iterator<Item = String> + '_ {
     let digits = phone.wa_id();
@@ -150,6 +168,28 @@ mod tests {
         let prefix = query.term_prefix();
         contact_terms(c).iter().any(|t| t.starts_with(&prefix))
             && query.matches_rest(&c.name, c.email.as_deref())
+    }
+
+    #[test]
+    fn a_term_too_long_for_a_key_is_left_out_and_the_rest_indexed() {
+        let mut c = aisha();
+        c.email = Some(format!("{}@example.com", "a".repeat(1100)));
+        let terms = contact_terms(&c);
+        assert!(
+            terms
+                .iter()
+                .all(|t| index_key(t, c.contact_id.as_str()).len() <= MAX_SORT_KEY_BYTES)
+        );
+        assert!(
+            !terms.iter().any(|t| t.contains('@')),
+            "the email is left out"
+        );
+        assert!(found(&c, "aisha") && found(&c, "0123456789"), "{terms:?}");
+        // Just at the limit still fits.
+        let id = c.contact_id.as_str();
+        let room = MAX_SORT_KEY_BYTES - "t#".len() - "#".len() - id.len();
+        c.email = Some("b".repeat(room));
+        assert!(contact_terms(&c).contains(&format!("t#{}", "b".repeat(room))));
     }
 
     #[test]

@@ -956,8 +956,8 @@ fn the_event_apis_audience_pattern_is_anchored_and_escaped() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../template.yaml"))
         .unwrap();
     let raw: Value = serde_norway::from_str(&text).unwrap();
-    let client_id = &raw["Resources"]["EventApi"]["Properties"]["EventConfig"]["AuthProviders"]
-        [0]["OpenIDConnectConfig"]["ClientId"];
+    let client_id = &raw["Resources"]["EventApi"]["Properties"]["EventConfig"]["AuthProviders"][0]
+        ["OpenIDConnectConfig"]["ClientId"];
     let audiences = vec!["api.example.com".to_owned(), "1a2b3c4d".to_owned()];
     let parameters = std::collections::HashMap::from([("JwtAudience", audiences.clone())]);
     let Evaluated::Text(pattern) = evaluate(client_id, &parameters) else {

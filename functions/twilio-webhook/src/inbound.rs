@@ -174,10 +174,67 @@ impl<P: Ports> TwilioWebhook<P> {
                 tracing::info!(contact_id = %contact.contact_id, opt = ?opt, "contact opted out or in");
             }
         }
+        // A STOP or START reaches every contact of the person: those with their WhatsApp
+        // user id and those with their number (the number the message came from, or the
+        // one the user id's contacts carry), not only the conversation's.
+        if opt.is_some() {
+            let opt_only = ContactChange {
+                last_inbound_at: None,
+                ..change
+            };
+            for contact in self.same_person(org, inbound, contacts).await? {
+                self.ports
+                    .contacts()
+                    .update(org, &contact.contact_id, &opt_only)
+                    .await?;
+                tracing::info!(contact_id = %contact.contact_id, opt = ?opt, "contact of the same person opted out or in");
+            }
+        }
         if contacts.is_empty() {
             tracing::info!("inbound message from a number that is no contact");
         }
         Ok(())
+    }
+
+    /// The organization's other contacts of the person who wrote: by their WhatsApp user id
+    /// and by every number known for them, less `found` (already updated).
+    async fn same_person(
+        &self,
+        org: &OrganizationId,
+        inbound: &InboundMessage,
+        found: &[shared::domain::Contact],
+    ) -> Result<Vec<shared::domain::Contact>, ApiError> {
+        let mut people: Vec<shared::domain::Contact> = found.to_vec();
+        if let Some(user) = &inbound.details.user {
+            for c in self
+                .ports
+                .contacts()
+                .contacts_by_whatsapp_user(org, &user.user_id)
+                .await?
+            {
+                if !people.iter().any(|p| p.contact_id == c.contact_id) {
+                    people.push(c);
+                }
+            }
+        }
+        let mut phones: Vec<shared::domain::PhoneNumber> = inbound.from.iter().cloned().collect();
+        let known = people
+            .iter()
+            .filter_map(|c| c.phone_number.as_deref())
+            .filter_map(|n| shared::domain::PhoneNumber::parse_e164(n).ok());
+        for phone in known.collect::<Vec<_>>() {
+            if !phones.contains(&phone) {
+                phones.push(phone);
+            }
+        }
+        for phone in &phones {
+            for c in self.ports.contacts().contacts_by_phone(org, phone).await? {
+                if !people.iter().any(|p| p.contact_id == c.contact_id) {
+                    people.push(c);
+                }
+            }
+        }
+        Ok(people.split_off(found.len()))
     }
 
     /// When the contact sent an opt keyword, so that of a STOP and a START the later one wins

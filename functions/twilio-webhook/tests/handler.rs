@@ -1529,3 +1529,75 @@ async fn a_message_stored_uncounted_queues_its_count() {
     assert_eq!(later.status_code, 200);
     assert_eq!(counts(&w).len(), 2);
 }
+
+/// A STOP written under a WhatsApp username reaches every contact of that person: those
+/// with the user id, and those with the number the user id's contacts carry.
+#[tokio::test]
+async fn a_stop_from_a_username_opts_out_every_contact_of_the_person() {
+    const BSUID: &str = "US.13491208655302741918";
+    let w = webhook().await;
+    // c1 (Aisha, +60123456789) carries the user id; c2 has her number only; c3 the id only.
+    let mut aisha = w
+        .ports
+        .contacts
+        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    aisha.whatsapp_user_id = Some(BSUID.into());
+    w.ports.contacts.put(&aisha).await.unwrap();
+    w.ports
+        .contacts
+        .put(&contact("org-a", "c2", "Aisha (work)", "+60123456789"))
+        .await
+        .unwrap();
+    let mut by_id = contact("org-a", "c3", "Aisha (id only)", "+60199999999");
+    by_id.phone_number = None;
+    by_id.whatsapp_user_id = Some(BSUID.into());
+    w.ports.contacts.put(&by_id).await.unwrap();
+    let mut other = contact("org-a", "c4", "Someone else", "+60188888888");
+    other.whatsapp_opt_in = true;
+    w.ports.contacts.put(&other).await.unwrap();
+
+    let mut params: Vec<(String, String)> = inbound_params(SID1, "+60123456789", "STOP")
+        .into_iter()
+        .filter(|(k, _)| k != "WaId")
+        .collect();
+    for (k, v) in &mut params {
+        if k == "From" {
+            *v = format!("whatsapp:{BSUID}");
+        }
+    }
+    params.extend(pairs(&[("ExternalUserId", BSUID), ("OptOutType", "STOP")]));
+    assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
+    for id in ["c1", "c2", "c3"] {
+        let c = w
+            .ports
+            .contacts
+            .get(&org("org-a"), &ContactId::parse(id).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!c.whatsapp_opt_in, "{id} opted out");
+    }
+    let untouched = w
+        .ports
+        .contacts
+        .get(&org("org-a"), &ContactId::parse("c4").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(untouched.whatsapp_opt_in, "another person's contact");
+    // The other organization's contact with the number is untouched.
+    let b1 = w
+        .ports
+        .contacts
+        .get(&org("org-b"), &ContactId::parse("b1").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        b1.whatsapp_opt_in,
+        contact("org-b", "b1", "x", "+60123456789").whatsapp_opt_in
+    );
+}

@@ -119,12 +119,40 @@ fn inbound_event(params: &[(String, String)]) -> ApiGatewayV2httpRequest {
 }
 
 async fn aisha(w: &Webhook) -> Contact {
+    stored_contact(w, "org-a", "c1").await
+}
+
+async fn stored_contact(w: &Webhook, org_id: &str, id: &str) -> Contact {
     w.ports
         .contacts
-        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .get(&org(org_id), &ContactId::parse(id).unwrap())
         .await
         .unwrap()
         .unwrap()
+}
+
+/// `params` as Twilio posts them for a WhatsApp user writing under a username: `From` is the
+/// user's business-scoped id, with no `WaId`.
+fn from_username(params: Vec<(String, String)>, user_id: &str) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> =
+        params.into_iter().filter(|(k, _)| k != "WaId").collect();
+    for (k, v) in &mut params {
+        if k == "From" {
+            *v = format!("whatsapp:{user_id}");
+        }
+    }
+    params.push(("ExternalUserId".into(), user_id.into()));
+    params
+}
+
+/// Aisha's unread count in her conversation's summary (0 without one).
+async fn unread(w: &Webhook) -> u64 {
+    w.ports
+        .messages
+        .summary(&org("org-a"), &ContactId::parse("c1").unwrap())
+        .await
+        .unwrap()
+        .map_or(0, |s| s.unread())
 }
 
 async fn conversation(w: &Webhook) -> Vec<Message> {
@@ -218,17 +246,8 @@ async fn an_unknown_number_is_kept_without_a_contact_and_not_shown() {
 async fn a_whatsapp_user_writing_under_a_username_is_kept_and_matched_by_user_id() {
     const BSUID: &str = "US.13491208655302741918";
     let username = |sid: &str, body: &str| {
-        let mut params: Vec<(String, String)> = inbound_params(sid, "+60123456789", body)
-            .into_iter()
-            .filter(|(k, _)| k != "WaId")
-            .collect();
-        for (k, v) in &mut params {
-            if k == "From" {
-                *v = format!("whatsapp:{BSUID}");
-            }
-        }
+        let mut params = from_username(inbound_params(sid, "+60123456789", body), BSUID);
         params.extend(pairs(&[
-            ("ExternalUserId", BSUID),
             ("ParentExternalUserId", "US.ENT.11815799212886844830"),
             ("ProfileUsername", "aisha.r"),
         ]));
@@ -1483,17 +1502,7 @@ async fn a_message_stored_uncounted_queues_its_count() {
     assert_eq!(r.status_code, 200);
     let stored = conversation(&w).await;
     assert_eq!(stored.len(), 1, "stored");
-    let summary = w
-        .ports
-        .messages
-        .summary(&org("org-a"), &ContactId::parse("c1").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(
-        summary.map(|s| s.unread()).unwrap_or(0),
-        0,
-        "not counted yet"
-    );
+    assert_eq!(unread(&w).await, 0, "not counted yet");
     let counts = |w: &Webhook| {
         w.ports
             .queue
@@ -1514,14 +1523,7 @@ async fn a_message_stored_uncounted_queues_its_count() {
     for _ in 0..2 {
         w.ports.messages.count_inbound(&stored[0]).await.unwrap();
     }
-    let summary = w
-        .ports
-        .messages
-        .summary(&org("org-a"), &ContactId::parse("c1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(summary.unread(), 1);
+    assert_eq!(unread(&w).await, 1);
     // Counted: a later repeat queues nothing.
     let later = w
         .handle(inbound_event(&inbound_params(SID1, "+60123456789", "Hi")))
@@ -1537,13 +1539,7 @@ async fn a_stop_from_a_username_opts_out_every_contact_of_the_person() {
     const BSUID: &str = "US.13491208655302741918";
     let w = webhook().await;
     // c1 (Aisha, +60123456789) carries the user id; c2 has her number only; c3 the id only.
-    let mut aisha = w
-        .ports
-        .contacts
-        .get(&org("org-a"), &ContactId::parse("c1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let mut aisha = aisha(&w).await;
     aisha.whatsapp_user_id = Some(BSUID.into());
     w.ports.contacts.put(&aisha).await.unwrap();
     w.ports
@@ -1559,45 +1555,15 @@ async fn a_stop_from_a_username_opts_out_every_contact_of_the_person() {
     other.whatsapp_opt_in = true;
     w.ports.contacts.put(&other).await.unwrap();
 
-    let mut params: Vec<(String, String)> = inbound_params(SID1, "+60123456789", "STOP")
-        .into_iter()
-        .filter(|(k, _)| k != "WaId")
-        .collect();
-    for (k, v) in &mut params {
-        if k == "From" {
-            *v = format!("whatsapp:{BSUID}");
-        }
-    }
-    params.extend(pairs(&[("ExternalUserId", BSUID), ("OptOutType", "STOP")]));
+    let mut params = from_username(inbound_params(SID1, "+60123456789", "STOP"), BSUID);
+    params.extend(pairs(&[("OptOutType", "STOP")]));
     assert_eq!(w.handle(inbound_event(&params)).await.status_code, 200);
     for id in ["c1", "c2", "c3"] {
-        let c = w
-            .ports
-            .contacts
-            .get(&org("org-a"), &ContactId::parse(id).unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let c = stored_contact(&w, "org-a", id).await;
         assert!(!c.whatsapp_opt_in, "{id} opted out");
     }
-    let untouched = w
-        .ports
-        .contacts
-        .get(&org("org-a"), &ContactId::parse("c4").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
+    let untouched = stored_contact(&w, "org-a", "c4").await;
     assert!(untouched.whatsapp_opt_in, "another person's contact");
-    // The other organization's contact with the number is untouched.
-    let b1 = w
-        .ports
-        .contacts
-        .get(&org("org-b"), &ContactId::parse("b1").unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        b1.whatsapp_opt_in,
-        contact("org-b", "b1", "x", "+60123456789").whatsapp_opt_in
-    );
+    let other_org = stored_contact(&w, "org-b", "b1").await;
+    assert!(other_org.whatsapp_opt_in, "another organization's contact");
 }

@@ -1,7 +1,7 @@
 //! The whole text conversation through the local runner, over HTTP, as a user and Twilio
 //! would drive it: the same handlers as on Lambda, the in-process worker, the sandbox.
 
-use crate::common::{message_id, start, start_with};
+use crate::common::{Local, message_id, start, start_with};
 use reqwest::Method;
 use serde_json::json;
 
@@ -519,15 +519,11 @@ async fn the_seeded_edge_cases_behave() {
 async fn a_stop_whose_store_write_failed_sticks_only_with_the_connection_overrides() {
     for (overrides, retried) in [(None, true), (Some(""), false)] {
         let local = start().await;
-        let armed = local
-            .http
-            .post(local.url("/local/store-faults"))
-            .header("content-type", "application/json")
-            .body(json!({"store": "contacts", "operation": "update", "times": 1}).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(armed.status(), 204);
+        arm_store_fault(
+            &local,
+            json!({"store": "contacts", "operation": "update", "times": 1}),
+        )
+        .await;
         let mut reply = json!({"from": "+6591234567", "body": "STOP", "organization_id": "acme"});
         if let Some(fragment) = overrides {
             reply["overrides"] = json!(fragment);
@@ -535,18 +531,7 @@ async fn a_stop_whose_store_write_failed_sticks_only_with_the_connection_overrid
         let delivered = local.sandbox(Method::POST, "/reply", Some(reply)).await;
         let listed = names(&local.get("acme", "/whatsapp/contacts").await.body);
         // The contact's phone (the sandbox panel) shows a message Twilio gave up on as lost.
-        let phone = local
-            .sandbox(
-                Method::GET,
-                "/phone?phone=%2B6591234567&organization_id=acme",
-                None,
-            )
-            .await;
-        assert_eq!(
-            phone.body["messages"][0]["lost"], !retried,
-            "{}",
-            phone.body
-        );
+        assert_eq!(ben_message_lost(&local).await, !retried);
         if retried {
             assert_eq!(
                 delivered.body["webhook_status"], 200,
@@ -569,31 +554,44 @@ async fn the_sandbox_makes_every_attempt_within_the_total_time() {
         ("rc=3&rp=5xx&rt=2000&tt=300", false),
     ] {
         let local = start().await;
-        let armed = local
-            .http
-            .post(local.url("/local/store-faults"))
-            .header("content-type", "application/json")
-            .body(
-                json!({"store": "messages", "operation": "insert_inbound", "times": 2}).to_string(),
-            )
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(armed.status(), 204);
+        arm_store_fault(
+            &local,
+            json!({"store": "messages", "operation": "insert_inbound", "times": 2}),
+        )
+        .await;
         let reply = json!({"from": "+6591234567", "body": "Hello?", "organization_id": "acme",
                            "overrides": fragment});
         let answer = local.sandbox(Method::POST, "/reply", Some(reply)).await;
         let expected = if delivered { 200 } else { 503 };
         assert_eq!(answer.body["webhook_status"], expected, "{fragment}");
-        let phone = local
-            .sandbox(
-                Method::GET,
-                "/phone?phone=%2B6591234567&organization_id=acme",
-                None,
-            )
-            .await;
-        assert_eq!(phone.body["messages"][0]["lost"], !delivered, "{fragment}");
+        assert_eq!(ben_message_lost(&local).await, !delivered, "{fragment}");
     }
+}
+
+/// Arms a store fault of the runner (`POST /local/store-faults`).
+async fn arm_store_fault(local: &Local, fault: serde_json::Value) {
+    let armed = local
+        .http
+        .post(local.url("/local/store-faults"))
+        .header("content-type", "application/json")
+        .body(fault.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(armed.status(), 204);
+}
+
+/// Whether Ben's phone (the sandbox panel) shows his last message as lost: every attempt at
+/// its webhook failed.
+async fn ben_message_lost(local: &Local) -> bool {
+    let phone = local
+        .sandbox(
+            Method::GET,
+            "/phone?phone=%2B6591234567&organization_id=acme",
+            None,
+        )
+        .await;
+    phone.body["messages"][0]["lost"].as_bool().unwrap()
 }
 
 #[tokio::test]

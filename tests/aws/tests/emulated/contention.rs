@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 
 use crate::emulator::Stack;
 use crate::flows::{receive, signed, stack_with_demo_data};
-use send_worker::{SendWorker, WorkerSettings};
+use send_worker::SendWorker;
 use shared::domain::ContactId;
 use shared::domain::{JobKind, SendJob};
 use shared::ports::{ConversationQuery, ConversationStore, MessageStore};
@@ -144,15 +144,7 @@ async fn count_deferred(stack: &Stack) -> usize {
         ports: stack
             .ports()
             .with_sender(shared::memory::ScriptedSender::new()),
-        settings: WorkerSettings {
-            max_attempts: 3,
-            retry_base: std::time::Duration::from_millis(10),
-            claim_lease: std::time::Duration::from_secs(30),
-            twilio_timeout: std::time::Duration::from_secs(10),
-            public_base_url: None,
-            media_fetch_timeout: std::time::Duration::from_secs(20),
-            media_copy_deadline: std::time::Duration::from_secs(40),
-        },
+        settings: crate::flows::worker_settings(None),
     };
     let url = stack.resources.send_queue_url.clone().unwrap();
     let mut counted = 0;

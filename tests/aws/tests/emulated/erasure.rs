@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use aws_lambda_events::event::dynamodb::Event;
 use contact_indexer::ContactIndexer;
 use send_message::SendApi;
-use send_worker::{JobOutcome, SendWorker, WorkerSettings};
+use send_worker::{JobOutcome, SendWorker};
 use serde_json::json;
 use shared::aws::AwsPorts;
 use shared::domain::{Attachment, ContactId, MessageId, SendJob, served_as};
@@ -205,15 +205,7 @@ async fn a_deleted_contact_leaves_nothing_in_any_table_or_the_bucket() {
     let sender = ScriptedSender::new();
     let worker = SendWorker {
         ports: ports.clone().with_sender(sender.clone()),
-        settings: WorkerSettings {
-            max_attempts: 3,
-            retry_base: std::time::Duration::from_millis(10),
-            claim_lease: std::time::Duration::from_secs(30),
-            twilio_timeout: std::time::Duration::from_secs(10),
-            public_base_url: Some("https://api.example.com".into()),
-            media_fetch_timeout: std::time::Duration::from_secs(20),
-            media_copy_deadline: std::time::Duration::from_secs(40),
-        },
+        settings: crate::flows::worker_settings(Some("https://api.example.com")),
     };
     // Each contact: a send with an Idempotency-Key (sent, its sid held), a text reply
     // through the webhook, three replies with files.
@@ -438,15 +430,7 @@ async fn local_erase_queues_what_the_stream_lost() {
     let url = stack.resources.send_queue_url.clone().unwrap();
     let worker = SendWorker {
         ports: ports.clone(),
-        settings: WorkerSettings {
-            max_attempts: 3,
-            retry_base: std::time::Duration::from_millis(10),
-            claim_lease: std::time::Duration::from_secs(30),
-            twilio_timeout: std::time::Duration::from_secs(10),
-            public_base_url: None,
-            media_fetch_timeout: std::time::Duration::from_secs(20),
-            media_copy_deadline: std::time::Duration::from_secs(40),
-        },
+        settings: crate::flows::worker_settings(None),
     };
     let event = receive(&stack, &url).await;
     assert_eq!(event.records.len(), 1);

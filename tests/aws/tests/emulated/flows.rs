@@ -34,6 +34,19 @@ pub(crate) async fn stack_with_demo_data() -> (Stack, AwsPorts) {
     (stack, ports)
 }
 
+/// The worker's settings in these tests: quick retries, Twilio's answers within 10 s.
+pub(crate) fn worker_settings(public_base_url: Option<&str>) -> WorkerSettings {
+    WorkerSettings {
+        max_attempts: 3,
+        retry_base: std::time::Duration::from_millis(10),
+        claim_lease: std::time::Duration::from_secs(30),
+        twilio_timeout: std::time::Duration::from_secs(10),
+        public_base_url: public_base_url.map(str::to_owned),
+        media_fetch_timeout: std::time::Duration::from_secs(20),
+        media_copy_deadline: std::time::Duration::from_secs(40),
+    }
+}
+
 /// Receives what is on the queue, as the Lambda event source mapping would hand it over.
 pub(crate) async fn receive(stack: &Stack, url: &str) -> SqsEvent {
     let out = stack
@@ -159,15 +172,7 @@ async fn send_worker_and_status_callback_end_to_end() {
     }]);
     let worker = SendWorker {
         ports: ports.clone().with_sender(sender.clone()),
-        settings: WorkerSettings {
-            max_attempts: 3,
-            retry_base: std::time::Duration::from_millis(10),
-            claim_lease: std::time::Duration::from_secs(30),
-            twilio_timeout: std::time::Duration::from_secs(10),
-            public_base_url: Some("https://api.example.com".into()),
-            media_fetch_timeout: std::time::Duration::from_secs(20),
-            media_copy_deadline: std::time::Duration::from_secs(40),
-        },
+        settings: crate::flows::worker_settings(Some("https://api.example.com")),
     };
     // First delivery: Twilio answers 503, which may hide an accepted message: the job is
     // queued again (attempt 2), which looks at Twilio's list first, finds nothing, sends.
@@ -315,15 +320,7 @@ async fn a_malformed_job_ends_in_the_dead_letter_queue() {
         .unwrap();
     let worker = SendWorker {
         ports: ports.clone().with_sender(ScriptedSender::new()),
-        settings: WorkerSettings {
-            max_attempts: 3,
-            retry_base: std::time::Duration::from_millis(10),
-            claim_lease: std::time::Duration::from_secs(30),
-            twilio_timeout: std::time::Duration::from_secs(10),
-            public_base_url: None,
-            media_fetch_timeout: std::time::Duration::from_secs(20),
-            media_copy_deadline: std::time::Duration::from_secs(40),
-        },
+        settings: crate::flows::worker_settings(None),
     };
     // maxReceiveCount is 3: three failed deliveries, then SQS moves it.
     for _ in 0..6 {

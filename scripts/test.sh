@@ -57,12 +57,16 @@ start_moto "$tmp/moto.log"
 
 echo "== cargo test"
 cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"
+# Every cargo command names the whole workspace (and picks its tests with --test): features
+# are unified over the packages a command names, so `-p one-crate` would build the
+# dependencies again with another feature set.
 echo "== cargo test: the AWS adapters, flows and local runner against the emulator"
-cargo test -p aws-integration --locked -- --ignored --skip fault_injection 2>&1 | tee -a "$tmp/cargo-test.log"
+cargo test --workspace --locked --test emulated -- --ignored --skip fault_injection 2>&1 \
+  | tee -a "$tmp/cargo-test.log"
 echo "== fault-injection run: in process (store failures, stopped workers) and on the emulator"
-cargo test -p local --test runner --locked fault_injection -- --ignored --nocapture 2>&1 \
+cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture 2>&1 \
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"
-cargo test -p aws-integration --locked fault_injection -- --ignored --nocapture 2>&1 \
+cargo test --workspace --locked --test emulated fault_injection -- --ignored --nocapture 2>&1 \
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
 
@@ -86,7 +90,7 @@ walkthrough() { # label, extra args for the runner
   kill "$pid"
   passed=$((passed + 1))
 }
-cargo build -p local --locked --quiet
+cargo build --workspace --locked --quiet --bin local
 walkthrough memory
 export CONTACTS_TABLE=walkthrough-contacts MESSAGES_TABLE=walkthrough-messages SECRET_PREFIX=walkthrough/
 walkthrough aws --aws

@@ -17,14 +17,14 @@ use crate::ports::{
 #[derive(Default)]
 pub(super) struct State {
     pub(super) messages: BTreeMap<(OrganizationId, MessageId), Message>,
-    by_sid: HashMap<(OrganizationId, String), MessageId>,
+    pub(super) by_sid: HashMap<(OrganizationId, String), MessageId>,
     /// Sids reserved for one message each (`hold_sid`; DynamoDB's `SID#` items); inbound
     /// messages hold theirs from the start.
-    holds: HashMap<(OrganizationId, String), MessageId>,
+    pub(super) holds: HashMap<(OrganizationId, String), MessageId>,
     /// Sids of inbound messages whose effects are all applied.
-    effects_done: std::collections::HashSet<(OrganizationId, String)>,
+    pub(super) effects_done: std::collections::HashSet<(OrganizationId, String)>,
     /// Sids of inbound messages stored uncounted (`count_inline` failed), until counted.
-    uncounted: std::collections::HashSet<(OrganizationId, String)>,
+    pub(super) uncounted: std::collections::HashSet<(OrganizationId, String)>,
     /// Send claims: since when unresolved, and until when held.
     claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
     idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
@@ -80,13 +80,13 @@ impl MemoryMessages {
 }
 
 impl MemoryMessages {
-    fn changed(&self, message: &Message) {
+    pub(super) fn changed(&self, message: &Message) {
         self.changes
             .send(crate::live::Change::Message(Box::new(message.clone())));
     }
 }
 
-fn index_sid(state: &mut State, message: &Message) {
+pub(super) fn index_sid(state: &mut State, message: &Message) {
     if let Some(sid) = &message.twilio_message_sid {
         state
             .by_sid
@@ -117,66 +117,15 @@ impl MessageStore for MemoryMessages {
     }
 
     async fn insert_inbound(&self, message: &Message) -> PortResult<InboundInsert> {
-        self.faults.check("insert_inbound")?;
-        let mut state = lock(&self.state)?;
-        if let Some(sid) = &message.twilio_message_sid {
-            let key = (message.organization_id.clone(), sid.clone());
-            if let Some(stored) = state.by_sid.get(&key) {
-                return Ok(InboundInsert::Duplicate {
-                    message_id: Some(*stored),
-                    effects_done: state.effects_done.contains(&key),
-                    count_pending: state.uncounted.contains(&key),
-                });
-            }
-        }
-        index_sid(&mut state, message);
-        if let Some(sid) = &message.twilio_message_sid {
-            state
-                .holds
-                .insert((message.organization_id.clone(), sid.clone()), message.id);
-        }
-        state.messages.insert(
-            (message.organization_id.clone(), message.id),
-            message.clone(),
-        );
-        self.changed(message);
-        // `count_inline`: the summary stayed contended until the webhook had to answer, as
-        // it can on DynamoDB; the message is stored, its count left to `count_inbound`.
-        if let (Err(_), Some(sid)) = (
-            self.faults.check("count_inline"),
-            &message.twilio_message_sid,
-        ) && crate::domain::ConversationSummary::counts(message)
-        {
-            state
-                .uncounted
-                .insert((message.organization_id.clone(), sid.clone()));
-            return Ok(InboundInsert::StoredUncounted);
-        }
-        // Counted with the store, once: a repeat returned above.
-        self.summarize(&mut state, message, true);
-        Ok(InboundInsert::Stored)
+        self.store_inbound(message)
     }
 
     async fn count_inbound(&self, message: &Message) -> PortResult<()> {
-        let Some(sid) = &message.twilio_message_sid else {
-            return Ok(());
-        };
-        let mut state = lock(&self.state)?;
-        if state
-            .uncounted
-            .remove(&(message.organization_id.clone(), sid.clone()))
-        {
-            self.summarize(&mut state, message, true);
-        }
-        Ok(())
+        self.count_deferred(message)
     }
 
     async fn inbound_effects_done(&self, org: &OrganizationId, sid: &str) -> PortResult<()> {
-        self.faults.check("inbound_effects_done")?;
-        lock(&self.state)?
-            .effects_done
-            .insert((org.clone(), sid.to_owned()));
-        Ok(())
+        self.mark_effects_done(org, sid)
     }
 
     async fn get(&self, org: &OrganizationId, id: &MessageId) -> PortResult<Option<Message>> {

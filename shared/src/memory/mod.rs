@@ -7,6 +7,7 @@ mod conversations;
 mod credentials;
 mod faults;
 mod feed;
+mod inbound;
 mod media;
 mod messages;
 mod queue;

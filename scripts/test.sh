@@ -61,8 +61,12 @@ cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"
 # are unified over the packages a command names, so `-p one-crate` would build the
 # dependencies again with another feature set.
 echo "== cargo test: the AWS adapters, flows and local runner against the emulator"
-cargo test --workspace --locked --test emulated -- --ignored --skip fault_injection 2>&1 \
+cargo test --workspace --locked --test emulated -- --ignored --skip fault_injection --skip contention 2>&1 \
   | tee -a "$tmp/cargo-test.log"
+# Alone: fifty webhooks at once are all the single-threaded emulator can serve in time.
+echo "== a burst of 50 webhooks to one conversation, transactions in flight (emulator)"
+cargo test --workspace --locked --test emulated contention -- --ignored --nocapture 2>&1 \
+  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 echo "== fault-injection run: in process (store failures, stopped workers) and on the emulator"
 cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture 2>&1 \
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"

@@ -374,8 +374,9 @@ impl ContactStore for DynamoContacts {
         change: &ContactChange,
     ) -> PortResult<Option<Contact>> {
         // Read, apply the domain rule, write back if nobody wrote in between (a STOP and a
-        // reply at once): again after a pause, until the invocation's deadline.
-        let mut backoff = Backoff::start();
+        // reply at once, an album's messages each moving the window): again until the
+        // invocation's deadline.
+        let backoff = Backoff::start();
         loop {
             let Some(item) = self.get_item(org, id).await? else {
                 return Ok(None);
@@ -403,7 +404,10 @@ impl ContactStore for DynamoContacts {
                 self.index(Some(&before), Some(&contact)).await?;
                 return Ok(Some(contact));
             }
-            if !backoff.pause().await {
+            // Another write came first (progress): read again at once, before it changes
+            // again; an older window or opt change then usually has nothing left to write.
+            // Conflicts and throttling already paused in `send_contended`.
+            if backoff.expired() {
                 return Err(PortError::Unavailable(
                     "contact update kept conflicting with concurrent writes".into(),
                 ));

@@ -22,8 +22,9 @@ use crate::ports::{InboundInsert, PortError, PortResult};
 pub(super) const COUNT_PENDING: &str = "count_pending";
 
 /// How long before the webhook's deadline counting in line gives up, leaving time to store
-/// the message uncounted and queue its count.
-pub(super) const COUNT_RESERVE: Duration = Duration::from_millis(1500);
+/// the message uncounted, queue its count and apply its effects (the contact's window, which
+/// the burst's other messages move too).
+pub(super) const COUNT_RESERVE: Duration = Duration::from_millis(2500);
 
 fn contended() -> PortError {
     PortError::Unavailable("the conversation stayed contended until the deadline".into())

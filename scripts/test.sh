@@ -14,6 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
+# Each step's header carries the time since the command started, so a slow step shows.
+step() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 if [ "${1:-}" = --quick ]; then
   cargo fmt --all -- --check
@@ -30,44 +32,44 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== Python tools in .venv (moto, cfn-lint, the Twilio SDK)"
+step "Python tools in .venv (moto, cfn-lint, the Twilio SDK)"
 ensure_python_tools
 
-echo "== cfn-lint"
+step "cfn-lint"
 .venv/bin/cfn-lint template.yaml infra/*.yaml
 
-echo "== sam validate --lint"
+step "sam validate --lint"
 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml --region eu-west-1
 
-echo "== web page syntax (node --check)"
+step "web page syntax (node --check)"
 if command -v node >/dev/null; then
   for f in web/*.js web/actions/*.js web/views/*.js local/web/*.js; do node --check "$f"; done
 else
   echo "node not found: skipped (the browser tests check the page too)"
 fi
 
-echo "== cargo fmt --check"
+step "cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "== cargo clippy"
+step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-echo "== AWS emulator (moto) on loopback"
+step "AWS emulator (moto) on loopback"
 start_moto "$tmp/moto.log"
 
-echo "== cargo test"
+step "cargo test"
 cargo test --workspace --locked 2>&1 | tee "$tmp/cargo-test.log"
 # Every cargo command names the whole workspace (and picks its tests with --test): features
 # are unified over the packages a command names, so `-p one-crate` would build the
 # dependencies again with another feature set.
-echo "== cargo test: the AWS adapters, flows and local runner against the emulator"
+step "cargo test: the AWS adapters, flows and local runner against the emulator"
 cargo test --workspace --locked --test emulated -- --ignored --skip fault_injection --skip contention 2>&1 \
   | tee -a "$tmp/cargo-test.log"
 # Alone: fifty webhooks at once are all the single-threaded emulator can serve in time.
-echo "== a burst of 50 webhooks to one conversation, transactions in flight (emulator)"
+step "a burst of 50 webhooks to one conversation, transactions in flight (emulator)"
 cargo test --workspace --locked --test emulated contention -- --ignored --nocapture 2>&1 \
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"
-echo "== fault-injection run: in process (store failures, stopped workers) and on the emulator"
+step "fault-injection run: in process (store failures, stopped workers) and on the emulator"
 cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture 2>&1 \
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 cargo test --workspace --locked --test emulated fault_injection -- --ignored --nocapture 2>&1 \
@@ -76,7 +78,7 @@ passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test
 
 walkthrough() { # label, extra args for the runner
   local label=$1; shift
-  echo "== curl walk-through against the local runner ($label)"
+  step "curl walk-through against the local runner ($label)"
   ./target/debug/local --port 0 "$@" >"$tmp/local-$label.log" 2>&1 &
   local pid=$!
   pids+=("$pid")
@@ -100,11 +102,11 @@ export CONTACTS_TABLE=walkthrough-contacts MESSAGES_TABLE=walkthrough-messages S
 walkthrough aws --aws
 unset CONTACTS_TABLE MESSAGES_TABLE SECRET_PREFIX
 
-echo "== the OpenAPI description against the local runner (schemathesis, every check, fixed seed)"
+step "the OpenAPI description against the local runner (schemathesis, every check, fixed seed)"
 ./scripts/contract.sh
 passed=$((passed + 1))
 
-echo "== browser tests: the Send Message page in headless Chromium (tests/e2e)"
+step "browser tests: the Send Message page in headless Chromium (tests/e2e)"
 ./scripts/install-chromium.sh
 command -v node >/dev/null || { echo "node is needed for the browser tests"; exit 1; }
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
@@ -116,10 +118,10 @@ fi
 passed=$((passed + $(awk '/^ℹ pass / {print $3}' "$tmp/e2e.log")))
 
 if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
-  echo "== cargo lambda build --release"
+  step "cargo lambda build --release"
   ./scripts/build-lambdas.sh
   passed=$((passed + 1))
 fi
 
 # cargo's own lines count per target; this one counts everything run here.
-echo "all: $passed passed, 0 failed"
+echo "all: $passed passed, 0 failed (in $((SECONDS / 60)) min $((SECONDS % 60)) s)"

@@ -13,7 +13,7 @@ use shared::domain::{
     ContactId, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, Message, MessageId, SendJob,
 };
 use shared::ports::{
-    ContactStore, ConversationStore, MediaStore, MessageStore, PortError, Ports, SendQueue,
+    ContactStore, ConversationStore, Erasure, MediaStore, MessageStore, PortError, Ports, SendQueue,
 };
 
 use crate::{JobOutcome, SendWorker};
@@ -98,15 +98,28 @@ impl<P: Ports> SendWorker<P> {
     }
 }
 
-/// A message's files, then its items (the message last, so a retry finds it again).
+/// A message's files, then its items (the message last, so a retry finds it again). A
+/// message that changed since it was read (a media copy recorded a file meanwhile) is read
+/// again and erased as it is now, so no file it gained is left behind.
 async fn erase_message<P: Ports>(ports: &P, message: &Message) -> Result<(), PortError> {
     let org = &message.organization_id;
-    for key in message.attachments.iter().filter_map(|a| a.key.as_deref()) {
-        match ports.media().discard(org, key).await {
-            // A key outside the organization's prefix names nothing of its own to delete.
-            Ok(()) | Err(PortError::NotFound) => {}
-            Err(e) => return Err(e),
+    let mut message = message.clone();
+    loop {
+        for key in message.attachments.iter().filter_map(|a| a.key.as_deref()) {
+            match ports.media().discard(org, key).await {
+                // A key outside the organization's prefix names nothing of its own to delete.
+                Ok(()) | Err(PortError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match ports.messages().erase(&message).await? {
+            Erasure::Erased => return Ok(()),
+            Erasure::ChangedSinceRead(now) => message = *now,
+        }
+        if std::time::Instant::now() >= shared::deadline::retries_end() {
+            return Err(PortError::Unavailable(
+                "the message kept changing while it was erased".into(),
+            ));
         }
     }
-    ports.messages().erase(message).await
 }

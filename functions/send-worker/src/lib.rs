@@ -20,7 +20,7 @@ pub use reconcile::{CLOCK_SKEW, CONFIRM_ATTEMPTS, candidates, find_sent, reaches
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use shared::config::Settings;
 use shared::domain::{JobKind, Message, MessageStatus, SendJob, StatusChange};
-use shared::ports::{AttemptOutcome, MessageStore, PortError, Ports, SendQueue};
+use shared::ports::{AttemptOutcome, ClaimLease, MessageStore, PortError, Ports, SendQueue};
 use shared::runtime::Handler;
 use shared::telemetry;
 use tracing::Instrument;
@@ -274,6 +274,7 @@ impl<P: Ports> SendWorker<P> {
         &self,
         job: &SendJob,
         message: &Message,
+        lease: &ClaimLease,
         reason: String,
     ) -> Result<JobOutcome, PortError> {
         if job.attempt >= self.settings.max_attempts + RECONCILE_ATTEMPTS {
@@ -286,7 +287,12 @@ impl<P: Ports> SendWorker<P> {
         }
         self.ports
             .messages()
-            .release_send(&job.organization_id, &message.id, AttemptOutcome::Unknown)
+            .release_send(
+                &job.organization_id,
+                &message.id,
+                lease,
+                AttemptOutcome::Unknown,
+            )
             .await?;
         let (attempt, delay) = self.requeue(job, job.attempt + 1).await?;
         Ok(JobOutcome::Reconciling { attempt, delay })

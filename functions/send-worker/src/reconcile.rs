@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::sentences::{self, send_failed};
-use shared::domain::{ChannelConfig, Message, PhoneNumber, SendJob, StatusChange};
-use shared::ports::{CredentialStore, MessageStore, PortError, Ports, WhatsAppSender};
+use shared::domain::{ChannelConfig, Message, OrgConfig, PhoneNumber, SendJob, StatusChange};
+use shared::ports::{ClaimLease, CredentialStore, MessageStore, PortError, Ports, WhatsAppSender};
 use shared::twilio::{ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE};
 
 use crate::{JobOutcome, MAX_RETRY_DELAY, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
@@ -54,13 +54,33 @@ pub fn candidates<'a>(
 
 /// Whether what Twilio listed reaches back to `since`: the whole list (it ends before the
 /// pages run out), or a message older than the first attempt. Otherwise the one looked for
-/// may be further back, and its absence proves nothing.
+/// may be further back, and its absence proves nothing. Judged on everything listed, before
+/// any filter by sender: a page full of another sender's messages is still a full page.
 pub fn reaches_back(since: DateTime<Utc>, listed: &[ListedMessage]) -> bool {
     listed.len() < RECONCILE_PAGE_SIZE as usize * RECONCILE_MAX_PAGES
         || listed
             .iter()
             .any(|m| m.created_at().is_none_or(|at| at < since - CLOCK_SKEW))
 }
+
+/// The listed messages the organization's current sender sent (its number, or its
+/// Messaging Service's pool): the only ones a message of ours may adopt.
+fn sent_by_us(config: &OrgConfig, listed: &[ListedMessage]) -> Vec<ListedMessage> {
+    by_sender(config, listed, true)
+}
+
+fn by_sender(config: &OrgConfig, listed: &[ListedMessage], ours: bool) -> Vec<ListedMessage> {
+    listed
+        .iter()
+        .filter(|m| config.sent_from(m.from.as_deref(), m.messaging_service_sid.as_deref()) == ours)
+        .cloned()
+        .collect()
+}
+
+/// Why a listed look-alike from another sender of the account keeps the doubt: it may be
+/// this message, sent before the organization's sender changed.
+const SENT_ELSEWHERE: &str =
+    "Twilio lists a message like this one from another sender of the account";
 
 /// Looks at Twilio again for an UNCONFIRMED message this many times, every 15 minutes
 /// (about two hours), after which it stays UNCONFIRMED unless a status callback settles it.
@@ -74,7 +94,7 @@ impl<P: Ports> SendWorker<P> {
         job: &SendJob,
         message: &Message,
         since: DateTime<Utc>,
-        claimed_at: DateTime<Utc>,
+        lease: &ClaimLease,
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         // A status callback (it carries our message id) may have told us already.
@@ -93,7 +113,7 @@ impl<P: Ports> SendWorker<P> {
         };
         // Looked for at the number the attempt went to (recorded before it was posted).
         let Some(to) = destination(message) else {
-            return self.attempt(job, message, claimed_at).await;
+            return self.attempt(job, message, lease).await;
         };
         let listed = match self
             .ports
@@ -104,10 +124,13 @@ impl<P: Ports> SendWorker<P> {
             Ok(listed) => listed,
             Err(e) => {
                 tracing::warn!(error = %e, "Twilio's message list could not be read");
-                return self.reconcile_later(job, message, e.reason()).await;
+                return self.reconcile_later(job, message, lease, e.reason()).await;
             }
         };
-        if let Some(sid) = self.adopt_listed(message, since, &listed).await? {
+        if let Some(sid) = self
+            .adopt_listed(message, since, &sent_by_us(&config, &listed))
+            .await?
+        {
             tracing::info!(twilio_message_sid = %sid, "Twilio had the message: not sent again");
             self.record(message, StatusChange::sent(&sid)).await?;
             return Ok(JobOutcome::Sent { sid });
@@ -117,9 +140,18 @@ impl<P: Ports> SendWorker<P> {
                 .reconcile_later(
                     job,
                     message,
+                    lease,
                     "Twilio's list of recent messages does not reach back to the first attempt"
                         .into(),
                 )
+                .await;
+        }
+        if self
+            .look_alike_elsewhere(&config, message, since, &listed)
+            .await?
+        {
+            return self
+                .reconcile_later(job, message, lease, SENT_ELSEWHERE.into())
                 .await;
         }
         if job.attempt > self.settings.max_attempts {
@@ -134,7 +166,7 @@ impl<P: Ports> SendWorker<P> {
                 .await;
         }
         tracing::info!("Twilio does not have the message: sending it");
-        self.attempt(job, message, claimed_at).await
+        self.attempt(job, message, lease).await
     }
 
     /// A later look at an UNCONFIRMED message: SENT if Twilio has it, FAILED if Twilio's list
@@ -166,7 +198,10 @@ impl<P: Ports> SendWorker<P> {
             Ok(listed) if reaches_back(since, &listed) => listed,
             Ok(found) => {
                 // The page is too short to prove an absence; what it shows still counts.
-                if let Some(sid) = self.adopt_listed(message, since, &found).await? {
+                if let Some(sid) = self
+                    .adopt_listed(message, since, &sent_by_us(&config, &found))
+                    .await?
+                {
                     self.record(message, StatusChange::sent(&sid)).await?;
                     return Ok(JobOutcome::Sent { sid });
                 }
@@ -177,11 +212,20 @@ impl<P: Ports> SendWorker<P> {
                 return self.confirm_later(job, reason).await;
             }
         };
-        match self.adopt_listed(message, since, &listed).await? {
+        match self
+            .adopt_listed(message, since, &sent_by_us(&config, &listed))
+            .await?
+        {
             Some(sid) => {
                 tracing::info!(twilio_message_sid = %sid, "Twilio had the unconfirmed message");
                 self.record(message, StatusChange::sent(&sid)).await?;
                 Ok(JobOutcome::Sent { sid })
+            }
+            None if self
+                .look_alike_elsewhere(&config, message, since, &listed)
+                .await? =>
+            {
+                self.confirm_later(job, reason).await
             }
             None => {
                 self.fail(
@@ -191,6 +235,32 @@ impl<P: Ports> SendWorker<P> {
                 .await
             }
         }
+    }
+
+    /// Whether Twilio lists a look-alike of `message` that the current sender did not send
+    /// and no other message of ours holds: possibly this message, sent from the sender the
+    /// organization had before. Neither adopted (it may be another system's) nor proof of
+    /// absence (sending again could deliver twice): the message stays in doubt.
+    async fn look_alike_elsewhere(
+        &self,
+        config: &OrgConfig,
+        message: &Message,
+        since: DateTime<Utc>,
+        listed: &[ListedMessage],
+    ) -> Result<bool, PortError> {
+        let elsewhere = by_sender(config, listed, false);
+        for candidate in candidates(message, since, &elsewhere) {
+            match self
+                .ports
+                .messages()
+                .find_by_sid(&message.organization_id, &candidate.sid)
+                .await?
+            {
+                Some(holder) if holder.id != message.id => continue,
+                _ => return Ok(true),
+            }
+        }
+        Ok(false)
     }
 
     /// A sid a status callback recorded meanwhile settles the message, once it holds it.

@@ -8,8 +8,8 @@ use secrecy::ExposeSecret;
 use shared::domain::sentences::send_failed;
 use shared::domain::{ChannelConfig, ContactChange, Message, OrgConfig, SendJob, StatusChange};
 use shared::ports::{
-    AttemptOutcome, ContactStore, CredentialStore, MediaStore, MessageStore, PortError, Ports,
-    SendClaim, WhatsAppSender,
+    AttemptOutcome, ClaimLease, ContactStore, CredentialStore, MediaStore, MessageStore, PortError,
+    Ports, SendClaim, WhatsAppSender,
 };
 use shared::routes::status_callback_path;
 use shared::twilio::{
@@ -28,11 +28,10 @@ impl<P: Ports> SendWorker<P> {
         message: &Message,
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
-        let claimed_at = Utc::now();
         let claim = self
             .ports
             .messages()
-            .claim_send(org, &message.id, claimed_at, self.settings.claim_lease)
+            .claim_send(org, &message.id, Utc::now(), self.settings.claim_lease)
             .await?;
         match claim {
             SendClaim::NotPending => Ok(JobOutcome::Skipped),
@@ -45,26 +44,24 @@ impl<P: Ports> SendWorker<P> {
                 ))
             }
             SendClaim::Claimed {
+                lease,
                 unresolved_since: Some(since),
-            } => {
-                self.reconcile_then_send(job, message, since, claimed_at)
-                    .await
-            }
+            } => self.reconcile_then_send(job, message, since, &lease).await,
             SendClaim::Claimed {
+                lease,
                 unresolved_since: None,
-            } => self.attempt(job, message, claimed_at).await,
+            } => self.attempt(job, message, &lease).await,
         }
     }
 
-    /// Whether a request to Twilio started now ends (or times out) while the claim taken at
-    /// `claimed_at` still holds: past that, another delivery of the job could take the
-    /// message and reconcile while this request is still in flight.
-    pub(crate) fn may_post(&self, claimed_at: chrono::DateTime<Utc>) -> bool {
+    /// Whether a request to Twilio started now ends (or times out) while the claim `lease`
+    /// still holds: past that, another delivery of the job could take the message and
+    /// reconcile while this request is still in flight.
+    pub(crate) fn may_post(&self, lease: &ClaimLease) -> bool {
         let needed = self.settings.twilio_timeout + CLAIM_MARGIN;
-        let lease_left = (claimed_at
-            + chrono::Duration::from_std(self.settings.claim_lease).unwrap_or_default())
-            - Utc::now();
-        lease_left.to_std().is_ok_and(|left| left > needed)
+        (lease.until - Utc::now())
+            .to_std()
+            .is_ok_and(|left| left > needed)
     }
 
     /// Too little of the claim is left to post: nothing was sent, so the claim is cleared
@@ -73,10 +70,16 @@ impl<P: Ports> SendWorker<P> {
         &self,
         job: &SendJob,
         message: &Message,
+        lease: &ClaimLease,
     ) -> Result<JobOutcome, PortError> {
         self.ports
             .messages()
-            .release_send(&job.organization_id, &message.id, AttemptOutcome::NotSent)
+            .release_send(
+                &job.organization_id,
+                &message.id,
+                lease,
+                AttemptOutcome::NotSent,
+            )
             .await?;
         tracing::info!("claim too short to post; the attempt is postponed");
         self.requeue(job, job.attempt)
@@ -88,7 +91,7 @@ impl<P: Ports> SendWorker<P> {
         &self,
         job: &SendJob,
         message: &Message,
-        claimed_at: chrono::DateTime<Utc>,
+        lease: &ClaimLease,
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let contact = match &message.contact_id {
@@ -182,8 +185,8 @@ impl<P: Ports> SendWorker<P> {
             }),
         };
 
-        if !self.may_post(claimed_at) {
-            return self.postpone(job, message).await;
+        if !self.may_post(lease) {
+            return self.postpone(job, message, lease).await;
         }
         let mut result = self.ports.sender().send(&config, &outbound).await;
         // The token may have been rotated since it was cached: read it again, once.
@@ -191,19 +194,21 @@ impl<P: Ports> SendWorker<P> {
             && e.kind() == FailureKind::Configuration
             && let Some(fresh) = self.rotated_config(job, &config).await?
         {
-            if !self.may_post(claimed_at) {
-                return self.postpone(job, message).await;
+            if !self.may_post(lease) {
+                return self.postpone(job, message, lease).await;
             }
             result = self.ports.sender().send(&fresh, &outbound).await;
         }
         match result {
-            Ok(sent) => self.adopt_answer(job, message, &sent.sid).await,
-            Err(e) if e.outcome_unknown() => self.reconcile_later(job, message, e.reason()).await,
+            Ok(sent) => self.adopt_answer(job, message, lease, &sent.sid).await,
+            Err(e) if e.outcome_unknown() => {
+                self.reconcile_later(job, message, lease, e.reason()).await
+            }
             Err(e) => {
                 // Twilio certainly did not take it: the next attempt sends without asking.
                 self.ports
                     .messages()
-                    .release_send(org, &message.id, AttemptOutcome::NotSent)
+                    .release_send(org, &message.id, lease, AttemptOutcome::NotSent)
                     .await?;
                 self.handle_failure(job, message, &contact.contact_id, e)
                     .await
@@ -219,6 +224,7 @@ impl<P: Ports> SendWorker<P> {
         &self,
         job: &SendJob,
         message: &Message,
+        lease: &ClaimLease,
         sid: &str,
     ) -> Result<JobOutcome, PortError> {
         if self
@@ -236,6 +242,7 @@ impl<P: Ports> SendWorker<P> {
         self.reconcile_later(
             job,
             message,
+            lease,
             "the message Twilio answered with was recorded for another message".into(),
         )
         .await

@@ -128,6 +128,30 @@ impl MessageStatus {
     }
 }
 
+/// How far a file got: still where it came from, marked unavailable, or stored with us.
+fn copy_progress(attachment: &Attachment) -> u8 {
+    match (&attachment.key, &attachment.error) {
+        (Some(_), _) => 2,
+        (None, Some(_)) => 1,
+        (None, None) => 0,
+    }
+}
+
+/// A copy's files (`incoming`) merged into the stored ones, file by file (same index): the
+/// one that got further wins, the stored one on a tie. So two copies of one message at once
+/// each keep what the other did: a file one stored is never put back to Twilio's URL, nor
+/// marked unavailable by the other's failed fetch.
+pub fn merge_attachments(stored: &[Attachment], incoming: &[Attachment]) -> Vec<Attachment> {
+    stored
+        .iter()
+        .enumerate()
+        .map(|(index, current)| match incoming.get(index) {
+            Some(new) if copy_progress(new) > copy_progress(current) => new.clone(),
+            _ => current.clone(),
+        })
+        .collect()
+}
+
 /// One file carried by a message: a key in our bucket once stored, or where it came from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {

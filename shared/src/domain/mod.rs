@@ -30,7 +30,7 @@ pub use media::{
 };
 pub use message::{
     Attachment, Direction, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, JobKind, Message,
-    MessageStatus, MessageType, SendJob, StatusChange,
+    MessageStatus, MessageType, SendJob, StatusChange, merge_attachments,
 };
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
 pub use org_config::{

@@ -10,8 +10,8 @@ use super::lock;
 use crate::domain::MessageStatus;
 use crate::domain::{ContactId, Message, MessageId, OrganizationId, StatusChange};
 use crate::ports::{
-    AttemptOutcome, ConversationPage, ConversationQuery, IdempotentSend, InboundInsert,
-    MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
+    AttemptOutcome, ClaimLease, ConversationPage, ConversationQuery, Erasure, IdempotentSend,
+    InboundInsert, MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
 };
 
 #[derive(Default)]
@@ -232,16 +232,20 @@ impl MessageStore for MemoryMessages {
         self.faults.check("update_attachments")?;
         let mut state = lock(&self.state)?;
         let changed = state.messages.get_mut(&(org.clone(), *id)).map(|message| {
-            message.attachments = attachments.to_vec();
+            let merged = crate::domain::merge_attachments(&message.attachments, attachments);
+            if merged == message.attachments {
+                return (message.clone(), false);
+            }
+            message.attachments = merged;
             message.updated_at = Utc::now();
             message.revision = MessageId::new();
-            message.clone()
+            (message.clone(), true)
         });
-        if let Some(message) = &changed {
+        if let Some((message, true)) = &changed {
             self.changed(message);
             self.summarize(&mut state, message, false);
         }
-        Ok(changed)
+        Ok(changed.map(|(message, _)| message))
     }
 
     async fn claim_send(
@@ -266,12 +270,14 @@ impl MessageStore for MemoryMessages {
             Some((since, _)) => {
                 state.claims.insert(key, (since, until));
                 Ok(SendClaim::Claimed {
+                    lease: ClaimLease { until },
                     unresolved_since: Some(since),
                 })
             }
             None => {
                 state.claims.insert(key, (now, until));
                 Ok(SendClaim::Claimed {
+                    lease: ClaimLease { until },
                     unresolved_since: None,
                 })
             }
@@ -282,10 +288,19 @@ impl MessageStore for MemoryMessages {
         &self,
         org: &OrganizationId,
         id: &MessageId,
+        lease: &ClaimLease,
         outcome: AttemptOutcome,
     ) -> PortResult<()> {
         let mut state = lock(&self.state)?;
         let key = (org.clone(), *id);
+        // Only the caller's own claim (see the port).
+        if state
+            .claims
+            .get(&key)
+            .is_none_or(|claim| claim.1 != lease.until)
+        {
+            return Ok(());
+        }
         match outcome {
             AttemptOutcome::NotSent => {
                 state.claims.remove(&key);
@@ -356,11 +371,18 @@ impl MessageStore for MemoryMessages {
         })
     }
 
-    async fn erase(&self, message: &Message) -> PortResult<()> {
+    async fn erase(&self, message: &Message) -> PortResult<Erasure> {
         round_trip().await;
         self.faults.check("erase")?;
         let mut state = lock(&self.state)?;
         let org = &message.organization_id;
+        let key = (org.clone(), message.id);
+        match state.messages.get(&key) {
+            Some(now) if now.revision != message.revision => {
+                return Ok(Erasure::ChangedSinceRead(Box::new(now.clone())));
+            }
+            _ => {}
+        }
         if let Some(sid) = &message.twilio_message_sid {
             let key = (org.clone(), sid.clone());
             if state.holds.get(&key) == Some(&message.id) {
@@ -371,12 +393,20 @@ impl MessageStore for MemoryMessages {
                 state.by_sid.remove(&key);
             }
         }
-        if let Some(key) = &message.idempotency_key {
-            state.idempotent_sends.remove(&(org.clone(), key.clone()));
+        if let Some(idempotency_key) = &message.idempotency_key {
+            let record = (org.clone(), idempotency_key.clone());
+            // A key reused since names another send: not this message's to delete.
+            if state
+                .idempotent_sends
+                .get(&record)
+                .is_some_and(|r| r.parts.iter().any(|p| p.message_id == message.id))
+            {
+                state.idempotent_sends.remove(&record);
+            }
         }
-        state.claims.remove(&(org.clone(), message.id));
-        state.messages.remove(&(org.clone(), message.id));
-        Ok(())
+        state.claims.remove(&key);
+        state.messages.remove(&key);
+        Ok(Erasure::Erased)
     }
 
     async fn apply_status(
@@ -445,6 +475,16 @@ mod tests {
     #[tokio::test]
     async fn one_worker_at_a_time_holds_a_send() {
         contract::one_worker_at_a_time_holds_a_send(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn erasure_deletes_only_what_it_read() {
+        contract::erasure_deletes_only_what_it_read(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn copies_of_one_message_merge_their_files() {
+        contract::copies_of_one_message_merge_their_files(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

@@ -55,6 +55,23 @@ pub enum AttemptOutcome {
     Unknown,
 }
 
+/// How erasing one message ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Erasure {
+    /// Gone, with what was stored beside it (or gone already).
+    Erased,
+    /// The message changed since it was read (here as it is now): nothing of it deleted but
+    /// what it no longer holds; erase what it is now.
+    ChangedSinceRead(Box<Message>),
+}
+
+/// One claim on a PENDING message: until when it holds. A later claim (taken after this one
+/// lapsed) always holds until later, so the time also tells whose claim it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimLease {
+    pub until: DateTime<Utc>,
+}
+
 /// The answer to a worker asking to hand a PENDING message to Twilio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendClaim {
@@ -62,6 +79,7 @@ pub enum SendClaim {
     /// claim (from that time on) ended without a known outcome — a worker died or lost
     /// Twilio's answer — so Twilio may already have the message: reconcile before sending.
     Claimed {
+        lease: ClaimLease,
         unresolved_since: Option<DateTime<Utc>>,
     },
     /// Another worker holds it until then.
@@ -163,8 +181,10 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         query: ConversationQuery,
     ) -> impl Future<Output = PortResult<ConversationPage>> + Send;
 
-    /// Replaces a message's attachments (inbound media copied, or marked unavailable); a
-    /// change pollers see. None if there is no such message.
+    /// Records what a copy did to a message's files (inbound media copied, or marked
+    /// unavailable), merged file by file into what is stored (`merge_attachments`: a file
+    /// another copy stored meanwhile stays stored); a change pollers see. The message as
+    /// stored after it; None if there is no such message.
     fn update_attachments(
         &self,
         org: &OrganizationId,
@@ -186,11 +206,14 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
     /// Ends the caller's claim when its attempt is over without a SENT to record: `NotSent`
     /// (Twilio certainly did not take it: an error answer, no connection) clears it, so the
     /// next attempt sends straight away; `Unknown` (Twilio may have it) keeps when the
-    /// unresolved attempts began, so the next attempt reconciles first.
+    /// unresolved attempts began, so the next attempt reconciles first. Only while `lease` is
+    /// still the message's claim: a worker whose lease lapsed and was taken over leaves the
+    /// new holder's claim alone (and Ok).
     fn release_send(
         &self,
         org: &OrganizationId,
         id: &MessageId,
+        lease: &ClaimLease,
         outcome: AttemptOutcome,
     ) -> impl Future<Output = PortResult<()>> + Send;
 
@@ -237,8 +260,11 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         limit: usize,
     ) -> impl Future<Output = PortResult<ConversationPage>> + Send;
 
-    /// Deletes a message and what is stored beside it: the `SID#` item it holds and the
-    /// idempotency record of the send that made it. Its files are the media store's.
-    /// Deleting what is already gone is no error.
-    fn erase(&self, message: &Message) -> impl Future<Output = PortResult<()>> + Send;
+    /// Deletes a message as it was read, and what is stored beside it, each only while it
+    /// is still what was read: the `SID#` item while this message holds it, the idempotency
+    /// record while it names this message (a key reused since is another send's), and the
+    /// message at the revision read — changed since (a media copy recorded a file, a status
+    /// arrived), it stays and the answer is `ChangedSinceRead`: read it again, its files
+    /// too. Its files are the media store's. Deleting what is already gone is no error.
+    fn erase(&self, message: &Message) -> impl Future<Output = PortResult<Erasure>> + Send;
 }

@@ -22,8 +22,9 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         url: &str,
     ) -> impl Future<Output = Result<(Vec<u8>, String), TwilioError>> + Send;
 
-    /// The newest messages the organization's sender sent to `to`, most recent first, read
-    /// back to one created before `back_to` where the list is that long: how a send whose
+    /// The newest messages the organization's Twilio account sent to `to` (from any of its
+    /// senders), most recent first, read back to one created before `back_to` where the list
+    /// is that long, and never more than `RECONCILE_MAX_PAGES` pages: how a send whose
     /// outcome is unknown is looked up before it is made again.
     fn recent_messages(
         &self,

@@ -226,12 +226,13 @@ impl TwilioClient {
         json_answer(request, config).await
     }
 
-    /// The messages from the organization to one contact, most recent first (Twilio's
-    /// Messages list filtered by `To`, and by `From` when it sends from its number; the list
-    /// has no Messaging Service filter, so with a service only the messages it sent are
-    /// kept), page after page until one created before `back_to` is listed or the list ends
-    /// (at most `RECONCILE_MAX_PAGES`): a busy conversation does not hide an older message on
-    /// a later page.
+    /// The account's messages to one contact, most recent first, from every sender (Twilio's
+    /// Messages list filtered by `To` only), page after page until one created before
+    /// `back_to` is listed or the list ends (at most `RECONCILE_MAX_PAGES`): a busy
+    /// conversation does not hide an older message on a later page. Not filtered by sender:
+    /// the list has no Messaging Service filter, the sender may have changed since the
+    /// attempt, and whether the list reaches back is judged on all of it
+    /// (send-worker's `reconcile`).
     pub async fn recent_messages(
         &self,
         config: &OrgConfig,
@@ -246,9 +247,6 @@ impl TwilioClient {
         {
             let mut query = url.query_pairs_mut();
             query.append_pair("To", &to.whatsapp_address());
-            if let (None, Some(from)) = (&config.messaging_service_sid, &config.whatsapp_from) {
-                query.append_pair("From", &from.whatsapp_address());
-            }
             query.append_pair("PageSize", &RECONCILE_PAGE_SIZE.to_string());
         }
         // Only the account's own Messages list is followed, on the API's origin.
@@ -261,9 +259,7 @@ impl TwilioClient {
                 .messages
                 .iter()
                 .any(|m| m.created_at().is_none_or(|at| at < back_to));
-            listed.extend(page.messages.into_iter().filter(|m| {
-                config.sent_from(m.from.as_deref(), m.messaging_service_sid.as_deref())
-            }));
+            listed.extend(page.messages);
             let next = page
                 .next_page_uri
                 .filter(|next| next.split('?').next() == Some(list_path.as_str()));

@@ -592,6 +592,11 @@ const TWILIO_MEDIA: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messa
 
 /// An inbound message with one media still at Twilio, and its copy job.
 async fn inbound_with_media(w: &Worker) -> SendJob {
+    inbound_with_files(w, &[TWILIO_MEDIA.to_owned()]).await
+}
+
+/// An inbound image message whose files are at these Twilio URLs, not copied yet.
+async fn inbound_with_files(w: &Worker, urls: &[String]) -> SendJob {
     let job = pending(w, "").await;
     let mut message = stored(w, &job).await;
     message.id = MessageId::new();
@@ -600,15 +605,18 @@ async fn inbound_with_media(w: &Worker) -> SendJob {
     message.status = MessageStatus::Received;
     message.text = None;
     message.message_type = MessageType::Image;
-    message.attachments = vec![shared::domain::Attachment {
-        key: None,
-        url: Some(TWILIO_MEDIA.into()),
-        content_type: "image/jpeg".into(),
-        filename: None,
-        size: None,
-        error: None,
-        card: None,
-    }];
+    message.attachments = urls
+        .iter()
+        .map(|url| shared::domain::Attachment {
+            key: None,
+            url: Some(url.clone()),
+            content_type: "image/jpeg".into(),
+            filename: None,
+            size: None,
+            error: None,
+            card: None,
+        })
+        .collect();
     w.ports.messages.insert(&message).await.unwrap();
     SendJob {
         message_id: message.id,
@@ -646,20 +654,8 @@ async fn inbound_media_is_copied_under_the_organizations_prefix() {
 #[tokio::test]
 async fn a_messages_files_are_fetched_a_few_at_a_time_and_each_retried_on_its_own() {
     let mut w = worker().await;
-    let job = inbound_with_media(&w).await;
-    let mut message = stored(&w, &job).await;
     let url = |i: usize| format!("{TWILIO_MEDIA}-{i}");
-    message.attachments = (0..6)
-        .map(|i| shared::domain::Attachment {
-            url: Some(url(i)),
-            ..message.attachments[0].clone()
-        })
-        .collect();
-    w.ports
-        .messages
-        .update_attachments(&org("org-a"), &message.id, &message.attachments)
-        .await
-        .unwrap();
+    let job = inbound_with_files(&w, &(0..6).map(url).collect::<Vec<_>>()).await;
     let jpeg = || Ok((b"\xff\xd8\xff\xe0jpeg".to_vec(), "image/jpeg".to_owned()));
     for i in 0..6 {
         let answers = if i == 4 {
@@ -1172,12 +1168,29 @@ async fn two_look_alike_parts_never_share_one_twilio_message() {
                 w.ports.messages.faults.fail_next("apply_status", 1);
                 assert!(w.process(&retry_b).await.is_err(), "{order}");
                 let ea = run_to_end(&w, &retry_a).await;
-                // SQS delivers the second's job again once its claim is over.
+                // SQS delivers the second's job again once its claim is over (a claim
+                // taken after the lease, its outcome unknown).
+                let lapsed = Utc::now() + w.settings.claim_lease + Duration::from_secs(1);
+                let shared::ports::SendClaim::Claimed { lease, .. } = w
+                    .ports
+                    .messages
+                    .claim_send(
+                        &org("org-a"),
+                        &retry_b.message_id,
+                        lapsed,
+                        w.settings.claim_lease,
+                    )
+                    .await
+                    .unwrap()
+                else {
+                    panic!("{order}: the lapsed claim is taken over")
+                };
                 w.ports
                     .messages
                     .release_send(
                         &org("org-a"),
                         &retry_b.message_id,
+                        &lease,
                         shared::ports::AttemptOutcome::Unknown,
                     )
                     .await
@@ -1289,6 +1302,72 @@ async fn a_number_changed_mid_retry_is_reconciled_where_the_send_went() {
     let m = stored(&w, &job).await;
     assert_eq!(m.contact_phone.as_deref(), Some(new_number));
     assert_ne!(m.revision, job.message_id, "pollers see the change");
+}
+
+/// The organization's sender changes between a lost answer and the retry: Twilio lists the
+/// message from the old sender. It is not sent again from the new one (the contact would
+/// get it twice), nor taken as this message (it may be another system's): it stays in doubt.
+#[tokio::test]
+async fn a_sender_changed_mid_retry_never_sends_the_message_again() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    w.process(&job).await.unwrap();
+    w.ports.credentials.put_secret(
+        &org("org-a"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, "+15557654321", true),
+    );
+    let outcome = run_to_end(&w, &job).await;
+    assert!(
+        matches!(outcome, JobOutcome::Unconfirmed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        w.ports.sender.accepted().len(),
+        1,
+        "the contact got it once"
+    );
+    assert_eq!(w.ports.sender.attempts().len(), 1, "never posted again");
+    assert_eq!(stored(&w, &job).await.status, MessageStatus::Unconfirmed);
+}
+
+/// Twilio's list, read as far as the worker reads it, is full of another sender's messages
+/// to the contact (another Messaging Service of the account): the attempt's own message is
+/// further back, so its absence from what was read proves nothing.
+#[tokio::test]
+async fn a_list_full_of_another_senders_messages_proves_no_absence() {
+    let w = worker().await;
+    let job = pending(&w, "Hello").await;
+    w.ports.sender.accept_then_fail(TwilioError::Timeout);
+    w.process(&job).await.unwrap();
+    let to = shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap();
+    let read_at_most =
+        shared::twilio::RECONCILE_PAGE_SIZE as usize * shared::twilio::RECONCILE_MAX_PAGES;
+    for i in 0..read_at_most {
+        w.ports.sender.sent_elsewhere(
+            to.clone(),
+            shared::twilio::ListedMessage {
+                sid: shared::twilio::new_message_sid(),
+                body: Some(format!("Reminder {i}")),
+                num_media: Some("0".into()),
+                date_created: Some(Utc::now().to_rfc2822()),
+                status: Some("delivered".into()),
+                from: Some("whatsapp:+15557654321".into()),
+                messaging_service_sid: Some("MG00000000000000000000000000000002".into()),
+            },
+        );
+    }
+    let outcome = run_to_end(&w, &job).await;
+    assert!(
+        matches!(outcome, JobOutcome::Unconfirmed { .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(w.ports.sender.attempts().len(), 1, "never posted again");
+    assert_eq!(
+        w.ports.sender.accepted().len(),
+        read_at_most + 1,
+        "the contact got it once"
+    );
 }
 
 /// A request is posted only while the claim outlasts it: otherwise another delivery of the

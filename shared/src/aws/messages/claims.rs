@@ -8,7 +8,7 @@ use super::{DynamoMessages, ITEM_KEY, item_key};
 use crate::aws::contention::send_contended;
 use crate::aws::{s, unless_condition_failed};
 use crate::domain::{MessageId, MessageStatus, OrganizationId};
-use crate::ports::{AttemptOutcome, PortResult, SendClaim};
+use crate::ports::{AttemptOutcome, ClaimLease, PortResult, SendClaim};
 
 /// Claim times as fixed-width UTC RFC 3339, so DynamoDB compares them as strings.
 fn claim_time(t: DateTime<Utc>) -> String {
@@ -52,6 +52,7 @@ impl DynamoMessages {
         let claimed = send_contended(|| claim.clone().send()).await;
         match unless_condition_failed(claimed, "UpdateItem send claim")? {
             Some(out) => Ok(SendClaim::Claimed {
+                lease: ClaimLease { until },
                 unresolved_since: parse_claim_time(
                     out.attributes.as_ref().and_then(|a| a.get("claim_since")),
                 ),
@@ -79,14 +80,18 @@ impl DynamoMessages {
         &self,
         org: &OrganizationId,
         id: &MessageId,
+        lease: &ClaimLease,
         outcome: AttemptOutcome,
     ) -> PortResult<()> {
+        // Only the claim this worker took: once its lease lapsed another worker may hold the
+        // message, and clearing that claim would let a third send it alongside.
         let update = self
             .client
             .update_item()
             .table_name(&self.table)
             .key(ITEM_KEY, s(item_key(org, &id.to_string())))
-            .condition_expression("attribute_exists(item_key)");
+            .condition_expression("claim_until = :held")
+            .expression_attribute_values(":held", s(claim_time(lease.until)));
         let update = match outcome {
             AttemptOutcome::NotSent => update.update_expression("REMOVE claim_until, claim_since"),
             // The lease ends now; `claim_since` stays for the reconciliation.
@@ -94,10 +99,13 @@ impl DynamoMessages {
                 .update_expression("SET claim_until = :over")
                 .expression_attribute_values(":over", s(claim_time(DateTime::<Utc>::MIN_UTC))),
         };
-        unless_condition_failed(
+        let released = unless_condition_failed(
             send_contended(|| update.clone().send()).await,
             "UpdateItem release claim",
-        )
-        .map(|_| ())
+        )?;
+        if released.is_none() {
+            tracing::info!("the send claim was no longer this worker's: left as it is");
+        }
+        Ok(())
     }
 }

@@ -33,16 +33,39 @@ impl DynamoMessages {
         key: &str,
         now: DateTime<Utc>,
     ) -> PortResult<Option<IdempotentSend>> {
+        let Some(item) = self.read_idempotency_raw(org, key).await? else {
+            return Ok(None);
+        };
+        // TTL deletes lazily (within days): an expired record is gone for us already.
+        Ok(Some(item.record).filter(|_| item.expires_at_epoch > now.timestamp()))
+    }
+
+    /// The record as stored, expired or not (what an erasure deletes).
+    pub(super) async fn read_idempotency_item(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+    ) -> PortResult<Option<IdempotentSend>> {
+        Ok(self
+            .read_idempotency_raw(org, key)
+            .await?
+            .map(|item| item.record))
+    }
+
+    async fn read_idempotency_raw(
+        &self,
+        org: &OrganizationId,
+        key: &str,
+    ) -> PortResult<Option<IdempotencyItem>> {
         let Some(item) = self
             .item(org, idempotency_key_item(key), "GetItem idempotency record")
             .await?
         else {
             return Ok(None);
         };
-        let item: IdempotencyItem = serde_dynamo::from_item(item)
-            .map_err(|e| PortError::Corrupt(format!("idempotency record: {e}")))?;
-        // TTL deletes lazily (within days): an expired record is gone for us already.
-        Ok(Some(item.record).filter(|_| item.expires_at_epoch > now.timestamp()))
+        serde_dynamo::from_item(item)
+            .map(Some)
+            .map_err(|e| PortError::Corrupt(format!("idempotency record: {e}")))
     }
 
     pub(super) async fn write_idempotency_record(

@@ -39,8 +39,8 @@ use crate::domain::{
     Attachment, ContactId, Message, MessageId, MessageStatus, OrganizationId, StatusChange,
 };
 use crate::ports::{
-    AttemptOutcome, ConversationPage, ConversationQuery, IdempotentSend, InboundInsert,
-    MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
+    AttemptOutcome, ClaimLease, ConversationPage, ConversationQuery, Erasure, IdempotentSend,
+    InboundInsert, MessageStore, PortError, PortResult, SendClaim, StatusOutcome,
 };
 
 #[derive(Clone)]
@@ -229,9 +229,10 @@ impl MessageStore for DynamoMessages {
         &self,
         org: &OrganizationId,
         id: &MessageId,
+        lease: &ClaimLease,
         outcome: AttemptOutcome,
     ) -> PortResult<()> {
-        self.release_claim(org, id, outcome).await
+        self.release_claim(org, id, lease, outcome).await
     }
 
     async fn insert(&self, message: &Message) -> PortResult<()> {
@@ -341,17 +342,41 @@ impl MessageStore for DynamoMessages {
         id: &MessageId,
         attachments: &[Attachment],
     ) -> PortResult<Option<Message>> {
-        let value = serde_dynamo::to_attribute_value(attachments)
-            .map_err(|e| PortError::Corrupt(format!("attachments: {e}")))?;
-        let update = self
-            .update(org, id)
-            .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
-            .condition_expression("attribute_exists(item_key)")
-            .expression_attribute_values(":a", value);
-        let changed = self
-            .conditional(update, "UpdateItem message attachments")
-            .await?;
-        self.summarize_changed(changed).await
+        // Two copies of one message may run at once (a redelivered job): each merges what it
+        // did into what is stored, on the revision it read, and reads again after losing.
+        let backoff = super::contention::Backoff::start();
+        loop {
+            let Some(item) = self
+                .item(org, id.to_string(), "GetItem message attachments")
+                .await?
+            else {
+                return Ok(None);
+            };
+            let current = read(item)?;
+            let merged = crate::domain::merge_attachments(&current.attachments, attachments);
+            if merged == current.attachments {
+                return Ok(Some(current));
+            }
+            let value = serde_dynamo::to_attribute_value(&merged)
+                .map_err(|e| PortError::Corrupt(format!("attachments: {e}")))?;
+            let update = self
+                .update(org, id)
+                .update_expression("SET attachments = :a, updated_at = :now, revision = :rev")
+                .condition_expression("revision = :read")
+                .expression_attribute_values(":read", s(current.revision.to_string()))
+                .expression_attribute_values(":a", value);
+            let changed = self
+                .conditional(update, "UpdateItem message attachments")
+                .await?;
+            if changed.is_some() {
+                return self.summarize_changed(changed).await;
+            }
+            if backoff.expired() {
+                return Err(PortError::Unavailable(
+                    "the message's attachments kept changing under the copy".into(),
+                ));
+            }
+        }
     }
 
     async fn apply_status(
@@ -410,7 +435,7 @@ impl MessageStore for DynamoMessages {
         self.erasable_page(org, contact, before, limit).await
     }
 
-    async fn erase(&self, message: &Message) -> PortResult<()> {
+    async fn erase(&self, message: &Message) -> PortResult<Erasure> {
         self.erase_items(message).await
     }
 }

@@ -91,3 +91,72 @@ pub async fn inbound_details_are_kept<M: MessageStore>(store: &M) {
     let stored = store.get(&org("acme"), &m.id).await.unwrap().unwrap();
     assert_eq!(stored.details, m.details);
 }
+
+/// Two copies of one message's media at once (a job delivered twice) each record what they
+/// did, on a view of the files taken before the other wrote: the files either stored stay
+/// stored, and a failed fetch never undoes a stored file.
+pub async fn copies_of_one_message_merge_their_files<M: MessageStore>(store: &M) {
+    use crate::domain::Attachment;
+    let at_twilio = |n: usize| Attachment {
+        key: None,
+        url: Some(format!("https://api.twilio.com/media/ME{n}")),
+        content_type: "image/jpeg".into(),
+        filename: None,
+        size: None,
+        error: None,
+        card: None,
+    };
+    let stored = |n: usize| Attachment {
+        key: Some(format!("acme/inbound/m/{n}.jpg")),
+        size: Some(1000 + n as u64),
+        ..at_twilio(n)
+    };
+    let unavailable = |n: usize| Attachment {
+        error: Some("unavailable".into()),
+        ..at_twilio(n)
+    };
+    let mut m = message("acme", Some("c1"), "", Direction::Inbound, Some("SMalbum"));
+    m.attachments = (0..3).map(at_twilio).collect();
+    store.insert(&m).await.unwrap();
+    let acme = org("acme");
+
+    // Both read the message before either wrote; the first stored file 0, the second file 1.
+    let first = vec![stored(0), at_twilio(1), at_twilio(2)];
+    let second = vec![at_twilio(0), stored(1), unavailable(2)];
+    store
+        .update_attachments(&acme, &m.id, &first)
+        .await
+        .unwrap()
+        .expect("the message exists");
+    let after = store
+        .update_attachments(&acme, &m.id, &second)
+        .await
+        .unwrap()
+        .expect("the message exists");
+    assert_eq!(
+        after.attachments,
+        vec![stored(0), stored(1), unavailable(2)]
+    );
+    // A third, late copy whose fetch of file 0 failed for good, and that stored file 2.
+    store
+        .update_attachments(&acme, &m.id, &[unavailable(0), at_twilio(1), stored(2)])
+        .await
+        .unwrap();
+    let read = store.get(&acme, &m.id).await.unwrap().unwrap();
+    assert_eq!(read.attachments, vec![stored(0), stored(1), stored(2)]);
+    assert_ne!(read.revision, m.revision, "pollers see the change");
+    // Nothing new: nothing written.
+    let unchanged = store
+        .update_attachments(&acme, &m.id, &first)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(unchanged.revision, read.revision);
+    assert_eq!(
+        store
+            .update_attachments(&acme, &MessageId::new(), &first)
+            .await
+            .unwrap(),
+        None
+    );
+}

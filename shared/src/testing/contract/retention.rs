@@ -256,3 +256,85 @@ pub async fn erasure_takes_a_contacts_messages_and_only_them<M: MessageStore>(st
     );
     assert!(!store.hold_sid(&acme, late_sid, &late.id).await.unwrap());
 }
+
+/// Erasure deletes only what it read: a message that changed since (a media copy recorded
+/// a file) stays and comes back as it is now, and an idempotency record whose key was used
+/// again since (by another send) is that send's and stays.
+pub async fn erasure_deletes_only_what_it_read<M: MessageStore>(store: &M) {
+    use crate::domain::Attachment;
+    use crate::ports::{Erasure, IdempotentSend, SendPart};
+    let acme = org("acme");
+    let now = chrono::Utc::now();
+
+    let mut photo = message(
+        "acme",
+        Some("c-gone"),
+        "",
+        Direction::Inbound,
+        Some("SMphoto"),
+    );
+    let at_twilio = Attachment {
+        key: None,
+        url: Some("https://api.twilio.com/media/ME1".into()),
+        content_type: "image/jpeg".into(),
+        filename: None,
+        size: None,
+        error: None,
+        card: None,
+    };
+    photo.attachments = vec![at_twilio.clone()];
+    store.insert(&photo).await.unwrap();
+    let read = store.get(&acme, &photo.id).await.unwrap().unwrap();
+    let copied = Attachment {
+        key: Some("acme/inbound/photo/0.jpg".into()),
+        ..at_twilio
+    };
+    store
+        .update_attachments(&acme, &photo.id, std::slice::from_ref(&copied))
+        .await
+        .unwrap();
+    let Erasure::ChangedSinceRead(now_stored) = store.erase(&read).await.unwrap() else {
+        panic!("a message changed since it was read must not be deleted blind")
+    };
+    assert_eq!(
+        now_stored.attachments,
+        vec![copied],
+        "with the file it gained"
+    );
+    assert!(store.get(&acme, &photo.id).await.unwrap().is_some());
+    assert_eq!(store.erase(&now_stored).await.unwrap(), Erasure::Erased);
+    assert!(store.get(&acme, &photo.id).await.unwrap().is_none());
+
+    // The key of an old send, used again by a new send once its day was over.
+    let mut old = message("acme", Some("c-gone"), "hi", Direction::Outbound, None);
+    old.idempotency_key = Some("compose-reused".into());
+    store.insert(&old).await.unwrap();
+    let newer = message("acme", Some("c-kept"), "hello", Direction::Outbound, None);
+    store.insert(&newer).await.unwrap();
+    let record = IdempotentSend {
+        key: "compose-reused".into(),
+        request: r#"{"contact_id":"c-kept","text":"hello"}"#.into(),
+        parts: vec![SendPart {
+            message_id: newer.id,
+            queued: true,
+        }],
+        lease_until: None,
+        version: 1,
+        expires_at: now + chrono::Duration::hours(24),
+    };
+    assert!(
+        store
+            .save_idempotent_send(&acme, &record, None, now)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.erase(&old).await.unwrap(), Erasure::Erased);
+    assert_eq!(
+        store
+            .idempotent_send(&acme, "compose-reused", now)
+            .await
+            .unwrap(),
+        Some(record),
+        "another send's record stays"
+    );
+}

@@ -9,7 +9,8 @@ use super::{cid, message};
 use crate::testing::org;
 
 /// One worker at a time holds a PENDING message; a claim that ran out without a known
-/// outcome is reported to the next worker; a released claim is not.
+/// outcome is reported to the next worker; a released claim is not; a worker whose lease
+/// lapsed cannot release the claim that replaced it.
 pub async fn one_worker_at_a_time_holds_a_send<M: MessageStore>(store: &M) {
     use crate::ports::{AttemptOutcome, SendClaim};
     let lease = Duration::from_secs(30);
@@ -21,14 +22,17 @@ pub async fn one_worker_at_a_time_holds_a_send<M: MessageStore>(store: &M) {
     store.insert(&m).await.unwrap();
     let acme = org("acme");
     let now = chrono::Utc::now();
-
-    let first = store.claim_send(&acme, &m.id, now, lease).await.unwrap();
-    assert_eq!(
-        first,
+    let claimed = |claim: SendClaim| match claim {
         SendClaim::Claimed {
-            unresolved_since: None
-        }
-    );
+            lease,
+            unresolved_since,
+        } => (lease, unresolved_since),
+        other => panic!("expected a claim: {other:?}"),
+    };
+
+    let (first, since) = claimed(store.claim_send(&acme, &m.id, now, lease).await.unwrap());
+    assert_eq!(since, None);
+    assert!(close(first.until, later(now, 30)), "{}", first.until);
     match store
         .claim_send(&acme, &m.id, later(now, 1), lease)
         .await
@@ -46,46 +50,55 @@ pub async fn one_worker_at_a_time_holds_a_send<M: MessageStore>(store: &M) {
         "another organization's message"
     );
 
-    // The first worker vanished: after its lease the next one learns since when.
-    match store
-        .claim_send(&acme, &m.id, later(now, 31), lease)
-        .await
-        .unwrap()
-    {
-        SendClaim::Claimed {
-            unresolved_since: Some(since),
-        } => assert!(close(since, now), "{since}"),
-        other => panic!("{other:?}"),
+    // The first worker stalled: after its lease the next one learns since when.
+    let (second, since) = claimed(
+        store
+            .claim_send(&acme, &m.id, later(now, 31), lease)
+            .await
+            .unwrap(),
+    );
+    assert!(since.is_some_and(|since| close(since, now)), "{since:?}");
+    // The stalled worker wakes and ends its attempt: the second worker's claim stays.
+    for outcome in [AttemptOutcome::NotSent, AttemptOutcome::Unknown] {
+        store
+            .release_send(&acme, &m.id, &first, outcome)
+            .await
+            .unwrap();
+        assert!(
+            matches!(
+                store
+                    .claim_send(&acme, &m.id, later(now, 32), lease)
+                    .await
+                    .unwrap(),
+                SendClaim::Held { until } if close(until, second.until)
+            ),
+            "a lapsed claim's release ({outcome:?}) must not free the message"
+        );
     }
     // That attempt's answer was lost too: its lease ends at once, the doubt stays.
     store
-        .release_send(&acme, &m.id, AttemptOutcome::Unknown)
+        .release_send(&acme, &m.id, &second, AttemptOutcome::Unknown)
         .await
         .unwrap();
-    match store
-        .claim_send(&acme, &m.id, later(now, 31), lease)
-        .await
-        .unwrap()
-    {
-        SendClaim::Claimed {
-            unresolved_since: Some(since),
-        } => assert!(close(since, now), "{since}"),
-        other => panic!("{other:?}"),
-    }
-    // Twilio certainly did not take it: released, the next claim is a clean one.
-    store
-        .release_send(&acme, &m.id, AttemptOutcome::NotSent)
-        .await
-        .unwrap();
-    assert_eq!(
+    let (third, since) = claimed(
         store
             .claim_send(&acme, &m.id, later(now, 32), lease)
             .await
             .unwrap(),
-        SendClaim::Claimed {
-            unresolved_since: None
-        }
     );
+    assert!(since.is_some_and(|since| close(since, now)), "{since:?}");
+    // Twilio certainly did not take it: released, the next claim is a clean one.
+    store
+        .release_send(&acme, &m.id, &third, AttemptOutcome::NotSent)
+        .await
+        .unwrap();
+    let (_, since) = claimed(
+        store
+            .claim_send(&acme, &m.id, later(now, 33), lease)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(since, None);
 
     store
         .apply_status(

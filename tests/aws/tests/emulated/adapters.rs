@@ -689,6 +689,19 @@ async fn one_worker_at_a_time_holds_a_send() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn erasure_deletes_only_what_it_read() {
+    contract::erasure_deletes_only_what_it_read(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn copies_of_one_message_merge_their_files() {
+    contract::copies_of_one_message_merge_their_files(&Stack::create().await.ports().messages)
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn inbound_details_are_kept() {
     contract::inbound_details_are_kept(&Stack::create().await.ports().messages).await;
 }

@@ -208,6 +208,10 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let mut tokens = HashMap::new();
     let mut demo = Vec::new();
     for org in &options.seed.organizations {
+        // Provisioning tells what AWS would: such an id has no Event API channel.
+        if shared::live::channel(&org.organization_id).is_none() {
+            tracing::warn!(organization_id = %org.organization_id, "the organization id is no channel segment (1-50 letters, digits and dashes): its pages poll instead of live updates");
+        }
         // Its number, or the Messaging Service it sends through.
         let sender =
             org.twilio

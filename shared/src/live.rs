@@ -25,17 +25,36 @@ pub const NAMESPACE: &str = "whatsapp";
 /// AppSync Events takes at most five events per publish.
 pub const MAX_EVENTS_PER_PUBLISH: usize = 5;
 
-/// An organization's channel: every agent of it subscribes here, nobody else may.
-pub fn channel(org: &OrganizationId) -> String {
-    format!("/{NAMESPACE}/{org}")
+/// The longest channel segment.
+pub const SEGMENT_MAX: usize = 50;
+
+/// Whether `segment` may be a segment of an Event API channel: 1–50 letters, digits and
+/// dashes, neither first nor last a dash. AppSync documents this pattern for a namespace
+/// name (API reference, `ChannelNamespace`: `[A-Za-z0-9](?:[A-Za-z0-9\-]{0,48}[A-Za-z0-9])?`)
+/// and no looser one for the other segments, so every segment is held to it. Organization
+/// ids may also hold `_` and reach 64 characters: such an organization has no channel.
+pub fn is_channel_segment(segment: &str) -> bool {
+    let bytes = segment.as_bytes();
+    (1..=SEGMENT_MAX).contains(&bytes.len())
+        && bytes.first() != Some(&b'-')
+        && bytes.last() != Some(&b'-')
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+}
+
+/// An organization's channel: every agent of it subscribes here, nobody else may. None for
+/// an organization whose id cannot be a channel segment: its page polls instead.
+pub fn channel(org: &OrganizationId) -> Option<String> {
+    is_channel_segment(org.as_str()).then(|| format!("/{NAMESPACE}/{org}"))
 }
 
 /// Whether `path` is the channel of the organization `claim` names, exactly (no wildcard,
 /// no deeper segment): the subscribe rule, as the namespace's handler applies it on AWS.
 pub fn may_subscribe(path: &str, claim: Option<&str>) -> bool {
-    match claim {
-        Some(org) if OrganizationId::parse(org).is_ok() => path == format!("/{NAMESPACE}/{org}"),
-        _ => false,
+    match claim.and_then(|org| OrganizationId::parse(org).ok()) {
+        Some(org) => channel(&org).is_some_and(|own| path == own),
+        None => false,
     }
 }
 
@@ -103,16 +122,37 @@ impl LiveEvent {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    /// The Event API refused or failed the request (throttled, 5xx, unreachable); retried.
+    /// The Event API refused or failed the request (throttled, 5xx, unreachable, or
+    /// unauthorized: a deployment's fault, fixed by a person); retried.
     #[error("the event API did not take the events: {0}")]
     Unavailable(String),
-    /// It took some events of the batch and refused others (AppSync's `failed` list).
+    /// It took some events of the batch and refused others for a reason that may pass
+    /// (AppSync's `failed` list); retried.
     #[error("the event API refused {failed} of {total} events: {reason}")]
     Refused {
         failed: usize,
         total: usize,
         reason: String,
     },
+    /// It will never take these events as they are (a 4xx other than throttling or
+    /// authorization: an invalid channel, an event it cannot read or too large): publishing
+    /// them again cannot help.
+    #[error("the event API rejected the events for good: {0}")]
+    Rejected(String),
+}
+
+impl PublishError {
+    /// Whether the same publish can never succeed.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, PublishError::Rejected(_))
+    }
+}
+
+/// Whether an HTTP status the Event API answered (for the request, or for one event in its
+/// `failed` list) refuses for good: a 4xx other than 429 (throttled), 401 and 403 (the
+/// publisher's credentials or the API's configuration, which a person fixes).
+pub fn refuses_for_good(status: u16) -> bool {
+    (400..500).contains(&status) && !matches!(status, 401 | 403 | 429)
 }
 
 /// Publishes events on a channel; all of them, or an error (the caller publishes the batch
@@ -131,25 +171,55 @@ mod tests {
 
     #[test]
     fn only_the_claims_own_channel_may_be_subscribed() {
-        assert!(may_subscribe("/whatsapp/org_a", Some("org_a")));
+        assert!(may_subscribe("/whatsapp/org-a", Some("org-a")));
         for (path, claim) in [
-            ("/whatsapp/org_b", Some("org_a")),
-            ("/whatsapp/*", Some("org_a")),
-            ("/whatsapp/org_a/*", Some("org_a")),
-            ("/whatsapp/org_a/x", Some("org_a")),
-            ("/whatsapp/org_a", None),
-            ("/other/org_a", Some("org_a")),
+            ("/whatsapp/org-b", Some("org-a")),
+            ("/whatsapp/*", Some("org-a")),
+            ("/whatsapp/org-a/*", Some("org-a")),
+            ("/whatsapp/org-a/x", Some("org-a")),
+            ("/whatsapp/org-a", None),
+            ("/other/org-a", Some("org-a")),
             ("/whatsapp/", Some("")),
             ("/whatsapp/a#b", Some("a#b")),
+            // A valid organization id that is no channel segment has no channel at all.
+            ("/whatsapp/org_a", Some("org_a")),
         ] {
             assert!(!may_subscribe(path, claim), "{path} for {claim:?}");
         }
     }
 
     #[test]
+    fn a_channel_segment_is_appsyncs_namespace_name_pattern() {
+        let fifty = "a".repeat(SEGMENT_MAX);
+        for good in ["a", "org-a", "Org-42", "0", fifty.as_str()] {
+            assert!(is_channel_segment(good), "{good}");
+        }
+        let fifty_one = "a".repeat(SEGMENT_MAX + 1);
+        for bad in [
+            "",
+            "org_a",
+            "-org",
+            "org-",
+            "org a",
+            "org/a",
+            "org*",
+            "é",
+            fifty_one.as_str(),
+        ] {
+            assert!(!is_channel_segment(bad), "{bad}");
+        }
+        // Every organization id is parsed before it names a channel; some have none.
+        assert_eq!(channel(&OrganizationId::parse("org_a").unwrap()), None);
+        assert_eq!(
+            channel(&OrganizationId::parse(&"a".repeat(64)).unwrap()),
+            None
+        );
+    }
+
+    #[test]
     fn a_channel_is_the_namespace_and_the_organization() {
-        let org = OrganizationId::parse("org_a").unwrap();
-        assert_eq!(channel(&org), "/whatsapp/org_a");
+        let org = OrganizationId::parse("org-a").unwrap();
+        assert_eq!(channel(&org).as_deref(), Some("/whatsapp/org-a"));
         let event = LiveEvent::ContactDeleted {
             contact_id: ContactId::parse("c1").unwrap(),
         };

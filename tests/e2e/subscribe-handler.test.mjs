@@ -79,7 +79,8 @@ test("the deployed subscribe handler lets a user subscribe to its own organizati
   assert.equal(typeof handler.onSubscribe, "function");
   assert.equal(handler.onPublish, undefined, "publishing is left to IAM alone");
   assert.equal(allowed(handler, "/whatsapp/acme", { [CLAIM]: "acme", sub: "user-1" }), true);
-  assert.equal(allowed(handler, "/whatsapp/org_2-b", { [CLAIM]: "org_2-b" }), true);
+  assert.equal(allowed(handler, "/whatsapp/Org-2b", { [CLAIM]: "Org-2b" }), true);
+  assert.equal(allowed(handler, `/whatsapp/${"a".repeat(50)}`, { [CLAIM]: "a".repeat(50) }), true);
   const refused = [
     ["/whatsapp/globex", { [CLAIM]: "acme" }, "another organization"],
     ["/whatsapp/*", { [CLAIM]: "acme" }, "every organization"],
@@ -92,6 +93,12 @@ test("the deployed subscribe handler lets a user subscribe to its own organizati
     ["/whatsapp/acme", { [CLAIM]: ["acme"] }, "a claim that is no string"],
     ["/whatsapp/acme", null, "no identity (not an OIDC subscriber)"],
     ["/other/acme", { [CLAIM]: "acme" }, "another namespace"],
+    // Organization ids that are no channel segment (shared::live::is_channel_segment).
+    ["/whatsapp/org_2", { [CLAIM]: "org_2" }, "an underscore"],
+    [`/whatsapp/${"a".repeat(51)}`, { [CLAIM]: "a".repeat(51) }, "more than 50 characters"],
+    ["/whatsapp/-acme", { [CLAIM]: "-acme" }, "a dash first"],
+    ["/whatsapp/acme-", { [CLAIM]: "acme-" }, "a dash last"],
+    ["/whatsapp/ac me", { [CLAIM]: "ac me" }, "a space"],
   ];
   for (const [channelPath, claims, why] of refused) {
     assert.equal(allowed(handler, channelPath, claims), false, `${why}: ${channelPath}`);

@@ -101,11 +101,21 @@ impl<P: Ports> HttpRoutes for ContactsApi<P> {
 
 impl<P: Ports> ContactsApi<P> {
     async fn channel(&self, org: &OrganizationId) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let live = self.live.as_ref().map(|endpoint| LiveChannel {
-            realtime_url: endpoint.realtime_url.clone(),
-            host: endpoint.http_host.clone(),
-            channel: shared::live::channel(org),
-        });
+        let channel = shared::live::channel(org);
+        if self.live.is_some() && channel.is_none() {
+            tracing::warn!(
+                "the organization id cannot name an Event API channel: its page polls instead"
+            );
+        }
+        let live = self
+            .live
+            .as_ref()
+            .zip(channel)
+            .map(|(endpoint, channel)| LiveChannel {
+                realtime_url: endpoint.realtime_url.clone(),
+                host: endpoint.http_host.clone(),
+                channel,
+            });
         let status = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => ChannelStatus {
                 enabled: true,

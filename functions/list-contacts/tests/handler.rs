@@ -317,6 +317,14 @@ async fn the_channel_says_where_to_subscribe_for_live_updates() {
     // Only the caller's own channel, and nothing for an organization without WhatsApp.
     let body = json_body(&api.handle(get("org-b")).await);
     assert!(body["live"].is_null(), "{body}");
+    // An organization whose id AppSync cannot take as a channel segment polls.
+    api.ports.credentials.put_secret(
+        &shared::testing::org("org_c"),
+        secret_json(ACCOUNT_SID, AUTH_TOKEN, SENDER, true),
+    );
+    let body = json_body(&api.handle(get("org_c")).await);
+    assert_eq!(body["enabled"], true, "{body}");
+    assert!(body["live"].is_null(), "{body}");
 }
 
 #[tokio::test]

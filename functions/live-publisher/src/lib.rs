@@ -13,11 +13,16 @@
 //!   `contact_deleted`.
 //!
 //! Records are published in stream order, consecutive ones of an organization together (at
-//! most five events a publish). When a publish fails, its first record is reported as the
-//! batch's item failure and nothing after it is published: Lambda retries from there, so
-//! nothing is skipped, and a record is published twice at most after a partial failure
-//! (harmless: the page keeps the newest revision). A record that keeps failing ends in the
-//! dead-letter queue (the event source mapping's `OnFailure`), with its alarm.
+//! most five events a publish). When a publish fails for a reason that may pass (throttling,
+//! a 5xx, credentials), its first record is reported as the batch's item failure and nothing
+//! after it is published: Lambda retries from there, so nothing is skipped, and a record is
+//! published twice at most after a partial failure (harmless: the page keeps the newest
+//! revision). A record that keeps failing ends in the dead-letter queue (the event source
+//! mapping's `OnFailure`), with its alarm. A publish the Event API refuses for good (a 4xx:
+//! an event it cannot take) is tried again event by event; an event refused for good alone
+//! is logged and skipped, and the records behind it are still published. An organization
+//! whose id cannot be a channel segment (`live::channel`) has no channel: its records are
+//! skipped, logged, and its page polls.
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -77,12 +82,23 @@ impl<M: MediaStore, C: ChannelPublisher> LivePublisher<M, C> {
     }
 
     /// Publishes the changes in order: consecutive ones of an organization together, at most
-    /// five a publish. Stops at the first publish that fails.
+    /// five a publish. Stops at the first publish that fails for a reason that may pass.
     pub async fn publish(&self, changes: &[Change]) -> Result<usize, Stopped> {
         let mut published = 0;
         let mut start = 0;
         while start < changes.len() {
             let org = changes[start].organization_id();
+            let Some(channel) = channel(org) else {
+                // No channel can exist for it: its page polls (GET /whatsapp/channel says so).
+                let end = start
+                    + changes[start..]
+                        .iter()
+                        .take_while(|c| c.organization_id() == org)
+                        .count();
+                tracing::warn!(organization_id = %org, skipped = end - start, "the organization id cannot name an Event API channel: not published");
+                start = end;
+                continue;
+            };
             // This publish: the next changes of the same organization with up to five events.
             let mut end = start;
             let mut events = Vec::new();
@@ -98,15 +114,43 @@ impl<M: MediaStore, C: ChannelPublisher> LivePublisher<M, C> {
                 end += 1;
             }
             if !events.is_empty() {
-                self.channels
-                    .publish(&channel(org), &events)
+                published += self
+                    .publish_group(&channel, &events)
                     .await
                     .map_err(|error| Stopped { at: start, error })?;
-                published += events.len();
             }
             start = end;
         }
         Ok(published)
+    }
+}
+
+impl<M: MediaStore, C: ChannelPublisher> LivePublisher<M, C> {
+    /// One publish of an organization's events; refused for good, each event again on its
+    /// own, so one the Event API can never take does not hold back the others. The number
+    /// of events published.
+    async fn publish_group(&self, channel: &str, events: &[String]) -> Result<usize, PublishError> {
+        match self.channels.publish(channel, events).await {
+            Ok(()) => Ok(events.len()),
+            Err(error) if error.is_permanent() => {
+                let mut published = 0;
+                for event in events {
+                    match self
+                        .channels
+                        .publish(channel, std::slice::from_ref(event))
+                        .await
+                    {
+                        Ok(()) => published += 1,
+                        Err(error) if error.is_permanent() => {
+                            tracing::error!(%error, "an event the Event API refuses for good: skipped");
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok(published)
+            }
+            Err(error) => Err(error),
+        }
     }
 }
 

@@ -20,6 +20,8 @@ struct Channels {
     published: Arc<Mutex<Vec<Publish>>>,
     /// Publishes still taken before every later one fails (None: all taken).
     healthy_for: Arc<Mutex<Option<usize>>>,
+    /// Events holding this text are refused for good (as AppSync refuses with a 400).
+    rejects: Arc<Mutex<Option<String>>>,
 }
 
 impl Channels {
@@ -31,6 +33,10 @@ impl Channels {
         *self.healthy_for.lock().unwrap() = Some(publishes);
     }
 
+    fn reject_events_with(&self, text: &str) {
+        *self.rejects.lock().unwrap() = Some(text.to_owned());
+    }
+
     fn heal(&self) {
         *self.healthy_for.lock().unwrap() = None;
     }
@@ -39,6 +45,13 @@ impl Channels {
 impl ChannelPublisher for Channels {
     async fn publish(&self, channel: &str, events: &[String]) -> Result<(), PublishError> {
         assert!(events.len() <= 5, "AppSync takes at most five events");
+        if let Some(text) = self.rejects.lock().unwrap().as_deref()
+            && events.iter().any(|e| e.contains(text))
+        {
+            return Err(PublishError::Rejected(
+                "HTTP 400: BadRequestException".into(),
+            ));
+        }
         let mut healthy = self.healthy_for.lock().unwrap();
         match healthy.as_mut() {
             Some(0) => return Err(PublishError::Unavailable("HTTP 503".into())),
@@ -438,4 +451,70 @@ async fn an_inbox_row_is_published_when_its_version_moves_and_never_with_interna
     ] {
         assert!(!text.contains(internal), "{internal} in {text}");
     }
+}
+
+/// An event the Event API refuses for good (a 4xx) is logged and skipped, and the records
+/// behind it are still published: nothing is retried for ever or lost behind it.
+#[tokio::test]
+async fn an_event_refused_for_good_is_skipped_and_the_rest_still_published() {
+    let channels = Channels::default();
+    channels.reject_events_with("01KBJ6Q2W3X4Y5Z6A7B8C9D0B2");
+    let ids = [
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0B1",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0B2",
+        "01KBJ6Q2W3X4Y5Z6A7B8C9D0B3",
+    ];
+    let records = ids
+        .iter()
+        .zip(1..)
+        .map(|(id, n)| {
+            message_record(
+                n,
+                "INSERT",
+                None,
+                message("acme", id, Some("c1"), "PENDING", id),
+            )
+        })
+        .collect();
+    let response = publisher(&channels).handle(event(records)).await;
+    assert!(failures(&response).is_empty(), "{:?}", failures(&response));
+    let published: Vec<String> = channels
+        .published()
+        .into_iter()
+        .flat_map(|(_, events)| events)
+        .map(|e| e["message"]["id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(published, [ids[0], ids[2]]);
+}
+
+/// An organization whose id AppSync cannot take as a channel segment (an underscore; more
+/// than 50 characters) has no channel: its records are skipped, the others published.
+#[tokio::test]
+async fn an_organization_without_a_channel_is_skipped_not_retried() {
+    let channels = Channels::default();
+    let long = "a".repeat(64);
+    let records = vec![
+        message_record(
+            1,
+            "INSERT",
+            None,
+            message("org_x", MESSAGE_ID, Some("c1"), "PENDING", MESSAGE_ID),
+        ),
+        message_record(
+            2,
+            "INSERT",
+            None,
+            message(&long, MESSAGE_ID, Some("c1"), "PENDING", MESSAGE_ID),
+        ),
+        message_record(
+            3,
+            "INSERT",
+            None,
+            message("acme", MESSAGE_ID, Some("c1"), "PENDING", MESSAGE_ID),
+        ),
+    ];
+    let response = publisher(&channels).handle(event(records)).await;
+    assert!(failures(&response).is_empty(), "{:?}", failures(&response));
+    let channels_used: Vec<String> = channels.published().into_iter().map(|(c, _)| c).collect();
+    assert_eq!(channels_used, ["/whatsapp/acme"]);
 }

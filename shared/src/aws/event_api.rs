@@ -1,8 +1,11 @@
 //! Publishing to an AppSync Event API over HTTP: `POST https://{http domain}/event` with
 //! `{"channel", "events": [<JSON string>, …]}` (at most five), signed with SigV4 for the
 //! `appsync` service by the `aws-sigv4` crate with the function's own credentials. The answer
-//! lists the events it took (`successful`) and those it refused (`failed`); anything refused
-//! makes the whole publish an error, so the caller retries it.
+//! lists the events it took (`successful`) and those it refused (`failed`, each with its
+//! `code`). A refusal that may pass (throttling, a 5xx, credentials) makes the whole publish
+//! an error the caller retries; one that never will (`live::refuses_for_good`: a 4xx such as
+//! an invalid channel) is `PublishError::Rejected`, and when only some events were refused for
+//! good the others were taken: the publish is done, those events logged.
 
 use std::time::SystemTime;
 
@@ -11,7 +14,7 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use serde::Deserialize;
 
-use crate::live::{ChannelPublisher, MAX_EVENTS_PER_PUBLISH, PublishError};
+use crate::live::{ChannelPublisher, MAX_EVENTS_PER_PUBLISH, PublishError, refuses_for_good};
 
 /// The signing name of AppSync (Event APIs included).
 const SIGNING_NAME: &str = "appsync";
@@ -31,6 +34,8 @@ struct PublishAnswer {
 
 #[derive(Deserialize)]
 struct FailedEvent {
+    #[serde(default)]
+    index: Option<u64>,
     #[serde(default)]
     code: Option<serde_json::Value>,
     #[serde(default)]
@@ -123,24 +128,119 @@ impl ChannelPublisher for EventApiPublisher {
             // The body names the error (UnauthorizedException, BadRequestException…), never
             // a credential.
             let text: String = String::from_utf8_lossy(&body).chars().take(300).collect();
-            return Err(PublishError::Unavailable(format!("HTTP {status}: {text}")));
+            let reason = format!("HTTP {status}: {text}");
+            return Err(if refuses_for_good(status.as_u16()) {
+                PublishError::Rejected(reason)
+            } else {
+                PublishError::Unavailable(reason)
+            });
         }
         let answer: PublishAnswer = serde_json::from_slice(&body).unwrap_or_default();
-        match answer.failed.first() {
-            None => Ok(()),
-            Some(first) => Err(PublishError::Refused {
-                failed: answer.failed.len(),
-                total: events.len(),
-                reason: format!(
-                    "{} {}",
-                    first
-                        .code
-                        .as_ref()
-                        .map(|c| c.to_string())
-                        .unwrap_or_default(),
-                    first.message.clone().unwrap_or_default()
-                ),
-            }),
+        refusals(&answer.failed, events.len())
+    }
+}
+
+/// What AppSync's `failed` list means for the publish: nothing refused, or only refused for
+/// good (the rest was taken: done, the refused ones logged), or a refusal that may pass.
+fn refusals(failed: &[FailedEvent], total: usize) -> Result<(), PublishError> {
+    let reason = |event: &FailedEvent| {
+        format!(
+            "{} {}",
+            event
+                .code
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default(),
+            event.message.clone().unwrap_or_default()
+        )
+    };
+    let for_good = |event: &FailedEvent| event.status().is_some_and(refuses_for_good);
+    match failed.iter().find(|event| !for_good(event)) {
+        Some(passing) => Err(PublishError::Refused {
+            failed: failed.len(),
+            total,
+            reason: reason(passing),
+        }),
+        None => {
+            for event in failed {
+                tracing::warn!(index = ?event.index, reason = %reason(event), "an event refused for good: not published");
+            }
+            match failed.len() {
+                n if n == total && total > 0 => Err(PublishError::Rejected(reason(&failed[0]))),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+impl FailedEvent {
+    /// The refusal's HTTP status: AppSync writes `code` as a number (or a numeric string).
+    fn status(&self) -> Option<u16> {
+        match self.code.as_ref()? {
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: serde_json::Value) -> FailedEvent {
+        FailedEvent {
+            index: Some(0),
+            code: Some(code),
+            message: Some("refused".into()),
+        }
+    }
+
+    /// AppSync's `failed` list: a refusal that may pass retries the publish, refusals for
+    /// good alone do not (the rest was taken), and a publish refused for good whole is
+    /// `Rejected` so the caller can try its events one by one.
+    #[test]
+    fn refusals_that_may_pass_are_retried_and_refusals_for_good_are_not() {
+        use serde_json::json;
+        assert!(refusals(&[], 3).is_ok());
+        assert!(
+            refusals(&[failed(json!(400))], 3).is_ok(),
+            "two taken, one never will be"
+        );
+        assert!(matches!(
+            refusals(&[failed(json!(429))], 3),
+            Err(PublishError::Refused {
+                failed: 1,
+                total: 3,
+                ..
+            })
+        ));
+        assert!(matches!(
+            refusals(&[failed(json!("500")), failed(json!(400))], 3),
+            Err(PublishError::Refused { .. })
+        ));
+        assert!(matches!(
+            refusals(&[failed(json!(401))], 2),
+            Err(PublishError::Refused { .. })
+        ));
+        assert!(matches!(
+            refusals(&[failed(json!(400))], 1),
+            Err(PublishError::Rejected(_))
+        ));
+        // Without a code nobody can say it will never pass.
+        assert!(matches!(
+            refusals(&[failed(json!(null))], 2),
+            Err(PublishError::Refused { .. })
+        ));
+    }
+
+    #[test]
+    fn a_4xx_other_than_throttling_or_authorization_refuses_for_good() {
+        for status in [400, 404, 413, 422] {
+            assert!(refuses_for_good(status), "{status}");
+        }
+        for status in [200, 401, 403, 429, 500, 502, 503] {
+            assert!(!refuses_for_good(status), "{status}");
         }
     }
 }

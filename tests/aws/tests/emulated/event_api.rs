@@ -167,28 +167,50 @@ async fn botocore_recomputes_the_publishers_signature() {
     }
 }
 
+/// What AppSync answers decides: an event refused for good (a 4xx in `failed`) does not fail
+/// the publish of the others, one refused for a reason that may pass (429) does; a whole
+/// request refused with a 4xx is `Rejected`, one refused for its credentials is retried.
 #[tokio::test]
 async fn a_refused_event_or_an_http_error_fails_the_publish() {
-    let (url, server) = capture_one((200, r#"{"failed":[{"identifier":"a","index":1,"code":400,"message":"Event too large"}],"successful":[{"identifier":"b","index":0}]}"#)).await;
-    let error = publisher(&url, None)
-        .publish("/whatsapp/acme", &["{}".to_owned(), "{}".to_owned()])
+    let publish = |answer: (u16, &'static str), events: usize| async move {
+        let (url, server) = capture_one(answer).await;
+        let result = publisher(&url, None)
+            .publish("/whatsapp/acme", &vec!["{}".to_owned(); events])
+            .await;
+        server.await.unwrap();
+        result
+    };
+    // One of two too large: the other was taken, the large one never will be.
+    publish((200, r#"{"failed":[{"identifier":"a","index":1,"code":400,"message":"Event too large"}],"successful":[{"identifier":"b","index":0}]}"#), 2)
+        .await
+        .unwrap();
+    let error = publish((200, r#"{"failed":[{"identifier":"a","index":1,"code":429,"message":"Rate exceeded"}],"successful":[{"identifier":"b","index":0}]}"#), 2)
         .await
         .unwrap_err();
     assert!(
-        matches!(error, PublishError::Refused { failed: 1, total: 2, ref reason } if reason.contains("Event too large")),
+        matches!(error, PublishError::Refused { failed: 1, total: 2, ref reason } if reason.contains("Rate exceeded")),
         "{error}"
     );
-    server.await.unwrap();
-    let (url, server) =
-        capture_one((403, r#"{"errors":[{"errorType":"UnauthorizedException"}]}"#)).await;
-    let error = publisher(&url, None)
-        .publish("/whatsapp/acme", &["{}".to_owned()])
-        .await
-        .unwrap_err();
+    let error = publish(
+        (
+            400,
+            r#"{"errors":[{"errorType":"BadRequestException","message":"Invalid channel"}]}"#,
+        ),
+        1,
+    )
+    .await
+    .unwrap_err();
+    assert!(error.is_permanent(), "{error}");
+    let error = publish(
+        (403, r#"{"errors":[{"errorType":"UnauthorizedException"}]}"#),
+        1,
+    )
+    .await
+    .unwrap_err();
+    assert!(!error.is_permanent(), "{error}");
     assert!(error.to_string().contains("403"), "{error}");
     assert!(
         !error.to_string().contains("wJalr"),
         "no secret in an error"
     );
-    server.await.unwrap();
 }

@@ -157,7 +157,8 @@ impl From<&crate::domain::ConversationSummary> for ConversationSummaryView {
         Self {
             contact_id: s.contact_id.clone(),
             last_message: s.last_message.clone(),
-            unread_count: s.unread(),
+            // Unread messages past retention are gone from the conversation: not counted.
+            unread_count: s.unread_at(chrono::Utc::now()),
             last_read_message_id: s.last_read_id,
             last_activity_at: s.last_message.created_at,
             version: s.version,

@@ -6,7 +6,11 @@
 //! Unread counting is exact by construction: `inbound_count` grows in the same write that
 //! stores an inbound message once per Twilio sid (a repeated webhook stores nothing, so counts
 //! nothing), and reading records how many of them it covers (`read_count`). Unread is the
-//! difference, never negative.
+//! difference, never negative. The summary also keeps the ids of the newest counted inbound
+//! messages (`recent_inbound`), so that a read of a recent message counts what is after it
+//! without the conversation index (which may lag, and holds messages not counted yet), and
+//! so that unread messages past the organization's retention stop counting when they expire
+//! (`unread_at`), as every read of messages leaves them out.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -15,6 +19,9 @@ use super::{ContactId, Direction, Message, MessageId, MessageStatus, MessageType
 
 /// Characters of a text kept as the preview.
 pub const PREVIEW_CHARS: usize = 80;
+
+/// Counted inbound message ids a summary keeps (the newest): 8 × 26 characters.
+pub const RECENT_INBOUND: usize = 8;
 
 /// The newest message of a conversation, as the inbox shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +65,11 @@ pub struct ConversationSummary {
     /// The newest message read (`mark_read`'s `up_to`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_read_id: Option<MessageId>,
+    /// The newest counted inbound messages, oldest first, at most `RECENT_INBOUND`; every
+    /// counted inbound message newer than the first is here (empty on summaries from before
+    /// it was kept, until their next count).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_inbound: Vec<MessageId>,
     /// Bumped by every change: writes are conditional on the version read.
     pub version: u64,
     /// The newest message's retention end: the summary goes when its newest message does.
@@ -96,6 +108,7 @@ impl ConversationSummary {
                 read_count: 0,
                 last_inbound_id: counted.then_some(m.id),
                 last_read_id: None,
+                recent_inbound: if counted { vec![m.id] } else { vec![] },
                 version: 1,
                 expires_at: m.expires_at,
             });
@@ -109,6 +122,7 @@ impl ConversationSummary {
         }
         if counted {
             next.inbound_count += 1;
+            next.remember_inbound(before, m.id);
             next.last_inbound_id = next.last_inbound_id.max(Some(m.id));
             // Counted after a read that reached past it (a count deferred by contention, or
             // one that raced the read): it was on screen, so it is counted read as well.
@@ -122,17 +136,55 @@ impl ConversationSummary {
         })
     }
 
+    /// Adds a counted inbound message to `recent_inbound` where that keeps it whole (every
+    /// counted message newer than its first): the window holds every count so far, or `id`
+    /// is newer than its first, or (an empty window of an older summary) newer than every
+    /// message counted before.
+    fn remember_inbound(&mut self, before: &Self, id: MessageId) {
+        let recent = &mut self.recent_inbound;
+        let whole = recent.len() as u64 == before.inbound_count;
+        let fits = match recent.first() {
+            Some(first) => whole || id > *first,
+            None => whole || before.last_inbound_id.is_none_or(|last| id > last),
+        };
+        if fits && !recent.contains(&id) {
+            let at = recent.partition_point(|known| *known < id);
+            recent.insert(at, id);
+            let extra = recent.len().saturating_sub(RECENT_INBOUND);
+            recent.drain(..extra);
+        }
+    }
+
+    /// How many counted inbound messages are newer than `up_to`, when `recent_inbound` can
+    /// tell (it holds every count, or reaches back to `up_to`); None when only the
+    /// conversation index can.
+    fn counted_after(&self, up_to: MessageId) -> Option<u64> {
+        let recent = &self.recent_inbound;
+        let whole = recent.len() as u64 == self.inbound_count;
+        (whole || recent.first().is_some_and(|first| *first <= up_to))
+            .then(|| recent.iter().filter(|id| **id > up_to).count() as u64)
+    }
+
     /// The summary once every inbound message up to `up_to` is read, given how many inbound
-    /// messages newer than `up_to` the conversation holds (`inbound_after`). None when it
-    /// changes nothing: `up_to` is not newer than the marker (a repeat, or an older tab).
+    /// messages newer than `up_to` the conversation index lists (`inbound_after`, needed only
+    /// where `inbound_after_needed` says). None when it changes nothing: `up_to` is not newer
+    /// than the marker (a repeat, or an older tab).
     pub fn read_up_to(&self, up_to: MessageId, inbound_after: u64) -> Option<Self> {
         if self.last_read_id.is_some_and(|read| read >= up_to) {
             return None;
         }
-        // The newest counted inbound message is after `up_to` whatever an index lagging
-        // behind says: it stays unread.
-        let floor = u64::from(self.last_inbound_id.is_some_and(|id| id > up_to));
-        let read = self.inbound_count.saturating_sub(inbound_after.max(floor));
+        let after = match self.counted_after(up_to) {
+            // Exact, whatever the index shows (a lag, or messages not counted yet).
+            Some(counted) => counted,
+            // The newest counted inbound messages are after `up_to` whatever an index lagging
+            // behind says: they stay unread.
+            None => {
+                let known = self.recent_inbound.iter().filter(|id| **id > up_to).count() as u64;
+                let floor = u64::from(self.last_inbound_id.is_some_and(|id| id > up_to));
+                inbound_after.max(known).max(floor)
+            }
+        };
+        let read = self.inbound_count.saturating_sub(after);
         let mut next = self.clone();
         next.last_read_id = Some(up_to);
         // A read never makes read messages unread again.
@@ -141,10 +193,70 @@ impl ConversationSummary {
         Some(next)
     }
 
-    /// Whether reading up to `up_to` needs the inbound messages after it counted: only when
-    /// an inbound message newer than it was counted.
+    /// Whether reading up to `up_to` needs the inbound messages after it counted from the
+    /// index: only when an inbound message newer than it was counted and `recent_inbound`
+    /// does not reach back to `up_to`.
     pub fn inbound_after_needed(&self, up_to: MessageId) -> bool {
-        self.last_inbound_id.is_some_and(|id| id > up_to)
+        self.last_inbound_id.is_some_and(|id| id > up_to) && self.counted_after(up_to).is_none()
+    }
+
+    /// The organization's retention as this conversation's messages carry it: how long its
+    /// newest message is kept. None when messages are kept for ever.
+    fn retention(&self) -> Option<chrono::Duration> {
+        let kept = self.expires_at? - self.last_message.created_at;
+        (kept > chrono::Duration::zero()).then_some(kept)
+    }
+
+    /// The unread messages whose expiry `unread_at` can tell, with it: the newest `unread`
+    /// counted inbound ids `recent_inbound` holds, and whether older unread ones lie beyond.
+    fn unread_expiries(&self, retention: chrono::Duration) -> (Vec<DateTime<Utc>>, u64) {
+        let unread = self.unread();
+        let known = self.recent_inbound.len() as u64;
+        let shown = unread.min(known) as usize;
+        let expiries = self.recent_inbound[self.recent_inbound.len() - shown..]
+            .iter()
+            .filter_map(|id| {
+                DateTime::<Utc>::from_timestamp_millis(i64::try_from(id.timestamp_ms()).ok()?)
+            })
+            .map(|created| created + retention)
+            .collect();
+        (expiries, unread.saturating_sub(known))
+    }
+
+    /// Inbound messages not read yet and not past retention at `now`: what the inbox shows
+    /// (every read of messages leaves the expired out). Unread messages are the newest
+    /// counted ones; those `recent_inbound` holds expire by their id's time; older unread
+    /// ones beyond it are past retention once the oldest it holds is, and are otherwise
+    /// taken as kept (read or expired, they leave the count at the next read).
+    pub fn unread_at(&self, now: DateTime<Utc>) -> u64 {
+        let Some(retention) = self.retention() else {
+            return self.unread();
+        };
+        let (expiries, beyond) = self.unread_expiries(retention);
+        let live = expiries.iter().filter(|at| **at > now).count() as u64;
+        let oldest_known_live = self
+            .recent_inbound
+            .first()
+            .and_then(|id| {
+                DateTime::<Utc>::from_timestamp_millis(i64::try_from(id.timestamp_ms()).ok()?)
+            })
+            .is_none_or(|created| created + retention > now);
+        live + if oldest_known_live { beyond } else { 0 }
+    }
+
+    /// When `unread_at` next drops as time passes (the first unread message counted as kept
+    /// to expire); None when it does not before the summary itself goes.
+    pub fn unread_changes_at(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let retention = self.retention()?;
+        let (mut expiries, beyond) = self.unread_expiries(retention);
+        if beyond > 0 {
+            // The unread beyond the window go when its oldest does.
+            expiries.extend(self.recent_inbound.first().and_then(|id| {
+                DateTime::<Utc>::from_timestamp_millis(i64::try_from(id.timestamp_ms()).ok()?)
+                    .map(|created| created + retention)
+            }));
+        }
+        expiries.into_iter().filter(|at| *at > now).min()
     }
 }
 
@@ -221,6 +333,126 @@ mod tests {
         let s = ConversationSummary::with_message(Some(&counted), &fourth, false).unwrap();
         let s = ConversationSummary::with_message(Some(&s), &fourth, true).unwrap();
         assert_eq!(s.unread(), 1);
+    }
+
+    /// An inbound message created `days_ago` and kept 30 days, with an id of that time.
+    fn inbound_at(days_ago: i64, n: u64) -> Message {
+        let created = Utc::now() - chrono::Duration::days(days_ago);
+        let millis = u64::try_from(created.timestamp_millis()).unwrap() + n;
+        Message {
+            id: MessageId::floor_at(millis),
+            created_at: created,
+            expires_at: Some(created + chrono::Duration::days(30)),
+            ..inbound("kept 30 days")
+        }
+    }
+
+    fn counted(messages: &[Message]) -> ConversationSummary {
+        let mut s = ConversationSummary::with_message(None, &messages[0], true).unwrap();
+        for m in &messages[1..] {
+            s = ConversationSummary::with_message(Some(&s), m, true).unwrap();
+        }
+        s
+    }
+
+    /// A read of a recent message counts what is after it from the summary itself: an index
+    /// that lags (shows fewer) or holds messages not counted yet (shows more) changes nothing.
+    #[test]
+    fn a_read_of_a_recent_message_is_exact_whatever_the_index_says() {
+        let messages: Vec<Message> = (0..3).map(|n| inbound(&format!("m{n}"))).collect();
+        let s = counted(&messages);
+        assert_eq!(
+            s.recent_inbound,
+            messages.iter().map(|m| m.id).collect::<Vec<_>>()
+        );
+        assert!(
+            !s.inbound_after_needed(messages[0].id),
+            "no index read needed"
+        );
+        for index_says in [0, 1, 2, 5] {
+            let read = s.read_up_to(messages[0].id, index_says).unwrap();
+            assert_eq!(read.unread(), 2, "the index said {index_says}");
+        }
+        assert_eq!(s.read_up_to(messages[2].id, 4).unwrap().unread(), 0);
+    }
+
+    /// The summary keeps the newest `RECENT_INBOUND` counted ids, whole; a read older than
+    /// them takes the index's count, never less than what the summary knows.
+    #[test]
+    fn the_recent_window_keeps_the_newest_counts_and_older_reads_ask_the_index() {
+        let messages: Vec<Message> = (0..12).map(|n| inbound(&format!("m{n}"))).collect();
+        let s = counted(&messages);
+        let newest: Vec<MessageId> = messages[12 - RECENT_INBOUND..]
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(s.recent_inbound, newest);
+        assert!(s.inbound_after_needed(messages[1].id));
+        assert!(!s.inbound_after_needed(messages[4].id));
+        // The index lags: the summary's own eight still count as unread.
+        assert_eq!(s.read_up_to(messages[1].id, 3).unwrap().unread(), 8);
+        assert_eq!(s.read_up_to(messages[1].id, 10).unwrap().unread(), 10);
+        // A message counted late, older than the window, leaves it whole and unchanged.
+        let late = Message {
+            id: MessageId::floor_at(0),
+            ..inbound("late")
+        };
+        let with_late = ConversationSummary::with_message(Some(&s), &late, true).unwrap();
+        assert_eq!(with_late.recent_inbound, newest);
+        // A summary from before the window starts one with its next newest count.
+        let mut older = s.clone();
+        older.recent_inbound.clear();
+        let next = inbound("next");
+        let resumed = ConversationSummary::with_message(Some(&older), &next, true).unwrap();
+        assert_eq!(resumed.recent_inbound, vec![next.id]);
+        assert!(!resumed.inbound_after_needed(next.id));
+        assert!(
+            resumed.inbound_after_needed(messages[11].id),
+            "it starts at `next`"
+        );
+        let not_whole = ConversationSummary::with_message(Some(&older), &late, true).unwrap();
+        assert!(
+            not_whole.recent_inbound.is_empty(),
+            "an older count would leave a gap"
+        );
+    }
+
+    /// Unread messages past the organization's retention stop counting when they expire, as
+    /// every read of the conversation already leaves them out.
+    #[test]
+    fn unread_messages_past_retention_are_not_counted() {
+        let now = Utc::now();
+        // Three unread from 40 days ago (kept 30), one from today.
+        let mut messages: Vec<Message> = (0..3).map(|n| inbound_at(40, n)).collect();
+        messages.push(inbound_at(0, 0));
+        let s = counted(&messages);
+        assert_eq!((s.unread(), s.unread_at(now)), (4, 1));
+        let today_expires = messages[3].expires_at.unwrap();
+        let change = s.unread_changes_at(now).unwrap();
+        assert!(
+            (change - today_expires).num_milliseconds().abs() < 1000,
+            "{change}"
+        );
+        assert_eq!(s.unread_at(today_expires + chrono::Duration::seconds(1)), 0);
+        // More unread than the summary keeps: those beyond it are older than its oldest, so
+        // past retention once that one is.
+        let mut many: Vec<Message> = (0..10).map(|n| inbound_at(40, n)).collect();
+        many.push(inbound_at(0, 0));
+        let s = counted(&many);
+        assert_eq!((s.unread(), s.unread_at(now)), (11, 1));
+        // All within retention: all count, and the first to expire says when that changes.
+        let recent: Vec<Message> = (0..10).map(|n| inbound_at(5, n)).collect();
+        let s = counted(&recent);
+        assert_eq!(s.unread_at(now), 10);
+        assert!(
+            s.unread_changes_at(now)
+                .is_some_and(|at| at < now + chrono::Duration::days(26))
+        );
+        // Kept for ever: nothing expires.
+        let mut forever = inbound("forever");
+        forever.expires_at = None;
+        let s = counted(&[forever]);
+        assert_eq!((s.unread_at(now), s.unread_changes_at(now)), (1, None));
     }
 
     #[test]

@@ -75,7 +75,7 @@ impl ConversationStore for MemoryMessages {
             .summaries
             .iter()
             .filter(|((o, _), s)| o == org && !s.expired(now))
-            .map(|(_, s)| s.unread())
+            .map(|(_, s)| s.unread_at(now))
             .sum())
     }
 

@@ -544,6 +544,14 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn unread_messages_past_retention_leave_the_counts() {
+        crate::testing::inbox::unread_messages_past_retention_leave_the_counts(
+            &MemoryMessages::new(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
     async fn an_indicator_turn_comes_once_per_period() {
         crate::testing::inbox::an_indicator_turn_comes_once_per_period(&MemoryMessages::new())
             .await;

@@ -329,3 +329,76 @@ where
     );
     assert_eq!([a.unwrap(), b.unwrap()].iter().filter(|t| **t).count(), 1);
 }
+
+/// Unread inbound messages past the organization's retention leave the unread count and the
+/// organization's total when they expire, as they leave every read of the conversation.
+pub async fn unread_messages_past_retention_leave_the_counts<M>(store: &M)
+where
+    M: MessageStore + ConversationStore,
+{
+    let acme = org("acme");
+    let kept = chrono::Duration::days(30);
+    let at = |days_ago: i64, n: u64| {
+        let created = Utc::now() - chrono::Duration::days(days_ago);
+        let id = crate::domain::MessageId::floor_at(
+            u64::try_from(created.timestamp_millis()).unwrap() + n,
+        );
+        crate::domain::Message {
+            id,
+            revision: id,
+            created_at: created,
+            updated_at: created,
+            expires_at: Some(created + kept),
+            ..inbound("acme", Some("c-old"), "Hello?")
+        }
+    };
+    // Today's first: a store treats a conversation whose newest message expired as gone, so
+    // the two from 40 days ago come as late counts (the state they would have left).
+    for m in [at(0, 0), at(40, 0), at(40, 1)] {
+        store.insert_inbound(&m).await.unwrap();
+    }
+    let summary = store.summary(&acme, &cid("c-old")).await.unwrap().unwrap();
+    assert_eq!(summary.unread(), 3, "three counted");
+    assert_eq!(summary.unread_at(Utc::now()), 1, "two past retention");
+    // Another conversation, all within retention.
+    for m in [
+        inbound("acme", Some("c-new"), "a"),
+        inbound("acme", Some("c-new"), "b"),
+    ] {
+        store.insert_inbound(&m).await.unwrap();
+    }
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 3);
+    let page = store.conversations(&acme, None, 10).await.unwrap();
+    let shown: Vec<u64> = page
+        .items
+        .iter()
+        .map(|s| crate::api::ConversationSummaryView::from(s).unread_count)
+        .collect();
+    assert_eq!(shown.iter().sum::<u64>(), 3, "{shown:?}");
+
+    // A count that changes after it was written: one unread message expires two seconds
+    // from now. The total follows once it has (DynamoDB: the `unread` key said until when
+    // the count held, so the summary is read again).
+    let soon = Utc::now() - kept + chrono::Duration::seconds(2);
+    let expiring = crate::domain::Message {
+        created_at: soon,
+        updated_at: soon,
+        expires_at: Some(soon + kept),
+        id: crate::domain::MessageId::floor_at(u64::try_from(soon.timestamp_millis()).unwrap()),
+        ..inbound("acme", Some("c-soon"), "Still there?")
+    };
+    let expiring = crate::domain::Message {
+        revision: expiring.id,
+        ..expiring
+    };
+    let hello = inbound("acme", Some("c-soon"), "Hello");
+    let hello = crate::domain::Message {
+        expires_at: Some(hello.created_at + kept),
+        ..hello
+    };
+    store.insert_inbound(&hello).await.unwrap();
+    store.insert_inbound(&expiring).await.unwrap();
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 5);
+    tokio::time::sleep(Duration::from_millis(3100)).await;
+    assert_eq!(store.unread_total(&acme).await.unwrap(), 4);
+}

@@ -36,6 +36,15 @@ async fn an_indicator_turn_comes_once_per_period() {
     .await;
 }
 
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn unread_messages_past_retention_leave_the_counts() {
+    shared::testing::inbox::unread_messages_past_retention_leave_the_counts(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
 /// Conversations stored before the inbox existed get their row from their newest message,
 /// nothing unread; a row kept since (with its unread count) is not touched, nor another
 /// organization's, and running it again starts nothing.

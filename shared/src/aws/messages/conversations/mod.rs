@@ -12,11 +12,13 @@
 //! lose each other's changes; the loser reads again.
 //!
 //! A summary with something unread is also in the sparse, keys-only `unread` index
-//! (`unread_inbox` = organization, `unread` = `<retention end, 11 digits>#<count>`): the
-//! organization's unread total is one Query of it, reading only the conversations with
-//! something unread, and its key condition leaves the expired ones out. The total is the
-//! sum of the summaries themselves, so nothing can drift: no counter to keep in step with
-//! reads, erasures and retention.
+//! (`unread_inbox` = organization, `unread` = `<until when the count holds, 11 digits>#<count>`):
+//! the organization's unread total is one Query of it for the counts that still hold,
+//! reading only the conversations with something unread, and a second for those whose count
+//! has changed since (an unread message past retention, or the summary itself gone), whose
+//! summaries are read again (usually none). The total is the sum of the summaries
+//! themselves, so nothing can drift: no counter to keep in step with reads, erasures and
+//! retention.
 
 use std::collections::HashMap;
 
@@ -35,6 +37,83 @@ use crate::domain::{ContactId, ConversationSummary, Message, MessageId, Organiza
 use crate::ports::{
     ConversationQuery, ConversationStore, InboxCursor, MessageStore, Page, PortError, PortResult,
 };
+
+impl DynamoMessages {
+    /// Every item of an `unread` Query (keys only), page after page.
+    async fn unread_keys(
+        &self,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+        operation: &str,
+    ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
+        let query = query.expression_attribute_names("#unread", "unread");
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| unavailable(operation, e.into_service_error()))?;
+            items.extend(out.items.unwrap_or_default());
+            start = out.last_evaluated_key.filter(|key| !key.is_empty());
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// Summaries by their item keys, 100 a BatchGetItem, unprocessed keys asked again.
+    async fn summaries_by_key(
+        &self,
+        keys: Vec<AttributeValue>,
+    ) -> PortResult<Vec<ConversationSummary>> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let mut request = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(
+                        chunk
+                            .iter()
+                            .map(|key| HashMap::from([(ITEM_KEY.to_owned(), key.clone())]))
+                            .collect(),
+                    ))
+                    .build()
+                    .map_err(|e| PortError::Unavailable(e.to_string()))?,
+            );
+            let mut backoff = Backoff::start();
+            while let Some(keys) = request.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("BatchGetItem summaries", e.into_service_error()))?;
+                for item in out
+                    .responses
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .unwrap_or_default()
+                {
+                    found.push(read_summary(item)?);
+                }
+                request = out
+                    .unprocessed_keys
+                    .unwrap_or_default()
+                    .remove(&self.table)
+                    .filter(|k| !k.keys.is_empty());
+                if request.is_some() && !backoff.pause().await {
+                    return Err(PortError::Unavailable(
+                        "BatchGetItem summaries: keys left unprocessed".into(),
+                    ));
+                }
+            }
+        }
+        Ok(found)
+    }
+}
 
 /// A stored summary: what it says (None: none, or expired) and the version its next write is
 /// conditional on (None: no item).
@@ -270,40 +349,44 @@ impl ConversationStore for DynamoMessages {
     }
 
     async fn unread_total(&self, org: &OrganizationId) -> PortResult<u64> {
-        // After every key of a summary expired by now ('~' sorts after the digits).
-        let live = format!("{:011}#~", Utc::now().timestamp().clamp(0, NEVER));
-        let query = self
-            .query_all(
-                "unread",
-                "unread_inbox = :org AND #unread > :live",
-                vec![(":org", s(org.as_str())), (":live", s(live))],
-                true,
-            )
-            .expression_attribute_names("#unread", "unread")
-            .projection_expression("#unread");
+        let now = Utc::now();
+        // After every key whose count held until now ('~' sorts after the digits).
+        let live = format!("{:011}#~", now.timestamp().clamp(0, NEVER));
+        let holding = self.query_all(
+            "unread",
+            "unread_inbox = :org AND #unread > :live",
+            vec![(":org", s(org.as_str())), (":live", s(live.clone()))],
+            true,
+        );
         let mut total = 0u64;
-        let mut start = None;
-        loop {
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable("Query unread total", e.into_service_error()))?;
-            for item in out.items() {
-                let count = item
-                    .get("unread")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|key| key.split_once('#'))
-                    .and_then(|(_, count)| count.parse::<u64>().ok())
-                    .ok_or_else(|| PortError::Corrupt("an unread index key".into()))?;
-                total += count;
-            }
-            start = out.last_evaluated_key.filter(|key| !key.is_empty());
-            if start.is_none() {
-                return Ok(total);
+        for item in self.unread_keys(holding, "Query unread total").await? {
+            let count = item
+                .get("unread")
+                .and_then(|v| v.as_s().ok())
+                .and_then(|key| key.split_once('#'))
+                .and_then(|(_, count)| count.parse::<u64>().ok())
+                .ok_or_else(|| PortError::Corrupt("an unread index key".into()))?;
+            total += count;
+        }
+        // Counts that changed since they were written: their summaries, read again.
+        let changed = self.query_all(
+            "unread",
+            "unread_inbox = :org AND #unread <= :live",
+            vec![(":org", s(org.as_str())), (":live", s(live))],
+            true,
+        );
+        let keys: Vec<AttributeValue> = self
+            .unread_keys(changed, "Query unread changed")
+            .await?
+            .into_iter()
+            .filter_map(|mut item| item.remove(ITEM_KEY))
+            .collect();
+        for summary in self.summaries_by_key(keys).await? {
+            if !summary.expired(now) {
+                total += summary.unread_at(now);
             }
         }
+        Ok(total)
     }
 
     async fn summary(

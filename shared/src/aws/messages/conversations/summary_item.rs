@@ -16,8 +16,9 @@ pub(super) fn summary_suffix(contact: &ContactId) -> String {
     format!("CONV#{contact}")
 }
 
-/// The `unread` index's sort key: the retention end first, so a key condition leaves the
-/// expired out, then the unread count.
+/// The `unread` index's sort key: until when the count holds first (the summary's retention
+/// end, or sooner when an unread message expires then: `unread_changes_at`), so a key
+/// condition tells the counts that still hold from those to read again, then the count.
 pub(super) fn unread_key(expires_at_epoch: Option<i64>, unread: u64) -> String {
     format!(
         "{:011}#{unread}",
@@ -53,6 +54,8 @@ pub(super) struct SummaryItem {
     last_inbound_id: Option<MessageId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     last_read_id: Option<MessageId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    recent_inbound: Vec<MessageId>,
     version: u64,
     /// The table's TTL attribute: the summary goes with its newest message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,19 +66,26 @@ pub(super) fn write_summary(
     summary: &ConversationSummary,
 ) -> PortResult<HashMap<String, AttributeValue>> {
     let expires_at_epoch = summary.expires_at.map(|at| at.timestamp());
-    let unread = summary.unread();
+    let now = Utc::now();
+    let unread = summary.unread_at(now);
+    let holds_until = match (summary.unread_changes_at(now), expires_at_epoch) {
+        (Some(change), Some(end)) => Some(change.timestamp().min(end)),
+        (Some(change), None) => Some(change.timestamp()),
+        (None, end) => end,
+    };
     let item = SummaryItem {
         organization_id: summary.organization_id.clone(),
         contact_id: summary.contact_id.clone(),
         inbox: summary.organization_id.to_string(),
         activity: activity(&summary.last_message.id, &summary.contact_id),
         unread_inbox: (unread > 0).then(|| summary.organization_id.to_string()),
-        unread: (unread > 0).then(|| unread_key(expires_at_epoch, unread)),
+        unread: (unread > 0).then(|| unread_key(holds_until, unread)),
         last_message: summary.last_message.clone(),
         inbound_count: summary.inbound_count,
         read_count: summary.read_count,
         last_inbound_id: summary.last_inbound_id,
         last_read_id: summary.last_read_id,
+        recent_inbound: summary.recent_inbound.clone(),
         version: summary.version,
         expires_at_epoch,
     };
@@ -105,6 +115,7 @@ where
         read_count: item.read_count,
         last_inbound_id: item.last_inbound_id,
         last_read_id: item.last_read_id,
+        recent_inbound: item.recent_inbound,
         version: item.version,
         expires_at: item
             .expires_at_epoch

@@ -2,6 +2,10 @@
 # Builds every Lambda function for provided.al2023 on arm64, as `sam build` does
 # (BuildMethod rust-cargolambda): target/lambda/<function>/bootstrap.
 # Installs cargo-lambda and zig from PyPI into .venv the first time.
+#
+#   ./scripts/build-lambdas.sh                              # the release build SAM deploys
+#   LAMBDA_PROFILE=lambda-check ./scripts/build-lambdas.sh  # the test command's check: same
+#                                                           # target and linking, unoptimized
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,7 +19,12 @@ export PATH="$PWD/.venv/bin:$PATH"
 functions=(contact-indexer inbox list-contacts list-messages live-publisher media-url presign-upload send-message send-worker twilio-webhook)
 args=()
 for f in "${functions[@]}"; do args+=(--bin "$f"); done
-cargo lambda build --release --arm64 --locked "${args[@]}"
+profile=${LAMBDA_PROFILE:-release}
+if [ "$profile" = release ]; then
+  cargo lambda build --release --arm64 --locked "${args[@]}"
+else
+  cargo lambda build --profile "$profile" --arm64 --locked "${args[@]}"
+fi
 
 for f in "${functions[@]}"; do
   bootstrap="target/lambda/$f/bootstrap"

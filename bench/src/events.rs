@@ -154,13 +154,22 @@ pub fn worker_job(message_id: &str) -> Vec<u8> {
 }
 
 fn webhook(path_suffix: &str, query: &str, params: &[(String, String)]) -> Vec<u8> {
+    signed_webhook(AUTH_TOKEN, path_suffix, query, params)
+}
+
+fn signed_webhook(
+    token: &str,
+    path_suffix: &str,
+    query: &str,
+    params: &[(String, String)],
+) -> Vec<u8> {
     let path = format!("/webhook/twilio/whatsapp/{ORG}{path_suffix}");
     let url = if query.is_empty() {
         format!("{PUBLIC_BASE_URL}{path}")
     } else {
         format!("{PUBLIC_BASE_URL}{path}?{query}")
     };
-    let signature = compute_signature(AUTH_TOKEN, &url, params);
+    let signature = compute_signature(token, &url, params);
     let event = gateway_event(GatewayRequest {
         method: "POST".into(),
         raw_path: path,
@@ -219,6 +228,17 @@ pub fn inbound_params(message_sid: &str, body: &str) -> Vec<(String, String)> {
 
 pub fn inbound(message_sid: &str, body: &str) -> Vec<u8> {
     webhook("", "", &inbound_params(message_sid, body))
+}
+
+/// An inbound webhook signed with a token the organization never had: refused with 403, the
+/// secret read again at most once per 10 s (a token rotated meanwhile would be found).
+pub fn forged_inbound(message_sid: &str) -> Vec<u8> {
+    signed_webhook(
+        "forged-token-0000000000000000000",
+        "",
+        "",
+        &inbound_params(message_sid, "forged"),
+    )
 }
 
 pub fn status_callback(message_id: &str, message_sid: &str, status: &str) -> Vec<u8> {

@@ -305,6 +305,18 @@ async fn run(args: Args) -> Result<(), String> {
     )
     .await?;
     webhook.extra_usage.push(status_usage);
+    // Forged webhooks: each refused (403) after the checks that need no secret; the first
+    // reads the secret again (a rotated token), the next ones within 10 s do not.
+    let (forged_usage, _) = measure::extra_refused(
+        &Function::binary("twilio-webhook", bin("twilio-webhook")),
+        &options,
+        "forged webhook (403)",
+        20,
+        403,
+        |_| events::forged_inbound(&events::message_sid()),
+    )
+    .await?;
+    webhook.extra_usage.push(forged_usage);
     results.push(webhook);
 
     // The inbox: the benchmark organization's page and a read; then an organization of

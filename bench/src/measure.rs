@@ -371,6 +371,29 @@ pub async fn extra(
     options: &Options,
     label: &str,
     count: usize,
+    event: impl FnMut(usize) -> Vec<u8>,
+) -> Result<((String, Cost), Vec<Outcome>), String> {
+    extra_answering(function, options, label, count, None, event).await
+}
+
+/// `extra` for events the function refuses on purpose: every answer must have `status`.
+pub async fn extra_refused(
+    function: &Function,
+    options: &Options,
+    label: &str,
+    count: usize,
+    status: u64,
+    event: impl FnMut(usize) -> Vec<u8>,
+) -> Result<((String, Cost), Vec<Outcome>), String> {
+    extra_answering(function, options, label, count, Some(status), event).await
+}
+
+async fn extra_answering(
+    function: &Function,
+    options: &Options,
+    label: &str,
+    count: usize,
+    refused_with: Option<u64>,
     mut event: impl FnMut(usize) -> Vec<u8>,
 ) -> Result<((String, Cost), Vec<Outcome>), String> {
     let (mut process, _) = start(function, options).await?;
@@ -383,7 +406,17 @@ pub async fn extra(
     }
     options.proxy.label(None);
     process.stop().await;
-    if let Some(bad) = outcomes.iter().find(|o| failed(o)) {
+    let wrong = |o: &Outcome| match refused_with {
+        None => failed(o),
+        Some(status) => {
+            o.error
+                || serde_json::from_slice::<serde_json::Value>(&o.body)
+                    .ok()
+                    .and_then(|answer| answer["statusCode"].as_u64())
+                    != Some(status)
+        }
+    };
+    if let Some(bad) = outcomes.iter().find(|o| wrong(o)) {
         return Err(format!("{label}: {}", String::from_utf8_lossy(&bad.body)));
     }
     let usage = options.proxy.usage().await;

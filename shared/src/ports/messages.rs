@@ -60,8 +60,8 @@ pub enum AttemptOutcome {
 pub enum Erasure {
     /// Gone, with what was stored beside it (or gone already).
     Erased,
-    /// The message changed since it was read (here as it is now): nothing of it deleted but
-    /// what it no longer holds; erase what it is now.
+    /// The message changed since it was read (here as it is now): it stays (the `SID#` item
+    /// and record it held may be gone already); erase what it is now.
     ChangedSinceRead(Box<Message>),
 }
 

@@ -352,12 +352,14 @@ impl ConversationStore for DynamoMessages {
         let now = Utc::now();
         // After every key whose count held until now ('~' sorts after the digits).
         let live = format!("{:011}#~", now.timestamp().clamp(0, NEVER));
-        let holding = self.query_all(
-            "unread",
-            "unread_inbox = :org AND #unread > :live",
-            vec![(":org", s(org.as_str())), (":live", s(live.clone()))],
-            true,
-        );
+        let holding = self
+            .query_all(
+                "unread",
+                "unread_inbox = :org AND #unread > :live",
+                vec![(":org", s(org.as_str())), (":live", s(live.clone()))],
+                true,
+            )
+            .projection_expression("#unread");
         let mut total = 0u64;
         for item in self.unread_keys(holding, "Query unread total").await? {
             let count = item
@@ -369,12 +371,14 @@ impl ConversationStore for DynamoMessages {
             total += count;
         }
         // Counts that changed since they were written: their summaries, read again.
-        let changed = self.query_all(
-            "unread",
-            "unread_inbox = :org AND #unread <= :live",
-            vec![(":org", s(org.as_str())), (":live", s(live))],
-            true,
-        );
+        let changed = self
+            .query_all(
+                "unread",
+                "unread_inbox = :org AND #unread <= :live",
+                vec![(":org", s(org.as_str())), (":live", s(live))],
+                true,
+            )
+            .projection_expression(ITEM_KEY);
         let keys: Vec<AttributeValue> = self
             .unread_keys(changed, "Query unread changed")
             .await?

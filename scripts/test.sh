@@ -4,13 +4,13 @@
 # (in process and on the emulator, its counts printed), the Twilio SDK signature checks, the curl
 # walk-through against the local runner (in process, then on the AWS adapters), schemathesis
 # holding the runner to openapi.yaml (scripts/contract.sh), the browser
-# tests of the Send Message page in headless Chromium, and the Lambda release build. Needs the
+# tests of the Send Message page in headless Chromium, and the Lambda packaging build (arm64, unoptimized). Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
 # aws-sam-cli, schemathesis, cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
 #
 #   ./scripts/test.sh --quick                # the edit-compile-test loop: fmt, clippy, unit and
-#                                            # handler tests (no emulator, browser or release build)
-#   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the release build
+#                                            # handler tests (no emulator, browser or Lambda build)
+#   SKIP_LAMBDA_BUILD=1 ./scripts/test.sh   # everything but the Lambda packaging build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -118,8 +118,11 @@ fi
 passed=$((passed + $(awk '/^ℹ pass / {print $3}' "$tmp/e2e.log")))
 
 if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
-  step "cargo lambda build --release"
-  ./scripts/build-lambdas.sh
+  # The packaging check: every function cross-built and linked for provided.al2023 on arm64
+  # as SAM builds it, with the unoptimized `lambda-check` profile (4 minutes here instead of
+  # 15; `sam build` and the benchmark build `release`).
+  step "cargo lambda build --arm64 (the lambda-check profile)"
+  LAMBDA_PROFILE=lambda-check ./scripts/build-lambdas.sh
   passed=$((passed + 1))
 fi
 

@@ -85,14 +85,17 @@ impl<P: Ports> TwilioWebhook<P> {
         let inserted = self.ports.messages().insert_inbound(&message).await?;
         // Stored, but its count left for later (the conversation was contended): queued
         // before anything else, and again by a retry while the marker says it is pending.
-        if matches!(
+        // The job also moves the contacts' 24-hour window: a burst that contends for the
+        // conversation contends for its contact item as much.
+        let count_deferred = matches!(
             inserted,
             InboundInsert::StoredUncounted
                 | InboundInsert::Duplicate {
                     count_pending: true,
                     ..
                 }
-        ) {
+        );
+        if count_deferred {
             let id = match &inserted {
                 InboundInsert::Duplicate {
                     message_id: Some(id),
@@ -123,7 +126,7 @@ impl<P: Ports> TwilioWebhook<P> {
             }
         };
         telemetry::record_message(&message.id);
-        self.apply_inbound_effects(org, config, &inbound, &message, &contacts)
+        self.apply_inbound_effects(org, config, &inbound, &message, &contacts, count_deferred)
             .await?;
         self.ports
             .messages()
@@ -137,7 +140,8 @@ impl<P: Ports> TwilioWebhook<P> {
     /// contact with the number the 24-hour window and a STOP/START. Each is idempotent (the
     /// window only moves forward, an opt change only applies if newer, the copy skips what is
     /// copied), so a retried webhook re-applies them safely; any failure answers 503 so that
-    /// Twilio retries.
+    /// Twilio retries. `window_deferred`: the `CountInbound` job queued for the message moves
+    /// the window (send-worker), so it is not written here.
     async fn apply_inbound_effects(
         &self,
         org: &OrganizationId,
@@ -145,6 +149,7 @@ impl<P: Ports> TwilioWebhook<P> {
         inbound: &InboundMessage,
         message: &Message,
         contacts: &[shared::domain::Contact],
+        window_deferred: bool,
     ) -> Result<(), ApiError> {
         if !message.attachments.is_empty() {
             self.queue_job(org, message.id, JobKind::CopyMedia).await?;
@@ -159,13 +164,16 @@ impl<P: Ports> TwilioWebhook<P> {
             None => None,
         };
         let change = ContactChange {
-            last_inbound_at: Some(message.created_at),
+            last_inbound_at: (!window_deferred).then_some(message.created_at),
             whatsapp_opt_in: opt.map(|a| a == OptAction::OptIn),
             // Opting back in also lifts a WhatsApp-level unsubscribe (Twilio 21610).
             whatsapp_unsubscribed: (opt == Some(OptAction::OptIn)).then_some(false),
             opt_at,
         };
-        for contact in contacts {
+        for contact in contacts
+            .iter()
+            .filter(|_| change != ContactChange::default())
+        {
             self.ports
                 .contacts()
                 .update(org, &contact.contact_id, &change)

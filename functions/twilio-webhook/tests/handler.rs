@@ -1495,11 +1495,33 @@ async fn a_shared_location_is_stored_with_every_parameter() {
 #[tokio::test]
 async fn a_message_stored_uncounted_queues_its_count() {
     let w = webhook().await;
+    let phone = shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap();
+    let windows = |w: &Webhook| {
+        let (w, phone) = (w.clone(), phone.clone());
+        async move {
+            use shared::ports::ContactStore;
+            w.ports
+                .contacts
+                .contacts_by_phone(&org("org-a"), &phone)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.last_inbound_at)
+                .collect::<Vec<_>>()
+        }
+    };
+    let before = windows(&w).await;
+    assert!(!before.is_empty());
     w.ports.messages.faults.fail_next("count_inline", 1);
     let r = w
         .handle(inbound_event(&inbound_params(SID1, "+60123456789", "Hi")))
         .await;
     assert_eq!(r.status_code, 200);
+    assert_eq!(
+        windows(&w).await,
+        before,
+        "the window is left to the count's job (the contact is as contended)"
+    );
     let stored = conversation(&w).await;
     assert_eq!(stored.len(), 1, "stored");
     assert_eq!(unread(&w).await, 0, "not counted yet");

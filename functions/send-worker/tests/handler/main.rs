@@ -1537,10 +1537,11 @@ async fn a_deferred_count_counts_the_message_once() {
     let w = worker().await;
     let org_a = shared::testing::org("org-a");
     let contact = shared::domain::ContactId::parse("c1").unwrap();
+    let phone = shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap();
     let message = shared::domain::Message::inbound(
         &org_a,
         Some(contact.clone()),
-        None,
+        Some(&phone),
         "SM99999999999999999999999999999999",
         Some("part of an album".into()),
         vec![],
@@ -1567,10 +1568,27 @@ async fn a_deferred_count_counts_the_message_once() {
             .map_or(0, |s| s.unread())
     };
     assert_eq!(unread().await, 0);
+    let window = || async {
+        w.ports
+            .contacts
+            .get(&org_a, &contact)
+            .await
+            .unwrap()
+            .and_then(|c| c.last_inbound_at)
+    };
+    assert!(
+        window().await < Some(message.created_at),
+        "before the job, the window is the contact's earlier one"
+    );
     for _ in 0..3 {
         assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Counted);
     }
     assert_eq!(unread().await, 1);
+    assert_eq!(
+        window().await,
+        Some(message.created_at),
+        "the job moved the contact's 24-hour window"
+    );
     let unknown = SendJob {
         message_id: shared::domain::MessageId::new(),
         ..job

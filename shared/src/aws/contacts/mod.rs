@@ -377,8 +377,14 @@ impl ContactStore for DynamoContacts {
         // reply at once, an album's messages each moving the window): again until the
         // invocation's deadline.
         let backoff = Backoff::start();
+        // After a lost race, the item as the failed condition returned it (no second read).
+        let mut current = None;
         loop {
-            let Some(item) = self.get_item(org, id).await? else {
+            let item = match current.take() {
+                Some(item) => Some(item),
+                None => self.get_item(org, id).await?,
+            };
+            let Some(item) = item else {
                 return Ok(None);
             };
             let version = item.version;
@@ -397,12 +403,25 @@ impl ContactStore for DynamoContacts {
                 .update_expression(update.expression)
                 .condition_expression(update.condition)
                 .set_expression_attribute_names(Some(update.names))
-                .set_expression_attribute_values(Some(update.values));
-            let result = send_contended(|| request.clone().send()).await;
-            // A condition failed: the item changed since it was read; read it again.
-            if super::unless_condition_failed(result, "UpdateItem contact")?.is_some() {
-                self.index(Some(&before), Some(&contact)).await?;
-                return Ok(Some(contact));
+                .set_expression_attribute_values(Some(update.values))
+                .return_values_on_condition_check_failure(
+                    aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            match send_contended(|| request.clone().send()).await {
+                Ok(_) => {
+                    self.index(Some(&before), Some(&contact)).await?;
+                    return Ok(Some(contact));
+                }
+                // A condition failed: the item changed since it was read (or is gone).
+                Err(e) => match e.into_service_error() {
+                    aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(
+                        failed,
+                    ) => match failed.item {
+                        Some(now) => current = Some(read(now)?),
+                        None => return Ok(None),
+                    },
+                    other => return Err(super::unavailable("UpdateItem contact", other)),
+                },
             }
             // Another write came first (progress): read again at once, before it changes
             // again; an older window or opt change then usually has nothing left to write.

@@ -22,9 +22,9 @@ use crate::ports::{InboundInsert, PortError, PortResult};
 pub(super) const COUNT_PENDING: &str = "count_pending";
 
 /// How long before the webhook's deadline counting in line gives up, leaving time to store
-/// the message uncounted, queue its count and apply its effects (the contact's window, which
-/// the burst's other messages move too).
-pub(super) const COUNT_RESERVE: Duration = Duration::from_millis(2500);
+/// the message uncounted, queue its count and apply its other effects (the job moves the
+/// contact's window: the burst contends for the contact item as for the conversation).
+pub(super) const COUNT_RESERVE: Duration = Duration::from_millis(3000);
 
 fn contended() -> PortError {
     PortError::Unavailable("the conversation stayed contended until the deadline".into())

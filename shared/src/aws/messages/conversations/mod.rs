@@ -26,6 +26,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, Select};
 use chrono::{DateTime, Utc};
 
 mod summary_item;
+mod unread_total;
 
 pub use summary_item::summary_from_image;
 use summary_item::{NEVER, read_summary, summary_suffix, write_summary};
@@ -37,83 +38,6 @@ use crate::domain::{ContactId, ConversationSummary, Message, MessageId, Organiza
 use crate::ports::{
     ConversationQuery, ConversationStore, InboxCursor, MessageStore, Page, PortError, PortResult,
 };
-
-impl DynamoMessages {
-    /// Every item of an `unread` Query (keys only), page after page.
-    async fn unread_keys(
-        &self,
-        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
-        operation: &str,
-    ) -> PortResult<Vec<HashMap<String, AttributeValue>>> {
-        let query = query.expression_attribute_names("#unread", "unread");
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = query
-                .clone()
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| unavailable(operation, e.into_service_error()))?;
-            items.extend(out.items.unwrap_or_default());
-            start = out.last_evaluated_key.filter(|key| !key.is_empty());
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
-    }
-
-    /// Summaries by their item keys, 100 a BatchGetItem, unprocessed keys asked again.
-    async fn summaries_by_key(
-        &self,
-        keys: Vec<AttributeValue>,
-    ) -> PortResult<Vec<ConversationSummary>> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
-        let mut found = Vec::new();
-        for chunk in keys.chunks(100) {
-            let mut request = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(
-                        chunk
-                            .iter()
-                            .map(|key| HashMap::from([(ITEM_KEY.to_owned(), key.clone())]))
-                            .collect(),
-                    ))
-                    .build()
-                    .map_err(|e| PortError::Unavailable(e.to_string()))?,
-            );
-            let mut backoff = Backoff::start();
-            while let Some(keys) = request.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, keys)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("BatchGetItem summaries", e.into_service_error()))?;
-                for item in out
-                    .responses
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .unwrap_or_default()
-                {
-                    found.push(read_summary(item)?);
-                }
-                request = out
-                    .unprocessed_keys
-                    .unwrap_or_default()
-                    .remove(&self.table)
-                    .filter(|k| !k.keys.is_empty());
-                if request.is_some() && !backoff.pause().await {
-                    return Err(PortError::Unavailable(
-                        "BatchGetItem summaries: keys left unprocessed".into(),
-                    ));
-                }
-            }
-        }
-        Ok(found)
-    }
-}
 
 /// A stored summary: what it says (None: none, or expired) and the version its next write is
 /// conditional on (None: no item).

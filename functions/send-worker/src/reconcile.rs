@@ -5,9 +5,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::sentences::{self, send_failed};
-use shared::domain::{ChannelConfig, Message, OrgConfig, PhoneNumber, SendJob, StatusChange};
+use shared::domain::{
+    ChannelConfig, Message, MessageStatus, OrgConfig, PhoneNumber, SendJob, StatusChange,
+};
 use shared::ports::{ClaimLease, CredentialStore, MessageStore, PortError, Ports, WhatsAppSender};
-use shared::twilio::{ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE};
+use shared::twilio::{
+    ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE, describe_error_code,
+};
 
 use crate::{JobOutcome, MAX_RETRY_DELAY, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
 
@@ -127,13 +131,12 @@ impl<P: Ports> SendWorker<P> {
                 return self.reconcile_later(job, message, lease, e.reason()).await;
             }
         };
-        if let Some(sid) = self
+        if let Some(adopted) = self
             .adopt_listed(message, since, &sent_by_us(&config, &listed))
             .await?
         {
-            tracing::info!(twilio_message_sid = %sid, "Twilio had the message: not sent again");
-            self.record(message, StatusChange::sent(&sid)).await?;
-            return Ok(JobOutcome::Sent { sid });
+            tracing::info!(twilio_message_sid = %adopted.sid, "Twilio had the message: not sent again");
+            return self.record_adopted(message, &adopted).await;
         }
         if !reaches_back(since, &listed) {
             return self
@@ -198,12 +201,11 @@ impl<P: Ports> SendWorker<P> {
             Ok(listed) if reaches_back(since, &listed) => listed,
             Ok(found) => {
                 // The page is too short to prove an absence; what it shows still counts.
-                if let Some(sid) = self
+                if let Some(adopted) = self
                     .adopt_listed(message, since, &sent_by_us(&config, &found))
                     .await?
                 {
-                    self.record(message, StatusChange::sent(&sid)).await?;
-                    return Ok(JobOutcome::Sent { sid });
+                    return self.record_adopted(message, &adopted).await;
                 }
                 return self.confirm_later(job, reason).await;
             }
@@ -216,10 +218,9 @@ impl<P: Ports> SendWorker<P> {
             .adopt_listed(message, since, &sent_by_us(&config, &listed))
             .await?
         {
-            Some(sid) => {
-                tracing::info!(twilio_message_sid = %sid, "Twilio had the unconfirmed message");
-                self.record(message, StatusChange::sent(&sid)).await?;
-                Ok(JobOutcome::Sent { sid })
+            Some(adopted) => {
+                tracing::info!(twilio_message_sid = %adopted.sid, "Twilio had the unconfirmed message");
+                self.record_adopted(message, &adopted).await
             }
             None if self
                 .look_alike_elsewhere(&config, message, since, &listed)
@@ -297,7 +298,7 @@ impl<P: Ports> SendWorker<P> {
         message: &Message,
         since: DateTime<Utc>,
         listed: &[ListedMessage],
-    ) -> Result<Option<String>, PortError> {
+    ) -> Result<Option<ListedMessage>, PortError> {
         let org = &message.organization_id;
         for candidate in candidates(message, since, listed) {
             match self
@@ -307,7 +308,7 @@ impl<P: Ports> SendWorker<P> {
                 .await?
             {
                 Some(holder) if holder.id != message.id => continue,
-                Some(_) => return Ok(Some(candidate.sid.clone())),
+                Some(_) => return Ok(Some(candidate.clone())),
                 None => {
                     if self
                         .ports
@@ -315,12 +316,60 @@ impl<P: Ports> SendWorker<P> {
                         .hold_sid(org, &candidate.sid, &message.id)
                         .await?
                     {
-                        return Ok(Some(candidate.sid.clone()));
+                        return Ok(Some(candidate.clone()));
                     }
                 }
             }
         }
         Ok(None)
+    }
+
+    /// The message is the Twilio message `adopted`: recorded with the status Twilio lists
+    /// for it, not just SENT, since callbacks that came before it was held found no holder.
+    async fn record_adopted(
+        &self,
+        message: &Message,
+        adopted: &ListedMessage,
+    ) -> Result<JobOutcome, PortError> {
+        self.record(message, adopted_status(adopted)).await?;
+        Ok(JobOutcome::Sent {
+            sid: adopted.sid.clone(),
+        })
+    }
+}
+
+/// What adopting a listed Twilio message records: the status Twilio lists (delivered,
+/// read, or failed with its code), else SENT (queued, accepted, sending: Twilio took it).
+pub fn adopted_status(listed: &ListedMessage) -> StatusChange {
+    let sid = Some(listed.sid.clone());
+    match listed
+        .status
+        .as_deref()
+        .and_then(MessageStatus::from_twilio)
+    {
+        Some(status @ (MessageStatus::Delivered | MessageStatus::Read)) => StatusChange {
+            status,
+            twilio_message_sid: sid,
+            error_reason: None,
+        },
+        Some(MessageStatus::Failed) => {
+            let text = listed
+                .error_message
+                .clone()
+                .or_else(|| {
+                    listed
+                        .error_code
+                        .and_then(describe_error_code)
+                        .map(str::to_owned)
+                })
+                .unwrap_or_else(|| "Twilio lists the message as not delivered".into());
+            StatusChange {
+                status: MessageStatus::Failed,
+                twilio_message_sid: sid,
+                error_reason: Some(sentences::twilio_failure(listed.error_code, text)),
+            }
+        }
+        _ => StatusChange::sent(&listed.sid),
     }
 }
 

@@ -219,7 +219,8 @@ impl<P: Ports> SendWorker<P> {
     /// Twilio took the message under `sid`: recorded SENT once the sid is this message's.
     /// If a look-alike message of ours adopted that sid while the answer was on its way
     /// (reconciling its own lost answer), that Twilio message counts for the look-alike, and
-    /// this one is looked for again before anything is sent.
+    /// this one is looked for again before anything is sent. A message erased meanwhile
+    /// holds nothing.
     pub(crate) async fn adopt_answer(
         &self,
         job: &SendJob,
@@ -237,6 +238,17 @@ impl<P: Ports> SendWorker<P> {
             return Ok(JobOutcome::Sent {
                 sid: sid.to_owned(),
             });
+        }
+        // Erased while Twilio took it: nothing is left to record the sid on.
+        if self
+            .ports
+            .messages()
+            .get(&job.organization_id, &message.id)
+            .await?
+            .is_none()
+        {
+            tracing::info!(twilio_message_sid = %sid, "the message was erased while Twilio took it");
+            return Ok(JobOutcome::Skipped);
         }
         tracing::warn!(twilio_message_sid = %sid, "Twilio's answer names a sid another message holds");
         self.reconcile_later(

@@ -74,6 +74,11 @@ impl<P: Ports> TwilioWebhook<P> {
     /// the worker's own SENT still finds it, and makes it hold the sid — unless a look-alike
     /// message adopted that sid first while reconciling, in which case the Twilio message is
     /// the look-alike's and so are its callbacks.
+    ///
+    /// A sid nobody holds while the named message holds another is ours too: the named
+    /// message adopted a look-alike's Twilio message, and this one is the look-alike's to
+    /// adopt. Answered 503, so Twilio tries again (the URL's overrides) once it may be held;
+    /// what Twilio lists when the look-alike adopts it carries the status meanwhile.
     async fn callback_message(
         &self,
         org: &OrganizationId,
@@ -93,18 +98,22 @@ impl<P: Ports> TwilioWebhook<P> {
         if let Some(holder) = messages.find_by_sid(org, sid).await? {
             return Ok(Some(holder));
         }
-        match named {
-            Some(named)
-                if named.twilio_message_sid.is_none()
-                    && named.direction == shared::domain::Direction::Outbound =>
-            {
-                if messages.hold_sid(org, sid, &named.id).await? {
-                    Ok(Some(named))
-                } else {
-                    Ok(messages.find_by_sid(org, sid).await?)
-                }
+        let Some(named) = named.filter(|m| m.direction == shared::domain::Direction::Outbound)
+        else {
+            return Ok(None);
+        };
+        if messages.hold_sid(org, sid, &named.id).await? {
+            return Ok(Some(named));
+        }
+        match messages.find_by_sid(org, sid).await? {
+            Some(holder) => Ok(Some(holder)),
+            None => {
+                tracing::warn!(
+                    twilio_message_sid = %sid,
+                    "status callback for a look-alike's Twilio message not adopted yet; Twilio will retry"
+                );
+                Err(ApiError::Unavailable)
             }
-            _ => Ok(None),
         }
     }
 }

@@ -999,6 +999,48 @@ async fn a_callback_goes_to_the_message_holding_its_sid() {
     );
 }
 
+/// Look-alikes that adopted each other's Twilio messages: the named message holds the
+/// look-alike's sid, so the callback of its own post is the look-alike's to adopt. Answered
+/// 503 (Twilio retries) and held by no one until the look-alike holds it; then it lands there.
+#[tokio::test]
+async fn a_callback_for_a_sid_the_named_message_cannot_hold_waits_for_its_look_alike() {
+    let w = webhook().await;
+    let named = outbound(&w).await;
+    let look_alike = outbound(&w).await;
+    assert!(
+        w.ports
+            .messages
+            .hold_sid(&org("org-a"), SID2, &named.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(callback(&w, &named, SID1, "delivered", None).await, 503);
+    assert_eq!(
+        w.ports
+            .messages
+            .find_by_sid(&org("org-a"), SID1)
+            .await
+            .unwrap(),
+        None,
+        "held by no one"
+    );
+    assert_eq!(reload(&w, &named).await.status, MessageStatus::Pending);
+    assert!(
+        w.ports
+            .messages
+            .hold_sid(&org("org-a"), SID1, &look_alike.id)
+            .await
+            .unwrap()
+    );
+    assert_eq!(callback(&w, &named, SID1, "delivered", None).await, 200);
+    let adopted = reload(&w, &look_alike).await;
+    assert_eq!(
+        (adopted.status, adopted.twilio_message_sid.as_deref()),
+        (MessageStatus::Delivered, Some(SID1))
+    );
+    assert_eq!(reload(&w, &named).await.status, MessageStatus::Pending);
+}
+
 /// A message whose send Twilio could not confirm is settled by Twilio's later callback: it
 /// did go out, and the page stops saying it is being confirmed.
 #[tokio::test]

@@ -55,8 +55,9 @@ pub(super) async fn stop_pollers(driven: &mut Driven, report: &mut Report) {
     report.add("polls", polls);
 }
 
-/// How many times each text reached Twilio (the sandbox's outbound messages).
-pub(super) async fn texts_at_twilio(client: &Client) -> HashMap<String, u64> {
+/// The Twilio messages each text reached Twilio as (the sandbox's outbound messages): sid
+/// and creation date, the evidence a violation shows.
+pub(super) async fn texts_at_twilio(client: &Client) -> HashMap<String, Vec<String>> {
     let sandbox: Vec<Value> = client
         .call(reqwest::Method::GET, "/sandbox/messages", None)
         .await
@@ -64,12 +65,16 @@ pub(super) async fn texts_at_twilio(client: &Client) -> HashMap<String, u64> {
         .as_array()
         .cloned()
         .unwrap_or_default();
-    let mut at_twilio: HashMap<String, u64> = HashMap::new();
+    let mut at_twilio: HashMap<String, Vec<String>> = HashMap::new();
     for m in &sandbox {
         if m["direction"] == "outbound-api"
             && let Some(body) = m["body"].as_str()
         {
-            *at_twilio.entry(body.to_owned()).or_default() += 1;
+            at_twilio.entry(body.to_owned()).or_default().push(format!(
+                "{} at {}",
+                m["sid"].as_str().unwrap_or_default(),
+                m["date_created"].as_str().unwrap_or_default()
+            ));
         }
     }
     at_twilio
@@ -81,7 +86,7 @@ pub(super) async fn texts_at_twilio(client: &Client) -> HashMap<String, u64> {
 pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
     sends: &[SendOutcome],
     conversations: &HashMap<&'static str, Vec<Value>>,
-    at_twilio: &HashMap<String, u64>,
+    at_twilio: &HashMap<String, Vec<String>>,
     tag: &str,
     report: &mut Report,
 ) {
@@ -119,8 +124,10 @@ pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
         by_text.values().filter(|s| s.len() > 1).count() as u64,
     );
     for (text, group) in &by_text {
-        let sent = at_twilio.get(*text).copied().unwrap_or(0);
+        let at_twilio_as = at_twilio.get(*text).cloned().unwrap_or_default();
+        let sent = at_twilio_as.len() as u64;
         let (mut shown_sent, mut unconfirmed) = (0, 0);
+        let mut ours = Vec::new();
         for id in group.iter().flat_map(|s| s.accepted.iter().flatten()) {
             let Some(message) = by_id.get(id.as_str()) else {
                 report
@@ -129,6 +136,10 @@ pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
                 continue;
             };
             let status = message["status"].as_str().unwrap_or_default().to_owned();
+            ours.push(format!(
+                "{id} {status} {}",
+                message["twilio_message_sid"].as_str().unwrap_or("(no sid)")
+            ));
             *report.final_statuses.entry(status.clone()).or_default() += 1;
             match status.as_str() {
                 "PENDING" => report
@@ -139,14 +150,20 @@ pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
                 _ => {}
             }
         }
+        // The evidence: what Twilio has and what our messages hold.
+        let evidence = format!(
+            "Twilio: [{}]; ours: [{}]",
+            at_twilio_as.join(", "),
+            ours.join(", ")
+        );
         if sent < shown_sent {
             report.violations.push(format!(
-                "{text:?}: {shown_sent} part(s) shown sent, {sent} reached Twilio"
+                "{text:?}: {shown_sent} part(s) shown sent, {sent} reached Twilio ({evidence})"
             ));
         }
         if sent > shown_sent + unconfirmed {
             report.violations.push(format!(
-                "{text:?} reached Twilio {sent} times for {shown_sent} part(s) shown sent and {unconfirmed} unconfirmed"
+                "{text:?} reached Twilio {sent} times for {shown_sent} part(s) shown sent and {unconfirmed} unconfirmed ({evidence})"
             ));
         }
     }
@@ -155,7 +172,7 @@ pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
         at_twilio
             .iter()
             .filter(|(b, _)| b.starts_with(&format!("chaos-{tag}-")))
-            .map(|(_, n)| n)
+            .map(|(_, sids)| sids.len() as u64)
             .sum(),
     );
 }

@@ -11,6 +11,10 @@ use crate::common::start_with;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "the fault-injection run: ./scripts/test.sh runs it with its counts printed"]
 async fn fault_injection_run_in_process() {
+    // With RUST_LOG set, the run's logs (message ids in their spans) explain a violation.
+    if std::env::var_os("RUST_LOG").is_some() {
+        shared::telemetry::init_local();
+    }
     let local = start_with(&[("SEND_MAX_ATTEMPTS", "5")]).await;
     let seed = std::env::var("CHAOS_SEED")
         .ok()

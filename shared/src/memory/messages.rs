@@ -155,6 +155,22 @@ impl MessageStore for MemoryMessages {
         round_trip().await;
         self.faults.check("hold_sid")?;
         let mut state = lock(&self.state)?;
+        // As the DynamoDB store's transaction: the message exists and holds no other sid
+        // (held, or recorded before holds existed), and the sid is free or already its.
+        let Some(message) = state.messages.get(&(org.clone(), *id)) else {
+            return Ok(false);
+        };
+        let holds_another = message
+            .twilio_message_sid
+            .as_deref()
+            .is_some_and(|recorded| recorded != sid)
+            || state
+                .holds
+                .iter()
+                .any(|((o, held), holder)| o == org && holder == id && held != sid);
+        if holds_another {
+            return Ok(false);
+        }
         let holder = *state
             .holds
             .entry((org.clone(), sid.to_owned()))
@@ -404,6 +420,10 @@ impl MessageStore for MemoryMessages {
                 state.idempotent_sends.remove(&record);
             }
         }
+        // A sid held but not recorded yet goes with the message too.
+        state
+            .holds
+            .retain(|(o, _), holder| !(o == org && *holder == message.id));
         state.claims.remove(&key);
         state.messages.remove(&key);
         Ok(Erasure::Erased)
@@ -505,6 +525,11 @@ mod tests {
     #[tokio::test]
     async fn a_twilio_sid_is_held_by_one_message() {
         contract::a_twilio_sid_is_held_by_one_message(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn a_message_holds_one_twilio_sid() {
+        contract::a_message_holds_one_twilio_sid(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

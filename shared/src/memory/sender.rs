@@ -147,6 +147,8 @@ impl ScriptedSender {
                     status: Some("received".into()),
                     from: None,
                     messaging_service_sid: None,
+                    error_code: None,
+                    error_message: None,
                 },
             );
         }
@@ -264,6 +266,8 @@ impl WhatsAppSender for ScriptedSender {
                 .as_ref()
                 .map(PhoneNumber::whatsapp_address),
             messaging_service_sid: config.messaging_service_sid.clone(),
+            error_code: None,
+            error_message: None,
         };
         lock(&self.accepted)
             .map_err(|e| TwilioError::Network(e.to_string()))?

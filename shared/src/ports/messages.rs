@@ -154,9 +154,13 @@ pub trait MessageStore: Clone + Send + Sync + 'static {
         sid: &str,
     ) -> impl Future<Output = PortResult<Option<Message>>> + Send;
 
-    /// Reserves a Twilio sid for one message, atomically: the first message to hold a sid
-    /// keeps it, so two look-alike messages reconciled at once can never both adopt the one
-    /// Twilio message. True when `id` holds it (now or already), false when another does.
+    /// Reserves a Twilio sid for one message, atomically and both ways: the first message
+    /// to hold a sid keeps it, and a message holds one sid (a sid recorded on it counts).
+    /// So two look-alike messages reconciled at once can never both adopt one Twilio
+    /// message, and a message that adopted a look-alike's Twilio message cannot also take
+    /// its own (a status callback naming it): that one stays free for the look-alike. True
+    /// when `id` holds it (now or already); false when another message holds it, `id` holds
+    /// another sid, or `id` is gone.
     fn hold_sid(
         &self,
         org: &OrganizationId,

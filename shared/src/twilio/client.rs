@@ -33,6 +33,11 @@ pub struct ListedMessage {
     pub from: Option<String>,
     #[serde(default)]
     pub messaging_service_sid: Option<String>,
+    /// Set when the message failed or was undelivered (`null` otherwise).
+    #[serde(default)]
+    pub error_code: Option<u32>,
+    #[serde(default)]
+    pub error_message: Option<String>,
 }
 
 impl ListedMessage {

@@ -1253,6 +1253,64 @@ async fn an_answer_whose_sid_a_look_alike_holds_is_not_recorded_twice() {
     assert_eq!(w.ports.sender.accepted().len(), 2);
 }
 
+/// A message found at Twilio while reconciling is recorded with the status Twilio lists for
+/// it: callbacks that came before it was held found no holder, and are not lost.
+#[tokio::test]
+async fn an_adopted_message_takes_the_status_twilio_lists() {
+    let cases = [
+        ("queued", None, MessageStatus::Sent, None),
+        ("delivered", None, MessageStatus::Delivered, None),
+        ("read", None, MessageStatus::Read, None),
+        (
+            "undelivered",
+            Some(63016),
+            MessageStatus::Failed,
+            Some(shared::domain::sentences::OUTSIDE_WINDOW),
+        ),
+    ];
+    for (listed_status, code, expected, reason) in cases {
+        let w = worker().await;
+        let job = pending(&w, "Hello").await;
+        w.ports.sender.fail_next([TwilioError::Timeout]);
+        w.process(&job).await.unwrap();
+        let sid = shared::twilio::new_message_sid();
+        w.ports.sender.sent_elsewhere(
+            shared::domain::PhoneNumber::parse_e164("+60123456789").unwrap(),
+            shared::twilio::ListedMessage {
+                sid: sid.clone(),
+                body: Some("Hello".into()),
+                num_media: Some("0".into()),
+                date_created: Some(Utc::now().to_rfc2822()),
+                status: Some(listed_status.into()),
+                from: Some(format!("whatsapp:{SENDER}")),
+                messaging_service_sid: None,
+                error_code: code,
+                error_message: None,
+            },
+        );
+        assert_eq!(
+            run_to_end(&w, &job).await,
+            JobOutcome::Sent { sid: sid.clone() },
+            "{listed_status}"
+        );
+        let m = stored(&w, &job).await;
+        assert_eq!(
+            (
+                m.status,
+                m.twilio_message_sid.as_deref(),
+                m.error_reason.as_deref()
+            ),
+            (expected, Some(sid.as_str()), reason),
+            "{listed_status}"
+        );
+        assert_eq!(
+            w.ports.sender.attempts().len(),
+            1,
+            "{listed_status}: posted once"
+        );
+    }
+}
+
 /// The number changes in the CRM between a lost answer and the retry: the retry looks where
 /// the message went, and a message Twilio never got goes to the new number, recorded.
 #[tokio::test]
@@ -1354,6 +1412,8 @@ async fn a_list_full_of_another_senders_messages_proves_no_absence() {
                 status: Some("delivered".into()),
                 from: Some("whatsapp:+15557654321".into()),
                 messaging_service_sid: Some("MG00000000000000000000000000000002".into()),
+                error_code: None,
+                error_message: None,
             },
         );
     }
@@ -1409,6 +1469,8 @@ fn reconciliation_matches_body_media_time_and_unclaimed_sids() {
         status: Some("delivered".into()),
         from: Some(format!("whatsapp:{SENDER}")),
         messaging_service_sid: None,
+        error_code: None,
+        error_message: None,
     };
     let message = Message::outbound_pending(
         &org("org-a"),

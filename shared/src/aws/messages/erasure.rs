@@ -7,7 +7,7 @@ use super::{
     sid_marker_key,
 };
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
 
 use super::item::read;
 use crate::aws::contention::{Backoff, send_contended};
@@ -82,9 +82,24 @@ impl DynamoMessages {
             .key(ITEM_KEY, s(item_key(org, &message.id.to_string())))
             .condition_expression("attribute_not_exists(item_key) OR revision = :read")
             .expression_attribute_values(":read", s(message.revision.to_string()))
+            .return_values(ReturnValue::AllOld)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
         match send_contended(|| delete.clone().send()).await {
-            Ok(_) => Ok(Erasure::Erased),
+            Ok(deleted) => {
+                // A sid held but not recorded yet (a worker between its hold and SENT): its
+                // `SID#` item goes too.
+                let held = deleted
+                    .attributes
+                    .as_ref()
+                    .and_then(|old| old.get("held_sid"))
+                    .and_then(|v| v.as_s().ok())
+                    .filter(|held| message.twilio_message_sid.as_ref() != Some(*held));
+                if let Some(held) = held {
+                    self.delete_item(item_key(org, &sid_marker_key(held)), Some(&message.id))
+                        .await?;
+                }
+                Ok(Erasure::Erased)
+            }
             Err(e) => match e.into_service_error() {
                 DeleteItemError::ConditionalCheckFailedException(changed) => match changed.item {
                     Some(item) => Ok(Erasure::ChangedSinceRead(Box::new(read(item)?))),

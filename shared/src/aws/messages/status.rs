@@ -2,10 +2,13 @@
 //! the `SID#` items that tie a Twilio sid to the one message holding it.
 
 use super::{DynamoMessages, ITEM_KEY, item_key, sid_marker_key};
-use crate::aws::contention::send_contended;
-use crate::aws::{s, unavailable, unless_condition_failed};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use crate::aws::contention::{Backoff, cancelled_by_contention};
+use crate::aws::{s, unavailable};
 use crate::domain::{Message, MessageId, MessageStatus, OrganizationId, StatusChange};
-use crate::ports::{MessageStore, PortResult, StatusOutcome};
+use crate::ports::{MessageStore, PortError, PortResult, StatusOutcome};
 
 impl DynamoMessages {
     /// The message a `SID#` item names: the sid's holder (outbound, `hold_sid`) or the
@@ -134,25 +137,61 @@ impl DynamoMessages {
         self.get(org, &id).await
     }
 
-    /// `MessageStore::hold_sid`.
+    /// `MessageStore::hold_sid`: one transaction writes both sides of the hold, so a sid
+    /// has one message and a message one sid. The `SID#` item names the message (an
+    /// UpdateItem: it never overwrites an inbound marker's flags); the message item names
+    /// the sid (`held_sid`; a message from before `held_sid` was kept counts its recorded
+    /// `twilio_message_sid`) and must still exist.
     pub(super) async fn hold_sid_marker(
         &self,
         org: &OrganizationId,
         sid: &str,
         id: &MessageId,
     ) -> PortResult<bool> {
-        // An UpdateItem creates the item when there is none and never overwrites an inbound
-        // marker's flags; the condition lets one message only hold the sid.
-        let hold = self
-            .client
-            .update_item()
+        let build = |e: aws_sdk_dynamodb::error::BuildError| PortError::Unavailable(e.to_string());
+        let marker = Update::builder()
             .table_name(&self.table)
             .key(ITEM_KEY, s(item_key(org, &sid_marker_key(sid))))
             .update_expression("SET organization_id = :org, for_message_id = :id")
             .condition_expression("attribute_not_exists(item_key) OR for_message_id = :id")
             .expression_attribute_values(":org", s(org.as_str()))
-            .expression_attribute_values(":id", s(id.to_string()));
-        let held = send_contended(|| hold.clone().send()).await;
-        Ok(unless_condition_failed(held, "UpdateItem hold sid")?.is_some())
+            .expression_attribute_values(":id", s(id.to_string()))
+            .build()
+            .map_err(build)?;
+        let message = Update::builder()
+            .table_name(&self.table)
+            .key(ITEM_KEY, s(item_key(org, &id.to_string())))
+            .update_expression("SET held_sid = :sid")
+            .condition_expression(
+                "attribute_exists(item_key) AND (held_sid = :sid OR (attribute_not_exists(held_sid) \
+                 AND (attribute_not_exists(twilio_message_sid) OR twilio_message_sid = :sid)))",
+            )
+            .expression_attribute_values(":sid", s(sid))
+            .build()
+            .map_err(build)?;
+        let transaction = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(marker).build())
+            .transact_items(TransactWriteItem::builder().update(message).build());
+        let mut backoff = Backoff::start();
+        loop {
+            let e = match transaction.clone().send().await {
+                Ok(_) => return Ok(true),
+                Err(e) => e.into_service_error(),
+            };
+            // A failed condition is the answer: the sid is another message's, or the message
+            // holds another sid (or is gone).
+            if let TransactWriteItemsError::TransactionCanceledException(t) = &e
+                && t.cancellation_reasons()
+                    .iter()
+                    .any(|r| r.code() == Some("ConditionalCheckFailed"))
+            {
+                return Ok(false);
+            }
+            if !cancelled_by_contention(&e) || !backoff.pause().await {
+                return Err(unavailable("TransactWriteItems hold sid", e));
+            }
+        }
     }
 }

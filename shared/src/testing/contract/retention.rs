@@ -228,33 +228,43 @@ pub async fn erasure_takes_a_contacts_messages_and_only_them<M: MessageStore>(st
             .is_some()
     );
 
-    // A message erased while a worker or a callback was recording its sid: the hold they
-    // took after the erasure is released when the status finds no message.
+    // A message erased while a worker or a callback was recording its sid: a hold taken
+    // after the erasure is refused (the message is gone), so the sid stays free; a status
+    // for it finds no message.
     let late = message("acme", Some("c-gone"), "late", Direction::Outbound, None);
     store.insert(&late).await.unwrap();
     store.erase(&late).await.unwrap();
     let late_sid = "SM0000000000000000000000000000e005";
-    assert!(store.hold_sid(&acme, late_sid, &late.id).await.unwrap());
-    assert!(
-        store
-            .apply_status(&acme, &late.id, &StatusChange::sent(late_sid))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        store.hold_sid(&acme, late_sid, &holder.id).await.unwrap(),
-        "the sid is free again"
-    );
-    // Another message's hold is never released that way.
-    assert!(
-        store
-            .apply_status(&acme, &late.id, &StatusChange::sent(late_sid))
-            .await
-            .unwrap()
-            .is_none()
-    );
     assert!(!store.hold_sid(&acme, late_sid, &late.id).await.unwrap());
+    assert!(
+        store
+            .apply_status(&acme, &late.id, &StatusChange::sent(late_sid))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let heir = message("acme", Some("c-twin"), "late", Direction::Outbound, None);
+    store.insert(&heir).await.unwrap();
+    assert!(
+        store.hold_sid(&acme, late_sid, &heir.id).await.unwrap(),
+        "the sid is free"
+    );
+    // Another message's hold is never released by a status for the erased one.
+    assert!(
+        store
+            .apply_status(&acme, &late.id, &StatusChange::sent(late_sid))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .find_by_sid(&acme, late_sid)
+            .await
+            .unwrap()
+            .map(|m| m.id),
+        Some(heir.id)
+    );
 }
 
 /// Erasure deletes only what it read: a message that changed since (a media copy recorded

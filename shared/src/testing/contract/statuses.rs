@@ -2,7 +2,7 @@
 //! message holds.
 
 use crate::domain::{Direction, MessageId, MessageStatus, StatusChange};
-use crate::ports::{MessageStore, StatusOutcome};
+use crate::ports::{Erasure, MessageStore, StatusOutcome};
 
 use super::message;
 use crate::testing::org;
@@ -219,6 +219,66 @@ pub async fn a_twilio_sid_is_held_by_one_message<M: MessageStore>(store: &M) {
             .map(|m| m.id),
         Some(inbound.id)
     );
+}
+
+/// A message holds one Twilio sid: once it holds (or has recorded) one, it cannot take
+/// another, which stays free for the look-alike whose it is; holding its own again is
+/// harmless, and a message that is gone holds nothing.
+pub async fn a_message_holds_one_twilio_sid<M: MessageStore>(store: &M) {
+    let acme = org("acme");
+    let (own, other) = (
+        "SM0123456789abcdef0123456789abcd01",
+        "SM0123456789abcdef0123456789abcd02",
+    );
+    let adopter = message("acme", Some("c1"), "twin", Direction::Outbound, None);
+    let look_alike = message("acme", Some("c1"), "twin", Direction::Outbound, None);
+    store.insert(&adopter).await.unwrap();
+    store.insert(&look_alike).await.unwrap();
+    assert!(store.hold_sid(&acme, other, &adopter.id).await.unwrap());
+    assert!(
+        !store.hold_sid(&acme, own, &adopter.id).await.unwrap(),
+        "a message holding one sid takes no other"
+    );
+    assert!(store.hold_sid(&acme, other, &adopter.id).await.unwrap());
+    assert_eq!(store.find_by_sid(&acme, own).await.unwrap(), None);
+    assert!(
+        store.hold_sid(&acme, own, &look_alike.id).await.unwrap(),
+        "the refused sid stayed free for the look-alike"
+    );
+    // A sid recorded on the message (SENT) counts as held by it.
+    let recorded = message("acme", Some("c1"), "recorded", Direction::Outbound, None);
+    store.insert(&recorded).await.unwrap();
+    let recorded_sid = "SM0123456789abcdef0123456789abcd03";
+    store
+        .apply_status(&acme, &recorded.id, &StatusChange::sent(recorded_sid))
+        .await
+        .unwrap();
+    assert!(
+        !store
+            .hold_sid(&acme, "SM0123456789abcdef0123456789abcd04", &recorded.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .hold_sid(&acme, recorded_sid, &recorded.id)
+            .await
+            .unwrap()
+    );
+    // A message never stored (or erased) holds nothing, and the sid stays free.
+    let never = message("acme", Some("c1"), "never", Direction::Outbound, None);
+    let free = "SM0123456789abcdef0123456789abcd05";
+    assert!(!store.hold_sid(&acme, free, &never.id).await.unwrap());
+    assert_eq!(store.find_by_sid(&acme, free).await.unwrap(), None);
+    // Erased between its hold and SENT: the sid goes with it, free for another.
+    let between = message("acme", Some("c1"), "between", Direction::Outbound, None);
+    store.insert(&between).await.unwrap();
+    assert!(store.hold_sid(&acme, free, &between.id).await.unwrap());
+    let read = store.get(&acme, &between.id).await.unwrap().unwrap();
+    assert_eq!(store.erase(&read).await.unwrap(), Erasure::Erased);
+    let next = message("acme", Some("c2"), "between", Direction::Outbound, None);
+    store.insert(&next).await.unwrap();
+    assert!(store.hold_sid(&acme, free, &next.id).await.unwrap());
 }
 
 /// UNCONFIRMED keeps its reason until Twilio settles the message, which clears it; the

@@ -736,6 +736,12 @@ async fn a_twilio_sid_is_held_by_one_message() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn a_message_holds_one_twilio_sid() {
+    contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn unconfirmed_and_destination_changes() {
     contract::unconfirmed_and_destination_changes(&Stack::create().await.ports().messages).await;
 }

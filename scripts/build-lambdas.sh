@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds every Lambda function for provided.al2023 on arm64, as `sam build` does
-# (BuildMethod rust-cargolambda): target/lambda/<function>/bootstrap.
+# (BuildMethod rust-cargolambda): target/lambda/<function>/bootstrap (under $CARGO_TARGET_DIR
+# when set).
 # Installs cargo-lambda and zig from PyPI into .venv the first time.
 #
 #   ./scripts/build-lambdas.sh                              # the release build SAM deploys
@@ -9,12 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x .venv/bin/cargo-lambda ] || ! cmp -s tests/requirements-build.txt .venv/requirements-build.installed; then
-  python3 -m venv .venv
-  .venv/bin/pip install --quiet -r tests/requirements-build.txt
-  cp tests/requirements-build.txt .venv/requirements-build.installed
-fi
+. scripts/common.sh
+ensure_build_tools
 export PATH="$PWD/.venv/bin:$PATH"
+# CARGO_TARGET_DIR may put the build elsewhere (the test command's check does, so it runs
+# beside the debug build without waiting on its lock).
+target_dir=${CARGO_TARGET_DIR:-target}
 
 functions=(contact-indexer inbox list-contacts list-messages live-publisher media-url presign-upload send-message send-worker twilio-webhook)
 args=()
@@ -27,7 +28,7 @@ else
 fi
 
 for f in "${functions[@]}"; do
-  bootstrap="target/lambda/$f/bootstrap"
+  bootstrap="$target_dir/lambda/$f/bootstrap"
   [ -x "$bootstrap" ] || { echo "missing $bootstrap"; exit 1; }
   # ELF type 2 (ET_EXEC): linked position-dependent, as functions/build.rs asks (docs/security.md).
   elf_type=$(od -An -tu2 -j16 -N2 "$bootstrap" | tr -d ' ')

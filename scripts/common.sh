@@ -11,6 +11,17 @@ ensure_python_tools() {
   fi
 }
 
+# cargo-lambda and zig (the Lambda packaging build) into .venv, again whenever
+# tests/requirements-build.txt changes. After ensure_python_tools when both run: each may
+# create .venv.
+ensure_build_tools() {
+  if [ ! -x .venv/bin/cargo-lambda ] || ! cmp -s tests/requirements-build.txt .venv/requirements-build.installed; then
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-build.txt
+    cp tests/requirements-build.txt .venv/requirements-build.installed
+  fi
+}
+
 # Starts moto's server on a free loopback port (its pid goes into the caller's `pids`, its log
 # into $1) and exports AWS_ENDPOINT_URL and test credentials for everything started after.
 start_moto() {

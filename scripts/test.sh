@@ -25,21 +25,34 @@ if [ "${1:-}" = --quick ]; then
 fi
 
 pids=()
+background=()
 tmp=$(mktemp -d)
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # A background job is a process group of its own (setsid): its cargo goes with it.
+  for pid in "${background[@]}"; do kill -- -"$pid" 2>/dev/null || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Waits for a background job; its output when it failed.
+wait_for() { # pid, log, what
+  wait "$1" || { cat "$2"; echo "$3 failed"; exit 1; }
+}
 
-step "Python tools in .venv (moto, cfn-lint, the Twilio SDK)"
-ensure_python_tools
-
-step "cfn-lint"
-.venv/bin/cfn-lint template.yaml infra/*.yaml
-
-step "sam validate --lint"
-SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml --region eu-west-1
+# Independent work goes side by side. What waits on the network (the installs) runs while the
+# code compiles, and the Lambda packaging build (another target and profile, its own target
+# directory, so no lock is shared) runs at the lowest CPU priority from the start: it takes
+# the cores the test steps leave idle (moto's single thread, the browser, the runs' pauses)
+# and yields them whenever a step needs them. Its result is read at the end.
+step "installs (.venv: moto, cfn-lint, SAM CLI, Twilio SDK, schemathesis, cargo-lambda, zig; Chromium; tests/e2e packages), in the background"
+(
+  ensure_python_tools
+  [ "${SKIP_LAMBDA_BUILD:-}" = 1 ] || ensure_build_tools
+  ./scripts/install-chromium.sh
+  cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+) >"$tmp/installs.log" 2>&1 &
+installs=$!
+pids+=("$installs")
 
 step "web page syntax (node --check)"
 if command -v node >/dev/null; then
@@ -53,6 +66,26 @@ cargo fmt --all -- --check
 
 step "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "waiting for the installs"
+wait_for "$installs" "$tmp/installs.log" "the installs"
+
+if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
+  # The packaging check: every function cross-built and linked for provided.al2023 on arm64
+  # as SAM builds it, with the unoptimized `lambda-check` profile (4 minutes alone instead of
+  # 15; `sam build` and the benchmark build `release`).
+  step "cargo lambda build --arm64 (the lambda-check profile), in the background at the lowest priority"
+  CARGO_TARGET_DIR=target/lambda-build LAMBDA_PROFILE=lambda-check \
+    setsid nice -n 19 ./scripts/build-lambdas.sh >"$tmp/lambda.log" 2>&1 &
+  lambda=$!
+  background+=("$lambda")
+fi
+
+step "cfn-lint"
+.venv/bin/cfn-lint template.yaml infra/*.yaml
+
+step "sam validate --lint"
+SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml --region eu-west-1
 
 step "AWS emulator (moto) on loopback"
 start_moto "$tmp/moto.log"
@@ -76,11 +109,17 @@ step "a burst of 50 webhooks to one conversation, transactions in flight (a fres
   cargo test --workspace --locked --test emulated contention -- --ignored --nocapture 2>&1 \
     | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 )
-step "fault-injection run: in process (store failures, stopped workers) and on the emulator"
-cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture 2>&1 \
-  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
+# Side by side: the in-process run mostly waits (its pace, Twilio's delays), the emulator's
+# mostly waits on moto's one thread.
+step "fault-injection run: in process (store failures, stopped workers) and on the emulator, side by side"
+cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture \
+  >"$tmp/chaos-in-process.log" 2>&1 &
+in_process=$!
+pids+=("$in_process")
 cargo test --workspace --locked --test emulated fault_injection -- --ignored --nocapture 2>&1 \
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"
+wait_for "$in_process" "$tmp/chaos-in-process.log" "the in-process fault-injection run"
+grep -v '^{' "$tmp/chaos-in-process.log" | tee -a "$tmp/cargo-test.log"
 passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
 
 walkthrough() { # label, extra args for the runner
@@ -114,9 +153,7 @@ step "the OpenAPI description against the local runner (schemathesis, every chec
 passed=$((passed + 1))
 
 step "browser tests: the Send Message page in headless Chromium (tests/e2e)"
-./scripts/install-chromium.sh
 command -v node >/dev/null || { echo "node is needed for the browser tests"; exit 1; }
-(cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 if ! (cd tests/e2e && LOCAL_BIN="$PWD/../../target/debug/local" \
       node --test --test-concurrency=1 --test-reporter=spec --test-reporter-destination=stdout ./*.test.mjs \
       | tee "$tmp/e2e.log"); then
@@ -124,12 +161,10 @@ if ! (cd tests/e2e && LOCAL_BIN="$PWD/../../target/debug/local" \
 fi
 passed=$((passed + $(awk '/^ℹ pass / {print $3}' "$tmp/e2e.log")))
 
-if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
-  # The packaging check: every function cross-built and linked for provided.al2023 on arm64
-  # as SAM builds it, with the unoptimized `lambda-check` profile (4 minutes here instead of
-  # 15; `sam build` and the benchmark build `release`).
-  step "cargo lambda build --arm64 (the lambda-check profile)"
-  LAMBDA_PROFILE=lambda-check ./scripts/build-lambdas.sh
+if [ -n "${lambda:-}" ]; then
+  step "the Lambda packaging build (begun in the background)"
+  wait_for "$lambda" "$tmp/lambda.log" "the Lambda packaging build"
+  cat "$tmp/lambda.log"
   passed=$((passed + 1))
 fi
 

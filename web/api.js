@@ -21,13 +21,26 @@ export class ApiError extends Error {
   }
 }
 
-export async function call(method, path, body, extraHeaders = {}) {
+/** The token calls carry now (a draft saved later still goes with the token it was typed under). */
+export const currentToken = () => bearer;
+
+/**
+ * `options.token`: another token than the current one; `options.keepalive`: the request
+ * outlives the page (a draft saved on `pagehide`).
+ */
+export async function call(method, path, body, extraHeaders = {}, options = {}) {
   const headers = { Accept: "application/json", ...extraHeaders };
-  if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const token = options.token === undefined ? bearer : options.token;
+  if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
-    response = await fetch(apiUrl(path), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(apiUrl(path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      keepalive: !!options.keepalive,
+    });
   } catch {
     throw new ApiError(0, "network", "The service cannot be reached. Please try again.");
   }

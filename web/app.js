@@ -1,16 +1,19 @@
 // The Send Message screen, WhatsApp channel: the entry module. Plain ES modules, no build
 // step; data flows one way, and imports go one direction:
 //   dom.js, api.js, rules.js, live.js   DOM helpers, the HTTP client, WhatsApp's rules, the
-//                                       push transport (AppSync Events' protocol)
+//   address.js                          push transport (AppSync Events' protocol), the
+//                                       conversation's address (`#/conversations/{id}`)
 //   state.js                            the one store: state, update, subscribe
 //   actions/*.js                        what changes the store; the only callers of the API
 //     session (user, channel, push)  contacts  conversation (pages, polls, push events)
 //     inbox (rows, read markers)     compose (send, templates)  uploads  templates
+//     drafts (each conversation's composer, kept on the server per agent)
 //   views/*.js                          render from the store, call actions; never import
 //     channel  contacts  inbox  conversation  composer  templates    each other
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
-import { pollSoon, schedulePoll } from "./actions/conversation.js";
+import { openAddressed, pollSoon, schedulePoll } from "./actions/conversation.js";
+import { flushDrafts } from "./actions/drafts.js";
 import { scheduleInboxPoll } from "./actions/inbox.js";
 import { loadDemoUsers, signInToken, switchUser } from "./actions/session.js";
 import { apiUrl } from "./api.js";
@@ -33,7 +36,13 @@ async function start() {
   document.addEventListener("visibilitychange", () => {
     schedulePoll();
     scheduleInboxPoll();
+    // A hidden tab may never come back (a phone closes it): what was typed is saved now.
+    if (document.visibilityState === "hidden") flushDrafts({ keepalive: true });
   });
+  window.addEventListener("pagehide", () => flushDrafts({ keepalive: true }));
+  // Back, Forward, or a link to another conversation's address.
+  window.addEventListener("popstate", () => state.token && openAddressed());
+  window.addEventListener("hashchange", () => state.token && openAddressed());
   let token = await loadDemoUsers();
   if (token) {
     // Served only by the local runner while it uses its own Twilio sandbox.
@@ -47,6 +56,8 @@ async function start() {
   }
   showChannel("whatsapp");
   switchUser(token);
+  // A conversation's address (a reload, a link from the CRM) opens it.
+  openAddressed();
 }
 
 start();

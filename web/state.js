@@ -38,7 +38,14 @@ export const state = {
   loadingOlder: false,
   // Bumped to ask the conversation view to scroll to the newest message (own sends).
   scrollToNewest: 0,
+  // Attachments of every conversation's composer this tab holds (each names its `contactId`:
+  // an upload goes on when the agent opens another conversation); `composerAttachments`
+  // picks the open one's.
   attachments: [],
+  // The open conversation's text as typed (its draft), and a counter bumped whenever the
+  // composer must show another one (a conversation opened, a draft read, a send).
+  draftText: "",
+  draftShown: 0,
   // The composition being sent and its Idempotency-Key ({key, body}), until it is accepted.
   compose: null,
   sending: false,
@@ -119,4 +126,9 @@ export function composing(s) {
   const eligible = !s.contactState || s.contactState.eligible;
   const usable = s.channelEnabled && !!s.contact && eligible;
   return { usable, templatesOnly: usable && s.windowOpen === false };
+}
+
+/** The open conversation's attachments (its composer's chips). */
+export function composerAttachments(s) {
+  return s.contact ? s.attachments.filter((a) => a.contactId === s.contact.contact_id) : [];
 }

@@ -90,6 +90,25 @@ pub fn typing() -> Vec<u8> {
     json(&event)
 }
 
+/// The benchmark agent's draft in the benchmark contact's conversation: read (`GET`) or
+/// saved (`PUT` with `text`), as the page does on opening a conversation and after a pause
+/// in typing.
+pub fn draft(method: &str, text: Option<&str>) -> Vec<u8> {
+    let body = text.map(|t| serde_json::json!({ "text": t }).to_string());
+    let mut event = jwt_event(
+        method,
+        "/whatsapp/conversations/{contact_id}/draft",
+        "",
+        Some(ORG),
+        body.as_deref(),
+    );
+    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/draft"));
+    event
+        .path_parameters
+        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
+    json(&event)
+}
+
 /// The newest page of the conversation (what opening a contact loads).
 pub fn conversation_page() -> Vec<u8> {
     let query = format!("contact_id={CONTACT_ID}");

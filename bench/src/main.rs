@@ -352,6 +352,25 @@ async fn run(args: Args) -> Result<(), String> {
         return Err("no read receipt or typing indicator reached the Twilio stub".into());
     }
     inbox.extra_usage.push(typing_usage);
+    // Drafts: saved after a pause in typing, read when a conversation opens.
+    for (label, method, text) in [
+        (
+            "draft saved (PUT, 120 characters)",
+            "PUT",
+            Some("x".repeat(120)),
+        ),
+        ("draft read (GET)", "GET", None),
+    ] {
+        let (usage, _) = measure::extra(
+            &Function::binary("inbox", bin("inbox")),
+            &options,
+            label,
+            20,
+            |_| events::draft(method, text.as_deref()),
+        )
+        .await?;
+        inbox.extra_usage.push(usage);
+    }
     eprintln!(
         "filling an organization with {} contacts and {} conversations",
         inbox::CONTACTS,

@@ -92,6 +92,8 @@ pub(crate) fn router(
         for route in ROUTES.iter().filter(|r| r.path == path) {
             let filter = match route.method {
                 "POST" => MethodFilter::POST,
+                "PUT" => MethodFilter::PUT,
+                "DELETE" => MethodFilter::DELETE,
                 "HEAD" => MethodFilter::HEAD,
                 _ => MethodFilter::GET,
             };

@@ -77,6 +77,24 @@ pub const ROUTES: &[Route] = &[
         auth: Auth::Jwt,
     },
     Route {
+        method: "GET",
+        path: "/whatsapp/conversations/{contact_id}/draft",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "PUT",
+        path: "/whatsapp/conversations/{contact_id}/draft",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "DELETE",
+        path: "/whatsapp/conversations/{contact_id}/draft",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
         method: "POST",
         path: "/whatsapp/messages",
         function: "send-message",

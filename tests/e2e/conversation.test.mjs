@@ -328,3 +328,38 @@ test("older messages load when scrolling up", async (t) => {
   assert.equal(await page.getByRole("button", { name: "Load older messages" }).count(), 0, "no more pages");
   assertClean(assert, problems);
 });
+
+test("each conversation has an address: a link opens it, Back and Forward move between them, a reload keeps it", async (t) => {
+  const { runner, page, problems } = await session(t);
+  const demo = await (await fetch(`${runner.base}/local/demo`)).json();
+  const org = demo.organizations.find((o) => o.whatsapp_configured);
+  const contacts = await (await fetch(`${runner.base}/whatsapp/contacts?limit=100`, { headers: { Authorization: `Bearer ${org.token}` } })).json();
+  const id = (name) => contacts.contacts.find((c) => c.name === name).contact_id;
+  const title = () => page.locator("#conversation-title").innerText();
+
+  await selectContact(page, "Aisha Rahman");
+  assert.equal(new URL(page.url()).hash, `#/conversations/${id("Aisha Rahman")}`);
+  await selectContact(page, "Ben Ong");
+  assert.equal(new URL(page.url()).hash, `#/conversations/${id("Ben Ong")}`);
+  await page.goBack();
+  await page.locator("#conversation-title", { hasText: "Aisha Rahman" }).waitFor();
+  await page.locator("#messages .empty, #messages article").first().waitFor();
+  await page.goForward();
+  await page.locator("#conversation-title", { hasText: "Ben Ong" }).waitFor();
+  await page.reload();
+  await page.locator("#conversation-title", { hasText: "Ben Ong" }).waitFor();
+  assert.match(await title(), /Ben Ong/);
+
+  // A link from the CRM's contact page, in a new tab: the conversation opens by itself.
+  const linked = await page.context().newPage();
+  await linked.goto(`${runner.base}/#/conversations/${id("Carla Mendes")}`);
+  await linked.locator("#conversation-title", { hasText: "Carla Mendes" }).waitFor();
+  await linked.close();
+
+  // An unknown contact (or another organization's): the list, and the address cleared.
+  await page.goto(`${runner.base}/#/conversations/not-a-contact`);
+  await page.locator("#conversation-list li, #contact-list li").first().waitFor();
+  await page.waitForFunction(() => location.hash === "");
+  assert.doesNotMatch(await title(), /not-a-contact/);
+  assertClean(assert, problems, [/404/]);
+});

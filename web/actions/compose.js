@@ -6,13 +6,14 @@
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { SENTENCES } from "../rules.js";
-import { composeKey, composing, PENDING_ID_PREFIX, state, update } from "../state.js";
+import { composeKey, composerAttachments, composing, PENDING_ID_PREFIX, state, update } from "../state.js";
 import { accepted, showPending, withdraw } from "./conversation.js";
+import { draftTyped, flushDrafts } from "./drafts.js";
 
 /** Sends the text and the uploaded attachments; resolves true once the server took them. */
 export async function sendComposition(text) {
   if (!composing(state).usable || state.sending) return false;
-  const ready = state.attachments.filter((a) => a.state === "ready");
+  const ready = composerAttachments(state).filter((a) => a.state === "ready");
   if (!text.trim() && !ready.length) {
     toast(SENTENCES.noContent);
     return false;
@@ -33,6 +34,12 @@ export async function sendComposition(text) {
     withdraw(pendingId);
     accepted(answer.messages);
     update({ compose: null, attachments: state.attachments.filter((a) => !ready.includes(a)) });
+    // Sent: the conversation's draft is emptied, on the server too.
+    draftTyped("");
+    update((s) => {
+      s.draftShown += 1;
+    });
+    flushDrafts();
     return true;
   } catch (e) {
     withdraw(pendingId);

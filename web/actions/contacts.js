@@ -4,14 +4,19 @@ import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { state, update } from "../state.js";
 
+// The newest request for the list: an answer to an older one (another search, another user,
+// a page asked for before a new search) is dropped. Opening a conversation does not drop it.
+let listRequest = 0;
+
 export async function loadContacts(reset) {
-  const generation = state.generation;
+  listRequest += 1;
+  const request = listRequest;
   const params = new URLSearchParams();
   if (state.search) params.set("q", state.search);
   if (!reset && state.contactsCursor) params.set("cursor", state.contactsCursor);
   try {
     const page = await call("GET", `/whatsapp/contacts?${params}`);
-    if (generation !== state.generation) return;
+    if (request !== listRequest) return;
     update({ contacts: reset ? page.contacts : state.contacts.concat(page.contacts), contactsCursor: page.next_cursor });
   } catch (e) {
     toast(e.message);

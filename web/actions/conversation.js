@@ -9,11 +9,13 @@
 // it back to 60 s. An idle tab thus polls about 8 times an hour instead of 60
 // (docs/benchmarks.md, "Idle open tab").
 
+import { addressedContactId, clearAddress, showAddress } from "../address.js";
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { SENTENCES } from "../rules.js";
 import { config, isPending, keepNewest, state, update } from "../state.js";
 import { dropContact, loadContacts } from "./contacts.js";
+import { flushDrafts, openDraft } from "./drafts.js";
 import { applyConversationEvent, dropConversation, loadInbox, scheduleInboxPoll, updateRowContact } from "./inbox.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
@@ -25,8 +27,16 @@ let pollFailures = 0;
 // The next safety-net poll's delay while push is up.
 let safetyMs = SAFETY_POLL_MS();
 
-export function selectContact(contact) {
+/**
+ * Opens a contact's conversation (null: none). `fromAddress`: the address named it (a load,
+ * Back or Forward, a link), so the address stays as it is; else the conversation's address is
+ * shown.
+ */
+export function selectContact(contact, { fromAddress = false } = {}) {
+  if (contact && !fromAddress) showAddress(contact.contact_id);
   clearTimeout(pollTimer);
+  // What was typed in the conversation being left is saved with it, now.
+  flushDrafts();
   update((s) => {
     s.contact = contact;
     const row = contact && s.inbox.get(contact.contact_id);
@@ -43,7 +53,9 @@ export function selectContact(contact) {
     s.templateValues = {};
     s.generation += 1;
   });
-  if (contact) loadConversation();
+  if (!contact) return;
+  openDraft(contact.contact_id);
+  loadConversation();
 }
 
 async function loadConversation() {
@@ -55,10 +67,30 @@ async function loadConversation() {
     applyPage(page, false, { before: page.next_before, conversationError: "" });
   } catch (e) {
     if (generation !== state.generation) return;
+    // An address naming a contact that is not the organization's (or no longer): the list.
+    if (e.status === 404 && !contact.name) {
+      clearAddress();
+      return selectContact(null);
+    }
     if (e.status === 404) return contactGone(contact.contact_id);
     update({ conversationError: e.message });
   }
   schedulePoll();
+}
+
+/** The contact as the page knows it (an inbox row, the picker), else only its id. */
+function knownContact(contactId) {
+  const row = state.inbox.get(contactId);
+  if (row && row.contact) return row.contact;
+  return state.contacts.find((c) => c.contact_id === contactId) || { contact_id: contactId, name: "" };
+}
+
+/** Opens what the address names (the page loaded, Back or Forward, a link followed). */
+export function openAddressed() {
+  const id = addressedContactId();
+  const open = state.contact && state.contact.contact_id;
+  if (id === open) return;
+  selectContact(id ? knownContact(id) : null, { fromAddress: true });
 }
 
 // The CRM deleted the contact (the API no longer knows it): its conversation is erased on the
@@ -104,6 +136,10 @@ function applyPage(page, news, extra = {}) {
     if (page.next_after) s.after = page.next_after;
     if (page.window) s.windowOpen = page.window.open;
     if (page.contact) s.contactState = page.contact;
+    // Opened from its address alone: the conversation's answer names the contact.
+    if (page.contact && s.contact && !s.contact.name && page.contact.contact_id === s.contact.contact_id) {
+      s.contact = { ...s.contact, ...page.contact };
+    }
     Object.assign(s, extra);
   });
   if (page.contact) updateRowContact(page.contact);

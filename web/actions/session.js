@@ -1,12 +1,14 @@
 // Who is signed in and what their organization may do: the demo users (local runner), the
 // token, the channel status, and the live connection (push) for the organization.
 
+import { clearAddress } from "../address.js";
 import { apiUrl, authorize, call } from "../api.js";
 import { openLive } from "../live.js";
 import { config, state, update } from "../state.js";
 import { loadContacts } from "./contacts.js";
 import { loadInbox } from "./inbox.js";
 import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
+import { forgetDrafts } from "./drafts.js";
 import { loadTemplates } from "./templates.js";
 
 let connection = null;
@@ -44,6 +46,10 @@ export function signInToken() {
 }
 
 export function switchUser(token) {
+  // The previous user's drafts are saved under their own token first, and their
+  // conversation's address goes (it names a contact of their organization).
+  if (state.token) clearAddress();
+  forgetDrafts();
   authorize(token);
   const org = state.organizations.find((o) => o.token === token);
   update((s) => {

@@ -1,26 +1,31 @@
 // Attachments being prepared: checked against WhatsApp's rules, uploaded straight to storage
-// through a presigned PUT (with progress), kept until sent or removed.
+// through a presigned PUT (with progress), kept with their conversation's draft until sent or
+// removed.
 
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { checkFile } from "../rules.js";
 import { state, update } from "../state.js";
+import { draftChanged } from "./drafts.js";
 
 const changed = () => update({ attachments: [...state.attachments] });
 
 export function removeAttachment(entry) {
   if (entry.xhr) entry.xhr.abort();
   update({ attachments: state.attachments.filter((a) => a !== entry) });
+  draftChanged(entry.contactId);
 }
 
 export function addFiles(files) {
+  if (!state.contact) return;
+  const contactId = state.contact.contact_id;
   for (const file of files) {
     const check = checkFile(file);
     if (check.error) {
       toast(`${file.name}: ${check.error}`);
       continue;
     }
-    const entry = { file, type: check.type, state: "uploading", progress: 0 };
+    const entry = { contactId, file, name: file.name, size: file.size, type: check.type, state: "uploading", progress: 0 };
     update({ attachments: [...state.attachments, entry] });
     upload(entry);
   }
@@ -53,5 +58,7 @@ async function upload(entry) {
     entry.state = "error";
     entry.error = e.message;
   }
-  if (state.attachments.includes(entry)) changed();
+  if (!state.attachments.includes(entry)) return;
+  changed();
+  if (entry.state === "ready") draftChanged(entry.contactId);
 }

@@ -17,8 +17,13 @@
 //!   shows "typing…" to the contact (`indicator`: at most every 20 s, never an error). 404
 //!   for a contact that is not the organization's; else 200 with what became of it.
 //!
-//! Layout: `indicator` — the typing indicator and read receipts (Twilio's Indicators API).
+//! - `GET`/`PUT`/`DELETE /whatsapp/conversations/{contact_id}/draft`: the calling agent's
+//!   draft in the conversation (`draft`).
+//!
+//! Layout: `indicator` — the typing indicator and read receipts (Twilio's Indicators API);
+//! `draft` — agents' drafts.
 
+mod draft;
 mod indicator;
 
 pub use indicator::{INDICATOR_EVERY, Indicator, READ_RECEIPT_MAX_AGE};
@@ -79,6 +84,11 @@ impl<P: Ports> HttpRoutes for InboxApi<P> {
             "GET /whatsapp/conversations" => self.list(&org, event).await,
             "POST /whatsapp/conversations/{contact_id}/read" => self.read(&org, event).await,
             "POST /whatsapp/conversations/{contact_id}/typing" => self.typing(&org, event).await,
+            "GET /whatsapp/conversations/{contact_id}/draft" => self.get_draft(&org, event).await,
+            "PUT /whatsapp/conversations/{contact_id}/draft" => self.put_draft(&org, event).await,
+            "DELETE /whatsapp/conversations/{contact_id}/draft" => {
+                self.delete_draft(&org, event).await
+            }
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }

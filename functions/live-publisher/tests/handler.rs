@@ -189,6 +189,12 @@ async fn every_visible_change_is_published_once_on_its_organizations_channel() {
         "item_key": {"S": "acme#IDEM#5d9b1d1e-2f0c-4c56-9b8e-5c1f3c7e9a10"},
         "version": {"N": "1"}
     });
+    // An agent's draft: theirs alone, never pushed to anyone.
+    let draft_item = json!({
+        "item_key": {"S": "acme#DRAFT#c1"},
+        "organization_id": {"S": "acme"},
+        "agent:ana": {"M": {"kind": {"S": "message"}, "text": {"S": "private draft"}, "attachments": {"L": []}, "updated_at": {"S": "2026-12-06T09:00:00Z"}}}
+    });
     let globex = message(
         "globex",
         "01KBJ6Q2W3X4Y5Z6A7B8C9D0KM",
@@ -206,6 +212,7 @@ async fn every_visible_change_is_published_once_on_its_organizations_channel() {
             message_record(4, "INSERT", None, sid_item),
             message_record(5, "INSERT", None, idem_item),
             message_record(6, "INSERT", None, unknown_sender),
+            message_record(11, "INSERT", None, draft_item),
             // The CRM edits a field the page does not show: nothing; the contact opts out: told.
             record(
                 7,
@@ -262,6 +269,7 @@ async fn every_visible_change_is_published_once_on_its_organizations_channel() {
         "claim_until",
         "item_key",
         "conversation\"",
+        "private draft",
     ] {
         assert!(!text.contains(internal), "{internal} leaked: {text}");
     }

@@ -53,8 +53,7 @@ impl<P: Ports> SendApi<P> {
     }
 }
 
-/// At most this many attachments in one send.
-pub const MAX_ATTACHMENTS: usize = 10;
+pub use shared::domain::MAX_ATTACHMENTS;
 
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

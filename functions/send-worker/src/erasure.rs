@@ -13,7 +13,8 @@ use shared::domain::{
     ContactId, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, Message, MessageId, SendJob,
 };
 use shared::ports::{
-    ContactStore, ConversationStore, Erasure, MediaStore, MessageStore, PortError, Ports, SendQueue,
+    ContactStore, ConversationStore, DraftStore, Erasure, MediaStore, MessageStore, PortError,
+    Ports, SendQueue,
 };
 
 use crate::{JobOutcome, SendWorker};
@@ -86,6 +87,9 @@ impl<P: Ports> SendWorker<P> {
             // leaves the inbox now, and again after the final sweep, for a row a late status
             // callback wrote meanwhile.
             self.ports.messages().forget(org, contact).await?;
+            // Agents' drafts of the conversation go with it (again after the final sweep,
+            // for a draft a tab saved meanwhile).
+            self.ports.messages().erase_drafts(org, contact).await?;
         }
         if let Some((next, delay)) = next {
             self.ports.queue().enqueue(&next, delay).await?;

@@ -36,6 +36,8 @@ pub enum ApiError {
     AttachmentRejected(crate::domain::MediaRejection),
     #[error("{0}")]
     Forbidden(&'static str),
+    #[error("This needs a signed-in agent: the token names none (no `sub` claim).")]
+    AgentRequired,
     #[error("{0}")]
     NotSupported(&'static str),
     #[error("{}", sentences::INVALID_CONFIGURATION)]
@@ -68,7 +70,7 @@ impl ApiError {
             | ApiError::NoContent
             | ApiError::TextTooLong
             | ApiError::InvalidIdempotencyKey(_) => 400,
-            ApiError::Forbidden(_) => 403,
+            ApiError::Forbidden(_) | ApiError::AgentRequired => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::NotConfigured | ApiError::InvalidConfiguration | ApiError::SendInProgress => {
@@ -105,6 +107,7 @@ impl ApiError {
             ApiError::OutsideWindow => "outside_24h_window",
             ApiError::AttachmentRejected(_) => "attachment_rejected",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::AgentRequired => "agent_required",
             ApiError::NotSupported(_) => "not_supported",
             ApiError::InvalidConfiguration => "whatsapp_invalid_configuration",
             ApiError::TemplateNotFound => "template_not_found",

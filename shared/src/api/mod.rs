@@ -12,7 +12,7 @@ pub use aws_lambda_events::encodings::Body as LambdaBody;
 pub use error::ApiError;
 pub use event::{GatewayRequest, gateway_event};
 pub use request::{
-    body_bytes, header, json_body, organization_id, path_parameter, query, query_limit,
+    agent_id, body_bytes, header, json_body, organization_id, path_parameter, query, query_limit,
     query_value, route_key,
 };
 pub use response::{json_response, twiml_response};

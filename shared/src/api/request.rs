@@ -27,6 +27,20 @@ pub fn organization_id(
         .ok_or(ApiError::Unauthorized)
 }
 
+/// The agent making the request: the verified token's `sub` (API Gateway's JWT authorizer
+/// checked it). A token without one (a machine client) gets 403 `agent_required` where a
+/// route keeps something per agent.
+pub fn agent_id(event: &ApiGatewayV2httpRequest) -> Result<crate::domain::AgentId, ApiError> {
+    event
+        .request_context
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .and_then(|jwt| jwt.claims.get("sub"))
+        .and_then(|sub| crate::domain::AgentId::parse(sub))
+        .ok_or(ApiError::AgentRequired)
+}
+
 /// The matched route, `"GET /whatsapp/contacts"`: what API Gateway reports, or (for events
 /// without one) the method and path.
 pub fn route_key(event: &ApiGatewayV2httpRequest) -> String {

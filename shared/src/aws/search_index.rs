@@ -314,7 +314,8 @@ impl DynamoSearchIndex {
     }
 
     /// A page of the eligible contacts an entry finds, in the order of the term each is found
-    /// by first; the cursor is the last term read.
+    /// by first; the cursor is the last term read. An entry with two prefixes (digits also
+    /// looked up as typed) reads their ranges one after the other, in the index's order.
     pub async fn search(
         &self,
         org: &OrganizationId,
@@ -322,24 +323,53 @@ impl DynamoSearchIndex {
         cursor: Option<&str>,
         limit: usize,
     ) -> PortResult<Page<Contact>> {
-        let prefix = query.term_prefix();
-        let mut start = cursor.map(decode_cursor).transpose()?;
-        // A cursor is a position among the terms of this prefix (DynamoDB refuses a start
-        // key outside the key condition): one before them all starts at the first, one past
-        // them all is the end, as the memory store reads it.
-        if let Some(after) = start.as_ref().filter(|a| !a.starts_with(&prefix)) {
-            if *after > prefix {
-                return Ok(Page {
-                    items: vec![],
-                    next_cursor: None,
-                });
+        let cursor = cursor.map(decode_cursor).transpose()?;
+        let mut found = Found {
+            contacts: Vec::with_capacity(limit),
+            seen: HashSet::new(),
+            last_read: None,
+            more: false,
+        };
+        let prefixes = query.term_prefixes();
+        for (i, prefix) in prefixes.iter().enumerate() {
+            // A cursor is a position among the terms: one before a range starts it at its
+            // first term, one inside it after that term, one past it skips it (DynamoDB
+            // refuses a start key outside the key condition).
+            let start = match &cursor {
+                Some(after) if after.starts_with(prefix.as_str()) => Some(after.clone()),
+                Some(after) if after > prefix => continue,
+                _ => None,
+            };
+            self.read_range(org, query, prefix, start, limit, &mut found)
+                .await?;
+            if found.contacts.len() == limit {
+                // A full page: the next range may hold more, from where this one stopped.
+                found.more |= i + 1 < prefixes.len();
+                break;
             }
-            start = None;
         }
-        let mut found: Vec<Contact> = Vec::with_capacity(limit);
-        let mut seen = HashSet::new();
-        let mut last_read: Option<String> = None;
-        let mut more = true;
+        Ok(Page {
+            next_cursor: if found.more {
+                found.last_read.map(|k| encode_cursor(&k))
+            } else {
+                None
+            },
+            items: found.contacts,
+        })
+    }
+
+    /// Reads the terms of one prefix from `start` into `found` until the page is full or the
+    /// range ends (at most `SEARCH_ROUNDS` Queries: words after the first may filter out
+    /// what one read).
+    async fn read_range(
+        &self,
+        org: &OrganizationId,
+        query: &SearchQuery,
+        prefix: &str,
+        mut start: Option<String>,
+        limit: usize,
+        found: &mut Found,
+    ) -> PortResult<()> {
         for _ in 0..SEARCH_ROUNDS {
             let mut request = self
                 .client
@@ -347,8 +377,8 @@ impl DynamoSearchIndex {
                 .table_name(&self.table)
                 .key_condition_expression("organization_id = :o AND begins_with(term_key, :p)")
                 .expression_attribute_values(":o", s(org.as_str()))
-                .expression_attribute_values(":p", s(prefix.clone()))
-                .limit((limit - found.len()).max(1) as i32 + 1);
+                .expression_attribute_values(":p", s(prefix))
+                .limit((limit - found.contacts.len()).max(1) as i32 + 1);
             if let Some(after) = start.take() {
                 request = request
                     .exclusive_start_key("organization_id", s(org.as_str()))
@@ -359,39 +389,42 @@ impl DynamoSearchIndex {
                 .await
                 .map_err(|e| unavailable("Query search terms", e.into_service_error()))?;
             let items = out.items.unwrap_or_default();
-            more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+            found.more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
             for item in &items {
-                if found.len() == limit {
+                if found.contacts.len() == limit {
                     // One more than the page: there is a next page, from the last one shown.
-                    more = true;
+                    found.more = true;
                     break;
                 }
-                last_read = item.get("term_key").and_then(|v| v.as_s().ok()).cloned();
+                found.last_read = item.get("term_key").and_then(|v| v.as_s().ok()).cloned();
                 let Some(contact) = listed(org, item) else {
                     continue;
                 };
                 // A contact with several matching terms (a name word and an email that both
                 // start with the entry) is returned at its first one only, so no later
                 // page repeats it.
-                if found_at(&contact, query) == last_read && seen.insert(contact.contact_id.clone())
+                if found_at(&contact, query) == found.last_read
+                    && found.seen.insert(contact.contact_id.clone())
                 {
-                    found.push(contact);
+                    found.contacts.push(contact);
                 }
             }
-            if found.len() == limit || !more {
-                break;
+            if found.contacts.len() == limit || !found.more {
+                return Ok(());
             }
-            start = last_read.clone();
+            start = found.last_read.clone();
         }
-        Ok(Page {
-            items: found,
-            next_cursor: if more {
-                last_read.map(|k| encode_cursor(&k))
-            } else {
-                None
-            },
-        })
+        Ok(())
     }
+}
+
+/// What a search has found so far: the page, the contacts on it, the last term read and
+/// whether the index has more after it.
+struct Found {
+    contacts: Vec<Contact>,
+    seen: HashSet<ContactId>,
+    last_read: Option<String>,
+    more: bool,
 }
 
 impl crate::ports::ContactSearchIndex for DynamoSearchIndex {

@@ -3,6 +3,7 @@
 mod contact;
 mod conversation;
 mod details;
+mod draft;
 mod ids;
 mod media;
 mod message;
@@ -22,6 +23,7 @@ pub use conversation::{ConversationSummary, LastMessage, PREVIEW_CHARS, preview}
 pub use details::{
     ButtonReply, InboundDetails, Location, Referral, ReplyTo, WhatsAppUser, is_whatsapp_user_id,
 };
+pub use draft::{AgentId, Draft, DraftAttachment, DraftKind, DraftRejection};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
     MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,
@@ -46,3 +48,6 @@ pub use window::{ConversationWindow, WINDOW_HOURS, conversation_window};
 
 /// Longest free-form text Twilio accepts in one WhatsApp message body.
 pub const MAX_TEXT_CHARS: usize = 1600;
+
+/// At most this many attachments in one send (each becomes a message of its own).
+pub const MAX_ATTACHMENTS: usize = 10;

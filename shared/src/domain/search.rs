@@ -23,8 +23,14 @@ pub enum SearchQuery {
     /// Terms starting with the first word; every other word must start a word of the name
     /// or the email of what is found.
     Text { first: String, rest: Vec<String> },
-    /// Phone digits (spaces, `+`, `-`, `(`, `)`, `.` ignored; a leading trunk `0` dropped).
-    Digits(String),
+    /// Phone digits (spaces, `+`, `-`, `(`, `)`, `.` ignored), without leading zeros (a
+    /// national number's trunk `0`): `digits`. An entry that starts with `0` and has at least
+    /// four digits is also looked up as typed (`typed`): the last digits of a number may
+    /// start with 0 (`0123` of `+14155550123`).
+    Digits {
+        digits: Option<String>,
+        typed: Option<String>,
+    },
 }
 
 impl SearchQuery {
@@ -36,9 +42,13 @@ impl SearchQuery {
             .filter(|c| !matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
             .map(|c| c.is_ascii_digit().then_some(c))
             .collect();
-        if let Some(digits) = digits.filter(|d| !d.is_empty()) {
-            let digits = digits.trim_start_matches('0');
-            return (!digits.is_empty()).then(|| SearchQuery::Digits(digits.to_owned()));
+        if let Some(entered) = digits.filter(|d| !d.is_empty()) {
+            let stripped = entered.trim_start_matches('0');
+            let digits = (!stripped.is_empty()).then(|| stripped.to_owned());
+            let typed = (stripped.len() < entered.len() && entered.len() >= MIN_DIGITS_ENDING)
+                .then_some(entered.clone());
+            return (digits.is_some() || typed.is_some())
+                .then_some(SearchQuery::Digits { digits, typed });
         }
         let mut words = entry
             .split_whitespace()
@@ -52,11 +62,17 @@ impl SearchQuery {
         Some(SearchQuery::Text { first, rest: all })
     }
 
-    /// The prefix of the index terms to read.
-    pub fn term_prefix(&self) -> String {
+    /// The prefixes of the index terms to read, in the index's order (one, or two for
+    /// digits also looked up as typed: `d#0…` sorts before any other digits), so their
+    /// ranges read one after the other are one ordered list.
+    pub fn term_prefixes(&self) -> Vec<String> {
         match self {
-            SearchQuery::Text { first, .. } => format!("t#{first}"),
-            SearchQuery::Digits(digits) => format!("d#{digits}"),
+            SearchQuery::Text { first, .. } => vec![format!("t#{first}")],
+            SearchQuery::Digits { digits, typed } => typed
+                .iter()
+                .chain(digits)
+                .map(|d| format!("d#{d}"))
+                .collect(),
         }
     }
 
@@ -133,10 +149,10 @@ fn digit_terms(phone: &PhoneNumber) -> impl Iterator<Item = String> + '_ {
 /// with the looked-up prefix, if it matches the rest of the entry too. A contact found by
 /// several terms is returned at this one only.
 pub fn found_at(contact: &Contact, query: &SearchQuery) -> Option<String> {
-    let prefix = query.term_prefix();
+    let prefixes = query.term_prefixes();
     let key = contact_terms(contact)
         .iter()
-        .filter(|t| t.starts_with(&prefix))
+        .filter(|t| prefixes.iter().any(|p| t.starts_with(p.as_str())))
         .map(|t| index_key(t, contact.contact_id.as_str()))
         .min()?;
     query
@@ -165,9 +181,7 @@ mod tests {
         let Some(query) = SearchQuery::parse(entry) else {
             return false;
         };
-        let prefix = query.term_prefix();
-        contact_terms(c).iter().any(|t| t.starts_with(&prefix))
-            && query.matches_rest(&c.name, c.email.as_deref())
+        found_at(c, &query).is_some()
     }
 
     #[test]
@@ -265,9 +279,45 @@ mod tests {
             }
         );
         assert_eq!(
-            SearchQuery::parse("+60 12").unwrap().term_prefix(),
-            "d#6012"
+            SearchQuery::parse("+60 12").unwrap().term_prefixes(),
+            ["d#6012"]
         );
         assert_eq!(SearchQuery::parse("000"), None);
+    }
+
+    #[test]
+    fn an_entry_with_a_leading_zero_is_looked_up_as_typed_and_without_it() {
+        let prefixes = |entry: &str| SearchQuery::parse(entry).map(|q| q.term_prefixes());
+        assert_eq!(
+            prefixes("0123"),
+            Some(vec!["d#0123".into(), "d#123".into()])
+        );
+        assert_eq!(
+            prefixes("012 3456"),
+            Some(vec!["d#0123456".into(), "d#123456".into()])
+        );
+        assert_eq!(
+            prefixes("0060 12"),
+            Some(vec!["d#006012".into(), "d#6012".into()])
+        );
+        // Under four digits as typed: no ending is that short, only the number's start.
+        assert_eq!(prefixes("012"), Some(vec!["d#12".into()]));
+        assert_eq!(prefixes("0000"), Some(vec!["d#0000".into()]));
+        assert_eq!(prefixes("6789"), Some(vec!["d#6789".into()]));
+        // The last digits of a number that ends in 0123 find it, and only it.
+        let dev = contact("org-a", "c4", "Dev Patel", "+14155550123");
+        let query = SearchQuery::parse("0123").unwrap();
+        assert_eq!(found_at(&dev, &query), Some("d#0123#c4".into()));
+        assert_eq!(found_at(&aisha(), &query), Some("d#0123456789#c1".into()));
+        assert_eq!(
+            found_at(&aisha(), &SearchQuery::parse("0789").unwrap()),
+            None
+        );
+        // A national number as dialled in the UK, 07911 123456: found without its trunk 0.
+        let carla = contact("org-a", "c3", "Carla Mendes", "+447911123456");
+        assert_eq!(
+            found_at(&carla, &SearchQuery::parse("07911 123").unwrap()),
+            Some("d#7911123456#c3".into())
+        );
     }
 }

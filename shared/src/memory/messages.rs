@@ -32,6 +32,11 @@ pub(super) struct State {
     pub(super) summaries: HashMap<(OrganizationId, ContactId), crate::domain::ConversationSummary>,
     /// When each conversation's typing indicator turn was last taken.
     pub(super) indicator_turns: HashMap<(OrganizationId, ContactId), DateTime<Utc>>,
+    /// Agents' drafts, per conversation (`drafts`).
+    pub(super) drafts: HashMap<
+        (OrganizationId, ContactId),
+        BTreeMap<crate::domain::AgentId, crate::domain::Draft>,
+    >,
 }
 
 #[derive(Clone, Default)]
@@ -52,7 +57,8 @@ impl MemoryMessages {
     }
 
     /// How many items the store keeps of an organization beside its messages: sids held,
-    /// inbound markers done, claims and idempotency records (erasure tests).
+    /// inbound markers done, claims, idempotency records and conversations' drafts (erasure
+    /// tests).
     pub fn side_items(&self, org: &OrganizationId) -> usize {
         lock(&self.state)
             .map(|s| {
@@ -61,6 +67,7 @@ impl MemoryMessages {
                     + s.effects_done.iter().filter(|(o, _)| o == org).count()
                     + s.claims.keys().filter(|(o, _)| o == org).count()
                     + s.idempotent_sends.keys().filter(|(o, _)| o == org).count()
+                    + s.drafts.keys().filter(|(o, _)| o == org).count()
             })
             .unwrap_or(0)
     }
@@ -525,6 +532,11 @@ mod tests {
     #[tokio::test]
     async fn a_twilio_sid_is_held_by_one_message() {
         contract::a_twilio_sid_is_held_by_one_message(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn drafts_are_per_agent_and_conversation() {
+        contract::drafts_are_per_agent_and_conversation(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 mod contacts;
 mod conversations;
 mod credentials;
+mod drafts;
 mod faults;
 mod feed;
 mod inbound;

@@ -8,6 +8,7 @@
 //! - `contacts`: `ContactStore`, `ContactSearchIndex`;
 //! - `messages`: `MessageStore` and what it answers (queries, pages, claims, idempotent sends);
 //! - `conversations`: `ConversationStore`, the inbox's summaries;
+//! - `drafts`: `DraftStore`, agents' drafts per conversation;
 //! - `media`: `MediaStore`, media keys, presigned requests;
 //! - `whatsapp`: `WhatsAppSender`, implemented by `twilio::TwilioClient`;
 //! - `paging`: `Page` and the opaque cursor codec;
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 mod contacts;
 mod conversations;
+mod drafts;
 mod media;
 mod messages;
 mod paging;
@@ -25,6 +27,7 @@ mod whatsapp;
 
 pub use contacts::{ContactSearchIndex, ContactStore};
 pub use conversations::{ConversationStore, InboxCursor};
+pub use drafts::DraftStore;
 pub use media::*;
 pub use messages::*;
 pub use paging::{Page, contact_page, decode_cursor, encode_cursor};
@@ -78,7 +81,7 @@ pub trait SendQueue: Clone + Send + Sync + 'static {
 /// generic over one `P: Ports` and builds nothing itself.
 pub trait Ports: Clone + Send + Sync + 'static {
     type Contacts: ContactStore;
-    type Messages: MessageStore + ConversationStore;
+    type Messages: MessageStore + ConversationStore + DraftStore;
     type Credentials: CredentialStore;
     type Queue: SendQueue;
     type Media: MediaStore;

@@ -1,6 +1,7 @@
 //! Handler tests: in-memory ports, API Gateway events shaped like the real ones.
-//! `indicator`: the typing indicator and read receipts.
+//! `indicator`: the typing indicator and read receipts; `draft`: agents' drafts.
 
+mod draft;
 mod indicator;
 
 use std::collections::HashMap;

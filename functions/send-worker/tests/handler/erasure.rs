@@ -3,9 +3,10 @@
 
 use super::*;
 use shared::domain::{
-    Attachment, ERASURE_FINAL_SWEEP_DELAY, JobKind, OrganizationId, OutboundPart, PhoneNumber,
+    AgentId, Attachment, Draft, DraftKind, ERASURE_FINAL_SWEEP_DELAY, JobKind, OrganizationId,
+    OutboundPart, PhoneNumber,
 };
-use shared::ports::{ContactStore, ConversationStore, SendQueue};
+use shared::ports::{ContactStore, ConversationStore, DraftStore, SendQueue};
 
 fn cid(id: &str) -> ContactId {
     ContactId::parse(id).unwrap()
@@ -117,6 +118,26 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
         .into_iter()
         .filter(|k| !k.contains("/c1-") || k.starts_with("org-b/"))
         .collect();
+    // Agents' drafts: c1's go with it, the others' stay.
+    let agent = |sub: &str| AgentId::parse(sub).unwrap();
+    let typed = Draft {
+        kind: DraftKind::Message,
+        text: "unsent".into(),
+        attachments: vec![],
+        updated_at: Utc::now(),
+    };
+    for (o, c, sub) in [
+        ("org-a", "c1", "ana"),
+        ("org-a", "c1", "ben"),
+        ("org-a", "c2", "ana"),
+        ("org-b", "c1", "ana"),
+    ] {
+        w.ports
+            .messages
+            .save_draft(&org(o), &cid(c), &agent(sub), &typed)
+            .await
+            .unwrap();
+    }
     let side_before_b = w.ports.messages.side_items(&org("org-b"));
     w.ports.queue.drain();
 
@@ -178,8 +199,23 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
         others_keys,
         "only the contact's files went"
     );
-    // What is kept beside messages: the twin's inbound marker (sid held, effects state) only.
-    assert_eq!(w.ports.messages.side_items(&org("org-a")), 2);
+    // What is kept beside messages: the twin's inbound marker (sid held, effects state) and
+    // c2's drafts only.
+    assert_eq!(w.ports.messages.side_items(&org("org-a")), 3);
+    let draft = |o: &'static str, c: &'static str, sub: &'static str| {
+        let w = &w;
+        async move {
+            w.ports
+                .messages
+                .draft(&org(o), &cid(c), &AgentId::parse(sub).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(draft("org-a", "c1", "ana").await, None);
+    assert_eq!(draft("org-a", "c1", "ben").await, None);
+    assert_eq!(draft("org-a", "c2", "ana").await, Some(typed.clone()));
+    assert_eq!(draft("org-b", "c1", "ana").await, Some(typed));
     assert_eq!(w.ports.messages.side_items(&org("org-b")), side_before_b);
     let org_a = org("org-a");
     assert_eq!(

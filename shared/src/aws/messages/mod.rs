@@ -9,11 +9,13 @@
 //! Twilio sids a message holds), `inbound` (de-duplication markers), `deferred_count` (an
 //! inbound message counted after a contended webhook answered), `claims`
 //! (one worker at a time), `idempotency` (`Idempotency-Key` records), `erasure` (a deleted
-//! contact's messages), `conversations` (the inbox's summaries, written with the messages).
+//! contact's messages), `conversations` (the inbox's summaries, written with the messages),
+//! `drafts` (agents' drafts per conversation).
 
 mod claims;
 mod conversations;
 mod deferred_count;
+mod drafts;
 mod erasure;
 mod idempotency;
 mod inbound;

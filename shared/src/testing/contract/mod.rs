@@ -2,11 +2,13 @@
 //! in-memory store (`shared`'s own tests) and DynamoDB (the emulator tests), so the two
 //! cannot drift apart. Here: conversations and pages; one file per other concern.
 
+mod drafts;
 mod inbound;
 mod retention;
 mod sends;
 mod statuses;
 
+pub use drafts::*;
 pub use inbound::*;
 pub use retention::*;
 pub use sends::*;

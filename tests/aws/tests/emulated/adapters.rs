@@ -736,6 +736,12 @@ async fn a_twilio_sid_is_held_by_one_message() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn drafts_are_per_agent_and_conversation() {
+    contract::drafts_are_per_agent_and_conversation(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_message_holds_one_twilio_sid() {
     contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
 }
@@ -1050,6 +1056,31 @@ async fn the_search_index_follows_contacts_and_answers_by_prefix() {
         let page = index.search(&acme, &search(entry), None, 10).await.unwrap();
         assert_eq!(names(&page), ["Aisha Rahman"], "{entry}");
     }
+    // Last digits that start with 0: looked up as typed (Dev's number ends in 0123) and
+    // without the 0 (Aisha's national number, 0123…), the typed range first; page by page
+    // across the two ranges, nothing repeated or skipped.
+    let dev = contact("acme", "c4", "Dev Patel", "+14155550123");
+    index.apply_change(None, Some(&dev)).await.unwrap();
+    let page = index
+        .search(&acme, &search("0123"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(names(&page), ["Dev Patel", "Aiko Tan", "Aisha Rahman"]);
+    let mut paged = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..5 {
+        let page = index
+            .search(&acme, &search("0123"), cursor.as_deref(), 1)
+            .await
+            .unwrap();
+        paged.extend(names(&page));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, ["Dev Patel", "Aiko Tan", "Aisha Rahman"]);
+    index.apply_change(Some(&dev), None).await.unwrap();
 
     // Aisha opts out: her terms go; a rename moves Aiko's.
     let mut stopped = aisha.clone();

@@ -571,10 +571,17 @@ fn grants(t: &Value, function: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A YAML list of strings, as its strings (none when it is not a list).
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_sequence()
+        .map(|seq| seq.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 /// The inbox writes read markers and typing indicator turns, never a message, a `SID#`
 /// marker or an idempotency record: its only write is a PutItem limited to those keys.
 #[test]
-fn the_inbox_writes_only_summaries_and_indicator_turns() {
+fn the_inbox_writes_only_summaries_indicator_turns_and_drafts() {
     let t = template();
     let statements: Vec<Value> = t["Resources"]["InboxFunction"]["Properties"]["Policies"]
         .as_sequence()
@@ -582,7 +589,7 @@ fn the_inbox_writes_only_summaries_and_indicator_turns() {
         .iter()
         .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
         .collect();
-    let writes: Vec<&Value> = statements
+    let writes: Vec<(Vec<&str>, Vec<&str>)> = statements
         .iter()
         .filter(|s| {
             s["Action"].as_sequence().unwrap().iter().any(|a| {
@@ -593,20 +600,21 @@ fn the_inbox_writes_only_summaries_and_indicator_turns() {
                         .any(|w| a.contains(w))
             })
         })
+        .map(|s| {
+            (
+                strings(&s["Action"]),
+                strings(&s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]),
+            )
+        })
         .collect();
-    assert_eq!(writes.len(), 1, "{writes:?}");
+    // Each write is held to its items' keys: never a message, a `SID#` marker or a record.
     assert_eq!(
-        writes[0]["Action"].as_sequence().unwrap(),
-        &[Value::from("dynamodb:PutItem")]
+        writes,
+        [
+            (vec!["dynamodb:PutItem"], vec!["*#CONV#*", "*#IND#*"]),
+            (vec!["dynamodb:UpdateItem"], vec!["*#DRAFT#*"]),
+        ]
     );
-    let leading: Vec<&str> =
-        writes[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
-            .as_sequence()
-            .unwrap()
-            .iter()
-            .map(|k| k.as_str().unwrap())
-            .collect();
-    assert_eq!(leading, ["*#CONV#*", "*#IND#*"]);
 }
 
 /// On real S3 a HeadObject or GetObject of a missing key answers 404 only with

@@ -99,34 +99,27 @@ step "a burst of 50 webhooks to one conversation, transactions in flight (a fres
   cargo test --workspace --locked --test emulated contention -- --ignored --nocapture 2>&1 \
     | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 )
+step "fault-injection run: in process (store failures, stopped workers) and on the emulator"
+# One after the other, with the machine to themselves: both end when their traffic settles,
+# and the emulator's run, slowed by a build beside it, left sends PENDING at its deadline.
+cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture 2>&1 \
+  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
+cargo test --workspace --locked --test emulated fault_injection -- --ignored --nocapture 2>&1 \
+  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
+cargo build --workspace --locked --quiet --bin local
+
 if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
   # The packaging check: every function cross-built and linked for provided.al2023 on arm64
   # as SAM builds it, with the unoptimized `lambda-check` profile (4 minutes alone instead of
-  # 15; `sam build` and the benchmark build `release`). From here on the steps mostly wait
-  # (moto's one thread, the browser, the runs' pauses): it runs beside them at the lowest CPU
-  # priority, in a target directory of its own (no lock shared with the steps' cargo), and
-  # its result is read at the end. Not earlier: the compile above needs both cores, and the
-  # burst above its timing.
+  # 15; `sam build` and the benchmark build `release`). The steps from here mostly wait (the
+  # runner's answers, the browser): it runs beside them at the lowest CPU priority, in a
+  # target directory of its own (no cargo lock shared), and its result is read at the end.
   step "cargo lambda build --arm64 (the lambda-check profile), in the background at the lowest priority"
   CARGO_TARGET_DIR=target/lambda-build LAMBDA_PROFILE=lambda-check \
     setsid nice -n 19 ./scripts/build-lambdas.sh >"$tmp/lambda.log" 2>&1 &
   lambda=$!
   background+=("$lambda")
 fi
-
-step "fault-injection run: on the emulator, then in process (store failures, stopped workers)"
-cargo test --workspace --locked --test emulated fault_injection -- --ignored --nocapture \
-  >"$tmp/chaos-emulated.log" 2>&1 &
-emulated=$!
-pids+=("$emulated")
-# The runner's binary (the walk-throughs, schemathesis and the browser tests) builds while the
-# emulator's run waits on moto: once that run's cargo has let go of the build directory.
-until grep -q 'Running' "$tmp/chaos-emulated.log" || ! kill -0 "$emulated" 2>/dev/null; do sleep 0.2; done
-cargo build --workspace --locked --quiet --bin local
-wait_for "$emulated" "$tmp/chaos-emulated.log" "the fault-injection run on the emulator"
-grep -v '^{' "$tmp/chaos-emulated.log" | tee -a "$tmp/cargo-test.log"
-cargo test --workspace --locked --test runner fault_injection -- --ignored --nocapture 2>&1 \
-  | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
 
 walkthrough() { # label, extra args for the runner

@@ -83,7 +83,12 @@ test("long contact lists page with Load more", async (t) => {
 });
 
 test("the organization without Twilio shows WhatsApp disabled with its reason", async (t) => {
-  const { page, problems } = await session(t);
+  const { runner, page, problems } = await session(t);
+  // An Acme conversation open, with a reply in it, when the user switches: nothing of it is
+  // asked of the other organization (no read marker for it: that was a 404).
+  await runner.reply("acme", "+60123456789", { body: "Still there?" });
+  await selectContact(page, "Aisha Rahman");
+  await message(page, "Still there?").waitFor();
   const user = page.getByLabel("Demo user");
   assert.deepEqual(
     await user.locator("option").evaluateAll((options) => options.map((o) => o.textContent)),
@@ -101,9 +106,10 @@ test("the organization without Twilio shows WhatsApp disabled with its reason", 
   assert.equal(await page.locator("#send").isDisabled(), true);
   await screenshot(page, "11-whatsapp-not-configured");
 
-  // Back to Acme: enabled again, Acme's contacts.
+  // Back to Acme: enabled again, Acme's contacts (Aisha among the recent conversations).
   await user.selectOption({ label: "agent@acme.example — Acme Trading (WhatsApp configured)" });
-  await listShows(page, ELIGIBLE);
+  await listShows(page, ELIGIBLE.filter((name) => name !== "Aisha Rahman"));
+  await page.locator("#conversation-list li", { hasText: "Aisha Rahman" }).waitFor();
   await page.waitForFunction(() => !document.querySelector("#tab-whatsapp").disabled);
   assert.equal(await page.locator("#channel-status").textContent(), "");
   assert.equal(await page.locator("#tab-whatsapp").getAttribute("title"), "Sending from +14155238886");
@@ -157,6 +163,26 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await page.keyboard.press("Enter");
   await page.locator("#conversation-title", { hasText: "Ben Ong" }).waitFor();
   assert.equal(await page.locator("#contact-c-ben").getAttribute("aria-selected"), "true");
+  // Opening a conversation puts the focus in its composer.
+  await page.waitForFunction(() => document.activeElement.id === "message-text");
+  // Enter with nothing typed does nothing, and says nothing.
+  await page.keyboard.press("Enter");
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator("#toasts .toast").count(), 0);
+
+  // Attach shows its focus (the file input hides behind it).
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "file-input");
+  assert.notEqual(await page.locator("#attach").evaluate((n) => getComputedStyle(n).outlineStyle), "none");
+  // The template picker takes the focus, closes on Escape and gives it back.
+  await page.waitForFunction(() => !document.getElementById("template-toggle").disabled);
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "template-toggle");
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => document.activeElement.id === "template-search");
+  await page.keyboard.press("Escape");
+  await page.locator("#templates").waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement.id), "template-toggle");
 
   await page.locator("#message-text").focus();
   await page.keyboard.type("Typed without a mouse");

@@ -5,7 +5,6 @@
 
 import { call } from "../api.js";
 import { toast } from "../dom.js";
-import { SENTENCES } from "../rules.js";
 import { composeKey, composerAttachments, composing, PENDING_ID_PREFIX, state, update } from "../state.js";
 import { accepted, showPending, withdraw } from "./conversation.js";
 import { draftTyped, flushDrafts } from "./drafts.js";
@@ -14,10 +13,8 @@ import { draftTyped, flushDrafts } from "./drafts.js";
 export async function sendComposition(text) {
   if (!composing(state).usable || state.sending) return false;
   const ready = composerAttachments(state).filter((a) => a.state === "ready");
-  if (!text.trim() && !ready.length) {
-    toast(SENTENCES.noContent);
-    return false;
-  }
+  // Nothing to send (Enter in an empty composer): nothing happens, and nothing to report.
+  if (!text.trim() && !ready.length) return false;
   const pendingId = `${PENDING_ID_PREFIX}${Date.now()}`;
   showPending({
     id: pendingId, direction: "OUTBOUND", message_type: "TEXT", text: text.trim() ? text : null,

@@ -50,6 +50,9 @@ export function switchUser(token) {
   // conversation's address goes (it names a contact of their organization).
   if (state.token) clearAddress();
   forgetDrafts();
+  // The open conversation closes before the new token is in force: nothing of it (a read
+  // marker) may be asked of the new user's organization.
+  selectContact(null);
   authorize(token);
   const org = state.organizations.find((o) => o.token === token);
   update((s) => {
@@ -64,7 +67,6 @@ export function switchUser(token) {
     s.unreadBaseline = new Map();
     s.generation += 1;
   });
-  selectContact(null);
   loadChannel();
   loadContacts(true);
   loadInbox();

@@ -63,6 +63,9 @@ export function mountComposer() {
   let shown = 0;
   subscribe((s) => {
     render(s);
+    // A conversation just opened: the agent writes next, so the composer takes the focus.
+    const opened = s.contact && (!contact || contact.contact_id !== s.contact.contact_id);
+    if (opened && !$("message-text").disabled) $("message-text").focus();
     // Another conversation's draft (or an emptied one): the text area shows it.
     if (shown !== s.draftShown) $("message-text").value = s.draftText;
     shown = s.draftShown;

@@ -133,5 +133,19 @@ export function mountTemplates() {
   $("template-back").addEventListener("click", () => chooseTemplate(null));
   $("template-refresh").addEventListener("click", () => loadTemplates(true));
   $("template-form").addEventListener("submit", send);
-  subscribe((s) => render(s, seen));
+  // Escape closes the picker (when it can close) and gives the focus back to its button.
+  $("templates").addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || $("template-close").hidden) return;
+    event.preventDefault();
+    showTemplates(false);
+    $("template-toggle").focus();
+  });
+  let open = false;
+  subscribe((s) => {
+    render(s, seen);
+    // Opened by the agent: the focus goes into it, on the search field.
+    const nowOpen = !$("templates").hidden;
+    if (nowOpen && !open && s.templatesOpen) $("template-search").focus();
+    open = nowOpen;
+  });
 }

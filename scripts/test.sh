@@ -108,18 +108,6 @@ cargo test --workspace --locked --test emulated fault_injection -- --ignored --n
   | grep -v '^{' | tee -a "$tmp/cargo-test.log"
 cargo build --workspace --locked --quiet --bin local
 
-if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
-  # The packaging check: every function cross-built and linked for provided.al2023 on arm64
-  # as SAM builds it, with the unoptimized `lambda-check` profile (4 minutes alone instead of
-  # 15; `sam build` and the benchmark build `release`). The steps from here mostly wait (the
-  # runner's answers, the browser): it runs beside them at the lowest CPU priority, in a
-  # target directory of its own (no cargo lock shared), and its result is read at the end.
-  step "cargo lambda build --arm64 (the lambda-check profile), in the background at the lowest priority"
-  CARGO_TARGET_DIR=target/lambda-build LAMBDA_PROFILE=lambda-check \
-    setsid nice -n 19 ./scripts/build-lambdas.sh >"$tmp/lambda.log" 2>&1 &
-  lambda=$!
-  background+=("$lambda")
-fi
 passed=$(awk '/^test result: ok\./ {n += $4} END {print n + 0}' "$tmp/cargo-test.log")
 
 walkthrough() { # label, extra args for the runner
@@ -146,6 +134,21 @@ walkthrough memory
 export CONTACTS_TABLE=walkthrough-contacts MESSAGES_TABLE=walkthrough-messages SECRET_PREFIX=walkthrough/
 walkthrough aws --aws
 unset CONTACTS_TABLE MESSAGES_TABLE SECRET_PREFIX
+
+if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
+  # The packaging check: every function cross-built and linked for provided.al2023 on arm64
+  # as SAM builds it, with the unoptimized `lambda-check` profile (4 minutes alone instead of
+  # 15; `sam build` and the benchmark build `release`). The steps from here mostly wait (the
+  # runner's answers, the browser): it runs beside them at the lowest CPU priority, in a
+  # target directory of its own (no cargo lock shared), and its result is read at the end.
+  # Not beside the walk-throughs: they poll for each status in turn, and a loaded machine
+  # polled past one.
+  step "cargo lambda build --arm64 (the lambda-check profile), in the background at the lowest priority"
+  CARGO_TARGET_DIR=target/lambda-build LAMBDA_PROFILE=lambda-check \
+    setsid nice -n 19 ./scripts/build-lambdas.sh >"$tmp/lambda.log" 2>&1 &
+  lambda=$!
+  background+=("$lambda")
+fi
 
 step "the OpenAPI description against the local runner (schemathesis, every check, fixed seed)"
 ./scripts/contract.sh

@@ -352,25 +352,9 @@ async fn run(args: Args) -> Result<(), String> {
         return Err("no read receipt or typing indicator reached the Twilio stub".into());
     }
     inbox.extra_usage.push(typing_usage);
-    // Drafts: saved after a pause in typing, read when a conversation opens.
-    for (label, method, text) in [
-        (
-            "draft saved (PUT, 120 characters)",
-            "PUT",
-            Some("x".repeat(120)),
-        ),
-        ("draft read (GET)", "GET", None),
-    ] {
-        let (usage, _) = measure::extra(
-            &Function::binary("inbox", bin("inbox")),
-            &options,
-            label,
-            20,
-            |_| events::draft(method, text.as_deref()),
-        )
-        .await?;
-        inbox.extra_usage.push(usage);
-    }
+    inbox
+        .extra_usage
+        .extend(measure_drafts(&Function::binary("inbox", bin("inbox")), &options).await?);
     eprintln!(
         "filling an organization with {} contacts and {} conversations",
         inbox::CONTACTS,
@@ -478,4 +462,28 @@ async fn run(args: Args) -> Result<(), String> {
     std::fs::write(&args.out, report.json()).map_err(|e| format!("{}: {e}", args.out.display()))?;
     eprintln!("results written to {}", args.out.display());
     Ok(())
+}
+
+/// The inbox's draft routes: a draft saved after a pause in typing, and read when a
+/// conversation opens (20 each).
+async fn measure_drafts(
+    inbox: &Function,
+    options: &Options,
+) -> Result<Vec<(String, measure::Cost)>, String> {
+    let mut usage = Vec::new();
+    for (label, method, text) in [
+        (
+            "draft saved (PUT, 120 characters)",
+            "PUT",
+            Some("x".repeat(120)),
+        ),
+        ("draft read (GET)", "GET", None),
+    ] {
+        let (measured, _) = measure::extra(inbox, options, label, 20, |_| {
+            events::draft(method, text.as_deref())
+        })
+        .await?;
+        usage.push(measured);
+    }
+    Ok(usage)
 }

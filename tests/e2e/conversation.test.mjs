@@ -322,7 +322,10 @@ test("older messages load when scrolling up", async (t) => {
   // The view stays where the reader was instead of jumping to the top.
   assert.ok(await box.evaluate((node) => node.scrollTop > 0));
 
-  await page.getByRole("button", { name: "Load older messages" }).click();
+  // The button is for the keyboard: a pointer near the top has already loaded the page by
+  // scrolling (a click would first scroll the button into view, which loads it), so its
+  // handler is exercised without that scroll.
+  await page.getByRole("button", { name: "Load older messages" }).dispatchEvent("click");
   await message(page, "History message 01").waitFor();
   assert.deepEqual(await texts(page.locator("article.message .text")), sent);
   assert.equal(await page.getByRole("button", { name: "Load older messages" }).count(), 0, "no more pages");

@@ -21,6 +21,22 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * The claims a JWT carries (its payload, read, not verified: the API verifies), or {} for a
+ * token that is no JWT (the local runner's demo tokens).
+ */
+export function tokenClaims(token) {
+  const payload = typeof token === "string" ? token.split(".")[1] : null;
+  if (!payload || token.split(".").length !== 3) return {};
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/").padEnd(Math.ceil(payload.length / 4) * 4, "="));
+    const claims = JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
+    return claims && typeof claims === "object" ? claims : {};
+  } catch {
+    return {};
+  }
+}
+
 /** The token calls carry now (a draft saved later still goes with the token it was typed under). */
 export const currentToken = () => bearer;
 

@@ -8,6 +8,8 @@ export const state = {
   token: null,
   organization: null,
   organizations: [],
+  // The signed-in agent's `sub` (whose messages say "You"), null when not known.
+  agentSub: null,
   channelEnabled: false,
   // Why the channel cannot be used (or the error reading it); "" when it can.
   channelStatus: "",

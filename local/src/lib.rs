@@ -92,6 +92,8 @@ pub struct DemoOrganization {
     pub name: String,
     pub user: DemoUser,
     pub token: String,
+    /// Every agent of the organization with its token, `user` first.
+    pub agents: Vec<DemoAgent>,
     pub whatsapp_configured: bool,
     /// The organization's number, or its Messaging Service sid when it has no number.
     pub sender: Option<String>,
@@ -101,6 +103,14 @@ pub struct DemoOrganization {
 pub struct DemoUser {
     pub sub: String,
     pub email: String,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoAgent {
+    #[serde(flatten)]
+    pub user: DemoUser,
+    pub token: String,
 }
 
 pub struct Running {
@@ -223,23 +233,33 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
                         .or(config.messaging_service_sid),
                     ChannelConfig::NotConfigured { .. } => None,
                 });
-        let token = format!("demo.{}.{}", org.organization_id, ulid::Ulid::new());
-        tokens.insert(
-            token.clone(),
-            HashMap::from([
-                ("sub".to_owned(), org.user.sub.clone()),
-                ("email".to_owned(), org.user.email.clone()),
+        let mut agents = Vec::new();
+        for user in std::iter::once(&org.user).chain(&org.agents) {
+            let token = format!("demo.{}.{}", org.organization_id, ulid::Ulid::new());
+            let mut claims = HashMap::from([
+                ("sub".to_owned(), user.sub.clone()),
+                ("email".to_owned(), user.email.clone()),
                 (settings.org_claim.clone(), org.organization_id.to_string()),
-            ]),
-        );
+            ]);
+            if let Some(name) = &user.name {
+                claims.insert("name".to_owned(), name.clone());
+            }
+            tokens.insert(token.clone(), claims);
+            agents.push(DemoAgent {
+                user: DemoUser {
+                    sub: user.sub.clone(),
+                    email: user.email.clone(),
+                    name: user.name.clone(),
+                },
+                token,
+            });
+        }
         demo.push(DemoOrganization {
             organization_id: org.organization_id.to_string(),
             name: org.name.clone(),
-            user: DemoUser {
-                sub: org.user.sub.clone(),
-                email: org.user.email.clone(),
-            },
-            token,
+            user: agents[0].user.clone(),
+            token: agents[0].token.clone(),
+            agents,
             whatsapp_configured: sender.is_some(),
             sender,
         });

@@ -19,6 +19,10 @@ pub struct SeedOrganization {
     pub organization_id: OrganizationId,
     pub name: String,
     pub user: SeedUser,
+    /// More agents of the organization, each with a demo token of its own (the page signs in
+    /// as `user`; tests and a second tab can act as these).
+    #[serde(default)]
+    pub agents: Vec<SeedUser>,
     /// Exactly the JSON of the organization's Secrets Manager secret; null = no secret.
     #[serde(default)]
     pub twilio: Option<serde_json::Value>,
@@ -40,6 +44,9 @@ pub struct SeedOrganization {
 pub struct SeedUser {
     pub sub: String,
     pub email: String,
+    /// The token's `name` claim: what other agents see on this agent's messages.
+    #[serde(default)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -290,6 +290,53 @@ test("a contact deleted in the CRM leaves the screen with its conversation", asy
   assertClean(assert, problems, [/status of 404/]);
 });
 
+test("each outbound message says who sent it: You, another agent by name, the API; older ones say nothing", async (t) => {
+  const { runner, page, problems } = await session(t);
+  const acme = runner.demo.organizations.find((o) => o.organization_id === "acme");
+  const sam = acme.agents.find((a) => a.name === "Sam Okafor");
+  assert.ok(sam && sam.token !== acme.token, "the seed's second agent has a token of its own");
+  await selectContact(page, "Aisha Rahman");
+  await send(page, "Mine to Aisha");
+  await message(page, "Mine to Aisha", "SENT").waitFor();
+
+  // Another agent of the organization sends with their own token: their name, live.
+  const answer = await fetch(`${runner.base}/whatsapp/messages`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${sam.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ contact_id: "c-aisha", text: "Sam here" }),
+  });
+  assert.equal(answer.status, 202);
+  assert.deepEqual((await answer.json()).messages[0].agent, { sub: sam.sub, name: "Sam Okafor" });
+  await message(page, "Sam here").waitFor();
+
+  // An integration's send (a token without a user) and one from before senders were recorded,
+  // as the list and live events carry them.
+  const whole = await runner.api("acme", "GET", "/whatsapp/messages?contact_id=c-aisha&limit=50");
+  const mine = whole.body.messages.find((m) => m.text === "Mine to Aisha");
+  assert.equal(mine.agent.sub, acme.user.sub);
+  const later = (ms) => new Date(Date.parse(mine.created_at) + ms).toISOString();
+  await page.evaluate(async ([m, at1, at2]) => {
+    const { applyLiveEvent } = await import("/actions/conversation.js");
+    applyLiveEvent({ type: "message", message: { ...m, id: "01KZZZZZZZZZZZZZZZZZZZZZZ1", revision: "01KZZZZZZZZZZZZZZZZZZZZZZ1", text: "From the integration", agent: null, created_at: at1 } });
+    const { agent, ...old } = m;
+    applyLiveEvent({ type: "message", message: { ...old, id: "01KZZZZZZZZZZZZZZZZZZZZZZ2", revision: "01KZZZZZZZZZZZZZZZZZZZZZZ2", text: "From before", created_at: at2 } });
+  }, [mine, later(1000), later(2000)]);
+  await message(page, "From before").waitFor();
+
+  const label = (text) => message(page, text).locator(".who").first();
+  assert.equal(await label("Mine to Aisha").innerText(), "You");
+  assert.equal(await label("Sam here").innerText(), "Sam Okafor");
+  assert.equal(await label("From the integration").innerText(), "API");
+  // Each voice is its own group: a name shows where the sender changes.
+  const hidden = async (text) => (await label(text).getAttribute("class")).includes("visually-hidden");
+  for (const text of ["Sam here", "From the integration"]) {
+    assert.equal(await hidden(text), false, text);
+  }
+  assert.equal(await hidden("From before"), true, "no label, only words for a screen reader");
+  assert.equal(await label("From before").textContent(), "Sent");
+  assertClean(assert, problems);
+});
+
 test("older messages load when scrolling up", async (t) => {
   const { runner, page, problems } = await session(t, { page: { config: { messagesPageSize: 10 } } });
   const sent = [];

@@ -19,6 +19,7 @@ export async function sendComposition(text) {
   showPending({
     id: pendingId, direction: "OUTBOUND", message_type: "TEXT", text: text.trim() ? text : null,
     attachments: [], status: "PENDING", created_at: new Date().toISOString(),
+    agent: state.agentSub ? { sub: state.agentSub, name: "You" } : undefined,
   });
   const body = {
     contact_id: state.contact.contact_id,

@@ -2,7 +2,7 @@
 // token, the channel status, and the live connection (push) for the organization.
 
 import { clearAddress } from "../address.js";
-import { apiUrl, authorize, call } from "../api.js";
+import { apiUrl, authorize, call, tokenClaims } from "../api.js";
 import { openLive } from "../live.js";
 import { config, state, update } from "../state.js";
 import { loadContacts } from "./contacts.js";
@@ -54,10 +54,12 @@ export function switchUser(token) {
   // marker) may be asked of the new user's organization.
   selectContact(null);
   authorize(token);
-  const org = state.organizations.find((o) => o.token === token);
+  const org = state.organizations.find((o) => o.token === token || (o.agents || []).some((a) => a.token === token));
+  const demoAgent = org && [org.user && { ...org.user, token: org.token }, ...(org.agents || [])].find((a) => a && a.token === token);
   update((s) => {
     s.token = token;
     s.organization = org ? org.organization_id : null;
+    s.agentSub = demoAgent ? demoAgent.sub : tokenClaims(token).sub || null;
     s.contacts = [];
     s.contactsCursor = null;
     s.inbox = new Map();

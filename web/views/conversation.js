@@ -130,13 +130,30 @@ function renderTick(m) {
   });
 }
 
+/**
+ * Who sent an outbound message: "You" for the viewer's own, the agent's name for another's,
+ * "API" for a send without a user; null for one from before senders were recorded.
+ */
+function sender(m) {
+  if (m.agent === undefined) return null;
+  if (m.agent === null) return "API";
+  return m.agent.sub === state.agentSub ? "You" : m.agent.name;
+}
+
+/** Whether two messages are one side's one voice (grouped under one name). */
+function sameVoice(a, b) {
+  if (a.direction !== b.direction) return false;
+  return a.direction !== "OUTBOUND" || sender(a) === sender(b);
+}
+
 function renderMessage(m, grouped) {
   const outbound = m.direction === "OUTBOUND";
-  const who = outbound ? "You" : (state.contact && state.contact.name) || "Contact";
+  const who = outbound ? sender(m) : (state.contact && state.contact.name) || "Contact";
   return el(
     "article",
     { class: `message ${outbound ? "outbound" : "inbound"}${grouped ? " grouped" : ""}`, "data-id": m.id, "data-status": m.status },
-    el("span", { class: grouped ? "who visually-hidden" : "who", text: who }),
+    // An outbound message of unknown sender still says which side it is, to a screen reader.
+    el("span", { class: grouped || who === null ? "who visually-hidden" : "who", text: who === null ? "Sent" : who }),
     m.template ? el("span", { class: "template-label", text: `Template: ${m.template.name}` }) : null,
     m.details && m.details.reply_to ? renderQuote(m.details.reply_to) : null,
     ...(m.details ? renderDetails(m.details) : []),
@@ -262,9 +279,9 @@ function layout(sorted, s, nodes) {
       const text = `${marker.count} unread message${marker.count === 1 ? "" : "s"}`;
       items.push(nodes.reuse("unread", [marker], () => el("p", { class: "unread-divider", role: "separator", text })));
     }
-    const grouped = !!previous && previous.direction === m.direction
+    const grouped = !!previous && sameVoice(previous, m)
       && Date.parse(m.created_at) - Date.parse(previous.created_at) < GROUP_MS;
-    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped], () => renderMessage(m, grouped)));
+    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped, s.agentSub], () => renderMessage(m, grouped)));
     previous = m;
   }
   return items;

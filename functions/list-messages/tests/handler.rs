@@ -61,6 +61,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         details: None,
         expires_at: None,
         idempotency_key: None,
+        sent_by: None,
     }
 }
 
@@ -509,4 +510,39 @@ async fn a_poll_tells_the_page_what_the_crm_did_to_the_contact_even_without_news
         .await;
     assert_eq!(r.status_code, 404);
     assert_eq!(json_body(&r)["error"]["code"], "not_found");
+}
+
+/// Outbound messages say who sent them: the agent, `null` for the API, nothing for a message
+/// from before it was recorded; inbound messages have no `agent`.
+#[tokio::test]
+async fn each_outbound_message_says_who_sent_it() {
+    use shared::domain::{AgentRef, SentBy};
+    let api = api().await;
+    let ana = SentBy::Agent(AgentRef::from_claims("u-ana", Some("Ana Lima"), None).unwrap());
+    for (text, dir, by) in [
+        ("hello", Direction::Inbound, None),
+        ("by ana", Direction::Outbound, Some(ana)),
+        ("by an integration", Direction::Outbound, Some(SentBy::Api)),
+        ("from before", Direction::Outbound, None),
+    ] {
+        let mut m = message("org-a", Some("c1"), text, dir);
+        m.sent_by = by;
+        api.ports.messages.insert(&m).await.unwrap();
+    }
+    let body = get(&api, "contact_id=c1").await;
+    let agents: Vec<Option<serde_json::Value>> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m.get("agent").cloned())
+        .collect();
+    assert_eq!(
+        agents,
+        vec![
+            None,
+            Some(serde_json::json!({"sub": "u-ana", "name": "Ana Lima"})),
+            Some(serde_json::Value::Null),
+            None,
+        ]
+    );
 }

@@ -21,12 +21,12 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, MessageView, json_body,
-    json_response, organization_id, route_key,
+    json_response, organization_id, route_key, sent_by,
 };
 use shared::config::Settings;
 use shared::domain::{
     Attachment, ChannelConfig, ContactId, JobKind, MAX_TEXT_CHARS, MediaRejection, MediaRule,
-    Message, MessageId, OrganizationId, SNIFF_BYTES, SendJob, StatusChange, check_content,
+    Message, MessageId, OrganizationId, SNIFF_BYTES, SendJob, SentBy, StatusChange, check_content,
     check_declared, conversation_window, media_rule, sentences, split_outbound,
 };
 use shared::ports::{
@@ -66,6 +66,10 @@ pub struct SendRequest {
     /// An approved template instead of text and attachments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<template::TemplateRef>,
+    /// Who sends: from the verified token, never from the body (and not part of what makes
+    /// two requests with one Idempotency-Key the same).
+    #[serde(skip)]
+    pub sent_by: Option<SentBy>,
 }
 
 /// An uploaded file to send, as returned by the presigned-upload route.
@@ -93,7 +97,10 @@ impl<P: Ports> HttpRoutes for SendApi<P> {
         match route_key(event).as_str() {
             "POST /whatsapp/messages" => {
                 let key = idempotency::key(event)?;
-                let request: SendRequest = json_body(event)?;
+                let request = SendRequest {
+                    sent_by: Some(sent_by(event)),
+                    ..json_body(event)?
+                };
                 let accepted = match key {
                     Some(key) => self.send_once(&org, key, request).await?,
                     None => self.send(&org, request).await?,
@@ -146,15 +153,17 @@ impl<P: Ports> SendApi<P> {
         {
             return Err(ApiError::TextTooLong);
         }
+        let sent_by = request.sent_by;
         if let Some(template) = request.template {
             if request.text.is_some_and(|t| !t.is_empty()) || !request.attachments.is_empty() {
                 return Err(ApiError::InvalidParameter(
                     "A template cannot be combined with text or attachments.".into(),
                 ));
             }
-            let message = self
+            let mut message = self
                 .prepare_template(org, &config, &request.contact_id, template)
                 .await?;
+            message.sent_by = sent_by;
             return Ok(vec![message]);
         }
         let text = request.text.filter(|t| !t.trim().is_empty());
@@ -188,6 +197,7 @@ impl<P: Ports> SendApi<P> {
                 let mut message =
                     Message::outbound_pending(org, &contact.contact_id, &phone, part, now);
                 message.expires_at = config.message_expiry(now);
+                message.sent_by = sent_by.clone();
                 message
             })
             .collect())

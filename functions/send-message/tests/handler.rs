@@ -976,3 +976,78 @@ async fn bad_template_sends_are_refused_and_change_nothing() {
     assert_eq!(r.status_code, 503);
     assert_nothing_changed(&fresh, &org("org-a"));
 }
+
+/// Each part records who sent it, from the verified token only: the agent (`sub`, named by
+/// `name`, else `email`), or the API for a token without a user. The body cannot say.
+#[tokio::test]
+async fn a_send_records_the_agent_who_made_it() {
+    let api = api().await;
+    with_templates(&api);
+    let send = |claims: &[(&str, &str)], body: String| {
+        let mut event = jwt_event("POST", "/whatsapp/messages", "", Some("org-a"), Some(&body));
+        let jwt = event
+            .request_context
+            .authorizer
+            .as_mut()
+            .and_then(|a| a.jwt.as_mut())
+            .unwrap();
+        jwt.claims.remove("sub");
+        for (k, v) in claims {
+            jwt.claims.insert((*k).to_owned(), (*v).to_owned());
+        }
+        api.handle(event)
+    };
+    let text = |t: &str| serde_json::json!({"contact_id": "c1", "text": t}).to_string();
+    let cases = [
+        (
+            vec![
+                ("sub", "u-ana"),
+                ("name", "Ana Lima"),
+                ("email", "ana@x.example"),
+            ],
+            text("one"),
+            serde_json::json!({"sub": "u-ana", "name": "Ana Lima"}),
+        ),
+        (
+            vec![("sub", "u-ben"), ("email", "ben@x.example")],
+            template_send("c4", SHIPPED, serde_json::json!({"1": "Q", "2": "#1"})),
+            serde_json::json!({"sub": "u-ben", "name": "ben@x.example"}),
+        ),
+        (
+            vec![("client_id", "integration")],
+            text("two"),
+            serde_json::Value::Null,
+        ),
+    ];
+    for (claims, body, agent) in cases {
+        let r = send(&claims, body).await;
+        assert_eq!(r.status_code, 202, "{:?}", r.body);
+        let answer = json_body(&r);
+        assert_eq!(answer["messages"][0]["agent"], agent, "{claims:?}");
+        assert!(
+            answer["messages"][0]
+                .as_object()
+                .unwrap()
+                .contains_key("agent")
+        );
+    }
+    // Stored as sent (the list and the live events read it from there).
+    let stored = api.ports.messages.all(&org("org-a"));
+    let by: Vec<_> = stored
+        .iter()
+        .map(|m| m.sent_by.as_ref().unwrap().agent().map(|a| a.name.clone()))
+        .collect();
+    assert_eq!(
+        by,
+        vec![Some("Ana Lima".into()), Some("ben@x.example".into()), None]
+    );
+
+    // A body naming an agent is refused (unknown field), not believed.
+    let r = send(
+        &[("sub", "u-ana")],
+        r#"{"contact_id":"c1","text":"x","sent_by":{"by":"api"}}"#.into(),
+    )
+    .await;
+    assert_eq!(r.status_code, 400);
+    assert_eq!(api.ports.messages.all(&org("org-a")).len(), 3);
+}

@@ -776,6 +776,7 @@ async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>
         details: None,
         expires_at: None,
         idempotency_key: None,
+        sent_by: None,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m

@@ -13,7 +13,7 @@ pub use error::ApiError;
 pub use event::{GatewayRequest, gateway_event};
 pub use request::{
     agent_id, body_bytes, header, json_body, organization_id, path_parameter, query, query_limit,
-    query_value, route_key,
+    query_value, route_key, sent_by,
 };
 pub use response::{json_response, twiml_response};
 pub use views::{

@@ -41,6 +41,21 @@ pub fn agent_id(event: &ApiGatewayV2httpRequest) -> Result<crate::domain::AgentI
         .ok_or(ApiError::AgentRequired)
 }
 
+/// Who a send is made by: the agent of the token (`sub`, named by its `name` or `email`),
+/// or the API for a token without a user.
+pub fn sent_by(event: &ApiGatewayV2httpRequest) -> crate::domain::SentBy {
+    let claims = event
+        .request_context
+        .authorizer
+        .as_ref()
+        .and_then(|a| a.jwt.as_ref())
+        .map(|jwt| &jwt.claims);
+    let claim = |name: &str| claims.and_then(|c| c.get(name)).map(String::as_str);
+    claim("sub")
+        .and_then(|sub| crate::domain::AgentRef::from_claims(sub, claim("name"), claim("email")))
+        .map_or(crate::domain::SentBy::Api, crate::domain::SentBy::Agent)
+}
+
 /// The matched route, `"GET /whatsapp/contacts"`: what API Gateway reports, or (for events
 /// without one) the method and path.
 pub fn route_key(event: &ApiGatewayV2httpRequest) -> String {

@@ -53,6 +53,10 @@ pub struct MessageView {
     /// What an inbound message carries besides text and files (never the raw parameters).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<crate::domain::InboundDetails>,
+    /// Who sent an outbound message: the agent, `null` for a send without a user (the
+    /// API); absent for inbound messages and those from before it was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<Option<crate::domain::AgentRef>>,
 }
 
 impl From<&Message> for MessageView {
@@ -84,6 +88,7 @@ impl From<&Message> for MessageView {
                 .details
                 .as_ref()
                 .map(crate::domain::InboundDetails::for_view),
+            agent: m.sent_by.as_ref().map(|by| by.agent().cloned()),
         }
     }
 }

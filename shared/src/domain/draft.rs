@@ -8,36 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::media::{MediaRejection, check_declared};
 use super::{MAX_ATTACHMENTS, MAX_TEXT_CHARS};
 
-/// Who an agent is: the verified JWT's `sub`, as the identity provider wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct AgentId(String);
-
-impl AgentId {
-    /// Longest `sub` taken (Cognito's are 36 characters, Auth0's `provider|id` under 100).
-    pub const MAX_CHARS: usize = 255;
-
-    /// A `sub` as the token carries it: non-empty, at most 255 characters, no control
-    /// characters. None otherwise (the caller answers 403 `agent_required`).
-    pub fn parse(sub: &str) -> Option<Self> {
-        let sub = sub.trim();
-        (!sub.is_empty()
-            && sub.chars().count() <= Self::MAX_CHARS
-            && !sub.chars().any(char::is_control))
-        .then(|| Self(sub.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for AgentId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// What a draft will become: a message to the contact, or an internal note.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -177,19 +147,5 @@ mod tests {
         assert!(draft(" \n ", vec![]).is_empty());
         assert!(!draft(" a ", vec![]).is_empty());
         assert!(!draft("", vec![file("a.jpg", "image/jpeg", 1)]).is_empty());
-    }
-
-    #[test]
-    fn an_agent_is_a_non_empty_sub_without_control_characters() {
-        assert_eq!(AgentId::parse(" user-1 ").unwrap().as_str(), "user-1");
-        assert_eq!(
-            AgentId::parse("auth0|5f7c8ec7c33c6c004bbafe82")
-                .unwrap()
-                .as_str(),
-            "auth0|5f7c8ec7c33c6c004bbafe82"
-        );
-        for refused in ["", "  ", "a\nb", &"x".repeat(AgentId::MAX_CHARS + 1)] {
-            assert_eq!(AgentId::parse(refused), None, "{refused:?}");
-        }
     }
 }

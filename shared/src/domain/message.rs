@@ -207,6 +207,10 @@ pub struct Message {
     /// The `Idempotency-Key` of the send that made it: its record is erased with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idempotency_key: Option<String>,
+    /// Who made an outbound message (an agent, or the API without a user); None for inbound
+    /// messages and for outbound ones from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_by: Option<super::SentBy>,
 }
 
 impl Message {
@@ -245,6 +249,7 @@ impl Message {
             details: None,
             expires_at: None,
             idempotency_key: None,
+            sent_by: None,
         }
     }
 
@@ -282,6 +287,7 @@ impl Message {
             details: None,
             expires_at: None,
             idempotency_key: None,
+            sent_by: None,
         }
     }
 
@@ -555,6 +561,7 @@ mod tests {
             details: None,
             expires_at: None,
             idempotency_key: None,
+            sent_by: None,
         }
     }
 

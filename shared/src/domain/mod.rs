@@ -1,5 +1,6 @@
 //! Pure types and rules of the WhatsApp channel. No I/O lives here.
 
+mod agent;
 mod contact;
 mod conversation;
 mod details;
@@ -18,12 +19,13 @@ mod template;
 mod vcard;
 mod window;
 
+pub use agent::{AgentId, AgentRef, SentBy};
 pub use contact::{Contact, ContactChange, Ineligibility};
 pub use conversation::{ConversationSummary, LastMessage, PREVIEW_CHARS, preview};
 pub use details::{
     ButtonReply, InboundDetails, Location, Referral, ReplyTo, WhatsAppUser, is_whatsapp_user_id,
 };
-pub use draft::{AgentId, Draft, DraftAttachment, DraftKind, DraftRejection};
+pub use draft::{Draft, DraftAttachment, DraftKind, DraftRejection};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
     MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,

@@ -520,8 +520,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn template_messages_keep_their_template() {
-        contract::template_messages_keep_their_template(&MemoryMessages::new()).await;
+    async fn sent_messages_keep_their_template_and_sender() {
+        contract::sent_messages_keep_their_template_and_sender(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

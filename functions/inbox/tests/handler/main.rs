@@ -63,6 +63,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         details: None,
         expires_at: None,
         idempotency_key: None,
+        sent_by: None,
     }
 }
 

@@ -77,6 +77,7 @@ async fn pending(w: &Worker, text: &str) -> SendJob {
             details: None,
             expires_at: None,
             idempotency_key: None,
+            sent_by: None,
         })
         .await
         .unwrap();
@@ -516,6 +517,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             details: None,
             expires_at: None,
             idempotency_key: None,
+            sent_by: None,
         })
         .await
         .unwrap();

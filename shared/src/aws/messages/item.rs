@@ -50,6 +50,8 @@ pub(super) struct MessageItem {
     expires_at_epoch: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     idempotency_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sent_by: Option<crate::domain::SentBy>,
 }
 
 impl From<&Message> for MessageItem {
@@ -77,6 +79,7 @@ impl From<&Message> for MessageItem {
             details: m.details.clone(),
             expires_at_epoch: m.expires_at.map(|t| t.timestamp()),
             idempotency_key: m.idempotency_key.clone(),
+            sent_by: m.sent_by.clone(),
         }
     }
 }
@@ -104,6 +107,7 @@ impl From<MessageItem> for Message {
                 .expires_at_epoch
                 .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
             idempotency_key: i.idempotency_key,
+            sent_by: i.sent_by,
         }
     }
 }

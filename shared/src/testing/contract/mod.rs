@@ -61,6 +61,7 @@ pub fn message(
         details: None,
         expires_at: None,
         idempotency_key: None,
+        sent_by: None,
     }
 }
 

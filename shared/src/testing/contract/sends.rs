@@ -240,9 +240,9 @@ pub async fn idempotency_records_are_conditional_and_expire<M: MessageStore>(sto
     );
 }
 
-/// A message sent from a template keeps what it records (content sid, name, variables)
-/// through reads, pages and status changes.
-pub async fn template_messages_keep_their_template<M: MessageStore>(store: &M) {
+/// A sent message keeps what it records — the template (content sid, name, variables) and
+/// who sent it (an agent, or the API) — through reads, pages and status changes.
+pub async fn sent_messages_keep_their_template_and_sender<M: MessageStore>(store: &M) {
     let mut m = message(
         "acme",
         Some("c1"),
@@ -255,6 +255,9 @@ pub async fn template_messages_keep_their_template<M: MessageStore>(store: &M) {
         name: "order_shipped".into(),
         variables: [("1".to_owned(), "Aisha".to_owned())].into(),
     });
+    m.sent_by = Some(crate::domain::SentBy::Agent(
+        crate::domain::AgentRef::from_claims("u-ana", Some("Ana Lima"), None).unwrap(),
+    ));
     store.insert(&m).await.unwrap();
     let acme = org("acme");
     assert_eq!(
@@ -276,10 +279,11 @@ pub async fn template_messages_keep_their_template<M: MessageStore>(store: &M) {
     let stored = page.messages.iter().find(|x| x.id == m.id).unwrap();
     assert_eq!(stored.status, MessageStatus::Sent);
     assert_eq!(stored.template, m.template);
-    let plain = message("acme", Some("c1"), "free-form", Direction::Outbound, None);
+    assert_eq!(stored.sent_by, m.sent_by);
+    let mut plain = message("acme", Some("c1"), "free-form", Direction::Outbound, None);
+    plain.sent_by = Some(crate::domain::SentBy::Api);
     store.insert(&plain).await.unwrap();
-    assert_eq!(
-        store.get(&acme, &plain.id).await.unwrap().unwrap().template,
-        None
-    );
+    let read = store.get(&acme, &plain.id).await.unwrap().unwrap();
+    assert_eq!(read.template, None);
+    assert_eq!(read.sent_by, Some(crate::domain::SentBy::Api));
 }

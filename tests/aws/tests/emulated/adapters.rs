@@ -708,8 +708,9 @@ async fn inbound_details_are_kept() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
-async fn template_messages_keep_their_template() {
-    contract::template_messages_keep_their_template(&Stack::create().await.ports().messages).await;
+async fn sent_messages_keep_their_template_and_sender() {
+    contract::sent_messages_keep_their_template_and_sender(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]

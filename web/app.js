@@ -8,8 +8,10 @@
 //     session (user, channel, push)  contacts  conversation (pages, polls, push events)
 //     inbox (rows, read markers)     compose (send, templates)  uploads  templates
 //     drafts (each conversation's composer, kept on the server per agent)
+//     failures (what failed where the agent was not looking)
 //   views/*.js                          render from the store, call actions; never import
 //     channel  contacts  inbox  conversation  composer  templates    each other
+//     notices (failures in conversations not open)
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
 import { openAddressed, pollSoon, schedulePoll } from "./actions/conversation.js";
@@ -24,6 +26,7 @@ import { mountComposer } from "./views/composer.js";
 import { mountContacts } from "./views/contacts.js";
 import { mountInbox } from "./views/inbox.js";
 import { mountConversation } from "./views/conversation.js";
+import { mountNotices } from "./views/notices.js";
 import { mountTemplates } from "./views/templates.js";
 
 async function start() {
@@ -33,6 +36,7 @@ async function start() {
   mountConversation();
   mountComposer();
   mountTemplates();
+  mountNotices();
   document.addEventListener("visibilitychange", () => {
     schedulePoll();
     scheduleInboxPoll();

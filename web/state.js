@@ -29,6 +29,12 @@ export const state = {
   // unread count of each of that page's rows then (unreadTotal in actions/inbox.js).
   unreadTotal: null,
   unreadBaseline: new Map(),
+  // Conversations with a message that failed while they were not open (contact id → message
+  // id) until opened, and the notices telling of them (until dismissed or opened).
+  failedMarks: new Map(),
+  failureNotices: [],
+  // Failed messages this tab sent again (their "Retry" is done).
+  retried: new Set(),
   // The open conversation's read marker when it was opened (where "N unread messages" goes).
   readMarker: null,
   // Message id → the newest copy seen (replaced by a new Map on every change).

@@ -192,6 +192,49 @@ test("a failing send shows its reason as a toast and in the conversation", async
   assertClean(assert, problems);
 });
 
+test("a failed message is sent again once, however often Retry is pressed; its text can be copied; a closed window offers a template", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await page.context().grantPermissions(["clipboard-read", "clipboard-write"]);
+  await selectContact(page, "Aisha Rahman");
+  const accepted = async (text) =>
+    (await (await fetch(`${runner.base}/sandbox/messages`)).json()).filter((m) => m.body === text).length;
+
+  await runner.fault({ mode: "error_code", code: 63003, to: AISHA, times: 1 });
+  await send(page, "Your table is booked");
+  const failed = message(page, "Your table is booked", "FAILED");
+  await failed.waitFor();
+  assert.equal(await accepted("Your table is booked"), 0);
+
+  // Twice at once, then once more from a second tab's code: one send.
+  const retry = failed.getByRole("button", { name: "Retry" });
+  await retry.dblclick();
+  await message(page, "Your table is booked", "READ").waitFor({ timeout: 20_000 });
+  await failed.getByText("Sent again").waitFor();
+  assert.equal(await failed.getByRole("button", { name: "Retry" }).count(), 0);
+  const failedCopy = (await runner.api("acme", "GET", "/whatsapp/messages?contact_id=c-aisha&limit=50")).body.messages
+    .find((m) => m.status === "FAILED" && m.text === "Your table is booked");
+  await page.evaluate(async (m) => {
+    const { retryFailed } = await import("/actions/compose.js");
+    await retryFailed(m);
+  }, failedCopy);
+  assert.equal(await accepted("Your table is booked"), 1, "one send reached Twilio");
+  assert.equal(await page.locator("article.message .text", { hasText: "Your table is booked" }).count(), 2, "the failed one and its retry");
+
+  await failed.getByRole("button", { name: "Copy text" }).click();
+  await page.locator(".toast", { hasText: "Text copied." }).waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "Your table is booked");
+
+  // Refused because the window closed (63016): no Retry, a template instead.
+  await runner.fault({ mode: "error_code", code: 63016, to: AISHA, times: 1 });
+  await send(page, "Are you still there?");
+  const closed = message(page, "Are you still there?", "FAILED");
+  await closed.waitFor();
+  assert.equal(await closed.getByRole("button", { name: "Retry" }).count(), 0);
+  await closed.getByRole("button", { name: "Send a template" }).click();
+  await page.locator("#templates").waitFor();
+  assertClean(assert, problems, [/status of 4\d\d|Failed to send|24 hours/]);
+});
+
 test("a send Twilio may have taken is never sent twice, and one it cannot confirm says so", async (t) => {
   // Few quick attempts, so that the doubt is settled within the test.
   const { runner, page, problems } = await session(t, { runner: { env: { SEND_MAX_ATTEMPTS: "2", SEND_RETRY_BASE_MS: "100" } } });

@@ -186,3 +186,42 @@ test("the recent conversations work from the keyboard", async (t) => {
   await contact(page, "Ben Ong").waitFor();
   assertClean(assert, problems);
 });
+
+for (const push of [true, false]) {
+  test(`a message that fails while another conversation is open raises a notice naming the contact and marks its row until opened (${push ? "push" : "polls"})`, async (t) => {
+    const pageConfig = push ? { inboxSafetyMs: 600000 } : { live: false, inboxPollMs: 500 };
+    const { runner, page, problems } = await session(t, { page: { config: pageConfig } });
+    await runner.reply("acme", AISHA, { body: "Please send the invoice" });
+    await recentAre(page, ["Aisha Rahman"]);
+    // A failure from before the page was open is what the row shows, not news.
+    assert.equal(await page.locator(".failure-notice").count(), 0);
+    await selectContact(page, "Ben Ong");
+
+    // Another agent's send to Aisha fails (Twilio refuses it) while Ben is open.
+    await runner.fault({ mode: "error_code", code: 63003, to: AISHA, times: 1 });
+    const sent = await runner.api("acme", "POST", "/whatsapp/messages", { contact_id: "c-aisha", text: "Here is the invoice" });
+    assert.equal(sent.status, 202);
+    const notice = page.locator(".failure-notice", { hasText: "Aisha Rahman" });
+    await notice.waitFor();
+    assert.match(await notice.locator(".what").innerText(), /^A message to Aisha Rahman failed: Failed to send via WhatsApp: .*63003/);
+    assert.equal(await row(page, "Aisha Rahman").getAttribute("data-failed"), "true");
+    assert.equal(await row(page, "Aisha Rahman").locator(".failed-mark").getAttribute("aria-label"), "A message failed");
+    assert.equal(await page.locator("#conversation-title").innerText(), "Ben Ong", "nothing moved the agent");
+    await screenshot(page, `16-failure-notice-${push ? "push" : "polls"}`);
+
+    // Dismissed, the mark stays; opening the conversation clears it.
+    await notice.getByRole("button", { name: "Dismiss the notice about Aisha Rahman" }).click();
+    await notice.waitFor({ state: "detached" });
+    assert.equal(await row(page, "Aisha Rahman").getAttribute("data-failed"), "true");
+    await selectContact(page, "Aisha Rahman");
+    await message(page, "Here is the invoice", "FAILED").waitFor();
+    await page.waitForFunction(() => document.querySelector("#conversation-list li[data-failed='true']") === null);
+
+    // Told once: leaving and coming back does not raise it again.
+    await selectContact(page, "Ben Ong");
+    await page.waitForTimeout(push ? 300 : 1200);
+    assert.equal(await page.locator(".failure-notice").count(), 0);
+    assert.equal(await row(page, "Aisha Rahman").getAttribute("data-failed"), "false");
+    assertClean(assert, problems, [/status of 4\d\d|Failed to send/]);
+  });
+}

@@ -75,3 +75,49 @@ export async function sendTemplate(placeholders) {
     update({ templateSending: false });
   }
 }
+
+// Failed messages being sent again by this tab (a second click waits for the first).
+const retrying = new Set();
+
+/**
+ * Sends a FAILED message again: the same text, files (its stored copies) or template. The
+ * Idempotency-Key is the failed message's id, so a double click, a second tab or another
+ * agent retrying it sends it once (the repeat answers the first send). Never offered for
+ * UNCONFIRMED, whose outcome is unknown.
+ */
+export async function retryFailed(m) {
+  if (m.status !== "FAILED" || m.direction !== "OUTBOUND" || retrying.has(m.id) || !m.contact_id) return;
+  const body = m.template
+    ? { contact_id: m.contact_id, template: { content_sid: m.template.content_sid, variables: m.template.variables || {} } }
+    : {
+      contact_id: m.contact_id,
+      text: m.text || null,
+      attachments: m.attachments.filter((a) => a.key && a.size).map((a) => ({
+        key: a.key, content_type: a.content_type, size: a.size, ...(a.filename ? { filename: a.filename } : {}),
+      })),
+    };
+  retrying.add(m.id);
+  try {
+    const answer = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": `retry-${m.id}` });
+    update((s) => {
+      s.retried = new Set(s.retried).add(m.id);
+      s.scrollToNewest += 1;
+    });
+    if (state.contact && state.contact.contact_id === m.contact_id) accepted(answer.messages);
+  } catch (e) {
+    // Another tab is sending it right now: its answer will show.
+    if (e.code !== "send_in_progress") toast(e.message);
+  } finally {
+    retrying.delete(m.id);
+  }
+}
+
+/** Puts a message's text on the clipboard (to rework it before sending). */
+export async function copyText(text) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast("Text copied.");
+  } catch {
+    toast("The text could not be copied: select it in the message instead.");
+  }
+}

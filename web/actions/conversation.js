@@ -16,6 +16,7 @@ import { SENTENCES } from "../rules.js";
 import { config, isPending, keepNewest, state, update } from "../state.js";
 import { dropContact, loadContacts } from "./contacts.js";
 import { flushDrafts, openDraft } from "./drafts.js";
+import { alreadyKnown, failuresSeen, outboundChanged } from "./failures.js";
 import { applyConversationEvent, dropConversation, loadInbox, scheduleInboxPoll, updateRowContact } from "./inbox.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
@@ -54,6 +55,7 @@ export function selectContact(contact, { fromAddress = false } = {}) {
     s.generation += 1;
   });
   if (!contact) return;
+  failuresSeen(contact.contact_id);
   openDraft(contact.contact_id);
   loadConversation();
 }
@@ -129,6 +131,8 @@ function applyPage(page, news, extra = {}) {
     if (!keepNewest(messages, m)) continue;
     changed = true;
     if (news) announceFailure(before, m);
+    // A failure seen here is not news when this conversation is left.
+    if (m.status === "FAILED") alreadyKnown(m.id);
   }
   const eligibleBefore = !state.contactState || state.contactState.eligible;
   update((s) => {
@@ -168,6 +172,8 @@ export function applyLiveEvent(event) {
   const open = state.contact && state.contact.contact_id;
   if (event.type === "message" && event.message && event.message.contact_id === open) {
     applyPage({ messages: [event.message] }, true);
+  } else if (event.type === "message" && event.message && event.message.contact_id) {
+    outboundChanged(event.message.contact_id, event.message);
   } else if (event.type === "contact" && event.contact) {
     updateRowContact(event.contact);
     if (event.contact.contact_id === open) applyPage({ messages: [], contact: event.contact, window: event.window }, true);

@@ -15,6 +15,7 @@
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { config, isPending, state, update } from "../state.js";
+import { alreadyKnown, outboundChanged } from "./failures.js";
 
 const INBOX_PAGE = 25;
 const POLL_MS = () => config.inboxPollMs || 10000;
@@ -40,6 +41,10 @@ function keepNewestRow(rows, row) {
   }
   // A pushed row carries no contact: it keeps the one the list gave.
   rows.set(row.contact_id, { ...row, contact: row.contact || (known && known.contact), receivedAt: Date.now() });
+  // A conversation whose newest message failed since it was last seen: told. Seen for the
+  // first time (a page load), it is what the row shows, not news.
+  if (known) outboundChanged(row.contact_id, row.last_message);
+  else alreadyKnown(row.last_message.status === "FAILED" ? row.last_message.id : null);
   return true;
 }
 

@@ -9,6 +9,7 @@ import { loadContacts } from "./contacts.js";
 import { loadInbox } from "./inbox.js";
 import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
 import { forgetDrafts } from "./drafts.js";
+import { forgetFailures } from "./failures.js";
 import { loadTemplates } from "./templates.js";
 
 let connection = null;
@@ -50,6 +51,7 @@ export function switchUser(token) {
   // conversation's address goes (it names a contact of their organization).
   if (state.token) clearAddress();
   forgetDrafts();
+  forgetFailures();
   // The open conversation closes before the new token is in force: nothing of it (a read
   // marker) may be asked of the new user's organization.
   selectContact(null);

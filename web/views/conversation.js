@@ -4,7 +4,9 @@
 // the store; scrolling up asks for older messages; the newest message in view marks the
 // conversation read; a "↓ N new messages" pill when something arrives out of view.
 
+import { copyText, retryFailed } from "../actions/compose.js";
 import { loadOlder } from "../actions/conversation.js";
+import { showTemplates } from "../actions/templates.js";
 import { markSeen } from "../actions/inbox.js";
 import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
 import { SENTENCES } from "../rules.js";
@@ -167,6 +169,26 @@ function renderMessage(m, grouped) {
       outbound ? renderTick(m) : null,
     ),
     STATUS_CLASS[m.status] && m.error_reason ? el("div", { class: `status ${STATUS_CLASS[m.status]}`, text: m.error_reason }) : null,
+    outbound && m.status === "FAILED" ? renderFailedActions(m) : null,
+  );
+}
+
+/**
+ * What an agent can do with a failed message: send it again (once: the retry's key is the
+ * message's), or — refused because the 24-hour window closed (63016) — send a template; and
+ * take its text to rework it.
+ */
+function renderFailedActions(m) {
+  const windowClosed = m.error_reason === SENTENCES.outsideWindow;
+  let again = null;
+  if (windowClosed) again = el("button", { type: "button", class: "link", text: "Send a template", onclick: () => showTemplates(true) });
+  else if (state.retried.has(m.id)) again = el("span", { class: "retried", text: "Sent again" });
+  else again = el("button", { type: "button", class: "link", text: "Retry", onclick: () => retryFailed(m) });
+  return el(
+    "div",
+    { class: "failed-actions" },
+    again,
+    m.text ? el("button", { type: "button", class: "link", text: "Copy text", onclick: () => copyText(m.text) }) : null,
   );
 }
 
@@ -281,7 +303,7 @@ function layout(sorted, s, nodes) {
     }
     const grouped = !!previous && sameVoice(previous, m)
       && Date.parse(m.created_at) - Date.parse(previous.created_at) < GROUP_MS;
-    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped, s.agentSub], () => renderMessage(m, grouped)));
+    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped, s.agentSub, s.retried.has(m.id)], () => renderMessage(m, grouped)));
     previous = m;
   }
   return items;

@@ -10,7 +10,7 @@ import { subscribe } from "../state.js";
 
 const order = (a, b) => (a.last_message.id < b.last_message.id ? 1 : a.last_message.id > b.last_message.id ? -1 : 0);
 
-function renderRow(row, selected, focusable, ids, index) {
+function renderRow(row, selected, focusable, ids, index, failed) {
   const contact = row.contact;
   const unread = row.unread_count || 0;
   const outbound = row.last_message.direction === "OUTBOUND";
@@ -24,11 +24,15 @@ function renderRow(row, selected, focusable, ids, index) {
       tabindex: focusable ? "0" : "-1",
       "data-id": row.contact_id,
       "data-unread": String(unread),
+      "data-failed": String(!!failed),
     },
     el(
       "span",
       { class: "row-top" },
       el("span", { class: "name", text: contact.name }),
+      failed
+        ? el("span", { class: "failed-mark", role: "img", title: "A message failed", "aria-label": "A message failed", text: "!" })
+        : null,
       contact.eligible === false
         ? el("span", { class: "dot", role: "img", title: contact.ineligible_reason || "Cannot be messaged", "aria-label": `Cannot be messaged: ${contact.ineligible_reason || ""}` })
         : null,
@@ -52,7 +56,7 @@ function render(s) {
   const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.id : null;
   const ids = rows.map((r) => `conversation-${r.contact_id}`);
   const open = s.contact && s.contact.contact_id;
-  list.replaceChildren(...rows.map((row, index) => renderRow(row, row.contact_id === open, row.contact_id === open || (!open && index === 0), ids, index)));
+  list.replaceChildren(...rows.map((row, index) => renderRow(row, row.contact_id === open, row.contact_id === open || (!open && index === 0), ids, index, s.failedMarks.has(row.contact_id))));
   if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
   const searching = !!s.search;
   $("inbox").hidden = searching || rows.length === 0;
@@ -69,8 +73,8 @@ export function mountInbox() {
   $("inbox-more").addEventListener("click", () => loadInbox(true));
   const seen = {};
   subscribe((s) => {
-    if (seen.inbox === s.inbox && seen.contact === s.contact && seen.search === s.search && seen.cursor === s.inboxCursor) return;
-    Object.assign(seen, { inbox: s.inbox, contact: s.contact, search: s.search, cursor: s.inboxCursor });
+    if (seen.inbox === s.inbox && seen.contact === s.contact && seen.search === s.search && seen.cursor === s.inboxCursor && seen.failed === s.failedMarks) return;
+    Object.assign(seen, { inbox: s.inbox, contact: s.contact, search: s.search, cursor: s.inboxCursor, failed: s.failedMarks });
     render(s);
     renderTitle(s, base);
   });

@@ -25,3 +25,8 @@ export function showAddress(contactId) {
 export function clearAddress() {
   if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 }
+
+/** The list, as a new history entry (Back returns to the conversation that was open). */
+export function showList() {
+  if (location.hash) history.pushState(null, "", location.pathname + location.search);
+}

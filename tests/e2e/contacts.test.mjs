@@ -201,19 +201,39 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   assertClean(assert, problems);
 });
 
-test("a narrow window stacks the panels and still sends", async (t) => {
-  const { page, problems } = await session(t, { page: { viewport: { width: 360, height: 740 } } });
-  await selectContact(page, "Carla Mendes");
-  await send(page, "Sent from a phone-sized window");
-  await message(page, "Sent from a phone-sized window", "READ").waitFor();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  assert.ok(overflow <= 0, `no horizontal scrolling (${overflow}px too wide)`);
-  const contacts = await page.locator(".contacts").boundingBox();
-  const conversation = await page.locator(".conversation").boundingBox();
-  assert.ok(conversation.y >= contacts.y + contacts.height, "the conversation is below the contacts");
-  await screenshot(page, "13-narrow");
-  assertClean(assert, problems);
-});
+for (const viewport of [{ width: 390, height: 844 }, { width: 390, height: 450 }]) {
+  test(`on a phone (${viewport.width}×${viewport.height}) one pane shows at a time, the composer on screen, with a way back`, async (t) => {
+    const { page, problems } = await session(t, { page: { viewport } });
+    const onScreen = async (selector) => {
+      const b = await page.locator(selector).boundingBox();
+      return b !== null && b.y >= 0 && b.y + b.height <= viewport.height && b.x >= 0 && b.x + b.width <= viewport.width;
+    };
+    assert.equal(await page.locator(".conversation").isHidden(), true, "the list alone");
+    await selectContact(page, "Carla Mendes");
+    assert.equal(await page.locator(".contacts").isHidden(), true, "the conversation alone");
+    for (const selector of ["#message-text", "#send", "#attach", "#back-to-list", "#conversation-title"]) {
+      assert.ok(await onScreen(selector), `${selector} is on screen`);
+    }
+    await send(page, "Sent from a phone");
+    await message(page, "Sent from a phone", "READ").waitFor();
+    assert.ok(await onScreen("#message-text"), "the composer stays on screen after a send");
+    // One scroll area per pane: the page itself neither scrolls nor is wider than the screen.
+    const page_ = await page.evaluate(() => ({ right: document.documentElement.scrollWidth, bottom: document.querySelector(".app").getBoundingClientRect().bottom }));
+    assert.ok(page_.right <= viewport.width, `no horizontal scrolling (${page_.right}px wide)`);
+    assert.ok(page_.bottom <= viewport.height, `the page ends at the screen (${page_.bottom}px)`);
+    await screenshot(page, `13-phone-${viewport.height}`);
+
+    await page.getByRole("button", { name: "Back to the conversations" }).click();
+    await page.locator(".contacts").waitFor();
+    assert.equal(await page.locator(".conversation").isHidden(), true);
+    assert.equal(new URL(page.url()).hash, "");
+    // The phone's Back returns to the conversation.
+    await page.goBack();
+    await page.locator("#conversation-title", { hasText: "Carla Mendes" }).waitFor();
+    assert.equal(await page.locator(".contacts").isHidden(), true);
+    assertClean(assert, problems);
+  });
+}
 
 test("deployed with token: session, the page uses the CRM's sign-in and shows no demo tools", async (t) => {
   const runner = await startRunner();

@@ -225,3 +225,72 @@ for (const push of [true, false]) {
     assertClean(assert, problems, [/status of 4\d\d|Failed to send/]);
   });
 }
+
+test("only what was on screen is read; photos keep their box so a pinned view stays at the newest; the page stays the viewport's height", async (t) => {
+  const { runner, page, problems } = await session(t, { page: { viewport: { width: 1280, height: 800 } } });
+  // Photos are held until the test lets them load.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  const hold = async (route) => {
+    await held;
+    await route.continue();
+  };
+  await page.route("**/local/media/**", hold);
+  await runner.reply("acme", CARLA, { body: "Photos of the damage" });
+  for (let i = 0; i < 4; i += 1) await runner.reply("acme", CARLA, { body: "", media: "image" });
+  await runner.reply("acme", CARLA, { body: "Newest words" });
+  await page.waitForFunction(() => document.querySelector("#conversation-list li .badge")?.textContent === "6");
+  // The worker has copied the photos (a placeholder keeps the same box meanwhile).
+  for (let tries = 0; ; tries += 1) {
+    const listed = (await runner.api("acme", "GET", "/whatsapp/messages?contact_id=c-carla")).body.messages;
+    if (listed.filter((m) => m.attachments.some((a) => a.url)).length === 4) break;
+    assert.ok(tries < 100, "the photos were copied");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  await selectContact(page, "Carla Mendes");
+  await message(page, "Newest words").waitFor({ state: "attached" });
+  await page.locator("#messages img").nth(3).waitFor({ state: "attached" });
+  // Opened at the unread divider: the newest message is below the fold and is not read.
+  const box = page.locator("#messages");
+  assert.ok(await box.evaluate((node) => node.scrollHeight > node.clientHeight + 100), "the conversation is longer than its pane");
+  const inView = await page.locator("#messages .unread-divider").evaluate((node) => {
+    const pane = node.closest("#messages").getBoundingClientRect();
+    const r = node.getBoundingClientRect();
+    return r.top >= pane.top && r.bottom <= pane.bottom;
+  });
+  assert.ok(inView, "the unread divider is in view");
+  const heightsBefore = await page.locator("#messages article.message").evaluateAll((nodes) => nodes.map((n) => n.getBoundingClientRect().height));
+  await page.waitForTimeout(800);
+  const row = async () => (await runner.api("acme", "GET", "/whatsapp/conversations")).body.conversations.find((c) => c.contact_id === "c-carla");
+  const newest = (await runner.api("acme", "GET", "/whatsapp/messages?contact_id=c-carla")).body.messages.find((m) => m.text === "Newest words");
+  const before = await row();
+  assert.ok(before.unread_count >= 1, `the newest is unread (${before.unread_count})`);
+  assert.ok(!before.last_read_message_id || before.last_read_message_id < newest.id);
+
+  // The photos load: no bubble changes its size.
+  release();
+  await page.waitForFunction(() => [...document.querySelectorAll("#messages img")].every((img) => img.complete && img.naturalWidth > 0));
+  const heightsAfter = await page.locator("#messages article.message").evaluateAll((nodes) => nodes.map((n) => n.getBoundingClientRect().height));
+  assert.deepEqual(heightsAfter, heightsBefore);
+
+  // Scrolled to the newest: now it is read.
+  await box.evaluate((node) => {
+    node.scrollTop = node.scrollHeight;
+  });
+  await page.waitForFunction(() => !document.querySelector("#conversation-list li[data-id='c-carla'] .badge"));
+  assert.equal((await row()).unread_count, 0);
+
+  // Pinned at the bottom, a photo arriving stays in view once it loads.
+  await runner.reply("acme", CARLA, { body: "", media: "image" });
+  await page.waitForFunction(() => document.querySelectorAll("#messages img").length === 5);
+  await page.waitForFunction(() => [...document.querySelectorAll("#messages img")].every((img) => img.complete && img.naturalWidth > 0));
+  await page.waitForTimeout(200);
+  assert.ok(await box.evaluate((node) => node.scrollHeight - node.scrollTop - node.clientHeight < 40), "still at the newest");
+
+  // However long the conversation, the page is the viewport's height: the pane scrolls.
+  const app = await page.evaluate(() => ({ bottom: document.querySelector(".app").getBoundingClientRect().bottom, height: innerHeight }));
+  assert.ok(app.bottom <= app.height, `the page ends at the viewport (${app.bottom} > ${app.height})`);
+  await screenshot(page, "17-photos-pinned");
+  assertClean(assert, problems);
+});

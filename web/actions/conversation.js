@@ -9,7 +9,7 @@
 // it back to 60 s. An idle tab thus polls about 8 times an hour instead of 60
 // (docs/benchmarks.md, "Idle open tab").
 
-import { addressedContactId, clearAddress, showAddress } from "../address.js";
+import { addressedContactId, clearAddress, showAddress, showList } from "../address.js";
 import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { SENTENCES } from "../rules.js";
@@ -93,6 +93,12 @@ export function openAddressed() {
   const open = state.contact && state.contact.contact_id;
   if (id === open) return;
   selectContact(id ? knownContact(id) : null, { fromAddress: true });
+}
+
+/** Back to the list (a phone shows one pane at a time): the conversation closes, its draft saved. */
+export function closeConversation() {
+  showList();
+  selectContact(null, { fromAddress: true });
 }
 
 // The CRM deleted the contact (the API no longer knows it): its conversation is erased on the

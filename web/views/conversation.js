@@ -5,7 +5,7 @@
 // conversation read; a "↓ N new messages" pill when something arrives out of view.
 
 import { copyText, retryFailed } from "../actions/compose.js";
-import { loadOlder } from "../actions/conversation.js";
+import { closeConversation, loadOlder } from "../actions/conversation.js";
 import { showTemplates } from "../actions/templates.js";
 import { markSeen } from "../actions/inbox.js";
 import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
@@ -44,6 +44,10 @@ function renderAttachment(a) {
   const kind = a.content_type.split("/")[0];
   const label = a.filename || TYPE_NAMES[a.content_type] || (kind === "audio" ? "voice note" : kind === "image" ? "photo" : a.content_type);
   if (a.error) return el("p", { class: "status failed", text: `${label}: ${a.error}` });
+  if (!a.url && (kind === "image" || kind === "video")) {
+    // The box the file will fill, so the bubble keeps its size when it arrives.
+    return el("p", { class: `status media-placeholder ${kind}`, text: `${label} (downloading…)` });
+  }
   if (!a.url) return el("p", { class: "status", text: `${label} (downloading…)` });
   if (a.card) {
     // A shared contact: who it is, their numbers, and the card itself to download.
@@ -201,6 +205,12 @@ function isAtBottom(box) {
 /** The message list; keeps the reader's place (older pages above, news below). */
 function renderMessages(s, seen) {
   const box = $("messages");
+  if (seen.observedGeneration !== s.generation) {
+    // Another conversation (or none): nothing of the last one is on screen any more.
+    seen.observedGeneration = s.generation;
+    seen.observer.disconnect();
+    seen.onScreen.clear();
+  }
   if (!s.contact) {
     box.replaceChildren(el("p", { class: "empty", text: "Pick a contact to see the conversation." }));
     return;
@@ -227,11 +237,14 @@ function renderMessages(s, seen) {
   seen.nodes.place(box, nodes);
   seen.firstId = sorted.length ? sorted[0].id : null;
   const newest = sorted.length ? sorted[sorted.length - 1].id : null;
-  const newContact = seen.generation !== s.generation;
+  // The first time this conversation's messages are drawn ("Loading…" does not count).
+  const newContact = seen.drawnGeneration !== s.generation;
+  seen.drawnGeneration = s.generation;
   if (newContact) {
     seen.newCount = 0;
     seen.newestId = newest;
   }
+  for (const bubble of box.querySelectorAll("article.message")) seen.observer.observe(bubble);
   if (newContact && s.readMarker) {
     // Opened with unread messages: the divider in view, not the bottom.
     const divider = box.querySelector(".unread-divider");
@@ -247,19 +260,48 @@ function renderMessages(s, seen) {
     seen.newCount += sorted.filter((m) => m.id > seen.newestId).length;
   }
   seen.newestId = newest;
-  // What a read marker may name: the newest message the server has (not one still sending).
-  seen.newestStored = sorted.findLast((m) => !isPending(m.id))?.id ?? null;
   settle(box, seen);
 }
 
-/** At the bottom: nothing new is out of sight, and what is there has been seen (read). */
+/**
+ * At the bottom: nothing new is out of sight (the pill goes) and the view stays pinned there.
+ * Read is what was on screen: the newest stored message at least half in view (or filling
+ * half the view) while the page is visible marks the conversation read up to it.
+ */
 function settle(box, seen) {
   const bottom = isAtBottom(box);
+  seen.pinned = bottom;
   if (bottom) seen.newCount = 0;
   const pill = $("new-messages");
   pill.hidden = seen.newCount === 0;
   pill.textContent = `↓ ${seen.newCount} new message${seen.newCount === 1 ? "" : "s"}`;
-  if (bottom && seen.newestStored && document.visibilityState === "visible") markSeen(seen.newestStored);
+  const newestOnScreen = [...seen.onScreen].filter((id) => !isPending(id)).sort().pop();
+  if (newestOnScreen && document.visibilityState === "visible") markSeen(newestOnScreen);
+}
+
+/** Which bubbles are on screen, as the browser lays them out (IntersectionObserver). */
+function watchOnScreen(box, seen) {
+  seen.onScreen = new Set();
+  seen.observer = new IntersectionObserver((entries) => {
+    for (const entry of entries) {
+      const id = entry.target.dataset.id;
+      const half = entry.intersectionRatio >= 0.5
+        || (entry.rootBounds && entry.intersectionRect.height >= entry.rootBounds.height / 2);
+      if (entry.isIntersecting && half && entry.target.isConnected) seen.onScreen.add(id);
+      else seen.onScreen.delete(id);
+    }
+    settle(box, seen);
+  }, { root: box, threshold: [0, 0.5, 1] });
+}
+
+/** A file that loads, or the pane that resizes (a phone's keyboard), keeps a pinned view at the bottom. */
+function keepPinned(box, seen) {
+  const pin = () => {
+    if (seen.pinned) box.scrollTop = box.scrollHeight;
+  };
+  box.addEventListener("load", pin, true);
+  box.addEventListener("loadedmetadata", pin, true);
+  new ResizeObserver(pin).observe(box);
 }
 
 function dayKey(iso) {
@@ -324,7 +366,10 @@ function renderHead(s) {
 }
 
 export function mountConversation() {
-  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed(), newCount: 0, newestId: null, newestStored: null, inbox: undefined };
+  const seen = { messages: undefined, contact: undefined, contactState: undefined, windowOpen: undefined, before: undefined, conversationError: undefined, generation: undefined, scrollToNewest: 0, firstId: null, nodes: new Keyed(), newCount: 0, newestId: null, pinned: true, drawnGeneration: undefined, observedGeneration: undefined, inbox: undefined };
+  watchOnScreen($("messages"), seen);
+  keepPinned($("messages"), seen);
+  $("back-to-list").addEventListener("click", closeConversation);
   $("messages").addEventListener("scroll", (event) => {
     if (event.target.scrollTop < 30) loadOlder();
     settle(event.target, seen);
@@ -336,7 +381,11 @@ export function mountConversation() {
   });
   document.addEventListener("visibilitychange", () => settle($("messages"), seen));
   subscribe((s) => {
-    if (seen.contact !== s.contact) document.dispatchEvent(new CustomEvent("whatsapp:contact", { detail: s.contact }));
+    if (seen.contact !== s.contact) {
+      document.dispatchEvent(new CustomEvent("whatsapp:contact", { detail: s.contact }));
+      // A phone shows the conversation instead of the list while one is open.
+      $("whatsapp").dataset.open = String(!!s.contact);
+    }
     if (seen.contact !== s.contact || seen.contactState !== s.contactState || seen.windowOpen !== s.windowOpen) renderHead(s);
     if (seen.messages !== s.messages || seen.contact !== s.contact || seen.before !== s.before
         || seen.conversationError !== s.conversationError || seen.scrollToNewest !== s.scrollToNewest) {

@@ -37,12 +37,21 @@ export function tokenClaims(token) {
   }
 }
 
+// Asked for a fresh token when a call is refused (401): `renewal(refusedToken)` resolves to
+// a token to try once more, or null (the session action sets it).
+let renewal = null;
+
+export function onUnauthorized(renew) {
+  renewal = renew;
+}
+
 /** The token calls carry now (a draft saved later still goes with the token it was typed under). */
 export const currentToken = () => bearer;
 
 /**
  * `options.token`: another token than the current one; `options.keepalive`: the request
- * outlives the page (a draft saved on `pagehide`).
+ * outlives the page (a draft saved on `pagehide`). A 401 is tried once more with a fresh
+ * token (`onUnauthorized`).
  */
 export async function call(method, path, body, extraHeaders = {}, options = {}) {
   const headers = { Accept: "application/json", ...extraHeaders };
@@ -62,7 +71,10 @@ export async function call(method, path, body, extraHeaders = {}, options = {}) 
   }
   const data = await response.json().catch(() => null);
   if (response.status === 401) {
-    // API Gateway's JWT authorizer refused the token (expired or not the CRM's).
+    // API Gateway's JWT authorizer refused the token (expired or not the CRM's): once more
+    // with a fresh one, if the CRM has one for the same agent.
+    const fresh = !options.retried && renewal ? await renewal(token) : null;
+    if (fresh && fresh !== token) return call(method, path, body, extraHeaders, { ...options, token: fresh, retried: true });
     throw new ApiError(401, "unauthorized", "Your sign-in has expired. Sign in to the CRM again.");
   }
   if (!response.ok) {

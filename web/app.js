@@ -11,7 +11,7 @@
 //     failures (what failed where the agent was not looking)
 //   views/*.js                          render from the store, call actions; never import
 //     channel  contacts  inbox  conversation  composer  templates    each other
-//     notices (failures in conversations not open)
+//     notices (failures in conversations not open)  shortcuts (`/`, `?` and their list)
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
 import { openAddressed, pollSoon, schedulePoll } from "./actions/conversation.js";
@@ -27,6 +27,7 @@ import { mountContacts } from "./views/contacts.js";
 import { mountInbox } from "./views/inbox.js";
 import { mountConversation } from "./views/conversation.js";
 import { mountNotices } from "./views/notices.js";
+import { mountShortcuts } from "./views/shortcuts.js";
 import { mountTemplates } from "./views/templates.js";
 
 async function start() {
@@ -37,6 +38,7 @@ async function start() {
   mountComposer();
   mountTemplates();
   mountNotices();
+  mountShortcuts();
   document.addEventListener("visibilitychange", () => {
     schedulePoll();
     scheduleInboxPoll();
@@ -53,7 +55,7 @@ async function start() {
     const sandbox = await import(apiUrl("/local/sandbox.js"));
     sandbox.mount({ state, toast, pollSoon, apiUrl });
   }
-  if (!token) token = signInToken();
+  if (!token) token = await signInToken();
   if (!token) {
     update({ channelStatus: "Sign in to the CRM to use WhatsApp." });
     return;

@@ -24,8 +24,10 @@ function uniqueId() {
  * `endpoint`: GET /whatsapp/channel's `live` ({realtime_url, host, channel}).
  */
 export function openLive(endpoint, token, { onEvent, onStatus, minDelayMs = 1000, maxDelayMs = 30000 }) {
-  // AppSync takes the JWT as the Authorization header of the API's HTTP host.
-  const authorization = { host: endpoint.host, Authorization: token };
+  // AppSync takes the JWT as the Authorization header of the API's HTTP host. `token` may be
+  // a getter: every (re)connect then takes the freshest token, never one that has lapsed.
+  const currentAuthorization = () => ({ host: endpoint.host, Authorization: typeof token === "function" ? token() : token });
+  let authorization = currentAuthorization();
   let socket = null;
   let closed = false;
   let failures = 0;
@@ -99,6 +101,7 @@ export function openLive(endpoint, token, { onEvent, onStatus, minDelayMs = 1000
   function connect() {
     if (closed) return;
     onStatus("connecting");
+    authorization = currentAuthorization();
     try {
       socket = new WebSocket(endpoint.realtime_url, [PROTOCOL, `header-${base64url(JSON.stringify(authorization))}`]);
     } catch {

@@ -28,7 +28,7 @@ fn organization(state: &AppState, headers: &HeaderMap) -> Option<OrganizationId>
         .to_str()
         .ok()?
         .strip_prefix("Bearer ")?;
-    let claims = state.tokens.get(token)?;
+    let claims = state.tokens.claims(token)?;
     OrganizationId::parse(claims.get(&state.org_claim)?).ok()
 }
 

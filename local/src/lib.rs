@@ -12,9 +12,9 @@ mod media_store;
 pub mod sandbox;
 pub mod seed;
 mod server;
+pub mod tokens;
 mod worker;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -111,6 +111,9 @@ pub struct DemoAgent {
     #[serde(flatten)]
     pub user: DemoUser,
     pub token: String,
+    /// The claims its tokens carry (a fresh token is issued from them on every `/local/demo`).
+    #[serde(skip)]
+    pub identity: tokens::Identity,
 }
 
 pub struct Running {
@@ -215,7 +218,11 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     if serve_live {
         live::feed(hub.clone(), media.clone(), feeds);
     }
-    let mut tokens = HashMap::new();
+    let ttl = (options.env)("DEMO_TOKEN_TTL_SECONDS")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v > 0)
+        .unwrap_or(tokens::DEFAULT_TTL_SECONDS);
+    let tokens = tokens::TokenBook::new(ttl);
     let mut demo = Vec::new();
     for org in &options.seed.organizations {
         // Provisioning tells what AWS would: such an id has no Event API channel.
@@ -235,23 +242,22 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
                 });
         let mut agents = Vec::new();
         for user in std::iter::once(&org.user).chain(&org.agents) {
-            let token = format!("demo.{}.{}", org.organization_id, ulid::Ulid::new());
-            let mut claims = HashMap::from([
+            let mut identity = vec![
                 ("sub".to_owned(), user.sub.clone()),
                 ("email".to_owned(), user.email.clone()),
                 (settings.org_claim.clone(), org.organization_id.to_string()),
-            ]);
+            ];
             if let Some(name) = &user.name {
-                claims.insert("name".to_owned(), name.clone());
+                identity.push(("name".to_owned(), name.clone()));
             }
-            tokens.insert(token.clone(), claims);
             agents.push(DemoAgent {
                 user: DemoUser {
                     sub: user.sub.clone(),
                     email: user.email.clone(),
                     name: user.name.clone(),
                 },
-                token,
+                token: tokens.issue(&identity),
+                identity,
             });
         }
         demo.push(DemoOrganization {
@@ -264,7 +270,6 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
             sender,
         });
     }
-    let tokens = Arc::new(tokens);
     let state = AppState {
         handlers,
         org_claim: settings.org_claim.clone(),

@@ -2,7 +2,6 @@
 //! call them), the Event API's WebSocket, the sandbox, the media store and the web page, for
 //! this process's own host names only.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -16,7 +15,7 @@ use shared::memory::MemoryMedia;
 use shared::routes::{ROUTES, Route};
 use tower_http::services::ServeDir;
 
-use crate::gateway::{Claims, GatewayInput};
+use crate::gateway::GatewayInput;
 use crate::{DemoOrganization, backend, crm, faults, gateway, live, media_store, sandbox};
 
 #[derive(Clone)]
@@ -26,7 +25,7 @@ pub(crate) struct AppState {
     pub(crate) org_claim: String,
     /// The in-process stores' failure injection (None on the AWS adapters).
     pub(crate) store_faults: Option<backend::StoreFaultSwitches>,
-    pub(crate) tokens: Arc<HashMap<String, Claims>>,
+    pub(crate) tokens: crate::tokens::TokenBook,
     pub(crate) demo: Arc<Vec<DemoOrganization>>,
     /// The Event API's WebSocket (`/event/realtime`); None where push is not served.
     pub(crate) live: Option<live::socket::Context>,
@@ -111,6 +110,7 @@ pub(crate) fn router(
         // real Twilio the tokens are printed to the terminal, never served.
         api = api
             .route("/local/demo", get(demo))
+            .route("/local/token", axum::routing::post(refresh_token))
             .route(
                 "/local/store-faults",
                 axum::routing::post(faults::store_faults),
@@ -199,8 +199,40 @@ async fn sandbox_panel_style() -> Response {
         .into_response()
 }
 
+/// The demo organizations, each agent with a token issued now.
 async fn demo(State(state): State<AppState>) -> Response {
-    axum::Json(serde_json::json!({ "organizations": *state.demo })).into_response()
+    let mut organizations = (*state.demo).clone();
+    for org in &mut organizations {
+        for agent in &mut org.agents {
+            agent.token = state.tokens.issue(&agent.identity);
+        }
+        if let Some(first) = org.agents.first() {
+            org.token = first.token.clone();
+        }
+    }
+    axum::Json(serde_json::json!({ "organizations": organizations })).into_response()
+}
+
+/// The CRM's token refresh: a valid demo token (the Authorization header) gets a fresh one
+/// for the same user; an expired or unknown one is 401 (sign in again).
+async fn refresh_token(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let fresh = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|token| state.tokens.refresh(token.trim()));
+    match fresh {
+        Some(token) => {
+            let expires_at = state.tokens.expires_at(&token);
+            axum::Json(serde_json::json!({ "token": token, "expires_at": expires_at }))
+                .into_response()
+        }
+        None => (
+            axum::http::StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"error": {"code": "unauthorized", "message": "The token has expired or is not a demo token: sign in again."}})),
+        )
+            .into_response(),
+    }
 }
 
 async fn serve(
@@ -222,9 +254,7 @@ async fn serve(
     let Some((_, params)) = shared::routes::find(input.method.as_str(), input.uri.path()) else {
         return gateway::unrouted(&input.method, &input.uri);
     };
-    let event = match gateway::to_event(&input, route, params, |token| {
-        state.tokens.get(token).cloned()
-    }) {
+    let event = match gateway::to_event(&input, route, params, |token| state.tokens.claims(token)) {
         Ok(event) => event,
         Err(e) => return gateway::to_response(e.into_response()),
     };

@@ -190,6 +190,39 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await message(page, "Typed without a mouse", "READ").waitFor();
   await screenshot(page, "12-keyboard");
 
+  // `/` goes to the search; the arrow into its results; Enter opens the first; Escape empties it.
+  await page.locator("#messages").focus();
+  await page.keyboard.press("/");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "contact-search");
+  await page.keyboard.type("carla");
+  await page.locator("#contact-list li", { hasText: "Carla Mendes" }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll("#contact-list li").length === 1);
+  await page.keyboard.press("ArrowDown");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "contact-c-carla");
+  await page.locator("#contact-search").focus();
+  await page.keyboard.press("Enter");
+  await page.locator("#conversation-title", { hasText: "Carla Mendes" }).waitFor();
+  await page.locator("#contact-search").focus();
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("#contact-search").inputValue(), "");
+  await page.locator("#contact-list li", { hasText: "Ben Ong" }).waitFor();
+
+  // `?` lists the shortcuts in a dialog that takes the focus and gives it back on Escape.
+  await page.locator("#messages").focus();
+  await page.keyboard.press("?");
+  const help = page.getByRole("dialog", { name: "Keyboard shortcuts" });
+  await help.waitFor();
+  assert.ok(await help.evaluate((node) => node.contains(document.activeElement)), "the dialog has the focus");
+  assert.match(await help.innerText(), /Search contacts/);
+  await page.keyboard.press("Escape");
+  await help.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement.id), "messages");
+  // Typed in the message box, `?` is text.
+  await page.locator("#message-text").focus();
+  await page.keyboard.type("ok?");
+  assert.equal(await help.isVisible(), false);
+  assert.equal(await page.locator("#message-text").inputValue(), "ok?");
+
   // Every control a person uses has a name.
   const unlabelled = await page.evaluate(() =>
     [...document.querySelectorAll("button, input, select, textarea")]

@@ -4,11 +4,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertClean, message, selectContact, send, useBrowser } from "./harness.mjs";
+import { assertClean, message, openPage, selectContact, send, startRunner, useBrowser } from "./harness.mjs";
 
 const BEN = "+6591234567";
 
-const { session } = useBrowser();
+const { session, browser } = useBrowser();
 
 /** Counts the conversation requests the page makes (loads and polls). */
 function countConversationRequests(page) {
@@ -147,4 +147,66 @@ test("with push not configured the page polls as before", async (t) => {
   await message(page, "Polled in", "RECEIVED").waitFor();
   assert.ok(requests.polls >= 1);
   assertClean(assert, problems);
+});
+
+const tokenNow = (page) => page.evaluate(async () => (await import("/api.js")).currentToken());
+const refused = async (runner, token) => (await fetch(`${runner.base}/whatsapp/channel`, { headers: { Authorization: `Bearer ${token}` } })).status;
+
+test("a tab open all day takes fresh tokens before each lapses: calls and push go on", async (t) => {
+  // Tokens live 6 s here (12 hours by default): the page renews each halfway.
+  const { runner, page, problems } = await session(t, { runner: { env: { DEMO_TOKEN_TTL_SECONDS: "6" } } });
+  await waitLive(page, "up");
+  const first = await tokenNow(page);
+  await open(page, "Ben Ong", "c-ben");
+  // Past the first token's lapse (the runner also ends a live connection when its token does).
+  await page.waitForTimeout(7500);
+  assert.equal(await refused(runner, first), 401, "the first token has lapsed");
+  const now = await tokenNow(page);
+  assert.notEqual(now, first);
+  assert.equal(await refused(runner, now), 200, "the page holds a valid token");
+  assert.equal(await liveState(page), "up");
+  await runner.reply("acme", BEN, { body: "Still there?" });
+  await message(page, "Still there?", "RECEIVED").waitFor();
+  await send(page, "Yes, all day");
+  await message(page, "Yes, all day", "READ").waitFor();
+  assert.equal(await page.locator("#channel-status").textContent(), "");
+  assertClean(assert, problems);
+});
+
+test("with the CRM's token getter: a refused call takes its fresh token once; without one the agent is asked to sign in", async (t) => {
+  const runner = await startRunner({ env: { DEMO_TOKEN_TTL_SECONDS: "5" } });
+  t.after(() => runner.stop());
+  const { page, context, problems } = await openPage(browser(), runner, {
+    config: { token: "session", tokenKey: "crm.id_token", live: false, pollMs: 700 },
+    sessionToken: runner.token("acme"),
+  });
+  t.after(() => context.close());
+  // The CRM provides its getter; it has no newer token yet.
+  await page.evaluate(() => {
+    window.crmToken = null;
+    window.WHATSAPP_CONFIG.getToken = async () => window.crmToken;
+  });
+  await selectContact(page, "Aisha Rahman");
+  // The token lapses and the CRM has none: only now is the agent asked to sign in.
+  await page.locator("#channel-status", { hasText: "Your sign-in has expired. Sign in to the CRM again." }).waitFor({ timeout: 10_000 });
+
+  // The agent signs in to the CRM again: the next call is refused once, then goes with it.
+  const fresh = (await (await fetch(`${runner.base}/local/demo`)).json()).organizations.find((o) => o.organization_id === "acme").token;
+  await page.evaluate((token) => {
+    window.crmToken = token;
+  }, fresh);
+  await send(page, "Sent after signing in again");
+  await message(page, "Sent after signing in again", "SENT").waitFor();
+  assert.equal(await tokenNow(page), fresh);
+
+  // A token of another agent is never taken for this one.
+  const other = (await (await fetch(`${runner.base}/local/demo`)).json()).organizations.find((o) => o.organization_id === "acme").agents[1].token;
+  const taken = await page.evaluate(async (token) => {
+    window.crmToken = token;
+    const { renewToken } = await import("/actions/session.js");
+    return renewToken();
+  }, other);
+  assert.equal(taken, null);
+  assert.equal(await tokenNow(page), fresh);
+  assertClean(assert, problems, [/status of 401/]);
 });

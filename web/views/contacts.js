@@ -38,6 +38,22 @@ export function mountContacts() {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => search(event.target.value), 300);
   });
+  $("contact-search").addEventListener("keydown", (event) => {
+    // Into the results with the arrow; Enter opens the first; Escape empties the search.
+    const first = document.querySelector("#conversation-list li:not([hidden]), #contact-list li");
+    const visible = first && first.closest("[hidden]") === null ? first : document.querySelector("#contact-list li");
+    if (event.key === "ArrowDown" && visible) {
+      event.preventDefault();
+      visible.focus();
+    } else if (event.key === "Enter" && event.target.value.trim() && visible) {
+      event.preventDefault();
+      visible.click();
+    } else if (event.key === "Escape" && event.target.value) {
+      event.preventDefault();
+      event.target.value = "";
+      search("");
+    }
+  });
   $("contacts-more").addEventListener("click", () => loadContacts(false));
   const seen = {};
   subscribe((s) => {

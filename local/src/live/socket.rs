@@ -13,7 +13,6 @@
 //! - anything else (not JSON, unknown type, binary) → an `error` frame; the connection stays.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
@@ -40,30 +39,45 @@ const MAX_FRAME_BYTES: usize = 128 * 1024;
 #[derive(Clone)]
 pub struct Context {
     pub hub: Hub,
-    pub tokens: Arc<HashMap<String, Claims>>,
+    pub tokens: crate::tokens::TokenBook,
     pub org_claim: String,
 }
 
 impl Context {
     /// The claims of an `Authorization` value (`<token>` or `Bearer <token>`).
-    fn claims(&self, authorization: &str) -> Option<&Claims> {
-        let token = authorization
-            .strip_prefix("Bearer ")
-            .or_else(|| authorization.strip_prefix("bearer "))
-            .unwrap_or(authorization)
-            .trim();
-        self.tokens.get(token)
+    fn claims(&self, authorization: &str) -> Option<Claims> {
+        self.tokens.claims(bare_token(authorization))
+    }
+
+    /// When the token of an authorization object expires (epoch seconds).
+    fn expiry(&self, authorization: &Value) -> Option<i64> {
+        self.tokens
+            .expires_at(bare_token(authorization_value(authorization)?))
     }
 
     /// The organization claim of an authorization object `{"Authorization": …, "host": …}`.
     fn organization(&self, authorization: &Value) -> Option<String> {
-        let value = authorization.as_object()?.iter().find_map(|(k, v)| {
-            k.eq_ignore_ascii_case("authorization")
-                .then(|| v.as_str())
-                .flatten()
-        })?;
+        let value = authorization_value(authorization)?;
         self.claims(value)?.get(&self.org_claim).cloned()
     }
+}
+
+/// The `Authorization` member of an authorization object `{"Authorization": …, "host": …}`.
+fn authorization_value(authorization: &Value) -> Option<&str> {
+    authorization.as_object()?.iter().find_map(|(k, v)| {
+        k.eq_ignore_ascii_case("authorization")
+            .then(|| v.as_str())
+            .flatten()
+    })
+}
+
+/// `<token>` or `Bearer <token>`.
+fn bare_token(authorization: &str) -> &str {
+    authorization
+        .strip_prefix("Bearer ")
+        .or_else(|| authorization.strip_prefix("bearer "))
+        .unwrap_or(authorization)
+        .trim()
 }
 
 /// The authorization object a `header-…` subprotocol carries.
@@ -148,6 +162,17 @@ async fn serve(context: Context, authorization: Option<Value>, mut socket: WebSo
         let _ = socket.send(Message::Close(Some(close))).await;
         return;
     }
+    // The stricter reading of AppSync (which documents the token's check at connect and
+    // subscribe only): a connection ends when its token expires, so a page must reconnect
+    // with a fresh one before then.
+    let lapses = authorization
+        .as_ref()
+        .and_then(|a| context.expiry(a))
+        .map_or(Duration::from_secs(365 * 24 * 3600), |exp| {
+            Duration::from_secs(u64::try_from(exp - chrono::Utc::now().timestamp()).unwrap_or(0))
+        });
+    let lapsed = tokio::time::sleep(lapses);
+    tokio::pin!(lapsed);
     let mut events = context.hub.listen();
     let mut drops = context.hub.drops();
     // Subscription id → channel.
@@ -190,6 +215,14 @@ async fn serve(context: Context, authorization: Option<Value>, mut socket: WebSo
             }
             _ = drops.recv() => {
                 let _ = socket.send(Message::Close(None)).await;
+                return;
+            }
+            () = &mut lapsed => {
+                let close = axum::extract::ws::CloseFrame {
+                    code: axum::extract::ws::close_code::POLICY,
+                    reason: "token expired".into(),
+                };
+                let _ = socket.send(Message::Close(Some(close))).await;
                 return;
             }
             _ = keep_alive.tick() => {

@@ -16,7 +16,10 @@ pub struct MediaRule {
     pub extensions: &'static [&'static str],
     pub max_bytes: u64,
     pub message_type: MessageType,
-    /// Whether WhatsApp shows a caption (the message body) with this media.
+    /// Whether the message body goes as this media's caption: images and videos. Twilio
+    /// "does not support setting a filename or caption for documents" (Guidance on WhatsApp
+    /// Media Messages) though WhatsApp shows one, so a document's text goes as a message of
+    /// its own, which holds whichever reading is true.
     pub takes_caption: bool,
     /// What content sniffing may report for such a file.
     sniffed_as: &'static [&'static str],
@@ -123,7 +126,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["pdf"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         &["application/pdf"],
     ),
     rule(
@@ -131,7 +134,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["doc"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         OLE,
     ),
     rule(
@@ -139,7 +142,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["docx"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         OOXML,
     ),
     rule(
@@ -147,7 +150,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["xls"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         OLE,
     ),
     rule(
@@ -155,7 +158,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["xlsx"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         OOXML,
     ),
     rule(
@@ -163,7 +166,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["ppt"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         OLE,
     ),
     rule(
@@ -171,7 +174,7 @@ pub const MEDIA_RULES: &[MediaRule] = &[
         &["pptx"],
         MAX_MEDIA_BYTES,
         MessageType::Document,
-        true,
+        false,
         OOXML,
     ),
     rule(
@@ -292,14 +295,20 @@ pub struct OutboundPart {
     pub attachment: Option<super::Attachment>,
 }
 
+/// Longest caption WhatsApp shows under a photo or video ("Maximum 1024 characters", the
+/// Cloud API's media messages); a longer text goes as a message of its own.
+pub const MAX_CAPTION_CHARS: usize = 1024;
+
 /// Splits a send into WhatsApp messages: one per attachment, the text as the caption of the
-/// first attachment whose type takes one — otherwise as a text message of its own, first.
+/// first attachment whose type takes one (when it fits a caption) — otherwise as a text
+/// message of its own, first.
 pub fn split_outbound(
     text: Option<String>,
     attachments: Vec<(super::Attachment, &'static MediaRule)>,
 ) -> Vec<OutboundPart> {
     let caption_at = text
         .as_ref()
+        .filter(|t| t.chars().count() <= MAX_CAPTION_CHARS)
         .and_then(|_| attachments.iter().position(|(_, rule)| rule.takes_caption));
     let mut parts = Vec::with_capacity(attachments.len() + 1);
     if caption_at.is_none()
@@ -532,6 +541,24 @@ mod tests {
     }
 
     #[test]
+    fn a_text_longer_than_a_caption_goes_alone_before_the_files() {
+        for (chars, caption) in [(MAX_CAPTION_CHARS, true), (MAX_CAPTION_CHARS + 1, false)] {
+            let text = "é".repeat(chars);
+            let parts = split_outbound(Some(text.clone()), vec![attachment("image/jpeg")]);
+            let shape: Vec<(MessageType, bool)> = parts
+                .iter()
+                .map(|p| (p.message_type, p.text.is_some()))
+                .collect();
+            let expected: &[(MessageType, bool)] = if caption {
+                &[(MessageType::Image, true)]
+            } else {
+                &[(MessageType::Text, true), (MessageType::Image, false)]
+            };
+            assert_eq!(shape, expected, "{chars} characters");
+        }
+    }
+
+    #[test]
     fn text_goes_alone_when_no_attachment_takes_a_caption() {
         let parts = split_outbound(
             Some("Listen".into()),
@@ -559,7 +586,7 @@ mod tests {
     #[test]
     fn captions_follow_whatsapp() {
         assert!(media_rule("image/png").unwrap().takes_caption);
-        assert!(media_rule("application/pdf").unwrap().takes_caption);
+        assert!(!media_rule("application/pdf").unwrap().takes_caption);
         assert!(media_rule("video/mp4").unwrap().takes_caption);
         assert!(!media_rule("audio/mpeg").unwrap().takes_caption);
         assert!(!media_rule("text/vcard").unwrap().takes_caption);

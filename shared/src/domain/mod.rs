@@ -28,9 +28,9 @@ pub use details::{
 pub use draft::{Draft, DraftAttachment, DraftKind, DraftRejection};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use media::{
-    MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule, OutboundPart,
-    SHOWN_INLINE, SNIFF_BYTES, ServedAs, check_content, check_declared, media_rule, served_as,
-    split_outbound,
+    MAX_CAPTION_CHARS, MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule,
+    OutboundPart, SHOWN_INLINE, SNIFF_BYTES, ServedAs, check_content, check_declared, media_rule,
+    served_as, split_outbound,
 };
 pub use message::{
     Attachment, Direction, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, JobKind, Message,

@@ -205,7 +205,8 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await page.locator("#contact-search").focus();
   await page.keyboard.press("Escape");
   assert.equal(await page.locator("#contact-search").inputValue(), "");
-  await page.locator("#contact-list li", { hasText: "Ben Ong" }).waitFor();
+  await page.locator("#conversation-list li", { hasText: "Ben Ong" }).waitFor();
+  await page.locator("#contact-list li", { hasText: "Aisha Rahman" }).waitFor();
 
   // `?` lists the shortcuts in a dialog that takes the focus and gives it back on Escape.
   await page.locator("#messages").focus();

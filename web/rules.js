@@ -23,6 +23,14 @@ export const MEDIA_RULES = {
   "text/vcard": { ext: ["vcf", "vcard"], max: 16 * MB },
 };
 
+// How long a text may be, counted as the server counts (Unicode code points): a message's
+// text, and a caption under a photo or video (longer, it goes as a message of its own). Held
+// equal to shared::domain::{MAX_TEXT_CHARS, MAX_CAPTION_CHARS} by the same test.
+export const TEXT_LIMITS = { text: 1600, caption: 1024 };
+
+/** Whether an attachment of this type carries the text as its caption (images and videos). */
+export const takesCaption = (contentType) => /^(image|video)\//.test(contentType || "");
+
 const BY_EXTENSION = Object.fromEntries(
   Object.entries(MEDIA_RULES).flatMap(([type, rule]) => rule.ext.map((e) => [e, type])),
 );
@@ -47,3 +55,33 @@ export const SENTENCES = {
   sendFailed: "Failed to send via WhatsApp.",
   contactDeleted: "This contact was deleted in the CRM, and its WhatsApp conversation with it.",
 };
+
+/** The `{{name}}` placeholders a template uses, in order: body, media, buttons. */
+export function placeholders(template) {
+  const texts = [template.body, ...(template.media || []), ...(template.actions || []).flatMap((a) => [a.title, a.value || ""])];
+  const found = [];
+  for (const text of texts) {
+    for (const match of text.matchAll(/\{\{([^{}]*)\}\}/g)) {
+      const name = match[1].trim();
+      if (name && !found.includes(name)) found.push(name);
+    }
+  }
+  return found;
+}
+
+/**
+ * What a template variable named for a contact field holds for this contact (Twilio's
+ * variables may be alphanumeric: `{{first_name}}`, `{{Email}}`); undefined for any other
+ * (numbered ones included: their meaning is the template's).
+ */
+export function contactValue(name, contact) {
+  if (!contact) return undefined;
+  const words = (contact.name || "").trim().split(/\s+/).filter(Boolean);
+  const fields = {
+    name: contact.name, fullname: contact.name, contactname: contact.name, customername: contact.name,
+    firstname: words[0], lastname: words.length > 1 ? words.slice(1).join(" ") : undefined,
+    email: contact.email, phone: contact.phone_number, phonenumber: contact.phone_number, mobile: contact.phone_number,
+  };
+  const value = fields[name.toLowerCase().replace(/[^a-z]/g, "")];
+  return value || undefined;
+}

@@ -63,6 +63,8 @@ export const state = {
   // The selected contact as the server last told it ({eligible, ineligible_reason}).
   contactState: null,
   windowOpen: true,
+  // When the 24-hour window closes (ISO time; null: the contact never wrote, or not known).
+  windowClosesAt: null,
   // The organization's approved templates (null while loading), why they could not be read,
   // whether the picker is open inside the window, the chosen one and its variable values.
   templates: null,

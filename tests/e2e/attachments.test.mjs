@@ -167,3 +167,46 @@ test("the contact's photo, document and voice note appear with previews and play
   await screenshot(page, "22-media-received");
   assertClean(assert, problems);
 });
+
+test("files pasted or dropped into the composer are attached; a text too long for a caption goes on its own", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+  // A screenshot pasted into the message box, and a document dropped on the composer.
+  await page.evaluate((bytes) => {
+    const file = (name, type, data) => new File([new Uint8Array(data)], name, { type });
+    const pasted = new DataTransfer();
+    pasted.items.add(file("pasted.jpg", "image/jpeg", bytes));
+    document.getElementById("message-text").dispatchEvent(new ClipboardEvent("paste", { clipboardData: pasted, bubbles: true, cancelable: true }));
+    const dropped = new DataTransfer();
+    dropped.items.add(file("dropped.pdf", "application/pdf", [...new TextEncoder().encode("%PDF-1.4\n%%EOF\n")]));
+    const form = document.getElementById("composer");
+    form.dispatchEvent(new DragEvent("dragover", { dataTransfer: dropped, bubbles: true, cancelable: true }));
+    form.dispatchEvent(new DragEvent("drop", { dataTransfer: dropped, bubbles: true, cancelable: true }));
+  }, [...PHOTO]);
+  await page.waitForFunction(() => document.querySelectorAll("#chips li").length === 2 && !document.querySelector("#chips progress"));
+  assert.match(await page.locator("#chips li").nth(0).innerText(), /^pasted\.jpg/);
+  assert.match(await page.locator("#chips li").nth(1).innerText(), /^dropped\.pdf/);
+  // Pasting text stays text.
+  await page.locator("#message-text").focus();
+  await page.evaluate(() => {
+    const text = new DataTransfer();
+    text.setData("text/plain", "x");
+    document.getElementById("message-text").dispatchEvent(new ClipboardEvent("paste", { clipboardData: text, bubbles: true, cancelable: true }));
+  });
+  assert.equal(await page.locator("#chips li").count(), 2);
+
+  // Over 1,024 characters with a photo: the counter says it goes as a message of its own.
+  const long = "A long explanation. ".repeat(55).trim();
+  await page.locator("#message-text").fill(long);
+  assert.match(await page.locator("#char-count").innerText(), /^1,099 \/ 1,600 — over 1,024: sent as a message of its own, not as the caption$/);
+  await page.locator("#message-text").press("Enter");
+  await page.locator('article.message.outbound[data-status="READ"]', { has: page.locator("img") }).waitFor();
+  await page.waitForFunction(() => document.querySelectorAll('article.message.outbound[data-status="READ"]').length === 3);
+  const sent = (await (await fetch(`${runner.base}/sandbox/messages`)).json()).filter((m) => m.direction === "outbound-api");
+  assert.deepEqual(
+    sent.map((m) => [(m.body || "").length, m.media_content_type || null]).sort(),
+    [[0, "application/pdf"], [0, "image/jpeg"], [long.length, null]].sort(),
+    "the text alone, then each file without a caption",
+  );
+  assertClean(assert, problems);
+});

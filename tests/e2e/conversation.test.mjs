@@ -380,6 +380,39 @@ test("each outbound message says who sent it: You, another agent by name, the AP
   assertClean(assert, problems);
 });
 
+test("the composer counts as the server does, and the window's countdown closes it when it ends", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+  // Aisha wrote 30 minutes ago.
+  assert.match(await page.locator("#window-countdown").innerText(), /^WhatsApp window closes in 23 h (29|30) min$/);
+  assert.equal(await page.locator("#window-countdown").getAttribute("class"), "countdown");
+
+  // Counted in characters as the server counts them (an emoji is one), against 1,600.
+  await page.locator("#message-text").fill("😀".repeat(1600));
+  assert.equal(await page.locator("#char-count").innerText(), "1,600 / 1,600");
+  assert.equal(await page.locator("#send").isEnabled(), true);
+  await page.locator("#message-text").press("End");
+  await page.keyboard.type("!");
+  assert.equal(await page.locator("#char-count").innerText(), "1,601 / 1,600 — 1 too many: shorten it to send");
+  assert.equal(await page.locator("#send").isEnabled(), false);
+  assert.equal(await page.locator("#message-text").getAttribute("aria-invalid"), "true");
+  await page.locator("#message-text").fill("");
+  assert.equal(await page.locator("#char-count").isHidden(), true);
+
+  // Ben's window ends in a few seconds: the last hour stands out, then only templates.
+  await runner.putContact("acme", "c-ben", {
+    contact_id: "c-ben", name: "Ben Ong", email: "ben.ong@example.com", phone_number: BEN, whatsapp_opt_in: true,
+    last_inbound_at: new Date(Date.now() - 24 * 3600 * 1000 + 4000).toISOString(),
+  });
+  await selectContact(page, "Ben Ong");
+  assert.equal(await page.locator("#window-countdown").innerText(), "WhatsApp window closes in less than a minute");
+  assert.equal(await page.locator("#window-countdown").getAttribute("class"), "countdown soon");
+  await page.locator("#templates").waitFor({ timeout: 8000 });
+  assert.equal(await page.locator("#window-countdown").isHidden(), true);
+  assert.equal(await page.locator("#window-warning").isVisible(), true);
+  assertClean(assert, problems);
+});
+
 test("older messages load when scrolling up", async (t) => {
   const { runner, page, problems } = await session(t, { page: { config: { messagesPageSize: 10 } } });
   const sent = [];

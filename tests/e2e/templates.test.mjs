@@ -60,6 +60,12 @@ test("inside the window the Template button offers the same picker, with buttons
   await page.waitForFunction(() => !document.getElementById("template-toggle").disabled);
   await toggle.click();
   await page.locator(".template-choice", { hasText: "appointment_reminder" }).click();
+  // A variable named for a contact field starts with the contact's value; a numbered one
+  // starts empty, its approved sample a hint only.
+  assert.equal(await page.locator('[data-variable="first_name"]').inputValue(), "Aisha");
+  assert.equal(await page.locator('[data-variable="2"]').inputValue(), "");
+  assert.equal(await page.locator('[data-variable="2"]').getAttribute("placeholder"), "Tuesday 10:00");
+  assert.equal(await page.locator("#template-preview .preview-text").textContent(), "Hi Aisha, a reminder of your appointment on [Tuesday 10:00]. Can you make it?");
   const buttons = page.locator("#template-preview .preview-button");
   assert.deepEqual(await buttons.allTextContents(), ["Yes, see you then", "Please reschedule"]);
   await page.locator("#template-back").click();

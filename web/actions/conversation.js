@@ -49,6 +49,7 @@ export function selectContact(contact, { fromAddress = false } = {}) {
     s.before = null;
     s.contactState = null;
     s.windowOpen = true;
+    s.windowClosesAt = null;
     s.templatesOpen = false;
     s.template = null;
     s.templateValues = {};
@@ -93,6 +94,11 @@ export function openAddressed() {
   const open = state.contact && state.contact.contact_id;
   if (id === open) return;
   selectContact(id ? knownContact(id) : null, { fromAddress: true });
+}
+
+/** The window's end has come on screen: free-form ends now (the next answer confirms it). */
+export function windowLapsed() {
+  if (state.windowOpen && state.windowClosesAt && Date.parse(state.windowClosesAt) <= Date.now()) update({ windowOpen: false });
 }
 
 /** Back to the list (a phone shows one pane at a time): the conversation closes, its draft saved. */
@@ -144,7 +150,10 @@ function applyPage(page, news, extra = {}) {
   update((s) => {
     s.messages = messages;
     if (page.next_after) s.after = page.next_after;
-    if (page.window) s.windowOpen = page.window.open;
+    if (page.window) {
+      s.windowOpen = page.window.open;
+      s.windowClosesAt = page.window.closes_at || null;
+    }
     if (page.contact) s.contactState = page.contact;
     // Opened from its address alone: the conversation's answer names the contact.
     if (page.contact && s.contact && !s.contact.name && page.contact.contact_id === s.contact.contact_id) {

@@ -2,6 +2,7 @@
 // filled in.
 
 import { call } from "../api.js";
+import { contactValue, placeholders } from "../rules.js";
 import { state, update } from "../state.js";
 
 export async function loadTemplates(refresh = false) {
@@ -29,8 +30,17 @@ export function showTemplates(open) {
   });
 }
 
+/**
+ * The template to fill in. Variables named for a contact field start with the contact's value
+ * (editable); the others start empty, the approved sample shown as a hint only.
+ */
 export function chooseTemplate(template) {
-  update({ template, templateValues: {} });
+  const templateValues = {};
+  for (const name of template ? placeholders(template) : []) {
+    const value = contactValue(name, state.contact);
+    if (value) templateValues[name] = value;
+  }
+  update({ template, templateValues });
 }
 
 export function setTemplateValue(name, value) {

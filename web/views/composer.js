@@ -8,7 +8,8 @@ import { draftTyped } from "../actions/drafts.js";
 import { agentTyping } from "../actions/typing.js";
 import { addFiles, removeAttachment } from "../actions/uploads.js";
 import { $, el, formatSize } from "../dom.js";
-import { composerAttachments, composing, subscribe } from "../state.js";
+import { TEXT_LIMITS, takesCaption } from "../rules.js";
+import { composerAttachments, composing, state, subscribe } from "../state.js";
 
 const EXPIRED = "Upload expired: attach the file again";
 
@@ -28,13 +29,44 @@ function renderChips(attachments) {
   );
 }
 
+const number = (n) => n.toLocaleString("en-US");
+
+/**
+ * The text's length as the server counts it, against Twilio's 1,600; with a photo or video
+ * attached, past 1,024 it goes as a message of its own rather than as the caption. Returns
+ * whether the text can be sent.
+ */
+function renderCount(text, attachments) {
+  const count = [...text].length;
+  const node = $("char-count");
+  const over = count > TEXT_LIMITS.text;
+  node.hidden = count === 0;
+  node.classList.toggle("over", over);
+  const captioned = attachments.some((a) => a.state !== "error" && takesCaption(a.type));
+  let note = "";
+  if (over) note = ` — ${number(count - TEXT_LIMITS.text)} too many: shorten it to send`;
+  else if (captioned && count > TEXT_LIMITS.caption) note = ` — over ${number(TEXT_LIMITS.caption)}: sent as a message of its own, not as the caption`;
+  node.textContent = `${number(count)} / ${number(TEXT_LIMITS.text)}${note}`;
+  $("message-text").setAttribute("aria-invalid", String(over));
+  return !over;
+}
+
 function render(s) {
   const { usable, templatesOnly } = composing(s);
+  const attachments = composerAttachments(s);
+  const fits = renderCount($("message-text").value, attachments);
   $("message-text").disabled = !usable;
   $("file-input").disabled = !usable;
   $("attach").classList.toggle("disabled", !usable);
-  $("send").disabled = !usable || s.sending || composerAttachments(s).some((a) => a.state === "uploading");
+  $("send").disabled = !usable || !fits || s.sending || attachments.some((a) => a.state === "uploading");
   $("composer").hidden = templatesOnly;
+}
+
+/** Files pasted or dropped into the composer are attached as if chosen with Attach. */
+function takeFiles(event, files) {
+  if (!files.length || !composing(state).usable) return;
+  event.preventDefault();
+  addFiles(files);
 }
 
 async function send(event) {
@@ -54,6 +86,22 @@ export function mountComposer() {
       $("composer").requestSubmit();
     }
   });
+  $("message-text").addEventListener("paste", (event) => {
+    // A copied file (a screenshot) is attached; copied text is pasted as text.
+    const data = event.clipboardData;
+    if (data && !data.getData("text/plain")) takeFiles(event, [...data.files]);
+  });
+  const form = $("composer");
+  form.addEventListener("dragover", (event) => {
+    if (![...event.dataTransfer.types].includes("Files") || !composing(state).usable) return;
+    event.preventDefault();
+    form.classList.add("dropping");
+  });
+  form.addEventListener("dragleave", () => form.classList.remove("dropping"));
+  form.addEventListener("drop", (event) => {
+    form.classList.remove("dropping");
+    takeFiles(event, [...event.dataTransfer.files]);
+  });
   $("file-input").addEventListener("change", (event) => {
     addFiles([...event.target.files]);
     event.target.value = "";
@@ -62,13 +110,13 @@ export function mountComposer() {
   let contact;
   let shown = 0;
   subscribe((s) => {
+    // Another conversation's draft (or an emptied one): the text area shows it.
+    if (shown !== s.draftShown) $("message-text").value = s.draftText;
+    shown = s.draftShown;
     render(s);
     // A conversation just opened: the agent writes next, so the composer takes the focus.
     const opened = s.contact && (!contact || contact.contact_id !== s.contact.contact_id);
     if (opened && !$("message-text").disabled) $("message-text").focus();
-    // Another conversation's draft (or an emptied one): the text area shows it.
-    if (shown !== s.draftShown) $("message-text").value = s.draftText;
-    shown = s.draftShown;
     if (attachments !== s.attachments || contact !== s.contact) renderChips(composerAttachments(s));
     attachments = s.attachments;
     contact = s.contact;

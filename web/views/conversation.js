@@ -5,7 +5,7 @@
 // conversation read; a "↓ N new messages" pill when something arrives out of view.
 
 import { copyText, retryFailed } from "../actions/compose.js";
-import { closeConversation, loadOlder } from "../actions/conversation.js";
+import { closeConversation, loadOlder, windowLapsed } from "../actions/conversation.js";
 import { showTemplates } from "../actions/templates.js";
 import { markSeen } from "../actions/inbox.js";
 import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
@@ -351,6 +351,35 @@ function layout(sorted, s, nodes) {
   return items;
 }
 
+/** "3 h 12 min", "42 min", "less than a minute": how long until `iso`. */
+function timeLeft(ms) {
+  const minutes = Math.floor(ms / 60000);
+  if (minutes < 1) return "less than a minute";
+  const hours = Math.floor(minutes / 60);
+  return hours ? `${hours} h ${minutes % 60} min` : `${minutes} min`;
+}
+
+let countdownTimer = null;
+
+/**
+ * How long the 24-hour window stays open; the last hour stands out. It moves on by itself,
+ * and closes the window the moment it ends.
+ */
+function renderCountdown(s) {
+  clearTimeout(countdownTimer);
+  const node = $("window-countdown");
+  const left = s.contact && s.windowOpen && s.windowClosesAt ? Date.parse(s.windowClosesAt) - Date.now() : NaN;
+  node.hidden = !(left > 0);
+  if (node.hidden) {
+    if (left <= 0) windowLapsed();
+    return;
+  }
+  countdownTimer = setTimeout(() => renderCountdown(state), Math.min(20000, left + 50));
+  node.textContent = `WhatsApp window closes in ${timeLeft(left)}`;
+  node.title = `Free-form messages can be sent until ${new Date(s.windowClosesAt).toLocaleString()}; after that, only templates.`;
+  node.classList.toggle("soon", left < 3600000);
+}
+
 function renderHead(s) {
   $("conversation-title").textContent = s.contact ? s.contact.name : "Select a contact";
   $("conversation-sub").textContent = s.contact ? s.contact.phone_number || "" : "";
@@ -380,6 +409,7 @@ export function mountConversation() {
     settle(box, seen);
   });
   document.addEventListener("visibilitychange", () => settle($("messages"), seen));
+
   subscribe((s) => {
     if (seen.contact !== s.contact) {
       document.dispatchEvent(new CustomEvent("whatsapp:contact", { detail: s.contact }));
@@ -387,6 +417,7 @@ export function mountConversation() {
       $("whatsapp").dataset.open = String(!!s.contact);
     }
     if (seen.contact !== s.contact || seen.contactState !== s.contactState || seen.windowOpen !== s.windowOpen) renderHead(s);
+    if (seen.contact !== s.contact || seen.windowOpen !== s.windowOpen || seen.windowClosesAt !== s.windowClosesAt) renderCountdown(s);
     if (seen.messages !== s.messages || seen.contact !== s.contact || seen.before !== s.before
         || seen.conversationError !== s.conversationError || seen.scrollToNewest !== s.scrollToNewest) {
       renderMessages(s, seen);
@@ -395,7 +426,7 @@ export function mountConversation() {
       settle($("messages"), seen);
     }
     Object.assign(seen, {
-      messages: s.messages, contact: s.contact, contactState: s.contactState, windowOpen: s.windowOpen,
+      messages: s.messages, contact: s.contact, contactState: s.contactState, windowOpen: s.windowOpen, windowClosesAt: s.windowClosesAt,
       before: s.before, conversationError: s.conversationError, generation: s.generation, scrollToNewest: s.scrollToNewest,
       inbox: s.inbox,
     });

@@ -5,22 +5,10 @@
 import { sendTemplate } from "../actions/compose.js";
 import { chooseTemplate, loadTemplates, setTemplateValue, showTemplates } from "../actions/templates.js";
 import { $, el } from "../dom.js";
+import { placeholders } from "../rules.js";
 import { composing, state, subscribe } from "../state.js";
 
 const NO_TEMPLATES = "No approved WhatsApp templates for this organization yet.";
-
-/** The `{{name}}` placeholders a template uses, in order: body, media, buttons. */
-export function placeholders(template) {
-  const texts = [template.body, ...(template.media || []), ...(template.actions || []).flatMap((a) => [a.title, a.value || ""])];
-  const found = [];
-  for (const text of texts) {
-    for (const match of text.matchAll(/\{\{([^{}]*)\}\}/g)) {
-      const name = match[1].trim();
-      if (name && !found.includes(name)) found.push(name);
-    }
-  }
-  return found;
-}
 
 /** The text with each placeholder replaced by `value(name)`. */
 export function fill(text, value) {

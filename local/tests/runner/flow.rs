@@ -635,6 +635,8 @@ async fn the_api_lists_the_approved_templates_of_the_seed() {
     assert_eq!(reminder["content_type"], "twilio/quick-reply");
     assert_eq!(reminder["actions"][1]["title"], "Please reschedule");
     assert_eq!(reminder["variables"]["2"], "Tuesday 10:00");
+    // Twilio's variables may be named: the seed's reminder greets by `{{first_name}}`.
+    assert_eq!(reminder["variables"]["first_name"], "Aisha");
     let found = local.get("acme", "/whatsapp/templates?q=invoice").await;
     assert_eq!(
         found.body["templates"][0]["media"][0],

@@ -253,6 +253,24 @@ fn the_pages_media_rules_are_the_servers() {
     );
 }
 
+/// The page counts a text against the server's limits: the message's and the caption's.
+#[test]
+fn the_pages_text_limits_are_the_servers() {
+    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../web/rules.js"))
+        .expect("web/rules.js");
+    let expected = format!(
+        "export const TEXT_LIMITS = {{ text: {}, caption: {} }};",
+        shared::domain::MAX_TEXT_CHARS,
+        shared::domain::MAX_CAPTION_CHARS
+    );
+    assert!(app.contains(&expected), "web/rules.js lacks {expected}");
+    // What takes a caption on the page is what takes one on the server.
+    for rule in shared::domain::MEDIA_RULES {
+        let page = rule.content_type.starts_with("image/") || rule.content_type.starts_with("video/");
+        assert_eq!(page, rule.takes_caption, "{}", rule.content_type);
+    }
+}
+
 /// The sentences the page writes itself (before or without the API's answer) are the
 /// server's, to the letter.
 #[test]

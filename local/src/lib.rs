@@ -7,6 +7,7 @@ mod crm;
 pub mod erase;
 mod faults;
 pub mod gateway;
+pub mod history;
 pub mod live;
 mod media_store;
 pub mod sandbox;

@@ -217,6 +217,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let seed_for_history = seed.clone();
     let mut options = local::Options::from_process_env(args.port, seed, args.web);
     if args.aws {
         options.backend = local::Backend::Aws;
@@ -253,6 +254,31 @@ async fn main() -> std::process::ExitCode {
                 "           sign in: {}/#token={}",
                 running.base_url, org.token
             );
+        }
+    }
+    // A little history, so a new user sees the inbox at work (tests turn it off).
+    if running.own_sandbox && std::env::var("LOCAL_HISTORY").as_deref() != Ok("off") {
+        for org in seed_for_history
+            .organizations
+            .iter()
+            .filter(|o| !o.history.is_empty())
+        {
+            let Some(demo) = running
+                .organizations
+                .iter()
+                .find(|d| d.organization_id == org.organization_id.to_string())
+            else {
+                continue;
+            };
+            let (base, org, token) = (running.base_url.clone(), org.clone(), demo.token.clone());
+            tokio::spawn(async move {
+                match local::history::play(&base, &org, &token).await {
+                    Ok(n) => {
+                        tracing::info!(organization_id = %org.organization_id, messages = n, "demo history played")
+                    }
+                    Err(e) => eprintln!("the demo history of {} stopped: {e}", org.organization_id),
+                }
+            });
         }
     }
     tokio::select! {

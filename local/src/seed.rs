@@ -23,6 +23,11 @@ pub struct SeedOrganization {
     /// as `user`; tests and a second tab can act as these).
     #[serde(default)]
     pub agents: Vec<SeedUser>,
+    /// A little conversation history the runner plays at start through the sandbox and the
+    /// API (`cargo run -p local`; `LOCAL_HISTORY=off` skips it), so a new user sees the
+    /// inbox at work.
+    #[serde(default)]
+    pub history: Vec<HistoryEntry>,
     /// Exactly the JSON of the organization's Secrets Manager secret; null = no secret.
     #[serde(default)]
     pub twilio: Option<serde_json::Value>,
@@ -47,6 +52,31 @@ pub struct SeedUser {
     /// The token's `name` claim: what other agents see on this agent's messages.
     #[serde(default)]
     pub name: Option<String>,
+}
+
+/// One message of the seed's history, in order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryEntry {
+    pub contact_id: ContactId,
+    /// Who writes it: the contact (through the sandbox, as Twilio delivers it) or the
+    /// organization's first agent (through the API).
+    pub from: HistorySide,
+    #[serde(default)]
+    pub text: Option<String>,
+    /// A contact's media, as the sandbox panel sends it: `image`, `document` or `voice`.
+    #[serde(default)]
+    pub media: Option<String>,
+    /// Leaves the conversation unread (every other one is read up to its newest message).
+    #[serde(default)]
+    pub unread: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HistorySide {
+    Contact,
+    Agent,
 }
 
 #[derive(Debug, Clone, Deserialize)]

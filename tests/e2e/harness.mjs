@@ -34,6 +34,8 @@ export async function startRunner({ seed, env = {} } = {}) {
       // Quick retries so the "Twilio answers 500" path settles within a test.
       SEND_RETRY_BASE_MS: "200",
       LOCAL_BACKEND: "memory",
+      // The tests' own start: the seed without its played history.
+      LOCAL_HISTORY: "off",
       RUST_LOG: process.env.RUST_LOG || "warn",
       ...env,
     },

@@ -8,6 +8,7 @@ mod chaos;
 mod common;
 mod flow;
 mod gateway;
+mod history;
 mod live;
 mod messaging_services;
 mod openapi;

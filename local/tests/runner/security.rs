@@ -341,3 +341,47 @@ async fn requests_for_another_host_name_are_refused() {
         }
     }
 }
+
+/// Demo tokens lapse as the identity provider's do: refused once expired (401, and no
+/// refresh), refreshed while valid into a token of the same user.
+#[tokio::test]
+async fn a_demo_token_lapses_and_a_valid_one_is_refreshed_for_the_same_user() {
+    let local = crate::common::start_with(&[("DEMO_TOKEN_TTL_SECONDS", "2")]).await;
+    let first = local.token("acme");
+    let refresh = |token: String| {
+        let url = local.url("/local/token");
+        let http = local.http.clone();
+        async move {
+            let answer = http.post(url).bearer_auth(token).send().await.unwrap();
+            let status = answer.status().as_u16();
+            let body: serde_json::Value =
+                serde_json::from_slice(&answer.bytes().await.unwrap()).unwrap();
+            (status, body)
+        }
+    };
+    let (status, body) = refresh(first.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let fresh = body["token"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, first);
+    assert!(body["expires_at"].as_i64().unwrap() > chrono::Utc::now().timestamp());
+    let channel = |token: String| {
+        let url = local.url("/whatsapp/channel");
+        let http = local.http.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(channel(fresh.clone()).await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(channel(first.clone()).await, 401, "lapsed");
+    let (status, body) = refresh(first).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    assert_eq!(refresh("not-a-token".into()).await.0, 401);
+}

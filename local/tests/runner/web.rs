@@ -266,7 +266,8 @@ fn the_pages_text_limits_are_the_servers() {
     assert!(app.contains(&expected), "web/rules.js lacks {expected}");
     // What takes a caption on the page is what takes one on the server.
     for rule in shared::domain::MEDIA_RULES {
-        let page = rule.content_type.starts_with("image/") || rule.content_type.starts_with("video/");
+        let page =
+            rule.content_type.starts_with("image/") || rule.content_type.starts_with("video/");
         assert_eq!(page, rule.takes_caption, "{}", rule.content_type);
     }
 }

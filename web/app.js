@@ -8,10 +8,12 @@
 //     session (user, channel, push)  contacts  conversation (pages, polls, push events)
 //     inbox (rows, read markers)     compose (send, templates)  uploads  templates
 //     drafts (each conversation's composer, kept on the server per agent)
-//     failures (what failed where the agent was not looking)
+//     failures (what failed where the agent was not looking)  notify (alerts while hidden)
+//     emoji (the picker's data set)
 //   views/*.js                          render from the store, call actions; never import
 //     channel  contacts  inbox  conversation  composer  templates    each other
 //     notices (failures in conversations not open)  shortcuts (`/`, `?` and their list)
+//     alerts (the opt-in chime and desktop notifications)  emoji (the picker)
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
 import { openAddressed, pollSoon, schedulePoll } from "./actions/conversation.js";
@@ -26,6 +28,8 @@ import { mountComposer } from "./views/composer.js";
 import { mountContacts } from "./views/contacts.js";
 import { mountInbox } from "./views/inbox.js";
 import { mountConversation } from "./views/conversation.js";
+import { mountAlerts } from "./views/alerts.js";
+import { mountEmoji } from "./views/emoji.js";
 import { mountNotices } from "./views/notices.js";
 import { mountShortcuts } from "./views/shortcuts.js";
 import { mountTemplates } from "./views/templates.js";
@@ -39,6 +43,8 @@ async function start() {
   mountTemplates();
   mountNotices();
   mountShortcuts();
+  mountAlerts();
+  mountEmoji();
   document.addEventListener("visibilitychange", () => {
     schedulePoll();
     scheduleInboxPoll();

@@ -33,6 +33,14 @@ export const state = {
   // id) until opened, and the notices telling of them (until dismissed or opened).
   failedMarks: new Map(),
   failureNotices: [],
+  // Whether the agent asked for a chime and a desktop notification while the tab is hidden,
+  // and whether the browser blocks the notifications.
+  notify: false,
+  notifyBlocked: false,
+  // The emoji picker: open or not, its groups once read (null before), why they could not be.
+  emojiOpen: false,
+  emojiGroups: null,
+  emojiError: "",
   // Failed messages this tab sent again (their "Retry" is done).
   retried: new Set(),
   // The open conversation's read marker when it was opened (where "N unread messages" goes).

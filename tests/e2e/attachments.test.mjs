@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { assertClean, root, screenshot, selectContact, send, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, root, selectContact, send, useBrowser } from "./harness.mjs";
 
 const AISHA = "+60123456789";
 const PHOTO = readFileSync(path.join(root, "local/src/sandbox/sample-photo.jpg"));
@@ -27,7 +27,7 @@ test("a photo and a document go out as chips, upload, and arrive at Twilio as me
   assert.match(await chips.nth(0).innerText(), new RegExp(`storefront\\.jpg \\(${Math.round(PHOTO.length / 1024)} KB\\)`));
   assert.match(await chips.nth(1).innerText(), /invoice\.pdf \(\d+ B\)/);
   assert.equal(await page.locator("#send").isEnabled(), true);
-  await screenshot(page, "20-attachment-chips");
+  await checkpoint(page, "20-attachment-chips");
 
   await send(page, "Your storefront and the invoice");
   // One media per WhatsApp message: two messages, the text as the photo's caption.
@@ -39,7 +39,7 @@ test("a photo and a document go out as chips, upload, and arrive at Twilio as me
   await documentLink.waitFor();
   await page.locator('article.message.outbound[data-status="READ"]').nth(1).waitFor();
   assert.equal(await chips.count(), 0, "sent attachments leave the composer");
-  await screenshot(page, "21-attachments-sent");
+  await checkpoint(page, "21-attachments-sent");
 
   const sandbox = await (await fetch(`${runner.base}/sandbox/messages`)).json();
   const sent = sandbox.filter((m) => m.direction === "outbound-api");
@@ -101,7 +101,7 @@ test("files WhatsApp would refuse are stopped before upload, and a chip can be r
   const chip = page.locator("#chips li", { hasText: "keep.pdf" });
   await chip.getByRole("progressbar", { name: "Uploading keep.pdf" }).waitFor();
   assert.equal(await page.locator("#send").isDisabled(), true, "no send while an upload runs");
-  await screenshot(page, "23-uploading");
+  await checkpoint(page, "23-uploading");
   const uploaded = page.waitForResponse((r) => r.request().method() === "PUT");
   release();
   assert.equal((await uploaded).status(), 200);
@@ -164,7 +164,7 @@ test("the contact's photo, document and voice note appear with previews and play
   assert.equal(pdf.headers.get("content-disposition"), "attachment");
   assert.equal(pdf.headers.get("content-type"), "application/octet-stream");
   assert.ok(Buffer.from(await pdf.arrayBuffer()).subarray(0, 5).equals(Buffer.from("%PDF-")));
-  await screenshot(page, "22-media-received");
+  await checkpoint(page, "22-media-received");
   assertClean(assert, problems);
 });
 

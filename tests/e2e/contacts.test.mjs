@@ -5,9 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import {
-  assertClean, contact, message, openPage, root, screenshot, selectContact, send, startRunner, texts, useBrowser,
-} from "./harness.mjs";
+import { assertClean, checkpoint, contact, message, openPage, root, selectContact, send, startRunner, texts, useBrowser } from "./harness.mjs";
 
 const ELIGIBLE = ["Aisha Rahman", "Ben Ong", "Carla Mendes", "Dev Patel"];
 const NOT_CONFIGURED = "WhatsApp is not configured for this organization.";
@@ -34,7 +32,7 @@ test("only eligible contacts are listed, and search narrows by name, email or ph
   const search = page.getByLabel("Search contacts by name, email or phone");
   await search.fill("ben");
   await listShows(page, ["Ben Ong"]);
-  await screenshot(page, "10-search");
+  await checkpoint(page, "10-search");
   await search.fill("carla@");
   await listShows(page, ["Carla Mendes"]);
   await search.fill("+1415");
@@ -104,7 +102,7 @@ test("the organization without Twilio shows WhatsApp disabled with its reason", 
   await selectContact(page, "Hana Suzuki");
   assert.equal(await page.locator("#message-text").isDisabled(), true);
   assert.equal(await page.locator("#send").isDisabled(), true);
-  await screenshot(page, "11-whatsapp-not-configured");
+  await checkpoint(page, "11-whatsapp-not-configured");
 
   // Back to Acme: enabled again, Acme's contacts (Aisha among the recent conversations).
   await user.selectOption({ label: "agent@acme.example — Acme Trading (WhatsApp configured)" });
@@ -188,7 +186,7 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await page.keyboard.type("Typed without a mouse");
   await page.keyboard.press("Enter");
   await message(page, "Typed without a mouse", "READ").waitFor();
-  await screenshot(page, "12-keyboard");
+  await checkpoint(page, "12-keyboard");
 
   // `/` goes to the search; the arrow into its results; Enter opens the first; Escape empties it.
   await page.locator("#messages").focus();
@@ -215,6 +213,7 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await help.waitFor();
   assert.ok(await help.evaluate((node) => node.contains(document.activeElement)), "the dialog has the focus");
   assert.match(await help.innerText(), /Search contacts/);
+  await checkpoint(page, "14-shortcuts");
   await page.keyboard.press("Escape");
   await help.waitFor({ state: "hidden" });
   assert.equal(await page.evaluate(() => document.activeElement.id), "messages");
@@ -255,7 +254,7 @@ for (const viewport of [{ width: 390, height: 844 }, { width: 390, height: 450 }
     const page_ = await page.evaluate(() => ({ right: document.documentElement.scrollWidth, bottom: document.querySelector(".app").getBoundingClientRect().bottom }));
     assert.ok(page_.right <= viewport.width, `no horizontal scrolling (${page_.right}px wide)`);
     assert.ok(page_.bottom <= viewport.height, `the page ends at the screen (${page_.bottom}px)`);
-    await screenshot(page, `13-phone-${viewport.height}`);
+    await checkpoint(page, `13-phone-${viewport.height}`);
 
     await page.getByRole("button", { name: "Back to the conversations" }).click();
     await page.locator(".contacts").waitFor();

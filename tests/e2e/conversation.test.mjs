@@ -1,8 +1,10 @@
 // The conversation: sending, live replies, failures, opt-out and history, in a real browser.
 
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { test } from "node:test";
-import { assertClean, contact, message, screenshot, selectContact, send, texts, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, contact, message, root, selectContact, send, texts, useBrowser } from "./harness.mjs";
 
 const AISHA = "+60123456789";
 const BEN = "+6591234567";
@@ -16,7 +18,7 @@ test("a multi-line text shows at once as pending, then ticks up to read", async 
   const { runner, page, problems } = await session(t);
   await selectContact(page, "Aisha Rahman");
   assert.equal(await page.locator("#window-warning").isHidden(), true, "Aisha wrote 30 minutes ago");
-  await screenshot(page, "01-contact-selected");
+  await checkpoint(page, "01-contact-selected");
 
   // Hold the API's answer: the message must already be on screen, pending.
   let release;
@@ -50,7 +52,7 @@ test("a multi-line text shows at once as pending, then ticks up to read", async 
   assert.equal(await page.locator("article.message").count(), 1, "the pending copy was replaced, not duplicated");
   assert.equal(await read.evaluate((node) => node.classList.contains("outbound")), true);
   assert.equal(await page.locator("#message-text").inputValue(), "", "the composer is cleared");
-  await screenshot(page, "02-sent-and-read");
+  await checkpoint(page, "02-sent-and-read");
 
   // What Twilio got: the same text, to Aisha's WhatsApp number.
   const sandbox = await (await fetch(`${runner.base}/sandbox/messages`)).json();
@@ -81,7 +83,7 @@ test("a reply appears without a reload, from the API and from the sandbox panel"
     "oldest first",
   );
   assert.equal(await page.evaluate(() => window.notReloaded), true);
-  await screenshot(page, "03-reply-received");
+  await checkpoint(page, "03-reply-received");
   assertClean(assert, problems);
 });
 
@@ -139,7 +141,7 @@ test("outside the 24-hour window the composer offers templates only, and a reply
   await page.locator("#templates").waitFor();
   assert.equal(await page.locator("#message-text").isVisible(), false, "no free-form text outside the window");
   assert.equal(await page.locator("#template-close").isVisible(), false, "the picker cannot be closed there");
-  await screenshot(page, "04-window-closed");
+  await checkpoint(page, "04-window-closed");
 
   // The server refuses free-form all the same, with the template hint.
   const refused = await runner.api("acme", "POST", "/whatsapp/messages", { contact_id: "c-dev", text: "Are you still interested?" });
@@ -170,7 +172,7 @@ test("a failing send shows its reason as a toast and in the conversation", async
   assert.equal(await mark.textContent(), "!");
   assert.equal(await mark.getAttribute("aria-label"), `Failed: ${reason}`);
   assert.equal(await mark.evaluate((node) => getComputedStyle(node).color), "rgb(180, 35, 24)");
-  await screenshot(page, "05-send-failed");
+  await checkpoint(page, "05-send-failed");
 
   // The same by clicking: the sandbox panel arms a fault for the selected contact.
   await page.locator("#sandbox-fault").selectOption("undelivered:30003");
@@ -205,6 +207,7 @@ test("a failed message is sent again once, however often Retry is pressed; its t
   await failed.waitFor();
   assert.equal(await accepted("Your table is booked"), 0);
 
+  await checkpoint(page, "05c-failed-retry");
   // Twice at once, then once more from a second tab's code: one send.
   const retry = failed.getByRole("button", { name: "Retry" });
   await retry.dblclick();
@@ -259,7 +262,7 @@ test("a send Twilio may have taken is never sent twice, and one it cannot confir
   assert.match(await doubtful.locator("div.status.unconfirmed").textContent(), /^Not confirmed by Twilio yet: .* It will not be sent again/);
   assert.equal(await page.locator(".toast", { hasText: "Nobody can say" }).count(), 0);
   assert.equal(await accepted("Nobody can say"), 0, "never sent blindly");
-  await screenshot(page, "05b-send-unconfirmed");
+  await checkpoint(page, "05b-send-unconfirmed");
   assertClean(assert, problems);
 });
 
@@ -278,7 +281,7 @@ test("message text that looks like HTML is shown literally", async (t) => {
   assert.equal(await reply.locator(".text").textContent(), "<script>alert(2)</script><b>bold?</b>");
   assert.equal(await page.locator("#messages img, #messages script, #messages b").count(), 0);
   await page.waitForTimeout(500);
-  await screenshot(page, "06-html-as-text");
+  await checkpoint(page, "06-html-as-text");
   assertClean(assert, problems);
 });
 
@@ -301,7 +304,7 @@ test("STOP from the contact locks the composer and drops them from the list; STA
   const row = page.locator("#conversation-list li", { hasText: "Ben Ong" });
   assert.equal(await row.locator(".dot").getAttribute("aria-label"), "Cannot be messaged: Contact has not opted in to WhatsApp.");
   assert.equal(await message(page, "Our spring catalogue is out").count(), 1, "the history stays on screen");
-  await screenshot(page, "07-contact-opted-out");
+  await checkpoint(page, "07-contact-opted-out");
 
   await runner.reply("acme", BEN, { body: "START" });
   await notice.waitFor({ state: "hidden" });
@@ -329,7 +332,7 @@ test("a contact deleted in the CRM leaves the screen with its conversation", asy
   // And it stays gone: the server erased it, so a fresh page has nothing either.
   const answer = await runner.api("acme", "GET", "/whatsapp/messages?contact_id=c-ben");
   assert.equal(answer.status, 404);
-  await screenshot(page, "07b-contact-deleted");
+  await checkpoint(page, "07b-contact-deleted");
   assertClean(assert, problems, [/status of 404/]);
 });
 
@@ -407,9 +410,45 @@ test("the composer counts as the server does, and the window's countdown closes 
   await selectContact(page, "Ben Ong");
   assert.equal(await page.locator("#window-countdown").innerText(), "WhatsApp window closes in less than a minute");
   assert.equal(await page.locator("#window-countdown").getAttribute("class"), "countdown soon");
+  await checkpoint(page, "08-window-closing");
   await page.locator("#templates").waitFor({ timeout: 8000 });
   assert.equal(await page.locator("#window-countdown").isHidden(), true);
   assert.equal(await page.locator("#window-warning").isVisible(), true);
+  assertClean(assert, problems);
+});
+
+test("the emoji picker puts a chosen emoji at the caret, finds one by name, and gives the focus back", async (t) => {
+  // The page ships the maintained data set as published (the package pinned for the tests).
+  assert.ok(
+    readFileSync(path.join(root, "web/vendor/unicode-emoji-json/data-by-group.json")).equals(
+      readFileSync(path.join(root, "tests/e2e/node_modules/unicode-emoji-json/data-by-group.json")),
+    ),
+    "web/vendor holds unicode-emoji-json as published",
+  );
+  const { page, problems } = await session(t);
+  await selectContact(page, "Aisha Rahman");
+  const box = page.locator("#message-text");
+  await box.fill("See you  tomorrow");
+  await box.evaluate((node) => node.setSelectionRange(8, 8));
+  await page.getByRole("button", { name: "Emoji" }).click();
+  const picker = page.getByRole("dialog", { name: "Emoji" });
+  await picker.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "emoji-search");
+  await picker.getByRole("button", { name: "grinning face", exact: true }).waitFor();
+  await checkpoint(page, "09-emoji-picker");
+  await page.locator("#emoji-search").fill("thumbs up");
+  await picker.getByRole("button", { name: "thumbs up", exact: true }).click();
+  await picker.waitFor({ state: "hidden" });
+  assert.equal(await box.inputValue(), "See you 👍 tomorrow");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "message-text");
+  // Escape closes it and gives the focus back.
+  await page.getByRole("button", { name: "Emoji" }).click();
+  await picker.waitFor();
+  await page.keyboard.press("Escape");
+  await picker.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement.id), "message-text");
+  await box.press("Enter");
+  await message(page, "See you 👍 tomorrow", "READ").waitFor();
   assertClean(assert, problems);
 });
 

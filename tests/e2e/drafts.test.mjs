@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { assertClean, root, screenshot, selectContact, send, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, root, selectContact, send, useBrowser } from "./harness.mjs";
 
 const PHOTO = readFileSync(path.join(root, "local/src/sandbox/sample-photo.jpg"));
 
@@ -70,7 +70,7 @@ test("a draft stays with its conversation: switched, reloaded, and emptied by th
   await selectContact(page, "Aisha Rahman");
   await page.waitForFunction(() => document.querySelector("#message-text").value === "For Aisha only");
   assert.match(await chips(page).first().innerText(), /storefront\.jpg/);
-  await screenshot(page, "60-draft-restored");
+  await checkpoint(page, "60-draft-restored");
 
   // Sent: the photo and its caption go out, and the draft is gone, here and on the server.
   await send(page, "For Aisha only");
@@ -126,7 +126,7 @@ test("an attachment whose upload has expired shows as such and is not sent", asy
   await chip.waitFor();
   assert.match(await chip.innerText(), /old\.jpg .*Upload expired: attach the file again/s);
   assert.equal(await chip.evaluate((n) => n.classList.contains("error")), true);
-  await screenshot(page, "61-draft-expired-upload");
+  await checkpoint(page, "61-draft-expired-upload");
   await send(page, "Here is the photo");
   await page.locator('article.message.outbound[data-status="READ"]').waitFor();
   const sandbox = await (await fetch(`${runner.base}/sandbox/messages`)).json();

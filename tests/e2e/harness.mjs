@@ -273,3 +273,31 @@ export async function send(page, text) {
 export async function texts(locator) {
   return locator.evaluateAll((nodes) => nodes.map((n) => n.textContent));
 }
+
+const AXE = path.join(path.dirname(fileURLToPath(import.meta.url)), "node_modules/axe-core/axe.min.js");
+
+/**
+ * axe-core's WCAG 2.2 A/AA rules over the page as it stands (the local runner's sandbox panel,
+ * no part of the deployed page, left out): what they report, as "rule: target" lines.
+ */
+export async function accessibilityProblems(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(
+      { exclude: [["#sandbox-panel"]] },
+      { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"] }, resultTypes: ["violations"] },
+    );
+    return result.violations.map((v) => ({ id: v.id, help: v.help, targets: v.nodes.map((n) => n.target.join(" ")) }));
+  });
+  return violations.flatMap((v) => v.targets.map((target) => `${v.id}: ${target} (${v.help})`));
+}
+
+/**
+ * A state of the page worth keeping: its picture (screenshots/NAME.png) and axe-core's WCAG
+ * 2.2 A/AA rules over it, which must report nothing.
+ */
+export async function checkpoint(page, name) {
+  await screenshot(page, name);
+  const problems = await accessibilityProblems(page);
+  if (problems.length) throw new Error(`axe-core reports at ${name}:\n${problems.join("\n")}`);
+}

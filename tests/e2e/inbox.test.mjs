@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertClean, contact, message, screenshot, selectContact, send, texts, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, contact, message, selectContact, send, texts, useBrowser } from "./harness.mjs";
 
 const AISHA = "+60123456789";
 const BEN = "+6591234567";
@@ -50,7 +50,7 @@ for (const push of [true, false]) {
     await recentAre(page, ["Aisha Rahman", "Carla Mendes"]);
     await page.waitForFunction(() => document.querySelector("#conversation-list li .badge")?.textContent === "3");
     await page.waitForFunction(() => document.title.startsWith("(3) "));
-    await screenshot(page, `15-inbox-badges-${push ? "push" : "polls"}`);
+    await checkpoint(page, `15-inbox-badges-${push ? "push" : "polls"}`);
 
     // Reading is the organization's: another agent's page (the API) sees it too.
     await selectContact(page, "Aisha Rahman");
@@ -141,7 +141,7 @@ test("opening a conversation shows where the unread messages begin, by day, in g
   assert.equal(who, 1);
   assert.equal(await page.locator("#messages article.outbound.grouped").count(), 1);
   assert.equal(await page.locator("#messages article.inbound.grouped").count(), 2);
-  await screenshot(page, "16-unread-divider");
+  await checkpoint(page, "16-unread-divider");
   assertClean(assert, problems);
 });
 
@@ -161,7 +161,7 @@ test("a message arriving while scrolled up shows a pill that brings it into view
   await page.waitForFunction(() => document.querySelector("#new-messages")?.textContent === "↓ 2 new messages");
   // Out of view, nothing is read yet.
   await page.waitForFunction(() => document.querySelector("#conversation-list li[data-id='c-carla'] .badge")?.textContent === "2");
-  await screenshot(page, "17-new-messages-pill");
+  await checkpoint(page, "17-new-messages-pill");
   await pill.click();
   await pill.waitFor({ state: "hidden" });
   assert.ok(await page.locator("#messages").evaluate((node) => node.scrollHeight - node.scrollTop - node.clientHeight < 40));
@@ -207,7 +207,7 @@ for (const push of [true, false]) {
     assert.equal(await row(page, "Aisha Rahman").getAttribute("data-failed"), "true");
     assert.equal(await row(page, "Aisha Rahman").locator(".failed-mark").getAttribute("aria-label"), "A message failed");
     assert.equal(await page.locator("#conversation-title").innerText(), "Ben Ong", "nothing moved the agent");
-    await screenshot(page, `16-failure-notice-${push ? "push" : "polls"}`);
+    await checkpoint(page, `16-failure-notice-${push ? "push" : "polls"}`);
 
     // Dismissed, the mark stays; opening the conversation clears it.
     await notice.getByRole("button", { name: "Dismiss the notice about Aisha Rahman" }).click();
@@ -291,6 +291,58 @@ test("only what was on screen is read; photos keep their box so a pinned view st
   // However long the conversation, the page is the viewport's height: the pane scrolls.
   const app = await page.evaluate(() => ({ bottom: document.querySelector(".app").getBoundingClientRect().bottom, height: innerHeight }));
   assert.ok(app.bottom <= app.height, `the page ends at the viewport (${app.bottom} > ${app.height})`);
-  await screenshot(page, "17-photos-pinned");
+  await checkpoint(page, "17-photos-pinned");
+  assertClean(assert, problems);
+});
+
+test("with alerts on, a message while the tab is hidden chimes and shows a notification that opens its conversation", async (t) => {
+  const { runner, page, problems } = await session(t, { page: { config: { inboxSafetyMs: 600000 } } });
+  await page.context().grantPermissions(["notifications"]);
+  // What the browser shows and plays, recorded.
+  await page.evaluate(() => {
+    window.shown = [];
+    window.tones = 0;
+    const Real = window.Notification;
+    window.Notification = class extends Real {
+      constructor(title, options) {
+        super(title, options);
+        window.shown.push(this);
+      }
+    };
+    const start = OscillatorNode.prototype.start;
+    OscillatorNode.prototype.start = function (...args) {
+      window.tones += 1;
+      return start.apply(this, args);
+    };
+  });
+  const setHidden = (hidden) =>
+    page.evaluate((value) => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => value });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+  const toggle = page.getByRole("button", { name: "Alerts" });
+  assert.equal(await toggle.getAttribute("aria-pressed"), "false", "off until the agent asks");
+  await runner.reply("acme", AISHA, { body: "Nobody is told of this one" });
+  await recentAre(page, ["Aisha Rahman"]);
+
+  await toggle.click();
+  assert.equal(await toggle.getAttribute("aria-pressed"), "true");
+  // Visible: the badge is enough.
+  await runner.reply("acme", AISHA, { body: "Seen on screen" });
+  await page.waitForFunction(() => document.querySelector("#conversation-list li .preview")?.textContent === "Seen on screen");
+  assert.equal(await page.evaluate(() => window.shown.length + window.tones), 0);
+
+  await setHidden(true);
+  await runner.reply("acme", CARLA, { body: "Is the parcel coming today?" });
+  await page.waitForFunction(() => window.shown.length === 1);
+  assert.deepEqual(await page.evaluate(() => [window.shown[0].title, window.shown[0].body, window.tones]), ["WhatsApp · Carla Mendes", "Is the parcel coming today?", 1]);
+  await setHidden(false);
+  await page.evaluate(() => window.shown[0].onclick());
+  await page.locator("#conversation-title", { hasText: "Carla Mendes" }).waitFor();
+
+  // The choice is the agent's, remembered by this browser.
+  await page.reload();
+  await page.locator("#conversation-list li, #contact-list li").first().waitFor();
+  assert.equal(await page.getByRole("button", { name: "Alerts" }).getAttribute("aria-pressed"), "true");
   assertClean(assert, problems);
 });

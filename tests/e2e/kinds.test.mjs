@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertClean, message, screenshot, selectContact, send, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, message, selectContact, send, useBrowser } from "./harness.mjs";
 
 const AISHA = "+60123456789";
 const { session } = useBrowser();
@@ -53,7 +53,7 @@ test("locations, button replies, quoted replies, ads and unsupported types are s
   const unsupported = page.locator("article.message.inbound .unsupported");
   await unsupported.waitFor();
   assert.equal(await unsupported.textContent(), "This message type isn't supported here. (reaction)");
-  await screenshot(page, "40-message-kinds");
+  await checkpoint(page, "40-message-kinds");
   // The organization's templates stay offered whenever the contact was picked.
   await page.waitForFunction(() => !document.getElementById("template-toggle").disabled);
 
@@ -94,6 +94,6 @@ test("the sandbox panel plays each kind by clicking", async (t) => {
   const sticker = page.locator('article.message.inbound img[alt="photo"]').last();
   await sticker.waitFor();
   await page.waitForFunction((img) => img.complete && img.naturalWidth === 96, await sticker.elementHandle());
-  await screenshot(page, "41-contact-card-and-sticker");
+  await checkpoint(page, "41-contact-card-and-sticker");
   assertClean(assert, problems);
 });

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertClean, message, openPage, selectContact, send, startRunner, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, message, openPage, selectContact, send, startRunner, useBrowser } from "./harness.mjs";
 
 const BEN = "+6591234567";
 
@@ -189,6 +189,7 @@ test("with the CRM's token getter: a refused call takes its fresh token once; wi
   await selectContact(page, "Aisha Rahman");
   // The token lapses and the CRM has none: only now is the agent asked to sign in.
   await page.locator("#channel-status", { hasText: "Your sign-in has expired. Sign in to the CRM again." }).waitFor({ timeout: 10_000 });
+  await checkpoint(page, "50-signed-out");
 
   // The agent signs in to the CRM again: the next call is refused once, then goes with it.
   const fresh = (await (await fetch(`${runner.base}/local/demo`)).json()).organizations.find((o) => o.organization_id === "acme").token;

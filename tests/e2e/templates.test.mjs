@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { assertClean, message, screenshot, selectContact, useBrowser } from "./harness.mjs";
+import { assertClean, checkpoint, message, selectContact, useBrowser } from "./harness.mjs";
 
 const DEV = "+14155550123";
 
@@ -37,13 +37,13 @@ test("a template with its variables filled in reaches a contact outside the wind
     "Hi Dev, your order #2231 has shipped and should arrive on Monday.",
     "nothing but what Dev receives",
   );
-  await screenshot(page, "30-template-preview");
+  await checkpoint(page, "30-template-preview");
   await page.locator("#template-send").click();
 
   const sent = message(page, "Hi Dev, your order #2231 has shipped and should arrive on Monday.", "READ");
   await sent.waitFor();
   assert.equal(await sent.locator(".template-label").textContent(), "Template: order_shipped");
-  await screenshot(page, "31-template-read");
+  await checkpoint(page, "31-template-read");
   const at = await (await fetch(`${runner.base}/sandbox/messages?to=${encodeURIComponent(DEV)}`)).json();
   assert.deepEqual(at.map((m) => m.body), ["Hi Dev, your order #2231 has shipped and should arrive on Monday."], "once, as rendered");
   // Still outside the window: the picker stays, ready for another template.

@@ -16,6 +16,7 @@ import { call } from "../api.js";
 import { toast } from "../dom.js";
 import { config, isPending, state, update } from "../state.js";
 import { alreadyKnown, outboundChanged } from "./failures.js";
+import { inboundArrived } from "./notify.js";
 
 const INBOX_PAGE = 25;
 const POLL_MS = () => config.inboxPollMs || 10000;
@@ -45,6 +46,9 @@ function keepNewestRow(rows, row) {
   // first time (a page load), it is what the row shows, not news.
   if (known) outboundChanged(row.contact_id, row.last_message);
   else alreadyKnown(row.last_message.status === "FAILED" ? row.last_message.id : null);
+  // A new message from the contact (not the first sight of the row): the agent may be told.
+  const fresh = row.last_message.direction === "INBOUND" && (!known || known.last_message.id !== row.last_message.id);
+  if (fresh && (known || state.inboxPages > 0)) inboundArrived(rows.get(row.contact_id));
   return true;
 }
 

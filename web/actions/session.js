@@ -10,6 +10,7 @@ import { loadInbox } from "./inbox.js";
 import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
 import { forgetDrafts } from "./drafts.js";
 import { forgetFailures } from "./failures.js";
+import { loadNotifyChoice } from "./notify.js";
 import { loadTemplates } from "./templates.js";
 
 let connection = null;
@@ -172,6 +173,7 @@ export function switchUser(token) {
     s.generation += 1;
   });
   keepFresh();
+  loadNotifyChoice();
   loadChannel();
   loadContacts(true);
   loadInbox();

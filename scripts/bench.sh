@@ -8,6 +8,7 @@
 #   BENCH_INVOCATIONS=200 BENCH_COLD_STARTS=5 ./scripts/bench.sh   # quicker, noisier
 #   BENCH_SKIP_ZIPS=1 ./scripts/bench.sh    # skip the arm64 Lambda build (no zip sizes)
 #   BENCH_COLD_START_ONLY=1 ./scripts/bench.sh   # only the two cold-start targets, printed (2 minutes)
+#   BENCH_SKIP_PAGE=1 ./scripts/bench.sh    # leave out the page in headless Chromium
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -26,7 +27,7 @@ functions=(contact-indexer inbox list-contacts list-messages live-publisher medi
 echo "== release build for this machine: the functions, the floor, the harness"
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
-cargo build --release --locked "${packages[@]}" -p bench --bins
+cargo build --release --locked "${packages[@]}" -p bench -p local --bins
 
 if [ "${BENCH_COLD_START_ONLY:-}" = 1 ]; then
   exec ./target/release/lambda-bench --bin-dir target/release --cold-start-only \
@@ -68,3 +69,10 @@ echo "== measuring"
 ./target/release/lambda-bench --bin-dir target/release "${zip_args[@]}" "${node_args[@]}" \
   --invocations "${BENCH_INVOCATIONS:-1000}" --cold-starts "${BENCH_COLD_STARTS:-10}" \
   --out bench/results.json
+
+if [ "${BENCH_SKIP_PAGE:-}" != 1 ]; then
+  echo "== the page in headless Chromium: 5,000 conversations, a 1,000-message one (bench/page-results.json)"
+  ./scripts/install-chromium.sh
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+  LOCAL_BIN="$PWD/target/release/local" node tests/e2e/bench-page.mjs
+fi

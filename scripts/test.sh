@@ -163,6 +163,11 @@ if ! (cd tests/e2e && LOCAL_BIN="$PWD/../../target/debug/local" \
 fi
 passed=$((passed + $(awk '/^ℹ pass / {print $3}' "$tmp/e2e.log")))
 
+step "the page's benchmark, small (it runs whole in scripts/bench.sh)"
+(cd tests/e2e && LOCAL_BIN="$PWD/../../target/debug/local" PAGE_BENCH_CONVERSATIONS=100 PAGE_BENCH_MESSAGES=60 \
+  PAGE_BENCH_ROUNDS=1 PAGE_BENCH_OUT="$tmp/page-results.json" node bench-page.mjs)
+passed=$((passed + 1))
+
 if [ -n "${lambda:-}" ]; then
   step "the Lambda packaging build (begun in the background)"
   wait_for "$lambda" "$tmp/lambda.log" "the Lambda packaging build"

@@ -57,9 +57,9 @@ async function start() {
   window.addEventListener("hashchange", () => state.token && openAddressed());
   let token = await loadDemoUsers();
   if (token) {
-    // Served only by the local runner while it uses its own Twilio sandbox.
-    const sandbox = await import(apiUrl("/local/sandbox.js"));
-    sandbox.mount({ state, toast, pollSoon, apiUrl });
+    // Served only by the local runner while it uses its own Twilio sandbox; it mounts beside
+    // the page's own start, not before it.
+    import(apiUrl("/local/sandbox.js")).then((sandbox) => sandbox.mount({ state, toast, pollSoon, apiUrl }));
   }
   if (!token) token = await signInToken();
   if (!token) {

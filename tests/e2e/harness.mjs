@@ -196,9 +196,11 @@ export async function launchBrowser() {
 export async function openPage(
   browser,
   runner,
-  { config = {}, viewport = { width: 1280, height: 860 }, sessionToken, ready = true, path: pagePath = "/" } = {},
+  { config = {}, viewport = { width: 1280, height: 860 }, sessionToken, ready = true, path: pagePath = "/", init } = {},
 ) {
   const context = await browser.newContext({ viewport });
+  // `init`: a script of the test's own, run before the page's (a benchmark's observer).
+  if (init) await context.addInitScript(init);
   // `config: null` keeps the shipped web/config.js as it is.
   if (config !== null) {
     await context.addInitScript((cfg) => {

@@ -253,6 +253,40 @@ fn the_pages_media_rules_are_the_servers() {
     );
 }
 
+/// index.html preloads every module of the page, so the browser fetches them at once rather
+/// than one level of imports after another.
+#[test]
+fn the_page_preloads_every_module() {
+    let web = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../web"));
+    let html = std::fs::read_to_string(web.join("index.html")).expect("web/index.html");
+    let mut missing = Vec::new();
+    for dir in ["", "actions", "views"] {
+        for entry in std::fs::read_dir(web.join(dir)).expect("web folder") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .into_string()
+                .expect("utf-8");
+            let module = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            let preloaded = format!("<link rel=\"modulepreload\" href=\"{module}\">");
+            if name.ends_with(".js")
+                && !["app.js", "config.js"].contains(&module.as_str())
+                && !html.contains(&preloaded)
+            {
+                missing.push(module);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not preloaded in web/index.html: {missing:?}"
+    );
+}
+
 /// The page counts a text against the server's limits: the message's and the caption's.
 #[test]
 fn the_pages_text_limits_are_the_servers() {

@@ -57,9 +57,10 @@ async function start() {
   window.addEventListener("hashchange", () => state.token && openAddressed());
   let token = await loadDemoUsers();
   if (token) {
-    // Served only by the local runner while it uses its own Twilio sandbox; it mounts beside
-    // the page's own start, not before it.
-    import(apiUrl("/local/sandbox.js")).then((sandbox) => sandbox.mount({ state, toast, pollSoon, apiUrl }));
+    // Served only by the local runner while it uses its own Twilio sandbox. Mounted before the
+    // page starts: the panel follows the open contact from the first one.
+    const sandbox = await import(apiUrl("/local/sandbox.js"));
+    sandbox.mount({ state, toast, pollSoon, apiUrl });
   }
   if (!token) token = await signInToken();
   if (!token) {

@@ -168,7 +168,9 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await page.waitForTimeout(300);
   assert.equal(await page.locator("#toasts .toast").count(), 0);
 
-  // Attach shows its focus (the file input hides behind it).
+  // The emoji button, then Attach, which shows its focus (the file input hides behind it).
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "emoji-toggle");
   await page.keyboard.press("Shift+Tab");
   assert.equal(await page.evaluate(() => document.activeElement.id), "file-input");
   assert.notEqual(await page.locator("#attach").evaluate((n) => getComputedStyle(n).outlineStyle), "none");

@@ -17,26 +17,6 @@ pub async fn play(base: &str, org: &SeedOrganization, token: &str) -> Result<usi
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
-    let post = |path: String, body: Value, bearer: bool| {
-        let mut request = http
-            .post(format!("{base}{path}"))
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        if bearer {
-            request = request.bearer_auth(token);
-        }
-        async move {
-            let answer = request.send().await.map_err(|e| e.to_string())?;
-            let status = answer.status();
-            let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
-            let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            if status.is_success() {
-                Ok(body)
-            } else {
-                Err(format!("{path}: {status} {body}"))
-            }
-        }
-    };
     for entry in &org.history {
         if entry.unread {
             // What came before is read; this one stays unread.
@@ -61,11 +41,11 @@ pub async fn play(base: &str, org: &SeedOrganization, token: &str) -> Result<usi
                 if let Some(media) = &entry.media {
                     body["media"] = json!(media);
                 }
-                post("/sandbox/reply".into(), body, false).await?;
+                call(&http, base, None, "/sandbox/reply", Some(body)).await?;
             }
             HistorySide::Agent => {
                 let body = json!({"contact_id": entry.contact_id.to_string(), "text": entry.text});
-                post("/whatsapp/messages".into(), body, true).await?;
+                call(&http, base, Some(token), "/whatsapp/messages", Some(body)).await?;
             }
         }
         // One after the other, as people write: the order is the conversation's.
@@ -95,18 +75,8 @@ async fn read_up_to_newest(
     token: &str,
     contact_id: &shared::domain::ContactId,
 ) -> Result<(), String> {
-    let bytes = http
-        .get(format!(
-            "{base}/whatsapp/messages?contact_id={contact_id}&limit=100"
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .bytes()
-        .await
-        .map_err(|e| e.to_string())?;
-    let page: Value = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let path = format!("/whatsapp/messages?contact_id={contact_id}&limit=100");
+    let page = call(http, base, Some(token), &path, None).await?;
     let newest_inbound = page["messages"]
         .as_array()
         .into_iter()
@@ -115,20 +85,46 @@ async fn read_up_to_newest(
         .filter_map(|m| m["id"].as_str())
         .max()
         .map(str::to_owned);
-    let Some(up_to) = newest_inbound else {
-        return Ok(());
+    if let Some(up_to) = newest_inbound {
+        let path = format!("/whatsapp/conversations/{contact_id}/read");
+        call(
+            http,
+            base,
+            Some(token),
+            &path,
+            Some(json!({ "up_to": up_to })),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One request to the runner, as the page or the sandbox's user makes it: a GET, or a POST of
+/// `body`; with the agent's token where it is the API. The answer's JSON, or why not.
+async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    token: Option<&str>,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Value, String> {
+    let mut request = match body {
+        Some(body) => http
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_string()),
+        None => http.get(format!("{base}{path}")),
     };
-    let answer = http
-        .post(format!("{base}/whatsapp/conversations/{contact_id}/read"))
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(json!({ "up_to": up_to }).to_string())
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    if answer.status().is_success() {
-        Ok(())
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.map_err(|e| e.to_string())?;
+    let status = answer.status();
+    let bytes = answer.bytes().await.map_err(|e| e.to_string())?;
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(body)
     } else {
-        Err(format!("read {contact_id}: {}", answer.status()))
+        Err(format!("{path}: {status} {body}"))
     }
 }

@@ -229,33 +229,8 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    println!("WhatsApp channel running at {}", running.base_url);
-    println!("  Send Message page: {}/", running.base_url);
-    println!(
-        "  Twilio API used:   {}",
-        running.settings.twilio_api_base_url
-    );
-    if running.own_sandbox {
-        println!("  demo users:        {}/local/demo", running.base_url);
-    } else {
-        // Real Twilio: no token is served over HTTP; whoever runs the process signs in
-        // with a link printed here (the token rides in the fragment, never sent anywhere).
-        println!("  sandbox and /local/demo are off: the Twilio API is not this runner's sandbox");
-    }
-    for org in &running.organizations {
-        println!(
-            "  {:<8} {:<5} token {}",
-            org.organization_id,
-            if org.whatsapp_configured { "on" } else { "off" },
-            org.token
-        );
-        if !running.own_sandbox {
-            println!(
-                "           sign in: {}/#token={}",
-                running.base_url, org.token
-            );
-        }
-    }
+    // One write, so whoever reads the terminal (or a pipe) gets the whole banner at once.
+    print!("{}", banner(&running));
     // A little history, so a new user sees the inbox at work (tests turn it off).
     if running.own_sandbox && std::env::var("LOCAL_HISTORY").as_deref() != Ok("off") {
         for org in seed_for_history
@@ -286,4 +261,40 @@ async fn main() -> std::process::ExitCode {
         _ = running.server_finished() => {}
     }
     std::process::ExitCode::SUCCESS
+}
+
+/// What the terminal shows once the runner listens: where, which Twilio, and how to sign in.
+fn banner(running: &local::Running) -> String {
+    use std::fmt::Write;
+    let base = &running.base_url;
+    let mut out = format!("WhatsApp channel running at {base}\n");
+    let _ = writeln!(out, "  Send Message page: {base}/");
+    let _ = writeln!(
+        out,
+        "  Twilio API used:   {}",
+        running.settings.twilio_api_base_url
+    );
+    if running.own_sandbox {
+        let _ = writeln!(out, "  demo users:        {base}/local/demo");
+    } else {
+        // Real Twilio: no token is served over HTTP; whoever runs the process signs in
+        // with a link printed here (the token rides in the fragment, never sent anywhere).
+        let _ = writeln!(
+            out,
+            "  sandbox and /local/demo are off: the Twilio API is not this runner's sandbox"
+        );
+    }
+    for org in &running.organizations {
+        let state = if org.whatsapp_configured { "on" } else { "off" };
+        let _ = writeln!(
+            out,
+            "  {:<8} {state:<5} token {}",
+            org.organization_id, org.token
+        );
+        if !running.own_sandbox {
+            let _ = writeln!(out, "           sign in: {base}/#token={}", org.token);
+        }
+    }
+    out.push_str("  Ctrl-C stops it.\n");
+    out
 }

@@ -46,7 +46,8 @@ export async function startRunner({ seed, env = {} } = {}) {
     const timer = setTimeout(() => reject(new Error(`local runner did not start:\n${log}`)), 30_000);
     const read = (chunk) => {
       log += chunk;
-      const found = /running at (http\S+)/.exec(log);
+      // The banner's last line says how to stop it: by then every token line is in.
+      const found = /running at (http\S+)[\s\S]*Ctrl-C stops it/.exec(log);
       if (found) {
         clearTimeout(timer);
         resolve(found[1].replace(/\/$/, ""));

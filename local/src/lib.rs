@@ -21,6 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use serde::Serialize;
 use shared::config::{ConfigError, Settings};
 use shared::domain::{ChannelConfig, parse_org_secret};
@@ -295,6 +296,13 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     );
     let server = tokio::spawn(async move {
         let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        // Without TCP_NODELAY each response's last segment waits on the browser's delayed
+        // ACK (~40 ms a request): the page's 30 modules took 190 ms to arrive instead of 20.
+        let listener = listener.tap_io(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         if let Err(e) = axum::serve(listener, service).await {
             tracing::error!(error = %e, "server stopped");
         }

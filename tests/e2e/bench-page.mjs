@@ -14,7 +14,7 @@ import { launchBrowser, openPage, root, startRunner } from "./harness.mjs";
 
 const CONVERSATIONS = Number(process.env.PAGE_BENCH_CONVERSATIONS || 5000);
 const MESSAGES = Number(process.env.PAGE_BENCH_MESSAGES || 1000);
-const ROUNDS = Number(process.env.PAGE_BENCH_ROUNDS || 10);
+const ROUNDS = Number(process.env.PAGE_BENCH_ROUNDS || 20);
 const BIG = "c-big";
 const BIG_PHONE = "+447911199999";
 

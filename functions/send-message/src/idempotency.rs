@@ -91,7 +91,7 @@ impl<P: Ports> SendApi<P> {
             return self.repeat(org, record, &fingerprint, request, now).await;
         }
         // Checked before anything is recorded: a refused request leaves no trace.
-        let parts = self.prepare(org, request).await?;
+        let parts = self.prepare_guarded(org, request).await?;
         let record = IdempotentSend {
             key: key.clone(),
             request: fingerprint.clone(),

@@ -10,8 +10,10 @@
 //! instead (see [`template`]): allowed outside the 24-hour window, never with text or files.
 //!
 //! With an `Idempotency-Key` header a repeat of the request sends nothing twice (see
-//! [`idempotency`]).
+//! [`idempotency`]). `seen_up_to` (the newest message the agent had on screen) refuses a
+//! send made while the contact or another agent wrote meanwhile (see `guard`).
 
+mod guard;
 pub mod idempotency;
 pub mod template;
 
@@ -70,6 +72,10 @@ pub struct SendRequest {
     /// two requests with one Idempotency-Key the same).
     #[serde(skip)]
     pub sent_by: Option<SentBy>,
+    /// The newest message the agent had on screen: the send is refused when the contact or
+    /// another agent wrote after it. Not part of what makes two requests the same.
+    #[serde(default, skip_serializing)]
+    pub seen_up_to: Option<String>,
 }
 
 /// An uploaded file to send, as returned by the presigned-upload route.
@@ -118,7 +124,7 @@ impl<P: Ports> SendApi<P> {
         org: &OrganizationId,
         request: SendRequest,
     ) -> Result<Accepted, ApiError> {
-        let parts = self.prepare(org, request).await?;
+        let parts = self.prepare_guarded(org, request).await?;
         let mut accepted = Vec::with_capacity(parts.len());
         for message in parts {
             self.ports.messages().insert(&message).await?;
@@ -127,6 +133,29 @@ impl<P: Ports> SendApi<P> {
             accepted.push(MessageView::from(&message));
         }
         Ok(Accepted { messages: accepted })
+    }
+
+    /// `prepare`, then the collision guard when the request names `seen_up_to`; a refused
+    /// send leaves nothing behind (its sealed copies are deleted).
+    async fn prepare_guarded(
+        &self,
+        org: &OrganizationId,
+        mut request: SendRequest,
+    ) -> Result<Vec<Message>, ApiError> {
+        let seen = request.seen_up_to.take();
+        let sender = request.sent_by.clone();
+        let parts = self.prepare(org, request).await?;
+        let (Some(seen), Some(contact)) = (seen, parts.first().and_then(|m| m.contact_id.clone()))
+        else {
+            return Ok(parts);
+        };
+        if let Err(refused) = self.guard(org, &contact, &seen, sender.as_ref()).await {
+            for message in &parts {
+                self.discard_sealed(message).await;
+            }
+            return Err(refused);
+        }
+        Ok(parts)
     }
 
     /// Checks a request and builds its part(s) as PENDING messages, attachments sealed;

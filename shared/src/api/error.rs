@@ -54,6 +54,16 @@ pub enum ApiError {
     SendInProgress,
     #[error("This message is not in this contact's conversation.")]
     NotInConversation,
+    /// A send that named the newest message its agent had seen, while the contact or
+    /// another agent wrote since: `messages` are those (as `GET /whatsapp/messages` shows
+    /// them), newest last.
+    #[error(
+        "The conversation changed since you looked: {count} new message(s). Read them, then send again."
+    )]
+    ConversationChanged {
+        count: usize,
+        messages: serde_json::Value,
+    },
     /// A method no route takes at a path that has routes; `allow` lists theirs.
     #[error("{method} is not allowed here; this path takes {allow}.")]
     MethodNotAllowed { method: String, allow: String },
@@ -73,9 +83,10 @@ impl ApiError {
             ApiError::Forbidden(_) | ApiError::AgentRequired => 403,
             ApiError::NotFound(_) => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::NotConfigured | ApiError::InvalidConfiguration | ApiError::SendInProgress => {
-                409
-            }
+            ApiError::NotConfigured
+            | ApiError::InvalidConfiguration
+            | ApiError::SendInProgress
+            | ApiError::ConversationChanged { .. } => 409,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Ineligible(_)
             | ApiError::OutsideWindow
@@ -116,6 +127,7 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "idempotency_key_reused",
             ApiError::SendInProgress => "send_in_progress",
             ApiError::NotInConversation => "message_not_in_conversation",
+            ApiError::ConversationChanged { .. } => "conversation_changed",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unavailable => "service_unavailable",
         }
@@ -131,10 +143,11 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> ApiGatewayV2httpResponse {
-        let mut response = json_response(
-            self.status(),
-            &json!({"error": {"code": self.code(), "message": self.to_string()}}),
-        );
+        let mut error = json!({"code": self.code(), "message": self.to_string()});
+        if let ApiError::ConversationChanged { messages, .. } = &self {
+            error["messages"] = messages.clone();
+        }
+        let mut response = json_response(self.status(), &json!({ "error": error }));
         if let ApiError::MethodNotAllowed { allow, .. } = &self
             && let Ok(allow) = http::HeaderValue::from_str(allow)
         {

@@ -12,8 +12,8 @@ pub use aws_lambda_events::encodings::Body as LambdaBody;
 pub use error::ApiError;
 pub use event::{GatewayRequest, gateway_event};
 pub use request::{
-    agent_id, body_bytes, header, json_body, organization_id, path_parameter, query, query_limit,
-    query_value, route_key, sent_by,
+    agent_id, agent_ref, body_bytes, header, json_body, organization_id, path_parameter, query,
+    query_limit, query_value, route_key, sent_by,
 };
 pub use response::{json_response, twiml_response};
 pub use views::{

@@ -41,6 +41,15 @@ pub fn agent_id(event: &ApiGatewayV2httpRequest) -> Result<crate::domain::AgentI
         .ok_or(ApiError::AgentRequired)
 }
 
+/// The agent making the request, with the name shown to other agents; 403
+/// `agent_required` for a token without a `sub`.
+pub fn agent_ref(event: &ApiGatewayV2httpRequest) -> Result<crate::domain::AgentRef, ApiError> {
+    sent_by(event)
+        .agent()
+        .cloned()
+        .ok_or(ApiError::AgentRequired)
+}
+
 /// Who a send is made by: the agent of the token (`sub`, named by its `name` or `email`),
 /// or the API for a token without a user.
 pub fn sent_by(event: &ApiGatewayV2httpRequest) -> crate::domain::SentBy {

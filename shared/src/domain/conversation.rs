@@ -92,11 +92,20 @@ impl ConversationSummary {
         m.direction == Direction::Inbound && m.contact_id.is_some()
     }
 
+    /// Whether the summary passes `m` by: a note is the agents', while the row's preview,
+    /// unread count and window are the contact's.
+    pub fn ignores(m: &Message) -> bool {
+        m.direction == Direction::Internal
+    }
+
     /// The summary once `m` is stored or changed, from the one stored before (None: there is
     /// none). `counted`: `m` is an inbound message stored just now, once for its sid, so it
     /// is counted. None when nothing changes (an older message, a revision already seen) or
-    /// when `m` belongs to no conversation (an unknown sender).
+    /// when `m` belongs to no conversation (an unknown sender) or is a note.
     pub fn with_message(before: Option<&Self>, m: &Message, counted: bool) -> Option<Self> {
+        if Self::ignores(m) {
+            return None;
+        }
         let contact_id = m.contact_id.clone()?;
         let counted = counted && m.direction == Direction::Inbound;
         let Some(before) = before else {
@@ -333,6 +342,31 @@ mod tests {
         let s = ConversationSummary::with_message(Some(&counted), &fourth, false).unwrap();
         let s = ConversationSummary::with_message(Some(&s), &fourth, true).unwrap();
         assert_eq!(s.unread(), 1);
+    }
+
+    #[test]
+    fn a_note_changes_nothing_of_the_row() {
+        let first = inbound("Is my order ready?");
+        let s = ConversationSummary::with_message(None, &first, true).unwrap();
+        let author = crate::domain::AgentRef::from_claims("u1", Some("Ana"), None).unwrap();
+        let note = Message::note(
+            &org(),
+            &ContactId::parse("c-1").unwrap(),
+            "Checked: ships Monday".into(),
+            author,
+            Utc::now(),
+        );
+        assert!(ConversationSummary::ignores(&note));
+        assert_eq!(
+            ConversationSummary::with_message(Some(&s), &note, true),
+            None
+        );
+        assert_eq!(ConversationSummary::with_message(None, &note, false), None);
+        // A message after the note is the row's newest, as it would be without it.
+        let second = inbound("Thanks");
+        let after = ConversationSummary::with_message(Some(&s), &second, true).unwrap();
+        assert_eq!(after.last_message.id, second.id);
+        assert_eq!(after.unread(), 2);
     }
 
     /// An inbound message created `days_ago` and kept 30 days, with an id of that time.

@@ -10,6 +10,8 @@ use super::{ContactId, MessageId, OrganizationId, OutboundPart, PhoneNumber};
 pub enum Direction {
     Inbound,
     Outbound,
+    /// Between the organization's agents (a note): never sent, never seen by the contact.
+    Internal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -21,6 +23,8 @@ pub enum MessageType {
     Audio,
     Video,
     Other,
+    /// An agent's note to the other agents (`Direction::Internal`).
+    Note,
 }
 
 impl MessageType {
@@ -62,11 +66,13 @@ pub enum MessageStatus {
     /// lost and its Messages list could not be read for long): never sent again, and moved
     /// on by a later status callback for its sid or a later look at Twilio's list.
     Unconfirmed,
+    /// A note, kept as written: nothing is sent, nothing follows.
+    Recorded,
 }
 
 impl MessageStatus {
     /// Every status, in declaration order.
-    pub const ALL: [MessageStatus; 7] = [
+    pub const ALL: [MessageStatus; 8] = [
         MessageStatus::Pending,
         MessageStatus::Sent,
         MessageStatus::Delivered,
@@ -74,6 +80,7 @@ impl MessageStatus {
         MessageStatus::Failed,
         MessageStatus::Received,
         MessageStatus::Unconfirmed,
+        MessageStatus::Recorded,
     ];
 
     /// Status only moves forward: PENDING → SENT → DELIVERED → READ, FAILED only from
@@ -94,7 +101,10 @@ impl MessageStatus {
     pub fn is_final(self) -> bool {
         matches!(
             self,
-            MessageStatus::Read | MessageStatus::Failed | MessageStatus::Received
+            MessageStatus::Read
+                | MessageStatus::Failed
+                | MessageStatus::Received
+                | MessageStatus::Recorded
         )
     }
 
@@ -124,6 +134,7 @@ impl MessageStatus {
             Self::Failed => "FAILED",
             Self::Received => "RECEIVED",
             Self::Unconfirmed => "UNCONFIRMED",
+            Self::Recorded => "RECORDED",
         }
     }
 }
@@ -291,6 +302,38 @@ impl Message {
         }
     }
 
+    /// An agent's note in the contact's conversation: recorded as written, never sent.
+    pub fn note(
+        organization_id: &OrganizationId,
+        contact_id: &ContactId,
+        text: String,
+        author: super::AgentRef,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let id = MessageId::new();
+        Self {
+            id,
+            organization_id: organization_id.clone(),
+            contact_id: Some(contact_id.clone()),
+            contact_phone: None,
+            direction: Direction::Internal,
+            message_type: MessageType::Note,
+            text: Some(text),
+            attachments: Vec::new(),
+            twilio_message_sid: None,
+            status: MessageStatus::Recorded,
+            error_reason: None,
+            created_at: now,
+            updated_at: now,
+            revision: id,
+            template: None,
+            details: None,
+            expires_at: None,
+            idempotency_key: None,
+            sent_by: Some(super::SentBy::Agent(author)),
+        }
+    }
+
     /// Applies a status event; returns whether the message changed.
     ///
     /// The Twilio sid is recorded whenever it is not known yet, even when the status does not
@@ -428,7 +471,7 @@ mod tests {
     use super::MessageStatus::*;
     use super::*;
 
-    const ALL: [MessageStatus; 7] = MessageStatus::ALL;
+    const ALL: [MessageStatus; 8] = MessageStatus::ALL;
 
     #[test]
     fn new_messages_start_where_their_direction_starts() {
@@ -487,6 +530,27 @@ mod tests {
         assert_eq!(
             (text.message_type, text.text.as_deref()),
             (MessageType::Text, Some("Hi"))
+        );
+
+        let author = super::super::AgentRef::from_claims("u1", Some("Ana"), None).unwrap();
+        let note = Message::note(
+            &org,
+            &text.contact_id.unwrap(),
+            "Call back".into(),
+            author,
+            now,
+        );
+        assert_eq!(
+            (note.direction, note.message_type, note.status),
+            (Direction::Internal, MessageType::Note, Recorded)
+        );
+        assert!(note.status.is_final());
+        assert_eq!((note.twilio_message_sid, note.contact_phone), (None, None));
+        assert_eq!(
+            note.sent_by
+                .and_then(|by| by.agent().map(|a| a.name.clone()))
+                .as_deref(),
+            Some("Ana")
         );
     }
 

@@ -105,6 +105,27 @@ pub fn jwt_event(
     .expect("valid event")
 }
 
+/// `event` as made by the agent `sub` named `name` (the token's claims; the organization
+/// claim stays). None: a token without a user (no `sub`).
+pub fn as_agent(
+    mut event: ApiGatewayV2httpRequest,
+    agent: Option<(&str, &str)>,
+) -> ApiGatewayV2httpRequest {
+    if let Some(jwt) = event
+        .request_context
+        .authorizer
+        .as_mut()
+        .and_then(|a| a.jwt.as_mut())
+    {
+        jwt.claims.remove("sub");
+        if let Some((sub, name)) = agent {
+            jwt.claims.insert("sub".to_owned(), sub.to_owned());
+            jwt.claims.insert("name".to_owned(), name.to_owned());
+        }
+    }
+    event
+}
+
 /// The JSON body of a response.
 pub fn json_body(response: &ApiGatewayV2httpResponse) -> serde_json::Value {
     match &response.body {

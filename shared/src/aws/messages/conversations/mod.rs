@@ -126,7 +126,12 @@ impl DynamoMessages {
     /// Brings the summary of `m`'s conversation up to `m` (a message written or changed,
     /// not a newly counted inbound one). Writes nothing when it already shows as much.
     pub(super) async fn summarize(&self, m: &Message) -> PortResult<()> {
-        let Some(contact) = &m.contact_id else {
+        // A note never shows in the row (`with_message`): not even a read of the summary.
+        let Some(contact) = m
+            .contact_id
+            .as_ref()
+            .filter(|_| !ConversationSummary::ignores(m))
+        else {
             return Ok(());
         };
         let mut backoff = Backoff::start();

@@ -15,6 +15,8 @@ use shared::domain::MessageStatus;
 
 use send_message::*;
 
+mod guard;
+
 type Api = SendApi<MemoryPorts>;
 
 async fn api_with(queue: MemoryQueue) -> Api {
@@ -522,7 +524,7 @@ async fn a_failed_enqueue_never_leaves_a_pending_message() {
 async fn a_recorded_api_gateway_event_is_understood() {
     let api = api().await;
     let event: ApiGatewayV2httpRequest =
-        serde_json::from_str(include_str!("../../../events/send-message.json")).unwrap();
+        serde_json::from_str(include_str!("../../../../events/send-message.json")).unwrap();
     let r = api.handle(event).await;
     assert_eq!(r.status_code, 202, "{:?}", r.body);
     assert_eq!(api.ports.queue.jobs().len(), 1);

@@ -1,3 +1,6 @@
+//! `POST /whatsapp/notes` (`note`) records a note between agents in the conversation: the
+//! other way an agent writes into it, never sent.
+//!
 //! `POST /whatsapp/messages` `{contact_id, text?, attachments?}`: validates, stores the
 //! message(s) as PENDING, queues one send job each and answers 202. The worker sends.
 //!
@@ -15,6 +18,7 @@
 
 mod guard;
 pub mod idempotency;
+mod note;
 pub mod template;
 
 use std::time::Duration;
@@ -113,6 +117,7 @@ impl<P: Ports> HttpRoutes for SendApi<P> {
                 };
                 Ok(json_response(202, &accepted))
             }
+            "POST /whatsapp/notes" => self.note(&org, event).await,
             _ => Err(ApiError::NotFound("No such route.")),
         }
     }

@@ -37,6 +37,9 @@ pub struct Settings {
     pub media_copy_deadline: Duration,
     /// How long an organization's template list is reused (`TEMPLATE_CACHE_SECONDS`).
     pub template_cache_ttl: Duration,
+    /// How long an agent's presence in a conversation lasts unless renewed
+    /// (`PRESENCE_SECONDS`, at least 10); pages renew it after two fifths of it.
+    pub presence_ttl: Duration,
     /// Public base URL of this API as Twilio reaches it (`PUBLIC_BASE_URL`), for status
     /// callback URLs and webhook signatures. None: derived from the request (API Gateway).
     pub public_base_url: Option<String>,
@@ -118,6 +121,7 @@ impl Settings {
             media_fetch_timeout: Duration::from_secs(parse(&get, "MEDIA_FETCH_SECONDS", 20u64)?),
             media_copy_deadline: Duration::from_secs(parse(&get, "MEDIA_COPY_SECONDS", 40u64)?),
             template_cache_ttl: Duration::from_secs(parse(&get, "TEMPLATE_CACHE_SECONDS", 300u64)?),
+            presence_ttl: Duration::from_secs(parse(&get, "PRESENCE_SECONDS", 300u64)?.max(10)),
             public_base_url,
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
             send_retry_base: Duration::from_millis(parse(&get, "SEND_RETRY_BASE_MS", 2000u64)?),

@@ -16,7 +16,8 @@ use serde::Serialize;
 
 use crate::api::{ConversationContact, ConversationSummaryView, MessageView, contact_state};
 use crate::domain::{
-    Contact, ContactId, ConversationSummary, ConversationWindow, Message, OrganizationId,
+    AgentRef, Contact, ContactId, ConversationSummary, ConversationWindow, Message, OrganizationId,
+    Presence, PresenceState,
 };
 
 /// The channel namespace of the Event API.
@@ -72,6 +73,12 @@ pub enum Change {
         organization_id: OrganizationId,
         contact_id: ContactId,
     },
+    /// An agent's presence in a conversation set, renewed or left.
+    Presence {
+        organization_id: OrganizationId,
+        contact_id: ContactId,
+        presence: Presence,
+    },
 }
 
 impl Change {
@@ -82,13 +89,16 @@ impl Change {
             Change::Conversation(s) => &s.organization_id,
             Change::ContactRemoved {
                 organization_id, ..
+            }
+            | Change::Presence {
+                organization_id, ..
             } => organization_id,
         }
     }
 }
 
 /// One event on an organization's channel, as JSON: `{"type": "message" | "contact" |
-/// "conversation" | "contact_deleted", …}`.
+/// "conversation" | "contact_deleted" | "presence", …}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
@@ -106,6 +116,13 @@ pub enum LiveEvent {
     },
     /// The page clears the conversation, as a poll's 404 makes it do.
     ContactDeleted { contact_id: ContactId },
+    /// Who is viewing or writing in a conversation, until when (`left`: no longer).
+    Presence {
+        contact_id: ContactId,
+        agent: AgentRef,
+        state: PresenceState,
+        expires_at: DateTime<Utc>,
+    },
 }
 
 impl LiveEvent {

@@ -96,6 +96,12 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         method: "POST",
+        path: "/whatsapp/conversations/{contact_id}/presence",
+        function: "inbox",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "POST",
         path: "/whatsapp/notes",
         function: "send-message",
         auth: Auth::Jwt,

@@ -20,11 +20,15 @@
 //! - `GET`/`PUT`/`DELETE /whatsapp/conversations/{contact_id}/draft`: the calling agent's
 //!   draft in the conversation (`draft`).
 //!
+//! - `POST /whatsapp/conversations/{contact_id}/presence`: the calling agent views, writes
+//!   in or left the conversation, for the other agents to see (`presence`).
+//!
 //! Layout: `indicator` — the typing indicator and read receipts (Twilio's Indicators API);
-//! `draft` — agents' drafts.
+//! `draft` — agents' drafts; `presence` — who is in a conversation.
 
 mod draft;
 mod indicator;
+mod presence;
 
 pub use indicator::{INDICATOR_EVERY, Indicator, READ_RECEIPT_MAX_AGE};
 
@@ -47,6 +51,8 @@ pub const MAX_PAGE_SIZE: usize = 100;
 pub struct InboxApi<P> {
     pub ports: P,
     pub org_claim: String,
+    /// How long an agent's presence lasts unless renewed.
+    pub presence_ttl: std::time::Duration,
 }
 
 impl<P: Ports> InboxApi<P> {
@@ -54,6 +60,7 @@ impl<P: Ports> InboxApi<P> {
         Self {
             ports,
             org_claim: settings.org_claim.clone(),
+            presence_ttl: settings.presence_ttl,
         }
     }
 }
@@ -88,6 +95,9 @@ impl<P: Ports> HttpRoutes for InboxApi<P> {
             "PUT /whatsapp/conversations/{contact_id}/draft" => self.put_draft(&org, event).await,
             "DELETE /whatsapp/conversations/{contact_id}/draft" => {
                 self.delete_draft(&org, event).await
+            }
+            "POST /whatsapp/conversations/{contact_id}/presence" => {
+                self.presence(&org, event).await
             }
             _ => Err(ApiError::NotFound("No such route.")),
         }

@@ -8,6 +8,9 @@
 //!   one read, without `contact` and `window` (nothing about them changed either). The
 //!   cursor (see [`cursor`]) cannot skip a change that becomes visible late, and never
 //!   returns the same change twice.
+//!
+//! The newest page also lists the other agents viewing or writing in the conversation
+//! (`viewers`, one read of its presence item), so an agent opening it sees who is there.
 
 pub mod cursor;
 
@@ -19,12 +22,14 @@ use serde::Serialize;
 pub use shared::api::DOWNLOAD_URL_EXPIRY;
 use shared::api::{
     ApiError, ApiGatewayV2httpRequest, ApiGatewayV2httpResponse, ConversationContact, MessageView,
-    contact_state, json_response, message_views, organization_id, query, query_limit, query_value,
-    route_key,
+    agent_id, contact_state, json_response, message_views, organization_id, query, query_limit,
+    query_value, route_key,
 };
 use shared::config::Settings;
-use shared::domain::{ContactId, ConversationWindow, MessageId, OrganizationId};
-use shared::ports::{ContactStore, ConversationQuery, MessageStore, Ports};
+use shared::domain::{
+    ContactId, ConversationWindow, MessageId, OrganizationId, Presence, shown_presences,
+};
+use shared::ports::{ContactStore, ConversationQuery, MessageStore, Ports, PresenceStore};
 use shared::runtime::HttpRoutes;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -59,6 +64,10 @@ pub struct Conversation {
     pub next_after: Option<String>,
     /// Pass as `before` to load older messages; None when there are none.
     pub next_before: Option<MessageId>,
+    /// The newest page only: the other agents viewing or writing in the conversation now,
+    /// by name (then told by `presence` events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub viewers: Option<Vec<Presence>>,
 }
 
 impl<P: Ports> HttpRoutes for MessagesApi<P> {
@@ -152,6 +161,7 @@ impl<P: Ports> MessagesApi<P> {
                 .await?
                 .ok_or(ApiError::NotFound("Contact not found."))?,
         };
+        let mut viewers = None;
         let (page, next_after) = match (page, before) {
             (Some(page), _) => (page, next_after),
             (None, Some(id)) => (
@@ -162,6 +172,14 @@ impl<P: Ports> MessagesApi<P> {
                 None,
             ),
             (None, None) => {
+                viewers = Some(shown_presences(
+                    self.ports
+                        .messages()
+                        .presences(org, &contact_id, now)
+                        .await?,
+                    now,
+                    agent_id(event).ok().as_ref(),
+                ));
                 let page = self
                     .ports
                     .messages()
@@ -188,6 +206,7 @@ impl<P: Ports> MessagesApi<P> {
                 messages: message_views(self.ports.media(), org, &page.messages).await?,
                 next_after,
                 next_before,
+                viewers,
             },
         ))
     }

@@ -546,3 +546,57 @@ async fn each_outbound_message_says_who_sent_it() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_newest_page_lists_the_other_agents_in_the_conversation() {
+    use shared::domain::{AgentRef, Presence, PresenceState};
+    use shared::ports::PresenceStore;
+    let api = api().await;
+    let c1 = ContactId::parse("c1").unwrap();
+    let at = |sub: &str, name: &str, state, seconds| Presence {
+        agent: AgentRef::from_claims(sub, Some(name), None).unwrap(),
+        state,
+        expires_at: Utc::now() + chrono::Duration::seconds(seconds),
+    };
+    for (o, p) in [
+        ("org-a", at("u-zoe", "Zoe", PresenceState::Composing, 60)),
+        ("org-a", at("u-ana", "Ana", PresenceState::Viewing, 60)),
+        // The caller (jwt_event's `user-1`) is not told they are there; nor is a dead tab.
+        ("org-a", at("user-1", "Me", PresenceState::Viewing, 60)),
+        ("org-a", at("u-dead", "Dee", PresenceState::Viewing, -1)),
+        (
+            "org-b",
+            at("u-other", "Other org", PresenceState::Viewing, 60),
+        ),
+    ] {
+        api.ports
+            .messages
+            .set_presence(&org(o), &c1, &p)
+            .await
+            .unwrap();
+    }
+    let body = get(&api, "contact_id=c1").await;
+    let viewers: Vec<(String, String)> = body["viewers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            assert!(v["expires_at"].is_string());
+            (
+                v["agent"]["name"].as_str().unwrap().to_owned(),
+                v["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        viewers,
+        [
+            ("Ana".into(), "viewing".into()),
+            ("Zoe".into(), "composing".into())
+        ]
+    );
+    // Older pages and polls do not carry it: presence events do.
+    let next_after = body["next_after"].as_str().unwrap();
+    let poll = get(&api, &format!("contact_id=c1&after={next_after}")).await;
+    assert!(poll.get("viewers").is_none());
+}

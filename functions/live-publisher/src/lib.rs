@@ -8,6 +8,8 @@
 //!   removed message (erasure, retention) is told by its contact's removal.
 //! - A conversation summary (`{org}#CONV#<contact>`) is published when its version moved:
 //!   the inbox's row, its unread count and newest message, for every agent.
+//! - A presence item (`{org}#PRESENCE#<contact>`) is published as the one agent's presence
+//!   the write set, renewed or removed (`left`).
 //! - A contact record is published when what the conversation shows of it (who, eligible or
 //!   why not, the 24-hour window) differs between its old and new image; a removal as
 //!   `contact_deleted`.
@@ -28,7 +30,7 @@ use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use chrono::Utc;
 use shared::api::{ConversationSummaryView, contact_state, message_views};
-use shared::aws::{contact_from_image, message_from_image, summary_from_image};
+use shared::aws::{contact_from_image, message_from_image, presence_change, summary_from_image};
 use shared::domain::{ContactId, OrganizationId};
 use shared::live::{
     Change, ChannelPublisher, LiveEvent, MAX_EVENTS_PER_PUBLISH, PublishError, channel,
@@ -77,6 +79,16 @@ impl<M: MediaStore, C: ChannelPublisher> LivePublisher<M, C> {
             }),
             Change::ContactRemoved { contact_id, .. } => Some(LiveEvent::ContactDeleted {
                 contact_id: contact_id.clone(),
+            }),
+            Change::Presence {
+                contact_id,
+                presence,
+                ..
+            } => Some(LiveEvent::Presence {
+                contact_id: contact_id.clone(),
+                agent: presence.agent.clone(),
+                state: presence.state,
+                expires_at: presence.expires_at,
             }),
         })
     }
@@ -195,6 +207,16 @@ pub fn change_of(record: &EventRecord) -> Option<Change> {
     }
     if record.event_name == "REMOVE" {
         return None;
+    }
+    if let Some((organization_id, contact_id, presence)) = presence_change(
+        record.change.old_image.clone(),
+        record.change.new_image.clone(),
+    ) {
+        return Some(Change::Presence {
+            organization_id,
+            contact_id,
+            presence,
+        });
     }
     if let Some(summary) = summary_from_image(record.change.new_image.clone())
         .map_err(unreadable)

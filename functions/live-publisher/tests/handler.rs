@@ -526,3 +526,81 @@ async fn an_organization_without_a_channel_is_skipped_not_retried() {
     let channels_used: Vec<String> = channels.published().into_iter().map(|(c, _)| c).collect();
     assert_eq!(channels_used, ["/whatsapp/acme"]);
 }
+
+/// A conversation's presence item as the inbox writes it: one attribute per agent.
+fn presence_item(org: &str, contact: &str, agents: &[(&str, &str, &str)]) -> Value {
+    let mut item = json!({
+        "item_key": {"S": format!("{org}#PRESENCE#{contact}")},
+        "organization_id": {"S": org},
+        "contact_id": {"S": contact},
+        "expires_at_epoch": {"N": "1796650000"}
+    });
+    for (sub, name, state) in agents {
+        item[format!("agent:{sub}")] = json!({"M": {
+            "agent": {"M": {"sub": {"S": sub}, "name": {"S": name}}},
+            "state": {"S": state},
+            "expires_at": {"S": "2026-12-06T18:05:00Z"}
+        }});
+    }
+    item
+}
+
+#[tokio::test]
+async fn presence_is_published_as_the_one_agent_whose_attribute_changed() {
+    let channels = Channels::default();
+    let none = presence_item("acme", "c1", &[]);
+    let ana = presence_item("acme", "c1", &[("ana", "Ana", "viewing")]);
+    let both = presence_item(
+        "acme",
+        "c1",
+        &[("ana", "Ana", "viewing"), ("ben", "Ben", "composing")],
+    );
+    let ben_only = presence_item("acme", "c1", &[("ben", "Ben", "composing")]);
+    let records = vec![
+        message_record(1, "INSERT", None, ana.clone()),
+        message_record(2, "MODIFY", Some(ana.clone()), both.clone()),
+        // Ana leaves: her attribute is removed; told as `left`.
+        message_record(3, "MODIFY", Some(both), ben_only.clone()),
+        // A write that changes no agent's presence (only the item's TTL moved): nothing.
+        message_record(4, "MODIFY", Some(ben_only.clone()), ben_only.clone()),
+        // DynamoDB's TTL deletes a forgotten item: nothing anybody shows.
+        record(
+            5,
+            "REMOVE",
+            json!({"item_key": none["item_key"].clone()}),
+            Some(ben_only),
+            None,
+        ),
+    ];
+    let response = publisher(&channels).handle(event(records)).await;
+    assert!(failures(&response).is_empty(), "{:?}", failures(&response));
+    let events: Vec<Value> = channels
+        .published()
+        .into_iter()
+        .flat_map(|(channel, events)| {
+            assert_eq!(channel, "/whatsapp/acme");
+            events
+        })
+        .collect();
+    let told: Vec<(&str, &str, &str)> = events
+        .iter()
+        .map(|e| {
+            assert_eq!(e["type"], "presence");
+            assert_eq!(e["contact_id"], "c1");
+            assert_eq!(e["expires_at"], "2026-12-06T18:05:00Z");
+            (
+                e["agent"]["sub"].as_str().unwrap(),
+                e["agent"]["name"].as_str().unwrap(),
+                e["state"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("ana", "Ana", "viewing"),
+            ("ben", "Ben", "composing"),
+            ("ana", "Ana", "left")
+        ]
+    );
+}

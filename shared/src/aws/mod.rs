@@ -26,7 +26,7 @@ pub use contacts::{DynamoContacts, contact_from_image};
 pub use event_api::EventApiPublisher;
 pub use lazy::LazyClient;
 pub use media::S3Media;
-pub use messages::{DynamoMessages, message_from_image, summary_from_image};
+pub use messages::{DynamoMessages, message_from_image, presence_change, summary_from_image};
 pub use queue::{SqsSendQueue, to_sqs_event};
 pub use search_index::DynamoSearchIndex;
 pub use secrets::SecretsManagerCredentials;

@@ -13,6 +13,7 @@ mod org_config;
 mod phone;
 mod phone_metadata;
 mod phone_rules;
+mod presence;
 pub mod search;
 pub mod sentences;
 mod template;
@@ -42,6 +43,7 @@ pub use org_config::{
     is_api_key_sid, is_messaging_service_sid, parse_org_secret,
 };
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
+pub use presence::{Presence, PresenceState, shown_presences};
 pub use template::{
     MAX_VARIABLE_CHARS, SentTemplate, Template, TemplateAction, TemplateRejection, is_content_sid,
 };

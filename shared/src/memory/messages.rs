@@ -37,6 +37,11 @@ pub(super) struct State {
         (OrganizationId, ContactId),
         BTreeMap<crate::domain::AgentId, crate::domain::Draft>,
     >,
+    /// Agents' presence, per conversation (`presence`).
+    pub(super) presence: HashMap<
+        (OrganizationId, ContactId),
+        BTreeMap<crate::domain::AgentId, crate::domain::Presence>,
+    >,
 }
 
 #[derive(Clone, Default)]
@@ -537,6 +542,11 @@ mod tests {
     #[tokio::test]
     async fn drafts_are_per_agent_and_conversation() {
         contract::drafts_are_per_agent_and_conversation(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn presence_is_per_agent_and_expires() {
+        contract::presence_is_per_agent_and_expires(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

@@ -11,6 +11,7 @@ mod feed;
 mod inbound;
 mod media;
 mod messages;
+mod presence;
 mod queue;
 mod search;
 mod sender;

@@ -9,6 +9,7 @@
 //! - `messages`: `MessageStore` and what it answers (queries, pages, claims, idempotent sends);
 //! - `conversations`: `ConversationStore`, the inbox's summaries;
 //! - `drafts`: `DraftStore`, agents' drafts per conversation;
+//! - `presence`: `PresenceStore`, who is viewing or writing in a conversation;
 //! - `media`: `MediaStore`, media keys, presigned requests;
 //! - `whatsapp`: `WhatsAppSender`, implemented by `twilio::TwilioClient`;
 //! - `paging`: `Page` and the opaque cursor codec;
@@ -23,6 +24,7 @@ mod drafts;
 mod media;
 mod messages;
 mod paging;
+mod presence;
 mod whatsapp;
 
 pub use contacts::{ContactSearchIndex, ContactStore};
@@ -31,6 +33,7 @@ pub use drafts::DraftStore;
 pub use media::*;
 pub use messages::*;
 pub use paging::{Page, contact_page, decode_cursor, encode_cursor};
+pub use presence::PresenceStore;
 pub use whatsapp::WhatsAppSender;
 
 use crate::domain::{ChannelConfig, OrganizationId, SendJob};
@@ -81,7 +84,7 @@ pub trait SendQueue: Clone + Send + Sync + 'static {
 /// generic over one `P: Ports` and builds nothing itself.
 pub trait Ports: Clone + Send + Sync + 'static {
     type Contacts: ContactStore;
-    type Messages: MessageStore + ConversationStore + DraftStore;
+    type Messages: MessageStore + ConversationStore + DraftStore + PresenceStore;
     type Credentials: CredentialStore;
     type Queue: SendQueue;
     type Media: MediaStore;

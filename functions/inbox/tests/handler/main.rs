@@ -3,6 +3,7 @@
 
 mod draft;
 mod indicator;
+mod presence;
 
 use std::collections::HashMap;
 
@@ -32,6 +33,7 @@ async fn api() -> InboxApi<MemoryPorts> {
     InboxApi {
         ports,
         org_claim: "custom:organization_id".into(),
+        presence_ttl: std::time::Duration::from_secs(300),
     }
 }
 

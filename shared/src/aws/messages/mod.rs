@@ -21,6 +21,7 @@ mod idempotency;
 mod inbound;
 mod indicators;
 mod item;
+mod presence;
 mod status;
 
 use std::collections::HashMap;
@@ -34,6 +35,7 @@ use chrono::{DateTime, Utc};
 pub use conversations::summary_from_image;
 pub use item::message_from_image;
 use item::{read, write};
+pub use presence::presence_change;
 
 use super::contention::send_contended;
 use super::{s, unavailable, unless_condition_failed};

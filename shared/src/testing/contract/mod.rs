@@ -4,12 +4,14 @@
 
 mod drafts;
 mod inbound;
+mod presence;
 mod retention;
 mod sends;
 mod statuses;
 
 pub use drafts::*;
 pub use inbound::*;
+pub use presence::*;
 pub use retention::*;
 pub use sends::*;
 pub use statuses::*;

@@ -743,6 +743,12 @@ async fn drafts_are_per_agent_and_conversation() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn presence_is_per_agent_and_expires() {
+    contract::presence_is_per_agent_and_expires(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_message_holds_one_twilio_sid() {
     contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
 }

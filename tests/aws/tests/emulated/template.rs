@@ -581,7 +581,7 @@ fn strings(v: &Value) -> Vec<&str> {
 /// The inbox writes read markers and typing indicator turns, never a message, a `SID#`
 /// marker or an idempotency record: its only write is a PutItem limited to those keys.
 #[test]
-fn the_inbox_writes_only_summaries_indicator_turns_and_drafts() {
+fn the_inbox_writes_only_summaries_indicator_turns_drafts_and_presence() {
     let t = template();
     let statements: Vec<Value> = t["Resources"]["InboxFunction"]["Properties"]["Policies"]
         .as_sequence()
@@ -612,7 +612,10 @@ fn the_inbox_writes_only_summaries_indicator_turns_and_drafts() {
         writes,
         [
             (vec!["dynamodb:PutItem"], vec!["*#CONV#*", "*#IND#*"]),
-            (vec!["dynamodb:UpdateItem"], vec!["*#DRAFT#*"]),
+            (
+                vec!["dynamodb:UpdateItem"],
+                vec!["*#DRAFT#*", "*#PRESENCE#*"]
+            ),
         ]
     );
 }

@@ -14,10 +14,12 @@ export function authorize(token) {
 }
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = null) {
     super(message);
     this.status = status;
     this.code = code;
+    // The server's whole `error` object (a 409 conversation_changed carries `messages`).
+    this.details = details;
   }
 }
 
@@ -79,7 +81,7 @@ export async function call(method, path, body, extraHeaders = {}, options = {}) 
   }
   if (!response.ok) {
     const error = data && data.error;
-    throw new ApiError(response.status, error ? error.code : "http", error ? error.message : `Request failed (${response.status}).`);
+    throw new ApiError(response.status, error ? error.code : "http", error ? error.message : `Request failed (${response.status}).`, error);
   }
   return data;
 }

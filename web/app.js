@@ -9,7 +9,8 @@
 //     inbox (rows, read markers)     compose (send, templates)  uploads  templates
 //     drafts (each conversation's composer, kept on the server per agent)
 //     failures (what failed where the agent was not looking)  notify (alerts while hidden)
-//     emoji (the picker's data set)
+//     emoji (the picker's data set)  presence (who else is in a conversation; telling
+//     the others where this agent is)  notes (notes between agents, the composer's mode)
 //   views/*.js                          render from the store, call actions; never import
 //     channel  contacts  inbox  conversation  composer  templates    each other
 //     notices (failures in conversations not open)  shortcuts (`/`, `?` and their list)
@@ -18,6 +19,7 @@
 
 import { openAddressed, pollSoon, schedulePoll } from "./actions/conversation.js";
 import { flushDrafts } from "./actions/drafts.js";
+import { presenceBack, presenceLeaving } from "./actions/presence.js";
 import { scheduleInboxPoll } from "./actions/inbox.js";
 import { loadDemoUsers, signInToken, switchUser } from "./actions/session.js";
 import { apiUrl } from "./api.js";
@@ -51,7 +53,12 @@ async function start() {
     // A hidden tab may never come back (a phone closes it): what was typed is saved now.
     if (document.visibilityState === "hidden") flushDrafts({ keepalive: true });
   });
-  window.addEventListener("pagehide", () => flushDrafts({ keepalive: true }));
+  window.addEventListener("pagehide", () => {
+    flushDrafts({ keepalive: true });
+    presenceLeaving();
+  });
+  // Restored from the back-forward cache: the conversation is on screen again.
+  window.addEventListener("pageshow", (event) => event.persisted && presenceBack());
   // Back, Forward, or a link to another conversation's address.
   window.addEventListener("popstate", () => state.token && openAddressed());
   window.addEventListener("hashchange", () => state.token && openAddressed());

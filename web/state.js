@@ -81,6 +81,13 @@ export const state = {
   template: null,
   templateValues: {},
   templateSending: false,
+  // What the composer writes: "message" (to the contact) or "note" (to the other agents).
+  composeMode: "message",
+  // A send refused because the conversation changed since the agent looked (409
+  // conversation_changed): {body, key, news} until sent anyway or edited.
+  collision: null,
+  // Other agents in each conversation: contact id → [{agent, state, expires_at}].
+  presence: new Map(),
 };
 
 const listeners = new Set();
@@ -138,12 +145,21 @@ export function isPending(id) {
 
 /**
  * What the composer may do now: `usable` (a channel, a contact who may be written to),
- * `templatesOnly` (outside the 24-hour window only a template may go).
+ * `templatesOnly` (outside the 24-hour window only a template may go). A note reaches no one
+ * outside: it may be written in any open conversation, whatever the contact or the window.
  */
 export function composing(s) {
+  if (s.composeMode === "note") return { usable: !!s.contact, templatesOnly: false, note: true };
   const eligible = !s.contactState || s.contactState.eligible;
   const usable = s.channelEnabled && !!s.contact && eligible;
-  return { usable, templatesOnly: usable && s.windowOpen === false };
+  return { usable, templatesOnly: usable && s.windowOpen === false, note: false };
+}
+
+/** The other agents in a conversation now (not expired), by name. */
+export function presentAgents(s, contactId, now = Date.now()) {
+  return (s.presence.get(contactId) || [])
+    .filter((p) => Date.parse(p.expires_at) > now)
+    .sort((a, b) => a.agent.name.localeCompare(b.agent.name));
 }
 
 /** The open conversation's attachments (its composer's chips). */

@@ -75,6 +75,12 @@ function panelContent() {
       ),
     ),
     h(
+      "p",
+      { class: "sandbox-agents" },
+      h("span", { text: "Work beside a colleague: " }),
+      h("span", { id: "sandbox-agents" }),
+    ),
+    h(
       "div",
       { id: "sandbox-phone", "aria-live": "polite" },
       h("span", { class: "sandbox-phone-title", text: "On the contact's phone: " }),
@@ -183,6 +189,22 @@ export function mount({ state, toast, pollSoon, apiUrl }) {
     }
   }
   setInterval(showPhone, 1000);
+
+  // The organization's other demo agents, each a link opening the page as them in a new tab
+  // (on the open conversation): presence, notes and the collision guard between two agents.
+  function showAgents() {
+    const org = state.organizations.find((o) => o.organization_id === state.organization);
+    const others = ((org && org.agents) || []).filter((a) => a.sub !== state.agentSub);
+    const at = state.contact ? `#/conversations/${encodeURIComponent(state.contact.contact_id)}` : "";
+    $("sandbox-agents").replaceChildren(
+      ...(others.length
+        ? others.map((a) => h("a", { href: `/?agent=${encodeURIComponent(a.sub)}${at}`, target: "_blank", rel: "noopener", text: `open the page as ${a.name}` }))
+        : [h("span", { text: "this organization has one agent (add more under \"agents\" in the seed)" })]),
+    );
+  }
+  showAgents();
+  document.addEventListener("whatsapp:contact", showAgents);
+  document.addEventListener("whatsapp:user", showAgents);
   document.addEventListener("whatsapp:channel", (event) => (panel.hidden = event.detail !== "whatsapp"));
   document.addEventListener("whatsapp:contact", () => ($("sandbox-fault-status").textContent = ""));
 }

@@ -5,9 +5,39 @@
 
 import { call } from "../api.js";
 import { toast } from "../dom.js";
-import { composeKey, composerAttachments, composing, PENDING_ID_PREFIX, state, update } from "../state.js";
+import { composeKey, composerAttachments, composing, isPending, PENDING_ID_PREFIX, state, update } from "../state.js";
 import { accepted, showPending, withdraw } from "./conversation.js";
 import { draftTyped, flushDrafts } from "./drafts.js";
+import { presenceIdle } from "./presence.js";
+
+/**
+ * The newest message the agent has on screen (a server id): a send names it as `seen_up_to`,
+ * so one made while the contact or another agent wrote meanwhile is refused (409) and shown.
+ */
+function seenUpTo() {
+  let newest = null;
+  for (const id of state.messages.keys()) if (!isPending(id) && (!newest || id > newest)) newest = id;
+  return newest;
+}
+
+/** `body` as sent: with `seen_up_to` when the conversation shows a message (not part of its key). */
+const guarded = (body) => {
+  const seen = seenUpTo();
+  return seen ? { ...body, seen_up_to: seen } : body;
+};
+
+/**
+ * A send refused because the conversation changed (409 `conversation_changed`): what was
+ * written since is shown, and the agent chooses "Send anyway" (the same send, same key,
+ * without `seen_up_to`) or "Edit". Never sent again by itself. True when it was that refusal.
+ */
+function collided(e, kind, body, key) {
+  if (e.code !== "conversation_changed") return false;
+  const news = (e.details && Array.isArray(e.details.messages)) ? e.details.messages : [];
+  if (news.length) accepted(news);
+  update({ collision: { kind, body, key, news } });
+  return true;
+}
 
 /** Sends the text and the uploaded attachments; resolves true once the server took them. */
 export async function sendComposition(text) {
@@ -26,26 +56,61 @@ export async function sendComposition(text) {
     text: text.trim() ? text : null,
     attachments: ready.map((a) => a.attachment),
   };
-  update({ sending: true });
+  update({ sending: true, collision: null });
+  const key = composeKey(body);
   try {
-    const answer = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": composeKey(body) });
+    const answer = await call("POST", "/whatsapp/messages", guarded(body), { "Idempotency-Key": key });
     withdraw(pendingId);
-    accepted(answer.messages);
-    update({ compose: null, attachments: state.attachments.filter((a) => !ready.includes(a)) });
-    // Sent: the conversation's draft is emptied, on the server too.
-    draftTyped("");
-    update((s) => {
-      s.draftShown += 1;
-    });
-    flushDrafts();
+    compositionSent(answer, body);
     return true;
   } catch (e) {
     withdraw(pendingId);
+    if (!collided(e, "composition", body, key)) toast(e.message);
+    return false;
+  } finally {
+    update({ sending: false });
+  }
+}
+
+/** A composition the server took: shown as stored, its files and draft emptied. */
+function compositionSent(answer, body) {
+  accepted(answer.messages);
+  const sentKeys = new Set((body.attachments || []).map((a) => a.key));
+  update({ compose: null, collision: null, attachments: state.attachments.filter((a) => !(a.attachment && sentKeys.has(a.attachment.key) && a.contactId === body.contact_id)) });
+  // Sent: the conversation's draft is emptied, on the server too.
+  draftTyped("");
+  update((s) => {
+    s.draftShown += 1;
+  });
+  flushDrafts();
+  presenceIdle();
+}
+
+/** "Send anyway": the refused send again, without `seen_up_to`, under the same key. */
+export async function sendAnyway() {
+  const c = state.collision;
+  if (!c || state.sending || !state.contact || state.contact.contact_id !== c.body.contact_id) return false;
+  update({ sending: true });
+  try {
+    const answer = await call("POST", "/whatsapp/messages", c.body, { "Idempotency-Key": c.key });
+    if (c.kind === "template") {
+      accepted(answer.messages);
+      update({ compose: null, collision: null, templatesOpen: false, template: null, templateValues: {} });
+    } else {
+      compositionSent(answer, c.body);
+    }
+    return true;
+  } catch (e) {
     toast(e.message);
     return false;
   } finally {
     update({ sending: false });
   }
+}
+
+/** "Edit": the refused composition stays in the composer, to be reworded. */
+export function editAfterCollision() {
+  update({ collision: null });
 }
 
 /** Sends the chosen template with its variables; every placeholder must be filled. */
@@ -62,14 +127,15 @@ export async function sendTemplate(placeholders) {
     variables[name] = value;
   }
   const body = { contact_id: state.contact.contact_id, template: { content_sid: t.content_sid, variables } };
-  update({ templateSending: true });
+  update({ templateSending: true, collision: null });
+  const key = composeKey(body);
   try {
-    const answer = await call("POST", "/whatsapp/messages", body, { "Idempotency-Key": composeKey(body) });
+    const answer = await call("POST", "/whatsapp/messages", guarded(body), { "Idempotency-Key": key });
     accepted(answer.messages);
     update({ compose: null, templatesOpen: false, template: null, templateValues: {} });
     return { ok: true };
   } catch (e) {
-    toast(e.message);
+    if (!collided(e, "template", body, key)) toast(e.message);
     return { ok: false };
   } finally {
     update({ templateSending: false });

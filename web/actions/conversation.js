@@ -18,6 +18,7 @@ import { dropContact, loadContacts } from "./contacts.js";
 import { flushDrafts, openDraft } from "./drafts.js";
 import { alreadyKnown, failuresSeen, outboundChanged } from "./failures.js";
 import { applyConversationEvent, dropConversation, loadInbox, scheduleInboxPoll, updateRowContact } from "./inbox.js";
+import { applyPresenceEvent, presenceListed, presenceOpened } from "./presence.js";
 
 const pageLimit = () => (config.messagesPageSize ? `&limit=${config.messagesPageSize}` : "");
 const SAFETY_POLL_MS = () => config.livePollMs || 60000;
@@ -53,8 +54,10 @@ export function selectContact(contact, { fromAddress = false } = {}) {
     s.templatesOpen = false;
     s.template = null;
     s.templateValues = {};
+    s.collision = null;
     s.generation += 1;
   });
+  presenceOpened(contact ? contact.contact_id : null);
   if (!contact) return;
   failuresSeen(contact.contact_id);
   openDraft(contact.contact_id);
@@ -68,6 +71,7 @@ async function loadConversation() {
     const page = await call("GET", `/whatsapp/messages?contact_id=${encodeURIComponent(contact.contact_id)}${pageLimit()}`);
     if (generation !== state.generation) return;
     applyPage(page, false, { before: page.next_before, conversationError: "" });
+    presenceListed(contact.contact_id, page.viewers);
   } catch (e) {
     if (generation !== state.generation) return;
     // An address naming a contact that is not the organization's (or no longer): the list.
@@ -197,6 +201,8 @@ export function applyLiveEvent(event) {
     applyConversationEvent(event.conversation);
   } else if (event.type === "contact_deleted" && event.contact_id) {
     contactGone(event.contact_id);
+  } else if (event.type === "presence" && event.contact_id) {
+    applyPresenceEvent(event);
   }
 }
 

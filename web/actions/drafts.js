@@ -13,6 +13,8 @@ const RETRY_MS = () => config.draftRetryMs || 3000;
 
 // The text typed per contact (this tab, this token): what the composer shows on return.
 const texts = new Map();
+// Whether each contact's composer writes a message or a note (a draft remembers it).
+const kinds = new Map();
 // Drafts changed but not saved yet, by token and contact: `{token, contactId, body}`.
 const unsaved = new Map();
 // What the server holds as last saved or read, by the same key (the body's JSON).
@@ -25,7 +27,7 @@ const path = (contactId) => `/whatsapp/conversations/${encodeURIComponent(contac
 /** The draft of a conversation as the server takes it: its text and its finished uploads. */
 function draftBody(contactId) {
   return {
-    kind: "message",
+    kind: kinds.get(contactId) || "message",
     text: texts.get(contactId) || "",
     attachments: state.attachments
       .filter((a) => a.contactId === contactId && a.state === "ready")
@@ -50,6 +52,14 @@ export function draftTyped(text) {
   texts.set(state.contact.contact_id, text);
   update({ draftText: text });
   draftChanged();
+}
+
+/** The open conversation's composer switched between a message and a note. */
+export function draftKind(kind) {
+  if (!state.contact) return;
+  kinds.set(state.contact.contact_id, kind);
+  update({ composeMode: kind });
+  if (texts.get(state.contact.contact_id)) draftChanged();
 }
 
 function schedule(ms) {
@@ -105,6 +115,7 @@ export async function openDraft(contactId) {
   update((s) => {
     s.draftText = typed || "";
     s.draftShown += 1;
+    s.composeMode = kinds.get(contactId) || "message";
   });
   if (typed !== undefined) return;
   const token = currentToken();
@@ -114,6 +125,7 @@ export async function openDraft(contactId) {
     if (!answer.draft || token !== currentToken() || texts.has(contactId)) return;
     const draft = answer.draft;
     texts.set(contactId, draft.text);
+    kinds.set(contactId, draft.kind === "note" ? "note" : "message");
     const kept = draft.attachments.filter((a) => a.available).map(({ available, ...a }) => a);
     stored.set(keyOf(token, contactId), JSON.stringify({ kind: draft.kind, text: draft.text, attachments: kept }));
     update((s) => {
@@ -122,6 +134,7 @@ export async function openDraft(contactId) {
       if (open) {
         s.draftText = draft.text;
         s.draftShown += 1;
+        s.composeMode = kinds.get(contactId);
       }
     });
   } catch {
@@ -133,10 +146,12 @@ export async function openDraft(contactId) {
 export function forgetDrafts() {
   flushDrafts();
   texts.clear();
+  kinds.clear();
   for (const a of state.attachments) if (a.xhr) a.xhr.abort();
   update((s) => {
     s.attachments = [];
     s.draftText = "";
     s.draftShown += 1;
+    s.composeMode = "message";
   });
 }

@@ -9,6 +9,7 @@ import { loadContacts } from "./contacts.js";
 import { loadInbox } from "./inbox.js";
 import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
 import { forgetDrafts } from "./drafts.js";
+import { forgetPresence } from "./presence.js";
 import { forgetFailures } from "./failures.js";
 import { loadNotifyChoice } from "./notify.js";
 import { loadTemplates } from "./templates.js";
@@ -32,6 +33,10 @@ export async function loadDemoUsers() {
     if (!response.ok) return null;
     const demo = await response.json();
     update({ organizations: demo.organizations });
+    // `?agent=<sub>`: the sandbox panel opened the page as another demo agent.
+    const wanted = new URLSearchParams(location.search).get("agent");
+    const agent = wanted && demo.organizations.flatMap((o) => o.agents || []).find((a) => a.sub === wanted);
+    if (agent) return agent.token;
     return (demo.organizations[0] && demo.organizations[0].token) || null;
   } catch {
     return null;
@@ -156,6 +161,7 @@ export function switchUser(token) {
   // The open conversation closes before the new token is in force: nothing of it (a read
   // marker) may be asked of the new user's organization.
   selectContact(null);
+  forgetPresence();
   authorize(token);
   const org = state.organizations.find((o) => o.token === token || (o.agents || []).some((a) => a.token === token));
   const demoAgent = org && [org.user && { ...org.user, token: org.token }, ...(org.agents || [])].find((a) => a && a.token === token);
@@ -172,6 +178,7 @@ export function switchUser(token) {
     s.unreadBaseline = new Map();
     s.generation += 1;
   });
+  document.dispatchEvent(new CustomEvent("whatsapp:user", { detail: state.agentSub }));
   keepFresh();
   loadNotifyChoice();
   loadChannel();

@@ -30,9 +30,12 @@ export function mountChannel() {
   const seen = {};
   subscribe((s) => {
     if (seen.organizations !== s.organizations) {
-      select.replaceChildren(...s.organizations.map((o) => el("option", { value: o.token, text: `${o.user.email} — ${o.name}` })));
+      // Every demo agent of every organization (the first of each is its usual user).
+      select.replaceChildren(...s.organizations.flatMap((o) => (o.agents && o.agents.length ? o.agents : [{ ...o.user, token: o.token }])
+        .map((a) => el("option", { value: a.token, text: `${a.name || a.email} <${a.email}> — ${o.name}` }))));
       $("demo-users").hidden = s.organizations.length === 0;
     }
+    if (s.token && select.value !== s.token && [...select.options].some((o) => o.value === s.token)) select.value = s.token;
     $("channel-status").textContent = s.channelStatus;
     const tab = $("tab-whatsapp");
     tab.disabled = !!s.token && !s.channelEnabled && !!s.channelStatus;

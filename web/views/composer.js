@@ -3,8 +3,10 @@
 // What it holds is the open conversation's draft (actions/drafts.js): typed text goes there,
 // and another conversation's draft comes back when it is opened.
 
-import { sendComposition } from "../actions/compose.js";
+import { editAfterCollision, sendAnyway, sendComposition } from "../actions/compose.js";
 import { draftTyped } from "../actions/drafts.js";
+import { addNote, setComposeMode } from "../actions/notes.js";
+import { presenceTyping } from "../actions/presence.js";
 import { agentTyping } from "../actions/typing.js";
 import { addFiles, removeAttachment } from "../actions/uploads.js";
 import { $, el, formatSize } from "../dom.js";
@@ -51,13 +53,57 @@ function renderCount(text, attachments) {
   return !over;
 }
 
+const PLACEHOLDER = {
+  message: "Type a message — Enter sends, Shift+Enter adds a line",
+  note: "Note for your team — the contact never sees it. Enter adds it",
+};
+
+/** The composer writes a message, or (clearly coloured) a note the contact never sees. */
+function renderMode(s, note) {
+  $("compose-mode").hidden = !s.contact;
+  $("mode-message").setAttribute("aria-pressed", String(!note));
+  $("mode-note").setAttribute("aria-pressed", String(note));
+  const form = $("composer");
+  form.classList.toggle("note-mode", note);
+  form.setAttribute("aria-label", note ? "Write a note for your team" : "Write a WhatsApp message");
+  $("message-text").placeholder = PLACEHOLDER[note ? "note" : "message"];
+  $("message-label").textContent = note ? "Note" : "Message";
+  $("send").textContent = note ? "Add note" : "Send";
+}
+
+/** Who wrote what the agent had not seen: "Ben wrote again", "Ana replied meanwhile". */
+function collisionText(s) {
+  const said = new Set();
+  for (const m of s.collision.news) {
+    if (m.direction === "INBOUND") said.add(`${(s.contact && s.contact.name) || "The contact"} wrote again`);
+    else if (m.agent) said.add(`${m.agent.name} replied meanwhile`);
+    else said.add("A message was sent through the API meanwhile");
+  }
+  const what = [...said].join(" · ") || "The conversation changed";
+  return `${what}. Read it, then send anyway or edit your message.`;
+}
+
+function renderCollision(s) {
+  const box = $("collision");
+  const shown = !!s.collision && !!s.contact && s.collision.body.contact_id === s.contact.contact_id;
+  box.hidden = !shown;
+  if (!shown) return;
+  $("collision-text").textContent = collisionText(s);
+  $("collision-send").disabled = s.sending;
+}
+
 function render(s) {
-  const { usable, templatesOnly } = composing(s);
-  const attachments = composerAttachments(s);
+  const { usable, templatesOnly, note } = composing(s);
+  const attachments = note ? [] : composerAttachments(s);
   const fits = renderCount($("message-text").value, attachments);
+  renderMode(s, note);
+  renderCollision(s);
   $("message-text").disabled = !usable;
-  $("file-input").disabled = !usable;
-  $("attach").classList.toggle("disabled", !usable);
+  $("file-input").disabled = !usable || note;
+  $("attach").classList.toggle("disabled", !usable || note);
+  $("attach").hidden = note;
+  $("file-input").hidden = note;
+  $("chips").hidden = note;
   $("send").disabled = !usable || !fits || s.sending || attachments.some((a) => a.state === "uploading");
   $("composer").hidden = templatesOnly;
 }
@@ -71,14 +117,26 @@ function takeFiles(event, files) {
 
 async function send(event) {
   event.preventDefault();
-  await sendComposition($("message-text").value);
+  const text = $("message-text").value;
+  if (composing(state).note) await addNote(text);
+  else await sendComposition(text);
 }
 
 export function mountComposer() {
   $("composer").addEventListener("submit", send);
+  $("mode-message").addEventListener("click", () => setComposeMode("message"));
+  $("mode-note").addEventListener("click", () => setComposeMode("note"));
+  $("collision-send").addEventListener("click", () => sendAnyway());
+  $("collision-edit").addEventListener("click", () => {
+    editAfterCollision();
+    $("message-text").focus();
+  });
   $("message-text").addEventListener("input", (event) => {
     draftTyped(event.target.value);
-    if (event.target.value.trim()) agentTyping();
+    if (!event.target.value.trim()) return;
+    // The other agents see who is writing; the contact sees "typing…" for a message only.
+    presenceTyping();
+    if (!composing(state).note) agentTyping();
   });
   $("message-text").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
@@ -109,7 +167,15 @@ export function mountComposer() {
   let attachments;
   let contact;
   let shown = 0;
+  let mode;
+  let collision;
   subscribe((s) => {
+    // A refusal to send shown: "Send anyway" is what the keyboard reaches first.
+    if (s.collision && s.collision !== collision) queueMicrotask(() => !$("collision").hidden && $("collision-send").focus());
+    collision = s.collision;
+    // Switched between a message and a note: the agent writes next.
+    if (mode !== undefined && mode !== s.composeMode && s.contact && !$("message-text").disabled) queueMicrotask(() => $("message-text").focus());
+    mode = s.composeMode;
     // Another conversation's draft (or an emptied one): the text area shows it.
     if (shown !== s.draftShown) $("message-text").value = s.draftText;
     shown = s.draftShown;

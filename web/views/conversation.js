@@ -10,7 +10,7 @@ import { showTemplates } from "../actions/templates.js";
 import { markSeen } from "../actions/inbox.js";
 import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
 import { SENTENCES } from "../rules.js";
-import { isPending, state, subscribe } from "../state.js";
+import { isPending, presentAgents, state, subscribe } from "../state.js";
 
 // Outbound ticks as WhatsApp shows them; each with its words for a screen reader.
 // UNCONFIRMED: handed to Twilio, outcome not confirmed — never "failed", and never resent.
@@ -149,10 +149,28 @@ function sender(m) {
 /** Whether two messages are one side's one voice (grouped under one name). */
 function sameVoice(a, b) {
   if (a.direction !== b.direction) return false;
-  return a.direction !== "OUTBOUND" || sender(a) === sender(b);
+  return a.direction === "INBOUND" || sender(a) === sender(b);
+}
+
+/** A note between agents: marked as such, with its author, no ticks; the contact never sees it. */
+function renderNote(m, grouped) {
+  const author = sender(m) || "An agent";
+  return el(
+    "article",
+    { class: `message note${grouped ? " grouped" : ""}`, "data-id": m.id, "data-status": m.status },
+    el("span", { class: grouped ? "who visually-hidden" : "who", text: `Note · ${author}` }),
+    el("div", { class: "text", text: m.text || "" }),
+    el(
+      "div",
+      { class: "meta" },
+      el("span", { class: "visually-hidden", text: "Only your team sees this note." }),
+      el("time", { class: "when", datetime: m.created_at, title: formatTime(m.created_at), text: clockTime(m.created_at) }),
+    ),
+  );
 }
 
 function renderMessage(m, grouped) {
+  if (m.direction === "INTERNAL") return renderNote(m, grouped);
   const outbound = m.direction === "OUTBOUND";
   const who = outbound ? sender(m) : (state.contact && state.contact.name) || "Contact";
   return el(
@@ -380,6 +398,15 @@ function renderCountdown(s) {
   node.classList.toggle("soon", left < 3600000);
 }
 
+/** "Ana Lima is viewing", "Ben Ong is writing…": the other agents in the conversation. */
+function renderPresence(s) {
+  const node = $("conversation-presence");
+  const here = s.contact ? presentAgents(s, s.contact.contact_id) : [];
+  node.hidden = here.length === 0;
+  node.textContent = here.map((p) => `${p.agent.name} ${p.state === "composing" ? "is writing…" : "is viewing"}`).join(" · ");
+  node.dataset.composing = String(here.some((p) => p.state === "composing"));
+}
+
 function renderHead(s) {
   $("conversation-title").textContent = s.contact ? s.contact.name : "Select a contact";
   $("conversation-sub").textContent = s.contact ? s.contact.phone_number || "" : "";
@@ -417,6 +444,7 @@ export function mountConversation() {
       $("whatsapp").dataset.open = String(!!s.contact);
     }
     if (seen.contact !== s.contact || seen.contactState !== s.contactState || seen.windowOpen !== s.windowOpen) renderHead(s);
+    if (seen.contact !== s.contact || seen.presence !== s.presence) renderPresence(s);
     if (seen.contact !== s.contact || seen.windowOpen !== s.windowOpen || seen.windowClosesAt !== s.windowClosesAt) renderCountdown(s);
     if (seen.messages !== s.messages || seen.contact !== s.contact || seen.before !== s.before
         || seen.conversationError !== s.conversationError || seen.scrollToNewest !== s.scrollToNewest) {
@@ -428,7 +456,7 @@ export function mountConversation() {
     Object.assign(seen, {
       messages: s.messages, contact: s.contact, contactState: s.contactState, windowOpen: s.windowOpen, windowClosesAt: s.windowClosesAt,
       before: s.before, conversationError: s.conversationError, generation: s.generation, scrollToNewest: s.scrollToNewest,
-      inbox: s.inbox,
+      inbox: s.inbox, presence: s.presence,
     });
   });
 }

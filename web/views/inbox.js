@@ -6,14 +6,29 @@
 import { loadInbox, unreadTotal } from "../actions/inbox.js";
 import { selectContact } from "../actions/conversation.js";
 import { $, el, listKeys, relativeTime } from "../dom.js";
-import { subscribe } from "../state.js";
+import { presentAgents, subscribe } from "../state.js";
 
 const order = (a, b) => (a.last_message.id < b.last_message.id ? 1 : a.last_message.id > b.last_message.id ? -1 : 0);
 
-function renderRow(row, selected, focusable, ids, index, failed) {
+/** Another agent in the conversation: a mark saying who, and whether they are writing. */
+function presenceMark(here) {
+  if (!here.length) return null;
+  const words = here.map((p) => `${p.agent.name} ${p.state === "composing" ? "is writing" : "is viewing"}`).join(", ");
+  const composing = here.some((p) => p.state === "composing");
+  return el("span", { class: `presence-mark${composing ? " composing" : ""}`, role: "img", title: words, "aria-label": words, text: composing ? "✎" : "●" });
+}
+
+/** Who sent the row's newest message: "You: ", "Sam Okafor: ", "API: "; nothing when not recorded. */
+function senderPrefix(by, me) {
+  if (!by) return "";
+  if (by.by === "api") return "API: ";
+  return by.sub === me ? "You: " : `${by.name}: `;
+}
+
+function renderRow(row, selected, focusable, ids, index, failed, here, me) {
   const contact = row.contact;
   const unread = row.unread_count || 0;
-  const outbound = row.last_message.direction === "OUTBOUND";
+  const by = row.last_message.direction === "OUTBOUND" ? row.last_message.sent_by : null;
   const item = el(
     "li",
     {
@@ -30,6 +45,7 @@ function renderRow(row, selected, focusable, ids, index, failed) {
       "span",
       { class: "row-top" },
       el("span", { class: "name", text: contact.name }),
+      presenceMark(here),
       failed
         ? el("span", { class: "failed-mark", role: "img", title: "A message failed", "aria-label": "A message failed", text: "!" })
         : null,
@@ -41,7 +57,7 @@ function renderRow(row, selected, focusable, ids, index, failed) {
     el(
       "span",
       { class: "row-bottom" },
-      el("span", { class: "preview", text: `${outbound ? "You: " : ""}${row.last_message.preview}` }),
+      el("span", { class: "preview", text: `${senderPrefix(by, me)}${row.last_message.preview}` }),
       unread ? el("span", { class: "badge", "aria-label": `${unread} unread message${unread === 1 ? "" : "s"}`, text: String(unread) }) : null,
     ),
   );
@@ -56,7 +72,7 @@ function render(s) {
   const focused = document.activeElement && list.contains(document.activeElement) ? document.activeElement.id : null;
   const ids = rows.map((r) => `conversation-${r.contact_id}`);
   const open = s.contact && s.contact.contact_id;
-  list.replaceChildren(...rows.map((row, index) => renderRow(row, row.contact_id === open, row.contact_id === open || (!open && index === 0), ids, index, s.failedMarks.has(row.contact_id))));
+  list.replaceChildren(...rows.map((row, index) => renderRow(row, row.contact_id === open, row.contact_id === open || (!open && index === 0), ids, index, s.failedMarks.has(row.contact_id), presentAgents(s, row.contact_id), s.agentSub)));
   if (focused && document.getElementById(focused)) document.getElementById(focused).focus();
   const searching = !!s.search;
   $("inbox").hidden = searching || rows.length === 0;
@@ -73,8 +89,8 @@ export function mountInbox() {
   $("inbox-more").addEventListener("click", () => loadInbox(true));
   const seen = {};
   subscribe((s) => {
-    if (seen.inbox === s.inbox && seen.contact === s.contact && seen.search === s.search && seen.cursor === s.inboxCursor && seen.failed === s.failedMarks) return;
-    Object.assign(seen, { inbox: s.inbox, contact: s.contact, search: s.search, cursor: s.inboxCursor, failed: s.failedMarks });
+    if (seen.inbox === s.inbox && seen.contact === s.contact && seen.search === s.search && seen.cursor === s.inboxCursor && seen.failed === s.failedMarks && seen.presence === s.presence) return;
+    Object.assign(seen, { inbox: s.inbox, contact: s.contact, search: s.search, cursor: s.inboxCursor, failed: s.failedMarks, presence: s.presence });
     render(s);
     renderTitle(s, base);
   });

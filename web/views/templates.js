@@ -75,12 +75,12 @@ function renderForm(s) {
 
 /** The picker's state: hidden, loading, empty (with the reason), the list, a form. */
 function render(s, seen) {
-  const { usable, templatesOnly } = composing(s);
+  const { usable, templatesOnly, note } = composing(s);
   const available = s.templates && s.templates.length > 0;
   const button = $("template-toggle");
-  button.disabled = !usable || !available;
+  button.disabled = note || !usable || !available;
   button.title = s.templates && !available ? s.templatesError || NO_TEMPLATES : "Send an approved WhatsApp template";
-  const open = usable && (templatesOnly || s.templatesOpen);
+  const open = !note && usable && (templatesOnly || s.templatesOpen);
   $("templates").hidden = !open;
   $("template-close").hidden = templatesOnly;
   $("template-send").disabled = s.templateSending;

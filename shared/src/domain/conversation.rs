@@ -34,6 +34,9 @@ pub struct LastMessage {
     pub created_at: DateTime<Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_reason: Option<String>,
+    /// Who sent it, for an outbound message that records it (the row says "You:", "Ana:").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_by: Option<super::SentBy>,
 }
 
 impl LastMessage {
@@ -46,6 +49,7 @@ impl LastMessage {
             preview: preview(m),
             created_at: m.created_at,
             error_reason: m.error_reason.clone(),
+            sent_by: m.sent_by.clone(),
         }
     }
 }

@@ -447,3 +447,75 @@ pub fn status_ticks(n: usize, records: usize) -> Vec<u8> {
         .collect();
     json(&serde_json::json!({ "Records": records }))
 }
+
+/// The benchmark agent tells where it is in the benchmark contact's conversation.
+pub fn presence(state: &str) -> Vec<u8> {
+    let body = serde_json::json!({ "state": state }).to_string();
+    let mut event = jwt_event(
+        "POST",
+        "/whatsapp/conversations/{contact_id}/presence",
+        "",
+        Some(ORG),
+        Some(&body),
+    );
+    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/presence"));
+    event
+        .path_parameters
+        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
+    json(&event)
+}
+
+/// A note in the benchmark contact's conversation.
+pub fn note(text: &str) -> Vec<u8> {
+    let body = serde_json::json!({"contact_id": CONTACT_ID, "text": text}).to_string();
+    json(&jwt_event(
+        "POST",
+        "/whatsapp/notes",
+        "",
+        Some(ORG),
+        Some(&body),
+    ))
+}
+
+/// A send naming the newest message the agent saw (the collision guard reads the news).
+pub fn send_seen(text: &str, seen_up_to: &str) -> Vec<u8> {
+    let body =
+        serde_json::json!({"contact_id": CONTACT_ID, "text": text, "seen_up_to": seen_up_to})
+            .to_string();
+    json(&jwt_event(
+        "POST",
+        "/whatsapp/messages",
+        "",
+        Some(ORG),
+        Some(&body),
+    ))
+}
+
+/// A new canned response of the benchmark organization, with a shortcut of its own.
+pub fn canned_create() -> Vec<u8> {
+    let shortcut = format!("b-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let body = serde_json::json!({
+        "shortcut": shortcut,
+        "title": "Order shipped",
+        "text": "Hi {{contact.first_name}}, order {{?order number}} left our warehouse today. — {{agent.name}}",
+    })
+    .to_string();
+    json(&jwt_event(
+        "POST",
+        "/whatsapp/canned-responses",
+        "",
+        Some(ORG),
+        Some(&body),
+    ))
+}
+
+/// The first page of the organization's canned responses (what the page loads once).
+pub fn canned_list() -> Vec<u8> {
+    json(&jwt_event(
+        "GET",
+        "/whatsapp/canned-responses",
+        "limit=100",
+        Some(ORG),
+        None,
+    ))
+}

@@ -34,6 +34,15 @@ pub const SAFETY_MAX_SECONDS: f64 = 600.0;
 /// The operation the live publisher is measured on (a stream batch of ten status ticks).
 pub const TICKS_OPERATION: &str = "status ticks (10 records)";
 
+/// The operation presence is priced on (one request of an agent's page, told to the others).
+pub const PRESENCE_OPERATION: &str = "presence told (viewing / composing)";
+
+/// An agent's presence requests in an hour at the page: renewed every 2 minutes while a
+/// conversation is open (30), and 12 conversations opened, written in and left (viewing,
+/// composing, viewing again, left: 48).
+pub const PRESENCE_REQUESTS_PER_HOUR: f64 = 78.0;
+pub const TARGET_PRESENCE_USD_PER_AGENT_HOUR: f64 = 0.0002;
+
 pub const TARGET_P95_MS: f64 = 100.0;
 pub const TARGET_IDLE_RATIO: f64 = 50.0;
 
@@ -47,6 +56,7 @@ pub struct LiveReport {
     /// Message events an outbound message published (PENDING, SENT, DELIVERED, READ…).
     pub events_per_outbound: f64,
     pub idle_tab: IdleTab,
+    pub presence: PresenceHour,
     /// USD per million outbound messages with push (one subscribed tab), and without.
     pub outbound_usd_per_million_push: f64,
     pub outbound_usd_per_million_poll: f64,
@@ -65,6 +75,49 @@ pub struct IdleTab {
     pub ratio_fixed_60s: f64,
     /// The arithmetic, line by line.
     pub arithmetic: Vec<String>,
+}
+
+/// What an agent's presence costs in an hour, one other tab watching.
+#[derive(Debug, Default, Serialize)]
+pub struct PresenceHour {
+    pub requests_per_hour: f64,
+    /// API Gateway, Lambda and the DynamoDB write of one request (measured).
+    pub usd_per_request: f64,
+    /// Its stream record's publish: the publisher's share, one publish, one delivery.
+    pub usd_per_event: f64,
+    pub usd_per_agent_hour: f64,
+    /// The idle tab's push per hour, to compare.
+    pub idle_tab_push_usd_per_hour: f64,
+    pub arithmetic: Vec<String>,
+}
+
+/// An agent-hour of presence from the measured request and event costs.
+pub fn presence_hour(request_usd: f64, event_usd: f64, idle_push_usd: f64) -> PresenceHour {
+    let n = PRESENCE_REQUESTS_PER_HOUR;
+    let hour = n * (request_usd + event_usd);
+    PresenceHour {
+        requests_per_hour: n,
+        usd_per_request: request_usd,
+        usd_per_event: event_usd,
+        usd_per_agent_hour: hour,
+        idle_tab_push_usd_per_hour: idle_push_usd,
+        arithmetic: vec![
+            format!(
+                "one presence request (API Gateway + Lambda + a DynamoDB UpdateItem, measured): ${request_usd:.3e}"
+            ),
+            format!(
+                "its event (the publisher's share of a 10-record batch + one publish + one delivery to the other tab): ${event_usd:.3e}"
+            ),
+            format!(
+                "{n:.0} requests/h (30 renewals, 12 conversations opened, written in and left) × ${:.3e} = ${hour:.3e} per agent-hour",
+                request_usd + event_usd
+            ),
+            format!(
+                "an idle tab's push: ${idle_push_usd:.3e}/h; presence is {:.1}× that",
+                hour / idle_push_usd.max(f64::MIN_POSITIVE)
+            ),
+        ],
+    }
 }
 
 /// Safety-net polls in one connection's life (the catch-up poll at connect included).
@@ -276,6 +329,13 @@ mod tests {
             "{}",
             live.events_per_outbound
         );
+    }
+
+    #[test]
+    fn presence_is_priced_per_request_and_event_over_an_agent_hour() {
+        let hour = presence_hour(1.0e-6, 2.0e-6, 1.0e-5);
+        assert!((hour.usd_per_agent_hour - 78.0 * 3.0e-6).abs() < 1e-12);
+        assert!(hour.arithmetic.last().unwrap().ends_with("presence is 23.4× that"));
     }
 
     #[test]

@@ -240,7 +240,25 @@ async fn run(args: Args) -> Result<(), String> {
     )
     .await?;
     let mut message_ids = send.message_ids.clone().into_iter();
+    let mut send = send;
+    let newest = send.message_ids.last().cloned().unwrap_or_default();
+    send.extra_usage.extend(
+        measure_notes_and_guard(
+            &Function::binary("send-message", bin("send-message")),
+            &options,
+            &newest,
+        )
+        .await?,
+    );
     results.push(send);
+    eprintln!("measuring canned-responses");
+    results.push(
+        measure_canned(
+            &Function::binary("canned-responses", bin("canned-responses")),
+            &options,
+        )
+        .await?,
+    );
     eprintln!("measuring send-worker");
     let worker = measure(
         &Function::binary("send-worker", bin("send-worker")),
@@ -355,6 +373,15 @@ async fn run(args: Args) -> Result<(), String> {
     inbox
         .extra_usage
         .extend(measure_drafts(&Function::binary("inbox", bin("inbox")), &options).await?);
+    let (presence_usage, _) = measure::extra(
+        &Function::binary("inbox", bin("inbox")),
+        &options,
+        live::PRESENCE_OPERATION,
+        20,
+        |i| events::presence(if i % 2 == 0 { "viewing" } else { "composing" }),
+    )
+    .await?;
+    inbox.extra_usage.push(presence_usage);
     eprintln!(
         "filling an organization with {} contacts and {} conversations",
         inbox::CONTACTS,
@@ -462,6 +489,42 @@ async fn run(args: Args) -> Result<(), String> {
     std::fs::write(&args.out, report.json()).map_err(|e| format!("{}: {e}", args.out.display()))?;
     eprintln!("results written to {}", args.out.display());
     Ok(())
+}
+
+/// send-message's other paths: a note, and a send naming what the agent saw (`seen_id`: the
+/// newest message, so the guard reads the news and lets it through).
+async fn measure_notes_and_guard(
+    send: &Function,
+    options: &Options,
+    seen_id: &str,
+) -> Result<Vec<(String, measure::Cost)>, String> {
+    let (note, _) = measure::extra(send, options, "note recorded", 20, |i| {
+        events::note(&format!("Benchmark note {i}"))
+    })
+    .await?;
+    let (guarded, _) = measure::extra(send, options, "send naming seen_up_to", 20, |i| {
+        events::send_seen(&format!("Guarded message {i}"), seen_id)
+    })
+    .await?;
+    Ok(vec![note, guarded])
+}
+
+/// canned-responses: 20 created (each a transaction of three writes), then the page of them
+/// the composer loads, as the function's measured operation.
+async fn measure_canned(canned: &Function, options: &Options) -> Result<Measured, String> {
+    let (created, _) = measure::extra(canned, options, "canned response created", 20, |_| {
+        events::canned_create()
+    })
+    .await?;
+    let mut listed = measure(
+        canned,
+        options,
+        |_| events::canned_list(),
+        Some("canned responses listed"),
+    )
+    .await?;
+    listed.extra_usage.push(created);
+    Ok(listed)
 }
 
 /// The inbox's draft routes: a draft saved after a pause in typing, and read when a

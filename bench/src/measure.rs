@@ -271,7 +271,8 @@ fn per_invocation(usage: Option<&Usage>, invocations: usize) -> Cost {
 }
 
 /// The Lambda functions, as their binaries are named.
-pub const FUNCTIONS: [&str; 10] = [
+pub const FUNCTIONS: [&str; 11] = [
+    "canned-responses",
     "contact-indexer",
     "inbox",
     "list-contacts",

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use canned_responses::CannedApi;
 use inbox::InboxApi;
 use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
@@ -53,6 +54,7 @@ pub struct Handlers<P> {
     pub presign: PresignApi<P>,
     pub messages: MessagesApi<P>,
     pub inbox: InboxApi<P>,
+    pub canned: CannedApi<P>,
     pub send: SendApi<P>,
     pub webhook: TwilioWebhook<P>,
     pub media: MediaLinkApi<P>,
@@ -65,6 +67,7 @@ impl<P: Ports> Handlers<P> {
             presign: PresignApi::new(ports.clone(), settings),
             messages: MessagesApi::new(ports.clone(), settings),
             inbox: InboxApi::new(ports.clone(), settings),
+            canned: CannedApi::new(ports.clone(), settings),
             send: SendApi::new(ports.clone(), settings),
             media: MediaLinkApi::new(ports.clone()),
             webhook: TwilioWebhook::new(ports.clone(), settings),
@@ -81,6 +84,7 @@ impl<P: Ports> Dispatch for Handlers<P> {
                 "list-contacts" => self.contacts.handle(event).await,
                 "list-messages" => self.messages.handle(event).await,
                 "inbox" => self.inbox.handle(event).await,
+                "canned-responses" => self.canned.handle(event).await,
                 "send-message" => self.send.handle(event).await,
                 "presign-upload" => self.presign.handle(event).await,
                 "twilio-webhook" => self.webhook.handle(event).await,

@@ -113,6 +113,30 @@ pub const ROUTES: &[Route] = &[
         auth: Auth::Jwt,
     },
     Route {
+        method: "GET",
+        path: "/whatsapp/canned-responses",
+        function: "canned-responses",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "POST",
+        path: "/whatsapp/canned-responses",
+        function: "canned-responses",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "PUT",
+        path: "/whatsapp/canned-responses/{id}",
+        function: "canned-responses",
+        auth: Auth::Jwt,
+    },
+    Route {
+        method: "DELETE",
+        path: "/whatsapp/canned-responses/{id}",
+        function: "canned-responses",
+        auth: Auth::Jwt,
+    },
+    Route {
         method: "POST",
         path: "/whatsapp/attachments",
         function: "presign-upload",

@@ -174,6 +174,24 @@ impl Report {
         // its share of the publisher's invocation (measured on batches of ten records).
         let per_record = self.usd_per_million(crate::live::TICKS_OPERATION) / 10.0;
         let per_event = 2.0 * prices::OPERATION * 1e6 + per_record;
+        live.presence = crate::live::presence_hour(
+            self.usd_per_million(crate::live::PRESENCE_OPERATION) / 1e6,
+            per_event / 1e6,
+            live.idle_tab.push_usd_per_hour,
+        );
+        self.targets.push(Target {
+            what: "presence, one agent-hour, one other tab watching".into(),
+            target: format!("≤ ${}", crate::live::TARGET_PRESENCE_USD_PER_AGENT_HOUR),
+            measured: format!(
+                "${:.2e} ({:.1}× an idle tab's push)",
+                live.presence.usd_per_agent_hour,
+                live.presence.usd_per_agent_hour
+                    / live.idle_tab.push_usd_per_hour.max(f64::MIN_POSITIVE)
+            ),
+            met: live.presence.usd_per_request > 0.0
+                && live.presence.usd_per_agent_hour
+                    <= crate::live::TARGET_PRESENCE_USD_PER_AGENT_HOUR,
+        });
         live.outbound_usd_per_million_poll = self.outbound_message_usd_per_million;
         live.outbound_usd_per_million_push =
             self.outbound_message_usd_per_million + live.events_per_outbound * per_event;

@@ -112,6 +112,10 @@ impl Report {
             for line in &live.idle_tab.arithmetic {
                 let _ = writeln!(out, "    {line}");
             }
+            let _ = writeln!(out, "  presence, per agent-hour (one other tab watching):");
+            for line in &live.presence.arithmetic {
+                let _ = writeln!(out, "    {line}");
+            }
         }
         let _ = writeln!(
             out,

@@ -64,6 +64,19 @@ pub enum ApiError {
         count: usize,
         messages: serde_json::Value,
     },
+    #[error("Another canned response of the organization has this shortcut.")]
+    ShortcutTaken,
+    #[error(
+        "The organization has {} canned responses, as many as it may: delete one first.",
+        crate::domain::MAX_CANNED_RESPONSES
+    )]
+    CannedResponseLimit,
+    #[error(
+        "This canned response changed since it was read (another agent saved or deleted it). Read it again."
+    )]
+    CannedResponseChanged,
+    #[error("{0}")]
+    UnknownVariable(String),
     /// A method no route takes at a path that has routes; `allow` lists theirs.
     #[error("{method} is not allowed here; this path takes {allow}.")]
     MethodNotAllowed { method: String, allow: String },
@@ -86,7 +99,10 @@ impl ApiError {
             ApiError::NotConfigured
             | ApiError::InvalidConfiguration
             | ApiError::SendInProgress
-            | ApiError::ConversationChanged { .. } => 409,
+            | ApiError::ConversationChanged { .. }
+            | ApiError::ShortcutTaken
+            | ApiError::CannedResponseLimit
+            | ApiError::CannedResponseChanged => 409,
             ApiError::UnsupportedMediaType => 415,
             ApiError::Ineligible(_)
             | ApiError::OutsideWindow
@@ -95,7 +111,8 @@ impl ApiError {
             | ApiError::TemplateNotFound
             | ApiError::TemplateRejected(_)
             | ApiError::IdempotencyKeyReused
-            | ApiError::NotInConversation => 422,
+            | ApiError::NotInConversation
+            | ApiError::UnknownVariable(_) => 422,
             ApiError::Unavailable => 503,
         }
     }
@@ -128,6 +145,10 @@ impl ApiError {
             ApiError::SendInProgress => "send_in_progress",
             ApiError::NotInConversation => "message_not_in_conversation",
             ApiError::ConversationChanged { .. } => "conversation_changed",
+            ApiError::ShortcutTaken => "shortcut_taken",
+            ApiError::CannedResponseLimit => "canned_response_limit",
+            ApiError::CannedResponseChanged => "canned_response_changed",
+            ApiError::UnknownVariable(_) => "unknown_variable",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unavailable => "service_unavailable",
         }

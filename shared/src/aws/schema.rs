@@ -22,6 +22,10 @@
 //!   conditional write in one transaction with the message.
 //!   items `{org}#IDEM#<key>` (same table, in no index) record sends made with an
 //!   Idempotency-Key; TTL on `expires_at_epoch` deletes them after 24 hours.
+//!   GSI `canned`       canned_org + canned_id        the organization's canned responses
+//!   items `{org}#CANNED#<id>`, `{org}#SHORTCUT#<shortcut>`, `{org}#CANNED_COUNT` keep them,
+//!   their shortcuts unique and their number bounded; `{org}#DRAFT#<contact>` and
+//!   `{org}#PRESENCE#<contact>` (in no index) agents' drafts and presence.
 //! contact-search — PK `organization_id`, SK `term_key` (`{term}#{contact_id}`)
 //!   one item per search term of an eligible contact: a search reads one prefix.
 
@@ -129,6 +133,14 @@ pub const MESSAGES: TableSpec = TableSpec {
             hash_key: "unread_inbox",
             range_key: Some("unread"),
             projected: Projected::KeysOnly,
+        },
+        // Canned responses (`{org}#CANNED#<id>` items, the only ones with `canned_org`), in
+        // the order they were made.
+        IndexSpec {
+            name: "canned",
+            hash_key: "canned_org",
+            range_key: Some("canned_id"),
+            projected: Projected::All,
         },
         // Keyed by the sid alone (Twilio's sids are unique), keys only: each message writes
         // it once, when its sid becomes known, and on a key of its own.

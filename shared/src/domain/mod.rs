@@ -1,6 +1,7 @@
 //! Pure types and rules of the WhatsApp channel. No I/O lives here.
 
 mod agent;
+mod canned;
 mod contact;
 mod conversation;
 mod details;
@@ -21,6 +22,10 @@ mod vcard;
 mod window;
 
 pub use agent::{AgentId, AgentRef, SentBy};
+pub use canned::{
+    CANNED_VARIABLES, CannedRejection, CannedResponse, MAX_CANNED_RESPONSES, MAX_SHORTCUT_CHARS,
+    normalize_shortcut, placeholders,
+};
 pub use contact::{Contact, ContactChange, Ineligibility};
 pub use conversation::{ConversationSummary, LastMessage, PREVIEW_CHARS, preview};
 pub use details::{

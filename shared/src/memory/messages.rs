@@ -37,6 +37,8 @@ pub(super) struct State {
         (OrganizationId, ContactId),
         BTreeMap<crate::domain::AgentId, crate::domain::Draft>,
     >,
+    /// Canned responses per organization, by id (ULIDs: the order they were made in).
+    pub(super) canned: HashMap<OrganizationId, BTreeMap<String, crate::domain::CannedResponse>>,
     /// Agents' presence, per conversation (`presence`).
     pub(super) presence: HashMap<
         (OrganizationId, ContactId),
@@ -542,6 +544,12 @@ mod tests {
     #[tokio::test]
     async fn drafts_are_per_agent_and_conversation() {
         contract::drafts_are_per_agent_and_conversation(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn canned_responses_are_unique_bounded_and_edited_as_read() {
+        contract::canned_responses_are_unique_bounded_and_edited_as_read(&MemoryMessages::new())
+            .await;
     }
 
     #[tokio::test]

@@ -2,6 +2,7 @@
 //! same guarantees as the AWS ones (organization isolation, forward-only status, one
 //! message per Twilio sid), so handler tests against them mean something.
 
+mod canned;
 mod contacts;
 mod conversations;
 mod credentials;

@@ -10,6 +10,7 @@
 //! - `conversations`: `ConversationStore`, the inbox's summaries;
 //! - `drafts`: `DraftStore`, agents' drafts per conversation;
 //! - `presence`: `PresenceStore`, who is viewing or writing in a conversation;
+//! - `canned`: `CannedResponseStore`, the organization's shared answers;
 //! - `media`: `MediaStore`, media keys, presigned requests;
 //! - `whatsapp`: `WhatsAppSender`, implemented by `twilio::TwilioClient`;
 //! - `paging`: `Page` and the opaque cursor codec;
@@ -18,6 +19,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+mod canned;
 mod contacts;
 mod conversations;
 mod drafts;
@@ -27,6 +29,7 @@ mod paging;
 mod presence;
 mod whatsapp;
 
+pub use canned::{CannedResponseStore, CannedWrite};
 pub use contacts::{ContactSearchIndex, ContactStore};
 pub use conversations::{ConversationStore, InboxCursor};
 pub use drafts::DraftStore;
@@ -84,7 +87,11 @@ pub trait SendQueue: Clone + Send + Sync + 'static {
 /// generic over one `P: Ports` and builds nothing itself.
 pub trait Ports: Clone + Send + Sync + 'static {
     type Contacts: ContactStore;
-    type Messages: MessageStore + ConversationStore + DraftStore + PresenceStore;
+    type Messages: MessageStore
+        + ConversationStore
+        + DraftStore
+        + PresenceStore
+        + CannedResponseStore;
     type Credentials: CredentialStore;
     type Queue: SendQueue;
     type Media: MediaStore;

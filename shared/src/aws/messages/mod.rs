@@ -12,6 +12,7 @@
 //! contact's messages), `conversations` (the inbox's summaries, written with the messages),
 //! `drafts` (agents' drafts per conversation).
 
+mod canned;
 mod claims;
 mod conversations;
 mod deferred_count;

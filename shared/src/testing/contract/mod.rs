@@ -2,6 +2,7 @@
 //! in-memory store (`shared`'s own tests) and DynamoDB (the emulator tests), so the two
 //! cannot drift apart. Here: conversations and pages; one file per other concern.
 
+mod canned;
 mod drafts;
 mod inbound;
 mod presence;
@@ -9,6 +10,7 @@ mod retention;
 mod sends;
 mod statuses;
 
+pub use canned::*;
 pub use drafts::*;
 pub use inbound::*;
 pub use presence::*;

@@ -743,6 +743,15 @@ async fn drafts_are_per_agent_and_conversation() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn canned_responses_are_unique_bounded_and_edited_as_read() {
+    contract::canned_responses_are_unique_bounded_and_edited_as_read(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn presence_is_per_agent_and_expires() {
     contract::presence_is_per_agent_and_expires(&Stack::create().await.ports().messages).await;
 }

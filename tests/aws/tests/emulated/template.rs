@@ -342,7 +342,20 @@ fn a_removed_contact_can_be_erased() {
         })
         .map(|(name, _)| name)
         .collect();
-    assert_eq!(deleters, ["SendWorkerFunction"]);
+    assert_eq!(deleters, ["CannedResponsesFunction", "SendWorkerFunction"]);
+    // The canned responses' deletes are held to their own items: never a message.
+    let canned: Vec<Value> = t["Resources"]["CannedResponsesFunction"]["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .filter(|s| strings(&s["Action"]).contains(&"dynamodb:DeleteItem"))
+        .collect();
+    assert_eq!(canned.len(), 1);
+    assert_eq!(
+        strings(&canned[0]["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]),
+        ["*#CANNED#*", "*#SHORTCUT#*", "*#CANNED_COUNT"]
+    );
 }
 
 #[test]

@@ -11,10 +11,12 @@
 //     failures (what failed where the agent was not looking)  notify (alerts while hidden)
 //     emoji (the picker's data set)  presence (who else is in a conversation; telling
 //     the others where this agent is)  notes (notes between agents, the composer's mode)
+//     canned (the organization's canned responses: `/` in the composer, their dialog)
 //   views/*.js                          render from the store, call actions; never import
 //     channel  contacts  inbox  conversation  composer  templates    each other
 //     notices (failures in conversations not open)  shortcuts (`/`, `?` and their list)
 //     alerts (the opt-in chime and desktop notifications)  emoji (the picker)
+//     canned (`/` and its list, blanks to fill, the dialog that manages them)
 // The local runner adds its sandbox panel (/local/sandbox.js); a deployed page never loads it.
 
 import { openAddressed, pollSoon, schedulePoll } from "./actions/conversation.js";
@@ -25,6 +27,7 @@ import { loadDemoUsers, signInToken, switchUser } from "./actions/session.js";
 import { apiUrl } from "./api.js";
 import { toast } from "./dom.js";
 import { state, update } from "./state.js";
+import { mountCanned } from "./views/canned.js";
 import { mountChannel, showChannel } from "./views/channel.js";
 import { mountComposer } from "./views/composer.js";
 import { mountContacts } from "./views/contacts.js";
@@ -42,6 +45,7 @@ async function start() {
   mountInbox();
   mountConversation();
   mountComposer();
+  mountCanned();
   mountTemplates();
   mountNotices();
   mountShortcuts();

@@ -85,3 +85,32 @@ export function contactValue(name, contact) {
   const value = fields[name.toLowerCase().replace(/[^a-z]/g, "")];
   return value || undefined;
 }
+
+/**
+ * A canned response's text filled in: `{{contact.name}}`, `{{contact.first_name}}` (the
+ * name's first word), `{{agent.name}}`, and each blank `{{?label}}` with `blanks[label]`.
+ * The server refuses any other `{{…}}` when a response is saved.
+ */
+export function fillCanned(text, { contactName = "", agentName = "", blanks = {} } = {}) {
+  const first = contactName.trim().split(/\s+/)[0] || "";
+  const known = { "contact.name": contactName, "contact.first_name": first, "agent.name": agentName };
+  return text.replace(/\{\{\s*([^}]*?)\s*\}\}/g, (whole, name) => {
+    if (name.startsWith("?")) return blanks[name.slice(1).trim()] ?? whole;
+    return name in known ? known[name] : whole;
+  });
+}
+
+/** The blanks (`{{?label}}`) a canned response asks for, each once, in order. */
+export function cannedBlanks(text) {
+  const labels = [...text.matchAll(/\{\{\s*\?\s*([^}]*?)\s*\}\}/g)].map((m) => m[1]);
+  return [...new Set(labels)];
+}
+
+/** The canned responses a `/query` picks: shortcut first, then title, by shortcut. */
+export function cannedMatches(responses, query) {
+  const q = query.toLowerCase();
+  const byShortcut = (a, b) => a.shortcut.localeCompare(b.shortcut);
+  const starts = responses.filter((r) => r.shortcut.startsWith(q)).sort(byShortcut);
+  const titled = responses.filter((r) => !r.shortcut.startsWith(q) && r.title.toLowerCase().includes(q)).sort(byShortcut);
+  return starts.concat(titled);
+}

@@ -8,8 +8,9 @@ export const state = {
   token: null,
   organization: null,
   organizations: [],
-  // The signed-in agent's `sub` (whose messages say "You"), null when not known.
+  // The signed-in agent's `sub` (whose messages say "You"), null when not known, and name.
   agentSub: null,
+  agentName: "",
   channelEnabled: false,
   // Why the channel cannot be used (or the error reading it); "" when it can.
   channelStatus: "",
@@ -88,6 +89,14 @@ export const state = {
   collision: null,
   // Other agents in each conversation: contact id → [{agent, state, expires_at}].
   presence: new Map(),
+  // The organization's canned responses (null until read), why they could not be, the
+  // `/` list (`{query, index}` while open), the response whose blanks are being filled
+  // (`{response, values}`), and whether the dialog that manages them is open.
+  canned: null,
+  cannedError: "",
+  cannedPick: null,
+  cannedFill: null,
+  cannedDialog: false,
 };
 
 const listeners = new Set();

@@ -156,3 +156,75 @@ test("a reply that crosses another agent's is caught; Send anyway sends it once;
   assertClean(assert, problems);
   assertClean(assert, samProblems, [/status of 409/]);
 });
+
+test("canned responses: made in their dialog, picked with / from the keyboard, blanks filled, sent", async (t) => {
+  const { runner, page, problems } = await session(t);
+  await runner.reply("acme", AISHA, { body: "Has my order shipped?" });
+  await selectContact(page, "Aisha Rahman");
+
+  // The dialog: create, refuse what cannot be saved, edit, delete; Escape gives the focus back.
+  await page.locator("#canned-manage").click();
+  const dialog = page.locator("#canned-dialog");
+  await dialog.waitFor();
+  const save = async (shortcut, title, text) => {
+    await page.locator("#canned-shortcut").fill(shortcut);
+    await page.locator("#canned-title").fill(title);
+    await page.locator("#canned-text").fill(text);
+    await page.locator("#canned-save").click();
+  };
+  await save("shipped", "Order shipped", "Hi {{contact.first_name}}, order {{?order number}} ships today. — {{agent.name}}");
+  await dialog.locator("li", { hasText: "/shipped" }).waitFor();
+  await save("SHIPPED", "Twice", "Again");
+  await page.locator("#canned-form-error", { hasText: "Another canned response of the organization has this shortcut." }).waitFor();
+  await save("email", "Ask for email", "What is your email, {{contact.email}}?");
+  await page.locator("#canned-form-error", { hasText: "{{contact.email}} is not a variable" }).waitFor();
+  await save("thanks", "Thanks", "Thank you!");
+  await dialog.locator("li", { hasText: "/thanks" }).waitFor();
+  await dialog.locator("li", { hasText: "/thanks" }).getByRole("button", { name: "Edit /thanks" }).click();
+  assert.equal(await page.locator("#canned-title").inputValue(), "Thanks");
+  await page.locator("#canned-text").fill("Thank you, {{contact.name}}!");
+  await page.locator("#canned-save").click();
+  await dialog.locator("li", { hasText: "Thank you, {{contact.name}}!" }).waitFor();
+  await checkpoint(page, "team-05-canned-dialog");
+  await dialog.locator("li", { hasText: "/thanks" }).getByRole("button", { name: "Delete /thanks" }).click();
+  await dialog.locator("li", { hasText: "/thanks" }).waitFor({ state: "detached" });
+  const listed = await runner.api("acme", "GET", "/whatsapp/canned-responses");
+  assert.deepEqual(listed.body.canned_responses.map((r) => r.shortcut), ["shipped"]);
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal(await page.evaluate(() => document.activeElement.id), "canned-manage");
+
+  // `/` in the composer: the list follows what is typed; Enter picks; the blank is asked for.
+  const composer = page.locator("#message-text");
+  await composer.focus();
+  await composer.pressSequentially("/sh");
+  const option = page.locator("#canned-list li[role=option]", { hasText: "/shipped" });
+  await option.waitFor();
+  assert.equal(await option.getAttribute("aria-selected"), "true");
+  assert.equal(await composer.getAttribute("aria-activedescendant"), await option.getAttribute("id"));
+  await checkpoint(page, "team-06-canned-list");
+  await composer.press("Enter");
+  const blank = page.locator("#canned-fill input");
+  await blank.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.closest("#canned-fill") !== null), true);
+  assert.equal(await page.locator("#canned-fill label").innerText(), "order number");
+  await checkpoint(page, "team-07-canned-blank");
+  await blank.fill("A-1042");
+  await blank.press("Enter");
+  await page.locator("#canned-fill").waitFor({ state: "hidden" });
+  assert.equal(await composer.inputValue(), "Hi Aisha, order A-1042 ships today. — Alex Rivera");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "message-text");
+  await composer.press("Enter");
+  await message(page, "Hi Aisha, order A-1042 ships today. — Alex Rivera", "SENT").waitFor();
+  const sandbox = await (await fetch(`${runner.base}/sandbox/messages`)).json();
+  assert.ok(sandbox.some((m) => m.body === "Hi Aisha, order A-1042 ships today. — Alex Rivera"));
+
+  // Escape closes the list and leaves the text as typed.
+  await composer.pressSequentially("/zz");
+  await page.locator("#canned-list").waitFor();
+  assert.match(await page.locator("#canned-list").innerText(), /No canned response starts with/);
+  await composer.press("Escape");
+  await page.locator("#canned-list").waitFor({ state: "hidden" });
+  assert.equal(await composer.inputValue(), "/zz");
+  assertClean(assert, problems, [/status of 409/, /status of 422/]);
+});

@@ -9,6 +9,7 @@ import { loadContacts } from "./contacts.js";
 import { loadInbox } from "./inbox.js";
 import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
 import { forgetDrafts } from "./drafts.js";
+import { forgetCanned } from "./canned.js";
 import { forgetPresence } from "./presence.js";
 import { forgetFailures } from "./failures.js";
 import { loadNotifyChoice } from "./notify.js";
@@ -162,6 +163,7 @@ export function switchUser(token) {
   // marker) may be asked of the new user's organization.
   selectContact(null);
   forgetPresence();
+  forgetCanned();
   authorize(token);
   const org = state.organizations.find((o) => o.token === token || (o.agents || []).some((a) => a.token === token));
   const demoAgent = org && [org.user && { ...org.user, token: org.token }, ...(org.agents || [])].find((a) => a && a.token === token);
@@ -169,6 +171,9 @@ export function switchUser(token) {
     s.token = token;
     s.organization = org ? org.organization_id : null;
     s.agentSub = demoAgent ? demoAgent.sub : tokenClaims(token).sub || null;
+    // The agent's name as the API records it (the token's name, else email, else sub).
+    const claims = tokenClaims(token);
+    s.agentName = (demoAgent && demoAgent.name) || claims.name || claims.email || claims.sub || "";
     s.contacts = [];
     s.contactsCursor = null;
     s.inbox = new Map();

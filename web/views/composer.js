@@ -3,6 +3,7 @@
 // What it holds is the open conversation's draft (actions/drafts.js): typed text goes there,
 // and another conversation's draft comes back when it is opened.
 
+import { cannedTyped } from "../actions/canned.js";
 import { editAfterCollision, sendAnyway, sendComposition } from "../actions/compose.js";
 import { draftTyped } from "../actions/drafts.js";
 import { addNote, setComposeMode } from "../actions/notes.js";
@@ -133,6 +134,8 @@ export function mountComposer() {
   });
   $("message-text").addEventListener("input", (event) => {
     draftTyped(event.target.value);
+    // `/` at the start: the canned responses (views/canned.js shows them).
+    cannedTyped(event.target.value);
     if (!event.target.value.trim()) return;
     // The other agents see who is writing; the contact sees "typing…" for a message only.
     presenceTyping();

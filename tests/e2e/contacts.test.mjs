@@ -90,9 +90,13 @@ test("the organization without Twilio shows WhatsApp disabled with its reason", 
   const user = page.getByLabel("Demo user");
   assert.deepEqual(
     await user.locator("option").evaluateAll((options) => options.map((o) => o.textContent)),
-    ["agent@acme.example — Acme Trading (WhatsApp configured)", "agent@globex.example — Globex (WhatsApp not configured)"],
+    [
+      "Alex Rivera <agent@acme.example> — Acme Trading (WhatsApp configured)",
+      "Sam Okafor <sam@acme.example> — Acme Trading (WhatsApp configured)",
+      "Gia Bui <agent@globex.example> — Globex (WhatsApp not configured)",
+    ],
   );
-  await user.selectOption({ label: "agent@globex.example — Globex (WhatsApp not configured)" });
+  await user.selectOption({ label: "Gia Bui <agent@globex.example> — Globex (WhatsApp not configured)" });
   await page.locator("#channel-status", { hasText: NOT_CONFIGURED }).waitFor();
   assert.equal(await page.locator("#channel-status").textContent(), NOT_CONFIGURED);
   assert.equal(await page.locator("#tab-whatsapp").isDisabled(), true);
@@ -105,7 +109,7 @@ test("the organization without Twilio shows WhatsApp disabled with its reason", 
   await checkpoint(page, "11-whatsapp-not-configured");
 
   // Back to Acme: enabled again, Acme's contacts (Aisha among the recent conversations).
-  await user.selectOption({ label: "agent@acme.example — Acme Trading (WhatsApp configured)" });
+  await user.selectOption({ label: "Alex Rivera <agent@acme.example> — Acme Trading (WhatsApp configured)" });
   await listShows(page, ELIGIBLE.filter((name) => name !== "Aisha Rahman"));
   await page.locator("#conversation-list li", { hasText: "Aisha Rahman" }).waitFor();
   await page.waitForFunction(() => !document.querySelector("#tab-whatsapp").disabled);

@@ -11,14 +11,15 @@
 // Others': the conversation's newest page lists who is there (`viewers`), `presence` push
 // events tell each change; each is shown until its `expires_at`, when it is dropped here.
 
-import { call, currentToken } from "../api.js";
+import { call } from "../api.js";
 import { config, state, update } from "../state.js";
 
 const COMPOSING_ENDS_MS = () => config.composingEndsMs || 5000;
 
 const path = (contactId) => `/whatsapp/conversations/${encodeURIComponent(contactId)}/presence`;
 
-// This agent's presence: {contactId, state, token} (null: no conversation open).
+// This agent's presence: {contactId, state} (null: no conversation open). A user switch
+// closes the conversation (telling "left") before the new token is in force.
 let own = null;
 let renewTimer = null;
 let composingTimer = null;
@@ -28,7 +29,8 @@ async function tell(presence, { keepalive = false } = {}) {
   if (!state.agentSub) return;
   clearTimeout(renewTimer);
   try {
-    const answer = await call("POST", path(presence.contactId), { state: presence.state }, {}, { token: presence.token, keepalive });
+    // The token in force now: a renewal outlives the token the conversation was opened under.
+    const answer = await call("POST", path(presence.contactId), { state: presence.state }, {}, { keepalive });
     if (own === presence && presence.state !== "left" && answer.renew_in_seconds > 0) {
       renewTimer = setTimeout(() => own === presence && tell(presence), answer.renew_in_seconds * 1000);
     }
@@ -42,7 +44,7 @@ export function presenceOpened(contactId) {
   if (own && own.contactId === contactId) return;
   clearTimeout(composingTimer);
   if (own) tell({ ...own, state: "left" });
-  own = contactId ? { contactId, state: "viewing", token: currentToken() } : null;
+  own = contactId ? { contactId, state: "viewing" } : null;
   if (own) tell(own);
 }
 

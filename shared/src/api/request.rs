@@ -175,6 +175,13 @@ pub fn json_body<T: DeserializeOwned>(event: &ApiGatewayV2httpRequest) -> Result
             "The request body is empty; a JSON object is expected.".into(),
         ));
     }
+    // Every body this API takes is an object; serde would also read a struct from an array
+    // (`[]` as a body of defaults), which the description forbids.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::InvalidJson(
+            "The request body must be a JSON object.".into(),
+        ));
+    }
     serde_json::from_slice(&bytes).map_err(|e| {
         // serde's message names the field and position, never echoes values.
         ApiError::InvalidJson(format!("The request body is not valid: {e}."))

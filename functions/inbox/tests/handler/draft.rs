@@ -152,6 +152,8 @@ async fn a_draft_is_refused_as_a_send_would_be_and_nothing_is_stored() {
         (json!({"text": "x", "kind": "memo"}), 400, "invalid_json"),
         (json!({"text": "x", "agent": "ben"}), 400, "invalid_json"),
         (json!(["text"]), 400, "invalid_json"),
+        // An empty array would be a struct of defaults to serde: an empty draft, deleted.
+        (json!([]), 400, "invalid_json"),
     ];
     for (body, status, code) in cases {
         let refused = draft(&api, "PUT", ANA, "c1", Some(body.clone())).await;

@@ -188,6 +188,8 @@ async fn malformed_bodies_are_400_and_change_nothing() {
         "not json",
         "",
         "[]",
+        // serde reads a struct from an array too; the API takes objects only.
+        r#"["c1","hi"]"#,
         r#"{"contact_id":"c1","text":"hi","organization_id":"org-b"}"#,
         r#"{"text":"hi"}"#,
         r#"{"contact_id":42,"text":"hi"}"#,

@@ -335,7 +335,12 @@ mod tests {
     fn presence_is_priced_per_request_and_event_over_an_agent_hour() {
         let hour = presence_hour(1.0e-6, 2.0e-6, 1.0e-5);
         assert!((hour.usd_per_agent_hour - 78.0 * 3.0e-6).abs() < 1e-12);
-        assert!(hour.arithmetic.last().unwrap().ends_with("presence is 23.4× that"));
+        assert!(
+            hour.arithmetic
+                .last()
+                .unwrap()
+                .ends_with("presence is 23.4× that")
+        );
     }
 
     #[test]

@@ -57,9 +57,10 @@ pub enum CannedRejection {
     Unclosed,
 }
 
-/// The shortcut as kept: trimmed, lowercase; None when it is not 1–32 of `[a-z0-9_-]`.
+/// The shortcut as kept: lowercase; None when it is not 1–32 of `[A-Za-z0-9_-]` (blanks
+/// included: a shortcut is typed right after `/`).
 pub fn normalize_shortcut(shortcut: &str) -> Option<String> {
-    let shortcut = shortcut.trim().to_ascii_lowercase();
+    let shortcut = shortcut.to_ascii_lowercase();
     ((1..=MAX_SHORTCUT_CHARS).contains(&shortcut.len())
         && shortcut
             .bytes()
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn shortcuts_are_kept_lowercase_and_of_their_alphabet() {
-        assert_eq!(normalize_shortcut(" Thanks ").as_deref(), Some("thanks"));
+        assert_eq!(normalize_shortcut("Thanks").as_deref(), Some("thanks"));
         assert_eq!(
             normalize_shortcut("late-order_2").as_deref(),
             Some("late-order_2")
@@ -137,7 +138,15 @@ mod tests {
             normalize_shortcut(&"a".repeat(32)).map(|s| s.len()),
             Some(32)
         );
-        for bad in ["", "  ", "two words", "émoji", "a/b", &"a".repeat(33)] {
+        for bad in [
+            "",
+            "  ",
+            " thanks",
+            "two words",
+            "émoji",
+            "a/b",
+            &"a".repeat(33),
+        ] {
             assert_eq!(normalize_shortcut(bad), None, "{bad:?}");
         }
     }

@@ -232,26 +232,28 @@ impl Message {
 }
 
 impl Message {
-    /// One part of a send, stored PENDING until the worker hands it to Twilio.
-    pub fn outbound_pending(
+    /// A new message of the organization: its id (and first revision) minted now, nothing
+    /// else set but what says what it is.
+    fn new(
         organization_id: &OrganizationId,
-        contact_id: &ContactId,
-        phone: &PhoneNumber,
-        part: OutboundPart,
+        contact_id: Option<ContactId>,
+        direction: Direction,
+        message_type: MessageType,
+        status: MessageStatus,
         now: DateTime<Utc>,
     ) -> Self {
         let id = MessageId::new();
         Self {
             id,
             organization_id: organization_id.clone(),
-            contact_id: Some(contact_id.clone()),
-            contact_phone: Some(phone.to_string()),
-            direction: Direction::Outbound,
-            message_type: part.message_type,
-            text: part.text,
-            attachments: part.attachment.into_iter().collect(),
+            contact_id,
+            contact_phone: None,
+            direction,
+            message_type,
+            text: None,
+            attachments: Vec::new(),
             twilio_message_sid: None,
-            status: MessageStatus::Pending,
+            status,
             error_reason: None,
             created_at: now,
             updated_at: now,
@@ -261,6 +263,30 @@ impl Message {
             expires_at: None,
             idempotency_key: None,
             sent_by: None,
+        }
+    }
+
+    /// One part of a send, stored PENDING until the worker hands it to Twilio.
+    pub fn outbound_pending(
+        organization_id: &OrganizationId,
+        contact_id: &ContactId,
+        phone: &PhoneNumber,
+        part: OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let (direction, status) = (Direction::Outbound, MessageStatus::Pending);
+        Self {
+            contact_phone: Some(phone.to_string()),
+            text: part.text,
+            attachments: part.attachment.into_iter().collect(),
+            ..Self::new(
+                organization_id,
+                Some(contact_id.clone()),
+                direction,
+                part.message_type,
+                status,
+                now,
+            )
         }
     }
 
@@ -276,29 +302,22 @@ impl Message {
         attachments: Vec<Attachment>,
         now: DateTime<Utc>,
     ) -> Self {
-        let id = MessageId::new();
+        let message_type = attachments.first().map_or(MessageType::Text, |a| {
+            MessageType::from_content_type(&a.content_type)
+        });
         Self {
-            id,
-            organization_id: organization_id.clone(),
-            contact_id,
             contact_phone: from.map(ToString::to_string),
-            direction: Direction::Inbound,
-            message_type: attachments.first().map_or(MessageType::Text, |a| {
-                MessageType::from_content_type(&a.content_type)
-            }),
             text: text.filter(|t| !t.is_empty()),
             attachments,
             twilio_message_sid: Some(twilio_message_sid.to_owned()),
-            status: MessageStatus::Received,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: id,
-            template: None,
-            details: None,
-            expires_at: None,
-            idempotency_key: None,
-            sent_by: None,
+            ..Self::new(
+                organization_id,
+                contact_id,
+                Direction::Inbound,
+                message_type,
+                MessageStatus::Received,
+                now,
+            )
         }
     }
 
@@ -310,27 +329,18 @@ impl Message {
         author: super::AgentRef,
         now: DateTime<Utc>,
     ) -> Self {
-        let id = MessageId::new();
+        let (direction, kind) = (Direction::Internal, MessageType::Note);
         Self {
-            id,
-            organization_id: organization_id.clone(),
-            contact_id: Some(contact_id.clone()),
-            contact_phone: None,
-            direction: Direction::Internal,
-            message_type: MessageType::Note,
             text: Some(text),
-            attachments: Vec::new(),
-            twilio_message_sid: None,
-            status: MessageStatus::Recorded,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: id,
-            template: None,
-            details: None,
-            expires_at: None,
-            idempotency_key: None,
             sent_by: Some(super::SentBy::Agent(author)),
+            ..Self::new(
+                organization_id,
+                Some(contact_id.clone()),
+                direction,
+                kind,
+                MessageStatus::Recorded,
+                now,
+            )
         }
     }
 

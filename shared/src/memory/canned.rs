@@ -4,9 +4,7 @@
 use super::lock;
 use super::messages::MemoryMessages;
 use crate::domain::{CannedResponse, OrganizationId};
-use crate::ports::{
-    CannedResponseStore, CannedWrite, Page, PortResult, decode_cursor, encode_cursor,
-};
+use crate::ports::{CannedResponseStore, CannedWrite, Page, PortResult, decode_cursor, page_of};
 
 impl CannedResponseStore for MemoryMessages {
     async fn canned_responses(
@@ -17,7 +15,7 @@ impl CannedResponseStore for MemoryMessages {
     ) -> PortResult<Page<CannedResponse>> {
         let after = cursor.map(decode_cursor).transpose()?;
         let state = lock(&self.state)?;
-        let mut items: Vec<CannedResponse> = state
+        let items: Vec<CannedResponse> = state
             .canned
             .get(org)
             .into_iter()
@@ -26,12 +24,7 @@ impl CannedResponseStore for MemoryMessages {
             .take(limit + 1)
             .cloned()
             .collect();
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next_cursor = more
-            .then(|| items.last().map(|r| encode_cursor(&r.id)))
-            .flatten();
-        Ok(Page { items, next_cursor })
+        Ok(page_of(items, limit, |r| r.id.clone()))
     }
 
     async fn canned_response(

@@ -35,7 +35,7 @@ pub use conversations::{ConversationStore, InboxCursor};
 pub use drafts::DraftStore;
 pub use media::*;
 pub use messages::*;
-pub use paging::{Page, contact_page, decode_cursor, encode_cursor};
+pub use paging::{Page, contact_page, decode_cursor, encode_cursor, page_of};
 pub use presence::PresenceStore;
 pub use whatsapp::WhatsAppSender;
 

@@ -41,13 +41,13 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-/// A page of the contact picker from up to `limit + 1` contacts in list order: the extra
-/// one only tells that there is a next page, whose cursor is the last returned contact.
-pub fn contact_page(mut sorted: Vec<Contact>, limit: usize) -> Page<Contact> {
+/// A page from up to `limit + 1` items in list order: the extra one only tells that there is
+/// a next page, whose cursor is the last returned item's sort key.
+pub fn page_of<T>(mut sorted: Vec<T>, limit: usize, sort_key: impl Fn(&T) -> String) -> Page<T> {
     let has_more = sorted.len() > limit;
     sorted.truncate(limit);
     let next_cursor = if has_more {
-        sorted.last().map(|c| encode_cursor(&c.list_sort_key()))
+        sorted.last().map(|item| encode_cursor(&sort_key(item)))
     } else {
         None
     };
@@ -55,6 +55,11 @@ pub fn contact_page(mut sorted: Vec<Contact>, limit: usize) -> Page<Contact> {
         items: sorted,
         next_cursor,
     }
+}
+
+/// A page of the contact picker (`page_of` by the list's sort key).
+pub fn contact_page(sorted: Vec<Contact>, limit: usize) -> Page<Contact> {
+    page_of(sorted, limit, Contact::list_sort_key)
 }
 
 #[cfg(test)]

@@ -108,6 +108,10 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
     for n in 0..230 {
         stored_with_file(&w, "org-a", "c1", n, n % 2 == 0).await;
     }
+    // And an agent's note in it: erased with the messages.
+    let author = shared::domain::AgentRef::from_claims("ana", Some("Ana"), None).unwrap();
+    let note = Message::note(&org("org-a"), &cid("c1"), "VIP".into(), author, Utc::now());
+    w.ports.messages.insert(&note).await.unwrap();
     // Others: c2 in the same organization, c1 of another organization.
     let twin = stored_with_file(&w, "org-a", "c2", 1, true).await;
     let theirs = stored_with_file(&w, "org-b", "c1", 2, true).await;
@@ -170,7 +174,7 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
             ),
             (
                 JobOutcome::Erased {
-                    messages: 31,
+                    messages: 32,
                     done: false
                 },
                 Duration::ZERO

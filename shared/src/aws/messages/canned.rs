@@ -20,7 +20,7 @@ use crate::aws::contention::{Backoff, cancelled_by_contention};
 use crate::aws::{s, unavailable};
 use crate::domain::{CannedResponse, OrganizationId};
 use crate::ports::{
-    CannedResponseStore, CannedWrite, Page, PortError, PortResult, decode_cursor, encode_cursor,
+    CannedResponseStore, CannedWrite, Page, PortError, PortResult, decode_cursor, page_of,
 };
 
 /// The sparse index of canned responses.
@@ -177,12 +177,7 @@ impl CannedResponseStore for DynamoMessages {
                 break;
             }
         }
-        let more = items.len() > limit;
-        items.truncate(limit);
-        let next_cursor = more
-            .then(|| items.last().map(|r| encode_cursor(&r.id)))
-            .flatten();
-        Ok(Page { items, next_cursor })
+        Ok(page_of(items, limit, |r| r.id.clone()))
     }
 
     async fn canned_response(

@@ -240,16 +240,6 @@ async fn run(args: Args) -> Result<(), String> {
     )
     .await?;
     let mut message_ids = send.message_ids.clone().into_iter();
-    let mut send = send;
-    let newest = send.message_ids.last().cloned().unwrap_or_default();
-    send.extra_usage.extend(
-        measure_notes_and_guard(
-            &Function::binary("send-message", bin("send-message")),
-            &options,
-            &newest,
-        )
-        .await?,
-    );
     results.push(send);
     eprintln!("measuring canned-responses");
     results.push(
@@ -404,6 +394,17 @@ async fn run(args: Args) -> Result<(), String> {
     inbox.extra_usage.push(big_usage);
     results.push(inbox);
 
+    // A note and a guarded send, once the conversation's sent messages have served the status
+    // callbacks (the newest page is where those are read).
+    let notes_and_guard = measure_notes_and_guard(
+        &Function::binary("send-message", bin("send-message")),
+        &options,
+    )
+    .await?;
+    if let Some(send) = results.iter_mut().find(|r| r.name == "send-message") {
+        send.extra_usage.extend(notes_and_guard);
+    }
+
     // Erasure, once nothing else needs the conversation: the CRM deletes the benchmark
     // contact; the indexer sees contacts removed and queues their erasure; the worker erases
     // the conversation a page (100 messages) per job.
@@ -491,19 +492,24 @@ async fn run(args: Args) -> Result<(), String> {
     Ok(())
 }
 
-/// send-message's other paths: a note, and a send naming what the agent saw (`seen_id`: the
-/// newest message, so the guard reads the news and lets it through).
+/// send-message's other paths: a note, and a send naming what the agent saw: the first note,
+/// newer than every reply, so the guard reads the conversation since and lets the send
+/// through (notes and the agent's own sends are no news).
 async fn measure_notes_and_guard(
     send: &Function,
     options: &Options,
-    seen_id: &str,
 ) -> Result<Vec<(String, measure::Cost)>, String> {
-    let (note, _) = measure::extra(send, options, "note recorded", 20, |i| {
+    let (note, outcomes) = measure::extra(send, options, "note recorded", 20, |i| {
         events::note(&format!("Benchmark note {i}"))
     })
     .await?;
+    let seen = outcomes
+        .first()
+        .and_then(measure::api_body)
+        .and_then(|answer| answer["message"]["id"].as_str().map(str::to_owned))
+        .ok_or("a note answered without its id")?;
     let (guarded, _) = measure::extra(send, options, "send naming seen_up_to", 20, |i| {
-        events::send_seen(&format!("Guarded message {i}"), seen_id)
+        events::send_seen(&format!("Guarded message {i}"), &seen)
     })
     .await?;
     Ok(vec![note, guarded])

@@ -37,10 +37,46 @@ pub const TICKS_OPERATION: &str = "status ticks (10 records)";
 /// The operation presence is priced on (one request of an agent's page, told to the others).
 pub const PRESENCE_OPERATION: &str = "presence told (viewing / composing)";
 
-/// An agent's presence requests in an hour at the page: renewed every 2 minutes while a
-/// conversation is open (30), and 12 conversations opened, written in and left (viewing,
-/// composing, viewing again, left: 48).
-pub const PRESENCE_REQUESTS_PER_HOUR: f64 = 78.0;
+/// The benchmark's agent-hour: 12 conversations, 5 minutes each, one after the other; in each
+/// the agent reads for a minute, then types for 25 s (composing at the first key, viewing 5 s
+/// after the last), then leaves at the end.
+pub const PRESENCE_VISITS_PER_HOUR: u32 = 12;
+const VISIT_SECONDS: f64 = 300.0;
+const FIRST_KEY_SECONDS: f64 = 60.0;
+const TYPING_SECONDS: f64 = 25.0;
+const COMPOSING_ENDS_SECONDS: f64 = 5.0;
+/// The page tells a state again this long after its last request (`renew_in_seconds`: 2 of
+/// the 5 minutes a presence lives).
+const RENEW_SECONDS: f64 = 120.0;
+
+/// The requests the page makes for changes at `tells` (seconds, in order) until `end`, when
+/// it tells "left": each change, plus a renewal whenever `RENEW_SECONDS` pass without one
+/// (the page's renewal timer starts again at every request).
+pub fn presence_requests(tells: &[f64], end: f64) -> u32 {
+    let mut requests = 0;
+    let mut last = None;
+    for &at in tells.iter().chain([&end]) {
+        if let Some(last) = last {
+            let gap: f64 = at - last;
+            // A renewal at last+120, last+240…, strictly before the next request.
+            requests += ((gap / RENEW_SECONDS).ceil() - 1.0).max(0.0) as u32;
+        }
+        requests += 1;
+        last = Some(at);
+    }
+    requests
+}
+
+/// An agent's presence requests in the benchmark's agent-hour (see `PRESENCE_VISITS_PER_HOUR`).
+pub fn presence_requests_per_hour() -> u32 {
+    let stopped = FIRST_KEY_SECONDS + TYPING_SECONDS + COMPOSING_ENDS_SECONDS;
+    PRESENCE_VISITS_PER_HOUR * presence_requests(&[0.0, FIRST_KEY_SECONDS, stopped], VISIT_SECONDS)
+}
+
+/// An agent parked on one conversation all hour: viewing, its renewals, left.
+pub fn parked_requests_per_hour() -> u32 {
+    presence_requests(&[0.0], 3600.0)
+}
 pub const TARGET_PRESENCE_USD_PER_AGENT_HOUR: f64 = 0.0002;
 
 pub const TARGET_P95_MS: f64 = 100.0;
@@ -83,9 +119,12 @@ pub struct PresenceHour {
     pub requests_per_hour: f64,
     /// API Gateway, Lambda and the DynamoDB write of one request (measured).
     pub usd_per_request: f64,
-    /// Its stream record's publish: the publisher's share, one publish, one delivery.
+    /// Its stream record's publish: the publisher's share, one publish, and its deliveries
+    /// (the agent's own tab is subscribed too).
     pub usd_per_event: f64,
     pub usd_per_agent_hour: f64,
+    /// An agent parked on one conversation all hour.
+    pub usd_per_parked_hour: f64,
     /// The idle tab's push per hour, to compare.
     pub idle_tab_push_usd_per_hour: f64,
     pub arithmetic: Vec<String>,
@@ -93,24 +132,30 @@ pub struct PresenceHour {
 
 /// An agent-hour of presence from the measured request and event costs.
 pub fn presence_hour(request_usd: f64, event_usd: f64, idle_push_usd: f64) -> PresenceHour {
-    let n = PRESENCE_REQUESTS_PER_HOUR;
-    let hour = n * (request_usd + event_usd);
+    let n = f64::from(presence_requests_per_hour());
+    let parked = f64::from(parked_requests_per_hour());
+    let each = request_usd + event_usd;
+    let hour = n * each;
     PresenceHour {
         requests_per_hour: n,
         usd_per_request: request_usd,
         usd_per_event: event_usd,
         usd_per_agent_hour: hour,
+        usd_per_parked_hour: parked * each,
         idle_tab_push_usd_per_hour: idle_push_usd,
         arithmetic: vec![
             format!(
                 "one presence request (API Gateway + Lambda + a DynamoDB UpdateItem, measured): ${request_usd:.3e}"
             ),
             format!(
-                "its event (the publisher's share of a 10-record batch + one publish + one delivery to the other tab): ${event_usd:.3e}"
+                "its event (the publisher's share of a 10-record batch + one publish + a delivery to each of the agent's tab and the other tab): ${event_usd:.3e}"
             ),
             format!(
-                "{n:.0} requests/h (30 renewals, 12 conversations opened, written in and left) × ${:.3e} = ${hour:.3e} per agent-hour",
-                request_usd + event_usd
+                "{n:.0} requests/h ({PRESENCE_VISITS_PER_HOUR} conversations of 5 minutes: viewing, composing, viewing, a renewal, left) × ${each:.3e} = ${hour:.3e} per agent-hour"
+            ),
+            format!(
+                "parked on one conversation all hour: {parked:.0} requests (viewing, a renewal every 2 minutes, left) = ${:.3e}",
+                parked * each
             ),
             format!(
                 "an idle tab's push: ${idle_push_usd:.3e}/h; presence is {:.1}× that",
@@ -332,14 +377,28 @@ mod tests {
     }
 
     #[test]
+    fn presence_requests_follow_the_pages_timers() {
+        // A change every minute needs no renewal; a 210 s quiet needs one, 240 s one, 241 s two.
+        assert_eq!(presence_requests(&[0.0, 60.0], 120.0), 3);
+        assert_eq!(presence_requests(&[0.0], 210.0), 3);
+        assert_eq!(presence_requests(&[0.0], 240.0), 3);
+        assert_eq!(presence_requests(&[0.0], 241.0), 4);
+        // Viewing, composing, viewing, one renewal at 210 s, left: 5 a conversation.
+        assert_eq!(presence_requests_per_hour(), 60);
+        // Viewing, 29 renewals, left.
+        assert_eq!(parked_requests_per_hour(), 31);
+    }
+
+    #[test]
     fn presence_is_priced_per_request_and_event_over_an_agent_hour() {
         let hour = presence_hour(1.0e-6, 2.0e-6, 1.0e-5);
-        assert!((hour.usd_per_agent_hour - 78.0 * 3.0e-6).abs() < 1e-12);
+        assert!((hour.usd_per_agent_hour - 60.0 * 3.0e-6).abs() < 1e-12);
+        assert!((hour.usd_per_parked_hour - 31.0 * 3.0e-6).abs() < 1e-12);
         assert!(
             hour.arithmetic
                 .last()
                 .unwrap()
-                .ends_with("presence is 23.4× that")
+                .ends_with("presence is 18.0× that")
         );
     }
 

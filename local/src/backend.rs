@@ -247,16 +247,21 @@ pub async fn aws(
         }
     }
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    tokio::spawn(poll_queue(
-        sqs,
-        queue_url,
-        SendWorker::new(ports.clone(), settings),
-    ));
+    let worker = SendWorker::new(ports.clone(), settings);
+    for _ in 0..CONCURRENT_BATCHES {
+        tokio::spawn(poll_queue(sqs.clone(), queue_url.clone(), worker.clone()));
+    }
     Ok(Arc::new(Handlers::new(ports, settings)))
 }
 
-/// The SQS event source mapping in miniature: receive a batch, hand it to the worker as an
-/// `SqsEvent`, delete what it did not report as failed.
+/// Batches worked on at once: Lambda's SQS event source mapping "starts processing five
+/// batches at a time with five concurrent invocations" (Lambda developer guide, "Configuring
+/// scaling behavior for SQS event source mappings"), so a job that waits on Twilio's timeout
+/// never holds up the queue behind it.
+const CONCURRENT_BATCHES: usize = 5;
+
+/// The SQS event source mapping in miniature (one of its concurrent pollers): receive a
+/// batch, hand it to the worker as an `SqsEvent`, delete what it did not report as failed.
 async fn poll_queue<P: Ports>(sqs: aws_sdk_sqs::Client, queue_url: String, worker: SendWorker<P>) {
     loop {
         let received = sqs

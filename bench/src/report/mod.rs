@@ -174,9 +174,11 @@ impl Report {
         // its share of the publisher's invocation (measured on batches of ten records).
         let per_record = self.usd_per_million(crate::live::TICKS_OPERATION) / 10.0;
         let per_event = 2.0 * prices::OPERATION * 1e6 + per_record;
+        // A presence event reaches the agent's own tab as well as the other one.
+        let per_presence_event = per_event + prices::OPERATION * 1e6;
         live.presence = crate::live::presence_hour(
             self.usd_per_million(crate::live::PRESENCE_OPERATION) / 1e6,
-            per_event / 1e6,
+            per_presence_event / 1e6,
             live.idle_tab.push_usd_per_hour,
         );
         self.targets.push(Target {

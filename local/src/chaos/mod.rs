@@ -84,6 +84,7 @@ pub async fn run(base_url: &str, token: &str, plan: &Plan) -> Report {
     let mut dice = Dice(plan.seed | 1);
     let tag = format!("{:x}", plan.seed);
     let mut driven = drive(&client, plan, &mut dice, &tag, &mut report).await;
+    report.traffic = started.elapsed();
 
     let conversations = invariants::settle(&client, plan.settle, &mut report).await;
     invariants::stop_pollers(&mut driven, &mut report).await;

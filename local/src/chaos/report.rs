@@ -11,6 +11,8 @@ pub struct Report {
     pub faults: BTreeMap<String, u64>,
     pub final_statuses: BTreeMap<String, u64>,
     pub violations: Vec<String>,
+    /// The traffic's time (the last request answered); the rest of `elapsed` is settling.
+    pub traffic: Duration,
     pub elapsed: Duration,
 }
 
@@ -24,9 +26,10 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "fault-injection run (seed {}, {:.1} s)",
+            "fault-injection run (seed {}, {:.1} s: traffic {:.1} s, then settling)",
             self.seed,
-            self.elapsed.as_secs_f64()
+            self.elapsed.as_secs_f64(),
+            self.traffic.as_secs_f64()
         )?;
         for (name, n) in &self.counts {
             writeln!(f, "  {name:<44} {n:>6}")?;

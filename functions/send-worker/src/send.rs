@@ -300,15 +300,19 @@ impl<P: Ports> SendWorker<P> {
                 Ok(JobOutcome::Retrying { attempt, delay })
             }
             FailureKind::Transient => {
-                self.fail(
-                    message,
-                    send_failed(format!(
-                        "{} (gave up after {} attempts)",
-                        error.reason(),
-                        job.attempt
-                    )),
-                )
-                .await
+                let reason = format!(
+                    "{} (gave up after {} attempts)",
+                    error.reason(),
+                    job.attempt
+                );
+                // A rate limit the product explains (63018, 63017) says when to try again.
+                let reason = match error.code() {
+                    Some(code) if shared::domain::failure_advice::advice(code).is_some() => {
+                        shared::domain::sentences::twilio_failure(Some(code), reason)
+                    }
+                    _ => send_failed(reason),
+                };
+                self.fail(message, reason).await
             }
             FailureKind::Configuration => {
                 tracing::error!(error = %error, "Twilio rejected the organization's configuration");
@@ -323,7 +327,9 @@ impl<P: Ports> SendWorker<P> {
                     .contacts()
                     .update(org, contact_id, &change)
                     .await?;
-                self.fail(message, send_failed(error.reason())).await
+                let reason =
+                    shared::domain::sentences::twilio_failure(error.code(), error.reason());
+                self.fail(message, reason).await
             }
             FailureKind::Permanent => {
                 let reason =

@@ -861,7 +861,7 @@ const STATUS_CASES: &[StatusCase] = &[
         callbacks: &[("sent", None), ("undelivered", Some("63003"))],
         status: MessageStatus::Failed,
         error_reason: Some(
-            "Failed to send via WhatsApp: The recipient is not a WhatsApp user (Twilio error 63003)",
+            "Failed to send via WhatsApp: This number has no WhatsApp account (Twilio error 63003). Reach the contact another way, or correct the number in the CRM; sending to this number again fails the same way.",
         ),
         unsubscribes: false,
     },
@@ -879,7 +879,7 @@ const STATUS_CASES: &[StatusCase] = &[
         callbacks: &[("failed", Some("21610"))],
         status: MessageStatus::Failed,
         error_reason: Some(
-            "Failed to send via WhatsApp: The recipient has unsubscribed (replied STOP) (Twilio error 21610)",
+            "Failed to send via WhatsApp: The contact opted out by replying STOP (Twilio error 21610). Nothing reaches them until they write to you again (or reply START).",
         ),
         unsubscribes: true,
     },
@@ -1407,19 +1407,23 @@ async fn stop_opts_out_every_contact_with_the_number() {
     assert!(other_org.whatsapp_opt_in, "another organization's contact");
 }
 
-/// A failed message says why in words a person understands: WhatsApp's own text when Twilio
-/// passes it on (ChannelStatusMessage), else the text for the code, and an unknown code still
-/// shows the code.
+/// A failed message says why in words a person understands: a code the product explains in
+/// plain words with the next step; else WhatsApp's own text when Twilio passes it on
+/// (ChannelStatusMessage), else the text for the code, and an unknown code still shows the
+/// code, where Twilio explains it, and that it was not sent again.
 #[tokio::test]
 async fn failure_reasons_prefer_whatsapps_words_then_the_codes_text() {
     let cases: [(&[(&str, &str)], &str); 4] = [
         (
             &[("ErrorCode", "63049")],
-            "Failed to send via WhatsApp: Meta chose not to deliver this marketing message to the recipient (Twilio error 63049)",
+            "Failed to send via WhatsApp: Meta held back this marketing message: WhatsApp limits how many marketing messages each person receives, and delivers none to U.S. numbers since April 2025 (Twilio error 63049). Do not send it again now. To a U.S. number, use another channel; elsewhere, try again in a day or more, or send a utility template if the message is not marketing.",
         ),
         (
-            &[("ErrorCode", "130472")],
-            "Failed to send via WhatsApp: The recipient is part of a WhatsApp marketing experiment and did not receive it (Twilio error 130472)",
+            &[
+                ("ErrorCode", "63062"),
+                ("ChannelStatusMessage", "Terms not accepted"),
+            ],
+            "Failed to send via WhatsApp: Your business has not accepted WhatsApp's Marketing Messages API terms (Twilio error 63062). An admin must accept them in WhatsApp Manager (Overview > Alerts); until then every marketing template fails the same way, while replies and utility templates still go out.",
         ),
         (
             &[
@@ -1429,11 +1433,11 @@ async fn failure_reasons_prefer_whatsapps_words_then_the_codes_text() {
                     "User's number is part of an experiment",
                 ),
             ],
-            "Failed to send via WhatsApp: User's number is part of an experiment (Twilio error 63032)",
+            "Failed to send via WhatsApp: User's number is part of an experiment (Twilio error 63032). It was not sent again; Twilio explains error 63032 at https://www.twilio.com/docs/api/errors/63032.",
         ),
         (
             &[("ErrorCode", "63999")],
-            "Failed to send via WhatsApp: Twilio reported the message failed (Twilio error 63999)",
+            "Failed to send via WhatsApp: Twilio reported the message failed (Twilio error 63999). It was not sent again; Twilio explains error 63999 at https://www.twilio.com/docs/api/errors/63999.",
         ),
     ];
     for (extra, reason) in cases {

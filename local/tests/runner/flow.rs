@@ -356,7 +356,7 @@ fn fault_cases() -> Vec<FaultCase> {
             settings: &[],
             status: "FAILED",
             reason: Reason::Exactly(
-                "Failed to send via WhatsApp: Invalid 'To' phone number (Twilio error 21211)",
+                "Failed to send via WhatsApp: Invalid 'To' phone number (Twilio error 21211). It was not sent again; Twilio explains error 21211 at https://www.twilio.com/docs/api/errors/21211.",
             ),
             accepted: Some(0),
             used_up: false,
@@ -381,7 +381,9 @@ fn fault_cases() -> Vec<FaultCase> {
             to: "%2B60123456789",
             settings: &[],
             status: "FAILED",
-            reason: Reason::EndsWith("(Twilio error 63003)"),
+            reason: Reason::EndsWith(
+                "(Twilio error 63003). Reach the contact another way, or correct the number in the CRM; sending to this number again fails the same way.",
+            ),
             accepted: Some(1),
             used_up: false,
         },

@@ -6,6 +6,7 @@ mod contact;
 mod conversation;
 mod details;
 mod draft;
+pub mod failure_advice;
 mod ids;
 mod media;
 mod message;

@@ -40,18 +40,59 @@ pub fn unconfirmed(reason: impl Display) -> String {
     )
 }
 
-/// Why Twilio failed a message, as a person reads it: WhatsApp's 63016 (free-form outside
-/// the 24-hour window) is the same sentence the send route answers, with the template hint.
+/// Why Twilio failed a message, as a person reads it. WhatsApp's 63016 (free-form outside
+/// the 24-hour window) is the same sentence the send route answers, with the template hint;
+/// a code the product explains (`failure_advice`) reads in plain words with its next step;
+/// any other code keeps Twilio's words (`reason`) and says honestly that it was not sent
+/// again and where Twilio explains it.
 pub fn twilio_failure(code: Option<u32>, reason: impl Display) -> String {
     match code {
         Some(63016) => OUTSIDE_WINDOW.to_owned(),
-        _ => send_failed(reason),
+        Some(code) => match super::failure_advice::advice(code) {
+            Some(advice) => send_failed(format!(
+                "{} (Twilio error {code}). {}",
+                advice.what, advice.next
+            )),
+            None => send_failed(format!(
+                "{reason}. It was not sent again; Twilio explains error {code} at {}.",
+                super::failure_advice::twilio_page(code)
+            )),
+        },
+        None => send_failed(reason),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn twilio_failures_read_in_plain_words_with_the_next_step() {
+        let held = twilio_failure(
+            Some(63049),
+            "Meta chose not to deliver (Twilio error 63049)",
+        );
+        assert!(
+            held.starts_with("Failed to send via WhatsApp: Meta held back this marketing message")
+        );
+        assert!(
+            held.contains("(Twilio error 63049). Do not send it again now."),
+            "{held}"
+        );
+        assert!(
+            !held.contains("Meta chose not to deliver"),
+            "Twilio's words are replaced"
+        );
+        assert_eq!(twilio_failure(Some(63016), "x"), OUTSIDE_WINDOW);
+        assert_eq!(
+            twilio_failure(Some(63999), "Something new (Twilio error 63999)"),
+            "Failed to send via WhatsApp: Something new (Twilio error 63999). It was not sent again; Twilio explains error 63999 at https://www.twilio.com/docs/api/errors/63999."
+        );
+        assert_eq!(
+            twilio_failure(None, "the contact no longer exists."),
+            "Failed to send via WhatsApp: the contact no longer exists."
+        );
+    }
 
     #[test]
     fn failures_read_as_one_sentence_with_the_reason() {

@@ -224,6 +224,18 @@ fn fault_cases() -> Vec<FaultCase> {
             unsubscribes: false,
         },
         FaultCase {
+            name: "WhatsApp's rate limit on every attempt: FAILED, saying when to send again",
+            answers: (0..3)
+                .map(|_| api_error(429, 63018, "Rate limit exceeded"))
+                .collect(),
+            retry_delays: &[2, 4],
+            failed: Some(
+                "Failed to send via WhatsApp: WhatsApp's rate limit was reached: too many messages from your sender or to this contact, or more new conversations than your business's messaging limit allows (Twilio error 63018). Wait a few minutes before sending it again; if the business's limit was reached, new conversations can start again as active ones end.",
+            ),
+            attempts: 3,
+            unsubscribes: false,
+        },
+        FaultCase {
             name: "429 on every attempt: FAILED after the last one",
             answers: (0..3)
                 .map(|_| api_error(429, 20429, "Too Many Requests"))
@@ -242,7 +254,7 @@ fn fault_cases() -> Vec<FaultCase> {
             )],
             retry_delays: &[],
             failed: Some(
-                "Failed to send via WhatsApp: Attempt to send to unsubscribed recipient (Twilio error 21610)",
+                "Failed to send via WhatsApp: The contact opted out by replying STOP (Twilio error 21610). Nothing reaches them until they write to you again (or reply START).",
             ),
             attempts: 1,
             unsubscribes: true,
@@ -256,7 +268,7 @@ fn fault_cases() -> Vec<FaultCase> {
             )],
             retry_delays: &[],
             failed: Some(
-                "Failed to send via WhatsApp: The 'To' number is not a valid phone number. (Twilio error 21211)",
+                "Failed to send via WhatsApp: The 'To' number is not a valid phone number. (Twilio error 21211). It was not sent again; Twilio explains error 21211 at https://www.twilio.com/docs/api/errors/21211.",
             ),
             attempts: 1,
             unsubscribes: false,

@@ -15,6 +15,9 @@ export const state = {
   // Why the channel cannot be used (or the error reading it); "" when it can.
   channelStatus: "",
   sender: null,
+  // The senders' health: undefined (not read, or no channel), null (Twilio could not be
+  // read), or `sender_health`'s list.
+  senderHealth: undefined,
   // Live updates: "off" (not configured), "connecting", "up", "down", "refused".
   live: "off",
   contacts: [],

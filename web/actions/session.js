@@ -11,6 +11,7 @@ import { applyLiveEvent, liveChanged, selectContact } from "./conversation.js";
 import { forgetDrafts } from "./drafts.js";
 import { forgetCanned } from "./canned.js";
 import { forgetPresence } from "./presence.js";
+import { forgetSenderHealth, loadSenderHealth } from "./health.js";
 import { forgetFailures } from "./failures.js";
 import { loadNotifyChoice } from "./notify.js";
 import { loadTemplates } from "./templates.js";
@@ -164,6 +165,7 @@ export function switchUser(token) {
   selectContact(null);
   forgetPresence();
   forgetCanned();
+  forgetSenderHealth();
   authorize(token);
   const org = state.organizations.find((o) => o.token === token || (o.agents || []).some((a) => a.token === token));
   const demoAgent = org && [org.user && { ...org.user, token: org.token }, ...(org.agents || [])].find((a) => a && a.token === token);
@@ -221,18 +223,22 @@ function senderLabel(channel) {
 async function loadChannel() {
   const token = state.token;
   try {
-    const channel = await call("GET", "/whatsapp/channel");
+    // The senders' health comes after, in a read of its own: it may wait on Twilio.
+    const channel = await call("GET", "/whatsapp/channel?sender_health=false");
     if (token !== state.token) return;
     update({ channelEnabled: channel.enabled, channelStatus: channel.enabled ? "" : channel.reason, sender: senderLabel(channel) });
     if (channel.enabled) {
       loadTemplates();
       connectLive(channel.live);
+      loadSenderHealth();
     } else {
       connectLive(null);
+      forgetSenderHealth();
     }
   } catch (e) {
     if (token !== state.token) return;
     update({ channelEnabled: false, channelStatus: e.message, sender: null });
     connectLive(null);
+    forgetSenderHealth();
   }
 }

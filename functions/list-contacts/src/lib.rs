@@ -1,5 +1,6 @@
-//! `GET /whatsapp/channel`: whether the caller's organization can use WhatsApp, and which
-//! sender(s) it sends from (its number, or its Messaging Service's pool).
+//! `GET /whatsapp/channel?sender_health=`: whether the caller's organization can use
+//! WhatsApp, which sender(s) it sends from (its number, or its Messaging Service's pool), and
+//! how those senders are (Twilio's Senders API, cached; left out with `sender_health=false`).
 //! `GET /whatsapp/contacts?q=&cursor=&limit=`: its eligible contacts, searched and paged.
 //! `GET /whatsapp/templates?q=&refresh=`: its approved WhatsApp templates (Twilio's Content
 //! API, with the organization's own credentials; cached per organization).
@@ -14,7 +15,9 @@ use shared::api::{
 };
 use shared::cache::TtlCache;
 use shared::config::{LiveEndpoint, Settings};
-use shared::domain::{ChannelConfig, OrgConfig, OrganizationId, PhoneNumber, Template, sentences};
+use shared::domain::{
+    ChannelConfig, OrgConfig, OrganizationId, PhoneNumber, SenderHealth, Template, sentences,
+};
 use shared::ports::{ContactStore, CredentialStore, Ports, WhatsAppSender};
 use shared::runtime::HttpRoutes;
 use shared::template_cache::TemplateCache;
@@ -32,8 +35,16 @@ pub struct ContactsApi<P> {
     /// `senders_ttl` (`TEMPLATE_CACHE_SECONDS`): a pool changes as rarely as templates.
     pub service_senders: TtlCache<OrganizationId, Arc<Vec<PhoneNumber>>>,
     pub senders_ttl: Duration,
+    /// Each organization's senders' health: read from Twilio at most once per `senders_ttl`
+    /// (a rating or limit moves in hours; an outage shows within it), or per `HEALTH_RETRY`
+    /// while Twilio cannot be read (None).
+    pub sender_health: TtlCache<OrganizationId, Arc<Option<Vec<SenderHealth>>>>,
     pub live: Option<LiveEndpoint>,
 }
+
+/// How long "Twilio cannot be read" stands before it is tried again, so a Twilio outage does
+/// not make every channel request wait out the timeout.
+pub const HEALTH_RETRY: Duration = Duration::from_secs(30);
 
 impl<P: Ports> ContactsApi<P> {
     pub fn new(ports: P, settings: &Settings) -> Self {
@@ -43,6 +54,7 @@ impl<P: Ports> ContactsApi<P> {
             templates: TemplateCache::new(settings.template_cache_ttl),
             service_senders: TtlCache::new(shared::template_cache::MAX_CACHED_ORGANIZATIONS),
             senders_ttl: settings.template_cache_ttl,
+            sender_health: TtlCache::new(shared::template_cache::MAX_CACHED_ORGANIZATIONS),
             live: settings.live.clone(),
         }
     }
@@ -67,6 +79,10 @@ pub struct ChannelStatus {
     pub senders: Option<Vec<String>>,
     /// Where the page subscribes for live updates; None: it polls.
     pub live: Option<LiveChannel>,
+    /// The health of `senders` (only those): null when Twilio could not be read; left out
+    /// when the request asked not to wait for it (`sender_health=false`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sender_health: Option<Option<Vec<SenderHealth>>>,
 }
 
 /// The Event API's realtime endpoint and the organization's channel on it.
@@ -91,7 +107,7 @@ impl<P: Ports> HttpRoutes for ContactsApi<P> {
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
         let org = organization_id(event, &self.org_claim)?;
         match route_key(event).as_str() {
-            "GET /whatsapp/channel" => self.channel(&org).await,
+            "GET /whatsapp/channel" => self.channel(&org, event).await,
             "GET /whatsapp/contacts" => self.contacts(&org, event).await,
             "GET /whatsapp/templates" => self.list_templates(&org, event).await,
             _ => Err(ApiError::NotFound("No such route.")),
@@ -100,7 +116,20 @@ impl<P: Ports> HttpRoutes for ContactsApi<P> {
 }
 
 impl<P: Ports> ContactsApi<P> {
-    async fn channel(&self, org: &OrganizationId) -> Result<ApiGatewayV2httpResponse, ApiError> {
+    async fn channel(
+        &self,
+        org: &OrganizationId,
+        event: &ApiGatewayV2httpRequest,
+    ) -> Result<ApiGatewayV2httpResponse, ApiError> {
+        let with_health = match query_value(event, "sender_health")?.as_deref() {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(_) => {
+                return Err(ApiError::InvalidParameter(
+                    "sender_health must be true or false.".into(),
+                ));
+            }
+        };
         let channel = shared::live::channel(org);
         if self.live.is_some() && channel.is_none() {
             tracing::warn!(
@@ -117,14 +146,23 @@ impl<P: Ports> ContactsApi<P> {
                 channel,
             });
         let status = match self.ports.credentials().channel_config(org).await? {
-            ChannelConfig::Configured(config) => ChannelStatus {
-                enabled: true,
-                reason: None,
-                sender: config.whatsapp_from.as_ref().map(PhoneNumber::to_string),
-                senders: self.senders(org, &config).await,
-                messaging_service_sid: config.messaging_service_sid,
-                live,
-            },
+            ChannelConfig::Configured(config) => {
+                let senders = self.senders(org, &config).await;
+                let sender_health = match (with_health, &senders) {
+                    (false, _) => None,
+                    (true, None) => Some(None),
+                    (true, Some(senders)) => Some(self.health(org, &config, senders).await),
+                };
+                ChannelStatus {
+                    enabled: true,
+                    reason: None,
+                    sender: config.whatsapp_from.as_ref().map(PhoneNumber::to_string),
+                    senders,
+                    messaging_service_sid: config.messaging_service_sid,
+                    live,
+                    sender_health,
+                }
+            }
             ChannelConfig::NotConfigured { why } => {
                 tracing::info!(why, "WhatsApp not configured");
                 ChannelStatus {
@@ -134,6 +172,7 @@ impl<P: Ports> ContactsApi<P> {
                     messaging_service_sid: None,
                     senders: None,
                     live: None,
+                    sender_health: with_health.then_some(None),
                 }
             }
         };
@@ -169,6 +208,39 @@ impl<P: Ports> ContactsApi<P> {
             },
         };
         Some(pool.iter().map(PhoneNumber::to_string).collect())
+    }
+
+    /// The health of the organization's senders (`senders`, and only those: the account may
+    /// hold others), cached; None when Twilio cannot be read within its timeout, logged.
+    async fn health(
+        &self,
+        org: &OrganizationId,
+        config: &OrgConfig,
+        senders: &[String],
+    ) -> Option<Vec<SenderHealth>> {
+        if let Some(cached) = self.sender_health.get(org) {
+            return (*cached).clone();
+        }
+        let read = match self.ports.sender().sender_health(config).await {
+            Ok(listed) => Some(
+                listed
+                    .into_iter()
+                    .filter(|h| senders.contains(&h.sender))
+                    .collect::<Vec<_>>(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "sender health not read from Twilio");
+                None
+            }
+        };
+        let ttl = if read.is_some() {
+            self.senders_ttl
+        } else {
+            HEALTH_RETRY.min(self.senders_ttl)
+        };
+        self.sender_health
+            .insert(org.clone(), Arc::new(read.clone()), ttl);
+        read
     }
 
     async fn list_templates(

@@ -42,6 +42,7 @@ async fn api() -> ContactsApi<MemoryPorts> {
         templates: shared::template_cache::TemplateCache::new(std::time::Duration::from_secs(60)),
         service_senders: shared::cache::TtlCache::new(10),
         senders_ttl: std::time::Duration::from_secs(60),
+        sender_health: shared::cache::TtlCache::new(10),
         live: None,
     }
 }
@@ -291,6 +292,102 @@ async fn the_channel_of_a_messaging_service_lists_its_senders_once_per_cache_per
         channel("org-b").await["senders"],
         serde_json::json!([SENDER])
     );
+}
+
+/// The channel reports the health of the organization's senders (not the account's others),
+/// read from Twilio once per cache period; Twilio unreadable: null, and not asked again at
+/// every request; `sender_health=false` leaves it out without asking Twilio.
+#[tokio::test]
+async fn the_channel_reports_its_senders_health_once_per_cache_period() {
+    use shared::domain::{OfflineReason, SenderHealth};
+    let api = api().await;
+    let health = |number: &str, status: &str, rating: &str| {
+        SenderHealth::new(
+            number.into(),
+            status.into(),
+            Some(rating.into()),
+            Some("10K Customers/24hr".into()),
+            vec![],
+        )
+    };
+    let mut offline = health("+447911123456", "OFFLINE", "HIGH");
+    offline.offline_reasons.push(OfflineReason {
+        code: Some("30008".into()),
+        message: Some("No delivery".into()),
+        more_info: None,
+    });
+    api.ports
+        .sender
+        .set_sender_health(vec![health(SENDER, "ONLINE", "MEDIUM"), offline]);
+    let channel = |query: &'static str| {
+        let api = api.clone();
+        async move {
+            api.handle(jwt_event(
+                "GET",
+                "/whatsapp/channel",
+                query,
+                Some("org-a"),
+                None,
+            ))
+            .await
+        }
+    };
+    let body = json_body(&channel("").await);
+    assert_eq!(
+        body["sender_health"],
+        serde_json::json!([{
+            "sender": SENDER, "status": "ONLINE", "quality_rating": "MEDIUM",
+            "messaging_limit": "10K Customers/24hr", "offline_reasons": [], "level": "amber"
+        }]),
+        "only the organization's own sender"
+    );
+    assert_eq!(api.ports.sender.sender_health_reads(), 1);
+
+    // Cached: Twilio's change shows after the period; not asked again meanwhile.
+    api.ports
+        .sender
+        .set_sender_health(vec![health(SENDER, "OFFLINE", "LOW")]);
+    assert_eq!(
+        json_body(&channel("").await)["sender_health"][0]["level"],
+        "amber"
+    );
+    let body = json_body(&channel("sender_health=false").await);
+    assert!(body.get("sender_health").is_none(), "{body}");
+    assert_eq!(body["enabled"], true);
+    assert_eq!(api.ports.sender.sender_health_reads(), 1);
+
+    let r = channel("sender_health=maybe").await;
+    assert_eq!(r.status_code, 400);
+    assert_eq!(error_code(&r), "invalid_parameter");
+
+    // Twilio cannot be read (a fresh instance): null, and the failure stands a while instead
+    // of a wait per request.
+    let api = self::api().await;
+    api.ports
+        .sender
+        .fail_sender_health(shared::twilio::TwilioError::Timeout);
+    let channel = || {
+        let api = api.clone();
+        async move {
+            api.handle(jwt_event(
+                "GET",
+                "/whatsapp/channel",
+                "",
+                Some("org-a"),
+                None,
+            ))
+            .await
+        }
+    };
+    let r = channel().await;
+    assert_eq!(r.status_code, 200);
+    assert_eq!(json_body(&r)["enabled"], true);
+    assert_eq!(json_body(&r)["sender_health"], serde_json::Value::Null);
+    assert_eq!(
+        json_body(&channel().await)["sender_health"],
+        serde_json::Value::Null
+    );
+    assert_eq!(api.ports.sender.sender_health_reads(), 1);
 }
 
 #[tokio::test]

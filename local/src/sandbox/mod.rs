@@ -12,6 +12,8 @@
 //!   auth, redirecting to `/cdn/{sid}` like Twilio's media CDN
 //! - `GET /v1/ContentAndApprovals` — the Content API: the account's templates from the seed
 //! - `GET /v1/Services/{sid}/ChannelSenders` — a Messaging Service's WhatsApp senders
+//! - `GET /v2/Channels/Senders?Channel=whatsapp` — the account's WhatsApp senders and their
+//!   health; `POST /senders`, `POST /senders/unavailable`, `DELETE /senders` set it
 //! - `POST /v2/Indicators/Typing.json` — the typing indicator, which also marks read; `GET
 //!   /phone?phone=` — what the contact's phone shows of it
 //! - `GET|POST|DELETE /faults` — failure injection
@@ -25,6 +27,7 @@ mod keys;
 mod media;
 mod message_reads;
 mod reply;
+mod senders;
 mod services;
 
 use std::collections::HashMap;
@@ -99,6 +102,8 @@ struct State {
     last_inbound: Mutex<HashMap<(String, PhoneNumber), chrono::DateTime<chrono::Utc>>>,
     /// Until when each contact (account sid, `whatsapp:` address) sees "typing…".
     typing: Mutex<HashMap<(String, String), chrono::DateTime<chrono::Utc>>>,
+    /// What the Senders API lists about each sender's health.
+    sender_health: Mutex<senders::SenderHealthState>,
     http: reqwest::Client,
     /// Where the product's API is reachable (inbound webhooks go there).
     public_base_url: String,
@@ -173,6 +178,7 @@ impl Sandbox {
                 media: Mutex::default(),
                 last_inbound: Mutex::new(last_inbound),
                 typing: Mutex::new(HashMap::new()),
+                sender_health: Mutex::default(),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -218,6 +224,9 @@ impl Sandbox {
                 "/v1/Services/{service_sid}/ChannelSenders",
                 get(services::channel_senders),
             )
+            .route("/v2/Channels/Senders", get(senders::list))
+            .route("/senders", post(senders::set).delete(senders::reset))
+            .route("/senders/unavailable", post(senders::set_unavailable))
             .route(
                 "/faults",
                 get(faults::list).post(faults::add).delete(faults::clear),

@@ -15,4 +15,5 @@ mod openapi;
 mod read_receipts;
 mod sandbox;
 mod security;
+mod sender_health;
 mod web;

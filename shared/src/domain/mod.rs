@@ -17,6 +17,7 @@ mod phone_metadata;
 mod phone_rules;
 mod presence;
 pub mod search;
+mod sender_health;
 pub mod sentences;
 mod template;
 mod vcard;
@@ -50,6 +51,7 @@ pub use org_config::{
 };
 pub use phone::{InvalidPhoneNumber, PhoneNumber};
 pub use presence::{Presence, PresenceState, shown_presences};
+pub use sender_health::{HealthLevel, OfflineReason, SenderHealth};
 pub use template::{
     MAX_VARIABLE_CHARS, SentTemplate, Template, TemplateAction, TemplateRejection, is_content_sid,
 };

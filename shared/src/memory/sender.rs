@@ -42,6 +42,11 @@ pub struct ScriptedSender {
     /// The WhatsApp senders of every Messaging Service, or the failure of the next reads.
     service_senders: Arc<Mutex<Vec<PhoneNumber>>>,
     service_sender_failures: Arc<Mutex<VecDeque<TwilioError>>>,
+    /// Every sender's health as the Senders API lists it, failures of the next reads, and
+    /// how many reads there were.
+    sender_health: Arc<Mutex<Vec<crate::domain::SenderHealth>>>,
+    sender_health_failures: Arc<Mutex<VecDeque<TwilioError>>>,
+    sender_health_reads: Arc<std::sync::atomic::AtomicUsize>,
     /// The typing indicators asked for (the message sids), and failures of the next ones.
     typing_indicators: Arc<Mutex<Vec<String>>>,
     typing_failures: Arc<Mutex<VecDeque<TwilioError>>>,
@@ -186,6 +191,26 @@ impl ScriptedSender {
         if let Ok(mut failures) = lock(&self.service_sender_failures) {
             failures.push_back(error);
         }
+    }
+
+    /// The senders the Senders API lists from now on, with their health.
+    pub fn set_sender_health(&self, senders: Vec<crate::domain::SenderHealth>) {
+        if let Ok(mut listed) = lock(&self.sender_health) {
+            *listed = senders;
+        }
+    }
+
+    /// The next read of the Senders API fails with `error`.
+    pub fn fail_sender_health(&self, error: TwilioError) {
+        if let Ok(mut failures) = lock(&self.sender_health_failures) {
+            failures.push_back(error);
+        }
+    }
+
+    /// How many times the Senders API was read.
+    pub fn sender_health_reads(&self) -> usize {
+        self.sender_health_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The message sids of every typing indicator asked for, failed ones included.
@@ -335,6 +360,23 @@ impl WhatsAppSender for ScriptedSender {
             return Err(e);
         }
         lock(&self.service_senders)
+            .map(|s| s.clone())
+            .map_err(|e| TwilioError::Network(e.to_string()))
+    }
+
+    async fn sender_health(
+        &self,
+        _config: &OrgConfig,
+    ) -> Result<Vec<crate::domain::SenderHealth>, TwilioError> {
+        self.sender_health_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Some(e) = lock(&self.sender_health_failures)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+        {
+            return Err(e);
+        }
+        lock(&self.sender_health)
             .map(|s| s.clone())
             .map_err(|e| TwilioError::Network(e.to_string()))
     }

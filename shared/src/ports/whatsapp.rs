@@ -54,6 +54,13 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         config: &OrgConfig,
     ) -> impl Future<Output = Result<Vec<PhoneNumber>, TwilioError>> + Send;
 
+    /// Every WhatsApp sender of the organization's account with its health (Twilio's Senders
+    /// API), within `twilio::SENDER_HEALTH_TIMEOUT` a request.
+    fn sender_health(
+        &self,
+        config: &OrgConfig,
+    ) -> impl Future<Output = Result<Vec<crate::domain::SenderHealth>, TwilioError>> + Send;
+
     /// Shows "typing…" to the contact who sent the inbound message `message_sid`, and marks
     /// it (and every earlier one) read on their phone.
     fn typing_indicator(
@@ -102,6 +109,13 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
 
     async fn service_senders(&self, config: &OrgConfig) -> Result<Vec<PhoneNumber>, TwilioError> {
         crate::twilio::TwilioClient::service_senders(self, config).await
+    }
+
+    async fn sender_health(
+        &self,
+        config: &OrgConfig,
+    ) -> Result<Vec<crate::domain::SenderHealth>, TwilioError> {
+        crate::twilio::TwilioClient::sender_health(self, config).await
     }
 
     async fn typing_indicator(

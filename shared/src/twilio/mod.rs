@@ -10,6 +10,7 @@ mod media_fetch;
 mod outbound;
 mod overrides;
 mod rotation;
+mod senders;
 mod services;
 mod signature;
 mod webhook;
@@ -26,6 +27,7 @@ pub use media_fetch::{
 pub use outbound::{OutboundContent, OutboundMessage, SentMessage};
 pub use overrides::{ConnectionOverrides, RECOMMENDED_OVERRIDES, RetryOn};
 pub use rotation::{REREAD_EVERY, SecretRereads};
+pub use senders::SENDER_HEALTH_TIMEOUT;
 pub use signature::{compute_signature, is_well_formed_signature, validate_signature};
 pub use webhook::{
     FormParams, InboundMedia, InboundMessage, StatusCallback, WebhookError, is_message_sid,

@@ -115,10 +115,14 @@ pub async fn create_message(
             );
         }
         (None, None) => None,
-        (Some(sid), variables) => match sandbox.render_template(account, sid, variables) {
-            Ok(rendered) => Some(rendered),
-            Err((code, message)) => return twilio_error(StatusCode::BAD_REQUEST, code, message),
-        },
+        (Some(sid), variables) => {
+            match sandbox.render_template(&account_sid, account, sid, variables) {
+                Ok(rendered) => Some(rendered),
+                Err((code, message)) => {
+                    return twilio_error(StatusCode::BAD_REQUEST, code, message);
+                }
+            }
+        }
     };
     let text = match &template {
         Some(rendered) => rendered.body.clone(),

@@ -1,6 +1,7 @@
 //! Twilio's Content API for the seed's accounts: `GET /v1/ContentAndApprovals`, their
-//! templates exactly as the seed holds them (Twilio's JSON), paged like Twilio
-//! (`PageSize` ≤ 1000, `Page`, `PageToken`, `meta.next_page_url`).
+//! templates exactly as the seed holds them (Twilio's JSON), then the Contents they created
+//! (`content_create`), paged like Twilio (`PageSize` ≤ 1000, `Page`, `PageToken`,
+//! `meta.next_page_url`).
 
 use axum::Json;
 use axum::extract::{Query, State};
@@ -39,7 +40,17 @@ pub async fn content_and_approvals(
     if page > 0 && query.get("PageToken") != Some(&format!("PT{page}")) {
         return twilio_error(StatusCode::BAD_REQUEST, 20001, "Invalid PageToken");
     }
-    let all = &account.templates;
+    // The seed's templates, then what the account created (never approved: no approval
+    // request was made for them).
+    let all: Vec<serde_json::Value> = account
+        .templates
+        .iter()
+        .cloned()
+        .chain(sandbox.created_contents(&sid).into_iter().map(|mut c| {
+            c["approval_requests"] = json!({});
+            c
+        }))
+        .collect();
     let contents: Vec<_> = all
         .iter()
         .skip(page * page_size)
@@ -85,6 +96,7 @@ impl Sandbox {
     /// code and message of its 400) and renders the body the contact receives.
     pub(super) fn render_template(
         &self,
+        account_sid: &str,
         account: &super::Account,
         content_sid: &str,
         variables: Option<&str>,
@@ -94,9 +106,11 @@ impl Sandbox {
         if !shared::domain::is_content_sid(content_sid) {
             return Err(invalid_sid());
         }
+        let created = self.created_contents(account_sid);
         let Some(content) = account
             .templates
             .iter()
+            .chain(created.iter())
             .find(|t| t.get("sid").and_then(|s| s.as_str()) == Some(content_sid))
         else {
             return Err(invalid_sid());

@@ -10,7 +10,8 @@
 //!   writes, optionally with a photo, document or voice note (`media`: image|document|voice)
 //! - `GET /2010-04-01/Accounts/{sid}/Messages/{sid}/Media/{sid}` — that media, behind basic
 //!   auth, redirecting to `/cdn/{sid}` like Twilio's media CDN
-//! - `GET /v1/ContentAndApprovals` — the Content API: the account's templates from the seed
+//! - `GET /v1/ContentAndApprovals` — the Content API: the account's templates from the seed,
+//!   then what it created; `POST /v1/Content`, `GET|DELETE /v1/Content/{sid}` write it
 //! - `GET /v1/Services/{sid}/ChannelSenders` — a Messaging Service's WhatsApp senders
 //! - `GET /v2/Channels/Senders?Channel=whatsapp` — the account's WhatsApp senders and their
 //!   health; `POST /senders`, `POST /senders/unavailable`, `DELETE /senders` set it
@@ -21,6 +22,7 @@
 mod api;
 mod auth;
 mod content;
+mod content_create;
 mod faults;
 mod indicators;
 mod keys;
@@ -102,6 +104,8 @@ struct State {
     last_inbound: Mutex<HashMap<(String, PhoneNumber), chrono::DateTime<chrono::Utc>>>,
     /// Until when each contact (account sid, `whatsapp:` address) sees "typing…".
     typing: Mutex<HashMap<(String, String), chrono::DateTime<chrono::Utc>>>,
+    /// Contents made through the Content API.
+    created_contents: Mutex<content_create::CreatedContents>,
     /// What the Senders API lists about each sender's health.
     sender_health: Mutex<senders::SenderHealthState>,
     http: reqwest::Client,
@@ -179,6 +183,7 @@ impl Sandbox {
                 last_inbound: Mutex::new(last_inbound),
                 typing: Mutex::new(HashMap::new()),
                 sender_health: Mutex::default(),
+                created_contents: Mutex::default(),
                 http: reqwest::Client::builder()
                     .timeout(Duration::from_secs(10))
                     .build()
@@ -217,6 +222,11 @@ impl Sandbox {
             .route(
                 "/v1/ContentAndApprovals",
                 get(content::content_and_approvals),
+            )
+            .route("/v1/Content", post(content_create::create))
+            .route(
+                "/v1/Content/{sid}",
+                get(content_create::fetch).delete(content_create::delete),
             )
             .route("/v2/Indicators/Typing.json", post(indicators::typing))
             .route("/phone", get(indicators::phone))

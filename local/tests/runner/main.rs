@@ -6,6 +6,7 @@ mod api_keys;
 mod attachments;
 mod chaos;
 mod common;
+mod content_api;
 mod flow;
 mod gateway;
 mod history;

@@ -8,6 +8,7 @@ mod details;
 mod draft;
 pub mod failure_advice;
 mod ids;
+mod interactive;
 mod media;
 mod message;
 mod optout;
@@ -35,6 +36,9 @@ pub use details::{
 };
 pub use draft::{Draft, DraftAttachment, DraftKind, DraftRejection};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
+pub use interactive::{
+    Button, Interactive, InteractiveRejection, ListItem, MAX_BUTTONS, MAX_LIST_ITEMS,
+};
 pub use media::{
     MAX_CAPTION_CHARS, MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule,
     OutboundPart, SHOWN_INLINE, SNIFF_BYTES, ServedAs, check_content, check_declared, media_rule,

@@ -1,0 +1,145 @@
+//! The sandbox's Content API as Twilio's reference describes it: create, fetch, delete, the
+//! session types' limits, and created Contents listed but never offered as templates.
+
+use serde_json::{Value, json};
+
+use crate::common::start;
+
+const ACME: &str = "AC00000000000000000000000000000001";
+const ACME_TOKEN: &str = "sandbox-token-acme-0001";
+
+#[tokio::test]
+async fn contents_are_created_fetched_listed_and_deleted_as_twilio_does() {
+    let local = start().await;
+    let call =
+        |method: reqwest::Method, path: String, body: Option<Value>, password: &'static str| {
+            let mut request = local
+                .http
+                .request(method, local.url(&format!("/sandbox{path}")))
+                .basic_auth(ACME, Some(password));
+            if let Some(body) = body {
+                request = request
+                    .header("content-type", "application/json")
+                    .body(body.to_string());
+            }
+            async move {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                let body = serde_json::from_slice::<Value>(&response.bytes().await.unwrap())
+                    .unwrap_or(Value::Null);
+                (status, body)
+            }
+        };
+    let quick_reply = json!({"twilio/quick-reply": {"body": "Does 3 pm suit you?",
+        "actions": [{"title": "Yes", "id": "yes"}, {"title": "No", "id": "no"}]}});
+    let (status, created) = call(
+        reqwest::Method::POST,
+        "/v1/Content".into(),
+        Some(json!({"friendly_name": "crm_interactive_test", "language": "en", "types": quick_reply})),
+        ACME_TOKEN,
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let sid = created["sid"].as_str().unwrap().to_owned();
+    assert!(shared::domain::is_content_sid(&sid), "{sid}");
+    assert_eq!(created["types"], quick_reply);
+    assert_eq!(created["account_sid"], ACME);
+    assert_eq!(created["variables"], json!({}));
+
+    let (status, fetched) = call(
+        reqwest::Method::GET,
+        format!("/v1/Content/{sid}"),
+        None,
+        ACME_TOKEN,
+    )
+    .await;
+    assert_eq!((status, &fetched["sid"]), (200, &json!(sid)));
+    let (status, listed) = call(
+        reqwest::Method::GET,
+        "/v1/ContentAndApprovals?PageSize=1000".into(),
+        None,
+        ACME_TOKEN,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        listed["contents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["sid"] == sid.as_str()),
+        "{listed}"
+    );
+    // Never approved: not a template the agent is offered.
+    let templates = local.get("acme", "/whatsapp/templates?refresh=true").await;
+    assert_eq!(templates.status, 200);
+    assert!(
+        !templates.body.to_string().contains(&sid),
+        "{}",
+        templates.body
+    );
+
+    // Refusals: WhatsApp's session limits, the required fields, the credential.
+    for (body, message) in [
+        (
+            json!({"language": "en", "types": {"twilio/quick-reply": {"body": "Pick", "actions": [
+                {"title": "a"}, {"title": "b"}, {"title": "c"}, {"title": "d"}]}}}),
+            "Invalid content: twilio/quick-reply needs 1 to 3 actions in a session",
+        ),
+        (
+            json!({"types": quick_reply}),
+            "Missing required parameter language",
+        ),
+        (
+            json!({"language": "en"}),
+            "Missing required parameter types",
+        ),
+    ] {
+        let (status, refused) = call(
+            reqwest::Method::POST,
+            "/v1/Content".into(),
+            Some(body),
+            ACME_TOKEN,
+        )
+        .await;
+        assert_eq!(
+            (status, refused["code"].as_u64()),
+            (400, Some(20001)),
+            "{refused}"
+        );
+        assert_eq!(refused["message"], message);
+    }
+    let (status, _) = call(
+        reqwest::Method::GET,
+        format!("/v1/Content/{sid}"),
+        None,
+        "wrong-token",
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let (status, _) = call(
+        reqwest::Method::DELETE,
+        format!("/v1/Content/{sid}"),
+        None,
+        ACME_TOKEN,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, gone) = call(
+        reqwest::Method::DELETE,
+        format!("/v1/Content/{sid}"),
+        None,
+        ACME_TOKEN,
+    )
+    .await;
+    assert_eq!((status, gone["code"].as_u64()), (404, Some(20404)));
+    let (status, _) = call(
+        reqwest::Method::GET,
+        format!("/v1/Content/{sid}"),
+        None,
+        ACME_TOKEN,
+    )
+    .await;
+    assert_eq!(status, 404);
+}

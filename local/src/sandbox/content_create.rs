@@ -170,6 +170,62 @@ fn not_found(sid: &str) -> Response {
     )
 }
 
+/// `GET /v1/Content`: the account's Contents (the seed's templates, then those it created),
+/// one page (`PageSize` 1–1000, 50 by default; `Page`), `meta.next_page_url` to the next.
+pub async fn list(
+    State(sandbox): State<Sandbox>,
+    headers: HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let Some(account_sid) = super::auth::account_of(&sandbox, &headers) else {
+        return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
+    };
+    let page_size = match query.get("PageSize").map(|p| p.parse::<usize>()) {
+        None => 50,
+        Some(Ok(n)) if (1..=1000).contains(&n) => n,
+        Some(_) => return invalid("Invalid PageSize"),
+    };
+    let page = match query.get("Page").map(|p| p.parse::<usize>()) {
+        None => 0,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return invalid("Invalid Page"),
+    };
+    let seeded = sandbox
+        .state
+        .accounts
+        .get(&account_sid)
+        .map(|a| a.templates.clone())
+        .unwrap_or_default();
+    let all: Vec<Value> = seeded
+        .into_iter()
+        .map(|mut t| {
+            if let Some(t) = t.as_object_mut() {
+                t.remove("approval_requests");
+            }
+            t
+        })
+        .chain(sandbox.created_contents(&account_sid))
+        .collect();
+    let base = format!("{}/sandbox/v1/Content", sandbox.state.public_base_url);
+    let url = |p: usize| format!("{base}?PageSize={page_size}&Page={p}");
+    let contents: Vec<Value> = all
+        .iter()
+        .skip(page * page_size)
+        .take(page_size)
+        .cloned()
+        .collect();
+    let more = (page + 1) * page_size < all.len();
+    Json(json!({
+        "contents": contents,
+        "meta": {
+            "page": page, "page_size": page_size, "first_page_url": url(0),
+            "previous_page_url": (page > 0).then(|| url(page - 1)), "url": url(page),
+            "next_page_url": more.then(|| url(page + 1)), "key": "contents",
+        },
+    }))
+    .into_response()
+}
+
 /// `GET /v1/Content/{Sid}`: the credential's account's own Content only.
 pub async fn fetch(
     State(sandbox): State<Sandbox>,

@@ -223,7 +223,10 @@ impl Sandbox {
                 "/v1/ContentAndApprovals",
                 get(content::content_and_approvals),
             )
-            .route("/v1/Content", post(content_create::create))
+            .route(
+                "/v1/Content",
+                get(content_create::list).post(content_create::create),
+            )
             .route(
                 "/v1/Content/{sid}",
                 get(content_create::fetch).delete(content_create::delete),

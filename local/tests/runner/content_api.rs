@@ -143,3 +143,62 @@ async fn contents_are_created_fetched_listed_and_deleted_as_twilio_does() {
     .await;
     assert_eq!(status, 404);
 }
+
+/// The product's Twilio client writes Contents as the worker will: create, find by name (a
+/// retry after a crash adopts the one it made), delete (a Content already gone counts).
+#[tokio::test]
+async fn the_twilio_client_creates_finds_and_deletes_contents() {
+    use shared::domain::{ChannelConfig, parse_org_secret};
+    use shared::twilio::TwilioClient;
+    let local = start().await;
+    let ChannelConfig::Configured(config) = parse_org_secret(
+        &json!({"twilio_account_sid": ACME, "twilio_auth_token": ACME_TOKEN,
+                "twilio_whatsapp_from": "whatsapp:+14155238886", "whatsapp_enabled": true})
+        .to_string(),
+    ) else {
+        panic!("the demo secret");
+    };
+    let client = TwilioClient::new(&local.url("/sandbox"), std::time::Duration::from_secs(2))
+        .unwrap()
+        .with_content_base_url(&local.url("/sandbox"))
+        .unwrap();
+    let types = json!({"twilio/list-picker": {"body": "Choose a slot", "button": "Slots",
+        "items": [{"id": "slot-9", "item": "9:00", "description": "Room A"}]}});
+    assert_eq!(
+        client
+            .find_content(&config, "crm_interactive_abc")
+            .await
+            .unwrap(),
+        None
+    );
+    let sid = client
+        .create_content(&config, "crm_interactive_abc", "en", &types)
+        .await
+        .unwrap();
+    assert_eq!(
+        client
+            .find_content(&config, "crm_interactive_abc")
+            .await
+            .unwrap(),
+        Some(sid.clone())
+    );
+    let refused = client
+        .create_content(
+            &config,
+            "crm_interactive_bad",
+            "en",
+            &json!({"twilio/list-picker": {"body": "x", "button": "b", "items": []}}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some(20001), "{refused}");
+    client.delete_content(&config, &sid).await.unwrap();
+    assert_eq!(
+        client
+            .find_content(&config, "crm_interactive_abc")
+            .await
+            .unwrap(),
+        None
+    );
+    client.delete_content(&config, &sid).await.unwrap();
+}

@@ -17,6 +17,9 @@ pub const MAX_LIST_BUTTON_CHARS: usize = 20;
 pub const MAX_ITEM_TITLE_CHARS: usize = 24;
 pub const MAX_ITEM_DESCRIPTION_CHARS: usize = 72;
 pub const MAX_OPTION_ID_CHARS: usize = 200;
+/// How the Contents the product makes for buttons and lists are named (kept out of the
+/// template picker, and found again after a crash).
+pub const CONTENT_NAME_PREFIX: &str = "crm_interactive_";
 
 /// An interactive message: a body and the options the customer taps.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,6 +174,16 @@ impl Interactive {
             }),
         };
         json!({ self.content_type(): types })
+    }
+
+    /// The name of the one Content this payload goes out as: the same for every identical
+    /// payload (a SHA-256 of Twilio's `types` as JSON, whose keys serde_json orders), and
+    /// recognisable in the customer's Twilio account as the product's.
+    pub fn content_name(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(self.content_types().to_string().as_bytes());
+        let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        format!("{CONTENT_NAME_PREFIX}{hex}")
     }
 
     /// The title of the option a tap names (its id), if it is one of this message's.
@@ -334,6 +347,11 @@ mod tests {
                 "items": [{"id": "slot-0", "item": "9:00"}]}})
         );
         assert_eq!(list(2).option_title("slot-1"), Some("10:00"));
+        // One name per distinct payload.
+        let name = list(2).content_name();
+        assert_eq!(name, list(2).content_name());
+        assert_ne!(name, list(3).content_name());
+        assert!(name.starts_with(CONTENT_NAME_PREFIX) && name.len() == CONTENT_NAME_PREFIX.len() + 32);
         assert_eq!(list(2).option_title("nope"), None);
     }
 

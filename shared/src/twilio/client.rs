@@ -83,7 +83,7 @@ pub struct TwilioClient {
     timeout: Duration,
     pub(super) base_url: String,
     /// The Content API's base (`https://content.twilio.com`; the sandbox locally).
-    content_base_url: String,
+    pub(super) content_base_url: String,
     /// The Messaging API's base (`https://messaging.twilio.com`; the sandbox locally):
     /// Messaging Services.
     pub(super) messaging_base_url: String,

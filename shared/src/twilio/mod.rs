@@ -3,6 +3,7 @@
 
 mod client;
 pub mod content;
+mod content_write;
 mod error;
 mod indicators;
 mod media_download;

@@ -42,6 +42,11 @@ fn url_escape(value: &str) -> String {
         .collect()
 }
 
+/// The channel status, its senders' health included (the page's second read of it).
+pub fn channel() -> Vec<u8> {
+    json(&jwt_event("GET", "/whatsapp/channel", "", Some(ORG), None))
+}
+
 pub fn list_contacts() -> Vec<u8> {
     json(&jwt_event("GET", "/whatsapp/contacts", "", Some(ORG), None))
 }

@@ -1,7 +1,8 @@
 //! The Messages API on loopback, for the worker and for the Node.js alternative: checks that
 //! the request is authenticated and complete, answers 201 with a new `SM…` sid, as Twilio does.
 //! Also the Messaging API's typing indicator (the inbox's read receipts), which answers
-//! `{"success": true}`.
+//! `{"success": true}`, and its Senders API (the channel status's sender health): the
+//! benchmark's sender, ONLINE.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,6 +42,7 @@ impl TwilioStub {
                 post(create_message),
             )
             .route("/v2/Indicators/Typing.json", post(typing_indicator))
+            .route("/v2/Channels/Senders", axum::routing::get(senders))
             .with_state(stub.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -127,4 +129,22 @@ async fn typing_indicator(
     }
     stub.indicators.fetch_add(1, Ordering::Relaxed);
     axum::Json(json!({ "success": true })).into_response()
+}
+
+/// `GET /v2/Channels/Senders?Channel=whatsapp`: the benchmark's sender, ONLINE and rated HIGH.
+async fn senders(headers: HeaderMap) -> Response {
+    if let Some(refused) = unauthenticated(&headers) {
+        return refused;
+    }
+    axum::Json(json!({
+        "senders": [{
+            "sid": "XE00000000000000000000000000000001",
+            "status": "ONLINE",
+            "sender_id": format!("whatsapp:{}", crate::events::SENDER),
+            "properties": {"quality_rating": "HIGH", "messaging_limit": "10K Customers/24hr"},
+            "offline_reasons": null,
+        }],
+        "meta": {"page": 0, "page_size": 1000, "next_page_url": null, "key": "senders"},
+    }))
+    .into_response()
 }

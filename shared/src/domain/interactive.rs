@@ -351,7 +351,9 @@ mod tests {
         let name = list(2).content_name();
         assert_eq!(name, list(2).content_name());
         assert_ne!(name, list(3).content_name());
-        assert!(name.starts_with(CONTENT_NAME_PREFIX) && name.len() == CONTENT_NAME_PREFIX.len() + 32);
+        assert!(
+            name.starts_with(CONTENT_NAME_PREFIX) && name.len() == CONTENT_NAME_PREFIX.len() + 32
+        );
         assert_eq!(list(2).option_title("nope"), None);
     }
 

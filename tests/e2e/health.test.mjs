@@ -1,6 +1,7 @@
 // The sender's health at a glance: the header chip for each class Twilio's Senders API can
 // put a sender in (green, amber, red with its reason) and for Twilio unreadable, on a desk
-// and on a phone; the page's first read of the channel never waits on it.
+// and on a phone; the page's first read of the channel never waits on it, and a hidden tab
+// does not keep reading it.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -66,6 +67,26 @@ test("the header shows the sender's health, each class, and says so when Twilio 
   );
   assert.equal(channelReads[0], "?sender_health=false", channelReads.join(" "));
   assert.ok(channelReads.slice(1).includes(""), channelReads.join(" "));
+
+  // A hidden tab stops reading it, and reads it again when shown.
+  let reads = 0;
+  page.on("request", (r) => /\/whatsapp\/channel$/.test(r.url()) && (reads += 1));
+  const setHidden = (hidden) =>
+    page.evaluate((value) => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => value });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+  await setHidden(true);
+  await page.waitForTimeout(600);
+  reads = 0;
+  await page.waitForTimeout(1500);
+  assert.equal(reads, 0, "no reads while hidden");
+  await sandbox(runner, "/senders", { sender: SENDER, status: "ONLINE", quality_rating: "HIGH" });
+  await setHidden(false);
+  await chip.filter({ hasText: "● WhatsApp sender: OK" }).waitFor({ timeout: 2000 });
+  assert.ok(reads >= 1, `read again when shown (${reads})`);
+  await sandbox(runner, "/senders", { sender: SENDER, status: "OFFLINE", offline_reasons: [{ code: "30008", message: "No delivery" }] });
+  await chip.filter({ hasText: "offline: No delivery" }).waitFor();
 
   // On a phone the chip fits the screen.
   const phone = await openPage(browser(), runner, { viewport: { width: 390, height: 844 }, config: { senderHealthRefreshMs: 400 } });

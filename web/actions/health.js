@@ -1,7 +1,8 @@
 // The organization's senders' health (`GET /whatsapp/channel`'s `sender_health`, from
 // Twilio's Senders API): read once the channel is known, never in its way (the channel's own
-// first read skips it), and again every 5 minutes, since a page stays open all day. A read
-// that fails shows the health as unknown, never an error.
+// first read skips it), and again every 5 minutes while the tab is seen, since a page stays
+// open all day; a hidden tab reads it again when it is shown (an idle tab costs no more than
+// its push). A read that fails shows the health as unknown, never an error.
 
 import { call } from "../api.js";
 import { config, state, update } from "../state.js";
@@ -10,9 +11,14 @@ const REFRESH_MS = () => config.senderHealthRefreshMs || 300000;
 
 let timer = null;
 
-/** Reads the senders' health now, then every few minutes. */
+function whenShown() {
+  if (!document.hidden) loadSenderHealth();
+}
+
+/** Reads the senders' health now, then every few minutes while the tab is seen. */
 export async function loadSenderHealth() {
   clearTimeout(timer);
+  document.removeEventListener("visibilitychange", whenShown);
   const token = state.token;
   try {
     const channel = await call("GET", "/whatsapp/channel");
@@ -22,11 +28,15 @@ export async function loadSenderHealth() {
     if (token !== state.token) return;
     update({ senderHealth: null });
   }
-  timer = setTimeout(loadSenderHealth, REFRESH_MS());
+  timer = setTimeout(() => {
+    if (document.hidden) document.addEventListener("visibilitychange", whenShown);
+    else loadSenderHealth();
+  }, REFRESH_MS());
 }
 
 /** No channel (signed out, switched user, channel off): no health shown, no more reads. */
 export function forgetSenderHealth() {
   clearTimeout(timer);
+  document.removeEventListener("visibilitychange", whenShown);
   update({ senderHealth: undefined });
 }

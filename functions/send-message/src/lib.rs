@@ -18,6 +18,7 @@
 
 mod guard;
 pub mod idempotency;
+mod interactive;
 mod note;
 pub mod template;
 
@@ -72,6 +73,9 @@ pub struct SendRequest {
     /// An approved template instead of text and attachments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<template::TemplateRef>,
+    /// Buttons or a list instead of text, attachments or a template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<shared::domain::Interactive>,
     /// Who sends: from the verified token, never from the body (and not part of what makes
     /// two requests with one Idempotency-Key the same).
     #[serde(skip)]
@@ -188,6 +192,22 @@ impl<P: Ports> SendApi<P> {
             return Err(ApiError::TextTooLong);
         }
         let sent_by = request.sent_by;
+        if let Some(interactive) = request.interactive {
+            if request.text.is_some_and(|t| !t.is_empty())
+                || !request.attachments.is_empty()
+                || request.template.is_some()
+            {
+                return Err(ApiError::InvalidParameter(
+                    "Buttons or a list cannot be combined with text, attachments or a template."
+                        .into(),
+                ));
+            }
+            let mut message = self
+                .prepare_interactive(org, &config, &request.contact_id, interactive)
+                .await?;
+            message.sent_by = sent_by;
+            return Ok(vec![message]);
+        }
         if let Some(template) = request.template {
             if request.text.is_some_and(|t| !t.is_empty()) || !request.attachments.is_empty() {
                 return Err(ApiError::InvalidParameter(

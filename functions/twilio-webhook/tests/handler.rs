@@ -777,6 +777,7 @@ async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>
         expires_at: None,
         idempotency_key: None,
         sent_by: None,
+        interactive: None,
     };
     w.ports.messages.insert(&m).await.unwrap();
     m

@@ -57,6 +57,9 @@ pub struct MessageView {
     /// API); absent for inbound messages and those from before it was recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub agent: Option<Option<crate::domain::AgentRef>>,
+    /// The buttons or list an outbound message offers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<crate::domain::Interactive>,
 }
 
 impl From<&Message> for MessageView {
@@ -83,6 +86,7 @@ impl From<&Message> for MessageView {
             created_at: m.created_at,
             updated_at: m.updated_at,
             revision: m.revision,
+            interactive: m.interactive.clone(),
             template: m.template.clone(),
             details: m
                 .details

@@ -25,6 +25,8 @@ pub enum MessageType {
     Other,
     /// An agent's note to the other agents (`Direction::Internal`).
     Note,
+    /// Buttons or a list the customer answers with a tap (`Message::interactive`).
+    Interactive,
 }
 
 impl MessageType {
@@ -222,6 +224,9 @@ pub struct Message {
     /// messages and for outbound ones from before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sent_by: Option<super::SentBy>,
+    /// The buttons or list an outbound message offers (its text is their body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<super::Interactive>,
 }
 
 impl Message {
@@ -263,6 +268,7 @@ impl Message {
             expires_at: None,
             idempotency_key: None,
             sent_by: None,
+            interactive: None,
         }
     }
 
@@ -636,6 +642,7 @@ mod tests {
             expires_at: None,
             idempotency_key: None,
             sent_by: None,
+            interactive: None,
         }
     }
 

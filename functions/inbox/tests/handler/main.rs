@@ -66,6 +66,7 @@ fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction
         expires_at: None,
         idempotency_key: None,
         sent_by: None,
+        interactive: None,
     }
 }
 

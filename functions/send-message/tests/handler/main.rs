@@ -16,6 +16,7 @@ use shared::domain::MessageStatus;
 use send_message::*;
 
 mod guard;
+mod interactive;
 mod note;
 
 type Api = SendApi<MemoryPorts>;

@@ -78,6 +78,7 @@ async fn pending(w: &Worker, text: &str) -> SendJob {
             expires_at: None,
             idempotency_key: None,
             sent_by: None,
+            interactive: None,
         })
         .await
         .unwrap();
@@ -530,6 +531,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             expires_at: None,
             idempotency_key: None,
             sent_by: None,
+            interactive: None,
         })
         .await
         .unwrap();

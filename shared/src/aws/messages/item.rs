@@ -52,6 +52,8 @@ pub(super) struct MessageItem {
     idempotency_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sent_by: Option<crate::domain::SentBy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    interactive: Option<crate::domain::Interactive>,
 }
 
 impl From<&Message> for MessageItem {
@@ -80,6 +82,7 @@ impl From<&Message> for MessageItem {
             expires_at_epoch: m.expires_at.map(|t| t.timestamp()),
             idempotency_key: m.idempotency_key.clone(),
             sent_by: m.sent_by.clone(),
+            interactive: m.interactive.clone(),
         }
     }
 }
@@ -108,6 +111,7 @@ impl From<MessageItem> for Message {
                 .and_then(|t| DateTime::<Utc>::from_timestamp(t, 0)),
             idempotency_key: i.idempotency_key,
             sent_by: i.sent_by,
+            interactive: i.interactive,
         }
     }
 }

@@ -66,6 +66,7 @@ pub fn message(
         expires_at: None,
         idempotency_key: None,
         sent_by: None,
+        interactive: None,
     }
 }
 

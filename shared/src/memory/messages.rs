@@ -39,6 +39,9 @@ pub(super) struct State {
     >,
     /// Canned responses per organization, by id (ULIDs: the order they were made in).
     pub(super) canned: HashMap<OrganizationId, BTreeMap<String, crate::domain::CannedResponse>>,
+    /// The Content of each interactive payload: its sid once made, and the claim to make it
+    /// (`contents`).
+    pub(super) contents: HashMap<(OrganizationId, String), super::contents::ContentEntry>,
     /// Agents' presence, per conversation (`presence`).
     pub(super) presence: HashMap<
         (OrganizationId, ContactId),
@@ -555,6 +558,11 @@ mod tests {
     #[tokio::test]
     async fn presence_is_per_agent_and_expires() {
         contract::presence_is_per_agent_and_expires(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn one_content_per_interactive_payload() {
+        contract::one_content_per_interactive_payload(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

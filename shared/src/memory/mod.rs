@@ -4,6 +4,7 @@
 
 mod canned;
 mod contacts;
+mod contents;
 mod conversations;
 mod credentials;
 mod drafts;

@@ -116,7 +116,8 @@ pub enum StatusOutcome {
     Unchanged(Message),
 }
 
-pub trait MessageStore: Clone + Send + Sync + 'static {
+/// Messages, and beside them the Contents interactive messages go out as.
+pub trait MessageStore: super::ContentStore + Clone + Send + Sync + 'static {
     /// Stores a new outbound message.
     fn insert(&self, message: &Message) -> impl Future<Output = PortResult<()>> + Send;
 

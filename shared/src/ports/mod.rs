@@ -7,6 +7,7 @@
 //! Layout:
 //! - `contacts`: `ContactStore`, `ContactSearchIndex`;
 //! - `messages`: `MessageStore` and what it answers (queries, pages, claims, idempotent sends);
+//! - `contents`: `ContentStore`, the Twilio Content each interactive payload goes out as;
 //! - `conversations`: `ConversationStore`, the inbox's summaries;
 //! - `drafts`: `DraftStore`, agents' drafts per conversation;
 //! - `presence`: `PresenceStore`, who is viewing or writing in a conversation;
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 mod canned;
 mod contacts;
+mod contents;
 mod conversations;
 mod drafts;
 mod media;
@@ -31,6 +33,7 @@ mod whatsapp;
 
 pub use canned::{CannedResponseStore, CannedWrite};
 pub use contacts::{ContactSearchIndex, ContactStore};
+pub use contents::{ContentClaim, ContentStore};
 pub use conversations::{ConversationStore, InboxCursor};
 pub use drafts::DraftStore;
 pub use media::*;

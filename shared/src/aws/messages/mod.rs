@@ -14,6 +14,7 @@
 
 mod canned;
 mod claims;
+mod contents;
 mod conversations;
 mod deferred_count;
 mod drafts;

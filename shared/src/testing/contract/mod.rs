@@ -3,6 +3,7 @@
 //! cannot drift apart. Here: conversations and pages; one file per other concern.
 
 mod canned;
+mod contents;
 mod drafts;
 mod inbound;
 mod presence;
@@ -11,6 +12,7 @@ mod sends;
 mod statuses;
 
 pub use canned::*;
+pub use contents::*;
 pub use drafts::*;
 pub use inbound::*;
 pub use presence::*;

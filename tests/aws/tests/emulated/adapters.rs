@@ -758,6 +758,12 @@ async fn presence_is_per_agent_and_expires() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn one_content_per_interactive_payload() {
+    contract::one_content_per_interactive_payload(&Stack::create().await.ports().messages).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_message_holds_one_twilio_sid() {
     contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
 }

@@ -22,9 +22,15 @@ impl<P: Ports> SendApi<P> {
         contact_id: &str,
         interactive: Interactive,
     ) -> Result<Message, ApiError> {
-        interactive
-            .check()
-            .map_err(|refused| ApiError::InvalidParameter(refused.0))?;
+        // The shape and lengths are the description's (400); options sharing an id it cannot
+        // refuse by itself (422).
+        interactive.check().map_err(|refused| {
+            if refused.duplicate_id() {
+                ApiError::DuplicateOptionId(refused.0)
+            } else {
+                ApiError::InvalidParameter(refused.0)
+            }
+        })?;
         let contact = self.contact(org, contact_id).await?;
         let phone = contact.eligibility().map_err(ApiError::Ineligible)?;
         let now = Utc::now();

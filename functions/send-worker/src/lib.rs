@@ -7,6 +7,7 @@
 //! (`erasure`).
 
 mod erasure;
+mod interactive;
 mod media_copy;
 mod reconcile;
 mod send;

@@ -159,15 +159,35 @@ impl<P: Ports> SendWorker<P> {
             }
             None => None,
         };
-        let content = match &message.template {
+        let content = match (&message.template, &message.interactive) {
             // An approved template: Twilio renders it; no Body, no MediaUrl.
-            Some(template) => OutboundContent::Template {
+            (Some(template), _) => OutboundContent::Template {
                 content_sid: template.content_sid.clone(),
                 content_variables: (!template.variables.is_empty())
                     .then(|| serde_json::to_string(&template.variables).ok())
                     .flatten(),
             },
-            None => OutboundContent::FreeForm {
+            // Buttons or a list: the payload's Content, made once.
+            (None, Some(interactive)) => {
+                match self
+                    .interactive_content(
+                        job,
+                        message,
+                        &config,
+                        &contact.contact_id,
+                        interactive,
+                        lease,
+                    )
+                    .await?
+                {
+                    crate::interactive::ContentFor::Sid(content_sid) => OutboundContent::Template {
+                        content_sid,
+                        content_variables: None,
+                    },
+                    crate::interactive::ContentFor::Ended(outcome) => return Ok(outcome),
+                }
+            }
+            (None, None) => OutboundContent::FreeForm {
                 body: message.text.clone(),
                 media_url,
             },

@@ -123,8 +123,14 @@ impl Sandbox {
             return Err(invalid_variables());
         }
         let Some(template) = shared::twilio::content::approved_template(content) else {
+            // Not approved (a session Content such as buttons or a list): delivered inside
+            // the window, showing its body.
+            let body = content["types"]
+                .as_object()
+                .and_then(|types| types.values().find_map(|t| t["body"].as_str()))
+                .map(str::to_owned);
             return Ok(RenderedTemplate {
-                body: None,
+                body,
                 approved: false,
             });
         };

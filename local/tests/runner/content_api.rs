@@ -202,3 +202,58 @@ async fn the_twilio_client_creates_finds_and_deletes_contents() {
     );
     client.delete_content(&config, &sid).await.unwrap();
 }
+
+/// Buttons sent twice at once through the API: both delivered, from one Content made at
+/// Twilio (counted in the sandbox), the contact's phone showing the body.
+#[tokio::test]
+async fn identical_buttons_sent_at_once_make_one_content() {
+    let local = start().await;
+    let buttons = json!({"type": "buttons", "body": "Does 3 pm suit you?",
+        "buttons": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}]});
+    let body = json!({"contact_id": "c-aisha", "interactive": buttons});
+    let (a, b) = tokio::join!(
+        local.post("acme", "/whatsapp/messages", body.clone()),
+        local.post("acme", "/whatsapp/messages", body.clone())
+    );
+    assert_eq!((a.status, b.status), (202, 202), "{} {}", a.body, b.body);
+    for reply in [&a, &b] {
+        let id = crate::common::message_id(reply);
+        let seen = local.wait_for_status("acme", "c-aisha", &id, "READ").await;
+        assert!(seen.contains(&"READ".to_owned()), "{seen:?}");
+    }
+    let contents = local
+        .http
+        .get(local.url("/sandbox/v1/Content"))
+        .basic_auth(ACME, Some(ACME_TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let contents: Value = serde_json::from_slice(&contents).unwrap();
+    let made: Vec<&Value> = contents["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["friendly_name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("crm_interactive_"))
+        })
+        .collect();
+    assert_eq!(made.len(), 1, "{contents}");
+    assert_eq!(
+        made[0]["types"]["twilio/quick-reply"]["actions"][0]["title"],
+        "Yes"
+    );
+    let sandbox = local.sandbox(reqwest::Method::GET, "/messages", None).await;
+    let delivered = sandbox
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["direction"] == "outbound-api" && m["body"] == "Does 3 pm suit you?")
+        .count();
+    assert_eq!(delivered, 2);
+}

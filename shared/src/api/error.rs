@@ -77,6 +77,9 @@ pub enum ApiError {
     CannedResponseChanged,
     #[error("{0}")]
     UnknownVariable(String),
+    /// Two options of a button or list message share an id.
+    #[error("{0}")]
+    DuplicateOptionId(String),
     /// A method no route takes at a path that has routes; `allow` lists theirs.
     #[error("{method} is not allowed here; this path takes {allow}.")]
     MethodNotAllowed { method: String, allow: String },
@@ -112,7 +115,8 @@ impl ApiError {
             | ApiError::TemplateRejected(_)
             | ApiError::IdempotencyKeyReused
             | ApiError::NotInConversation
-            | ApiError::UnknownVariable(_) => 422,
+            | ApiError::UnknownVariable(_)
+            | ApiError::DuplicateOptionId(_) => 422,
             ApiError::Unavailable => 503,
         }
     }
@@ -149,6 +153,7 @@ impl ApiError {
             ApiError::CannedResponseLimit => "canned_response_limit",
             ApiError::CannedResponseChanged => "canned_response_changed",
             ApiError::UnknownVariable(_) => "unknown_variable",
+            ApiError::DuplicateOptionId(_) => "duplicate_option_id",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unavailable => "service_unavailable",
         }

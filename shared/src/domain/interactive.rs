@@ -52,10 +52,21 @@ pub struct ListItem {
     pub description: Option<String>,
 }
 
-/// Why an interactive message cannot be sent, in words for the agent.
+/// Why an interactive message cannot be sent, in words for the agent. `duplicate_id`: two
+/// options share an id (a request the OpenAPI description cannot refuse by itself).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct InteractiveRejection(pub String);
+pub struct InteractiveRejection(pub String, pub bool);
+
+impl InteractiveRejection {
+    fn new(why: String) -> Self {
+        Self(why, false)
+    }
+
+    pub fn duplicate_id(&self) -> bool {
+        self.1
+    }
+}
 
 fn chars(s: &str) -> usize {
     s.chars().count()
@@ -63,10 +74,12 @@ fn chars(s: &str) -> usize {
 
 fn required(what: &str, value: &str, max: usize) -> Result<(), InteractiveRejection> {
     if value.trim().is_empty() {
-        return Err(InteractiveRejection(format!("{what} must not be empty.")));
+        return Err(InteractiveRejection::new(format!(
+            "{what} must not be empty."
+        )));
     }
     if chars(value) > max {
-        return Err(InteractiveRejection(format!(
+        return Err(InteractiveRejection::new(format!(
             "{what} must be at most {max} characters."
         )));
     }
@@ -79,9 +92,10 @@ fn unique_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Result<(), InteractiveR
     for id in ids {
         required("Each option's id", id, MAX_OPTION_ID_CHARS)?;
         if !seen.insert(id) {
-            return Err(InteractiveRejection(format!(
-                "Option ids must be unique: \"{id}\" is used twice."
-            )));
+            return Err(InteractiveRejection(
+                format!("Option ids must be unique: \"{id}\" is used twice."),
+                true,
+            ));
         }
     }
     Ok(())
@@ -100,14 +114,14 @@ impl Interactive {
         required("The body", body, MAX_INTERACTIVE_BODY_CHARS)?;
         // Content bodies are templates to Twilio: `{{1}}` would be read as a variable.
         if body.contains("{{") {
-            return Err(InteractiveRejection(
+            return Err(InteractiveRejection::new(
                 "The body must not contain \"{{\" (Twilio would read it as a variable).".into(),
             ));
         }
         match self {
             Interactive::Buttons { buttons, .. } => {
                 if buttons.is_empty() || buttons.len() > MAX_BUTTONS {
-                    return Err(InteractiveRejection(format!(
+                    return Err(InteractiveRejection::new(format!(
                         "Buttons: 1 to {MAX_BUTTONS}."
                     )));
                 }
@@ -119,7 +133,7 @@ impl Interactive {
             Interactive::List { button, items, .. } => {
                 required("The list's button", button, MAX_LIST_BUTTON_CHARS)?;
                 if items.is_empty() || items.len() > MAX_LIST_ITEMS {
-                    return Err(InteractiveRejection(format!(
+                    return Err(InteractiveRejection::new(format!(
                         "List items: 1 to {MAX_LIST_ITEMS}."
                     )));
                 }
@@ -130,7 +144,7 @@ impl Interactive {
                         .as_deref()
                         .is_some_and(|d| chars(d) > MAX_ITEM_DESCRIPTION_CHARS)
                     {
-                        return Err(InteractiveRejection(format!(
+                        return Err(InteractiveRejection::new(format!(
                             "Each item's description must be at most {MAX_ITEM_DESCRIPTION_CHARS} characters."
                         )));
                     }

@@ -42,6 +42,10 @@ pub struct ScriptedSender {
     /// The WhatsApp senders of every Messaging Service, or the failure of the next reads.
     service_senders: Arc<Mutex<Vec<PhoneNumber>>>,
     service_sender_failures: Arc<Mutex<VecDeque<TwilioError>>>,
+    /// Contents made (name, sid), how many creates there were, failures of the next ones.
+    contents: Arc<Mutex<Vec<(String, String)>>>,
+    content_creates: Arc<std::sync::atomic::AtomicUsize>,
+    content_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     /// Every sender's health as the Senders API lists it, failures of the next reads, and
     /// how many reads there were.
     sender_health: Arc<Mutex<Vec<crate::domain::SenderHealth>>>,
@@ -189,6 +193,31 @@ impl ScriptedSender {
     /// The next read of a service's senders fails with `error`.
     pub fn fail_service_senders(&self, error: TwilioError) {
         if let Ok(mut failures) = lock(&self.service_sender_failures) {
+            failures.push_back(error);
+        }
+    }
+
+    /// The Contents the account has (name, sid): made through `create_content`, or put here
+    /// as a crashed worker's would be.
+    pub fn contents(&self) -> Vec<(String, String)> {
+        lock(&self.contents).map(|c| c.clone()).unwrap_or_default()
+    }
+
+    pub fn put_content(&self, name: &str, sid: &str) {
+        if let Ok(mut contents) = lock(&self.contents) {
+            contents.push((name.to_owned(), sid.to_owned()));
+        }
+    }
+
+    /// How many Contents were created.
+    pub fn content_creates(&self) -> usize {
+        self.content_creates
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// The next Content create fails with `error`.
+    pub fn fail_content_create(&self, error: TwilioError) {
+        if let Ok(mut failures) = lock(&self.content_failures) {
             failures.push_back(error);
         }
     }
@@ -362,6 +391,40 @@ impl WhatsAppSender for ScriptedSender {
         lock(&self.service_senders)
             .map(|s| s.clone())
             .map_err(|e| TwilioError::Network(e.to_string()))
+    }
+
+    async fn create_content(
+        &self,
+        _config: &OrgConfig,
+        friendly_name: &str,
+        _types: &serde_json::Value,
+    ) -> Result<String, TwilioError> {
+        if let Some(e) = lock(&self.content_failures)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .pop_front()
+        {
+            return Err(e);
+        }
+        let n = self
+            .content_creates
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let sid = format!("HX{:032x}", n + 1);
+        lock(&self.contents)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .push((friendly_name.to_owned(), sid.clone()));
+        Ok(sid)
+    }
+
+    async fn find_content(
+        &self,
+        _config: &OrgConfig,
+        friendly_name: &str,
+    ) -> Result<Option<String>, TwilioError> {
+        Ok(lock(&self.contents)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .iter()
+            .find(|(name, _)| name == friendly_name)
+            .map(|(_, sid)| sid.clone()))
     }
 
     async fn sender_health(

@@ -54,6 +54,21 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         config: &OrgConfig,
     ) -> impl Future<Output = Result<Vec<PhoneNumber>, TwilioError>> + Send;
 
+    /// Makes a Content (Twilio's Content API) named `friendly_name` of `types`; its sid.
+    fn create_content(
+        &self,
+        config: &OrgConfig,
+        friendly_name: &str,
+        types: &serde_json::Value,
+    ) -> impl Future<Output = Result<String, TwilioError>> + Send;
+
+    /// The sid of the account's Content named `friendly_name`, if any.
+    fn find_content(
+        &self,
+        config: &OrgConfig,
+        friendly_name: &str,
+    ) -> impl Future<Output = Result<Option<String>, TwilioError>> + Send;
+
     /// Every WhatsApp sender of the organization's account with its health (Twilio's Senders
     /// API), within `twilio::SENDER_HEALTH_TIMEOUT` a request.
     fn sender_health(
@@ -116,6 +131,24 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         config: &OrgConfig,
     ) -> Result<Vec<crate::domain::SenderHealth>, TwilioError> {
         crate::twilio::TwilioClient::sender_health(self, config).await
+    }
+
+    async fn create_content(
+        &self,
+        config: &OrgConfig,
+        friendly_name: &str,
+        types: &serde_json::Value,
+    ) -> Result<String, TwilioError> {
+        // The language Twilio requires; the body is the agent's own, in whatever language.
+        crate::twilio::TwilioClient::create_content(self, config, friendly_name, "en", types).await
+    }
+
+    async fn find_content(
+        &self,
+        config: &OrgConfig,
+        friendly_name: &str,
+    ) -> Result<Option<String>, TwilioError> {
+        crate::twilio::TwilioClient::find_content(self, config, friendly_name).await
     }
 
     async fn typing_indicator(

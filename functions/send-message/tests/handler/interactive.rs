@@ -61,7 +61,7 @@ async fn bad_buttons_and_lists_are_refused_and_change_nothing() {
         (
             json!({"contact_id": "c1", "interactive": {"type": "list", "body": "b", "button": "Open", "items": [
                 {"id": "a", "title": "A"}, {"id": "a", "title": "B"}]}}),
-            400,
+            422,
             "Option ids must be unique: \"a\" is used twice.",
         ),
         (

@@ -16,6 +16,7 @@ use shared::twilio::{OutboundContent, TwilioError};
 use send_worker::*;
 
 mod erasure;
+mod interactive;
 
 type Worker = SendWorker<MemoryPorts>;
 
@@ -54,34 +55,37 @@ async fn worker() -> Worker {
 }
 
 async fn pending(w: &Worker, text: &str) -> SendJob {
+    pending_with(w, text, |_| {}).await
+}
+
+/// A PENDING message of the test contact, changed by `edit` before it is stored.
+async fn pending_with(w: &Worker, text: &str, edit: impl FnOnce(&mut Message)) -> SendJob {
     let now = Utc::now();
     let id = MessageId::new();
-    w.ports
-        .messages
-        .insert(&Message {
-            id,
-            organization_id: org("org-a"),
-            contact_id: Some(ContactId::parse("c1").unwrap()),
-            contact_phone: Some("+60123456789".into()),
-            direction: Direction::Outbound,
-            message_type: MessageType::Text,
-            text: Some(text.into()),
-            attachments: vec![],
-            twilio_message_sid: None,
-            status: MessageStatus::Pending,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: id,
-            template: None,
-            details: None,
-            expires_at: None,
-            idempotency_key: None,
-            sent_by: None,
-            interactive: None,
-        })
-        .await
-        .unwrap();
+    let mut message = Message {
+        id,
+        organization_id: org("org-a"),
+        contact_id: Some(ContactId::parse("c1").unwrap()),
+        contact_phone: Some("+60123456789".into()),
+        direction: Direction::Outbound,
+        message_type: MessageType::Text,
+        text: Some(text.into()),
+        attachments: vec![],
+        twilio_message_sid: None,
+        status: MessageStatus::Pending,
+        error_reason: None,
+        created_at: now,
+        updated_at: now,
+        revision: id,
+        template: None,
+        details: None,
+        expires_at: None,
+        idempotency_key: None,
+        sent_by: None,
+        interactive: None,
+    };
+    edit(&mut message);
+    w.ports.messages.insert(&message).await.unwrap();
     SendJob {
         organization_id: org("org-a"),
         message_id: id,

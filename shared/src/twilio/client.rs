@@ -284,34 +284,21 @@ impl TwilioClient {
     /// `ContentAndApprovals`. The credentials go only to the Content API's own origin: a
     /// next page elsewhere is an error, never followed.
     pub async fn templates(&self, config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {
-        let invalid = |what: String| TwilioError::InvalidResponse(what);
-        let base = url::Url::parse(&self.content_base_url)
-            .map_err(|e| invalid(format!("Content API base URL: {e}")))?;
-        let mut next = Some(format!(
-            "{}/v1/ContentAndApprovals?PageSize={}",
-            self.content_base_url, self.content_page_size
-        ));
-        let mut templates = vec![];
-        for _ in 0..MAX_CONTENT_PAGES {
-            let Some(page_url) = next.take() else {
-                return Ok(templates);
-            };
-            let url = url::Url::parse(&page_url)
-                .map_err(|_| invalid("the next page URL is not a URL".into()))?;
-            if url.origin() != base.origin() {
-                return Err(invalid("the next page is on another host".into()));
-            }
-            let page: ContentPage =
-                json_answer(self.api(reqwest::Method::GET, url)?, config).await?;
+        let list = super::pages::ListRead {
+            base: &self.content_base_url,
+            first_page: format!(
+                "{}/v1/ContentAndApprovals?PageSize={}",
+                self.content_base_url, self.content_page_size
+            ),
+            max_pages: MAX_CONTENT_PAGES,
+            timeout: None,
+            what: "templates",
+        };
+        self.read_pages(config, list, |page: ContentPage, templates| {
             templates.extend(page.contents.iter().filter_map(approved_template));
-            next = page.meta.next_page_url.filter(|u| !u.is_empty());
-        }
-        match next {
-            None => Ok(templates),
-            Some(_) => Err(invalid(format!(
-                "more than {MAX_CONTENT_PAGES} pages of templates"
-            ))),
-        }
+            page.meta.next_page_url
+        })
+        .await
     }
 }
 

@@ -10,6 +10,7 @@ mod media_download;
 mod media_fetch;
 mod outbound;
 mod overrides;
+mod pages;
 mod rotation;
 mod senders;
 mod services;

@@ -7,7 +7,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::TwilioError;
-use super::client::{TwilioClient, json_answer};
+use super::client::TwilioClient;
+use super::pages::ListRead;
 use crate::domain::{OfflineReason, OrgConfig, PhoneNumber, SenderHealth};
 
 /// Senders read per page (the API's most).
@@ -104,34 +105,22 @@ impl TwilioClient {
         &self,
         config: &OrgConfig,
     ) -> Result<Vec<SenderHealth>, TwilioError> {
-        let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
-        let base = url::Url::parse(&self.messaging_base_url)
-            .map_err(|_| invalid("Messaging API base URL"))?;
-        let mut next = Some(format!(
-            "{}/v2/Channels/Senders?Channel=whatsapp&PageSize={PAGE_SIZE}",
-            self.messaging_base_url
-        ));
-        let mut senders = Vec::new();
-        for _ in 0..MAX_PAGES {
-            let Some(page_url) = next.take() else {
-                return Ok(senders);
-            };
-            let url =
-                url::Url::parse(&page_url).map_err(|_| invalid("the next page is not a URL"))?;
-            if url.origin() != base.origin() {
-                return Err(invalid("the next page is on another host"));
-            }
-            let request = self
-                .api(reqwest::Method::GET, url)?
-                .timeout(SENDER_HEALTH_TIMEOUT);
-            let page: SenderPage = json_answer(request, config).await?;
-            next = page.meta.next_page_url.clone().filter(|u| !u.is_empty());
+        let list = ListRead {
+            base: &self.messaging_base_url,
+            first_page: format!(
+                "{}/v2/Channels/Senders?Channel=whatsapp&PageSize={PAGE_SIZE}",
+                self.messaging_base_url
+            ),
+            max_pages: MAX_PAGES,
+            timeout: Some(SENDER_HEALTH_TIMEOUT),
+            what: "senders",
+        };
+        self.read_pages(config, list, |page: SenderPage, senders| {
+            let next = page.meta.next_page_url.clone();
             senders.extend(healths(page));
-        }
-        match next {
-            None => Ok(senders),
-            Some(_) => Err(invalid("too many pages of senders")),
-        }
+            next
+        })
+        .await
     }
 }
 

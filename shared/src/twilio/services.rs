@@ -5,7 +5,8 @@
 use serde::Deserialize;
 
 use super::TwilioError;
-use super::client::{TwilioClient, json_answer};
+use super::client::TwilioClient;
+use super::pages::ListRead;
 use crate::domain::{OrgConfig, PhoneNumber};
 
 /// Channel senders read per page (Twilio's most; a pool holds at most 400 senders).
@@ -52,36 +53,25 @@ impl TwilioClient {
         &self,
         config: &OrgConfig,
     ) -> Result<Vec<PhoneNumber>, TwilioError> {
-        let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
         // Validated MG + hex when the secret is read: safe in a path.
         let Some(service) = &config.messaging_service_sid else {
             return Ok(Vec::new());
         };
-        let base = url::Url::parse(&self.messaging_base_url)
-            .map_err(|_| invalid("Messaging API base URL"))?;
-        let mut next = Some(format!(
-            "{}/v1/Services/{service}/ChannelSenders?PageSize={PAGE_SIZE}",
-            self.messaging_base_url
-        ));
-        let mut senders = Vec::new();
-        for _ in 0..MAX_SERVICE_SENDER_PAGES {
-            let Some(page_url) = next.take() else {
-                return Ok(senders);
-            };
-            let url =
-                url::Url::parse(&page_url).map_err(|_| invalid("the next page is not a URL"))?;
-            if url.origin() != base.origin() {
-                return Err(invalid("the next page is on another host"));
-            }
-            let page: ChannelSenderPage =
-                json_answer(self.api(reqwest::Method::GET, url)?, config).await?;
+        let list = ListRead {
+            base: &self.messaging_base_url,
+            first_page: format!(
+                "{}/v1/Services/{service}/ChannelSenders?PageSize={PAGE_SIZE}",
+                self.messaging_base_url
+            ),
+            max_pages: MAX_SERVICE_SENDER_PAGES,
+            timeout: None,
+            what: "channel senders",
+        };
+        self.read_pages(config, list, |page: ChannelSenderPage, senders| {
             senders.extend(whatsapp_numbers(&page));
-            next = page.meta.next_page_url.filter(|u| !u.is_empty());
-        }
-        match next {
-            None => Ok(senders),
-            Some(_) => Err(invalid("too many pages of channel senders")),
-        }
+            page.meta.next_page_url
+        })
+        .await
     }
 }
 

@@ -159,38 +159,12 @@ impl<P: Ports> SendWorker<P> {
             }
             None => None,
         };
-        let content = match (&message.template, &message.interactive) {
-            // An approved template: Twilio renders it; no Body, no MediaUrl.
-            (Some(template), _) => OutboundContent::Template {
-                content_sid: template.content_sid.clone(),
-                content_variables: (!template.variables.is_empty())
-                    .then(|| serde_json::to_string(&template.variables).ok())
-                    .flatten(),
-            },
-            // Buttons or a list: the payload's Content, made once.
-            (None, Some(interactive)) => {
-                match self
-                    .interactive_content(
-                        job,
-                        message,
-                        &config,
-                        &contact.contact_id,
-                        interactive,
-                        lease,
-                    )
-                    .await?
-                {
-                    crate::interactive::ContentFor::Sid(content_sid) => OutboundContent::Template {
-                        content_sid,
-                        content_variables: None,
-                    },
-                    crate::interactive::ContentFor::Ended(outcome) => return Ok(outcome),
-                }
-            }
-            (None, None) => OutboundContent::FreeForm {
-                body: message.text.clone(),
-                media_url,
-            },
+        let content = match self
+            .outbound_content(job, message, &config, &contact.contact_id, media_url, lease)
+            .await?
+        {
+            Ok(content) => content,
+            Err(ended) => return Ok(ended),
         };
         let outbound = OutboundMessage {
             to,
@@ -234,6 +208,44 @@ impl<P: Ports> SendWorker<P> {
                     .await
             }
         }
+    }
+
+    /// What the message goes out as: an approved template, buttons or a list (the payload's
+    /// Content, made once), or its text and media; or how the attempt ended without it.
+    async fn outbound_content(
+        &self,
+        job: &SendJob,
+        message: &Message,
+        config: &OrgConfig,
+        contact_id: &shared::domain::ContactId,
+        media_url: Option<String>,
+        lease: &ClaimLease,
+    ) -> Result<Result<OutboundContent, JobOutcome>, PortError> {
+        Ok(Ok(match (&message.template, &message.interactive) {
+            // An approved template: Twilio renders it; no Body, no MediaUrl.
+            (Some(template), _) => OutboundContent::Template {
+                content_sid: template.content_sid.clone(),
+                content_variables: (!template.variables.is_empty())
+                    .then(|| serde_json::to_string(&template.variables).ok())
+                    .flatten(),
+            },
+            (None, Some(interactive)) => {
+                match self
+                    .interactive_content(job, message, config, contact_id, interactive, lease)
+                    .await?
+                {
+                    crate::interactive::ContentFor::Sid(content_sid) => OutboundContent::Template {
+                        content_sid,
+                        content_variables: None,
+                    },
+                    crate::interactive::ContentFor::Ended(outcome) => return Ok(Err(outcome)),
+                }
+            }
+            (None, None) => OutboundContent::FreeForm {
+                body: message.text.clone(),
+                media_url,
+            },
+        }))
     }
 
     /// Twilio took the message under `sid`: recorded SENT once the sid is this message's.

@@ -3,10 +3,9 @@
 //! (`content_create`), paged like Twilio (`PageSize` ≤ 1000, `Page`, `PageToken`,
 //! `meta.next_page_url`).
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::json;
 
 use super::Sandbox;
@@ -66,22 +65,7 @@ pub async fn content_and_approvals(
         p => format!("{base}?PageSize={page_size}&Page={p}&PageToken=PT{p}"),
     };
     let more = (page + 1) * page_size < all.len();
-    (
-        StatusCode::OK,
-        Json(json!({
-            "contents": contents,
-            "meta": {
-                "page": page,
-                "page_size": page_size,
-                "first_page_url": url(0),
-                "previous_page_url": (page > 0).then(|| url(page - 1)),
-                "url": url(page),
-                "next_page_url": more.then(|| url(page + 1)),
-                "key": "contents",
-            },
-        })),
-    )
-        .into_response()
+    super::list_page("contents", contents, (page, page_size), more, url)
 }
 
 /// A template send as the sandbox renders it.

@@ -215,15 +215,7 @@ pub async fn list(
         .cloned()
         .collect();
     let more = (page + 1) * page_size < all.len();
-    Json(json!({
-        "contents": contents,
-        "meta": {
-            "page": page, "page_size": page_size, "first_page_url": url(0),
-            "previous_page_url": (page > 0).then(|| url(page - 1)), "url": url(page),
-            "next_page_url": more.then(|| url(page + 1)), "key": "contents",
-        },
-    }))
-    .into_response()
+    super::list_page("contents", contents, (page, page_size), more, url)
 }
 
 /// `GET /v1/Content/{Sid}`: the credential's account's own Content only.

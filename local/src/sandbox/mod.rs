@@ -385,6 +385,31 @@ fn service_pool(config: &shared::domain::OrgConfig, seeded: &[String]) -> Vec<Ph
     pool
 }
 
+/// One page of a Twilio list as its v1/v2 APIs answer it: the items under `key`, and `meta`
+/// with the page's URLs (`page_url` of a page number) and the next one while `more`.
+fn list_page(
+    key: &str,
+    items: Vec<serde_json::Value>,
+    (page, page_size): (usize, usize),
+    more: bool,
+    page_url: impl Fn(usize) -> String,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    axum::Json(serde_json::json!({
+        key: items,
+        "meta": {
+            "page": page,
+            "page_size": page_size,
+            "first_page_url": page_url(0),
+            "previous_page_url": (page > 0).then(|| page_url(page - 1)),
+            "url": page_url(page),
+            "next_page_url": more.then(|| page_url(page + 1)),
+            "key": key,
+        },
+    }))
+    .into_response()
+}
+
 fn twilio_date(at: chrono::DateTime<chrono::Utc>) -> String {
     at.format("%a, %d %b %Y %H:%M:%S +0000").to_string()
 }

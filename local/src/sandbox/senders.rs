@@ -185,17 +185,5 @@ pub async fn list(
         })
         .collect();
     let more = numbers.len() > start + senders.len();
-    Json(json!({
-        "senders": senders,
-        "meta": {
-            "page": page,
-            "page_size": page_size,
-            "first_page_url": page_url(0),
-            "previous_page_url": (page > 0).then(|| page_url(page - 1)),
-            "url": page_url(page),
-            "next_page_url": more.then(|| page_url(page + 1)),
-            "key": "senders",
-        },
-    }))
-    .into_response()
+    super::list_page("senders", senders, (page, page_size), more, page_url)
 }

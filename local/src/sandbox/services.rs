@@ -5,7 +5,6 @@
 //! sender does (the one the contact last talked with, else the first of the pool). Its
 //! WhatsApp senders are listed at `GET /v1/Services/{MessagingServiceSid}/ChannelSenders`.
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -216,17 +215,5 @@ pub async fn channel_senders(
         })
         .collect();
     let more = pool.len() > start + senders.len();
-    Json(json!({
-        "senders": senders,
-        "meta": {
-            "page": page,
-            "page_size": page_size,
-            "first_page_url": page_url(0),
-            "previous_page_url": (page > 0).then(|| page_url(page - 1)),
-            "url": page_url(page),
-            "next_page_url": more.then(|| page_url(page + 1)),
-            "key": "senders",
-        },
-    }))
-    .into_response()
+    super::list_page("senders", senders, (page, page_size), more, page_url)
 }

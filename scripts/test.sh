@@ -24,6 +24,10 @@ if [ "${1:-}" = --quick ]; then
   exit
 fi
 
+# A fresh clone gains nothing from incremental compilation's caches (3 GB under
+# target/debug/incremental); the quick lane above keeps them for the edit-compile loop.
+export CARGO_INCREMENTAL=0
+
 pids=()
 background=()
 tmp=$(mktemp -d)

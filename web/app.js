@@ -32,6 +32,7 @@ import { mountChannel, showChannel } from "./views/channel.js";
 import { mountComposer } from "./views/composer.js";
 import { mountContacts } from "./views/contacts.js";
 import { mountInbox } from "./views/inbox.js";
+import { mountInteractive } from "./views/interactive.js";
 import { mountConversation } from "./views/conversation.js";
 import { mountAlerts } from "./views/alerts.js";
 import { mountEmoji } from "./views/emoji.js";
@@ -45,6 +46,7 @@ async function start() {
   mountInbox();
   mountConversation();
   mountComposer();
+  mountInteractive();
   mountCanned();
   mountTemplates();
   mountNotices();

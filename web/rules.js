@@ -114,3 +114,57 @@ export function cannedMatches(responses, query) {
   const titled = responses.filter((r) => !r.shortcut.startsWith(q) && r.title.toLowerCase().includes(q)).sort(byShortcut);
   return starts.concat(titled);
 }
+
+// Buttons and lists as WhatsApp takes them (Twilio's quick-reply and list-picker); held
+// equal to shared::domain::interactive's limits by the same test.
+export const INTERACTIVE_LIMITS = { body: 1024, buttons: 3, buttonTitle: 20, items: 10, listButton: 20, itemTitle: 24, itemDescription: 72 };
+
+const length = (text) => [...(text || "")].length;
+
+/**
+ * What is wrong with buttons or a list being built, as the server would say it; "" when
+ * they can be sent. `draft`: `{type, body, buttons: [{title}], button, items: [{title,
+ * description}]}`.
+ */
+export function interactiveProblem(draft) {
+  const L = INTERACTIVE_LIMITS;
+  if (!draft.body.trim()) return "Write the message the options go under.";
+  if (length(draft.body) > L.body) return `The message is ${length(draft.body) - L.body} characters too long (at most ${L.body}).`;
+  if (draft.body.includes("{{")) return "The message must not contain “{{” (Twilio would read it as a variable).";
+  if (draft.type === "buttons") {
+    if (!draft.buttons.length) return "Add a button.";
+    const empty = draft.buttons.findIndex((b) => !b.title.trim());
+    if (empty >= 0) return `Button ${empty + 1} has no words.`;
+    const long = draft.buttons.findIndex((b) => length(b.title) > L.buttonTitle);
+    if (long >= 0) return `Button ${long + 1} is too long (at most ${L.buttonTitle} characters).`;
+    return "";
+  }
+  if (!draft.button.trim()) return "Write the words of the button that opens the list.";
+  if (length(draft.button) > L.listButton) return `The list's button is too long (at most ${L.listButton} characters).`;
+  if (!draft.items.length) return "Add an item.";
+  const empty = draft.items.findIndex((i) => !i.title.trim());
+  if (empty >= 0) return `Item ${empty + 1} has no title.`;
+  const long = draft.items.findIndex((i) => length(i.title) > L.itemTitle);
+  if (long >= 0) return `Item ${long + 1}'s title is too long (at most ${L.itemTitle} characters).`;
+  const wordy = draft.items.findIndex((i) => length(i.description) > L.itemDescription);
+  if (wordy >= 0) return `Item ${wordy + 1}'s description is too long (at most ${L.itemDescription} characters).`;
+  return "";
+}
+
+/**
+ * The send's `interactive` for a draft: each option's id is its place (`1`, `2`, …), unique
+ * in the message; what the contact tapped comes back as that id.
+ */
+export function interactivePayload(draft) {
+  if (draft.type === "buttons") {
+    return { type: "buttons", body: draft.body, buttons: draft.buttons.map((b, i) => ({ id: String(i + 1), title: b.title.trim() })) };
+  }
+  return {
+    type: "list",
+    body: draft.body,
+    button: draft.button.trim(),
+    items: draft.items.map((item, i) => ({
+      id: String(i + 1), title: item.title.trim(), ...(item.description.trim() ? { description: item.description.trim() } : {}),
+    })),
+  };
+}

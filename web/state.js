@@ -100,6 +100,10 @@ export const state = {
   cannedPick: null,
   cannedFill: null,
   cannedDialog: false,
+  // Buttons or a list being built, per conversation (contact id → `{type, body, buttons,
+  // button, items}`): a conversation opened again shows its builder as it was left.
+  interactive: new Map(),
+  interactiveSending: false,
 };
 
 const listeners = new Set();
@@ -177,4 +181,9 @@ export function presentAgents(s, contactId, now = Date.now()) {
 /** The open conversation's attachments (its composer's chips). */
 export function composerAttachments(s) {
   return s.contact ? s.attachments.filter((a) => a.contactId === s.contact.contact_id) : [];
+}
+
+/** The open conversation's buttons or list being built, or null. */
+export function builderOf(s) {
+  return (s.contact && s.interactive.get(s.contact.contact_id)) || null;
 }

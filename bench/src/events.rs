@@ -149,6 +149,22 @@ pub fn send(text: &str) -> Vec<u8> {
     ))
 }
 
+/// Three quick-reply buttons, the same every time (as a canned response sends them).
+pub fn send_buttons() -> Vec<u8> {
+    let body = serde_json::json!({"contact_id": CONTACT_ID, "interactive": {
+        "type": "buttons", "body": "When should we deliver?",
+        "buttons": [{"id": "1", "title": "Today"}, {"id": "2", "title": "Tomorrow"},
+                    {"id": "3", "title": "Next week"}]}})
+    .to_string();
+    json(&jwt_event(
+        "POST",
+        "/whatsapp/messages",
+        "",
+        Some(ORG),
+        Some(&body),
+    ))
+}
+
 pub fn presign_upload() -> Vec<u8> {
     let body = r#"{"filename":"invoice.pdf","content_type":"application/pdf","size":48213}"#;
     json(&jwt_event(

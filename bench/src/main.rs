@@ -416,6 +416,20 @@ async fn run(args: Args) -> Result<(), String> {
         send.extra_usage.extend(notes_and_guard);
     }
 
+    // Buttons: accepted, then sent by the worker with the Content made at the first send.
+    let (buttons_accepted, buttons_sent) = measure_interactive(
+        &Function::binary("send-message", bin("send-message")),
+        &Function::binary("send-worker", bin("send-worker")),
+        &options,
+    )
+    .await?;
+    if let Some(send) = results.iter_mut().find(|r| r.name == "send-message") {
+        send.extra_usage.push(buttons_accepted);
+    }
+    if let Some(worker) = results.iter_mut().find(|r| r.name == "send-worker") {
+        worker.extra_usage.push(buttons_sent);
+    }
+
     // Erasure, once nothing else needs the conversation: the CRM deletes the benchmark
     // contact; the indexer sees contacts removed and queues their erasure; the worker erases
     // the conversation a page (100 messages) per job.
@@ -524,6 +538,37 @@ async fn measure_notes_and_guard(
     })
     .await?;
     Ok(vec![note, guarded])
+}
+
+/// Buttons, the same three each time: 20 accepted by send-message, and 19 of those sent by the
+/// worker (the warm-up's send makes their Content: the list read and one create; each
+/// measured one reuses it with one conditional write, then sweeps nothing until tomorrow).
+async fn measure_interactive(
+    send: &Function,
+    worker: &Function,
+    options: &Options,
+) -> Result<((String, measure::Cost), (String, measure::Cost)), String> {
+    let (accepted, outcomes) = measure::extra(send, options, "buttons accepted", 20, |_| {
+        events::send_buttons()
+    })
+    .await?;
+    let ids: Vec<String> = outcomes
+        .iter()
+        .filter_map(measure::api_body)
+        .filter_map(|answer| answer["messages"][0]["id"].as_str().map(str::to_owned))
+        .collect();
+    if ids.len() < 20 {
+        return Err("buttons were answered without their message ids".into());
+    }
+    let (sent, _) = measure::extra(
+        worker,
+        options,
+        "worker run, buttons (Content reused)",
+        19,
+        |i| events::worker_job(&ids[i]),
+    )
+    .await?;
+    Ok((accepted, sent))
 }
 
 /// canned-responses: 20 created (each a transaction of three writes), then the page of them

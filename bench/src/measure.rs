@@ -72,6 +72,7 @@ pub fn function_env(resources: &Resources, aws: &str, twilio: &str) -> Vec<(Stri
         ("SECRET_PREFIX", &resources.secret_prefix),
         ("TWILIO_API_BASE_URL", twilio),
         ("TWILIO_MESSAGING_BASE_URL", twilio),
+        ("TWILIO_CONTENT_BASE_URL", twilio),
         ("PUBLIC_BASE_URL", crate::events::PUBLIC_BASE_URL),
         // The Node.js alternative reads these two.
         ("TWILIO_AUTH_TOKEN", crate::events::AUTH_TOKEN),

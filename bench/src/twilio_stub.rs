@@ -1,8 +1,9 @@
 //! The Messages API on loopback, for the worker and for the Node.js alternative: checks that
 //! the request is authenticated and complete, answers 201 with a new `SM…` sid, as Twilio does.
 //! Also the Messaging API's typing indicator (the inbox's read receipts), which answers
-//! `{"success": true}`, and its Senders API (the channel status's sender health): the
-//! benchmark's sender, ONLINE.
+//! `{"success": true}`, its Senders API (the channel status's sender health): the
+//! benchmark's sender, ONLINE; and the Content API's list and create (buttons go out as a
+//! Content the worker makes once).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,8 @@ use serde_json::json;
 pub struct TwilioStub {
     pub accepted: Arc<AtomicU64>,
     pub indicators: Arc<AtomicU64>,
+    /// Contents made: (friendly name, sid).
+    pub contents: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl TwilioStub {
@@ -43,6 +46,10 @@ impl TwilioStub {
             )
             .route("/v2/Indicators/Typing.json", post(typing_indicator))
             .route("/v2/Channels/Senders", axum::routing::get(senders))
+            .route(
+                "/v1/Content",
+                axum::routing::get(list_contents).post(create_content),
+            )
             .with_state(stub.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -147,4 +154,56 @@ async fn senders(headers: HeaderMap) -> Response {
         "meta": {"page": 0, "page_size": 1000, "next_page_url": null, "key": "senders"},
     }))
     .into_response()
+}
+
+/// `GET /v1/Content`: the Contents made, one page.
+async fn list_contents(State(stub): State<TwilioStub>, headers: HeaderMap) -> Response {
+    if let Some(refused) = unauthenticated(&headers) {
+        return refused;
+    }
+    let contents: Vec<serde_json::Value> = stub
+        .contents
+        .lock()
+        .map(|c| c.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, sid)| {
+            json!({"sid": sid, "friendly_name": name,
+            "date_created": "2026-12-01T00:00:00Z", "date_updated": "2026-12-01T00:00:00Z"})
+        })
+        .collect();
+    axum::Json(json!({
+        "contents": contents,
+        "meta": {"page": 0, "page_size": 1000, "next_page_url": null, "key": "contents"},
+    }))
+    .into_response()
+}
+
+/// `POST /v1/Content`: a new `HX…` sid for the named Content.
+async fn create_content(
+    State(stub): State<TwilioStub>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(refused) = unauthenticated(&headers) {
+        return refused;
+    }
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let Some(name) = request["friendly_name"].as_str() else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"code": 20001, "message": "Missing friendly_name", "status": 400})),
+        )
+            .into_response();
+    };
+    let Ok(mut contents) = stub.contents.lock() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let sid = format!("HX{:032x}", contents.len() + 1);
+    contents.push((name.to_owned(), sid.clone()));
+    (
+        StatusCode::CREATED,
+        axum::Json(json!({"sid": sid, "friendly_name": name})),
+    )
+        .into_response()
 }

@@ -1,7 +1,8 @@
 // The "play the contact" panel of the local runner's Twilio sandbox: reply as the selected
 // contact (text, photo, document, voice note, STOP, and WhatsApp's other kinds: a location,
-// a button tap, a reply quoting our last message, a message from an ad, an unsupported type)
-// and make the next send fail. Served by
+// a button tap, a reply quoting our last message, a message from an ad, an unsupported type,
+// a tap on the buttons or list item of our newest message that offers them) and make the
+// next send fail. Served by
 // the runner at /local/sandbox.js and mounted by the page; never part of the deployed page.
 // It also shows what the contact's phone shows of the business: "typing…" while a typing
 // indicator is up, and blue ticks on the contact's messages an agent read.
@@ -24,6 +25,19 @@ const FAULTS = [
   ["accept_then_server_error::1", "Twilio takes it, then answers 502 (looked up, not resent)"],
   ["list_unavailable::20", "Twilio's message list is down (a lost answer stays unconfirmed)"],
   ["bad_credentials::2", "Twilio rejects the credentials (20003)"],
+];
+
+// The sender's health as Twilio's Senders API would report it (see /sandbox/senders).
+const HEALTH = [
+  ["online", "Online, quality high (green)", { status: "ONLINE", quality_rating: "HIGH", messaging_limit: "10K Customers/24hr" }],
+  ["medium", "Quality medium (amber)", { status: "ONLINE", quality_rating: "MEDIUM", messaging_limit: "1K Customers/24hr" }],
+  ["review", "In review at Twilio (amber)", { status: "TWILIO_REVIEW", quality_rating: "HIGH" }],
+  ["offline", "Offline: Meta disabled the account (red)", {
+    status: "OFFLINE",
+    quality_rating: "LOW",
+    offline_reasons: [{ code: "63020", message: "Meta disabled the WhatsApp Business Account", more_info: "https://www.twilio.com/docs/api/errors/63020" }],
+  }],
+  ["unavailable", "Twilio's Senders API is down", null],
 ];
 
 /** An element with attributes and children (no HTML parsing anywhere on the page). */
@@ -73,6 +87,18 @@ function panelContent() {
         h("button", { type: "button", id: "sandbox-fail", text: "Arm" }),
         h("span", { id: "sandbox-fault-status", role: "status" }),
       ),
+    ),
+    h(
+      "div",
+      { class: "sandbox-fault" },
+      h("label", { for: "sandbox-health", text: "Your WhatsApp sender's health at Twilio" }),
+      h("select", { id: "sandbox-health" }, ...HEALTH.map(([value, label]) => h("option", { value, text: label }))),
+      h("button", { type: "button", id: "sandbox-health-set", text: "Set" }),
+      h("span", { id: "sandbox-health-status", role: "status" }),
+    ),
+    h(
+      "div",
+      { id: "sandbox-taps", class: "sandbox-actions", role: "group", "aria-label": "Tap as the contact" },
     ),
     h(
       "p",
@@ -163,8 +189,53 @@ export function mount({ state, toast, pollSoon, apiUrl }) {
   });
   $("sandbox-fail").addEventListener("click", fail);
 
+  // The sender's health at "Twilio": the header's chip shows it at its next read.
+  let senders = [];
+  async function setHealth() {
+    if (Array.isArray(state.senderHealth) && state.senderHealth.length) senders = state.senderHealth.map((h) => h.sender);
+    const [, , health] = HEALTH.find(([value]) => value === $("sandbox-health").value);
+    const down = health === null;
+    if (!(await post("/sandbox/senders/unavailable", { unavailable: down }, "The sandbox refused the change."))) return;
+    if (!down) {
+      if (!senders.length) return toast("The page has not read the sender's health yet.");
+      for (const sender of senders) {
+        if (!(await post("/sandbox/senders", { sender, ...health }, "The sandbox refused the change."))) return;
+      }
+    }
+    $("sandbox-health-status").textContent = "Set: the header shows it at its next read of the channel.";
+  }
+  $("sandbox-health-set").addEventListener("click", setHealth);
+
+  // The options of the newest message we sent with buttons or a list, to tap as the contact:
+  // Twilio posts a button's as ButtonText/ButtonPayload, a list item's as ListTitle/ListId,
+  // each quoting the message it answers.
+  let tapsFor = null;
+  function showTaps() {
+    const offer = [...state.messages.values()]
+      .filter((m) => m.direction === "OUTBOUND" && m.interactive && m.twilio_message_sid)
+      .sort((a, b) => (a.id < b.id ? 1 : -1))[0];
+    const key = offer && !panel.hidden ? offer.id : null;
+    if (key === tapsFor) return;
+    tapsFor = key;
+    if (!key) return $("sandbox-taps").replaceChildren();
+    const list = offer.interactive.type === "list";
+    const options = list ? offer.interactive.items : offer.interactive.buttons;
+    $("sandbox-taps").replaceChildren(
+      h("span", { text: list ? "Pick from the list: " : "Tap a button: " }),
+      ...options.map((o) => {
+        const tap = h("button", { type: "button", "data-option": o.id, text: o.title });
+        tap.addEventListener("click", () => reply({
+          ...(list ? { list: { id: o.id, title: o.title } } : { button: { text: o.title, payload: o.id } }),
+          reply_to: offer.twilio_message_sid,
+        }));
+        return tap;
+      }),
+    );
+  }
+
   // What the selected contact's phone shows, read from the sandbox every second.
   async function showPhone() {
+    showTaps();
     const contact = state.contact;
     if (!contact || !contact.phone_number || panel.hidden) {
       $("sandbox-typing").textContent = "";

@@ -40,6 +40,10 @@ pub struct Settings {
     /// How long an agent's presence in a conversation lasts unless renewed
     /// (`PRESENCE_SECONDS`, at least 10); pages renew it after two fifths of it.
     pub presence_ttl: Duration,
+    /// How long a Content the product made for buttons or a list may go unused before the
+    /// worker deletes it from the organization's Twilio account (`CONTENT_UNUSED_SECONDS`,
+    /// 30 days).
+    pub content_unused_for: Duration,
     /// Public base URL of this API as Twilio reaches it (`PUBLIC_BASE_URL`), for status
     /// callback URLs and webhook signatures. None: derived from the request (API Gateway).
     pub public_base_url: Option<String>,
@@ -122,6 +126,11 @@ impl Settings {
             media_copy_deadline: Duration::from_secs(parse(&get, "MEDIA_COPY_SECONDS", 40u64)?),
             template_cache_ttl: Duration::from_secs(parse(&get, "TEMPLATE_CACHE_SECONDS", 300u64)?),
             presence_ttl: Duration::from_secs(parse(&get, "PRESENCE_SECONDS", 300u64)?.max(10)),
+            content_unused_for: Duration::from_secs(parse(
+                &get,
+                "CONTENT_UNUSED_SECONDS",
+                30 * 86_400u64,
+            )?),
             public_base_url,
             send_max_attempts: parse(&get, "SEND_MAX_ATTEMPTS", 5u32)?,
             send_retry_base: Duration::from_millis(parse(&get, "SEND_RETRY_BASE_MS", 2000u64)?),

@@ -178,8 +178,11 @@ test("the whole flow works from the keyboard with a visible focus", async (t) =>
   await page.keyboard.press("Shift+Tab");
   assert.equal(await page.evaluate(() => document.activeElement.id), "file-input");
   assert.notEqual(await page.locator("#attach").evaluate((n) => getComputedStyle(n).outlineStyle), "none");
-  // The template picker takes the focus, closes on Escape and gives it back.
+  // Buttons and lists next (interactive.test.mjs builds them from the keyboard); then the
+  // template picker, which takes the focus, closes on Escape and gives it back.
   await page.waitForFunction(() => !document.getElementById("template-toggle").disabled);
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "interactive-toggle");
   await page.keyboard.press("Shift+Tab");
   assert.equal(await page.evaluate(() => document.activeElement.id), "template-toggle");
   await page.keyboard.press("Enter");

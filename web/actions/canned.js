@@ -8,6 +8,7 @@ import { toast } from "../dom.js";
 import { cannedBlanks, fillCanned } from "../rules.js";
 import { state, update } from "../state.js";
 import { draftTyped } from "./drafts.js";
+import { buildInteractive } from "./interactive.js";
 
 let reading = null;
 
@@ -97,6 +98,18 @@ function useCanned(response, blanks) {
     agentName: state.agentName,
     blanks,
   });
+  if (response.buttons && response.buttons.length) {
+    // A response with buttons opens the builder with them, its text their message; the
+    // `/shortcut` typed goes from the composer.
+    draftTyped("");
+    update((s) => {
+      s.cannedPick = null;
+      s.cannedFill = null;
+      s.draftShown += 1;
+    });
+    buildInteractive({ body: text, buttons: response.buttons });
+    return;
+  }
   draftTyped(text);
   update((s) => {
     s.cannedPick = null;
@@ -113,11 +126,11 @@ export function openCannedDialog(open = true) {
 const keep = (list, saved) => [...(list || []).filter((r) => r.id !== saved.id), saved];
 
 /** Creates (no `id`) or edits a response; resolves to an error sentence, or "" when saved. */
-export async function saveCanned({ id, shortcut, title, text, updated_at }) {
+export async function saveCanned({ id, shortcut, title, text, buttons = [], updated_at }) {
   try {
     const answer = id
-      ? await call("PUT", `/whatsapp/canned-responses/${encodeURIComponent(id)}`, { shortcut, title, text, updated_at })
-      : await call("POST", "/whatsapp/canned-responses", { shortcut, title, text });
+      ? await call("PUT", `/whatsapp/canned-responses/${encodeURIComponent(id)}`, { shortcut, title, text, buttons, updated_at })
+      : await call("POST", "/whatsapp/canned-responses", { shortcut, title, text, buttons });
     update((s) => {
       s.canned = keep(s.canned, answer.canned_response);
     });

@@ -21,7 +21,7 @@ function seenUpTo() {
 }
 
 /** `body` as sent: with `seen_up_to` when the conversation shows a message (not part of its key). */
-const guarded = (body) => {
+export const guarded = (body) => {
   const seen = seenUpTo();
   return seen ? { ...body, seen_up_to: seen } : body;
 };
@@ -31,7 +31,7 @@ const guarded = (body) => {
  * written since is shown, and the agent chooses "Send anyway" (the same send, same key,
  * without `seen_up_to`) or "Edit". Never sent again by itself. True when it was that refusal.
  */
-function collided(e, kind, body, key) {
+export function collided(e, kind, body, key) {
   if (e.code !== "conversation_changed") return false;
   const news = (e.details && Array.isArray(e.details.messages)) ? e.details.messages : [];
   if (news.length) accepted(news);
@@ -86,6 +86,18 @@ function compositionSent(answer, body) {
   presenceIdle();
 }
 
+/** Buttons or a list the server took: shown as stored, the conversation's builder closed. */
+export function interactiveSent(answer, body) {
+  accepted(answer.messages);
+  update((s) => {
+    s.compose = null;
+    s.collision = null;
+    s.interactive = new Map(s.interactive);
+    s.interactive.delete(body.contact_id);
+  });
+  presenceIdle();
+}
+
 /** "Send anyway": the refused send again, without `seen_up_to`, under the same key. */
 export async function sendAnyway() {
   const c = state.collision;
@@ -96,6 +108,8 @@ export async function sendAnyway() {
     if (c.kind === "template") {
       accepted(answer.messages);
       update({ compose: null, collision: null, templatesOpen: false, template: null, templateValues: {} });
+    } else if (c.kind === "interactive") {
+      interactiveSent(answer, c.body);
     } else {
       compositionSent(answer, c.body);
     }

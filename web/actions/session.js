@@ -183,6 +183,8 @@ export function switchUser(token) {
     s.inboxPages = 0;
     s.unreadTotal = null;
     s.unreadBaseline = new Map();
+    // Buttons being built were the previous user's, for their organization's contacts.
+    s.interactive = new Map();
     s.generation += 1;
   });
   document.dispatchEvent(new CustomEvent("whatsapp:user", { detail: state.agentSub }));

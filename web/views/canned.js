@@ -40,10 +40,18 @@ function renderPick(s) {
           el("span", { class: "shortcut", text: `/${r.shortcut}` }),
           el("span", { class: "title", text: r.title }),
           el("span", { class: "preview", text: r.text }),
+          buttonsLine(r),
         ))),
   );
   if (shown.length) input.setAttribute("aria-activedescendant", `canned-option-${index}`);
   else input.removeAttribute("aria-activedescendant");
+}
+
+/** "Buttons: Yes · No" under a response that goes out with buttons. */
+function buttonsLine(r) {
+  return r.buttons && r.buttons.length
+    ? el("span", { class: "canned-buttons", text: `Buttons: ${r.buttons.map((b) => b.title).join(" · ")}` })
+    : null;
 }
 
 function renderFill(s) {
@@ -83,6 +91,7 @@ function renderDialog(s) {
         el("span", { class: "shortcut", text: `/${r.shortcut}` }),
         el("span", { class: "title", text: r.title }),
         el("span", { class: "preview", text: r.text }),
+        buttonsLine(r),
         el("button", { type: "button", class: "link", text: "Edit", "aria-label": `Edit /${r.shortcut}`, onclick: () => editInForm(r) }),
         el("button", { type: "button", class: "link", text: "Delete", "aria-label": `Delete /${r.shortcut}`, onclick: () => remove(r) }),
       )),
@@ -98,6 +107,7 @@ function editInForm(r) {
   $("canned-shortcut").value = r.shortcut;
   $("canned-title").value = r.title;
   $("canned-text").value = r.text;
+  (r.buttons || []).forEach((b, i) => ($(`canned-button-${i + 1}`).value = b.title));
   $("canned-new").hidden = false;
   $("canned-shortcut").focus();
 }
@@ -128,6 +138,8 @@ async function submitForm(event) {
     shortcut: $("canned-shortcut").value,
     title: $("canned-title").value,
     text: $("canned-text").value,
+    // The buttons typed, in order; each one's id is its place among them.
+    buttons: [1, 2, 3].map((n) => $(`canned-button-${n}`).value.trim()).filter(Boolean).map((title, i) => ({ id: String(i + 1), title })),
   };
   if (editing) Object.assign(body, { id: editing.id, updated_at: editing.updated_at });
   const error = await saveCanned(body);

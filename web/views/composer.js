@@ -12,7 +12,7 @@ import { agentTyping } from "../actions/typing.js";
 import { addFiles, removeAttachment } from "../actions/uploads.js";
 import { $, el, formatSize } from "../dom.js";
 import { TEXT_LIMITS, takesCaption } from "../rules.js";
-import { composerAttachments, composing, state, subscribe } from "../state.js";
+import { builderOf, composerAttachments, composing, state, subscribe } from "../state.js";
 
 const EXPIRED = "Upload expired: attach the file again";
 
@@ -106,7 +106,8 @@ function render(s) {
   $("file-input").hidden = note;
   $("chips").hidden = note;
   $("send").disabled = !usable || !fits || s.sending || attachments.some((a) => a.state === "uploading");
-  $("composer").hidden = templatesOnly;
+  // Buttons or a list being built take the composer's place (never sent with text).
+  $("composer").hidden = templatesOnly || (!note && !!builderOf(s));
 }
 
 /** Files pasted or dropped into the composer are attached as if chosen with Attach. */

@@ -9,6 +9,7 @@ import { closeConversation, loadOlder, windowLapsed } from "../actions/conversat
 import { showTemplates } from "../actions/templates.js";
 import { markSeen } from "../actions/inbox.js";
 import { $, clockTime, daysAgo, el, formatTime, Keyed } from "../dom.js";
+import { chosenOptions, renderOptions } from "../options.js";
 import { SENTENCES } from "../rules.js";
 import { isPending, presentAgents, state, subscribe } from "../state.js";
 
@@ -113,7 +114,7 @@ function renderDetails(d) {
       el("a", { href: map, target: "_blank", rel: "noopener noreferrer", text: "Open in map" }),
     ));
   }
-  if (d.button) parts.push(el("span", { class: "kind", text: "Tapped a button" }));
+  if (d.button) parts.push(el("span", { class: "kind", text: d.button.kind === "list" ? "Picked from a list" : "Tapped a button" }));
   if (d.unsupported) parts.push(el("p", { class: "unsupported", text: `${UNSUPPORTED} (${d.unsupported})` }));
   return parts;
 }
@@ -169,7 +170,8 @@ function renderNote(m, grouped) {
   );
 }
 
-function renderMessage(m, grouped) {
+/** A bubble; `chosen`: the option the contact tapped, on a message with buttons or a list. */
+function renderMessage(m, grouped, chosen) {
   if (m.direction === "INTERNAL") return renderNote(m, grouped);
   const outbound = m.direction === "OUTBOUND";
   const who = outbound ? sender(m) : (state.contact && state.contact.name) || "Contact";
@@ -183,6 +185,7 @@ function renderMessage(m, grouped) {
     ...(m.details ? renderDetails(m.details) : []),
     ...m.attachments.map(renderAttachment),
     m.text ? el("div", { class: "text", text: m.text }) : null,
+    m.interactive ? renderOptions(m.interactive, chosen) : null,
     el(
       "div",
       { class: "meta" },
@@ -348,6 +351,7 @@ function layout(sorted, s, nodes) {
   let day = null;
   let previous = null;
   let divided = false;
+  const chosen = chosenOptions(sorted);
   for (const m of sorted) {
     const key = dayKey(m.created_at);
     if (key !== day) {
@@ -363,7 +367,8 @@ function layout(sorted, s, nodes) {
     }
     const grouped = !!previous && sameVoice(previous, m)
       && Date.parse(m.created_at) - Date.parse(previous.created_at) < GROUP_MS;
-    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped, s.agentSub, s.retried.has(m.id)], () => renderMessage(m, grouped)));
+    const choice = chosen.get(m.id);
+    items.push(nodes.reuse(`m:${m.id}`, [m, name, quoted(m), grouped, s.agentSub, s.retried.has(m.id), choice], () => renderMessage(m, grouped, choice)));
     previous = m;
   }
   return items;

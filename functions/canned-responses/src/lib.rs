@@ -22,7 +22,7 @@ use shared::api::{
 };
 use shared::config::Settings;
 use shared::domain::{
-    CannedRejection, CannedResponse, MAX_CANNED_RESPONSES, MessageId, OrganizationId,
+    Button, CannedRejection, CannedResponse, MAX_CANNED_RESPONSES, MessageId, OrganizationId,
 };
 use shared::ports::{CannedResponseStore, CannedWrite, Ports};
 use shared::runtime::HttpRoutes;
@@ -51,6 +51,9 @@ struct CannedRequest {
     shortcut: String,
     title: String,
     text: String,
+    /// Quick-reply buttons the response goes out with (none: text).
+    #[serde(default)]
+    buttons: Vec<Button>,
     /// An edit: the version it was made from.
     #[serde(default)]
     updated_at: Option<DateTime<Utc>>,
@@ -86,6 +89,11 @@ impl<P: Ports> HttpRoutes for CannedApi<P> {
 fn rejected(why: CannedRejection) -> ApiError {
     match why {
         CannedRejection::TextTooLong => ApiError::TextTooLong,
+        // Two buttons with one id: what the OpenAPI description cannot refuse by itself.
+        CannedRejection::Buttons(why) if why.duplicate_id() => {
+            ApiError::DuplicateOptionId(why.to_string())
+        }
+        CannedRejection::TextTooLongForButtons => ApiError::TextTooLongForButtons(why.to_string()),
         CannedRejection::UnknownVariable(_) | CannedRejection::Unclosed => {
             ApiError::UnknownVariable(why.to_string())
         }
@@ -139,6 +147,7 @@ impl<P: Ports> CannedApi<P> {
             request.text,
             Utc::now(),
         )
+        .and_then(|r| r.with_buttons(request.buttons))
         .map_err(rejected)?;
         let write = self
             .ports
@@ -191,6 +200,7 @@ impl<P: Ports> CannedApi<P> {
             request.text,
             after(previous.updated_at),
         )
+        .and_then(|r| r.with_buttons(request.buttons))
         .map_err(rejected)?;
         if previous.updated_at != version {
             return Err(ApiError::CannedResponseChanged);

@@ -6,6 +6,7 @@
 //! functions also copy inbound media (`media_copy`) and erase a deleted contact's data
 //! (`erasure`).
 
+mod content_sweep;
 mod erasure;
 mod interactive;
 mod media_copy;
@@ -47,6 +48,8 @@ pub struct WorkerSettings {
     /// Downloads of a media copy job start only while they can end before this much time
     /// from the job's start.
     pub media_copy_deadline: Duration,
+    /// Contents made for buttons and lists unused this long are deleted.
+    pub content_unused_for: Duration,
 }
 
 /// How long Twilio has to fetch an attachment (it does so right after accepting a send).
@@ -62,6 +65,7 @@ impl From<&Settings> for WorkerSettings {
             public_base_url: settings.public_base_url.clone(),
             media_fetch_timeout: settings.media_fetch_timeout,
             media_copy_deadline: settings.media_copy_deadline,
+            content_unused_for: settings.content_unused_for,
         }
     }
 }
@@ -192,6 +196,9 @@ impl<P: Ports> SendWorker<P> {
             MessageStatus::Unconfirmed => self.confirm(job, &message).await?,
             _ => return Ok(JobOutcome::Skipped),
         };
+        if message.interactive.is_some() && matches!(outcome, JobOutcome::Sent { .. }) {
+            self.after_interactive_send(org).await;
+        }
         match &outcome {
             JobOutcome::Sent { sid } => {
                 tracing::info!(twilio_message_sid = %sid, attempt = job.attempt, "sent");

@@ -52,6 +52,9 @@ pub struct ReplyRequest {
     /// A tap on a button (`ButtonText`, `ButtonPayload`).
     #[serde(default)]
     pub button: Option<ReplyButton>,
+    /// A pick from a list (`ListId`, `ListTitle`), as a `twilio/list-picker` answer posts it.
+    #[serde(default)]
+    pub list: Option<ReplyListItem>,
     /// The sid of an earlier message this one replies to (`OriginalRepliedMessageSid`).
     #[serde(default)]
     pub reply_to: Option<String>,
@@ -103,6 +106,13 @@ pub struct ReplyButton {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct ReplyListItem {
+    pub id: String,
+    pub title: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReplyReferral {
     pub source_url: String,
     #[serde(default)]
@@ -147,14 +157,17 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     let carries_something = media.is_some()
         || request.location.is_some()
         || request.button.is_some()
+        || request.list.is_some()
         || request.referral.is_some()
         || request.message_type.is_some();
     if request.body.trim().is_empty() && !carries_something {
         return bad_request("\"body\" must not be empty (or send \"media\", a location, …).");
     }
-    let body = match &request.button {
-        Some(button) => button.text.clone(),
-        None => request.body.clone(),
+    // A tap's words are the message's text, as on the contact's phone.
+    let body = match (&request.button, &request.list) {
+        (Some(button), _) => button.text.clone(),
+        (None, Some(item)) => item.title.clone(),
+        (None, None) => request.body.clone(),
     };
     let accounts = &sandbox.state.accounts;
     let account = match &request.organization_id {
@@ -251,6 +264,10 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         if let Some(payload) = &button.payload {
             params.push(("ButtonPayload".into(), payload.clone()));
         }
+    }
+    if let Some(item) = &request.list {
+        params.push(("ListId".into(), item.id.clone()));
+        params.push(("ListTitle".into(), item.title.clone()));
     }
     if let Some(sid) = &request.reply_to {
         params.push(("OriginalRepliedMessageSid".into(), sid.clone()));
@@ -370,6 +387,9 @@ fn message_type(request: &ReplyRequest, media_kind: Option<&str>) -> String {
     }
     let kind = if request.location.is_some() {
         "location"
+    } else if request.list.is_some() || (request.button.is_some() && request.reply_to.is_some()) {
+        // The answer to a message with buttons or a list.
+        "interactive"
     } else if request.button.is_some() {
         "button"
     } else {

@@ -203,6 +203,32 @@ async fn the_twilio_client_creates_finds_and_deletes_contents() {
     client.delete_content(&config, &sid).await.unwrap();
 }
 
+/// The Contents the product made that the sandbox's account holds.
+async fn product_contents(local: &crate::common::Local) -> Vec<Value> {
+    let contents = local
+        .http
+        .get(local.url("/sandbox/v1/Content"))
+        .basic_auth(ACME, Some(ACME_TOKEN))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let contents: Value = serde_json::from_slice(&contents).unwrap();
+    contents["contents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["friendly_name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("crm_interactive_"))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Buttons sent twice at once through the API: both delivered, from one Content made at
 /// Twilio (counted in the sandbox), the contact's phone showing the body.
 #[tokio::test]
@@ -221,28 +247,8 @@ async fn identical_buttons_sent_at_once_make_one_content() {
         let seen = local.wait_for_status("acme", "c-aisha", &id, "READ").await;
         assert!(seen.contains(&"READ".to_owned()), "{seen:?}");
     }
-    let contents = local
-        .http
-        .get(local.url("/sandbox/v1/Content"))
-        .basic_auth(ACME, Some(ACME_TOKEN))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let contents: Value = serde_json::from_slice(&contents).unwrap();
-    let made: Vec<&Value> = contents["contents"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| {
-            c["friendly_name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("crm_interactive_"))
-        })
-        .collect();
-    assert_eq!(made.len(), 1, "{contents}");
+    let made = product_contents(&local).await;
+    assert_eq!(made.len(), 1, "{made:?}");
     assert_eq!(
         made[0]["types"]["twilio/quick-reply"]["actions"][0]["title"],
         "Yes"
@@ -256,4 +262,110 @@ async fn identical_buttons_sent_at_once_make_one_content() {
         .filter(|m| m["direction"] == "outbound-api" && m["body"] == "Does 3 pm suit you?")
         .count();
     assert_eq!(delivered, 2);
+}
+
+/// A Content left unused past `CONTENT_UNUSED_SECONDS` is deleted from the account after the
+/// organization's next interactive send; the one just used stays, and the deleted payload
+/// sent again gets a new Content.
+#[tokio::test]
+async fn contents_left_unused_are_deleted_from_the_account() {
+    let local = crate::common::start_with(&[("CONTENT_UNUSED_SECONDS", "1")]).await;
+    let buttons = |body: &str| {
+        json!({"contact_id": "c-aisha", "interactive": {"type": "buttons", "body": body,
+            "buttons": [{"id": "yes", "title": "Yes"}, {"id": "no", "title": "No"}]}})
+    };
+    let send = |body: Value| async {
+        let reply = local.post("acme", "/whatsapp/messages", body).await;
+        assert_eq!(reply.status, 202, "{}", reply.body);
+        let id = crate::common::message_id(&reply);
+        let seen = local.wait_for_status("acme", "c-aisha", &id, "SENT").await;
+        assert!(seen.contains(&"SENT".to_owned()), "{seen:?}");
+    };
+    send(buttons("Does 3 pm suit you?")).await;
+    let first = product_contents(&local).await;
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Past the unused period (Twilio dates Contents to the second).
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    send(buttons("Does 4 pm suit you?")).await;
+    let mut left = Vec::new();
+    for _ in 0..50 {
+        left = product_contents(&local).await;
+        if left.len() == 1 && left[0]["sid"] != first[0]["sid"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(left.len(), 1, "the unused one is deleted: {left:?}");
+    assert_eq!(
+        left[0]["types"]["twilio/quick-reply"]["body"],
+        "Does 4 pm suit you?"
+    );
+    // The deleted payload again: a new Content, and it goes out.
+    send(buttons("Does 3 pm suit you?")).await;
+    let again = product_contents(&local).await;
+    assert!(
+        again.iter().any(
+            |c| c["types"]["twilio/quick-reply"]["body"] == "Does 3 pm suit you?"
+                && c["sid"] != first[0]["sid"]
+        ),
+        "{again:?}"
+    );
+}
+
+/// The contact's tap on a list item comes back as Twilio posts it (`ListId`, `ListTitle`,
+/// quoting the message): stored as the reply to that message, with the item's id.
+#[tokio::test]
+async fn a_list_pick_is_the_reply_to_the_list() {
+    let local = start().await;
+    let list = json!({"contact_id": "c-aisha", "interactive": {"type": "list",
+        "body": "When should we deliver?", "button": "See times",
+        "items": [{"id": "1", "title": "Morning", "description": "9–12"},
+                  {"id": "2", "title": "Afternoon"}]}});
+    let reply = local.post("acme", "/whatsapp/messages", list).await;
+    assert_eq!(reply.status, 202, "{}", reply.body);
+    let id = crate::common::message_id(&reply);
+    local.wait_for_status("acme", "c-aisha", &id, "SENT").await;
+    let messages = local
+        .get("acme", "/whatsapp/messages?contact_id=c-aisha")
+        .await;
+    let sent = messages.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == id.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(sent["interactive"]["items"][0]["title"], "Morning");
+    let sid = sent["twilio_message_sid"].as_str().unwrap().to_owned();
+
+    let tapped = local
+        .sandbox(
+            reqwest::Method::POST,
+            "/reply",
+            Some(json!({"organization_id": "acme", "from": "+60123456789",
+                "list": {"id": "2", "title": "Afternoon"}, "reply_to": sid})),
+        )
+        .await;
+    assert_eq!(tapped.status, 200, "{}", tapped.body);
+    let mut pick = None;
+    for _ in 0..50 {
+        let messages = local
+            .get("acme", "/whatsapp/messages?contact_id=c-aisha")
+            .await;
+        pick = messages.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["direction"] == "INBOUND" && m["details"]["button"].is_object())
+            .cloned();
+        if pick.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let pick = pick.expect("the pick is stored");
+    assert_eq!(pick["text"], "Afternoon");
+    assert_eq!(pick["details"]["button"]["payload"], "2");
+    assert_eq!(pick["details"]["button"]["kind"], "list");
+    assert_eq!(pick["details"]["reply_to"]["message_id"], id.as_str());
 }

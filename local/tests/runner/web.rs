@@ -298,6 +298,18 @@ fn the_pages_text_limits_are_the_servers() {
         shared::domain::MAX_CAPTION_CHARS
     );
     assert!(app.contains(&expected), "web/rules.js lacks {expected}");
+    use shared::domain as limits;
+    let expected = format!(
+        "export const INTERACTIVE_LIMITS = {{ body: {}, buttons: {}, buttonTitle: {}, items: {}, listButton: {}, itemTitle: {}, itemDescription: {} }};",
+        limits::MAX_INTERACTIVE_BODY_CHARS,
+        limits::MAX_BUTTONS,
+        limits::MAX_BUTTON_TITLE_CHARS,
+        limits::MAX_LIST_ITEMS,
+        limits::MAX_LIST_BUTTON_CHARS,
+        limits::MAX_ITEM_TITLE_CHARS,
+        limits::MAX_ITEM_DESCRIPTION_CHARS,
+    );
+    assert!(app.contains(&expected), "web/rules.js lacks {expected}");
     // What takes a caption on the page is what takes one on the server.
     for rule in shared::domain::MEDIA_RULES {
         let page =

@@ -80,6 +80,9 @@ pub enum ApiError {
     /// Two options of a button or list message share an id.
     #[error("{0}")]
     DuplicateOptionId(String),
+    /// A canned response with buttons whose text is longer than their body may be.
+    #[error("{0}")]
+    TextTooLongForButtons(String),
     /// A method no route takes at a path that has routes; `allow` lists theirs.
     #[error("{method} is not allowed here; this path takes {allow}.")]
     MethodNotAllowed { method: String, allow: String },
@@ -116,7 +119,8 @@ impl ApiError {
             | ApiError::IdempotencyKeyReused
             | ApiError::NotInConversation
             | ApiError::UnknownVariable(_)
-            | ApiError::DuplicateOptionId(_) => 422,
+            | ApiError::DuplicateOptionId(_)
+            | ApiError::TextTooLongForButtons(_) => 422,
             ApiError::Unavailable => 503,
         }
     }
@@ -154,6 +158,7 @@ impl ApiError {
             ApiError::CannedResponseChanged => "canned_response_changed",
             ApiError::UnknownVariable(_) => "unknown_variable",
             ApiError::DuplicateOptionId(_) => "duplicate_option_id",
+            ApiError::TextTooLongForButtons(_) => "text_too_long_for_buttons",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unavailable => "service_unavailable",
         }

@@ -5,12 +5,13 @@
 //! - `{{?label}}`: a blank the agent fills (label 1–40 characters).
 //!
 //! Anything else between `{{` and `}}` is refused when the response is saved, as is a `{{`
-//! never closed: the agent would otherwise send the braces to the contact.
+//! never closed: the agent would otherwise send the braces to the contact. A response may
+//! carry quick-reply buttons: its filled text then goes out as their body.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::MAX_TEXT_CHARS;
+use super::{Button, MAX_INTERACTIVE_BODY_CHARS, MAX_TEXT_CHARS, check_buttons};
 
 /// At most this many canned responses per organization.
 pub const MAX_CANNED_RESPONSES: usize = 1000;
@@ -34,6 +35,10 @@ pub struct CannedResponse {
     pub shortcut: String,
     pub title: String,
     pub text: String,
+    /// Quick-reply buttons the filled text goes out with (0–3): the response is then sent as
+    /// buttons (`Interactive::Buttons`), its text their body.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Button>,
     /// Changed at every save: an edit names the one it was made from (a stale one is refused).
     pub updated_at: DateTime<Utc>,
 }
@@ -55,6 +60,14 @@ pub enum CannedRejection {
     UnknownVariable(String),
     #[error("A {{{{ is never closed with }}}}.")]
     Unclosed,
+    /// Its buttons break WhatsApp's rules (the words say which).
+    #[error("{0}")]
+    Buttons(super::InteractiveRejection),
+    /// With buttons, the text is their body: at most 1,024 characters.
+    #[error(
+        "With buttons the text is their message: at most {MAX_INTERACTIVE_BODY_CHARS} characters."
+    )]
+    TextTooLongForButtons,
 }
 
 /// The shortcut as kept: lowercase; None when it is not 1–32 of `[A-Za-z0-9_-]` (blanks
@@ -118,8 +131,23 @@ impl CannedResponse {
             shortcut,
             title: title.to_owned(),
             text,
+            buttons: Vec::new(),
             updated_at,
         })
+    }
+
+    /// The response with buttons (none: a text response). With buttons its text is their
+    /// body, so it holds to a body's length (1,024).
+    pub fn with_buttons(mut self, buttons: Vec<Button>) -> Result<Self, CannedRejection> {
+        if buttons.is_empty() {
+            return Ok(self);
+        }
+        check_buttons(&buttons).map_err(CannedRejection::Buttons)?;
+        if self.text.chars().count() > MAX_INTERACTIVE_BODY_CHARS {
+            return Err(CannedRejection::TextTooLongForButtons);
+        }
+        self.buttons = buttons;
+        Ok(self)
     }
 }
 
@@ -174,6 +202,56 @@ mod tests {
         assert_eq!(
             placeholders("no braces, } or { alone").unwrap(),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn buttons_are_held_to_whatsapps_rules() {
+        let now = Utc::now();
+        let base = || {
+            CannedResponse::new(
+                "01J".into(),
+                "when",
+                "When",
+                "When suits you, {{contact.first_name}}?".into(),
+                now,
+            )
+            .unwrap()
+        };
+        let button = |id: &str, title: &str| Button {
+            id: id.into(),
+            title: title.into(),
+        };
+        let ok = base()
+            .with_buttons(vec![button("1", "Today"), button("2", "Tomorrow")])
+            .unwrap();
+        assert_eq!(ok.buttons.len(), 2);
+        assert!(base().with_buttons(vec![]).unwrap().buttons.is_empty());
+        let refused = |buttons: Vec<Button>| match base().with_buttons(buttons) {
+            Err(CannedRejection::Buttons(why)) => why.to_string(),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            refused(
+                vec![button("1", "a"); 4]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, b)| Button {
+                        id: i.to_string(),
+                        ..b
+                    })
+                    .collect()
+            )
+            .contains("1 to 3")
+        );
+        assert!(refused(vec![button("1", "  ")]).contains("title"));
+        assert!(refused(vec![button("1", &"x".repeat(21))]).contains("20"));
+        assert!(refused(vec![button("1", "a"), button("1", "b")]).contains("unique"));
+        let long =
+            CannedResponse::new("01J".into(), "long", "Long", "x".repeat(1025), now).unwrap();
+        assert_eq!(
+            long.with_buttons(vec![button("1", "Ok")]),
+            Err(CannedRejection::TextTooLongForButtons)
         );
     }
 

@@ -101,6 +101,19 @@ fn unique_ids<'a>(ids: impl Iterator<Item = &'a str>) -> Result<(), InteractiveR
     Ok(())
 }
 
+/// Quick-reply buttons: 1 to 3, each titled, ids unique (a send's, or a canned response's).
+pub fn check_buttons(buttons: &[Button]) -> Result<(), InteractiveRejection> {
+    if buttons.is_empty() || buttons.len() > MAX_BUTTONS {
+        return Err(InteractiveRejection::new(format!(
+            "Buttons: 1 to {MAX_BUTTONS}."
+        )));
+    }
+    for b in buttons {
+        required("Each button's title", &b.title, MAX_BUTTON_TITLE_CHARS)?;
+    }
+    unique_ids(buttons.iter().map(|b| b.id.as_str()))
+}
+
 impl Interactive {
     pub fn body(&self) -> &str {
         match self {
@@ -119,17 +132,7 @@ impl Interactive {
             ));
         }
         match self {
-            Interactive::Buttons { buttons, .. } => {
-                if buttons.is_empty() || buttons.len() > MAX_BUTTONS {
-                    return Err(InteractiveRejection::new(format!(
-                        "Buttons: 1 to {MAX_BUTTONS}."
-                    )));
-                }
-                for b in buttons {
-                    required("Each button's title", &b.title, MAX_BUTTON_TITLE_CHARS)?;
-                }
-                unique_ids(buttons.iter().map(|b| b.id.as_str()))
-            }
+            Interactive::Buttons { buttons, .. } => check_buttons(buttons),
             Interactive::List { button, items, .. } => {
                 required("The list's button", button, MAX_LIST_BUTTON_CHARS)?;
                 if items.is_empty() || items.len() > MAX_LIST_ITEMS {

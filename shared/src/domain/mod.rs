@@ -37,7 +37,9 @@ pub use details::{
 pub use draft::{Draft, DraftAttachment, DraftKind, DraftRejection};
 pub use ids::{ContactId, InvalidId, MessageId, OrganizationId};
 pub use interactive::{
-    Button, Interactive, InteractiveRejection, ListItem, MAX_BUTTONS, MAX_LIST_ITEMS,
+    Button, CONTENT_NAME_PREFIX, Interactive, InteractiveRejection, ListItem,
+    MAX_BUTTON_TITLE_CHARS, MAX_BUTTONS, MAX_INTERACTIVE_BODY_CHARS, MAX_ITEM_DESCRIPTION_CHARS,
+    MAX_ITEM_TITLE_CHARS, MAX_LIST_BUTTON_CHARS, MAX_LIST_ITEMS, check_buttons,
 };
 pub use media::{
     MAX_CAPTION_CHARS, MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule,

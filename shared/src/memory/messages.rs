@@ -42,6 +42,8 @@ pub(super) struct State {
     /// The Content of each interactive payload: its sid once made, and the claim to make it
     /// (`contents`).
     pub(super) contents: HashMap<(OrganizationId, String), super::contents::ContentEntry>,
+    /// When each organization's unused Contents were last swept.
+    pub(super) content_sweeps: HashMap<OrganizationId, chrono::DateTime<chrono::Utc>>,
     /// Agents' presence, per conversation (`presence`).
     pub(super) presence: HashMap<
         (OrganizationId, ContactId),
@@ -563,6 +565,11 @@ mod tests {
     #[tokio::test]
     async fn one_content_per_interactive_payload() {
         contract::one_content_per_interactive_payload(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn unused_contents_are_deleted_only_when_unused() {
+        contract::unused_contents_are_deleted_only_when_unused(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]

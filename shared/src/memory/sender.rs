@@ -42,8 +42,8 @@ pub struct ScriptedSender {
     /// The WhatsApp senders of every Messaging Service, or the failure of the next reads.
     service_senders: Arc<Mutex<Vec<PhoneNumber>>>,
     service_sender_failures: Arc<Mutex<VecDeque<TwilioError>>>,
-    /// Contents made (name, sid), how many creates there were, failures of the next ones.
-    contents: Arc<Mutex<Vec<(String, String)>>>,
+    /// Contents made, how many creates there were, failures of the next ones.
+    contents: Arc<Mutex<Vec<crate::twilio::ListedContent>>>,
     content_creates: Arc<std::sync::atomic::AtomicUsize>,
     content_failures: Arc<Mutex<VecDeque<TwilioError>>>,
     /// Every sender's health as the Senders API lists it, failures of the next reads, and
@@ -200,12 +200,28 @@ impl ScriptedSender {
     /// The Contents the account has (name, sid): made through `create_content`, or put here
     /// as a crashed worker's would be.
     pub fn contents(&self) -> Vec<(String, String)> {
-        lock(&self.contents).map(|c| c.clone()).unwrap_or_default()
+        lock(&self.contents)
+            .map(|c| c.iter().map(|c| (c.name.clone(), c.sid.clone())).collect())
+            .unwrap_or_default()
     }
 
     pub fn put_content(&self, name: &str, sid: &str) {
+        self.put_content_changed(name, sid, chrono::Utc::now());
+    }
+
+    /// A Content last changed at `changed` (as Twilio's list dates it).
+    pub fn put_content_changed(
+        &self,
+        name: &str,
+        sid: &str,
+        changed: chrono::DateTime<chrono::Utc>,
+    ) {
         if let Ok(mut contents) = lock(&self.contents) {
-            contents.push((name.to_owned(), sid.to_owned()));
+            contents.push(crate::twilio::ListedContent {
+                sid: sid.to_owned(),
+                name: name.to_owned(),
+                changed: Some(changed),
+            });
         }
     }
 
@@ -411,7 +427,11 @@ impl WhatsAppSender for ScriptedSender {
         let sid = format!("HX{:032x}", n + 1);
         lock(&self.contents)
             .map_err(|e| TwilioError::Network(e.to_string()))?
-            .push((friendly_name.to_owned(), sid.clone()));
+            .push(crate::twilio::ListedContent {
+                sid: sid.clone(),
+                name: friendly_name.to_owned(),
+                changed: Some(chrono::Utc::now()),
+            });
         Ok(sid)
     }
 
@@ -423,8 +443,31 @@ impl WhatsAppSender for ScriptedSender {
         Ok(lock(&self.contents)
             .map_err(|e| TwilioError::Network(e.to_string()))?
             .iter()
-            .find(|(name, _)| name == friendly_name)
-            .map(|(_, sid)| sid.clone()))
+            .find(|c| c.name == friendly_name)
+            .map(|c| c.sid.clone()))
+    }
+
+    async fn product_contents(
+        &self,
+        _config: &OrgConfig,
+    ) -> Result<Vec<crate::twilio::ListedContent>, TwilioError> {
+        Ok(lock(&self.contents)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .iter()
+            .filter(|c| c.name.starts_with(crate::domain::CONTENT_NAME_PREFIX))
+            .cloned()
+            .collect())
+    }
+
+    async fn delete_content(
+        &self,
+        _config: &OrgConfig,
+        content_sid: &str,
+    ) -> Result<(), TwilioError> {
+        lock(&self.contents)
+            .map_err(|e| TwilioError::Network(e.to_string()))?
+            .retain(|c| c.sid != content_sid);
+        Ok(())
     }
 
     async fn sender_health(

@@ -5,7 +5,7 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{OrgConfig, PhoneNumber};
-use crate::twilio::{ListedMessage, OutboundMessage, SentMessage, TwilioError};
+use crate::twilio::{ListedContent, ListedMessage, OutboundMessage, SentMessage, TwilioError};
 
 /// The WhatsApp provider: Twilio's Messages API in production and locally (sandbox).
 pub trait WhatsAppSender: Clone + Send + Sync + 'static {
@@ -68,6 +68,19 @@ pub trait WhatsAppSender: Clone + Send + Sync + 'static {
         config: &OrgConfig,
         friendly_name: &str,
     ) -> impl Future<Output = Result<Option<String>, TwilioError>> + Send;
+
+    /// The account's Contents the product made (named `domain::CONTENT_NAME_PREFIX…`).
+    fn product_contents(
+        &self,
+        config: &OrgConfig,
+    ) -> impl Future<Output = Result<Vec<ListedContent>, TwilioError>> + Send;
+
+    /// Deletes a Content (one already gone counts as deleted).
+    fn delete_content(
+        &self,
+        config: &OrgConfig,
+        content_sid: &str,
+    ) -> impl Future<Output = Result<(), TwilioError>> + Send;
 
     /// Every WhatsApp sender of the organization's account with its health (Twilio's Senders
     /// API), within `twilio::SENDER_HEALTH_TIMEOUT` a request.
@@ -149,6 +162,26 @@ impl WhatsAppSender for crate::twilio::TwilioClient {
         friendly_name: &str,
     ) -> Result<Option<String>, TwilioError> {
         crate::twilio::TwilioClient::find_content(self, config, friendly_name).await
+    }
+
+    async fn product_contents(
+        &self,
+        config: &OrgConfig,
+    ) -> Result<Vec<ListedContent>, TwilioError> {
+        crate::twilio::TwilioClient::contents_named(
+            self,
+            config,
+            crate::domain::CONTENT_NAME_PREFIX,
+        )
+        .await
+    }
+
+    async fn delete_content(
+        &self,
+        config: &OrgConfig,
+        content_sid: &str,
+    ) -> Result<(), TwilioError> {
+        crate::twilio::TwilioClient::delete_content(self, config, content_sid).await
     }
 
     async fn typing_indicator(

@@ -15,6 +15,15 @@ use crate::domain::{OrgConfig, is_content_sid};
 const PAGE_SIZE: u32 = 1000;
 const MAX_PAGES: usize = 10;
 
+/// A Content of the account as its list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedContent {
+    pub sid: String,
+    pub name: String,
+    /// When it was last changed (None when Twilio's list gave no date it could read).
+    pub changed: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Debug, Deserialize)]
 struct CreatedContent {
     sid: String,
@@ -32,6 +41,16 @@ struct ContentList {
 struct Meta {
     #[serde(default)]
     next_page_url: Option<String>,
+}
+
+/// A Content's date. Twilio's description of the Content resource gives its dates the
+/// OpenAPI format `date-time` (RFC 3339, as its answers show) and says "specified in RFC 2822"
+/// in the same breath: both readings are accepted.
+fn content_date(text: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .or_else(|_| chrono::DateTime::parse_from_rfc2822(text))
+        .ok()
+        .map(|d| d.with_timezone(&chrono::Utc))
 }
 
 impl TwilioClient {
@@ -61,33 +80,27 @@ impl TwilioClient {
         Ok(created.sid)
     }
 
-    /// The sid of the account's Content named `friendly_name`, if there is one (the oldest, if
-    /// several). The credentials go only to the Content API's origin.
-    pub async fn find_content(
+    /// Walks the account's Contents page by page, `visit` seeing each page's until it says
+    /// it has found what it looks for. The credentials go only to the Content API's origin.
+    async fn each_content_page(
         &self,
         config: &OrgConfig,
-        friendly_name: &str,
-    ) -> Result<Option<String>, TwilioError> {
+        mut visit: impl FnMut(&[Value]) -> bool,
+    ) -> Result<(), TwilioError> {
         let invalid = |what: &str| TwilioError::InvalidResponse(what.to_owned());
         let base = self.content_url("")?;
         let mut next = Some(self.content_url(&format!("/v1/Content?PageSize={PAGE_SIZE}"))?);
         for _ in 0..MAX_PAGES {
             let Some(url) = next.take() else {
-                return Ok(None);
+                return Ok(());
             };
             if url.origin() != base.origin() {
                 return Err(invalid("the next page is on another host"));
             }
             let page: ContentList =
                 json_answer(self.api(reqwest::Method::GET, url)?, config).await?;
-            let found = page
-                .contents
-                .iter()
-                .filter(|c| c["friendly_name"] == friendly_name)
-                .filter_map(|c| c["sid"].as_str())
-                .find(|sid| is_content_sid(sid));
-            if let Some(sid) = found {
-                return Ok(Some(sid.to_owned()));
+            if visit(&page.contents) {
+                return Ok(());
             }
             next = match page
                 .meta
@@ -101,6 +114,57 @@ impl TwilioClient {
             };
         }
         Err(invalid("too many pages of Contents"))
+    }
+
+    /// The sid of the account's Content named `friendly_name`, if there is one (the first
+    /// listed, if several).
+    pub async fn find_content(
+        &self,
+        config: &OrgConfig,
+        friendly_name: &str,
+    ) -> Result<Option<String>, TwilioError> {
+        let mut found = None;
+        self.each_content_page(config, |contents| {
+            found = contents
+                .iter()
+                .filter(|c| c["friendly_name"] == friendly_name)
+                .filter_map(|c| c["sid"].as_str())
+                .find(|sid| is_content_sid(sid))
+                .map(str::to_owned);
+            found.is_some()
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// The account's Contents whose name starts with `prefix` (the ones the product made),
+    /// with when each was last changed (`date_updated`, else `date_created`).
+    pub async fn contents_named(
+        &self,
+        config: &OrgConfig,
+        prefix: &str,
+    ) -> Result<Vec<ListedContent>, TwilioError> {
+        let mut listed = Vec::new();
+        self.each_content_page(config, |contents| {
+            listed.extend(contents.iter().filter_map(|c| {
+                let name = c["friendly_name"]
+                    .as_str()
+                    .filter(|n| n.starts_with(prefix))?;
+                let sid = c["sid"].as_str().filter(|sid| is_content_sid(sid))?;
+                let changed = c["date_updated"]
+                    .as_str()
+                    .or_else(|| c["date_created"].as_str())
+                    .and_then(content_date);
+                Some(ListedContent {
+                    sid: sid.to_owned(),
+                    name: name.to_owned(),
+                    changed,
+                })
+            }));
+            false
+        })
+        .await?;
+        Ok(listed)
     }
 
     /// Removes a Content; one already gone (404) counts as removed.
@@ -124,5 +188,23 @@ impl TwilioClient {
         }
         let bytes = response.bytes().await.map_err(transport_error)?;
         Err(TwilioError::from_error_response(status.as_u16(), &bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_date;
+
+    #[test]
+    fn content_dates_are_read_in_either_documented_form() {
+        let expected = chrono::DateTime::parse_from_rfc3339("2026-12-06T22:16:28Z").unwrap();
+        for text in [
+            "2026-12-06T22:16:28Z",
+            "2026-12-06T23:16:28+01:00",
+            "Sun, 06 Dec 2026 22:16:28 +0000",
+        ] {
+            assert_eq!(content_date(text), Some(expected.to_utc()), "{text}");
+        }
+        assert_eq!(content_date("yesterday"), None);
     }
 }

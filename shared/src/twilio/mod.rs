@@ -21,6 +21,7 @@ pub use client::{
     CONTENT_PAGE_SIZE, ListedMessage, MAX_CONTENT_PAGES, MAX_INBOUND_MEDIA_BYTES,
     RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE, TwilioClient, new_message_sid,
 };
+pub use content_write::ListedContent;
 pub use error::{FailureKind, TwilioError, describe_error_code};
 pub use media_fetch::{
     DEFAULT_MEDIA_HOSTS, MediaPolicy, MediaRefusal, PublicOnlyResolver, is_account_media_url,

@@ -100,11 +100,7 @@ fn inbound_details(form: &FormParams, has_text: bool, has_media: bool) -> Inboun
         (Some(lat), Some(lon)) => Location::parse(lat, lon, form.get("Address"), form.get("Label")),
         _ => None,
     };
-    let button = text("ButtonText").map(|title| ButtonReply {
-        text: title,
-        payload: text("ButtonPayload"),
-        kind: text("ButtonType"),
-    });
+    let button = tap(form);
     let reply_to = form
         .get("OriginalRepliedMessageSid")
         .filter(|sid| is_sid(sid, "SM") || is_sid(sid, "MM"))
@@ -138,6 +134,32 @@ fn inbound_details(form: &FormParams, has_text: bool, has_media: bool) -> Inboun
         user: whatsapp_user(form),
         params: form.pairs().to_vec(),
     }
+}
+
+/// A tap on a button or a list item of a message the organization sent. Twilio posts a
+/// button's as `ButtonText`/`ButtonPayload` (a template's quick reply, a `twilio/quick-reply`)
+/// and a list item's as `ListTitle`/`ListId` (a `twilio/list-picker`); integrations have seen
+/// either pair for either kind, and a tap whose title is missing but whose `Body` carries it,
+/// so every one of these forms is read. `kind` is Twilio's `ButtonType`, or `list` for a list
+/// item.
+fn tap(form: &FormParams) -> Option<ButtonReply> {
+    let text = |name: &str| form.get(name).map(str::to_owned);
+    if let Some(id) = text("ListId") {
+        return Some(ButtonReply {
+            text: text("ListTitle")
+                .or_else(|| text("Body"))
+                .unwrap_or_else(|| id.clone()),
+            payload: Some(id),
+            kind: Some("list".into()),
+        });
+    }
+    let payload = text("ButtonPayload");
+    let title = text("ButtonText").or_else(|| payload.as_ref().and(text("Body")))?;
+    Some(ButtonReply {
+        text: title,
+        payload,
+        kind: text("ButtonType"),
+    })
 }
 
 /// A WhatsApp user id Twilio posts, with or without the `whatsapp:` prefix.
@@ -348,6 +370,28 @@ mod tests {
             (b.text.as_str(), b.payload.as_deref()),
             ("Yes, see you then", Some("confirm"))
         );
+
+        // A list item, and a button tap whose title only `Body` carries.
+        let list = kind(&[
+            ("MessageType", "interactive"),
+            ("Body", "Tomorrow 9:00"),
+            ("ListId", "slot-2"),
+            ("ListTitle", "Tomorrow 9:00"),
+        ]);
+        let l = list.details.button.clone().unwrap();
+        assert_eq!(
+            (l.text.as_str(), l.payload.as_deref(), l.kind.as_deref()),
+            ("Tomorrow 9:00", Some("slot-2"), Some("list"))
+        );
+        assert_eq!(list.details.unsupported, None);
+        let untitled = kind(&[("Body", "Yes"), ("ButtonPayload", "yes")]);
+        let u = untitled.details.button.unwrap();
+        assert_eq!(
+            (u.text.as_str(), u.payload.as_deref()),
+            ("Yes", Some("yes"))
+        );
+        let list_without_title = kind(&[("Body", ""), ("ListId", "slot-3")]);
+        assert_eq!(list_without_title.details.button.unwrap().text, "slot-3");
 
         let reply = kind(&[(
             "OriginalRepliedMessageSid",

@@ -132,3 +132,102 @@ async fn a_content_twilio_refuses_fails_the_message() {
     assert_eq!(m.status, MessageStatus::Failed);
     assert!(w.ports.sender.attempts().is_empty());
 }
+
+/// After buttons went out, the organization's Contents unused for 30 days are deleted from
+/// its Twilio account: the product's only (by name), not one used since (by the store's
+/// record), not a young one; and at most one sweep a day.
+#[tokio::test]
+async fn contents_unused_for_thirty_days_are_deleted_after_an_interactive_send() {
+    use shared::ports::ContentStore;
+    let w = worker().await;
+    let org = shared::testing::org("org-a");
+    let now = chrono::Utc::now();
+    let old = now - chrono::Duration::days(40);
+    let sender = &w.ports.sender;
+    sender.put_content_changed(
+        "crm_interactive_stale",
+        "HX00000000000000000000000000000a01",
+        old,
+    );
+    sender.put_content_changed(
+        "crm_interactive_used",
+        "HX00000000000000000000000000000a02",
+        old,
+    );
+    sender.put_content_changed(
+        "crm_interactive_young",
+        "HX00000000000000000000000000000a03",
+        now - chrono::Duration::days(3),
+    );
+    sender.put_content_changed("order_update", "HX00000000000000000000000000000a04", old);
+    // Made 40 days ago, sent yesterday: kept.
+    w.ports
+        .messages
+        .record_content(
+            &org,
+            "crm_interactive_used",
+            "HX00000000000000000000000000000a02",
+            now - chrono::Duration::days(1),
+        )
+        .await
+        .unwrap();
+
+    let job = pending_interactive(&w, buttons()).await;
+    assert!(matches!(
+        w.process(&job).await.unwrap(),
+        crate::JobOutcome::Sent { .. }
+    ));
+    let names: Vec<String> = sender
+        .contents()
+        .into_iter()
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        !names.contains(&"crm_interactive_stale".to_owned()),
+        "{names:?}"
+    );
+    for kept in [
+        "crm_interactive_used",
+        "crm_interactive_young",
+        "order_update",
+        &buttons().content_name(),
+    ] {
+        assert!(names.contains(&kept.to_owned()), "{kept} kept: {names:?}");
+    }
+
+    // The same day: no second sweep.
+    sender.put_content_changed(
+        "crm_interactive_stale_too",
+        "HX00000000000000000000000000000a05",
+        old,
+    );
+    let again = pending_interactive(&w, buttons()).await;
+    assert!(matches!(
+        w.process(&again).await.unwrap(),
+        crate::JobOutcome::Sent { .. }
+    ));
+    assert!(
+        sender
+            .contents()
+            .iter()
+            .any(|(name, _)| name == "crm_interactive_stale_too")
+    );
+}
+
+/// A text send sweeps nothing: only buttons and lists make Contents.
+#[tokio::test]
+async fn a_text_send_sweeps_no_contents() {
+    let w = worker().await;
+    let old = chrono::Utc::now() - chrono::Duration::days(40);
+    w.ports.sender.put_content_changed(
+        "crm_interactive_stale",
+        "HX00000000000000000000000000000a01",
+        old,
+    );
+    let job = pending_with(&w, "Hello", |_| {}).await;
+    assert!(matches!(
+        w.process(&job).await.unwrap(),
+        crate::JobOutcome::Sent { .. }
+    ));
+    assert_eq!(w.ports.sender.contents().len(), 1);
+}

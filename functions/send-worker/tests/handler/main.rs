@@ -29,6 +29,7 @@ fn settings() -> WorkerSettings {
         public_base_url: Some("https://api.example.com".into()),
         media_fetch_timeout: std::time::Duration::from_secs(20),
         media_copy_deadline: std::time::Duration::from_secs(40),
+        content_unused_for: std::time::Duration::from_secs(30 * 86_400),
     }
 }
 

@@ -14,6 +14,7 @@ fn response(shortcut: &str, text: &str) -> CannedResponse {
         shortcut: shortcut.into(),
         title: format!("About {shortcut}"),
         text: text.into(),
+        buttons: Vec::new(),
         updated_at: Utc.with_ymd_and_hms(2026, 12, 6, 9, 0, 0).unwrap(),
     }
 }
@@ -22,7 +23,18 @@ pub async fn canned_responses_are_unique_bounded_and_edited_as_read<S: CannedRes
     store: &S,
 ) {
     let (acme, globex) = (org("acme"), org("globex"));
-    let thanks = response("thanks", "Thank you {{contact.first_name}}!");
+    // Stored with its buttons, read back as saved.
+    let mut thanks = response("thanks", "Thank you {{contact.first_name}}! Anything else?");
+    thanks.buttons = vec![
+        crate::domain::Button {
+            id: "1".into(),
+            title: "Yes".into(),
+        },
+        crate::domain::Button {
+            id: "2".into(),
+            title: "No, thanks".into(),
+        },
+    ];
     assert_eq!(
         store
             .create_canned_response(&acme, &thanks, 10)

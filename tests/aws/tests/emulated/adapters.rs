@@ -764,6 +764,13 @@ async fn one_content_per_interactive_payload() {
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn unused_contents_are_deleted_only_when_unused() {
+    contract::unused_contents_are_deleted_only_when_unused(&Stack::create().await.ports().messages)
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_message_holds_one_twilio_sid() {
     contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
 }

@@ -44,6 +44,7 @@ pub(crate) fn worker_settings(public_base_url: Option<&str>) -> WorkerSettings {
         public_base_url: public_base_url.map(str::to_owned),
         media_fetch_timeout: std::time::Duration::from_secs(20),
         media_copy_deadline: std::time::Duration::from_secs(40),
+        content_unused_for: std::time::Duration::from_secs(30 * 86_400),
     }
 }
 

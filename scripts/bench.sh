@@ -23,7 +23,7 @@ trap cleanup EXIT
 
 ensure_python_tools
 
-functions=(canned-responses contact-indexer inbox list-contacts list-messages live-publisher media-url presign-upload send-message send-worker twilio-webhook)
+mapfile -t functions < <(lambda_functions)
 echo "== release build for this machine: the functions, the floor, the harness"
 packages=()
 for f in "${functions[@]}"; do packages+=(-p "$f"); done

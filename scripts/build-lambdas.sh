@@ -17,7 +17,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 # beside the debug build without waiting on its lock).
 target_dir=${CARGO_TARGET_DIR:-target}
 
-functions=(canned-responses contact-indexer inbox list-contacts list-messages live-publisher media-url presign-upload send-message send-worker twilio-webhook)
+mapfile -t functions < <(lambda_functions)
 args=()
 for f in "${functions[@]}"; do args+=(--bin "$f"); done
 profile=${LAMBDA_PROFILE:-release}

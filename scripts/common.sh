@@ -22,6 +22,25 @@ ensure_build_tools() {
   fi
 }
 
+# The Lambda functions: one per folder of functions/ (each a crate whose binary has its
+# name), the one list every script and check reads.
+lambda_functions() {
+  local dir
+  for dir in functions/*/; do
+    [ -f "$dir/Cargo.toml" ] && basename "$dir"
+  done
+}
+
+# checkov, the IaC scanner, in a venv of its own (.venv-checkov: its pins would fight moto's
+# and the SAM CLI's), again whenever tests/requirements-checkov.txt changes.
+ensure_checkov() {
+  if [ ! -x .venv-checkov/bin/checkov ] || ! cmp -s tests/requirements-checkov.txt .venv-checkov/requirements.installed; then
+    python3 -m venv .venv-checkov
+    .venv-checkov/bin/pip install --quiet --disable-pip-version-check -r tests/requirements-checkov.txt
+    cp tests/requirements-checkov.txt .venv-checkov/requirements.installed
+  fi
+}
+
 # Starts moto's server on a free loopback port (its pid goes into the caller's `pids`, its log
 # into $1) and exports AWS_ENDPOINT_URL and test credentials for everything started after.
 start_moto() {

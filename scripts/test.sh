@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Every test of the project, from a fresh clone: cfn-lint and sam validate --lint, formatting, lints, unit and
+# Every test of the project, from a fresh clone: cfn-lint, checkov and sam validate --lint, formatting, lints, unit and
 # integration tests (the AWS ones against moto's server on loopback), the fault-injection run
 # (in process and on the emulator, its counts printed), the Twilio SDK signature checks, the curl
 # walk-through against the local runner (in process, then on the AWS adapters), schemathesis
-# holding the runner to openapi.yaml (scripts/contract.sh), the browser
+# holding the runner to openapi.yaml (scripts/openapi_check.sh), the browser
 # tests of the Send Message page in headless Chromium, and the Lambda packaging build (arm64, unoptimized). Needs the
 # Rust toolchain, python3, curl and Node.js; installs the rest itself (moto, cfn-lint,
-# aws-sam-cli, schemathesis, cargo-lambda, zig into .venv; playwright-core into tests/e2e/node_modules; Debian's chromium).
+# aws-sam-cli, schemathesis, cargo-lambda, zig into .venv; checkov into .venv-checkov; playwright-core into tests/e2e/node_modules; Debian's chromium).
 #
 #   ./scripts/test.sh --quick                # the edit-compile-test loop: fmt, clippy, unit and
 #                                            # handler tests (no emulator, browser or Lambda build)
@@ -48,9 +48,10 @@ wait_for() { # pid, log, what
 # directory, so no lock is shared) runs at the lowest CPU priority from the start: it takes
 # the cores the test steps leave idle (moto's single thread, the browser, the runs' pauses)
 # and yields them whenever a step needs them. Its result is read at the end.
-step "installs (.venv: moto, cfn-lint, SAM CLI, Twilio SDK, schemathesis, cargo-lambda, zig; Chromium; tests/e2e packages), in the background"
+step "installs (.venv: moto, cfn-lint, SAM CLI, Twilio SDK, schemathesis, cargo-lambda, zig; .venv-checkov; Chromium; tests/e2e packages), in the background"
 (
   ensure_python_tools
+  ensure_checkov
   [ "${SKIP_LAMBDA_BUILD:-}" = 1 ] || ensure_build_tools
   ./scripts/install-chromium.sh
   cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
@@ -77,6 +78,11 @@ wait_for "$installs" "$tmp/installs.log" "the installs"
 
 step "cfn-lint"
 .venv/bin/cfn-lint template.yaml infra/*.yaml
+
+# Every finding fixed or explained in the template (`Metadata: checkov: skip:` with its
+# reason); a new one fails the command.
+step "checkov (template.yaml; offline)"
+.venv-checkov/bin/checkov -f template.yaml --framework cloudformation --skip-download --quiet --compact
 
 step "sam validate --lint"
 SAM_CLI_TELEMETRY=0 .venv/bin/sam validate --lint --template template.yaml --region eu-west-1
@@ -169,7 +175,7 @@ if [ "${SKIP_LAMBDA_BUILD:-}" != 1 ]; then
 fi
 
 step "the OpenAPI description against the local runner (schemathesis, every check, fixed seed)"
-./scripts/contract.sh
+./scripts/openapi_check.sh
 passed=$((passed + 1))
 
 step "browser tests: the Send Message page in headless Chromium (tests/e2e)"

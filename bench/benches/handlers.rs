@@ -1,5 +1,9 @@
 //! Micro-benchmarks of the per-request work: X-Twilio-Signature validation, webhook form
 //! parsing and message (de)serialization. `cargo bench -p bench`.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

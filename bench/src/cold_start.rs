@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use crate::measure::{self, Options};
-use crate::report::{TARGET_FIRST_PHONE_MS, TARGET_INIT_VS_FLOOR, percentile};
+use crate::report::{TARGET_FIRST_PHONE_MS, TARGET_INIT_VS_FLOOR};
+use crate::samples::percentile;
 use crate::{aws_proxy, phone, provision};
 
 /// Where nothing listens: a cold start makes no request.

@@ -5,7 +5,14 @@
 use serde_json::Value;
 use shared::aws::schema::{CONTACT_SEARCH, CONTACTS, MESSAGES, Projected, TableSpec};
 
-use crate::aws_proxy::KeyWrite;
+/// Write units on one partition key value of the table or of one of its indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyWrite {
+    /// `table` or `table.index`, with the key attribute: `messages.sid (twilio_message_sid)`.
+    pub copy: String,
+    pub key: String,
+    pub units: f64,
+}
 
 pub(crate) fn read_units(size: usize) -> f64 {
     // Every read costs at least one 4 KB unit, even one that finds nothing.

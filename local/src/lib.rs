@@ -1,5 +1,6 @@
 //! The local runner: every Lambda handler behind one HTTP server on the template's routes,
 //! the send worker in process, the Twilio sandbox, demo data, and the web page.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 mod backend;
 pub mod chaos;
@@ -174,6 +175,94 @@ fn local_settings(
     })
 }
 
+/// Serves the app on the listener until the process ends.
+fn serve(listener: TcpListener, app: axum::Router) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let service = app.into_make_service_with_connect_info::<SocketAddr>();
+        // Without TCP_NODELAY each response's last segment waits on the browser's delayed
+        // ACK (~40 ms a request): the page's 30 modules took 190 ms to arrive instead of 20.
+        let listener = listener.tap_io(|stream| {
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::warn!(error = %e, "TCP_NODELAY not set");
+            }
+        });
+        if let Err(e) = axum::serve(listener, service).await {
+            tracing::error!(error = %e, "server stopped");
+        }
+    })
+}
+
+/// The Twilio client of every handler: the settings' Twilio, whose media may come over plain
+/// http from the runner's own sandbox on loopback (the one exception).
+fn twilio_client(settings: &Settings, own_sandbox: bool) -> Result<TwilioClient, LocalError> {
+    let mut media_policy = settings.media_policy();
+    if own_sandbox {
+        media_policy = media_policy.with_local_sandbox(&settings.twilio_api_base_url);
+    }
+    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?
+        .with_content_base_url(&settings.twilio_content_base_url)?
+        .with_messaging_base_url(&settings.twilio_messaging_base_url)?
+        .with_media_policy(media_policy);
+    Ok(twilio)
+}
+
+/// The seed's organizations as the demo's sign-in offers them: each agent with a token of
+/// the runner's own, and the sender (or Messaging Service) the organization sends from.
+fn demo_organizations(
+    seed: &Seed,
+    org_claim: &str,
+    tokens: &tokens::TokenBook,
+) -> Vec<DemoOrganization> {
+    let mut demo = Vec::new();
+    for org in &seed.organizations {
+        // Provisioning tells what AWS would: such an id has no Event API channel.
+        if shared::live::channel(&org.organization_id).is_none() {
+            tracing::warn!(organization_id = %org.organization_id, "the organization id is no channel segment (1-50 letters, digits and dashes): its pages poll instead of live updates");
+        }
+        // Its number, or the Messaging Service it sends through.
+        let sender =
+            org.twilio
+                .as_ref()
+                .and_then(|secret| match parse_org_secret(&secret.to_string()) {
+                    ChannelConfig::Configured(config) => config
+                        .whatsapp_from
+                        .map(|from| from.to_string())
+                        .or(config.messaging_service_sid),
+                    ChannelConfig::NotConfigured { .. } => None,
+                });
+        let mut agents = Vec::new();
+        for user in std::iter::once(&org.user).chain(&org.agents) {
+            let mut identity = vec![
+                ("sub".to_owned(), user.sub.clone()),
+                ("email".to_owned(), user.email.clone()),
+                (org_claim.to_owned(), org.organization_id.to_string()),
+            ];
+            if let Some(name) = &user.name {
+                identity.push(("name".to_owned(), name.clone()));
+            }
+            agents.push(DemoAgent {
+                user: DemoUser {
+                    sub: user.sub.clone(),
+                    email: user.email.clone(),
+                    name: user.name.clone(),
+                },
+                token: tokens.issue(&identity),
+                identity,
+            });
+        }
+        demo.push(DemoOrganization {
+            organization_id: org.organization_id.to_string(),
+            name: org.name.clone(),
+            user: agents[0].user.clone(),
+            token: agents[0].token.clone(),
+            agents,
+            whatsapp_configured: sender.is_some(),
+            sender,
+        });
+    }
+    demo
+}
+
 pub async fn start(options: Options) -> Result<Running, LocalError> {
     let listener = TcpListener::bind(("127.0.0.1", options.port))
         .await
@@ -189,15 +278,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let settings = local_settings(options.env.as_ref(), &base_url, options.backend)?;
 
     let own_sandbox = uses_own_sandbox(&settings.twilio_api_base_url, addr);
-    let mut media_policy = settings.media_policy();
-    if own_sandbox {
-        // The sandbox serves media over plain http on loopback: the one exception.
-        media_policy = media_policy.with_local_sandbox(&settings.twilio_api_base_url);
-    }
-    let twilio = TwilioClient::new(&settings.twilio_api_base_url, settings.twilio_timeout)?
-        .with_content_base_url(&settings.twilio_content_base_url)?
-        .with_messaging_base_url(&settings.twilio_messaging_base_url)?
-        .with_media_policy(media_policy);
+    let twilio = twilio_client(&settings, own_sandbox)?;
     let media = MemoryMedia::new(base_url.clone());
     let hub = live::Hub::default();
     let (handlers, store_faults, feeds) = match options.backend {
@@ -225,53 +306,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
         .filter(|v| *v > 0)
         .unwrap_or(tokens::DEFAULT_TTL_SECONDS);
     let tokens = tokens::TokenBook::new(ttl);
-    let mut demo = Vec::new();
-    for org in &options.seed.organizations {
-        // Provisioning tells what AWS would: such an id has no Event API channel.
-        if shared::live::channel(&org.organization_id).is_none() {
-            tracing::warn!(organization_id = %org.organization_id, "the organization id is no channel segment (1-50 letters, digits and dashes): its pages poll instead of live updates");
-        }
-        // Its number, or the Messaging Service it sends through.
-        let sender =
-            org.twilio
-                .as_ref()
-                .and_then(|secret| match parse_org_secret(&secret.to_string()) {
-                    ChannelConfig::Configured(config) => config
-                        .whatsapp_from
-                        .map(|from| from.to_string())
-                        .or(config.messaging_service_sid),
-                    ChannelConfig::NotConfigured { .. } => None,
-                });
-        let mut agents = Vec::new();
-        for user in std::iter::once(&org.user).chain(&org.agents) {
-            let mut identity = vec![
-                ("sub".to_owned(), user.sub.clone()),
-                ("email".to_owned(), user.email.clone()),
-                (settings.org_claim.clone(), org.organization_id.to_string()),
-            ];
-            if let Some(name) = &user.name {
-                identity.push(("name".to_owned(), name.clone()));
-            }
-            agents.push(DemoAgent {
-                user: DemoUser {
-                    sub: user.sub.clone(),
-                    email: user.email.clone(),
-                    name: user.name.clone(),
-                },
-                token: tokens.issue(&identity),
-                identity,
-            });
-        }
-        demo.push(DemoOrganization {
-            organization_id: org.organization_id.to_string(),
-            name: org.name.clone(),
-            user: agents[0].user.clone(),
-            token: agents[0].token.clone(),
-            agents,
-            whatsapp_configured: sender.is_some(),
-            sender,
-        });
-    }
+    let demo = demo_organizations(&options.seed, &settings.org_claim, &tokens);
     let state = AppState {
         handlers,
         org_claim: settings.org_claim.clone(),
@@ -294,19 +329,7 @@ pub async fn start(options: Options) -> Result<Running, LocalError> {
     let app = router(state, sandbox, media, &options.web_dir).layer(
         axum::middleware::from_fn_with_state(Arc::new(own_hosts), own_host_only),
     );
-    let server = tokio::spawn(async move {
-        let service = app.into_make_service_with_connect_info::<SocketAddr>();
-        // Without TCP_NODELAY each response's last segment waits on the browser's delayed
-        // ACK (~40 ms a request): the page's 30 modules took 190 ms to arrive instead of 20.
-        let listener = listener.tap_io(|stream| {
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::warn!(error = %e, "TCP_NODELAY not set");
-            }
-        });
-        if let Err(e) = axum::serve(listener, service).await {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let server = serve(listener, app);
     Ok(Running {
         addr,
         base_url,

@@ -1,3 +1,4 @@
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 use std::path::PathBuf;
 
 use local::seed::Seed;

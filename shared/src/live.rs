@@ -7,9 +7,8 @@
 //!   stores' feed locally);
 //! - [`LiveEvent`]: what goes on the channel, the API's own JSON (never a secret, a Twilio
 //!   URL or another organization's data);
-//! - [`ChannelPublisher`]: the port that publishes up to [`MAX_EVENTS_PER_PUBLISH`] events.
-
-use std::future::Future;
+//! - the port that publishes up to [`MAX_EVENTS_PER_PUBLISH`] events is
+//!   `ports::ChannelPublisher`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -137,49 +136,11 @@ impl LiveEvent {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum PublishError {
-    /// The Event API refused or failed the request (throttled, 5xx, unreachable, or
-    /// unauthorized: a deployment's fault, fixed by a person); retried.
-    #[error("the event API did not take the events: {0}")]
-    Unavailable(String),
-    /// It took some events of the batch and refused others for a reason that may pass
-    /// (AppSync's `failed` list); retried.
-    #[error("the event API refused {failed} of {total} events: {reason}")]
-    Refused {
-        failed: usize,
-        total: usize,
-        reason: String,
-    },
-    /// It will never take these events as they are (a 4xx other than throttling or
-    /// authorization: an invalid channel, an event it cannot read or too large): publishing
-    /// them again cannot help.
-    #[error("the event API rejected the events for good: {0}")]
-    Rejected(String),
-}
-
-impl PublishError {
-    /// Whether the same publish can never succeed.
-    pub fn is_permanent(&self) -> bool {
-        matches!(self, PublishError::Rejected(_))
-    }
-}
-
 /// Whether an HTTP status the Event API answered (for the request, or for one event in its
 /// `failed` list) refuses for good: a 4xx other than 429 (throttled), 401 and 403 (the
 /// publisher's credentials or the API's configuration, which a person fixes).
 pub fn refuses_for_good(status: u16) -> bool {
     (400..500).contains(&status) && !matches!(status, 401 | 403 | 429)
-}
-
-/// Publishes events on a channel; all of them, or an error (the caller publishes the batch
-/// again: an event twice is harmless, the page keeps the newest revision).
-pub trait ChannelPublisher: Clone + Send + Sync + 'static {
-    fn publish(
-        &self,
-        channel: &str,
-        events: &[String],
-    ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
 #[cfg(test)]

@@ -5,6 +5,10 @@
 //! lengthened, altered and given a national prefix (`0` and the region's own, once and
 //! twice), numbers of random digits in every length each region allows, plus hand-picked
 //! numbers.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 use std::collections::BTreeSet;
 use std::fs::File;

@@ -5,6 +5,10 @@ use std::fmt::Write as _;
 use super::Report;
 
 impl Report {
+    #[expect(
+        clippy::too_many_lines,
+        reason = "the benchmark's script, step after step (docs/design.md, \"Long functions\")"
+    )]
     pub fn table(&self) -> String {
         let mut out = String::new();
         let m = &self.machine;

@@ -13,6 +13,7 @@
 //! by conditional writes, so saves that race cannot break them. An unknown variable or an
 //! unclosed `{{` is refused when saved (422 `unknown_variable`). Another organization's id is
 //! "not found", like an unknown one.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -11,6 +11,7 @@
 //! A record that cannot be applied (the index unavailable) is reported as the batch's first
 //! failure: Lambda retries from it, in order. An image that is not a contact (a malformed item
 //! the CRM wrote) is logged and skipped: it has no terms to index.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};

@@ -11,6 +11,7 @@
 //!
 //! The newest page also lists the other agents viewing or writing in the conversation
 //! (`viewers`, one read of its presence item), so an agent opening it sees who is there.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 pub mod cursor;
 
@@ -27,9 +28,11 @@ use shared::api::{
 };
 use shared::config::Settings;
 use shared::domain::{
-    ContactId, ConversationWindow, MessageId, OrganizationId, Presence, shown_presences,
+    Contact, ContactId, ConversationWindow, MessageId, OrganizationId, Presence, shown_presences,
 };
-use shared::ports::{ContactStore, ConversationQuery, MessageStore, Ports, PresenceStore};
+use shared::ports::{
+    ContactStore, ConversationPage, ConversationQuery, MessageStore, Ports, PresenceStore,
+};
 use shared::runtime::HttpRoutes;
 
 pub const DEFAULT_PAGE_SIZE: usize = 50;
@@ -83,35 +86,48 @@ impl<P: Ports> HttpRoutes for MessagesApi<P> {
     }
 }
 
+/// A poll's answer: the changes, the cursor after them, and the contact as it is now.
+type Polled = (ConversationPage, PollCursor, Contact);
+
+/// What a conversation request asks for: the contact, `after` (a poll) or `before` (an older
+/// page), and the page's size.
+fn page_request(
+    event: &ApiGatewayV2httpRequest,
+) -> Result<(String, Option<PollCursor>, Option<MessageId>, usize), ApiError> {
+    let contact_id = query(event, "contact_id")
+        .ok_or_else(|| ApiError::InvalidParameter("contact_id is required.".into()))?;
+    let after = query_value(event, "after")?
+        .map(|v| {
+            PollCursor::parse(&v).map_err(|_| {
+                ApiError::InvalidParameter("after must be a message id or cursor.".into())
+            })
+        })
+        .transpose()?;
+    let before = query_value(event, "before")?
+        .map(|v| {
+            MessageId::parse(&v).map_err(|_| {
+                ApiError::InvalidParameter("before must be a message id or cursor.".into())
+            })
+        })
+        .transpose()?;
+    let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
+    if after.is_some() && before.is_some() {
+        // Each fits the description alone; together they mean nothing (422, not 400).
+        return Err(ApiError::NotSupported(
+            "Use either after or before, not both.",
+        ));
+    }
+
+    Ok((contact_id, after, before, limit))
+}
+
 impl<P: Ports> MessagesApi<P> {
     async fn conversation(
         &self,
         org: &OrganizationId,
         event: &ApiGatewayV2httpRequest,
     ) -> Result<ApiGatewayV2httpResponse, ApiError> {
-        let contact_id = query(event, "contact_id")
-            .ok_or_else(|| ApiError::InvalidParameter("contact_id is required.".into()))?;
-        let after = query_value(event, "after")?
-            .map(|v| {
-                PollCursor::parse(&v).map_err(|_| {
-                    ApiError::InvalidParameter("after must be a message id or cursor.".into())
-                })
-            })
-            .transpose()?;
-        let before = query_value(event, "before")?
-            .map(|v| {
-                MessageId::parse(&v).map_err(|_| {
-                    ApiError::InvalidParameter("before must be a message id or cursor.".into())
-                })
-            })
-            .transpose()?;
-        let limit = query_limit(event, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-        if after.is_some() && before.is_some() {
-            // Each fits the description alone; together they mean nothing (422, not 400).
-            return Err(ApiError::NotSupported(
-                "Use either after or before, not both.",
-            ));
-        }
+        let (contact_id, after, before, limit) = page_request(event)?;
 
         // An id of another organization is "not found", exactly like an unknown one.
         let contact_id =
@@ -125,28 +141,8 @@ impl<P: Ports> MessagesApi<P> {
         let mut polled_contact = None;
         let (page, next_after) = match after {
             Some(cursor) => {
-                // Read past the changes already returned, so they cannot crowd out news.
-                let read = ConversationQuery::ChangedAfter {
-                    cursor: cursor.floor,
-                    limit: limit + cursor.seen.len(),
-                };
-                let (changed, contact) = tokio::join!(
-                    self.ports.messages().conversation(org, &contact_id, read),
-                    self.ports.contacts().get(org, &contact_id),
-                );
-                let contact = contact?.ok_or(ApiError::NotFound("Contact not found."))?;
-                let mut changed = changed?;
-                let read_up_to = changed
-                    .has_more
-                    .then(|| changed.messages.iter().map(|m| m.revision).max())
-                    .flatten();
-                changed.messages.retain(|m| !cursor.has_seen(m.revision));
-                let next = cursor.advance(
-                    changed.messages.iter().map(|m| m.revision),
-                    read_up_to,
-                    horizon,
-                );
-                changed.has_more = false;
+                let (changed, next, contact) =
+                    self.poll(org, &contact_id, &cursor, limit, horizon).await?;
                 polled_contact = Some(contact);
                 (Some(changed), Some(next))
             }
@@ -209,5 +205,40 @@ impl<P: Ports> MessagesApi<P> {
                 viewers,
             },
         ))
+    }
+
+    /// A poll: the changes after the cursor (past those it already returned, so they cannot
+    /// crowd out news) and the contact as it is now, read at once.
+    async fn poll(
+        &self,
+        org: &OrganizationId,
+        contact_id: &ContactId,
+        cursor: &PollCursor,
+        limit: usize,
+        horizon: MessageId,
+    ) -> Result<Polled, ApiError> {
+        // Read past the changes already returned, so they cannot crowd out news.
+        let read = ConversationQuery::ChangedAfter {
+            cursor: cursor.floor,
+            limit: limit + cursor.seen.len(),
+        };
+        let (changed, contact) = tokio::join!(
+            self.ports.messages().conversation(org, contact_id, read),
+            self.ports.contacts().get(org, contact_id),
+        );
+        let contact = contact?.ok_or(ApiError::NotFound("Contact not found."))?;
+        let mut changed = changed?;
+        let read_up_to = changed
+            .has_more
+            .then(|| changed.messages.iter().map(|m| m.revision).max())
+            .flatten();
+        changed.messages.retain(|m| !cursor.has_seen(m.revision));
+        let next = cursor.advance(
+            changed.messages.iter().map(|m| m.revision),
+            read_up_to,
+            horizon,
+        );
+        changed.has_more = false;
+        Ok((changed, next, contact))
     }
 }

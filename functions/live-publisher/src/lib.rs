@@ -25,6 +25,7 @@
 //! is logged and skipped, and the records behind it are still published. An organization
 //! whose id cannot be a channel segment (`live::channel`) has no channel: its records are
 //! skipped, logged, and its page polls.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -32,10 +33,8 @@ use chrono::Utc;
 use shared::api::{ConversationSummaryView, contact_state, message_views};
 use shared::aws::{contact_from_image, message_from_image, presence_change, summary_from_image};
 use shared::domain::{ContactId, OrganizationId};
-use shared::live::{
-    Change, ChannelPublisher, LiveEvent, MAX_EVENTS_PER_PUBLISH, PublishError, channel,
-};
-use shared::ports::MediaStore;
+use shared::live::{Change, LiveEvent, MAX_EVENTS_PER_PUBLISH, channel};
+use shared::ports::{ChannelPublisher, MediaStore, PublishError};
 use shared::runtime::Handler;
 
 #[derive(Clone)]

@@ -1,14 +1,18 @@
 //! The publisher over DynamoDB stream events shaped as Lambda delivers them
 //! (NEW_AND_OLD_IMAGES, recorded item shapes of both tables), against a recording channel
 //! publisher that can be made to fail.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 use std::sync::{Arc, Mutex};
 
 use aws_lambda_events::event::dynamodb::Event;
 use live_publisher::LivePublisher;
 use serde_json::{Value, json};
-use shared::live::{ChannelPublisher, PublishError};
 use shared::memory::MemoryMedia;
+use shared::ports::{ChannelPublisher, PublishError};
 use shared::runtime::Handler;
 
 /// One publish: the channel and its events.

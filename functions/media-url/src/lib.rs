@@ -5,6 +5,7 @@
 //! answered from the stored object's metadata (type and length); `GET` is a redirect to a
 //! presigned GET of our bucket, valid a few minutes. A link that is malformed, forged, for
 //! another organization, or of an object that is gone answers 404; an expired one 403.
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 use std::time::Duration;
 
@@ -42,6 +43,49 @@ impl<P: Ports> MediaLinkApi<P> {
 
 const NOT_FOUND: ApiError = ApiError::NotFound("No such media.");
 
+impl<P: Ports> MediaLinkApi<P> {
+    /// The link is the organization's and still valid: signed with either token of its
+    /// secret, or of the secret as it is now.
+    async fn verify(
+        &self,
+        org: &OrganizationId,
+        config: shared::domain::OrgConfig,
+        link: &LinkToken,
+    ) -> Result<(), ApiError> {
+        // Signed with either token of the secret: a link made before a rotation works until
+        // it expires while the old token is still the secondary (docs/deploy.md).
+        let now = Utc::now().timestamp();
+        let verdict = |config: &shared::domain::OrgConfig| {
+            let verdicts = config
+                .signing_tokens()
+                .map(|token| link.verify(token.expose_secret(), org, now));
+            verdicts
+                .reduce(|a, b| if a.is_ok() { a } else { b })
+                .unwrap_or(Err(LinkError::Forged))
+        };
+        match verdict(&config) {
+            Ok(()) => {}
+            Err(LinkError::Expired) => {
+                return Err(ApiError::Forbidden("This media link has expired."));
+            }
+            Err(e) => {
+                // Perhaps signed by a worker that read a newer secret than this process.
+                let fresh = self
+                    .rereads
+                    .signed_config(self.ports.credentials(), org, config, |c| {
+                        verdict(c).is_ok()
+                    })
+                    .await?;
+                if fresh.is_none() {
+                    tracing::warn!(error = %e, "media link refused");
+                    return Err(NOT_FOUND);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 impl<P: Ports> HttpRoutes for MediaLinkApi<P> {
     async fn route(
         &self,
@@ -64,36 +108,7 @@ impl<P: Ports> HttpRoutes for MediaLinkApi<P> {
         else {
             return Err(NOT_FOUND);
         };
-        // Signed with either token of the secret: a link made before a rotation works until
-        // it expires while the old token is still the secondary (docs/deploy.md).
-        let now = Utc::now().timestamp();
-        let verdict = |config: &shared::domain::OrgConfig| {
-            let verdicts = config
-                .signing_tokens()
-                .map(|token| link.verify(token.expose_secret(), &org, now));
-            verdicts
-                .reduce(|a, b| if a.is_ok() { a } else { b })
-                .unwrap_or(Err(LinkError::Forged))
-        };
-        match verdict(&config) {
-            Ok(()) => {}
-            Err(LinkError::Expired) => {
-                return Err(ApiError::Forbidden("This media link has expired."));
-            }
-            Err(e) => {
-                // Perhaps signed by a worker that read a newer secret than this process.
-                let fresh = self
-                    .rereads
-                    .signed_config(self.ports.credentials(), &org, config, |c| {
-                        verdict(c).is_ok()
-                    })
-                    .await?;
-                if fresh.is_none() {
-                    tracing::warn!(error = %e, "media link refused");
-                    return Err(NOT_FOUND);
-                }
-            }
-        }
+        self.verify(&org, config, &link).await?;
         let filename = path_parameter(event, "filename").unwrap_or_default();
         if link.key.rsplit('/').next() != Some(filename) {
             return Err(NOT_FOUND);

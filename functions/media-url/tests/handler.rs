@@ -1,5 +1,9 @@
 //! Handler tests: the signed media link as Twilio fetches it, HEAD and GET, with in-memory
 //! ports and API Gateway v2 events shaped like the real ones.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 use std::collections::HashMap;
 

@@ -15,6 +15,7 @@
 //! With an `Idempotency-Key` header a repeat of the request sends nothing twice (see
 //! [`idempotency`]). `seen_up_to` (the newest message the agent had on screen) refuses a
 //! send made while the contact or another agent wrote meanwhile (see `guard`).
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 mod guard;
 pub mod idempotency;

@@ -5,6 +5,7 @@
 //! never confirmed ends UNCONFIRMED, never sent again (`reconcile`). The same queue's
 //! functions also copy inbound media (`media_copy`) and erase a deleted contact's data
 //! (`erasure`).
+#![cfg_attr(test, allow(clippy::too_many_lines))]
 
 mod content_sweep;
 mod erasure;

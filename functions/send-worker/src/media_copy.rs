@@ -35,6 +35,30 @@ enum Copy {
     Deferred,
 }
 
+/// Each copy's ending into the message's attachments: whether one failed briefly, one was
+/// deferred, and a store failure, if any.
+async fn gather(
+    mut copies: tokio::task::JoinSet<(usize, Result<Copy, PortError>)>,
+    attachments: &mut [Attachment],
+) -> (bool, bool, Option<PortError>) {
+    let (mut brief, mut deferred) = (false, false);
+    let mut failure = None;
+    while let Some(joined) = copies.join_next().await {
+        let Ok((index, copy)) = joined else {
+            failure = Some(PortError::Unavailable("a media copy task ended".into()));
+            continue;
+        };
+        match copy {
+            Ok(Copy::Stored(stored)) => attachments[index] = stored,
+            Ok(Copy::Unavailable) => attachments[index].error = Some(MEDIA_UNAVAILABLE.into()),
+            Ok(Copy::Brief) => brief = true,
+            Ok(Copy::Deferred) => deferred = true,
+            Err(e) => failure = Some(e),
+        }
+    }
+    (brief, deferred, failure)
+}
+
 impl<P: Ports> SendWorker<P> {
     pub(crate) async fn copy_media(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
@@ -78,21 +102,7 @@ impl<P: Ports> SendWorker<P> {
                 (index, file.run(&config).await)
             });
         }
-        let (mut brief, mut deferred) = (false, false);
-        let mut failure = None;
-        while let Some(joined) = copies.join_next().await {
-            let Ok((index, copy)) = joined else {
-                failure = Some(PortError::Unavailable("a media copy task ended".into()));
-                continue;
-            };
-            match copy {
-                Ok(Copy::Stored(stored)) => attachments[index] = stored,
-                Ok(Copy::Unavailable) => attachments[index].error = Some(MEDIA_UNAVAILABLE.into()),
-                Ok(Copy::Brief) => brief = true,
-                Ok(Copy::Deferred) => deferred = true,
-                Err(e) => failure = Some(e),
-            }
-        }
+        let (brief, deferred, failure) = gather(copies, &mut attachments).await;
         // What was copied is kept even when another file's store write failed.
         if attachments != message.attachments
             && self
@@ -104,15 +114,8 @@ impl<P: Ports> SendWorker<P> {
         {
             // Erased while its files were being copied (its contact deleted): what this job
             // stored goes too.
-            for key in attachments.iter().filter_map(|a| a.key.as_deref()) {
-                if !message
-                    .attachments
-                    .iter()
-                    .any(|a| a.key.as_deref() == Some(key))
-                {
-                    self.ports.media().discard(org, key).await?;
-                }
-            }
+            self.discard_copies(org, &message.attachments, &attachments)
+                .await?;
             tracing::info!("message erased during its media copy: the copies are deleted");
             return Ok(JobOutcome::Skipped);
         }
@@ -137,6 +140,21 @@ impl<P: Ports> SendWorker<P> {
         }
         tracing::info!("inbound media handled");
         Ok(JobOutcome::MediaCopied)
+    }
+
+    /// The files this job stored for a message erased meanwhile: deleted.
+    async fn discard_copies(
+        &self,
+        org: &shared::domain::OrganizationId,
+        before: &[Attachment],
+        after: &[Attachment],
+    ) -> Result<(), PortError> {
+        for key in after.iter().filter_map(|a| a.key.as_deref()) {
+            if !before.iter().any(|a| a.key.as_deref() == Some(key)) {
+                self.ports.media().discard(org, key).await?;
+            }
+        }
+        Ok(())
     }
 }
 

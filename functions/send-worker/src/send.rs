@@ -110,25 +110,10 @@ impl<P: Ports> SendWorker<P> {
                 return self.fail(message, send_failed(why)).await;
             }
         };
-        // One number per attempt: the contact's current one, recorded before it is posted
-        // to, so that a lost answer is looked for where the message went.
-        let recorded;
-        let message = if message.contact_phone.as_deref() == Some(to.as_str()) {
-            message
-        } else {
-            match self
-                .ports
-                .messages()
-                .record_destination(org, &message.id, &to)
-                .await?
-            {
-                Some(updated) => {
-                    recorded = updated;
-                    &recorded
-                }
-                None => return Ok(JobOutcome::Skipped),
-            }
+        let Some(message) = self.with_destination(message, &to).await? else {
+            return Ok(JobOutcome::Skipped);
         };
+        let message = &message;
         let config = match self.ports.credentials().channel_config(org).await? {
             ChannelConfig::Configured(config) => config,
             ChannelConfig::NotConfigured { why } => {
@@ -136,29 +121,7 @@ impl<P: Ports> SendWorker<P> {
                 return self.fail(message, NOT_CONFIGURED.into()).await;
             }
         };
-        // WhatsApp carries one media per message; the send path split them already. Twilio
-        // checks it with HEAD as well as GET: our signed link answers both (an S3 presigned
-        // GET answers HEAD with 403); without a public base URL, a presigned GET.
-        let media_url = match message.attachments.first().and_then(|a| a.key.as_deref()) {
-            Some(key) => {
-                let expires =
-                    chrono::Utc::now().timestamp() + shared::media_link::LINK_LIFETIME_SECONDS;
-                let link = self.settings.public_base_url.as_ref().and_then(|base| {
-                    shared::media_link::path(config.auth_token.expose_secret(), org, key, expires)
-                        .map(|path| format!("{base}{path}"))
-                });
-                match link {
-                    Some(link) => Some(link),
-                    None => Some(
-                        self.ports
-                            .media()
-                            .presign_get(org, key, MEDIA_URL_EXPIRY)
-                            .await?,
-                    ),
-                }
-            }
-            None => None,
-        };
+        let media_url = self.media_url(message, &config).await?;
         let content = match self
             .outbound_content(job, message, &config, &contact.contact_id, media_url, lease)
             .await?
@@ -169,14 +132,7 @@ impl<P: Ports> SendWorker<P> {
         let outbound = OutboundMessage {
             to,
             content,
-            // The overrides make Twilio retry a callback we answered 5xx (a store failed).
-            status_callback: self.settings.public_base_url.as_ref().map(|base| {
-                format!(
-                    "{base}{}?message_id={}#{RECOMMENDED_OVERRIDES}",
-                    status_callback_path(org.as_str()),
-                    message.id
-                )
-            }),
+            status_callback: self.status_callback(message),
         };
 
         if !self.may_post(lease) {
@@ -208,6 +164,67 @@ impl<P: Ports> SendWorker<P> {
                     .await
             }
         }
+    }
+
+    /// One number per attempt: the contact's current one, recorded before it is posted to,
+    /// so that a lost answer is looked for where the message went. None: the message is gone.
+    async fn with_destination(
+        &self,
+        message: &Message,
+        to: &shared::domain::PhoneNumber,
+    ) -> Result<Option<Message>, PortError> {
+        if message.contact_phone.as_deref() == Some(to.as_str()) {
+            return Ok(Some(message.clone()));
+        }
+        self.ports
+            .messages()
+            .record_destination(&message.organization_id, &message.id, to)
+            .await
+    }
+
+    /// Where Twilio reports the message's status: the overrides make Twilio retry a callback
+    /// we answered 5xx (a store failed). None without a public base URL.
+    fn status_callback(&self, message: &Message) -> Option<String> {
+        self.settings.public_base_url.as_ref().map(|base| {
+            format!(
+                "{base}{}?message_id={}#{RECOMMENDED_OVERRIDES}",
+                status_callback_path(message.organization_id.as_str()),
+                message.id
+            )
+        })
+    }
+
+    /// The link Twilio fetches the message's file from. WhatsApp carries one media per
+    /// message; the send path split them already. Twilio checks it with HEAD as well as GET:
+    /// our signed link answers both (an S3 presigned GET answers HEAD with 403); without a
+    /// public base URL, a presigned GET.
+    async fn media_url(
+        &self,
+        message: &Message,
+        config: &shared::domain::OrgConfig,
+    ) -> Result<Option<String>, PortError> {
+        let org = &message.organization_id;
+        let url = match message.attachments.first().and_then(|a| a.key.as_deref()) {
+            Some(key) => {
+                let expires =
+                    chrono::Utc::now().timestamp() + shared::media_link::LINK_LIFETIME_SECONDS;
+                let link = self.settings.public_base_url.as_ref().and_then(|base| {
+                    shared::media_link::path(config.auth_token.expose_secret(), org, key, expires)
+                        .map(|path| format!("{base}{path}"))
+                });
+                match link {
+                    Some(link) => Some(link),
+                    None => Some(
+                        self.ports
+                            .media()
+                            .presign_get(org, key, MEDIA_URL_EXPIRY)
+                            .await?,
+                    ),
+                }
+            }
+            None => None,
+        };
+        Ok(url)
     }
 
     /// What the message goes out as: an approved template, buttons or a list (the payload's

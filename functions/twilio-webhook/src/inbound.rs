@@ -45,43 +45,8 @@ impl<P: Ports> TwilioWebhook<P> {
                 .contacts_by_whatsapp_user(org, &user.user_id)
                 .await?;
         }
-        let attachments: Vec<Attachment> = inbound
-            .media
-            .iter()
-            .map(|m| Attachment {
-                key: None,
-                url: Some(m.url.clone()),
-                content_type: m.content_type.clone(),
-                filename: None,
-                size: None,
-                error: None,
-                card: None,
-            })
-            .collect();
-        let mut message = Message::inbound(
-            org,
-            contacts.first().map(|c| c.contact_id.clone()),
-            inbound.from.as_ref(),
-            &inbound.message_sid,
-            Some(inbound.body.clone()),
-            attachments,
-            Utc::now(),
-        );
-        message.expires_at = config.message_expiry(message.created_at);
-        let mut details = inbound.details.clone();
-        if let Some(reply_to) = &mut details.reply_to {
-            // Linked only to a message of this organization in the same conversation.
-            reply_to.message_id = self
-                .ports
-                .messages()
-                .find_by_sid(org, &reply_to.twilio_message_sid)
-                .await?
-                .filter(|quoted| {
-                    quoted.contact_id.is_some() && quoted.contact_id == message.contact_id
-                })
-                .map(|quoted| quoted.id);
-        }
-        message.details = Some(details);
+        let contact_id = contacts.first().map(|c| c.contact_id.clone());
+        let message = self.message_of(org, config, &inbound, contact_id).await?;
         let inserted = self.ports.messages().insert_inbound(&message).await?;
         // Stored, but its count left for later (the conversation was contended): queued
         // before anything else, and again by a retry while the marker says it is pending.
@@ -134,6 +99,55 @@ impl<P: Ports> TwilioWebhook<P> {
             .await?;
         tracing::info!(contacts = contacts.len(), "inbound message stored");
         Ok(twiml_response())
+    }
+
+    /// The message as it is stored: its files to copy, its retention, and the earlier message
+    /// it quotes when that one is of this organization's same conversation.
+    async fn message_of(
+        &self,
+        org: &OrganizationId,
+        config: &OrgConfig,
+        inbound: &InboundMessage,
+        contact_id: Option<shared::domain::ContactId>,
+    ) -> Result<Message, ApiError> {
+        let attachments: Vec<Attachment> = inbound
+            .media
+            .iter()
+            .map(|m| Attachment {
+                key: None,
+                url: Some(m.url.clone()),
+                content_type: m.content_type.clone(),
+                filename: None,
+                size: None,
+                error: None,
+                card: None,
+            })
+            .collect();
+        let mut message = Message::inbound(
+            org,
+            contact_id,
+            inbound.from.as_ref(),
+            &inbound.message_sid,
+            Some(inbound.body.clone()),
+            attachments,
+            Utc::now(),
+        );
+        message.expires_at = config.message_expiry(message.created_at);
+        let mut details = inbound.details.clone();
+        if let Some(reply_to) = &mut details.reply_to {
+            // Linked only to a message of this organization in the same conversation.
+            reply_to.message_id = self
+                .ports
+                .messages()
+                .find_by_sid(org, &reply_to.twilio_message_sid)
+                .await?
+                .filter(|quoted| {
+                    quoted.contact_id.is_some() && quoted.contact_id == message.contact_id
+                })
+                .map(|quoted| quoted.id);
+        }
+        message.details = Some(details);
+        Ok(message)
     }
 
     /// Everything an inbound message changes besides itself: the media copy, and for every

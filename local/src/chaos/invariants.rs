@@ -80,21 +80,8 @@ pub(super) async fn texts_at_twilio(client: &Client) -> HashMap<String, Vec<Stri
     at_twilio
 }
 
-/// No accepted message stays PENDING, and per text (look-alike sends share one) the Twilio
-/// messages are at least the parts shown sent and at most those plus the unconfirmed ones:
-/// none shown sent that was not, none FAILED that was, none sent twice.
-pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
-    sends: &[SendOutcome],
-    conversations: &HashMap<&'static str, Vec<Value>>,
-    at_twilio: &HashMap<String, Vec<String>>,
-    tag: &str,
-    report: &mut Report,
-) {
-    let by_id: HashMap<&str, &Value> = conversations
-        .values()
-        .flatten()
-        .filter_map(|m| m["id"].as_str().map(|id| (id, m)))
-        .collect();
+/// What the run asked for: the sends, the user's retries and double clicks, the parts.
+fn count_sends(sends: &[SendOutcome], report: &mut Report) {
     report.add("sends requested", sends.len() as u64);
     report.add(
         "sends accepted (202)",
@@ -115,6 +102,24 @@ pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
             .flat_map(|s| s.accepted.iter().flatten())
             .count() as u64,
     );
+}
+
+/// No accepted message stays PENDING, and per text (look-alike sends share one) the Twilio
+/// messages are at least the parts shown sent and at most those plus the unconfirmed ones:
+/// none shown sent that was not, none FAILED that was, none sent twice.
+pub(super) fn every_part_ends_final_and_reaches_twilio_as_shown(
+    sends: &[SendOutcome],
+    conversations: &HashMap<&'static str, Vec<Value>>,
+    at_twilio: &HashMap<String, Vec<String>>,
+    tag: &str,
+    report: &mut Report,
+) {
+    let by_id: HashMap<&str, &Value> = conversations
+        .values()
+        .flatten()
+        .filter_map(|m| m["id"].as_str().map(|id| (id, m)))
+        .collect();
+    count_sends(sends, report);
     let mut by_text: BTreeMap<&str, Vec<&SendOutcome>> = BTreeMap::new();
     for send in sends {
         by_text.entry(send.text.as_str()).or_default().push(send);

@@ -13,8 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use live_publisher::LivePublisher;
-use shared::live::{Change, ChannelPublisher, PublishError};
+use shared::live::Change;
 use shared::memory::{ChangeFeed, MemoryMedia};
+use shared::ports::{ChannelPublisher, PublishError};
 use tokio::sync::broadcast;
 
 /// Events kept for a slow subscriber before it loses the oldest (then its page polls).

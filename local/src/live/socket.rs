@@ -147,20 +147,24 @@ fn well_formed(channel: &str) -> bool {
         })
 }
 
+/// A connection without a valid token: AppSync's `connection_error`, then closed.
+async fn refuse(socket: &mut WebSocket) {
+    let frame = json!({
+        "type": "connection_error",
+        "errors": error("UnauthorizedException", "You are not authorized to make this call."),
+    });
+    send(socket, frame).await;
+    let close = axum::extract::ws::CloseFrame {
+        code: axum::extract::ws::close_code::POLICY,
+        reason: "unauthorized".into(),
+    };
+    let _ = socket.send(Message::Close(Some(close))).await;
+}
+
 async fn serve(context: Context, authorization: Option<Value>, mut socket: WebSocket) {
     let connection_org = authorization.as_ref().and_then(|a| context.organization(a));
     if connection_org.is_none() {
-        let frame = json!({
-            "type": "connection_error",
-            "errors": error("UnauthorizedException", "You are not authorized to make this call."),
-        });
-        send(&mut socket, frame).await;
-        let close = axum::extract::ws::CloseFrame {
-            code: axum::extract::ws::close_code::POLICY,
-            reason: "unauthorized".into(),
-        };
-        let _ = socket.send(Message::Close(Some(close))).await;
-        return;
+        return refuse(&mut socket).await;
     }
     // The stricter reading of AppSync (which documents the token's check at connect and
     // subscribe only): a connection ends when its token expires, so a page must reconnect

@@ -9,49 +9,17 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use serde_json::json;
 use shared::domain::{MAX_TEXT_CHARS, PhoneNumber};
 use shared::twilio::{describe_error_code, new_message_sid};
 
+use super::answers::{form_body, twilio_error, unparsable_body, whatsapp_number};
 use super::auth::authenticated;
 use super::message_reads::resource;
 use super::{FaultMode, Sandbox, SandboxMessage, twilio_date};
 
-/// Twilio's error document.
-/// A POSTed form as Twilio reads it; None for a body that is not one (`unparsable_body`).
-pub(super) fn form_body(body: &[u8]) -> Option<Vec<(String, String)>> {
-    serde_urlencoded::from_bytes(body).ok()
-}
-
-/// Twilio's answer to a body that is not a form.
-pub(super) fn unparsable_body() -> Response {
-    twilio_error(
-        StatusCode::BAD_REQUEST,
-        20001,
-        "Unable to parse the request body",
-    )
-}
-
-pub(super) fn twilio_error(status: StatusCode, code: u32, message: &str) -> Response {
-    (
-        status,
-        Json(json!({
-            "code": code,
-            "message": message,
-            "more_info": format!("https://www.twilio.com/docs/errors/{code}"),
-            "status": status.as_u16(),
-        })),
-    )
-        .into_response()
-}
-
-/// The number of a `whatsapp:+…` address.
-pub(super) fn whatsapp_number(value: &str) -> Option<PhoneNumber> {
-    value
-        .strip_prefix("whatsapp:")
-        .and_then(|n| PhoneNumber::parse_e164(n).ok())
-}
-
+/// `POST …/Messages.json`: checked as Twilio checks a send (the account, its credentials,
+/// the addresses, the content), then recorded and delivered (`deliver_later`), unless a fault
+/// armed for the contact answers instead.
 pub async fn create_message(
     State(sandbox): State<Sandbox>,
     Path(account_sid): Path<String>,
@@ -79,19 +47,9 @@ pub async fn create_message(
             .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    let Some(to_raw) = get("To") else {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            21604,
-            "A 'To' phone number is required.",
-        );
-    };
-    let Some(to) = whatsapp_number(to_raw) else {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            21211,
-            &format!("Invalid 'To' Phone Number: {to_raw}"),
-        );
+    let (to_raw, to) = match recipient(get("To")) {
+        Ok(to) => to,
+        Err(refused) => return *refused,
     };
     let sender = match sandbox.resolve_sender(
         &account_sid,
@@ -103,125 +61,55 @@ pub async fn create_message(
         Ok(sender) => sender,
         Err(refused) => return refused.into_response(),
     };
-    let from = sender.from.whatsapp_address();
-    // A template (Content API): Twilio renders it; it goes outside the 24-hour window too.
-    let content_sid = get("ContentSid");
-    let template = match (content_sid, get("ContentVariables")) {
-        (None, Some(_)) => {
-            return twilio_error(
-                StatusCode::BAD_REQUEST,
-                21654,
-                "A ContentSid must be specified if ContentVariables are provided.",
-            );
-        }
-        (None, None) => None,
-        (Some(sid), variables) => {
-            match sandbox.render_template(&account_sid, account, sid, variables) {
-                Ok(rendered) => Some(rendered),
-                Err((code, message)) => {
-                    return twilio_error(StatusCode::BAD_REQUEST, code, message);
-                }
-            }
-        }
+    let content = match Content::read(&sandbox, &account_sid, account, &form, get) {
+        Ok(content) => content,
+        Err(refused) => return *refused,
     };
-    let text = match &template {
-        Some(rendered) => rendered.body.clone(),
-        None => get("Body").map(str::to_owned),
-    };
-    let media_url: Vec<String> = form
-        .iter()
-        .filter(|(k, _)| k == "MediaUrl")
-        .map(|(_, v)| v.clone())
-        .collect();
-    // WhatsApp carries one media per message.
-    if media_url.len() > 1 {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            21623,
-            "Number of media files exceeds allowed limit",
-        );
-    }
-    if media_url
-        .iter()
-        .any(|u| !(u.starts_with("https://") || u.starts_with("http://")))
-    {
-        return twilio_error(StatusCode::BAD_REQUEST, 21620, "Invalid media URL(s)");
-    }
-    if text.is_none() && media_url.is_empty() && content_sid.is_none() {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            21619,
-            "A text message body or media urls must be specified.",
-        );
-    }
-    if text
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
-    {
-        return twilio_error(
-            StatusCode::BAD_REQUEST,
-            21617,
-            "The concatenated message body exceeds the 1600 character limit.",
-        );
-    }
-    let status_callback = get("StatusCallback").map(str::to_owned);
-
     let fault = sandbox.take_fault(&to, false).inspect(|f| {
         tracing::info!(mode = ?f.mode, to = %to, "sandbox fault applied");
     });
     // WhatsApp delivers free-form only within 24 hours of the contact's last message, and a
     // template only when approved: otherwise Twilio accepts and the callback says 63016.
-    let approved = template.as_ref().is_some_and(|t| t.approved);
-    let mut undelivered = (!approved && !sandbox.window_open(&account_sid, &to)).then_some(63016);
+    let mut undelivered =
+        (!content.approved && !sandbox.window_open(&account_sid, &to)).then_some(63016);
     if let Some(fault) = &fault {
-        match fault.mode {
-            FaultMode::ServerError => {
-                return twilio_error(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    20500,
-                    "Internal Server Error",
-                );
+        match refused_by(fault).await {
+            Some(refused) => return refused,
+            None if fault.mode == FaultMode::Undelivered => {
+                undelivered = fault.code.or(Some(30008));
             }
-            FaultMode::RateLimited => {
-                return twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests");
-            }
-            FaultMode::BadCredentials => {
-                return twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate");
-            }
-            FaultMode::Timeout => {
-                // Longer than any sensible client timeout; the client hangs up first.
-                tokio::time::sleep(Duration::from_secs(120)).await;
-                return twilio_error(StatusCode::GATEWAY_TIMEOUT, 20504, "Gateway Timeout");
-            }
-            FaultMode::ErrorCode => {
-                let code = fault.code.unwrap_or(21211);
-                let status = if code == 20003 {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::BAD_REQUEST
-                };
-                let message = describe_error_code(code).unwrap_or("Sandbox error");
-                return twilio_error(status, code, message);
-            }
-            FaultMode::Undelivered => undelivered = fault.code.or(Some(30008)),
-            FaultMode::AcceptThenTimeout
-            | FaultMode::AcceptThenDrop
-            | FaultMode::AcceptThenServerError
-            | FaultMode::ShuffledCallbacks
-            | FaultMode::ListUnavailable => {}
+            None => {}
         }
     }
+    let callback = get("StatusCallback").map(str::to_owned);
+    let key = super::auth::key_of(&headers);
+    let message = taken(&account_sid, to_raw, &sender, content, callback, key);
+    let resource = resource(&message);
+    let shuffled = fault
+        .as_ref()
+        .is_some_and(|f| f.mode == FaultMode::ShuffledCallbacks);
+    deliver_later(&sandbox, &message, undelivered, shuffled);
+    sandbox.record(message);
+    answer(fault.map(|f| f.mode), resource).await
+}
 
-    let sid = new_message_sid();
-    let now = Utc::now();
-    let message = SandboxMessage {
-        sid: sid.clone(),
-        account_sid: account_sid.clone(),
+/// The message as Twilio holds it once taken.
+fn taken(
+    account_sid: &str,
+    to_raw: &str,
+    sender: &super::services::ResolvedSender,
+    content: Content,
+    callback: Option<String>,
+    key: Option<String>,
+) -> SandboxMessage {
+    SandboxMessage {
+        sid: new_message_sid(),
+        account_sid: account_sid.to_owned(),
         direction: "outbound-api",
-        from: from.clone(),
+        from: sender.from.whatsapp_address(),
         to: to_raw.to_owned(),
-        body: text.clone(),
-        media_url: media_url.clone(),
+        body: content.text,
+        media_url: content.media_url,
         media_content_type: None,
         media_size: None,
         // Through a Messaging Service Twilio answers `accepted`, else `queued`.
@@ -232,48 +120,188 @@ pub async fn create_message(
         }
         .into(),
         error_code: None,
-        status_callback: status_callback.clone(),
-        date_created: twilio_date(now),
+        status_callback: callback,
+        date_created: twilio_date(Utc::now()),
         messaging_service_sid: sender.messaging_service_sid.clone(),
-        api_key_sid: super::auth::key_of(&headers),
+        api_key_sid: key,
         read_by_business: false,
         lost_webhooks: Vec::new(),
-    };
-    let resource = resource(&message);
-    sandbox.record(message);
-    // The message goes on to WhatsApp whether or not anyone asked for status callbacks.
-    {
-        let sandbox = sandbox.clone();
-        let (sid, account_sid, from, to) = (
-            sid.clone(),
-            account_sid.clone(),
-            from.clone(),
-            to_raw.to_owned(),
-        );
-        let service = sender.messaging_service_sid.clone();
-        let media = media_url.first().cloned();
-        let shuffled = fault
-            .as_ref()
-            .is_some_and(|f| f.mode == FaultMode::ShuffledCallbacks);
-        tokio::spawn(async move {
-            // Like WhatsApp, the media is fetched before the message goes out.
-            let failure = match media {
-                Some(url) => sandbox.fetch_media(&sid, &url).await.err(),
-                None => None,
-            };
-            sandbox
-                .deliver(
-                    &sid,
-                    &account_sid,
-                    (&from, service.as_deref()),
-                    &to,
-                    status_callback.as_deref(),
-                    callback_steps(failure.or(undelivered), shuffled),
-                )
-                .await;
-        });
     }
-    match fault.map(|f| f.mode) {
+}
+
+/// The `To` of a send: a `whatsapp:` number, or Twilio's refusal.
+fn recipient(to: Option<&str>) -> Result<(&str, PhoneNumber), Box<Response>> {
+    let Some(to_raw) = to else {
+        return Err(Box::new(twilio_error(
+            StatusCode::BAD_REQUEST,
+            21604,
+            "A 'To' phone number is required.",
+        )));
+    };
+    match whatsapp_number(to_raw) {
+        Some(to) => Ok((to_raw, to)),
+        None => Err(Box::new(twilio_error(
+            StatusCode::BAD_REQUEST,
+            21211,
+            &format!("Invalid 'To' Phone Number: {to_raw}"),
+        ))),
+    }
+}
+
+/// What a send carries: its text (a template rendered), its one media, whether it is an
+/// approved template (delivered outside the 24-hour window too).
+struct Content {
+    text: Option<String>,
+    media_url: Vec<String>,
+    approved: bool,
+}
+
+impl Content {
+    fn read<'a>(
+        sandbox: &Sandbox,
+        account_sid: &str,
+        account: &super::Account,
+        form: &'a [(String, String)],
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<Self, Box<Response>> {
+        let bad =
+            |code, message: &str| Box::new(twilio_error(StatusCode::BAD_REQUEST, code, message));
+        // A template (Content API): Twilio renders it.
+        let content_sid = get("ContentSid");
+        let template = match (content_sid, get("ContentVariables")) {
+            (None, Some(_)) => {
+                return Err(bad(
+                    21654,
+                    "A ContentSid must be specified if ContentVariables are provided.",
+                ));
+            }
+            (None, None) => None,
+            (Some(sid), variables) => Some(
+                sandbox
+                    .render_template(account_sid, account, sid, variables)
+                    .map_err(|(code, message)| bad(code, message))?,
+            ),
+        };
+        let text = match &template {
+            Some(rendered) => rendered.body.clone(),
+            None => get("Body").map(str::to_owned),
+        };
+        let media_url: Vec<String> = form
+            .iter()
+            .filter(|(k, _)| k == "MediaUrl")
+            .map(|(_, v)| v.clone())
+            .collect();
+        // WhatsApp carries one media per message.
+        if media_url.len() > 1 {
+            return Err(bad(21623, "Number of media files exceeds allowed limit"));
+        }
+        if media_url
+            .iter()
+            .any(|u| !(u.starts_with("https://") || u.starts_with("http://")))
+        {
+            return Err(bad(21620, "Invalid media URL(s)"));
+        }
+        if text.is_none() && media_url.is_empty() && content_sid.is_none() {
+            return Err(bad(
+                21619,
+                "A text message body or media urls must be specified.",
+            ));
+        }
+        if text
+            .as_ref()
+            .is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS)
+        {
+            return Err(bad(
+                21617,
+                "The concatenated message body exceeds the 1600 character limit.",
+            ));
+        }
+        Ok(Self {
+            text,
+            media_url,
+            approved: template.is_some_and(|t| t.approved),
+        })
+    }
+}
+
+/// The answer an armed fault gives instead of taking the message, if it refuses it.
+async fn refused_by(fault: &super::Fault) -> Option<Response> {
+    Some(match fault.mode {
+        FaultMode::ServerError => twilio_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            20500,
+            "Internal Server Error",
+        ),
+        FaultMode::RateLimited => {
+            twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
+        }
+        FaultMode::BadCredentials => twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"),
+        FaultMode::Timeout => {
+            // Longer than any sensible client timeout; the client hangs up first.
+            tokio::time::sleep(Duration::from_secs(120)).await;
+            twilio_error(StatusCode::GATEWAY_TIMEOUT, 20504, "Gateway Timeout")
+        }
+        FaultMode::ErrorCode => {
+            let code = fault.code.unwrap_or(21211);
+            let status = if code == 20003 {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            twilio_error(
+                status,
+                code,
+                describe_error_code(code).unwrap_or("Sandbox error"),
+            )
+        }
+        FaultMode::Undelivered
+        | FaultMode::AcceptThenTimeout
+        | FaultMode::AcceptThenDrop
+        | FaultMode::AcceptThenServerError
+        | FaultMode::ShuffledCallbacks
+        | FaultMode::ListUnavailable => return None,
+    })
+}
+
+/// The message goes on to WhatsApp whether or not anyone asked for status callbacks: like
+/// WhatsApp, its media is fetched before it goes out.
+fn deliver_later(
+    sandbox: &Sandbox,
+    message: &SandboxMessage,
+    undelivered: Option<u32>,
+    shuffled: bool,
+) {
+    let sandbox = sandbox.clone();
+    let (sid, account_sid, from, to) = (
+        message.sid.clone(),
+        message.account_sid.clone(),
+        message.from.clone(),
+        message.to.clone(),
+    );
+    let service = message.messaging_service_sid.clone();
+    let status_callback = message.status_callback.clone();
+    let media = message.media_url.first().cloned();
+    tokio::spawn(async move {
+        let failure = match media {
+            Some(url) => sandbox.fetch_media(&sid, &url).await.err(),
+            None => None,
+        };
+        sandbox
+            .deliver(
+                &sid,
+                &account_sid,
+                (&from, service.as_deref()),
+                &to,
+                status_callback.as_deref(),
+                callback_steps(failure.or(undelivered), shuffled),
+            )
+            .await;
+    });
+}
+
+/// Twilio's answer to a send it took, or what an armed fault makes of it.
+async fn answer(fault: Option<FaultMode>, resource: serde_json::Value) -> Response {
+    match fault {
         Some(FaultMode::AcceptThenTimeout) => {
             // Longer than any sensible client timeout: the client gives up, Twilio sent it.
             tokio::time::sleep(Duration::from_secs(120)).await;

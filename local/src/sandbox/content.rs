@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::Sandbox;
-use super::api::twilio_error;
+use super::answers::twilio_error;
 
 pub async fn content_and_approvals(
     State(sandbox): State<Sandbox>,

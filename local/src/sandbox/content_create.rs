@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::api::twilio_error;
+use super::answers::twilio_error;
 use super::{Sandbox, lock, twilio_date};
 
 /// Creates per account per second before 429.

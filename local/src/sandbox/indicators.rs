@@ -20,7 +20,7 @@ use serde_json::json;
 use shared::domain::PhoneNumber;
 use shared::twilio::is_message_sid;
 
-use super::api::{form_body, twilio_error, unparsable_body};
+use super::answers::{form_body, twilio_error, unparsable_body};
 use super::{Sandbox, lock};
 
 /// How long WhatsApp shows "typing…" without a reply.

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::api::{form_body, twilio_error, unparsable_body};
+use super::answers::{form_body, twilio_error, unparsable_body};
 use super::auth::{ApiKeyEntry, with_auth_token};
 use super::{Sandbox, lock, twilio_date};
 

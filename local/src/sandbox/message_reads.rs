@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::domain::PhoneNumber;
 
-use super::api::{twilio_error, whatsapp_number};
+use super::answers::{twilio_error, whatsapp_number};
 use super::auth::authenticated;
 use super::{Sandbox, SandboxMessage};
 

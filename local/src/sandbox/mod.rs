@@ -19,6 +19,7 @@
 //!   /phone?phone=` — what the contact's phone shows of it
 //! - `GET|POST|DELETE /faults` — failure injection
 
+mod answers;
 mod api;
 mod auth;
 mod content;

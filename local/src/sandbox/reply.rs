@@ -136,21 +136,99 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return bad_request(&format!("Not a reply: {e}.")),
     };
+    let (from, media) = match checked(&request) {
+        Ok(checked) => checked,
+        Err(refused) => return *refused,
+    };
+    // A tap's words are the message's text, as on the contact's phone.
+    let body = match (&request.button, &request.list) {
+        (Some(button), _) => button.text.clone(),
+        (None, Some(item)) => item.title.clone(),
+        (None, None) => request.body.clone(),
+    };
+    let (account_sid, account, to) = match addressed(&sandbox, &request, &from) {
+        Ok(addressed) => addressed,
+        Err(refused) => return *refused,
+    };
+    let service = account.service_of(&to).map(str::to_owned);
+    // Twilio's messages with media have MM sids.
+    let sid = match media {
+        Some(_) => new_message_sid().replacen("SM", "MM", 1),
+        None => new_message_sid(),
+    };
+    let mut params = base_params(&request, &sid, &body, media, (account_sid, &from, &to));
+    let mut media_url = vec![];
+    if let Some((bytes, content_type, _)) = media {
+        let media_sid = new_message_sid().replacen("SM", "ME", 1);
+        let url = format!(
+            "{}/sandbox/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media/{media_sid}",
+            sandbox.state.public_base_url
+        );
+        sandbox.keep_media(&media_sid, bytes, content_type);
+        params.push(("MediaUrl0".into(), url.clone()));
+        params.push(("MediaContentType0".into(), content_type.into()));
+        media_url.push(url);
+    }
+    kind_params(&request, &to, &mut params);
+    if let Some(user) = &request.user
+        && let Err(refused) = user_params(user, &mut params)
+    {
+        return *refused;
+    }
+    // A sender in a Messaging Service: Twilio names the service.
+    if let Some(service) = &service {
+        params.push(("MessagingServiceSid".into(), service.clone()));
+    }
+    // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.
+    match keyword_action(&request.body) {
+        Some(OptAction::OptOut) => params.push(("OptOutType".into(), "STOP".into())),
+        Some(OptAction::OptIn) => params.push(("OptOutType".into(), "START".into())),
+        None => {}
+    }
+    sandbox.contact_wrote(account_sid, &from);
+    sandbox.record(SandboxMessage {
+        sid: sid.clone(),
+        account_sid: account_sid.clone(),
+        direction: "inbound",
+        from: from.whatsapp_address(),
+        to: to.whatsapp_address(),
+        body: Some(body.clone()),
+        media_url,
+        media_content_type: None,
+        media_size: None,
+        status: "received".into(),
+        error_code: None,
+        status_callback: None,
+        date_created: twilio_date(Utc::now()),
+        messaging_service_sid: service,
+        api_key_sid: None,
+        read_by_business: false,
+        lost_webhooks: Vec::new(),
+    });
+    post_webhook(&sandbox, account_sid, account, &request, &params, &sid).await
+}
+
+/// A sample file the contact sends: its bytes, type and WhatsApp kind.
+type Sample = (&'static [u8], &'static str, &'static str);
+
+/// The reply as asked: who writes (`from`) and the sample file it carries, or why not.
+fn checked(request: &ReplyRequest) -> Result<(PhoneNumber, Option<Sample>), Box<Response>> {
+    let refused = |message: &str| Box::new(bad_request(message));
     let deliveries = request.deliveries.unwrap_or(1);
     if !(1..=5).contains(&deliveries) {
-        return bad_request("\"deliveries\" is 1 to 5.");
+        return Err(refused("\"deliveries\" is 1 to 5."));
     }
     let Ok(from) = PhoneNumber::parse_address(&request.from) else {
-        return bad_request("\"from\" must be an E.164 number.");
+        return Err(refused("\"from\" must be an E.164 number."));
     };
     let media = match request.media.as_deref() {
         None => None,
         Some(kind) => match super::media::sample(kind) {
             Some(sample) => Some(sample),
             None => {
-                return bad_request(
+                return Err(refused(
                     "\"media\" is one of image, document, voice, contact, sticker, webpage.",
-                );
+                ));
             }
         },
     };
@@ -161,54 +239,23 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         || request.referral.is_some()
         || request.message_type.is_some();
     if request.body.trim().is_empty() && !carries_something {
-        return bad_request("\"body\" must not be empty (or send \"media\", a location, …).");
+        return Err(refused(
+            "\"body\" must not be empty (or send \"media\", a location, …).",
+        ));
     }
-    // A tap's words are the message's text, as on the contact's phone.
-    let body = match (&request.button, &request.list) {
-        (Some(button), _) => button.text.clone(),
-        (None, Some(item)) => item.title.clone(),
-        (None, None) => request.body.clone(),
-    };
-    let accounts = &sandbox.state.accounts;
-    let account = match &request.organization_id {
-        Some(org) => accounts
-            .iter()
-            .find(|(_, a)| a.organization_id.as_str() == org),
-        None if accounts.len() == 1 => accounts.iter().next(),
-        None => {
-            return bad_request(
-                "Several organizations are configured: say which in \"organization_id\".",
-            );
-        }
-    };
-    let Some((account_sid, account)) = account else {
-        return bad_request("No configured organization with that id.");
-    };
-    let to = match request.to.as_deref().map(PhoneNumber::parse_address) {
-        Some(Ok(to)) if account.owns(&to) => to,
-        Some(_) => return bad_request("\"to\" is none of the organization's WhatsApp senders."),
-        None => {
-            let mut senders: Vec<PhoneNumber> = account.number.iter().cloned().collect();
-            senders.extend(
-                account
-                    .service
-                    .iter()
-                    .flat_map(|s| s.senders.iter().cloned()),
-            );
-            match sandbox.sticky_sender(account_sid, &from, &senders) {
-                Some(to) => to,
-                None => return bad_request("The organization has no WhatsApp sender."),
-            }
-        }
-    };
-    let service = account.service_of(&to).map(str::to_owned);
-    // Twilio's messages with media have MM sids.
-    let sid = match media {
-        Some(_) => new_message_sid().replacen("SM", "MM", 1),
-        None => new_message_sid(),
-    };
-    let mut params: Vec<(String, String)> = vec![
-        ("SmsMessageSid".into(), sid.clone()),
+    Ok((from, media))
+}
+
+/// The parameters every inbound webhook carries, as Twilio names them.
+fn base_params(
+    request: &ReplyRequest,
+    sid: &str,
+    body: &str,
+    media: Option<Sample>,
+    (account_sid, from, to): (&str, &PhoneNumber, &PhoneNumber),
+) -> Vec<(String, String)> {
+    vec![
+        ("SmsMessageSid".into(), sid.to_owned()),
         (
             "NumMedia".into(),
             if media.is_some() { "1" } else { "0" }.into(),
@@ -222,32 +269,72 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         ),
         (
             "MessageType".into(),
-            message_type(&request, media.map(|(_, _, kind)| kind)),
+            message_type(request, media.map(|(_, _, kind)| kind)),
         ),
-        ("SmsSid".into(), sid.clone()),
+        ("SmsSid".into(), sid.to_owned()),
         ("WaId".into(), from.wa_id().to_owned()),
         ("SmsStatus".into(), "received".into()),
-        ("Body".into(), body.clone()),
+        ("Body".into(), body.to_owned()),
         ("To".into(), to.whatsapp_address()),
         ("NumSegments".into(), "1".into()),
         ("ReferralNumMedia".into(), "0".into()),
-        ("MessageSid".into(), sid.clone()),
-        ("AccountSid".into(), account_sid.clone()),
+        ("MessageSid".into(), sid.to_owned()),
+        ("AccountSid".into(), account_sid.to_owned()),
         ("From".into(), from.whatsapp_address()),
         ("ApiVersion".into(), "2010-04-01".into()),
-    ];
-    let mut media_url = vec![];
-    if let Some((bytes, content_type, _)) = media {
-        let media_sid = new_message_sid().replacen("SM", "ME", 1);
-        let url = format!(
-            "{}/sandbox/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media/{media_sid}",
-            sandbox.state.public_base_url
-        );
-        sandbox.keep_media(&media_sid, bytes, content_type);
-        params.push(("MediaUrl0".into(), url.clone()));
-        params.push(("MediaContentType0".into(), content_type.into()));
-        media_url.push(url);
-    }
+    ]
+}
+
+/// Which organization's account the contact writes to, and which of its senders (`to`, else
+/// the one the contact last talked with, else its number, else its pool's first).
+fn addressed<'a>(
+    sandbox: &'a Sandbox,
+    request: &ReplyRequest,
+    from: &PhoneNumber,
+) -> Result<(&'a String, &'a super::Account, PhoneNumber), Box<Response>> {
+    let refused = |message: &str| Box::new(bad_request(message));
+    let accounts = &sandbox.state.accounts;
+    let account = match &request.organization_id {
+        Some(org) => accounts
+            .iter()
+            .find(|(_, a)| a.organization_id.as_str() == org),
+        None if accounts.len() == 1 => accounts.iter().next(),
+        None => {
+            return Err(refused(
+                "Several organizations are configured: say which in \"organization_id\".",
+            ));
+        }
+    };
+    let Some((account_sid, account)) = account else {
+        return Err(refused("No configured organization with that id."));
+    };
+    let to = match request.to.as_deref().map(PhoneNumber::parse_address) {
+        Some(Ok(to)) if account.owns(&to) => to,
+        Some(_) => {
+            return Err(refused(
+                "\"to\" is none of the organization's WhatsApp senders.",
+            ));
+        }
+        None => {
+            let mut senders: Vec<PhoneNumber> = account.number.iter().cloned().collect();
+            senders.extend(
+                account
+                    .service
+                    .iter()
+                    .flat_map(|s| s.senders.iter().cloned()),
+            );
+            match sandbox.sticky_sender(account_sid, from, &senders) {
+                Some(to) => to,
+                None => return Err(refused("The organization has no WhatsApp sender.")),
+            }
+        }
+    };
+    Ok((account_sid, account, to))
+}
+
+/// WhatsApp's other kinds, with Twilio's parameters: a location, a button tap, a list pick,
+/// the message quoted, the ad the contact came from.
+fn kind_params(request: &ReplyRequest, to: &PhoneNumber, params: &mut Vec<(String, String)>) {
     if let Some(location) = &request.location {
         params.push(("Latitude".into(), location.latitude.to_string()));
         params.push(("Longitude".into(), location.longitude.to_string()));
@@ -287,54 +374,41 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
             params.push(("ReferralBody".into(), text.clone()));
         }
     }
-    if let Some(user) = &request.user {
-        if !shared::domain::is_whatsapp_user_id(&user.user_id) {
-            return bad_request(
-                "\"user.user_id\" must be a WhatsApp user id such as US.13491208655302741918.",
-            );
-        }
-        if user.hide_number {
-            params.retain(|(k, _)| k != "WaId" && k != "From");
-            params.push(("From".into(), format!("whatsapp:{}", user.user_id)));
-        }
-        params.push(("ExternalUserId".into(), user.user_id.clone()));
-        if let Some(parent) = &user.parent_user_id {
-            params.push(("ParentExternalUserId".into(), parent.clone()));
-        }
-        if let Some(username) = &user.username {
-            params.push(("ProfileUsername".into(), username.clone()));
-        }
+}
+
+/// The contact as a WhatsApp user with a username: the parameters public integrations see.
+fn user_params(user: &ReplyUser, params: &mut Vec<(String, String)>) -> Result<(), Box<Response>> {
+    if !shared::domain::is_whatsapp_user_id(&user.user_id) {
+        return Err(Box::new(bad_request(
+            "\"user.user_id\" must be a WhatsApp user id such as US.13491208655302741918.",
+        )));
     }
-    // A sender in a Messaging Service: Twilio names the service.
-    if let Some(service) = &service {
-        params.push(("MessagingServiceSid".into(), service.clone()));
+    if user.hide_number {
+        params.retain(|(k, _)| k != "WaId" && k != "From");
+        params.push(("From".into(), format!("whatsapp:{}", user.user_id)));
     }
-    // Twilio's Advanced Opt-Out tells the webhook which keyword it recognised.
-    match keyword_action(&request.body) {
-        Some(OptAction::OptOut) => params.push(("OptOutType".into(), "STOP".into())),
-        Some(OptAction::OptIn) => params.push(("OptOutType".into(), "START".into())),
-        None => {}
+    params.push(("ExternalUserId".into(), user.user_id.clone()));
+    if let Some(parent) = &user.parent_user_id {
+        params.push(("ParentExternalUserId".into(), parent.clone()));
     }
-    sandbox.contact_wrote(account_sid, &from);
-    sandbox.record(SandboxMessage {
-        sid: sid.clone(),
-        account_sid: account_sid.clone(),
-        direction: "inbound",
-        from: from.whatsapp_address(),
-        to: to.whatsapp_address(),
-        body: Some(body.clone()),
-        media_url,
-        media_content_type: None,
-        media_size: None,
-        status: "received".into(),
-        error_code: None,
-        status_callback: None,
-        date_created: twilio_date(Utc::now()),
-        messaging_service_sid: service,
-        api_key_sid: None,
-        read_by_business: false,
-        lost_webhooks: Vec::new(),
-    });
+    if let Some(username) = &user.username {
+        params.push(("ProfileUsername".into(), username.clone()));
+    }
+    Ok(())
+}
+
+/// Posts the signed webhook (`deliveries` times, the repeats after the first answer or with
+/// it) to the organization's inbound URL with its connection overrides; a message whose
+/// every attempt failed is marked lost.
+async fn post_webhook(
+    sandbox: &Sandbox,
+    account_sid: &str,
+    account: &super::Account,
+    request: &ReplyRequest,
+    params: &[(String, String)],
+    sid: &str,
+) -> Response {
+    let deliveries = request.deliveries.unwrap_or(1);
     let overrides = request
         .overrides
         .as_deref()
@@ -344,19 +418,19 @@ pub async fn reply(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
         sandbox.state.public_base_url,
         inbound_webhook_path(account.organization_id.as_str())
     );
-    let repeats = (1..deliveries).map(|_| sandbox.post_signed(account_sid, &url, &params));
+    let repeats = (1..deliveries).map(|_| sandbox.post_signed(account_sid, &url, params));
     let first = if request.at_once {
-        let (first, ()) = tokio::join!(sandbox.post_signed(account_sid, &url, &params), async {
+        let (first, ()) = tokio::join!(sandbox.post_signed(account_sid, &url, params), async {
             deliver_in_turn(repeats).await
         });
         first
     } else {
-        let first = sandbox.post_signed(account_sid, &url, &params).await;
+        let first = sandbox.post_signed(account_sid, &url, params).await;
         deliver_in_turn(repeats).await;
         first
     };
     if !matches!(first, Ok((status, _)) if (200..300).contains(&status)) {
-        sandbox.webhook_lost(&sid, "inbound");
+        sandbox.webhook_lost(sid, "inbound");
     }
     match first {
         Ok((status, _)) => (

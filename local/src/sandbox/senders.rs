@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use shared::domain::PhoneNumber;
 
-use super::api::twilio_error;
+use super::answers::twilio_error;
 use super::{Sandbox, lock};
 
 /// A sender's health as the sandbox lists it.

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use shared::domain::{PhoneNumber, is_messaging_service_sid};
 
-use super::api::{twilio_error, whatsapp_number};
+use super::answers::{twilio_error, whatsapp_number};
 use super::{Account, Sandbox, lock};
 
 /// A Messaging Service of an account and the WhatsApp senders in its pool.

@@ -32,13 +32,29 @@ impl PartialUpdate {
             names: HashMap::new(),
             values: HashMap::new(),
         };
+        let (set, remove) = update.changes(before, after, version)?;
+        update.expression = format!("SET {}", set.join(", "));
+        if !remove.is_empty() {
+            update
+                .expression
+                .push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        update.condition = update.read_as(before, version)?.join(" AND ");
+        Ok(update)
+    }
+
+    /// What the change sets and removes: the next version, the attributes this service owns
+    /// where the change moved them, and the `eligible` index's key.
+    fn changes(
+        &mut self,
+        before: &Contact,
+        after: &Contact,
+        version: u64,
+    ) -> PortResult<(Vec<String>, Vec<String>)> {
         let mut set = vec!["version = :next".to_owned()];
         let mut remove = Vec::new();
-        update
-            .values
+        self.values
             .insert(":next".into(), AttributeValue::N((version + 1).to_string()));
-
-        // The attributes this service owns, only where the change moved them.
         let owned = [
             (
                 "whatsapp_opt_in",
@@ -65,7 +81,7 @@ impl PartialUpdate {
             if old != new {
                 let key = format!(":{name}");
                 set.push(format!("{name} = {key}"));
-                update.values.insert(key, new);
+                self.values.insert(key, new);
             }
         }
         // The `eligible` index follows eligibility.
@@ -73,22 +89,23 @@ impl PartialUpdate {
         match sort(after) {
             Some(key) => {
                 set.push("eligible_sort = :eligible_sort".into());
-                update
-                    .values
+                self.values
                     .insert(":eligible_sort".into(), AttributeValue::S(key));
             }
             None => remove.push("eligible_sort".to_owned()),
         }
+        Ok((set, remove))
+    }
 
-        // Everything that went into the change must still be as read.
+    /// The conditions: everything that went into the change is still as read.
+    fn read_as(&mut self, before: &Contact, version: u64) -> PortResult<Vec<String>> {
         let mut conditions = vec!["attribute_exists(contact_id)".to_owned()];
         conditions.push(if version == 0 {
             "(attribute_not_exists(version) OR version = :version)".into()
         } else {
             "version = :version".into()
         });
-        update
-            .values
+        self.values
             .insert(":version".into(), AttributeValue::N(version.to_string()));
         let inputs = [
             ("name", Some(value(&before.name)?)),
@@ -105,30 +122,22 @@ impl PartialUpdate {
         ];
         for (i, (attribute, read)) in inputs.into_iter().enumerate() {
             let name = format!("#in{i}");
-            update.names.insert(name.clone(), attribute.to_owned());
+            self.names.insert(name.clone(), attribute.to_owned());
+            let key = format!(":in{i}");
             match read {
                 // A false flag may be stored as false or not at all (the reader's default).
                 Some(AttributeValue::Bool(false)) => {
-                    let key = format!(":in{i}");
                     conditions.push(format!("(attribute_not_exists({name}) OR {name} = {key})"));
-                    update.values.insert(key, AttributeValue::Bool(false));
+                    self.values.insert(key, AttributeValue::Bool(false));
                 }
                 Some(read) => {
-                    let key = format!(":in{i}");
                     conditions.push(format!("{name} = {key}"));
-                    update.values.insert(key, read);
+                    self.values.insert(key, read);
                 }
                 None => conditions.push(format!("attribute_not_exists({name})")),
             }
         }
-        update.expression = format!("SET {}", set.join(", "));
-        if !remove.is_empty() {
-            update
-                .expression
-                .push_str(&format!(" REMOVE {}", remove.join(", ")));
-        }
-        update.condition = conditions.join(" AND ");
-        Ok(update)
+        Ok(conditions)
     }
 }
 

@@ -14,7 +14,8 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use serde::Deserialize;
 
-use crate::live::{ChannelPublisher, MAX_EVENTS_PER_PUBLISH, PublishError, refuses_for_good};
+use crate::live::{MAX_EVENTS_PER_PUBLISH, refuses_for_good};
+use crate::ports::{ChannelPublisher, PublishError};
 
 /// The signing name of AppSync (Event APIs included).
 const SIGNING_NAME: &str = "appsync";

@@ -11,13 +11,6 @@ use super::messages::MemoryMessages;
 use crate::domain::OrganizationId;
 use crate::ports::{ContentClaim, ContentStore, PortResult};
 
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ContentEntry {
-    content_sid: Option<String>,
-    claim_until: Option<DateTime<Utc>>,
-    last_used: Option<DateTime<Utc>>,
-}
-
 impl ContentStore for MemoryMessages {
     async fn claim_content(
         &self,

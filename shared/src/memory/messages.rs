@@ -1,5 +1,5 @@
 //! The messages table in memory: held to the same store contract as DynamoDB
-//! (`testing::contract`), with faults to inject and round trips that let tasks interleave.
+//! (`testing::store_contract`), with faults to inject and round trips that let tasks interleave.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -41,7 +41,7 @@ pub(super) struct State {
     pub(super) canned: HashMap<OrganizationId, BTreeMap<String, crate::domain::CannedResponse>>,
     /// The Content of each interactive payload: its sid once made, and the claim to make it
     /// (`contents`).
-    pub(super) contents: HashMap<(OrganizationId, String), super::contents::ContentEntry>,
+    pub(super) contents: HashMap<(OrganizationId, String), ContentEntry>,
     /// When each organization's unused Contents were last swept.
     pub(super) content_sweeps: HashMap<OrganizationId, chrono::DateTime<chrono::Utc>>,
     /// Agents' presence, per conversation (`presence`).
@@ -49,6 +49,15 @@ pub(super) struct State {
         (OrganizationId, ContactId),
         BTreeMap<crate::domain::AgentId, crate::domain::Presence>,
     >,
+}
+
+/// A payload's Content (`memory::contents`): its sid once made, the claim to make or delete
+/// it, and when it was last used.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ContentEntry {
+    pub(super) content_sid: Option<String>,
+    pub(super) claim_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub(super) last_used: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Clone, Default)]
@@ -496,105 +505,110 @@ fn newest(thread: Vec<&Message>, limit: usize) -> (Vec<&Message>, bool) {
 #[cfg(test)]
 mod tests {
     use super::MemoryMessages;
-    use crate::testing::contract;
+    use crate::testing::store_contract;
 
     // The same contract the DynamoDB store is held to in the emulator tests.
 
     #[tokio::test]
     async fn conversations_page_poll_and_stay_in_their_organization() {
-        contract::conversations_page_poll_and_stay_in_their_organization(&MemoryMessages::new())
-            .await;
+        store_contract::conversations_page_poll_and_stay_in_their_organization(
+            &MemoryMessages::new(),
+        )
+        .await;
     }
 
     #[tokio::test]
     async fn status_moves_forward_only_and_conditionally() {
-        contract::status_moves_forward_only_and_conditionally(&MemoryMessages::new()).await;
+        store_contract::status_moves_forward_only_and_conditionally(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn one_worker_at_a_time_holds_a_send() {
-        contract::one_worker_at_a_time_holds_a_send(&MemoryMessages::new()).await;
+        store_contract::one_worker_at_a_time_holds_a_send(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn erasure_deletes_only_what_it_read() {
-        contract::erasure_deletes_only_what_it_read(&MemoryMessages::new()).await;
+        store_contract::erasure_deletes_only_what_it_read(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn copies_of_one_message_merge_their_files() {
-        contract::copies_of_one_message_merge_their_files(&MemoryMessages::new()).await;
+        store_contract::copies_of_one_message_merge_their_files(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn inbound_details_are_kept() {
-        contract::inbound_details_are_kept(&MemoryMessages::new()).await;
+        store_contract::inbound_details_are_kept(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn sent_messages_keep_their_template_and_sender() {
-        contract::sent_messages_keep_their_template_and_sender(&MemoryMessages::new()).await;
+        store_contract::sent_messages_keep_their_template_and_sender(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn idempotency_records_are_conditional_and_expire() {
-        contract::idempotency_records_are_conditional_and_expire(&MemoryMessages::new()).await;
-    }
-
-    #[tokio::test]
-    async fn a_twilio_sid_is_held_by_one_message() {
-        contract::a_twilio_sid_is_held_by_one_message(&MemoryMessages::new()).await;
-    }
-
-    #[tokio::test]
-    async fn drafts_are_per_agent_and_conversation() {
-        contract::drafts_are_per_agent_and_conversation(&MemoryMessages::new()).await;
-    }
-
-    #[tokio::test]
-    async fn canned_responses_are_unique_bounded_and_edited_as_read() {
-        contract::canned_responses_are_unique_bounded_and_edited_as_read(&MemoryMessages::new())
+        store_contract::idempotency_records_are_conditional_and_expire(&MemoryMessages::new())
             .await;
     }
 
     #[tokio::test]
+    async fn a_twilio_sid_is_held_by_one_message() {
+        store_contract::a_twilio_sid_is_held_by_one_message(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn drafts_are_per_agent_and_conversation() {
+        store_contract::drafts_are_per_agent_and_conversation(&MemoryMessages::new()).await;
+    }
+
+    #[tokio::test]
+    async fn canned_responses_are_unique_bounded_and_edited_as_read() {
+        store_contract::canned_responses_are_unique_bounded_and_edited_as_read(
+            &MemoryMessages::new(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
     async fn presence_is_per_agent_and_expires() {
-        contract::presence_is_per_agent_and_expires(&MemoryMessages::new()).await;
+        store_contract::presence_is_per_agent_and_expires(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn one_content_per_interactive_payload() {
-        contract::one_content_per_interactive_payload(&MemoryMessages::new()).await;
+        store_contract::one_content_per_interactive_payload(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn unused_contents_are_deleted_only_when_unused() {
-        contract::unused_contents_are_deleted_only_when_unused(&MemoryMessages::new()).await;
+        store_contract::unused_contents_are_deleted_only_when_unused(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn a_message_holds_one_twilio_sid() {
-        contract::a_message_holds_one_twilio_sid(&MemoryMessages::new()).await;
+        store_contract::a_message_holds_one_twilio_sid(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn unconfirmed_and_destination_changes() {
-        contract::unconfirmed_and_destination_changes(&MemoryMessages::new()).await;
+        store_contract::unconfirmed_and_destination_changes(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn pages_are_whole_whatever_the_item_size() {
-        contract::pages_are_whole_whatever_the_item_size(&MemoryMessages::new()).await;
+        store_contract::pages_are_whole_whatever_the_item_size(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn expired_messages_are_gone() {
-        contract::expired_messages_are_gone(&MemoryMessages::new()).await;
+        store_contract::expired_messages_are_gone(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
     async fn inbound_messages_are_stored_once_per_sid() {
-        contract::inbound_messages_are_stored_once_per_sid(&MemoryMessages::new()).await;
+        store_contract::inbound_messages_are_stored_once_per_sid(&MemoryMessages::new()).await;
     }
 
     #[tokio::test]
@@ -629,6 +643,7 @@ mod tests {
 
     #[tokio::test]
     async fn erasure_takes_a_contacts_messages_and_only_them() {
-        contract::erasure_takes_a_contacts_messages_and_only_them(&MemoryMessages::new()).await;
+        store_contract::erasure_takes_a_contacts_messages_and_only_them(&MemoryMessages::new())
+            .await;
     }
 }

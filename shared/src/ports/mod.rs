@@ -29,6 +29,7 @@ mod media;
 mod messages;
 mod paging;
 mod presence;
+mod publisher;
 mod whatsapp;
 
 pub use canned::{CannedResponseStore, CannedWrite};
@@ -40,6 +41,7 @@ pub use media::*;
 pub use messages::*;
 pub use paging::{Page, contact_page, decode_cursor, encode_cursor, page_of};
 pub use presence::PresenceStore;
+pub use publisher::{ChannelPublisher, PublishError};
 pub use whatsapp::WhatsAppSender;
 
 use crate::domain::{ChannelConfig, OrganizationId, SendJob};

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 
-use super::contract::{cid, message};
 use super::org;
+use super::store_contract::{cid, message};
 use crate::domain::{Direction, MessageStatus, StatusChange};
 use crate::ports::{ConversationStore, MessageStore, PortError};
 

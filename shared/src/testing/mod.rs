@@ -9,9 +9,9 @@ use crate::api::{
 };
 use crate::domain::{Contact, ContactId, OrganizationId};
 
-pub mod contract;
 pub mod inbox;
 pub mod logs;
+pub mod store_contract;
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";
 pub const AUTH_TOKEN: &str = "test-auth-token-0123456789abcdef";

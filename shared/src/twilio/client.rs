@@ -8,11 +8,10 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 
-use super::content::{ContentPage, approved_template};
 use super::media_fetch::MediaPolicy;
 use super::outbound::{OutboundMessage, SentMessage};
 use super::{DEFAULT_MEDIA_HOSTS, TwilioError};
-use crate::domain::{OrgConfig, PhoneNumber, Template};
+use crate::domain::{OrgConfig, PhoneNumber};
 
 /// A message as Twilio's Messages list shows it: what reconciling a send needs.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -87,7 +86,7 @@ pub struct TwilioClient {
     /// The Messaging API's base (`https://messaging.twilio.com`; the sandbox locally):
     /// Messaging Services.
     pub(super) messaging_base_url: String,
-    content_page_size: u32,
+    pub(super) content_page_size: u32,
     pub(super) media_policy: MediaPolicy,
 }
 
@@ -278,27 +277,6 @@ impl TwilioClient {
             }
         }
         Ok(listed)
-    }
-
-    /// Every approved WhatsApp template of the account, all pages of Twilio's
-    /// `ContentAndApprovals`. The credentials go only to the Content API's own origin: a
-    /// next page elsewhere is an error, never followed.
-    pub async fn templates(&self, config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {
-        let list = super::pages::ListRead {
-            base: &self.content_base_url,
-            first_page: format!(
-                "{}/v1/ContentAndApprovals?PageSize={}",
-                self.content_base_url, self.content_page_size
-            ),
-            max_pages: MAX_CONTENT_PAGES,
-            timeout: None,
-            what: "templates",
-        };
-        self.read_pages(config, list, |page: ContentPage, templates| {
-            templates.extend(page.contents.iter().filter_map(approved_template));
-            page.meta.next_page_url
-        })
-        .await
     }
 }
 

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::domain::{Template, TemplateAction, is_content_sid};
+use super::TwilioError;
+use crate::domain::{OrgConfig, Template, TemplateAction, is_content_sid};
 
 /// The Content types a WhatsApp template can be, most specific first.
 pub const WHATSAPP_TYPES: [&str; 5] = [
@@ -31,6 +32,29 @@ pub struct ContentPage {
 pub struct PageMeta {
     #[serde(default)]
     pub next_page_url: Option<String>,
+}
+
+impl super::client::TwilioClient {
+    /// Every approved WhatsApp template of the account, all pages of Twilio's
+    /// `ContentAndApprovals`. The credentials go only to the Content API's own origin: a
+    /// next page elsewhere is an error, never followed.
+    pub async fn templates(&self, config: &OrgConfig) -> Result<Vec<Template>, TwilioError> {
+        let list = super::pages::ListRead {
+            base: &self.content_base_url,
+            first_page: format!(
+                "{}/v1/ContentAndApprovals?PageSize={}",
+                self.content_base_url, self.content_page_size
+            ),
+            max_pages: super::client::MAX_CONTENT_PAGES,
+            timeout: None,
+            what: "templates",
+        };
+        self.read_pages(config, list, |page: ContentPage, templates| {
+            templates.extend(page.contents.iter().filter_map(approved_template));
+            page.meta.next_page_url
+        })
+        .await
+    }
 }
 
 /// The WhatsApp approval of a content: `approval_requests.whatsapp` in the current API,

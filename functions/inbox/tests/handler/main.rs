@@ -1,5 +1,9 @@
 //! Handler tests: in-memory ports, API Gateway events shaped like the real ones.
 //! `indicator`: the typing indicator and read receipts; `draft`: agents' drafts.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 mod draft;
 mod indicator;

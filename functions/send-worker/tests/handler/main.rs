@@ -1,4 +1,8 @@
 //! Handler tests: in-memory ports, API Gateway / SQS events shaped like the real ones.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 use chrono::Utc;
 use shared::domain::{ContactId, Direction, MessageId, MessageType};

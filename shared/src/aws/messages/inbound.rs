@@ -20,6 +20,31 @@ use crate::aws::{s, unavailable};
 use crate::domain::{ConversationSummary, Message, MessageId, OrganizationId};
 use crate::ports::{InboundInsert, MessageStore, PortError, PortResult};
 
+/// The `SID#` marker of an inbound message: its message, its effects still to apply until
+/// `inbound_effects_done` (a retried webhook applies what is missing), and its message's
+/// retention.
+fn marker_item(message: &Message, sid: &str) -> HashMap<String, AttributeValue> {
+    let mut marker = HashMap::from([
+        (
+            "organization_id".to_owned(),
+            s(message.organization_id.as_str()),
+        ),
+        (
+            ITEM_KEY.to_owned(),
+            s(item_key(&message.organization_id, &sid_marker_key(sid))),
+        ),
+        ("for_message_id".to_owned(), s(message.id.to_string())),
+        ("effects_pending".to_owned(), AttributeValue::Bool(true)),
+    ]);
+    if let Some(at) = message.expires_at {
+        marker.insert(
+            "expires_at_epoch".to_owned(),
+            AttributeValue::N(at.timestamp().to_string()),
+        );
+    }
+    marker
+}
+
 impl DynamoMessages {
     /// What the `SID#` marker of a stored inbound message says (a consistent read: a retry
     /// can come at once). Markers from before `effects_done` existed count as done.
@@ -59,27 +84,7 @@ impl DynamoMessages {
         if let Some(repeat) = self.inbound_marker(&message.organization_id, sid).await? {
             return Ok(repeat);
         }
-        let marker = HashMap::from([
-            (
-                "organization_id".to_owned(),
-                s(message.organization_id.as_str()),
-            ),
-            (
-                ITEM_KEY.to_owned(),
-                s(item_key(&message.organization_id, &sid_marker_key(sid))),
-            ),
-            ("for_message_id".to_owned(), s(message.id.to_string())),
-            // Until `inbound_effects_done`: a retried webhook applies what is missing.
-            ("effects_pending".to_owned(), AttributeValue::Bool(true)),
-        ]);
-        // The marker goes with its message when the organization's retention ends it.
-        let mut marker = marker;
-        if let Some(at) = message.expires_at {
-            marker.insert(
-                "expires_at_epoch".to_owned(),
-                AttributeValue::N(at.timestamp().to_string()),
-            );
-        }
+        let marker = marker_item(message, sid);
         // The conversation's summary counts the message in the same transaction: stored once,
         // counted once. Another write of the summary meanwhile fails its condition alone (and
         // returns the summary: the next attempt goes at once), and a transaction in flight

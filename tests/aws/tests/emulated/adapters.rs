@@ -9,7 +9,7 @@ use shared::domain::{
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue,
 };
-use shared::testing::contract;
+use shared::testing::store_contract;
 use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, hours_ago, org, secret_json};
 
 fn cid(id: &str) -> ContactId {
@@ -668,7 +668,7 @@ async fn missing_resources_are_unavailable_not_panics() {
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn conversations_page_poll_and_stay_in_their_organization() {
-    contract::conversations_page_poll_and_stay_in_their_organization(
+    store_contract::conversations_page_poll_and_stay_in_their_organization(
         &Stack::create().await.ports().messages,
     )
     .await;
@@ -677,46 +677,54 @@ async fn conversations_page_poll_and_stay_in_their_organization() {
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn status_moves_forward_only_and_conditionally() {
-    contract::status_moves_forward_only_and_conditionally(&Stack::create().await.ports().messages)
-        .await;
+    store_contract::status_moves_forward_only_and_conditionally(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn one_worker_at_a_time_holds_a_send() {
-    contract::one_worker_at_a_time_holds_a_send(&Stack::create().await.ports().messages).await;
+    store_contract::one_worker_at_a_time_holds_a_send(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn erasure_deletes_only_what_it_read() {
-    contract::erasure_deletes_only_what_it_read(&Stack::create().await.ports().messages).await;
+    store_contract::erasure_deletes_only_what_it_read(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn copies_of_one_message_merge_their_files() {
-    contract::copies_of_one_message_merge_their_files(&Stack::create().await.ports().messages)
-        .await;
+    store_contract::copies_of_one_message_merge_their_files(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn inbound_details_are_kept() {
-    contract::inbound_details_are_kept(&Stack::create().await.ports().messages).await;
+    store_contract::inbound_details_are_kept(&Stack::create().await.ports().messages).await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn sent_messages_keep_their_template_and_sender() {
-    contract::sent_messages_keep_their_template_and_sender(&Stack::create().await.ports().messages)
-        .await;
+    store_contract::sent_messages_keep_their_template_and_sender(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn idempotency_records_are_conditional_and_expire() {
-    contract::idempotency_records_are_conditional_and_expire(
+    store_contract::idempotency_records_are_conditional_and_expire(
         &Stack::create().await.ports().messages,
     )
     .await;
@@ -725,26 +733,30 @@ async fn idempotency_records_are_conditional_and_expire() {
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn inbound_messages_are_stored_once_per_sid() {
-    contract::inbound_messages_are_stored_once_per_sid(&Stack::create().await.ports().messages)
-        .await;
+    store_contract::inbound_messages_are_stored_once_per_sid(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn a_twilio_sid_is_held_by_one_message() {
-    contract::a_twilio_sid_is_held_by_one_message(&Stack::create().await.ports().messages).await;
+    store_contract::a_twilio_sid_is_held_by_one_message(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn drafts_are_per_agent_and_conversation() {
-    contract::drafts_are_per_agent_and_conversation(&Stack::create().await.ports().messages).await;
+    store_contract::drafts_are_per_agent_and_conversation(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn canned_responses_are_unique_bounded_and_edited_as_read() {
-    contract::canned_responses_are_unique_bounded_and_edited_as_read(
+    store_contract::canned_responses_are_unique_bounded_and_edited_as_read(
         &Stack::create().await.ports().messages,
     )
     .await;
@@ -753,51 +765,57 @@ async fn canned_responses_are_unique_bounded_and_edited_as_read() {
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn presence_is_per_agent_and_expires() {
-    contract::presence_is_per_agent_and_expires(&Stack::create().await.ports().messages).await;
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
-async fn one_content_per_interactive_payload() {
-    contract::one_content_per_interactive_payload(&Stack::create().await.ports().messages).await;
-}
-
-#[tokio::test]
-#[ignore = "needs the AWS emulator"]
-async fn unused_contents_are_deleted_only_when_unused() {
-    contract::unused_contents_are_deleted_only_when_unused(&Stack::create().await.ports().messages)
+    store_contract::presence_is_per_agent_and_expires(&Stack::create().await.ports().messages)
         .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
+async fn one_content_per_interactive_payload() {
+    store_contract::one_content_per_interactive_payload(&Stack::create().await.ports().messages)
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
+async fn unused_contents_are_deleted_only_when_unused() {
+    store_contract::unused_contents_are_deleted_only_when_unused(
+        &Stack::create().await.ports().messages,
+    )
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "needs the AWS emulator"]
 async fn a_message_holds_one_twilio_sid() {
-    contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
+    store_contract::a_message_holds_one_twilio_sid(&Stack::create().await.ports().messages).await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn unconfirmed_and_destination_changes() {
-    contract::unconfirmed_and_destination_changes(&Stack::create().await.ports().messages).await;
+    store_contract::unconfirmed_and_destination_changes(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn expired_messages_are_gone() {
-    contract::expired_messages_are_gone(&Stack::create().await.ports().messages).await;
+    store_contract::expired_messages_are_gone(&Stack::create().await.ports().messages).await;
 }
 
 /// moto stops a Query at 1 MB as DynamoDB does: the store must read on.
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn pages_are_whole_whatever_the_item_size() {
-    contract::pages_are_whole_whatever_the_item_size(&Stack::create().await.ports().messages).await;
+    store_contract::pages_are_whole_whatever_the_item_size(&Stack::create().await.ports().messages)
+        .await;
 }
 
 #[tokio::test]
 #[ignore = "needs the AWS emulator"]
 async fn dynamodb_erasure_takes_a_contacts_messages_and_only_them() {
-    contract::erasure_takes_a_contacts_messages_and_only_them(
+    store_contract::erasure_takes_a_contacts_messages_and_only_them(
         &Stack::create().await.ports().messages,
     )
     .await;

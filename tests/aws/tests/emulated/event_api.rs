@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use shared::aws::EventApiPublisher;
-use shared::live::{ChannelPublisher, PublishError};
+use shared::ports::{ChannelPublisher, PublishError};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

@@ -4,7 +4,7 @@
 use shared::aws::{DynamoContacts, DynamoMessages};
 use shared::domain::Direction;
 use shared::ports::{ContactStore, ConversationStore, MessageStore};
-use shared::testing::contract::{cid, message};
+use shared::testing::store_contract::{cid, message};
 use shared::testing::{contact, org};
 
 use crate::emulator::Stack;

@@ -12,8 +12,8 @@ use live_publisher::LivePublisher;
 use shared::domain::{
     Attachment, ContactId, Message, MessageType, OutboundPart, PhoneNumber, StatusChange,
 };
-use shared::live::{ChannelPublisher, PublishError};
 use shared::memory::MemoryMedia;
+use shared::ports::{ChannelPublisher, PublishError};
 use shared::ports::{InboundInsert, MessageStore};
 use shared::runtime::Handler;
 use shared::testing::org;

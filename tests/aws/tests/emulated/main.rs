@@ -8,6 +8,10 @@
 //!   also `#[ignore]`d and run by `./scripts/test.sh`;
 //! - `event_api`: the live publisher's SigV4 signature recomputed by botocore (test venv,
 //!   `#[ignore]`d likewise), and its reading of the Event API's answers.
+#![allow(
+    clippy::too_many_lines,
+    reason = "a test states its scenario whole (docs/design.md, \"Long functions\")"
+)]
 
 mod adapters;
 mod contention;

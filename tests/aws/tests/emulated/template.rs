@@ -348,7 +348,8 @@ fn a_removed_contact_can_be_erased() {
         .as_sequence()
         .unwrap()
         .iter()
-        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .filter_map(|p| p["Statement"].as_sequence().cloned())
+        .flatten()
         .filter(|s| strings(&s["Action"]).contains(&"dynamodb:DeleteItem"))
         .collect();
     assert_eq!(canned.len(), 1);
@@ -366,7 +367,11 @@ fn policies_are_least_privilege() {
     assert!(!text.contains("dynamodb:*") && !text.contains("secretsmanager:*"));
     for (name, function) in resources_of_type(&t, "AWS::Serverless::Function") {
         for policy in function["Properties"]["Policies"].as_sequence().unwrap() {
-            for statement in policy["Statement"].as_sequence().unwrap() {
+            // The customer managed key's policy (`!If [UseKms, …]`) is checked below.
+            let Some(statements) = policy["Statement"].as_sequence() else {
+                continue;
+            };
+            for statement in statements {
                 let actions = statement["Action"].as_sequence().unwrap();
                 if actions
                     .iter()
@@ -381,6 +386,19 @@ fn policies_are_least_privilege() {
                 assert_ne!(statement["Resource"], "*", "{name}");
             }
         }
+    }
+    let key_policy = &t["Resources"]["KmsUsePolicy"]["Properties"]["PolicyDocument"];
+    for statement in key_policy["Statement"].as_sequence().unwrap() {
+        assert_eq!(
+            statement["Resource"].as_str(),
+            Some("KmsKeyArn"),
+            "the key alone"
+        );
+        assert!(
+            strings(&statement["Action"])
+                .iter()
+                .all(|a| a.starts_with("kms:"))
+        );
     }
 }
 
@@ -546,7 +564,8 @@ fn send_message_writes_media_only_where_sealed_copies_live() {
         .as_sequence()
         .unwrap()
         .iter()
-        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .filter_map(|p| p["Statement"].as_sequence().cloned())
+        .flatten()
     {
         let actions: Vec<&str> = statement["Action"]
             .as_sequence()
@@ -571,7 +590,8 @@ fn grants(t: &Value, function: &str) -> Vec<(String, String)> {
         .as_sequence()
         .unwrap()
         .iter()
-        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .filter_map(|p| p["Statement"].as_sequence().cloned())
+        .flatten()
         .flat_map(|s| {
             let resource = serde_norway::to_string(&s["Resource"]).unwrap();
             s["Action"]
@@ -600,7 +620,8 @@ fn the_inbox_writes_only_summaries_indicator_turns_drafts_and_presence() {
         .as_sequence()
         .unwrap()
         .iter()
-        .flat_map(|p| p["Statement"].as_sequence().unwrap().clone())
+        .filter_map(|p| p["Statement"].as_sequence().cloned())
+        .flatten()
         .collect();
     let writes: Vec<(Vec<&str>, Vec<&str>)> = statements
         .iter()
@@ -1011,5 +1032,103 @@ fn the_event_apis_audience_pattern_is_anchored_and_escaped() {
     assert!(allowed.is_match("https://api.example.com/whatsapp"));
     for bad in ["a|b", "a*", "(a)", "a$", "a\\b", "[a]", "a+", "a?"] {
         assert!(!allowed.is_match(bad), "{bad}");
+    }
+}
+
+/// With a customer managed key (`KmsKeyArn`), everything at rest is encrypted under it and
+/// every function may use it: each one's policies attach the stack's key policy, which
+/// grants `kms:Decrypt` (and data keys, for writers) on that key alone.
+#[test]
+fn every_store_uses_the_customer_key_and_every_function_may() {
+    let t = template();
+    let under_key = |v: &Value| {
+        let seq = v.as_sequence();
+        seq.is_some_and(|s| s.first().and_then(Value::as_str) == Some("UseKms"))
+    };
+    let functions = resources_of_type(&t, "AWS::Serverless::Function");
+    assert!(functions.len() >= 11, "{}", functions.len());
+    for (name, f) in functions {
+        let attached = f["Properties"]["Policies"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .any(|p| under_key(p) && p[1].as_str() == Some("KmsUsePolicy"));
+        assert!(attached, "{name} may not use the customer managed key");
+    }
+    let policy = &t["Resources"]["KmsUsePolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    let actions = strings(&policy["Action"]);
+    assert!(actions.contains(&"kms:Decrypt") && actions.contains(&"kms:GenerateDataKey"));
+    assert_eq!(policy["Resource"].as_str(), Some("KmsKeyArn"));
+    assert!(
+        under_key(&t["Globals"]["Function"]["KmsKeyArn"]),
+        "the functions' environment"
+    );
+    for (kind, property) in [
+        ("AWS::SQS::Queue", "KmsMasterKeyId"),
+        ("AWS::Logs::LogGroup", "KmsKeyId"),
+        ("AWS::DynamoDB::Table", "SSESpecification"),
+    ] {
+        let resources = resources_of_type(&t, kind);
+        assert!(!resources.is_empty(), "{kind}");
+        for (name, r) in resources {
+            assert!(under_key(&r["Properties"][property]), "{name}'s {property}");
+        }
+    }
+    let bucket = &t["Resources"]["MediaBucket"]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        [0]["ServerSideEncryptionByDefault"];
+    assert!(under_key(bucket), "the media bucket");
+}
+
+/// The functions are the folders of `functions/`, the one list the scripts read
+/// (`scripts/common.sh`, `lambda_functions`) and the workspace globs: each folder is deployed
+/// (a template function building its binary), run by the local runner (linked in, or — the
+/// contact indexer — imitated by its in-process stores, as named here), and measured by the
+/// benchmark; every route's function is one of them.
+#[test]
+fn the_functions_are_the_folders_of_functions_everywhere() {
+    let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let read = |path: &str| std::fs::read_to_string(workspace.join(path)).unwrap();
+    let folders: BTreeSet<String> = std::fs::read_dir(workspace.join("functions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.join("Cargo.toml").is_file())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert!(folders.len() >= 11, "{folders:?}");
+    assert!(
+        read("Cargo.toml").contains("\"functions/*\""),
+        "the workspace globs them"
+    );
+
+    let t = template();
+    let deployed: BTreeSet<String> = resources_of_type(&t, "AWS::Serverless::Function")
+        .into_iter()
+        .map(|(_, f)| {
+            f["Metadata"]["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(deployed, folders, "template.yaml deploys each folder");
+
+    for route in ROUTES {
+        assert!(folders.contains(route.function), "{}", route.function);
+    }
+    // The contact indexer's work (the search index, an erasure's start) is the in-process
+    // stores' and local/src/erase.rs's in the runner.
+    const IMITATED_BY_THE_RUNNER: [&str; 1] = ["contact-indexer"];
+    let runner = read("local/Cargo.toml");
+    let bench = read("bench/src/main.rs");
+    for function in &folders {
+        let linked = runner.contains(&format!("\n{function}.workspace = true"));
+        assert!(
+            linked ^ IMITATED_BY_THE_RUNNER.contains(&function.as_str()),
+            "{function}: run by the local runner"
+        );
+        assert!(
+            bench.contains(&format!("bin(\"{function}\")")),
+            "{function}: measured by the benchmark"
+        );
     }
 }

@@ -2,10 +2,10 @@
 # The OpenAPI description against the server: schemathesis runs every check (server errors,
 # status codes and bodies as described, schema-valid requests accepted and invalid ones
 # refused, undeclared methods answered 405, …) against the local runner with a fixed seed
-# (one operation left out: tests/contract/schemathesis.toml says which and why),
+# (one operation left out: tests/openapi_check/schemathesis.toml says which and why),
 # about a minute. Needs .venv (scripts/common.sh) and a built ./target/debug/local.
 #
-#   ./scripts/contract.sh                 # EXAMPLES=150 SEED=20261204 by default
+#   ./scripts/openapi_check.sh                 # EXAMPLES=150 SEED=20261204 by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +26,7 @@ import json, sys
 orgs = json.load(sys.stdin)["organizations"]
 print(next(o["token"] for o in orgs if o["whatsapp_configured"]))')
 
-"${VENV:-.venv}"/bin/schemathesis --no-color --config-file tests/contract/schemathesis.toml run openapi.yaml \
+"${VENV:-.venv}"/bin/schemathesis --no-color --config-file tests/openapi_check/schemathesis.toml run openapi.yaml \
   --url "$base" --header "Authorization: Bearer $token" \
   --checks all \
   --max-examples "${EXAMPLES:-150}" --seed "${SEED:-20261204}" --workers 1

@@ -399,7 +399,7 @@ pub fn erasure_job() -> Vec<u8> {
     ) else {
         return Vec::new();
     };
-    let job = shared::domain::SendJob::erase_contact(&org, &contact);
+    let job = shared::domain::WorkerJob::erase_contact(&org, &contact);
     json(&serde_json::json!({"Records": [{
         "messageId": ulid::Ulid::new().to_string(),
         "receiptHandle": "AQEBbench",

@@ -19,7 +19,7 @@ use shared::api::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
 use shared::aws::Resources;
 use shared::aws::provision::{self, StackSpec};
 use shared::config::Settings;
-use shared::domain::{Contact, ContactId, OrganizationId, SendJob};
+use shared::domain::{Contact, ContactId, OrganizationId, WorkerJob};
 use shared::memory::{ChangeFeed, MemoryMedia, MemoryPorts, MemoryQueue, StoreFaults};
 use shared::ports::{ContactStore, PortError, Ports, SendQueue};
 use shared::runtime::Handler;
@@ -101,7 +101,7 @@ impl<P: Ports> Dispatch for Handlers<P> {
     fn delete_contact(&self, org: OrganizationId, id: ContactId) -> StoreFuture<'_> {
         Box::pin(async move {
             self.ports.contacts().delete(&org, &id).await?;
-            let job = SendJob::erase_contact(&org, &id);
+            let job = WorkerJob::erase_contact(&org, &id);
             self.ports.queue().enqueue(&job, Duration::ZERO).await
         })
     }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use shared::aws::{DynamoContacts, Resources, SqsSendQueue};
-use shared::domain::{ContactId, OrganizationId, SendJob};
+use shared::domain::{ContactId, OrganizationId, WorkerJob};
 use shared::ports::{ContactStore, SendQueue};
 
 /// What became of one contact.
@@ -46,7 +46,7 @@ pub async fn queue_erasures(
             continue;
         }
         queue
-            .enqueue(&SendJob::erase_contact(org, contact), Duration::ZERO)
+            .enqueue(&WorkerJob::erase_contact(org, contact), Duration::ZERO)
             .await
             .map_err(|e| format!("{org}/{contact}: {e}"))?;
         done.push((contact.clone(), Erasure::Queued));

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use send_worker::SendWorker;
-use shared::domain::SendJob;
+use shared::domain::WorkerJob;
 use shared::memory::{MemoryQueue, StoreFaults};
 use shared::ports::Ports;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -20,7 +20,7 @@ const REDELIVERY_DELAY: Duration = Duration::from_secs(1);
 
 pub fn spawn<P: Ports>(
     worker: SendWorker<P>,
-    mut jobs: UnboundedReceiver<SendJob>,
+    mut jobs: UnboundedReceiver<WorkerJob>,
     queue: MemoryQueue,
     faults: StoreFaults,
 ) -> JoinHandle<()> {
@@ -37,8 +37,8 @@ pub fn spawn<P: Ports>(
                         Ok(result) => result,
                         Err(_) => {
                             tracing::warn!(
-                                organization_id = %job.organization_id,
-                                message_id = %job.message_id,
+                                organization_id = %job.organization_id(),
+                                message_id = ?job.message_id(),
                                 "worker stopped mid-job (injected); the job comes back after the claim lease"
                             );
                             let visibility =
@@ -54,8 +54,8 @@ pub fn spawn<P: Ports>(
                 };
                 if let Err(e) = result {
                     tracing::error!(
-                        organization_id = %job.organization_id,
-                        message_id = %job.message_id,
+                        organization_id = %job.organization_id(),
+                        message_id = ?job.message_id(),
                         error = %e,
                         "job failed; redelivering"
                     );

@@ -258,12 +258,10 @@ mod tests {
             .behavior_version(aws_config::BehaviorVersion::latest())
             .build();
         let ports = aws_ports_from(&settings, &sdk, Resources::from_lookup(|_| None)).unwrap();
-        let job = crate::domain::SendJob {
-            organization_id: crate::domain::OrganizationId::parse("acme").unwrap(),
-            message_id: crate::domain::MessageId::new(),
-            attempt: 1,
-            kind: crate::domain::JobKind::Send,
-        };
+        let job = crate::domain::WorkerJob::Send(crate::domain::MessageJob::new(
+            &crate::domain::OrganizationId::parse("acme").unwrap(),
+            crate::domain::MessageId::new(),
+        ));
         let e = crate::ports::SendQueue::enqueue(&ports.queue, &job, std::time::Duration::ZERO)
             .await
             .unwrap_err();

@@ -5,7 +5,7 @@
 //! index ends where the table is.
 //!
 //! A contact removed from the table (the CRM deleted it) also starts its erasure: the first
-//! job (`SendJob::erase_contact`) goes on the worker's queue, which erases its messages and
+//! job (`WorkerJob::erase_contact`) goes on the worker's queue, which erases its messages and
 //! files page by page. Queued again for a replayed record, it finds less or nothing to do.
 //!
 //! A record that cannot be applied (the index unavailable) is reported as the batch's first
@@ -16,7 +16,7 @@
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use shared::aws::contact_from_image;
-use shared::domain::{Contact, ContactId, OrganizationId, SendJob};
+use shared::domain::{Contact, ContactId, OrganizationId, WorkerJob};
 use shared::ports::{ContactSearchIndex, PortError, SendQueue};
 use shared::runtime::Handler;
 
@@ -53,7 +53,7 @@ impl<I: ContactSearchIndex, Q: SendQueue> ContactIndexer<I, Q> {
             tracing::warn!(event_id = %record.event_id, "a removed item that is no contact: nothing to erase");
             return Ok(());
         };
-        let job = SendJob::erase_contact(&org, &contact);
+        let job = WorkerJob::erase_contact(&org, &contact);
         self.queue.enqueue(&job, std::time::Duration::ZERO).await?;
         // A stream batch mixes organizations: the line names its record's.
         tracing::info!(organization_id = %org, contact_id = %contact, "contact removed: erasure queued");

@@ -8,7 +8,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use contact_indexer::ContactIndexer;
 use serde_json::{Value, json};
-use shared::domain::{ContactId, JobKind, MessageId, SendJob};
+use shared::domain::{ContactId, MessageId, WorkerJob};
 use shared::memory::{MemoryQueue, MemorySearchIndex};
 use shared::runtime::Handler;
 use shared::testing::org;
@@ -188,14 +188,14 @@ async fn a_removed_contact_starts_its_erasure_and_nothing_else_does() {
         .iter()
         .map(|(job, delay)| {
             assert!(delay.is_zero());
-            let JobKind::EraseContact { contact_id } = &job.kind else {
+            let WorkerJob::EraseContact(job) = job else {
                 panic!("not an erasure: {job:?}");
             };
             (
                 job.organization_id.as_str(),
-                contact_id.as_str(),
-                job.message_id,
-                job.attempt,
+                job.contact_id.as_str(),
+                job.older_than,
+                job.sweep,
             )
         })
         .collect();
@@ -208,7 +208,7 @@ async fn a_removed_contact_starts_its_erasure_and_nothing_else_does() {
     );
     assert_eq!(
         jobs[0].0,
-        SendJob::erase_contact(&org("acme"), &ContactId::parse("c1").unwrap())
+        WorkerJob::erase_contact(&org("acme"), &ContactId::parse("c1").unwrap())
     );
 }
 

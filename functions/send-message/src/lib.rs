@@ -33,9 +33,9 @@ use shared::api::{
 };
 use shared::config::Settings;
 use shared::domain::{
-    Attachment, ChannelConfig, ContactId, JobKind, MAX_TEXT_CHARS, MediaRejection, MediaRule,
-    Message, MessageId, OrganizationId, SNIFF_BYTES, SendJob, SentBy, StatusChange, check_content,
-    check_declared, conversation_window, media_rule, sentences, split_outbound,
+    Attachment, ChannelConfig, ContactId, MAX_TEXT_CHARS, MediaRejection, MediaRule, Message,
+    MessageId, MessageJob, OrganizationId, SNIFF_BYTES, SentBy, StatusChange, WorkerJob,
+    check_content, check_declared, conversation_window, media_rule, sentences, split_outbound,
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, Ports, SendQueue, media_key,
@@ -288,12 +288,7 @@ impl<P: Ports> SendApi<P> {
     /// Queues the send job; if that fails the message is FAILED at once (never a PENDING
     /// message that no worker will see) and the caller gets a 503.
     async fn enqueue(&self, org: &OrganizationId, id: MessageId) -> Result<(), ApiError> {
-        let job = SendJob {
-            organization_id: org.clone(),
-            message_id: id,
-            attempt: 1,
-            kind: JobKind::Send,
-        };
+        let job = WorkerJob::Send(MessageJob::new(org, id));
         let Err(e) = self.ports.queue().enqueue(&job, Duration::ZERO).await else {
             return Ok(());
         };

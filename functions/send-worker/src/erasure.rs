@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use shared::domain::{
-    ContactId, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, Message, MessageId, SendJob,
+    ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, ErasureJob, Message, MessageId, WorkerJob,
 };
 use shared::ports::{
     ContactStore, ConversationStore, DraftStore, Erasure, MediaStore, MessageStore, PortError,
@@ -26,12 +26,8 @@ pub const ERASURE_PAGE: usize = 100;
 pub const ERASURE_CONCURRENCY: usize = 8;
 
 impl<P: Ports> SendWorker<P> {
-    pub(crate) async fn erase_contact(
-        &self,
-        job: &SendJob,
-        contact: &ContactId,
-    ) -> Result<JobOutcome, PortError> {
-        let org = &job.organization_id;
+    pub(crate) async fn erase_contact(&self, job: &ErasureJob) -> Result<JobOutcome, PortError> {
+        let (org, contact) = (&job.organization_id, &job.contact_id);
         // Restored in the CRM (the same id written again): it keeps what is not erased yet.
         if self.ports.contacts().get(org, contact).await?.is_some() {
             tracing::warn!(contact_id = %contact, "the contact exists again: erasure stopped");
@@ -40,7 +36,7 @@ impl<P: Ports> SendWorker<P> {
         let page = self
             .ports
             .messages()
-            .erasable(org, contact, &job.message_id, ERASURE_PAGE)
+            .erasable(org, contact, &job.older_than, ERASURE_PAGE)
             .await?;
         for chunk in page.messages.chunks(ERASURE_CONCURRENCY) {
             let mut erasing = tokio::task::JoinSet::new();
@@ -65,16 +61,16 @@ impl<P: Ports> SendWorker<P> {
         }
         let next = match page.messages.first() {
             Some(oldest) if page.has_more => Some((
-                SendJob {
-                    message_id: oldest.id,
+                ErasureJob {
+                    older_than: oldest.id,
                     ..job.clone()
                 },
                 Duration::ZERO,
             )),
-            _ if job.attempt < ERASURE_SWEEPS => Some((
-                SendJob {
-                    message_id: MessageId::ceiling(),
-                    attempt: job.attempt + 1,
+            _ if job.sweep < ERASURE_SWEEPS => Some((
+                ErasureJob {
+                    older_than: MessageId::ceiling(),
+                    sweep: job.sweep + 1,
                     ..job.clone()
                 },
                 ERASURE_FINAL_SWEEP_DELAY,
@@ -92,9 +88,10 @@ impl<P: Ports> SendWorker<P> {
             self.ports.messages().erase_drafts(org, contact).await?;
         }
         if let Some((next, delay)) = next {
+            let next = WorkerJob::EraseContact(next);
             self.ports.queue().enqueue(&next, delay).await?;
         }
-        tracing::info!(contact_id = %contact, sweep = job.attempt, erased = page.messages.len(), done, "contact erasure");
+        tracing::info!(contact_id = %contact, sweep = job.sweep, erased = page.messages.len(), done, "contact erasure");
         Ok(JobOutcome::Erased {
             messages: page.messages.len(),
             done,

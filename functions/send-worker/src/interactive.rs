@@ -7,7 +7,7 @@
 //! (a 429 or a 5xx backs off like any transient failure).
 
 use chrono::Utc;
-use shared::domain::{ContactId, Interactive, Message, OrgConfig, SendJob};
+use shared::domain::{ContactId, Interactive, Message, MessageJob, OrgConfig};
 use shared::ports::{
     AttemptOutcome, ClaimLease, ContentClaim, ContentStore, MessageStore, PortError, Ports,
     WhatsAppSender,
@@ -24,7 +24,7 @@ pub(crate) enum ContentFor {
 impl<P: Ports> SendWorker<P> {
     pub(crate) async fn interactive_content(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         config: &OrgConfig,
         contact_id: &ContactId,

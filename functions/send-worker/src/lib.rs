@@ -22,7 +22,9 @@ pub use reconcile::{CLOCK_SKEW, CONFIRM_ATTEMPTS, candidates, find_sent, reaches
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use shared::config::Settings;
-use shared::domain::{JobKind, Message, MessageStatus, SendJob, StatusChange};
+use shared::domain::{
+    Message, MessageId, MessageJob, MessageStatus, OrganizationId, StatusChange, WorkerJob,
+};
 use shared::ports::{AttemptOutcome, ClaimLease, MessageStore, PortError, Ports, SendQueue};
 use shared::runtime::Handler;
 use shared::telemetry;
@@ -149,15 +151,14 @@ impl<P: Ports> SendWorker<P> {
         let mut response = SqsBatchResponse::default();
         for record in event.records {
             let id = record.message_id.clone().unwrap_or_default();
-            let job = record
-                .body
-                .as_deref()
-                .ok_or("empty body")
-                .and_then(|b| serde_json::from_str::<SendJob>(b).map_err(|_| "not a send job"));
+            let job =
+                record.body.as_deref().ok_or("empty body").and_then(|b| {
+                    serde_json::from_str::<WorkerJob>(b).map_err(|_| "not a worker job")
+                });
             let result = match job {
                 Ok(job) => self.process(&job).await.map(|_| ()),
                 Err(why) => {
-                    tracing::error!(sqs_message_id = %id, why, "malformed send job");
+                    tracing::error!(sqs_message_id = %id, why, "malformed worker job");
                     Err(PortError::Corrupt(why.into()))
                 }
             };
@@ -170,23 +171,27 @@ impl<P: Ports> SendWorker<P> {
         response
     }
 
-    /// Sends one queued message. An Err means the job could not be processed (a store was
+    /// Does one queued job. An Err means the job could not be processed (a store was
     /// unavailable) and must be delivered again. Its log lines name the job's organization
-    /// and message (for an erasure: where the sweep goes on).
-    pub async fn process(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
-        let span = telemetry::work_span_for(&job.organization_id, Some(&job.message_id));
-        self.process_job(job).instrument(span).await
+    /// and message.
+    pub async fn process(&self, job: &WorkerJob) -> Result<JobOutcome, PortError> {
+        let span = telemetry::work_span_for(job.organization_id(), job.message_id());
+        let work = async {
+            match job {
+                WorkerJob::Send(job) => self.send_job(job).await,
+                WorkerJob::CopyMedia(job) => self.copy_media(job).await,
+                WorkerJob::CountInbound {
+                    organization_id,
+                    message_id,
+                } => self.count_inbound(organization_id, message_id).await,
+                WorkerJob::EraseContact(job) => self.erase_contact(job).await,
+            }
+        };
+        work.instrument(span).await
     }
 
-    async fn process_job(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
-        match &job.kind {
-            JobKind::CopyMedia => return self.copy_media(job).await,
-            JobKind::CountInbound => return self.count_inbound(job).await,
-            JobKind::EraseContact { contact_id } => {
-                return self.erase_contact(job, contact_id).await;
-            }
-            JobKind::Send => {}
-        }
+    /// Sends the job's message (or confirms one whose send Twilio never answered).
+    async fn send_job(&self, job: &MessageJob) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
             tracing::warn!("job for an unknown message");
@@ -236,12 +241,16 @@ impl<P: Ports> SendWorker<P> {
         Ok(outcome)
     }
 
-    /// Counts an inbound message its webhook stored uncounted (`JobKind::CountInbound`):
+    /// Counts an inbound message its webhook stored uncounted (`WorkerJob::CountInbound`):
     /// once, however often the job comes; a store failure fails the job, and SQS brings it
     /// back.
-    async fn count_inbound(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+    async fn count_inbound(
+        &self,
+        org: &OrganizationId,
+        message_id: &MessageId,
+    ) -> Result<JobOutcome, PortError> {
         let messages = self.ports.messages();
-        let Some(message) = messages.get(&job.organization_id, &job.message_id).await? else {
+        let Some(message) = messages.get(org, message_id).await? else {
             tracing::warn!("count for an unknown message");
             return Ok(JobOutcome::Skipped);
         };
@@ -286,7 +295,7 @@ impl<P: Ports> SendWorker<P> {
     /// Queues the job again as attempt `attempt`, after the backoff for it.
     pub(crate) async fn requeue(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         attempt: u32,
     ) -> Result<(u32, Duration), PortError> {
         let delay = retry_delay(self.settings.retry_base, attempt.max(2));
@@ -298,14 +307,11 @@ impl<P: Ports> SendWorker<P> {
     /// message comes back.
     pub(crate) async fn requeue_after(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         attempt: u32,
         delay: Duration,
     ) -> Result<(), PortError> {
-        let next = SendJob {
-            attempt,
-            ..job.clone()
-        };
+        let next = WorkerJob::Send(job.attempt(attempt));
         self.ports.queue().enqueue(&next, delay).await
     }
 
@@ -315,7 +321,7 @@ impl<P: Ports> SendWorker<P> {
     /// looking (`confirm`).
     pub(crate) async fn reconcile_later(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         lease: &ClaimLease,
         reason: String,

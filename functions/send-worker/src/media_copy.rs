@@ -9,10 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shared::domain::{
-    Attachment, ChannelConfig, OrgConfig, OrganizationId, SendJob, media_rule,
+    Attachment, ChannelConfig, MessageJob, OrgConfig, OrganizationId, media_rule,
     sentences::MEDIA_UNAVAILABLE,
 };
-use shared::ports::{CredentialStore, MediaStore, MessageStore, PortError, Ports, WhatsAppSender};
+use shared::ports::{
+    CredentialStore, MediaStore, MessageStore, PortError, Ports, SendQueue, WhatsAppSender,
+};
 use shared::twilio::{FailureKind, TwilioError};
 use tokio::time::Instant;
 
@@ -60,7 +62,7 @@ async fn gather(
 }
 
 impl<P: Ports> SendWorker<P> {
-    pub(crate) async fn copy_media(&self, job: &SendJob) -> Result<JobOutcome, PortError> {
+    pub(crate) async fn copy_media(&self, job: &MessageJob) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
         let Some(message) = self.ports.messages().get(org, &job.message_id).await? else {
             return Ok(JobOutcome::Skipped);
@@ -130,7 +132,8 @@ impl<P: Ports> SendWorker<P> {
             } else {
                 Duration::ZERO
             };
-            self.requeue_after(job, attempt, delay).await?;
+            let next = shared::domain::WorkerJob::CopyMedia(job.attempt(attempt));
+            self.ports.queue().enqueue(&next, delay).await?;
             tracing::info!(
                 brief,
                 deferred,

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use shared::domain::sentences::{self, send_failed};
 use shared::domain::{
-    ChannelConfig, Message, MessageStatus, OrgConfig, PhoneNumber, SendJob, StatusChange,
+    ChannelConfig, Message, MessageJob, MessageStatus, OrgConfig, PhoneNumber, StatusChange,
 };
 use shared::ports::{ClaimLease, CredentialStore, MessageStore, PortError, Ports, WhatsAppSender};
 use shared::twilio::{
@@ -95,7 +95,7 @@ impl<P: Ports> SendWorker<P> {
     /// only if Twilio has no such message.
     pub(crate) async fn reconcile_then_send(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         since: DateTime<Utc>,
         lease: &ClaimLease,
@@ -176,7 +176,7 @@ impl<P: Ports> SendWorker<P> {
     /// shows it never got it, else looked at again later. Never sent.
     pub(crate) async fn confirm(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
@@ -281,7 +281,11 @@ impl<P: Ports> SendWorker<P> {
         Ok(Some(JobOutcome::Sent { sid: sid.clone() }))
     }
 
-    async fn confirm_later(&self, job: &SendJob, reason: String) -> Result<JobOutcome, PortError> {
+    async fn confirm_later(
+        &self,
+        job: &MessageJob,
+        reason: String,
+    ) -> Result<JobOutcome, PortError> {
         let last = self.settings.max_attempts + RECONCILE_ATTEMPTS + CONFIRM_ATTEMPTS;
         if job.attempt < last {
             self.requeue_after(job, job.attempt + 1, MAX_RETRY_DELAY)

@@ -6,7 +6,7 @@
 use chrono::Utc;
 use secrecy::ExposeSecret;
 use shared::domain::sentences::send_failed;
-use shared::domain::{ChannelConfig, ContactChange, Message, OrgConfig, SendJob, StatusChange};
+use shared::domain::{ChannelConfig, ContactChange, Message, MessageJob, OrgConfig, StatusChange};
 use shared::ports::{
     AttemptOutcome, ClaimLease, ContactStore, CredentialStore, MediaStore, MessageStore, PortError,
     Ports, SendClaim, WhatsAppSender,
@@ -24,7 +24,7 @@ impl<P: Ports> SendWorker<P> {
     /// One worker at a time: a job delivered twice sends once.
     pub(crate) async fn claim_and_send(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
     ) -> Result<JobOutcome, PortError> {
         let org = &job.organization_id;
@@ -68,7 +68,7 @@ impl<P: Ports> SendWorker<P> {
     /// and the same attempt comes back shortly.
     pub(crate) async fn postpone(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         lease: &ClaimLease,
     ) -> Result<JobOutcome, PortError> {
@@ -89,7 +89,7 @@ impl<P: Ports> SendWorker<P> {
 
     pub(crate) async fn attempt(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         lease: &ClaimLease,
     ) -> Result<JobOutcome, PortError> {
@@ -231,7 +231,7 @@ impl<P: Ports> SendWorker<P> {
     /// Content, made once), or its text and media; or how the attempt ended without it.
     async fn outbound_content(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         config: &OrgConfig,
         contact_id: &shared::domain::ContactId,
@@ -272,7 +272,7 @@ impl<P: Ports> SendWorker<P> {
     /// holds nothing.
     pub(crate) async fn adopt_answer(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         lease: &ClaimLease,
         sid: &str,
@@ -311,7 +311,7 @@ impl<P: Ports> SendWorker<P> {
 
     pub(crate) async fn rotated_config(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         used: &OrgConfig,
     ) -> Result<Option<OrgConfig>, PortError> {
         match self
@@ -336,7 +336,7 @@ impl<P: Ports> SendWorker<P> {
 
     pub(crate) async fn handle_failure(
         &self,
-        job: &SendJob,
+        job: &MessageJob,
         message: &Message,
         contact_id: &shared::domain::ContactId,
         error: TwilioError,

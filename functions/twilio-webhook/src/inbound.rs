@@ -6,8 +6,8 @@ use std::time::Duration;
 use chrono::Utc;
 use shared::api::{ApiError, ApiGatewayV2httpResponse, twiml_response};
 use shared::domain::{
-    Attachment, ContactChange, JobKind, Message, OptAction, OrgConfig, OrganizationId, SendJob,
-    keyword_action, opt_out_type_action,
+    Attachment, ContactChange, Message, MessageJob, OptAction, OrgConfig, OrganizationId,
+    WorkerJob, keyword_action, opt_out_type_action,
 };
 use shared::ports::{ContactStore, InboundInsert, MessageStore, Ports, SendQueue, WhatsAppSender};
 use shared::telemetry;
@@ -68,7 +68,11 @@ impl<P: Ports> TwilioWebhook<P> {
                 } => *id,
                 _ => message.id,
             };
-            self.queue_job(org, id, JobKind::CountInbound).await?;
+            let job = WorkerJob::CountInbound {
+                organization_id: org.clone(),
+                message_id: id,
+            };
+            self.queue_job(&job).await?;
         }
         let message = match inserted {
             InboundInsert::Stored | InboundInsert::StoredUncounted => message,
@@ -166,7 +170,8 @@ impl<P: Ports> TwilioWebhook<P> {
         window_deferred: bool,
     ) -> Result<(), ApiError> {
         if !message.attachments.is_empty() {
-            self.queue_job(org, message.id, JobKind::CopyMedia).await?;
+            self.queue_job(&WorkerJob::CopyMedia(MessageJob::new(org, message.id)))
+                .await?;
         }
         let opt = inbound
             .opt_out_type
@@ -288,24 +293,13 @@ impl<P: Ports> TwilioWebhook<P> {
     /// Queues a job of an inbound message: the copy of its media, or its deferred count
     /// (the worker skips what is done, so a repeated job is harmless). If it cannot be
     /// queued the webhook answers 503 and Twilio's retry queues it.
-    async fn queue_job(
-        &self,
-        org: &OrganizationId,
-        message_id: shared::domain::MessageId,
-        kind: JobKind,
-    ) -> Result<(), ApiError> {
-        let job = SendJob {
-            organization_id: org.clone(),
-            message_id,
-            attempt: 1,
-            kind,
-        };
+    async fn queue_job(&self, job: &WorkerJob) -> Result<(), ApiError> {
         self.ports
             .queue()
-            .enqueue(&job, Duration::ZERO)
+            .enqueue(job, Duration::ZERO)
             .await
             .map_err(|e| {
-                tracing::error!(error = %e, kind = ?job.kind, "inbound message's job not queued");
+                tracing::error!(error = %e, ?job, "inbound message's job not queued");
                 ApiError::from(e)
             })
     }

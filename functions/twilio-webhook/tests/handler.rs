@@ -1205,8 +1205,8 @@ async fn inbound_media_is_kept_and_its_copy_queued_off_the_critical_path() {
     assert_eq!(m.attachments[0].key, None, "not copied yet");
     let jobs = w.ports.queue.jobs();
     assert_eq!(jobs.len(), 1);
-    assert_eq!(jobs[0].0.kind, shared::domain::JobKind::CopyMedia);
-    assert_eq!(jobs[0].0.message_id, m.id);
+    assert!(matches!(jobs[0].0, shared::domain::WorkerJob::CopyMedia(_)));
+    assert_eq!(jobs[0].0.message_id(), Some(&m.id));
 }
 
 // ---------- every effect exactly once, whatever fails in between ----------
@@ -1315,7 +1315,7 @@ async fn a_step_that_fails_halfway_is_applied_by_twilios_retry() {
             .queue
             .jobs()
             .into_iter()
-            .filter(|(job, _)| job.kind == shared::domain::JobKind::CopyMedia)
+            .filter(|(job, _)| matches!(job, shared::domain::WorkerJob::CopyMedia(_)))
             .count();
         assert!(
             if case.media { copies >= 1 } else { copies == 0 },
@@ -1582,8 +1582,8 @@ async fn a_message_stored_uncounted_queues_its_count() {
             .queue
             .jobs()
             .into_iter()
-            .filter(|(job, _)| job.kind == shared::domain::JobKind::CountInbound)
-            .map(|(job, _)| job.message_id)
+            .filter(|(job, _)| matches!(job, shared::domain::WorkerJob::CountInbound { .. }))
+            .filter_map(|(job, _)| job.message_id().copied())
             .collect::<Vec<_>>()
     };
     assert_eq!(counts(&w), [stored[0].id]);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 
 use super::unavailable;
-use crate::domain::{JobKind, SendJob};
+use crate::domain::WorkerJob;
 use crate::ports::{PortError, PortResult, SendQueue};
 
 const MAX_DELAY_SECONDS: u64 = 900;
@@ -34,13 +34,10 @@ impl SqsSendQueue {
         self
     }
 
-    fn queue_for(&self, job: &SendJob) -> PortResult<&str> {
-        let (url, setting) = match (&job.kind, &self.media_queue_url) {
+    fn queue_for(&self, job: &WorkerJob) -> PortResult<&str> {
+        let (url, setting) = match &self.media_queue_url {
             // The long jobs: never in a batch, or behind a timeout, with sends.
-            (
-                JobKind::CopyMedia | JobKind::CountInbound | JobKind::EraseContact { .. },
-                Some(media),
-            ) => (media.as_str(), "MEDIA_QUEUE_URL"),
+            Some(media) if job.is_long() => (media.as_str(), "MEDIA_QUEUE_URL"),
             _ => (self.queue_url.as_str(), "SEND_QUEUE_URL"),
         };
         if url.is_empty() {
@@ -51,7 +48,7 @@ impl SqsSendQueue {
 }
 
 impl SendQueue for SqsSendQueue {
-    async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+    async fn enqueue(&self, job: &WorkerJob, delay: Duration) -> PortResult<()> {
         let queue_url = self.queue_for(job)?;
         let body = serde_json::to_string(job).map_err(|e| PortError::Corrupt(e.to_string()))?;
         // Whole seconds, rounded up: a retry never comes earlier than its backoff.

@@ -417,71 +417,6 @@ impl StatusChange {
     }
 }
 
-/// The unit of work on the worker's queue.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SendJob {
-    pub organization_id: OrganizationId,
-    /// The message to send or whose media to copy; for an erasure, where the sweep goes on:
-    /// the contact's messages older than this id.
-    pub message_id: MessageId,
-    /// 1 for the first try; the worker gives up after the configured number. For an
-    /// erasure: the sweep (1, then the final one, `ERASURE_SWEEPS`).
-    #[serde(default = "first_attempt")]
-    pub attempt: u32,
-    #[serde(default, skip_serializing_if = "JobKind::is_send")]
-    pub kind: JobKind,
-}
-
-/// What the worker does with the job's message.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobKind {
-    /// Send an outbound message through Twilio.
-    #[default]
-    Send,
-    /// Copy an inbound message's media from Twilio into our bucket.
-    CopyMedia,
-    /// Count an inbound message in its conversation's summary: its webhook stored it
-    /// uncounted because other messages kept the summary busy until it had to answer.
-    CountInbound,
-    /// Erase what is stored of a contact the CRM deleted: its messages, what is kept beside
-    /// them and their files, one page per job (`SendJob::erase_contact`).
-    EraseContact { contact_id: ContactId },
-}
-
-/// An erasure sweeps a contact's conversation twice: at once, and once more when every
-/// writer that read the contact before it was deleted is done (`ERASURE_FINAL_SWEEP_DELAY`).
-pub const ERASURE_SWEEPS: u32 = 2;
-
-/// Longer than any handler that may still write for a contact it read before the deletion
-/// (a webhook, a send, a worker attempt and its lease) and than the index lag; SQS's
-/// longest delay.
-pub const ERASURE_FINAL_SWEEP_DELAY: std::time::Duration = std::time::Duration::from_secs(900);
-
-impl SendJob {
-    /// The first job of a contact's erasure: every message of its conversation, newest first.
-    pub fn erase_contact(organization_id: &OrganizationId, contact_id: &ContactId) -> Self {
-        Self {
-            organization_id: organization_id.clone(),
-            message_id: MessageId::ceiling(),
-            attempt: 1,
-            kind: JobKind::EraseContact {
-                contact_id: contact_id.clone(),
-            },
-        }
-    }
-}
-
-impl JobKind {
-    fn is_send(&self) -> bool {
-        *self == JobKind::Send
-    }
-}
-
-fn first_attempt() -> u32 {
-    1
-}
-
 #[cfg(test)]
 mod tests {
     use super::MessageStatus::*;
@@ -773,41 +708,5 @@ mod tests {
             MessageType::from_content_type("application/x-msdownload"),
             MessageType::Other
         );
-    }
-
-    #[test]
-    fn send_job_round_trips_and_defaults_to_first_attempt() {
-        let job: SendJob = serde_json::from_str(
-            r#"{"organization_id":"org","message_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV"}"#,
-        )
-        .unwrap();
-        assert_eq!(job.attempt, 1);
-        let back: SendJob = serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
-        assert_eq!(back, job);
-        assert!(
-            serde_json::from_str::<SendJob>(r#"{"organization_id":"a/b","message_id":"x"}"#)
-                .is_err()
-        );
-    }
-
-    #[test]
-    fn an_erasure_job_names_its_contact_and_starts_above_every_message() {
-        let org = OrganizationId::parse("acme").unwrap();
-        let contact = ContactId::parse("c1").unwrap();
-        let job = SendJob::erase_contact(&org, &contact);
-        assert!(job.message_id > MessageId::new());
-        let body = serde_json::to_value(&job).unwrap();
-        assert_eq!(
-            body["kind"],
-            serde_json::json!({"erase_contact": {"contact_id": "c1"}})
-        );
-        let back: SendJob = serde_json::from_value(body).unwrap();
-        assert_eq!(back, job);
-        // Jobs queued before erasure existed still read as they did.
-        let copy: SendJob = serde_json::from_str(
-            r#"{"organization_id":"org","message_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV","kind":"copy_media"}"#,
-        )
-        .unwrap();
-        assert_eq!(copy.kind, JobKind::CopyMedia);
     }
 }

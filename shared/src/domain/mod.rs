@@ -9,6 +9,7 @@ mod draft;
 pub mod failure_advice;
 mod ids;
 mod interactive;
+mod job;
 mod media;
 mod message;
 mod optout;
@@ -41,14 +42,14 @@ pub use interactive::{
     MAX_BUTTON_TITLE_CHARS, MAX_BUTTONS, MAX_INTERACTIVE_BODY_CHARS, MAX_ITEM_DESCRIPTION_CHARS,
     MAX_ITEM_TITLE_CHARS, MAX_LIST_BUTTON_CHARS, MAX_LIST_ITEMS, check_buttons,
 };
+pub use job::{ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, ErasureJob, MessageJob, WorkerJob};
 pub use media::{
     MAX_CAPTION_CHARS, MAX_IMAGE_BYTES, MAX_MEDIA_BYTES, MEDIA_RULES, MediaRejection, MediaRule,
     OutboundPart, SHOWN_INLINE, SNIFF_BYTES, ServedAs, check_content, check_declared, media_rule,
     served_as, split_outbound,
 };
 pub use message::{
-    Attachment, Direction, ERASURE_FINAL_SWEEP_DELAY, ERASURE_SWEEPS, JobKind, Message,
-    MessageStatus, MessageType, SendJob, StatusChange, merge_attachments,
+    Attachment, Direction, Message, MessageStatus, MessageType, StatusChange, merge_attachments,
 };
 pub use optout::{OptAction, keyword_action, opt_out_type_action};
 pub use org_config::{

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::lock;
-use crate::domain::SendJob;
+use crate::domain::WorkerJob;
 use crate::ports::{PortError, PortResult, SendQueue};
 
 /// An in-process send queue. `recording()` keeps every job for tests to inspect;
@@ -15,8 +15,8 @@ use crate::ports::{PortError, PortResult, SendQueue};
 /// worker loop consumes them.
 #[derive(Clone)]
 pub struct MemoryQueue {
-    recorded: Arc<Mutex<Vec<(SendJob, Duration)>>>,
-    sender: Option<mpsc::UnboundedSender<SendJob>>,
+    recorded: Arc<Mutex<Vec<(WorkerJob, Duration)>>>,
+    sender: Option<mpsc::UnboundedSender<WorkerJob>>,
     /// Operations: `enqueue`.
     pub faults: super::StoreFaults,
 }
@@ -30,7 +30,7 @@ impl MemoryQueue {
         }
     }
 
-    pub fn channel() -> (Self, mpsc::UnboundedReceiver<SendJob>) {
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<WorkerJob>) {
         let (tx, rx) = mpsc::unbounded_channel();
         (
             Self {
@@ -43,12 +43,12 @@ impl MemoryQueue {
     }
 
     /// The jobs enqueued so far, with their delays (recording queues only).
-    pub fn jobs(&self) -> Vec<(SendJob, Duration)> {
+    pub fn jobs(&self) -> Vec<(WorkerJob, Duration)> {
         lock(&self.recorded).map(|r| r.clone()).unwrap_or_default()
     }
 
     /// Takes the recorded jobs out, as a consumer would.
-    pub fn drain(&self) -> Vec<(SendJob, Duration)> {
+    pub fn drain(&self) -> Vec<(WorkerJob, Duration)> {
         lock(&self.recorded)
             .map(|mut r| std::mem::take(&mut *r))
             .unwrap_or_default()
@@ -58,11 +58,11 @@ impl MemoryQueue {
 impl MemoryQueue {
     /// Puts a job back, as SQS makes a message visible again after its visibility timeout:
     /// not an enqueue, so no injected fault touches it.
-    pub fn redeliver(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+    pub fn redeliver(&self, job: &WorkerJob, delay: Duration) -> PortResult<()> {
         self.deliver(job, delay)
     }
 
-    fn deliver(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+    fn deliver(&self, job: &WorkerJob, delay: Duration) -> PortResult<()> {
         let Some(sender) = &self.sender else {
             lock(&self.recorded)?.push((job.clone(), delay));
             return Ok(());
@@ -88,7 +88,7 @@ impl MemoryQueue {
 }
 
 impl SendQueue for MemoryQueue {
-    async fn enqueue(&self, job: &SendJob, delay: Duration) -> PortResult<()> {
+    async fn enqueue(&self, job: &WorkerJob, delay: Duration) -> PortResult<()> {
         self.faults.check("enqueue")?;
         self.deliver(job, delay)
     }

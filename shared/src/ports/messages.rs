@@ -35,7 +35,7 @@ pub enum InboundInsert {
     Stored,
     /// Stored, but not yet counted in its conversation's summary: other writes kept the
     /// summary busy until the webhook had to answer. `MessageStore::count_inbound` (a
-    /// `JobKind::CountInbound` job) counts it, once.
+    /// `WorkerJob::CountInbound` job) counts it, once.
     StoredUncounted,
     /// A message with this Twilio sid was stored before (Twilio retried the webhook): the
     /// stored message's id (unknown for markers written before it was kept), whether its

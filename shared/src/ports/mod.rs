@@ -44,7 +44,7 @@ pub use presence::PresenceStore;
 pub use publisher::{ChannelPublisher, PublishError};
 pub use whatsapp::WhatsAppSender;
 
-use crate::domain::{ChannelConfig, OrganizationId, SendJob};
+use crate::domain::{ChannelConfig, OrganizationId, WorkerJob};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
@@ -82,7 +82,7 @@ pub trait CredentialStore: Clone + Send + Sync + 'static {
 pub trait SendQueue: Clone + Send + Sync + 'static {
     fn enqueue(
         &self,
-        job: &SendJob,
+        job: &WorkerJob,
         delay: Duration,
     ) -> impl Future<Output = PortResult<()>> + Send;
 }

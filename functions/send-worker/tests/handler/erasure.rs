@@ -3,8 +3,7 @@
 
 use super::*;
 use shared::domain::{
-    AgentId, Attachment, Draft, DraftKind, ERASURE_FINAL_SWEEP_DELAY, JobKind, OrganizationId,
-    OutboundPart, PhoneNumber,
+    AgentId, Attachment, Draft, DraftKind, ERASURE_FINAL_SWEEP_DELAY, OutboundPart, PhoneNumber,
 };
 use shared::ports::{ContactStore, ConversationStore, DraftStore, SendQueue};
 
@@ -149,7 +148,7 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
     w.ports
         .queue
         .enqueue(
-            &SendJob::erase_contact(&org("org-a"), &cid("c1")),
+            &WorkerJob::erase_contact(&org("org-a"), &cid("c1")),
             Duration::ZERO,
         )
         .await
@@ -242,7 +241,7 @@ async fn a_deleted_contact_is_erased_page_by_page_and_once_more_later() {
     assert!(
         w.ports
             .messages
-            .get(&org_a, &sent.message_id)
+            .get(&org_a, &sent.msg().message_id)
             .await
             .unwrap()
             .is_none()
@@ -255,7 +254,7 @@ async fn what_a_late_writer_stores_goes_with_the_final_sweep() {
     stored_with_file(&w, "org-a", "c1", 1, true).await;
     delete(&w, "org-a", "c1").await;
     let first = w
-        .process(&SendJob::erase_contact(&org("org-a"), &cid("c1")))
+        .process(&WorkerJob::erase_contact(&org("org-a"), &cid("c1")))
         .await
         .unwrap();
     assert_eq!(
@@ -266,7 +265,10 @@ async fn what_a_late_writer_stores_goes_with_the_final_sweep() {
         }
     );
     let (final_sweep, delay) = w.ports.queue.drain().pop().unwrap();
-    assert_eq!((final_sweep.attempt, delay), (2, ERASURE_FINAL_SWEEP_DELAY));
+    let WorkerJob::EraseContact(sweep) = &final_sweep else {
+        panic!("{final_sweep:?}");
+    };
+    assert_eq!((sweep.sweep, delay), (2, ERASURE_FINAL_SWEEP_DELAY));
     let (org_a, c1) = (org("org-a"), cid("c1"));
     let inbox_row = || w.ports.messages.summary(&org_a, &c1);
     assert_eq!(
@@ -300,7 +302,7 @@ async fn an_erasure_that_fails_half_way_resumes_where_it_stopped() {
         stored_with_file(&w, "org-a", "c1", n, n % 3 == 0).await;
     }
     delete(&w, "org-a", "c1").await;
-    let job = SendJob::erase_contact(&org("org-a"), &cid("c1"));
+    let job = WorkerJob::erase_contact(&org("org-a"), &cid("c1"));
     // The sixth of the first eight erases (they run at once) fails: the job fails after the
     // other seven are done, and queues nothing.
     w.ports.messages.faults.fail_after("erase", 5, 1);
@@ -328,7 +330,7 @@ async fn a_contact_restored_in_the_crm_keeps_its_conversation() {
     let w = worker().await;
     let kept = stored_with_file(&w, "org-a", "c1", 1, true).await;
     // Deleted and written again before the job ran (an undo in the CRM): nothing is erased.
-    let job = SendJob::erase_contact(&org("org-a"), &cid("c1"));
+    let job = WorkerJob::erase_contact(&org("org-a"), &cid("c1"));
     assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Skipped);
     assert!(
         w.ports
@@ -347,7 +349,7 @@ async fn an_erasure_job_travels_through_sqs_like_any_other() {
     let w = worker().await;
     stored_with_file(&w, "org-a", "c1", 1, false).await;
     delete(&w, "org-a", "c1").await;
-    let job = SendJob::erase_contact(&org("org-a"), &cid("c1"));
+    let job = WorkerJob::erase_contact(&org("org-a"), &cid("c1"));
     let event: SqsEvent = serde_json::from_value(serde_json::json!({"Records": [{
         "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
         "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
@@ -362,21 +364,16 @@ async fn an_erasure_job_travels_through_sqs_like_any_other() {
     .unwrap();
     assert!(w.handle_sqs(event).await.batch_item_failures.is_empty());
     assert_eq!(count(&w, "org-a", "c1"), 0);
-    let queued: Vec<(OrganizationId, JobKind)> = w
-        .ports
-        .queue
-        .jobs()
-        .into_iter()
-        .map(|(j, _)| (j.organization_id, j.kind))
-        .collect();
+    // The conversation is empty: what is queued is its final sweep.
+    let queued: Vec<WorkerJob> = w.ports.queue.jobs().into_iter().map(|(j, _)| j).collect();
     assert_eq!(
         queued,
-        [(
-            org("org-a"),
-            JobKind::EraseContact {
-                contact_id: cid("c1")
-            }
-        )]
+        [WorkerJob::EraseContact(shared::domain::ErasureJob {
+            organization_id: org("org-a"),
+            contact_id: cid("c1"),
+            older_than: shared::domain::MessageId::ceiling(),
+            sweep: 2,
+        })]
     );
 }
 
@@ -397,7 +394,7 @@ async fn a_message_erased_while_twilio_takes_it_leaves_no_sid_behind() {
     // runs; then Twilio answers.
     delete(&w, "org-a", "c1").await;
     let erased = w
-        .process(&SendJob::erase_contact(&org("org-a"), &cid("c1")))
+        .process(&WorkerJob::erase_contact(&org("org-a"), &cid("c1")))
         .await
         .unwrap();
     assert_eq!(
@@ -421,7 +418,7 @@ async fn a_message_erased_while_twilio_takes_it_leaves_no_sid_behind() {
             .queue
             .jobs()
             .iter()
-            .all(|(j, _)| j.message_id != job.message_id),
+            .all(|(j, _)| j.message_id() != job.message_id()),
         "nothing left to send: {:?}",
         w.ports.queue.jobs()
     );
@@ -448,7 +445,7 @@ async fn a_message_erased_while_its_media_is_copied_leaves_no_file() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     delete(&w, "org-a", "c1").await;
     let erased = w
-        .process(&SendJob::erase_contact(&org("org-a"), &cid("c1")))
+        .process(&WorkerJob::erase_contact(&org("org-a"), &cid("c1")))
         .await
         .unwrap();
     // The inbound message and the helper's own pending one.

@@ -4,7 +4,7 @@
 use shared::domain::{Button, Interactive, MessageStatus, MessageType};
 use shared::twilio::OutboundContent;
 
-use crate::{api_error, pending_with, stored, worker};
+use crate::{OfMessage, api_error, pending_with, stored, worker};
 
 fn buttons() -> Interactive {
     Interactive::Buttons {
@@ -25,7 +25,7 @@ fn buttons() -> Interactive {
 async fn pending_interactive(
     w: &crate::Worker,
     interactive: Interactive,
-) -> shared::domain::SendJob {
+) -> shared::domain::WorkerJob {
     let body = interactive.body().to_owned();
     pending_with(w, &body, |m| {
         m.message_type = MessageType::Interactive;
@@ -106,10 +106,7 @@ async fn a_content_api_rate_limit_backs_off_and_the_next_attempt_makes_it() {
     };
     assert!(w.ports.sender.attempts().is_empty(), "nothing sent");
     assert_eq!(stored(&w, &job).await.status, MessageStatus::Pending);
-    let retry = shared::domain::SendJob {
-        attempt,
-        ..job.clone()
-    };
+    let retry = shared::domain::WorkerJob::Send(job.msg().attempt(attempt));
     assert!(matches!(
         w.process(&retry).await.unwrap(),
         crate::JobOutcome::Sent { .. }

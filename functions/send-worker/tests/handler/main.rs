@@ -13,7 +13,9 @@ use shared::testing::{ACCOUNT_SID, AUTH_TOKEN, SENDER, contact, org, secret_json
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::SqsEvent;
-use shared::domain::{ChannelConfig, ContactChange, Message, MessageStatus, SendJob, StatusChange};
+use shared::domain::{
+    ChannelConfig, ContactChange, Message, MessageJob, MessageStatus, StatusChange, WorkerJob,
+};
 use shared::ports::{CredentialStore, MessageStore};
 use shared::twilio::{OutboundContent, TwilioError};
 
@@ -59,12 +61,39 @@ async fn worker() -> Worker {
     worker_with(credentials).await
 }
 
-async fn pending(w: &Worker, text: &str) -> SendJob {
+/// A job of one message, as the tests look into it.
+trait OfMessage {
+    fn msg(&self) -> &MessageJob;
+    /// The same kind of job for another message.
+    fn for_message(&self, id: MessageId) -> WorkerJob;
+}
+
+impl OfMessage for WorkerJob {
+    fn msg(&self) -> &MessageJob {
+        match self {
+            WorkerJob::Send(job) | WorkerJob::CopyMedia(job) => job,
+            other => panic!("not a message's job: {other:?}"),
+        }
+    }
+
+    fn for_message(&self, id: MessageId) -> WorkerJob {
+        let job = MessageJob {
+            message_id: id,
+            ..self.msg().clone()
+        };
+        match self {
+            WorkerJob::CopyMedia(_) => WorkerJob::CopyMedia(job),
+            _ => WorkerJob::Send(job),
+        }
+    }
+}
+
+async fn pending(w: &Worker, text: &str) -> WorkerJob {
     pending_with(w, text, |_| {}).await
 }
 
 /// A PENDING message of the test contact, changed by `edit` before it is stored.
-async fn pending_with(w: &Worker, text: &str, edit: impl FnOnce(&mut Message)) -> SendJob {
+async fn pending_with(w: &Worker, text: &str, edit: impl FnOnce(&mut Message)) -> WorkerJob {
     let now = Utc::now();
     let id = MessageId::new();
     let mut message = Message {
@@ -91,18 +120,13 @@ async fn pending_with(w: &Worker, text: &str, edit: impl FnOnce(&mut Message)) -
     };
     edit(&mut message);
     w.ports.messages.insert(&message).await.unwrap();
-    SendJob {
-        organization_id: org("org-a"),
-        message_id: id,
-        attempt: 1,
-        kind: Default::default(),
-    }
+    WorkerJob::Send(MessageJob::new(&org("org-a"), id))
 }
 
-async fn stored(w: &Worker, job: &SendJob) -> Message {
+async fn stored(w: &Worker, job: &WorkerJob) -> Message {
     w.ports
         .messages
-        .get(&job.organization_id, &job.message_id)
+        .get(&job.msg().organization_id, &job.msg().message_id)
         .await
         .unwrap()
         .unwrap()
@@ -145,7 +169,7 @@ async fn sends_and_records_sent_with_the_twilio_sid() {
         Some(
             format!(
                 "https://api.example.com/webhook/twilio/whatsapp/org-a/status?message_id={}#ct=3000&rt=5000&rc=3&rp=ct,rt,5xx",
-                job.message_id
+                job.msg().message_id
             )
             .as_str()
         )
@@ -163,7 +187,7 @@ async fn a_jobs_log_lines_name_its_organization_and_message_once_and_never_the_b
     drop(guard);
     let sent = logs.line("sent");
     assert_eq!(sent["span"]["organization_id"], "org-a");
-    assert_eq!(sent["span"]["message_id"], job.message_id.to_string());
+    assert_eq!(sent["span"]["message_id"], job.msg().message_id.to_string());
     assert_eq!(sent["fields"]["twilio_message_sid"], sid.as_str());
     // Set on the span, not repeated on the line.
     assert!(sent["fields"].get("organization_id").is_none());
@@ -180,10 +204,7 @@ async fn a_redelivered_job_does_not_send_twice() {
     w.process(&job).await.unwrap();
     assert_eq!(w.process(&job).await.unwrap(), JobOutcome::Skipped);
     assert_eq!(w.ports.sender.attempts().len(), 1);
-    let unknown = SendJob {
-        message_id: MessageId::new(),
-        ..job
-    };
+    let unknown = job.for_message(MessageId::new());
     assert_eq!(w.process(&unknown).await.unwrap(), JobOutcome::Skipped);
 }
 
@@ -317,7 +338,11 @@ async fn twilios_answers_decide_how_a_send_ends() {
                         "{name}"
                     );
                     let (next, queued_delay) = w.ports.queue.drain().remove(0);
-                    assert_eq!((next.attempt, queued_delay), (attempt, delay), "{name}");
+                    assert_eq!(
+                        (next.msg().attempt, queued_delay),
+                        (attempt, delay),
+                        "{name}"
+                    );
                     delays.push(delay.as_secs());
                     job = next;
                 }
@@ -516,13 +541,13 @@ async fn sqs_batch_reports_only_the_malformed_record() {
     let event: SqsEvent =
         serde_json::from_str(include_str!("../../../../events/send-worker.json")).unwrap();
     // The fixture's first record names this message.
-    let job: SendJob = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
+    let job: WorkerJob = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
     let now = Utc::now();
     w.ports
         .messages
         .insert(&Message {
-            id: job.message_id,
-            organization_id: job.organization_id.clone(),
+            id: job.msg().message_id,
+            organization_id: job.msg().organization_id.clone(),
             contact_id: Some(ContactId::parse("c1").unwrap()),
             contact_phone: None,
             direction: Direction::Outbound,
@@ -534,7 +559,7 @@ async fn sqs_batch_reports_only_the_malformed_record() {
             error_reason: None,
             created_at: now,
             updated_at: now,
-            revision: job.message_id,
+            revision: job.msg().message_id,
             template: None,
             details: None,
             expires_at: None,
@@ -582,10 +607,7 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
         card: None,
     }];
     w.ports.messages.insert(&message).await.unwrap();
-    let job = SendJob {
-        message_id: message.id,
-        ..job
-    };
+    let job = job.for_message(message.id);
     assert!(matches!(
         w.process(&job).await.unwrap(),
         JobOutcome::Sent { .. }
@@ -616,12 +638,12 @@ async fn an_attachment_goes_as_a_short_lived_media_url_with_its_caption() {
 const TWILIO_MEDIA: &str = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1";
 
 /// An inbound message with one media still at Twilio, and its copy job.
-async fn inbound_with_media(w: &Worker) -> SendJob {
+async fn inbound_with_media(w: &Worker) -> WorkerJob {
     inbound_with_files(w, &[TWILIO_MEDIA.to_owned()]).await
 }
 
 /// An inbound image message whose files are at these Twilio URLs, not copied yet.
-async fn inbound_with_files(w: &Worker, urls: &[String]) -> SendJob {
+async fn inbound_with_files(w: &Worker, urls: &[String]) -> WorkerJob {
     let job = pending(w, "").await;
     let mut message = stored(w, &job).await;
     message.id = MessageId::new();
@@ -643,11 +665,7 @@ async fn inbound_with_files(w: &Worker, urls: &[String]) -> SendJob {
         })
         .collect();
     w.ports.messages.insert(&message).await.unwrap();
-    SendJob {
-        message_id: message.id,
-        kind: shared::domain::JobKind::CopyMedia,
-        ..job
-    }
+    WorkerJob::CopyMedia(job.msg().clone()).for_message(message.id)
 }
 
 #[tokio::test]
@@ -670,7 +688,7 @@ async fn inbound_media_is_copied_under_the_organizations_prefix() {
         w.ports.media.object(&key).unwrap().0,
         b"\xff\xd8\xff\xe0jpeg"
     );
-    assert!(m.revision > job.message_id, "pollers see the change");
+    assert!(m.revision > job.msg().message_id, "pollers see the change");
 }
 
 /// Many large files: fetched concurrently, a few at a time (each may be 16 MB in a 128 MB
@@ -777,7 +795,7 @@ async fn a_brief_404_is_retried_then_the_copy_succeeds() {
         panic!("expected a retry")
     };
     let (retry, _) = w.ports.queue.drain().remove(0);
-    assert_eq!(retry.kind, shared::domain::JobKind::CopyMedia);
+    assert!(matches!(retry, WorkerJob::CopyMedia(_)), "{retry:?}");
     assert_eq!(w.process(&retry).await.unwrap(), JobOutcome::MediaCopied);
     let m = stored(&w, &job).await;
     assert!(m.attachments[0].key.as_deref().unwrap().ends_with("/0.ogg"));
@@ -803,7 +821,7 @@ async fn media_that_cannot_be_fetched_is_marked_and_the_message_kept() {
             other => panic!("{other:?}"),
         }
     }
-    assert_eq!(job.attempt, MEDIA_FETCH_ATTEMPTS);
+    assert_eq!(job.msg().attempt, MEDIA_FETCH_ATTEMPTS);
     let m = stored(&w, &job).await;
     assert_eq!(m.attachments[0].key, None);
     assert_eq!(
@@ -881,7 +899,7 @@ async fn a_received_web_page_is_stored_as_a_download() {
 // ---------- exactly once: claims and reconciliation ----------
 
 /// Runs the job and every job it queues until one ends it.
-async fn run_to_end(w: &Worker, job: &SendJob) -> JobOutcome {
+async fn run_to_end(w: &Worker, job: &WorkerJob) -> JobOutcome {
     let mut job = job.clone();
     loop {
         match w.process(&job).await.unwrap() {
@@ -987,7 +1005,7 @@ async fn a_worker_that_died_after_twilio_accepted_is_not_repeated() {
         .messages
         .claim_send(
             &org("org-a"),
-            &job.message_id,
+            &job.msg().message_id,
             an_hour_ago,
             Duration::from_secs(30),
         )
@@ -1032,7 +1050,11 @@ async fn a_status_callback_that_came_first_settles_an_unknown_outcome() {
     // Twilio's `sent` callback carries our message id.
     w.ports
         .messages
-        .apply_status(&org("org-a"), &job.message_id, &StatusChange::sent(&sid))
+        .apply_status(
+            &org("org-a"),
+            &job.msg().message_id,
+            &StatusChange::sent(&sid),
+        )
         .await
         .unwrap();
     let (next, _) = w.ports.queue.drain().remove(0);
@@ -1172,7 +1194,7 @@ async fn two_look_alike_parts_never_share_one_twilio_message() {
             w.process(&b).await.unwrap(),
             JobOutcome::Reconciling { .. }
         ));
-        let retries: Vec<SendJob> = w.ports.queue.drain().into_iter().map(|(j, _)| j).collect();
+        let retries: Vec<WorkerJob> = w.ports.queue.drain().into_iter().map(|(j, _)| j).collect();
         let (retry_a, retry_b) = (retries[0].clone(), retries[1].clone());
         assert_eq!(w.ports.sender.accepted().len(), 1, "{order}");
         let (ea, eb) = match order {
@@ -1201,7 +1223,7 @@ async fn two_look_alike_parts_never_share_one_twilio_message() {
                     .messages
                     .claim_send(
                         &org("org-a"),
-                        &retry_b.message_id,
+                        &retry_b.msg().message_id,
                         lapsed,
                         w.settings.claim_lease,
                     )
@@ -1214,7 +1236,7 @@ async fn two_look_alike_parts_never_share_one_twilio_message() {
                     .messages
                     .release_send(
                         &org("org-a"),
-                        &retry_b.message_id,
+                        &retry_b.msg().message_id,
                         &lease,
                         shared::ports::AttemptOutcome::Unknown,
                     )
@@ -1261,7 +1283,7 @@ async fn an_answer_whose_sid_a_look_alike_holds_is_not_recorded_twice() {
     assert!(
         w.ports
             .messages
-            .hold_sid(&org("org-a"), &sid, &look_alike.message_id)
+            .hold_sid(&org("org-a"), &sid, &look_alike.msg().message_id)
             .await
             .unwrap()
     );
@@ -1384,7 +1406,7 @@ async fn a_number_changed_mid_retry_is_reconciled_where_the_send_went() {
     assert_eq!(accepted[0].0.as_str(), new_number);
     let m = stored(&w, &job).await;
     assert_eq!(m.contact_phone.as_deref(), Some(new_number));
-    assert_ne!(m.revision, job.message_id, "pollers see the change");
+    assert_ne!(m.revision, job.msg().message_id, "pollers see the change");
 }
 
 /// The organization's sender changes between a lost answer and the retry: Twilio lists the
@@ -1555,12 +1577,7 @@ async fn a_template_goes_as_content_sid_and_variables_and_is_reconciled() {
         variables: [("1".to_owned(), "Aisha".to_owned())].into(),
     });
     w.ports.messages.insert(&message).await.unwrap();
-    let job = SendJob {
-        organization_id: org("org-a"),
-        message_id: message.id,
-        attempt: 1,
-        kind: Default::default(),
-    };
+    let job = WorkerJob::Send(MessageJob::new(&org("org-a"), message.id));
     w.ports.sender.accept_then_fail(TwilioError::Timeout);
     let JobOutcome::Sent { sid: twilio_sid } = run_to_end(&w, &job).await else {
         panic!("expected Sent");
@@ -1639,11 +1656,9 @@ async fn a_deferred_count_counts_the_message_once() {
         w.ports.messages.insert_inbound(&message).await.unwrap(),
         shared::ports::InboundInsert::StoredUncounted
     );
-    let job = SendJob {
+    let job = WorkerJob::CountInbound {
         organization_id: org_a.clone(),
         message_id: message.id,
-        attempt: 1,
-        kind: shared::domain::JobKind::CountInbound,
     };
     let unread = || async {
         use shared::ports::ConversationStore;
@@ -1676,9 +1691,9 @@ async fn a_deferred_count_counts_the_message_once() {
         Some(message.created_at),
         "the job moved the contact's 24-hour window"
     );
-    let unknown = SendJob {
+    let unknown = WorkerJob::CountInbound {
+        organization_id: org_a.clone(),
         message_id: shared::domain::MessageId::new(),
-        ..job
     };
     assert_eq!(w.process(&unknown).await.unwrap(), JobOutcome::Skipped);
 }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use crate::emulator::Stack;
 use shared::domain::{
-    ChannelConfig, ContactChange, ContactId, MessageId, OrganizationId, PhoneNumber, SendJob,
+    ChannelConfig, ContactChange, ContactId, MessageId, MessageJob, OrganizationId, PhoneNumber,
+    WorkerJob,
 };
 use shared::ports::{
     ContactStore, CredentialStore, MediaStore, MessageStore, PortError, SendQueue,
@@ -322,12 +323,7 @@ async fn the_secret_cache_is_bounded_negative_answers_included() {
 async fn jobs_go_on_the_queue_with_their_delay() {
     let stack = Stack::create().await;
     let queue = stack.ports().queue;
-    let job = SendJob {
-        organization_id: org("acme"),
-        message_id: MessageId::new(),
-        attempt: 2,
-        kind: Default::default(),
-    };
+    let job = WorkerJob::Send(MessageJob::new(&org("acme"), MessageId::new()).attempt(2));
     queue
         .enqueue(&job, Duration::from_millis(1500))
         .await
@@ -355,7 +351,7 @@ async fn jobs_go_on_the_queue_with_their_delay() {
         .unwrap();
     let messages = later.messages.unwrap_or_default();
     assert_eq!(messages.len(), 1);
-    let got: SendJob = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let got: WorkerJob = serde_json::from_str(messages[0].body().unwrap()).unwrap();
     assert_eq!(got, job);
 }
 
@@ -376,14 +372,9 @@ async fn media_copy_jobs_have_a_queue_of_their_own() {
         .unwrap();
     stack.resources.media_queue_url = Some(media_queue.clone());
     let queue = stack.ports().queue;
-    let job = |kind| SendJob {
-        organization_id: org("acme"),
-        message_id: MessageId::new(),
-        attempt: 1,
-        kind,
-    };
-    let copy = job(shared::domain::JobKind::CopyMedia);
-    let send = job(shared::domain::JobKind::Send);
+    let job = || MessageJob::new(&org("acme"), MessageId::new());
+    let copy = WorkerJob::CopyMedia(job());
+    let send = WorkerJob::Send(job());
     queue.enqueue(&copy, Duration::ZERO).await.unwrap();
     queue.enqueue(&send, Duration::ZERO).await.unwrap();
     let on = |url: String| {
@@ -398,7 +389,7 @@ async fn media_copy_jobs_have_a_queue_of_their_own() {
                 .messages
                 .unwrap_or_default()
                 .iter()
-                .map(|m| serde_json::from_str::<SendJob>(m.body().unwrap()).unwrap())
+                .map(|m| serde_json::from_str::<WorkerJob>(m.body().unwrap()).unwrap())
                 .collect::<Vec<_>>()
         }
     };

@@ -10,7 +10,7 @@ use crate::emulator::Stack;
 use crate::flows::{receive, signed, stack_with_demo_data};
 use send_worker::SendWorker;
 use shared::domain::ContactId;
-use shared::domain::{JobKind, SendJob};
+use shared::domain::WorkerJob;
 use shared::ports::{ConversationQuery, ConversationStore, MessageStore};
 use shared::runtime::Handler;
 use shared::testing::{ACCOUNT_SID, org};
@@ -154,8 +154,8 @@ async fn count_deferred(stack: &Stack) -> usize {
             return counted;
         }
         for record in &event.records {
-            let job: SendJob = serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
-            if job.kind == JobKind::CountInbound {
+            let job: WorkerJob = serde_json::from_str(record.body.as_deref().unwrap()).unwrap();
+            if matches!(job, WorkerJob::CountInbound { .. }) {
                 worker.process(&job).await.expect("counted");
                 counted += 1;
             }

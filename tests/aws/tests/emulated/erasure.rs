@@ -12,7 +12,7 @@ use send_message::SendApi;
 use send_worker::{JobOutcome, SendWorker};
 use serde_json::json;
 use shared::aws::AwsPorts;
-use shared::domain::{Attachment, ContactId, MessageId, SendJob, served_as};
+use shared::domain::{Attachment, ContactId, ErasureJob, MessageId, WorkerJob, served_as};
 use shared::memory::ScriptedSender;
 use shared::ports::{ContactStore, MediaStore, MessageStore};
 use shared::runtime::Handler;
@@ -323,11 +323,12 @@ async fn a_deleted_contact_leaves_nothing_in_any_table_or_the_bucket() {
     // A writer that read the contact before its deletion stores a reply after the sweep;
     // the final sweep takes it.
     reply_with_file(&ports, "acme", "c1", 9).await;
-    let final_sweep = SendJob {
-        attempt: 2,
-        message_id: MessageId::ceiling(),
-        ..SendJob::erase_contact(&org("acme"), &ContactId::parse("c1").unwrap())
-    };
+    let final_sweep = WorkerJob::EraseContact(ErasureJob {
+        organization_id: org("acme"),
+        contact_id: ContactId::parse("c1").unwrap(),
+        older_than: MessageId::ceiling(),
+        sweep: 2,
+    });
     assert_eq!(
         worker.process(&final_sweep).await.unwrap(),
         JobOutcome::Erased {

@@ -5,13 +5,14 @@
 )]
 
 use chrono::Utc;
-use shared::domain::{Direction, Message, MessageStatus, MessageType, StatusChange};
+use shared::domain::{Direction, Message, MessageStatus, StatusChange};
 use shared::memory::MemoryPorts;
 use shared::ports::{ContactStore, MessageStore};
 use shared::runtime::Handler;
+use shared::testing::messages::{a_message, next_instant};
 use shared::testing::{contact, error_code, hours_ago, json_body, jwt_event, org};
 
-use shared::domain::{ContactId, MessageId};
+use shared::domain::ContactId;
 
 use list_messages::*;
 
@@ -38,36 +39,11 @@ async fn api() -> MessagesApi<MemoryPorts> {
 }
 
 fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction) -> Message {
-    let now = Utc::now();
-    let id = MessageId::new();
-    // Distinct milliseconds keep creation order unambiguous.
-    std::thread::sleep(std::time::Duration::from_millis(2));
-    Message {
-        id,
-        organization_id: org(org_id),
-        contact_id: contact.map(|c| ContactId::parse(c).unwrap()),
-        contact_phone: Some("+60123456789".into()),
-        direction,
-        message_type: MessageType::Text,
-        text: Some(text.into()),
-        attachments: vec![],
-        twilio_message_sid: None,
-        status: if direction == Direction::Inbound {
-            MessageStatus::Received
-        } else {
-            MessageStatus::Pending
-        },
-        error_reason: None,
-        created_at: now,
-        updated_at: now,
-        revision: id,
-        template: None,
-        details: None,
-        expires_at: None,
-        idempotency_key: None,
-        sent_by: None,
-        interactive: None,
-    }
+    a_message(org_id)
+        .contact(contact)
+        .direction(direction)
+        .text(text)
+        .build()
 }
 
 fn texts(body: &serde_json::Value) -> Vec<String> {
@@ -193,7 +169,8 @@ async fn polling_returns_new_and_changed_messages_then_nothing() {
     assert!(empty["window"]["open"].is_boolean());
     let cursor = empty["next_after"].as_str().unwrap().to_owned();
 
-    std::thread::sleep(std::time::Duration::from_millis(2));
+    // A change after the cursor, in a later millisecond.
+    next_instant();
     api.ports
         .messages
         .apply_status(
@@ -311,7 +288,6 @@ async fn an_empty_conversation_still_gives_a_poll_cursor() {
     let body = get(&api, "contact_id=c1").await;
     assert!(texts(&body).is_empty());
     let cursor = body["next_after"].as_str().unwrap().to_owned();
-    std::thread::sleep(std::time::Duration::from_millis(2));
     api.ports
         .messages
         .insert(&message("org-a", Some("c1"), "first", Direction::Inbound))

@@ -759,30 +759,11 @@ async fn outbound(w: &Webhook) -> Message {
 
 /// An outbound message as the send route stores it, free-form or from a template.
 async fn outbound_as(w: &Webhook, template: Option<shared::domain::SentTemplate>) -> Message {
-    let now = Utc::now();
-    let id = MessageId::new();
-    let m = Message {
-        id,
-        organization_id: org("org-a"),
-        contact_id: Some(ContactId::parse("c1").unwrap()),
-        contact_phone: Some("+60123456789".into()),
-        direction: Direction::Outbound,
-        message_type: MessageType::Text,
-        text: Some("Your order shipped".into()),
-        attachments: vec![],
-        twilio_message_sid: None,
-        status: MessageStatus::Pending,
-        error_reason: None,
-        created_at: now,
-        updated_at: now,
-        revision: id,
-        template,
-        details: None,
-        expires_at: None,
-        idempotency_key: None,
-        sent_by: None,
-        interactive: None,
-    };
+    let m = shared::testing::messages::a_message("org-a")
+        .contact(Some("c1"))
+        .text("Your order shipped")
+        .with(|m| m.template = template)
+        .build();
     w.ports.messages.insert(&m).await.unwrap();
     m
 }

@@ -120,6 +120,12 @@ impl MessageId {
             })
     }
 
+    /// An id of a message made at `at` (tests make their messages at explicit times).
+    pub fn at(at: chrono::DateTime<chrono::Utc>) -> Self {
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        Self(ulid::Ulid::from_parts(millis, ulid::Ulid::new().random()))
+    }
+
     /// The smallest id that could have been generated at `millis` since the epoch; used as a
     /// time cursor.
     pub fn floor_at(millis: u64) -> Self {
@@ -196,8 +202,7 @@ mod tests {
     #[test]
     fn message_ids_sort_by_creation_time() {
         let a = MessageId::new();
-        std::thread::sleep(std::time::Duration::from_millis(2));
-        let b = MessageId::new();
+        let b = MessageId::at(chrono::Utc::now() + chrono::Duration::milliseconds(2));
         assert!(a < b);
         assert!(a.to_string() < b.to_string());
         assert_eq!(MessageId::parse(&a.to_string()).unwrap(), a);

@@ -556,29 +556,10 @@ mod tests {
     }
 
     fn outbound() -> Message {
-        let now = Utc::now();
-        Message {
-            id: MessageId::new(),
-            organization_id: OrganizationId::parse("org").unwrap(),
-            contact_id: Some(ContactId::parse("c").unwrap()),
-            contact_phone: Some("+60123456789".into()),
-            direction: Direction::Outbound,
-            message_type: MessageType::Text,
-            text: Some("hi".into()),
-            attachments: vec![],
-            twilio_message_sid: None,
-            status: Pending,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: MessageId::new(),
-            template: None,
-            details: None,
-            expires_at: None,
-            idempotency_key: None,
-            sent_by: None,
-            interactive: None,
-        }
+        crate::testing::messages::a_message("org")
+            .contact(Some("c"))
+            .text("hi")
+            .build()
     }
 
     fn change(status: MessageStatus) -> StatusChange {

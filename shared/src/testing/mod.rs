@@ -11,6 +11,7 @@ use crate::domain::{Contact, ContactId, OrganizationId};
 
 pub mod inbox;
 pub mod logs;
+pub mod messages;
 pub mod store_contract;
 
 pub const ACCOUNT_SID: &str = "AC0123456789abcdef0123456789abcdef";

@@ -11,13 +11,13 @@ mod presence;
 
 use std::collections::HashMap;
 
-use chrono::Utc;
 use inbox::InboxApi;
 use shared::api::{ApiGatewayV2httpResponse, GatewayRequest, gateway_event};
-use shared::domain::{ContactId, Direction, Message, MessageId, MessageStatus, MessageType};
+use shared::domain::{ContactId, Direction, Message, MessageId};
 use shared::memory::MemoryPorts;
 use shared::ports::{ContactStore, MessageStore};
 use shared::runtime::Handler;
+use shared::testing::messages::a_message;
 use shared::testing::{contact, error_code, json_body, jwt_event, org};
 
 async fn api() -> InboxApi<MemoryPorts> {
@@ -42,36 +42,13 @@ async fn api() -> InboxApi<MemoryPorts> {
 }
 
 fn message(org_id: &str, contact: Option<&str>, text: &str, direction: Direction) -> Message {
-    let now = Utc::now();
-    let id = MessageId::new();
-    // Distinct milliseconds keep the order of activity unambiguous.
-    std::thread::sleep(std::time::Duration::from_millis(2));
-    Message {
-        id,
-        organization_id: org(org_id),
-        contact_id: contact.map(|c| ContactId::parse(c).unwrap()),
-        contact_phone: Some("+60123456789".into()),
-        direction,
-        message_type: MessageType::Text,
-        text: Some(text.into()),
-        attachments: vec![],
-        twilio_message_sid: (direction == Direction::Inbound).then(shared::twilio::new_message_sid),
-        status: if direction == Direction::Inbound {
-            MessageStatus::Received
-        } else {
-            MessageStatus::Pending
-        },
-        error_reason: None,
-        created_at: now,
-        updated_at: now,
-        revision: id,
-        template: None,
-        details: None,
-        expires_at: None,
-        idempotency_key: None,
-        sent_by: None,
-        interactive: None,
-    }
+    let inbound = direction == Direction::Inbound;
+    a_message(org_id)
+        .contact(contact)
+        .direction(direction)
+        .text(text)
+        .sid(inbound.then(shared::twilio::new_message_sid).as_deref())
+        .build()
 }
 
 async fn received(

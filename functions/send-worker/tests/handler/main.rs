@@ -94,33 +94,13 @@ async fn pending(w: &Worker, text: &str) -> WorkerJob {
 
 /// A PENDING message of the test contact, changed by `edit` before it is stored.
 async fn pending_with(w: &Worker, text: &str, edit: impl FnOnce(&mut Message)) -> WorkerJob {
-    let now = Utc::now();
-    let id = MessageId::new();
-    let mut message = Message {
-        id,
-        organization_id: org("org-a"),
-        contact_id: Some(ContactId::parse("c1").unwrap()),
-        contact_phone: Some("+60123456789".into()),
-        direction: Direction::Outbound,
-        message_type: MessageType::Text,
-        text: Some(text.into()),
-        attachments: vec![],
-        twilio_message_sid: None,
-        status: MessageStatus::Pending,
-        error_reason: None,
-        created_at: now,
-        updated_at: now,
-        revision: id,
-        template: None,
-        details: None,
-        expires_at: None,
-        idempotency_key: None,
-        sent_by: None,
-        interactive: None,
-    };
-    edit(&mut message);
+    let message = shared::testing::messages::a_message("org-a")
+        .contact(Some("c1"))
+        .text(text)
+        .with(edit)
+        .build();
     w.ports.messages.insert(&message).await.unwrap();
-    WorkerJob::Send(MessageJob::new(&org("org-a"), id))
+    WorkerJob::Send(MessageJob::new(&org("org-a"), message.id))
 }
 
 async fn stored(w: &Worker, job: &WorkerJob) -> Message {
@@ -542,31 +522,20 @@ async fn sqs_batch_reports_only_the_malformed_record() {
         serde_json::from_str(include_str!("../../../../events/send-worker.json")).unwrap();
     // The fixture's first record names this message.
     let job: WorkerJob = serde_json::from_str(event.records[0].body.as_deref().unwrap()).unwrap();
-    let now = Utc::now();
     w.ports
         .messages
-        .insert(&Message {
-            id: job.msg().message_id,
-            organization_id: job.msg().organization_id.clone(),
-            contact_id: Some(ContactId::parse("c1").unwrap()),
-            contact_phone: None,
-            direction: Direction::Outbound,
-            message_type: MessageType::Text,
-            text: Some("from the fixture".into()),
-            attachments: vec![],
-            twilio_message_sid: None,
-            status: MessageStatus::Pending,
-            error_reason: None,
-            created_at: now,
-            updated_at: now,
-            revision: job.msg().message_id,
-            template: None,
-            details: None,
-            expires_at: None,
-            idempotency_key: None,
-            sent_by: None,
-            interactive: None,
-        })
+        .insert(
+            &shared::testing::messages::a_message(job.msg().organization_id.as_str())
+                .contact(Some("c1"))
+                .text("from the fixture")
+                .with(|m| {
+                    // The fixture's message, as the send route stored it.
+                    m.id = job.msg().message_id;
+                    m.revision = m.id;
+                    m.contact_phone = None;
+                })
+                .build(),
+        )
         .await
         .unwrap();
     let response = w.handle_sqs(event).await;

@@ -20,11 +20,7 @@ pub use retention::*;
 pub use sends::*;
 pub use statuses::*;
 
-use std::time::Duration;
-
-use crate::domain::{
-    ContactId, Direction, Message, MessageId, MessageStatus, MessageType, StatusChange,
-};
+use crate::domain::{ContactId, Direction, Message, MessageId, MessageStatus, StatusChange};
 use crate::ports::{ConversationQuery, MessageStore};
 
 use super::org;
@@ -33,7 +29,8 @@ pub fn cid(id: &str) -> ContactId {
     ContactId::parse(id).expect("valid contact id")
 }
 
-/// A message of `o`'s conversation with `contact` (None: an unknown sender), made now.
+/// A message of `o`'s conversation with `contact` (None: an unknown sender), made after the
+/// one before (the test clock's next instant).
 pub fn message(
     o: &str,
     contact: Option<&str>,
@@ -41,35 +38,12 @@ pub fn message(
     direction: Direction,
     sid: Option<&str>,
 ) -> Message {
-    let now = chrono::Utc::now();
-    let id = MessageId::new();
-    std::thread::sleep(Duration::from_millis(2));
-    Message {
-        id,
-        organization_id: org(o),
-        contact_id: contact.map(cid),
-        contact_phone: Some("+60123456789".into()),
-        direction,
-        message_type: MessageType::Text,
-        text: Some(text.into()),
-        attachments: vec![],
-        twilio_message_sid: sid.map(str::to_owned),
-        status: if direction == Direction::Inbound {
-            MessageStatus::Received
-        } else {
-            MessageStatus::Pending
-        },
-        error_reason: None,
-        created_at: now,
-        updated_at: now,
-        revision: id,
-        template: None,
-        details: None,
-        expires_at: None,
-        idempotency_key: None,
-        sent_by: None,
-        interactive: None,
-    }
+    super::messages::a_message(o)
+        .contact(contact)
+        .direction(direction)
+        .text(text)
+        .sid(sid)
+        .build()
 }
 
 pub(super) fn texts(page: &crate::ports::ConversationPage) -> Vec<String> {

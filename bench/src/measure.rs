@@ -272,8 +272,9 @@ fn per_invocation(usage: Option<&Usage>, invocations: usize) -> Cost {
 }
 
 /// The Lambda functions, as their binaries are named.
-pub const FUNCTIONS: [&str; 11] = [
+pub const FUNCTIONS: [&str; 12] = [
     "canned-responses",
+    "channel",
     "contact-indexer",
     "inbox",
     "list-contacts",

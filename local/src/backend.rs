@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use canned_responses::CannedApi;
+use channel::ChannelApi;
 use inbox::InboxApi;
 use list_contacts::ContactsApi;
 use list_messages::MessagesApi;
@@ -50,6 +51,7 @@ pub trait Dispatch: Send + Sync + 'static {
 pub struct Handlers<P> {
     /// The stores themselves, for what the CRM writes directly.
     pub ports: P,
+    pub channel: ChannelApi<P>,
     pub contacts: ContactsApi<P>,
     pub presign: PresignApi<P>,
     pub messages: MessagesApi<P>,
@@ -63,6 +65,7 @@ pub struct Handlers<P> {
 impl<P: Ports> Handlers<P> {
     fn new(ports: P, settings: &Settings) -> Self {
         Self {
+            channel: ChannelApi::new(ports.clone(), settings),
             contacts: ContactsApi::new(ports.clone(), settings),
             presign: PresignApi::new(ports.clone(), settings),
             messages: MessagesApi::new(ports.clone(), settings),
@@ -81,6 +84,7 @@ impl<P: Ports> Dispatch for Handlers<P> {
         let function = function.to_owned();
         Box::pin(async move {
             Some(match function.as_str() {
+                "channel" => self.channel.handle(event).await,
                 "list-contacts" => self.contacts.handle(event).await,
                 "list-messages" => self.messages.handle(event).await,
                 "inbox" => self.inbox.handle(event).await,

@@ -37,7 +37,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/whatsapp/channel",
-        function: "list-contacts",
+        function: "channel",
         auth: Auth::Jwt,
     },
     Route {
@@ -49,7 +49,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         method: "GET",
         path: "/whatsapp/templates",
-        function: "list-contacts",
+        function: "channel",
         auth: Auth::Jwt,
     },
     Route {

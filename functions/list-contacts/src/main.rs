@@ -1,4 +1,4 @@
-//! GET /whatsapp/channel and GET /whatsapp/contacts on Lambda.
+//! GET /whatsapp/contacts on Lambda.
 use list_contacts::ContactsApi;
 use shared::runtime::{init, serve};
 

@@ -11,6 +11,18 @@ use super::messages::MemoryMessages;
 use crate::domain::OrganizationId;
 use crate::ports::{ContentClaim, ContentStore, PortResult};
 
+/// The payload's entry, made empty the first time.
+fn entry<'a>(
+    state: &'a mut super::messages::State,
+    org: &OrganizationId,
+    name: &str,
+) -> &'a mut super::messages::ContentEntry {
+    state
+        .contents
+        .entry((org.clone(), name.to_owned()))
+        .or_default()
+}
+
 impl ContentStore for MemoryMessages {
     async fn claim_content(
         &self,
@@ -21,10 +33,7 @@ impl ContentStore for MemoryMessages {
     ) -> PortResult<ContentClaim> {
         self.faults.check("claim_content")?;
         let mut state = lock(&self.state)?;
-        let entry = state
-            .contents
-            .entry((org.clone(), name.to_owned()))
-            .or_default();
+        let entry = entry(&mut state, org, name);
         if let Some(until) = entry.claim_until.filter(|until| *until > now) {
             return Ok(ContentClaim::Held { until });
         }
@@ -48,10 +57,7 @@ impl ContentStore for MemoryMessages {
     ) -> PortResult<()> {
         self.faults.check("record_content")?;
         let mut state = lock(&self.state)?;
-        let entry = state
-            .contents
-            .entry((org.clone(), name.to_owned()))
-            .or_default();
+        let entry = entry(&mut state, org, name);
         entry.content_sid = Some(content_sid.to_owned());
         entry.claim_until = None;
         entry.last_used = Some(now);
@@ -101,10 +107,7 @@ impl ContentStore for MemoryMessages {
     ) -> PortResult<Option<DateTime<Utc>>> {
         self.faults.check("claim_unused_content")?;
         let mut state = lock(&self.state)?;
-        let entry = state
-            .contents
-            .entry((org.clone(), name.to_owned()))
-            .or_default();
+        let entry = entry(&mut state, org, name);
         let held = entry.claim_until.is_some_and(|until| until > now);
         let used = entry.last_used.is_some_and(|at| at >= unused_since);
         if held || used {

@@ -34,6 +34,24 @@ fn parse_stamp(value: Option<&aws_sdk_dynamodb::types::AttributeValue>) -> Optio
         .map(|t| t.with_timezone(&Utc))
 }
 
+fn content_key(org: &OrganizationId, name: &str) -> aws_sdk_dynamodb::types::AttributeValue {
+    s(item_key(org, &format!("{CONTENT_PREFIX}{name}")))
+}
+
+impl DynamoMessages {
+    /// An UpdateItem of a payload's Content item.
+    fn content_update(
+        &self,
+        org: &OrganizationId,
+        name: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key(ITEM_KEY, content_key(org, name))
+    }
+}
+
 impl ContentStore for DynamoMessages {
     async fn claim_content(
         &self,
@@ -47,13 +65,9 @@ impl ContentStore for DynamoMessages {
             now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX),
             6,
         );
-        let key = item_key(org, &format!("{CONTENT_PREFIX}{name}"));
         // Made, and nobody deleting it: its use recorded (one write, the common case).
         let touch = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(ITEM_KEY, s(key.clone()))
+            .content_update(org, name)
             .update_expression("SET last_used = :now")
             .condition_expression(
                 "attribute_exists(content_sid) \
@@ -81,10 +95,7 @@ impl ContentStore for DynamoMessages {
             },
         }
         let claim = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(ITEM_KEY, s(key.clone()))
+            .content_update(org, name)
             .update_expression("SET claim_until = :until")
             .condition_expression(
                 "attribute_not_exists(content_sid) \
@@ -126,13 +137,7 @@ impl ContentStore for DynamoMessages {
         now: DateTime<Utc>,
     ) -> PortResult<()> {
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(
-                ITEM_KEY,
-                s(item_key(org, &format!("{CONTENT_PREFIX}{name}"))),
-            )
+            .content_update(org, name)
             .update_expression("SET content_sid = :sid, last_used = :now REMOVE claim_until")
             .expression_attribute_values(":sid", s(content_sid.to_owned()))
             .expression_attribute_values(":now", s(stamp(now)));
@@ -150,13 +155,7 @@ impl ContentStore for DynamoMessages {
     ) -> PortResult<()> {
         // Only this worker's claim: a lapsed one may be another's by now.
         let update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(
-                ITEM_KEY,
-                s(item_key(org, &format!("{CONTENT_PREFIX}{name}"))),
-            )
+            .content_update(org, name)
             .update_expression("REMOVE claim_until")
             .condition_expression("claim_until = :held")
             .expression_attribute_values(":held", s(stamp(until)));
@@ -205,13 +204,7 @@ impl ContentStore for DynamoMessages {
             6,
         );
         let claim = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key(
-                ITEM_KEY,
-                s(item_key(org, &format!("{CONTENT_PREFIX}{name}"))),
-            )
+            .content_update(org, name)
             .update_expression("SET claim_until = :until")
             .condition_expression(
                 "(attribute_not_exists(claim_until) OR claim_until <= :now) \
@@ -239,10 +232,7 @@ impl ContentStore for DynamoMessages {
             .client
             .delete_item()
             .table_name(&self.table)
-            .key(
-                ITEM_KEY,
-                s(item_key(org, &format!("{CONTENT_PREFIX}{name}"))),
-            )
+            .key(ITEM_KEY, content_key(org, name))
             .condition_expression("claim_until = :held")
             .expression_attribute_values(":held", s(stamp(until)));
         unless_condition_failed(

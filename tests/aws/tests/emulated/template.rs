@@ -673,7 +673,7 @@ fn send_message_can_tell_a_missing_upload_from_a_refusal() {
 }
 
 /// Only the functions that use an organization's auth token may read the secrets:
-/// list-messages and presign-upload never see one.
+/// list-contacts, list-messages and presign-upload never see one.
 #[test]
 fn only_functions_that_use_the_auth_token_read_secrets() {
     let t = template();
@@ -689,8 +689,8 @@ fn only_functions_that_use_the_auth_token_read_secrets() {
     assert_eq!(
         readers,
         BTreeSet::from([
+            "ChannelFunction",
             "InboxFunction",
-            "ListContactsFunction",
             "MediaUrlFunction",
             "SendMessageFunction",
             "SendWorkerFunction",
@@ -941,7 +941,7 @@ fn live_updates_are_subscribed_with_the_crm_jwt_and_published_only_by_the_publis
     );
     // The page learns where to connect from the channel route.
     let env = serde_norway::to_string(
-        &t["Resources"]["ListContactsFunction"]["Properties"]["Environment"],
+        &t["Resources"]["ChannelFunction"]["Properties"]["Environment"],
     )
     .unwrap();
     assert!(

@@ -940,10 +940,9 @@ fn live_updates_are_subscribed_with_the_crm_jwt_and_published_only_by_the_publis
         "{grants:?}"
     );
     // The page learns where to connect from the channel route.
-    let env = serde_norway::to_string(
-        &t["Resources"]["ChannelFunction"]["Properties"]["Environment"],
-    )
-    .unwrap();
+    let env =
+        serde_norway::to_string(&t["Resources"]["ChannelFunction"]["Properties"]["Environment"])
+            .unwrap();
     assert!(
         env.contains("LIVE_HTTP_HOST") && env.contains("LIVE_REALTIME_URL"),
         "{env}"

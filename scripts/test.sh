@@ -51,13 +51,16 @@ wait_for() { # pid, log, what
 step "installs (.venv: moto, cfn-lint, SAM CLI, Twilio SDK, schemathesis, cargo-lambda, zig; .venv-checkov; Chromium; tests/e2e packages), in the background"
 (
   ensure_python_tools
-  ensure_checkov
   [ "${SKIP_LAMBDA_BUILD:-}" = 1 ] || ensure_build_tools
   ./scripts/install-chromium.sh
   cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
 ) >"$tmp/installs.log" 2>&1 &
 installs=$!
 pids+=("$installs")
+# checkov's venv beside them: a venv of its own, so nothing is shared while both install.
+ensure_checkov >"$tmp/checkov-install.log" 2>&1 &
+checkov_install=$!
+pids+=("$checkov_install")
 
 step "web page syntax (node --check)"
 if command -v node >/dev/null; then
@@ -74,6 +77,7 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "waiting for the installs"
 wait_for "$installs" "$tmp/installs.log" "the installs"
+wait_for "$checkov_install" "$tmp/checkov-install.log" "checkov's install"
 
 
 step "cfn-lint"

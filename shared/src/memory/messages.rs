@@ -26,8 +26,8 @@ pub(super) struct State {
     /// Sids of inbound messages stored uncounted (`count_inline` failed), until counted.
     pub(super) uncounted: std::collections::HashSet<(OrganizationId, String)>,
     /// Send claims: since when unresolved, and until when held.
-    claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
-    idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
+    pub(super) claims: HashMap<(OrganizationId, MessageId), (DateTime<Utc>, DateTime<Utc>)>,
+    pub(super) idempotent_sends: HashMap<(OrganizationId, String), IdempotentSend>,
     /// One per conversation with a message (`conversations`).
     pub(super) summaries: HashMap<(OrganizationId, ContactId), crate::domain::ConversationSummary>,
     /// When each conversation's typing indicator turn was last taken.
@@ -299,33 +299,7 @@ impl MessageStore for MemoryMessages {
         now: DateTime<Utc>,
         lease: std::time::Duration,
     ) -> PortResult<SendClaim> {
-        let mut state = lock(&self.state)?;
-        let key = (org.clone(), *id);
-        if state
-            .messages
-            .get(&key)
-            .is_none_or(|m| m.status != MessageStatus::Pending)
-        {
-            return Ok(SendClaim::NotPending);
-        }
-        let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        match state.claims.get(&key).copied() {
-            Some((_, held_until)) if held_until > now => Ok(SendClaim::Held { until: held_until }),
-            Some((since, _)) => {
-                state.claims.insert(key, (since, until));
-                Ok(SendClaim::Claimed {
-                    lease: ClaimLease { until },
-                    unresolved_since: Some(since),
-                })
-            }
-            None => {
-                state.claims.insert(key, (now, until));
-                Ok(SendClaim::Claimed {
-                    lease: ClaimLease { until },
-                    unresolved_since: None,
-                })
-            }
-        }
+        self.claim(org, id, now, lease).await
     }
 
     async fn release_send(
@@ -335,27 +309,7 @@ impl MessageStore for MemoryMessages {
         lease: &ClaimLease,
         outcome: AttemptOutcome,
     ) -> PortResult<()> {
-        let mut state = lock(&self.state)?;
-        let key = (org.clone(), *id);
-        // Only the caller's own claim (see the port).
-        if state
-            .claims
-            .get(&key)
-            .is_none_or(|claim| claim.1 != lease.until)
-        {
-            return Ok(());
-        }
-        match outcome {
-            AttemptOutcome::NotSent => {
-                state.claims.remove(&key);
-            }
-            AttemptOutcome::Unknown => {
-                if let Some(claim) = state.claims.get_mut(&key) {
-                    claim.1 = DateTime::<Utc>::MIN_UTC;
-                }
-            }
-        }
-        Ok(())
+        self.release(org, id, lease, outcome).await
     }
 
     async fn idempotent_send(
@@ -364,12 +318,7 @@ impl MessageStore for MemoryMessages {
         key: &str,
         now: DateTime<Utc>,
     ) -> PortResult<Option<IdempotentSend>> {
-        let state = lock(&self.state)?;
-        Ok(state
-            .idempotent_sends
-            .get(&(org.clone(), key.to_owned()))
-            .filter(|r| r.expires_at.timestamp() > now.timestamp())
-            .cloned())
+        self.idempotent_record(org, key, now).await
     }
 
     async fn save_idempotent_send(
@@ -379,19 +328,8 @@ impl MessageStore for MemoryMessages {
         expected: Option<u64>,
         now: DateTime<Utc>,
     ) -> PortResult<bool> {
-        self.faults.check("save_idempotent_send")?;
-        let mut state = lock(&self.state)?;
-        let slot = (org.clone(), record.key.clone());
-        let current = state
-            .idempotent_sends
-            .get(&slot)
-            .filter(|r| r.expires_at.timestamp() > now.timestamp())
-            .map(|r| r.version);
-        if current != expected {
-            return Ok(false);
-        }
-        state.idempotent_sends.insert(slot, record.clone());
-        Ok(true)
+        self.save_idempotent_record(org, record, expected, now)
+            .await
     }
 
     async fn erasable(
@@ -401,60 +339,11 @@ impl MessageStore for MemoryMessages {
         before: &MessageId,
         limit: usize,
     ) -> PortResult<ConversationPage> {
-        let state = lock(&self.state)?;
-        let thread: Vec<&Message> = state
-            .messages
-            .range((org.clone(), MessageId::floor_at(0))..(org.clone(), *before))
-            .map(|(_, m)| m)
-            .filter(|m| m.contact_id.as_ref() == Some(contact))
-            .collect();
-        let (page, has_more) = newest(thread, limit);
-        Ok(ConversationPage {
-            messages: page.into_iter().cloned().collect(),
-            has_more,
-        })
+        self.erasable_page(org, contact, before, limit).await
     }
 
     async fn erase(&self, message: &Message) -> PortResult<Erasure> {
-        round_trip().await;
-        self.faults.check("erase")?;
-        let mut state = lock(&self.state)?;
-        let org = &message.organization_id;
-        let key = (org.clone(), message.id);
-        match state.messages.get(&key) {
-            Some(now) if now.revision != message.revision => {
-                return Ok(Erasure::ChangedSinceRead(Box::new(now.clone())));
-            }
-            _ => {}
-        }
-        if let Some(sid) = &message.twilio_message_sid {
-            let key = (org.clone(), sid.clone());
-            if state.holds.get(&key) == Some(&message.id) {
-                state.holds.remove(&key);
-                state.effects_done.remove(&key);
-            }
-            if state.by_sid.get(&key) == Some(&message.id) {
-                state.by_sid.remove(&key);
-            }
-        }
-        if let Some(idempotency_key) = &message.idempotency_key {
-            let record = (org.clone(), idempotency_key.clone());
-            // A key reused since names another send: not this message's to delete.
-            if state
-                .idempotent_sends
-                .get(&record)
-                .is_some_and(|r| r.parts.iter().any(|p| p.message_id == message.id))
-            {
-                state.idempotent_sends.remove(&record);
-            }
-        }
-        // A sid held but not recorded yet goes with the message too.
-        state
-            .holds
-            .retain(|(o, _), holder| !(o == org && *holder == message.id));
-        state.claims.remove(&key);
-        state.messages.remove(&key);
-        Ok(Erasure::Erased)
+        self.erase_message(message).await
     }
 
     async fn apply_status(
@@ -463,41 +352,17 @@ impl MessageStore for MemoryMessages {
         id: &MessageId,
         change: &StatusChange,
     ) -> PortResult<Option<StatusOutcome>> {
-        round_trip().await;
-        self.faults.check("apply_status")?;
-        let mut state = lock(&self.state)?;
-        let Some(message) = state.messages.get_mut(&(org.clone(), *id)) else {
-            // Erased while it was being sent: the sid it held goes with it.
-            if let Some(sid) = &change.twilio_message_sid {
-                let key = (org.clone(), sid.clone());
-                if state.holds.get(&key) == Some(id) {
-                    state.holds.remove(&key);
-                }
-            }
-            return Ok(None);
-        };
-        let changed = message.apply(change, Utc::now());
-        let message = message.clone();
-        index_sid(&mut state, &message);
-        if changed {
-            self.changed(&message);
-            self.summarize(&mut state, &message, false);
-        }
-        Ok(Some(if changed {
-            StatusOutcome::Applied(message)
-        } else {
-            StatusOutcome::Unchanged(message)
-        }))
+        self.apply_status_change(org, id, change).await
     }
 }
 
 /// Where DynamoDB makes a network round trip, other tasks run meanwhile: so do they here, and
 /// two workers' reads and writes interleave as they would against the real table.
-async fn round_trip() {
+pub(super) async fn round_trip() {
     tokio::task::yield_now().await;
 }
 
-fn newest(thread: Vec<&Message>, limit: usize) -> (Vec<&Message>, bool) {
+pub(super) fn newest(thread: Vec<&Message>, limit: usize) -> (Vec<&Message>, bool) {
     let skip = thread.len().saturating_sub(limit);
     (thread[skip..].to_vec(), skip > 0)
 }

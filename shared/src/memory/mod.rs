@@ -3,13 +3,16 @@
 //! message per Twilio sid), so handler tests against them mean something.
 
 mod canned;
+mod claims;
 mod contacts;
 mod contents;
 mod conversations;
 mod credentials;
 mod drafts;
+mod erasure;
 mod faults;
 mod feed;
+mod idempotency;
 mod inbound;
 mod media;
 mod messages;
@@ -17,6 +20,7 @@ mod presence;
 mod queue;
 mod search;
 mod sender;
+mod status;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -1,7 +1,9 @@
 //! No two modules of a crate of the workspace need each other: every `crate::…` and
 //! `super::…` path outside tests is an edge from its file's module to the module it names
-//! (the longest one that exists), a module and its own submodules being one unit, and the
-//! edges must have no cycle. As `local/tests/runner/web.rs` holds the page's imports to one
+//! (the longest one that exists), and so is every call `self.f(…)` or `Self::f(…)` of a
+//! function `f` that one other module alone defines (a handler's methods are spread over
+//! files: calls only go down). A module and its own submodules are one unit, and the edges
+//! must have no cycle. As `local/tests/runner/web.rs` holds the page's imports to one
 //! direction, this holds the Rust code's.
 #![allow(
     clippy::too_many_lines,
@@ -114,7 +116,53 @@ fn named_paths(module: &Module, text: &str) -> Vec<Module> {
     paths
 }
 
-/// Module → the modules it names (not itself, an ancestor or a descendant).
+/// The names after each `fn ` (the functions a file defines).
+fn defined_functions(text: &str) -> BTreeSet<String> {
+    text.match_indices("fn ")
+        .filter(|(at, _)| !text[..*at].chars().next_back().is_some_and(is_ident))
+        .map(|(at, _)| {
+            let rest = &text[at + 3..];
+            rest[..rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len())].to_owned()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The names of the functions a file calls as `self.f(` or `Self::f(`.
+fn self_calls(text: &str) -> BTreeSet<String> {
+    let mut called = BTreeSet::new();
+    for prefix in ["self.", "Self::"] {
+        for (at, _) in text.match_indices(prefix) {
+            if text[..at].chars().next_back().is_some_and(is_ident) {
+                continue;
+            }
+            let rest = &text[at + prefix.len()..];
+            let end = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
+            if rest[end..].starts_with('(') && end > 0 {
+                called.insert(rest[..end].to_owned());
+            }
+        }
+    }
+    called
+}
+
+/// Function name → the one module defining it (names defined in two modules are left out:
+/// a call cannot say which it means).
+fn function_homes(sources: &BTreeMap<Module, String>) -> BTreeMap<String, Module> {
+    let mut homes: BTreeMap<String, BTreeSet<Module>> = BTreeMap::new();
+    for (module, text) in sources {
+        for name in defined_functions(text) {
+            homes.entry(name).or_default().insert(module.clone());
+        }
+    }
+    homes
+        .into_iter()
+        .filter(|(_, modules)| modules.len() == 1)
+        .filter_map(|(name, modules)| modules.into_iter().next().map(|m| (name, m)))
+        .collect()
+}
+
+/// Module → the modules it names or calls (not itself, an ancestor or a descendant).
 fn edges(root: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
     let mut files = Vec::new();
     rust_files(root, &mut files);
@@ -122,10 +170,20 @@ fn edges(root: &Path) -> BTreeMap<Module, BTreeSet<Module>> {
         .into_iter()
         .map(|f| (module_of(root, &f), f))
         .collect();
+    let sources: BTreeMap<Module, String> = modules
+        .iter()
+        .map(|(module, file)| {
+            let text = std::fs::read_to_string(file).unwrap();
+            (module.clone(), without_tests(&text).to_owned())
+        })
+        .collect();
+    let homes = function_homes(&sources);
     let mut edges: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
-    for (module, file) in &modules {
-        let text = std::fs::read_to_string(file).unwrap();
-        for path in named_paths(module, without_tests(&text)) {
+    for (module, text) in &sources {
+        let calls = self_calls(text)
+            .into_iter()
+            .filter_map(|name| homes.get(&name).cloned());
+        for path in named_paths(module, text).into_iter().chain(calls) {
             let Some(target) = (0..=path.len())
                 .rev()
                 .map(|n| path[..n].to_vec())
@@ -207,6 +265,22 @@ fn a_loop_is_found() {
         named_paths(&module("a::b"), "x = crate::c::D; my_crate::e;"),
         vec![module("c::D")]
     );
+    // Calls of a function one module alone defines are edges too.
+    assert_eq!(
+        self_calls("self.attempt(job).await; Self::new(); self.ports.get(x); myself.f()"),
+        ["attempt", "new"].map(str::to_owned).into()
+    );
+    let sources: BTreeMap<Module, String> = [
+        (module("send"), "fn claim() {} fn record() {}".to_owned()),
+        (
+            module("outcome"),
+            "pub(crate) fn record() {} fn fail() {}".to_owned(),
+        ),
+    ]
+    .into();
+    let homes = function_homes(&sources);
+    assert_eq!(homes.get("fail"), Some(&module("outcome")));
+    assert_eq!(homes.get("record"), None, "defined twice: not an edge");
     let mut edges: BTreeMap<Module, BTreeSet<Module>> = BTreeMap::new();
     edges.insert(module("a"), [module("b")].into());
     edges.insert(module("b"), [module("c")].into());

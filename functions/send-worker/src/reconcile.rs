@@ -13,7 +13,8 @@ use shared::twilio::{
     ListedMessage, RECONCILE_MAX_PAGES, RECONCILE_PAGE_SIZE, describe_error_code,
 };
 
-use crate::{JobOutcome, MAX_RETRY_DELAY, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
+use crate::outcome::MAX_RETRY_DELAY;
+use crate::{JobOutcome, NOT_CONFIGURED, RECONCILE_ATTEMPTS, SendWorker};
 
 /// Twilio's clock and ours may differ by this much, and Twilio dates have whole seconds.
 pub const CLOCK_SKEW: Duration = Duration::seconds(120);

@@ -2,25 +2,15 @@
 //! same guarantees as the AWS ones (organization isolation, forward-only status, one
 //! message per Twilio sid), so handler tests against them mean something.
 
-mod canned;
-mod claims;
 mod contacts;
-mod contents;
-mod conversations;
 mod credentials;
-mod drafts;
-mod erasure;
 mod faults;
 mod feed;
-mod idempotency;
-mod inbound;
 mod media;
 mod messages;
-mod presence;
 mod queue;
 mod search;
 mod sender;
-mod status;
 
 use std::sync::{Mutex, MutexGuard};
 

@@ -6,8 +6,8 @@
 //!
 //! Here: the table's keys, reads and pages. Beside it, one concern each:
 //! `item` (a message as the table holds it), `status` (the forward-only status rule and the
-//! Twilio sids a message holds), `inbound` (de-duplication markers), `deferred_count` (an
-//! inbound message counted after a contended webhook answered), `claims`
+//! Twilio sids a message holds), `inbound` (de-duplication markers, and in it
+//! `deferred_count`: an inbound message counted after a contended webhook answered), `claims`
 //! (one worker at a time), `idempotency` (`Idempotency-Key` records), `erasure` (a deleted
 //! contact's messages), `conversations` (the inbox's summaries, written with the messages),
 //! `drafts` (agents' drafts per conversation).
@@ -16,7 +16,6 @@ mod canned;
 mod claims;
 mod contents;
 mod conversations;
-mod deferred_count;
 mod drafts;
 mod erasure;
 mod idempotency;

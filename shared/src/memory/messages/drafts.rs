@@ -1,9 +1,9 @@
 //! `DraftStore` in memory: per conversation, one draft per agent, as the DynamoDB store's
 //! `DRAFT#` item holds them.
 
-use super::lock;
-use super::messages::MemoryMessages;
+use super::MemoryMessages;
 use crate::domain::{AgentId, ContactId, Draft, OrganizationId};
+use crate::memory::lock;
 use crate::ports::{DraftStore, PortResult};
 
 impl DraftStore for MemoryMessages {

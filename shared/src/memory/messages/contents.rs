@@ -6,17 +6,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use super::lock;
-use super::messages::MemoryMessages;
+use super::MemoryMessages;
 use crate::domain::OrganizationId;
+use crate::memory::lock;
 use crate::ports::{ContentClaim, ContentStore, PortResult};
 
 /// The payload's entry, made empty the first time.
 fn entry<'a>(
-    state: &'a mut super::messages::State,
+    state: &'a mut super::State,
     org: &OrganizationId,
     name: &str,
-) -> &'a mut super::messages::ContentEntry {
+) -> &'a mut super::ContentEntry {
     state
         .contents
         .entry((org.clone(), name.to_owned()))

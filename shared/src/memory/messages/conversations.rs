@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::lock;
-use super::messages::{MemoryMessages, State};
+use super::{MemoryMessages, State};
 use crate::domain::{
     ContactId, ConversationSummary, Direction, Message, MessageId, OrganizationId,
 };
 use crate::live::Change;
+use crate::memory::lock;
 use crate::ports::{ConversationStore, InboxCursor, Page, PortResult};
 
 /// The inbox order's key: the newest message first (ULIDs sort by time).

@@ -1,9 +1,9 @@
 //! The in-memory messages store, erasure: a deleted contact's messages page by page, each
 //! erased with what is kept beside it, only as it was read (`aws::messages::erasure`).
 
-use super::lock;
-use super::messages::{MemoryMessages, newest, round_trip};
+use super::{MemoryMessages, newest, round_trip};
 use crate::domain::{ContactId, Message, MessageId, OrganizationId};
+use crate::memory::lock;
 use crate::ports::{ConversationPage, Erasure, PortResult};
 
 impl MemoryMessages {

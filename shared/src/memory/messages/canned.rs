@@ -1,9 +1,9 @@
 //! `CannedResponseStore` in memory: each organization's responses by id, the shortcut and the
 //! limit checked under the store's lock (what the DynamoDB store's conditional writes do).
 
-use super::lock;
-use super::messages::MemoryMessages;
+use super::MemoryMessages;
 use crate::domain::{CannedResponse, OrganizationId};
+use crate::memory::lock;
 use crate::ports::{CannedResponseStore, CannedWrite, Page, PortResult, decode_cursor, page_of};
 
 impl CannedResponseStore for MemoryMessages {

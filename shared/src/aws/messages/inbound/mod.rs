@@ -12,13 +12,15 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
 };
 
+mod deferred_count;
+
 use super::conversations::{Stored, counted};
-use super::deferred_count::{COUNT_PENDING, COUNT_RESERVE};
 use super::{DynamoMessages, ITEM_KEY, item::write, item_key, sid_marker_key};
 use crate::aws::contention::{Backoff, cancelled_by_contention, send_contended};
 use crate::aws::{s, unavailable};
 use crate::domain::{ConversationSummary, Message, MessageId, OrganizationId};
 use crate::ports::{InboundInsert, MessageStore, PortError, PortResult};
+use deferred_count::{COUNT_PENDING, COUNT_RESERVE};
 
 /// The `SID#` marker of an inbound message: its message, its effects still to apply until
 /// `inbound_effects_done` (a retried webhook applies what is missing), and its message's

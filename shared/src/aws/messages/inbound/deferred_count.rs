@@ -11,8 +11,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
-use super::conversations::counted;
-use super::{DynamoMessages, ITEM_KEY, item_key, sid_marker_key};
+use super::super::conversations::counted;
+use super::super::{DynamoMessages, ITEM_KEY, item_key, sid_marker_key};
 use crate::aws::contention::{Backoff, cancelled_by_contention};
 use crate::aws::{s, unavailable};
 use crate::domain::{ConversationSummary, Message};
@@ -81,7 +81,10 @@ impl DynamoMessages {
 
     /// `MessageStore::count_inbound`: the summary counts the message and the marker's flag
     /// goes, in one transaction; nothing when the flag is gone (counted already).
-    pub(super) async fn count_deferred(&self, message: &Message) -> PortResult<()> {
+    pub(in crate::aws::messages) async fn count_deferred(
+        &self,
+        message: &Message,
+    ) -> PortResult<()> {
         let (Some(sid), Some(contact)) = (&message.twilio_message_sid, &message.contact_id) else {
             return Ok(());
         };

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::lock;
-use super::messages::MemoryMessages;
+use super::MemoryMessages;
 use crate::domain::{ContactId, OrganizationId, Presence, PresenceState};
 use crate::live::Change;
+use crate::memory::lock;
 use crate::ports::{PortResult, PresenceStore};
 
 impl PresenceStore for MemoryMessages {

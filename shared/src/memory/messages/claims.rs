@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::lock;
-use super::messages::MemoryMessages;
+use super::MemoryMessages;
 use crate::domain::{MessageId, MessageStatus, OrganizationId};
+use crate::memory::lock;
 use crate::ports::{AttemptOutcome, ClaimLease, PortResult, SendClaim};
 
 impl MemoryMessages {

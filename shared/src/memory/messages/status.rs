@@ -3,9 +3,9 @@
 
 use chrono::Utc;
 
-use super::lock;
-use super::messages::{MemoryMessages, index_sid, round_trip};
+use super::{MemoryMessages, index_sid, round_trip};
 use crate::domain::{MessageId, OrganizationId, StatusChange};
+use crate::memory::lock;
 use crate::ports::{PortResult, StatusOutcome};
 
 impl MemoryMessages {

@@ -1,9 +1,9 @@
 //! Inbound messages in memory: stored once per sid with their marker's state (effects
 //! applied, count pending), as `aws::messages::inbound` keeps them in DynamoDB.
 
-use super::lock;
-use super::messages::{MemoryMessages, index_sid};
+use super::{MemoryMessages, index_sid};
 use crate::domain::{Message, OrganizationId};
+use crate::memory::lock;
 use crate::ports::{InboundInsert, PortResult};
 
 impl MemoryMessages {

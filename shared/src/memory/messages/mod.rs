@@ -1,5 +1,20 @@
 //! The messages table in memory: held to the same store contract as DynamoDB
 //! (`testing::store_contract`), with faults to inject and round trips that let tasks interleave.
+//!
+//! Here: the state and the port's methods, which delegate. Beside it, one concern each, as
+//! `aws/messages/` has them: `inbound`, `status`, `claims`, `idempotency`, `erasure`,
+//! `conversations`, `drafts`, `presence`, `canned`, `contents`.
+
+mod canned;
+mod claims;
+mod contents;
+mod conversations;
+mod drafts;
+mod erasure;
+mod idempotency;
+mod inbound;
+mod presence;
+mod status;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};

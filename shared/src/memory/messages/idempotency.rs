@@ -4,9 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::lock;
-use super::messages::MemoryMessages;
+use super::MemoryMessages;
 use crate::domain::OrganizationId;
+use crate::memory::lock;
 use crate::ports::{IdempotentSend, PortResult};
 
 impl MemoryMessages {

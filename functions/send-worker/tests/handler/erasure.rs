@@ -2,6 +2,7 @@
 //! page by page and once more after the final sweep's delay; nobody else's.
 
 use super::*;
+use crate::media_copy::{TWILIO_MEDIA, inbound_with_media};
 use shared::domain::{
     AgentId, Attachment, Draft, DraftKind, ERASURE_FINAL_SWEEP_DELAY, OutboundPart, PhoneNumber,
 };

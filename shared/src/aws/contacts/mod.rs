@@ -1,14 +1,17 @@
 //! Contacts in DynamoDB. Every read is a key lookup or a Query on the organization's own
-//! partition of the table or an index. `reindex`: rebuilding an organization's search terms.
+//! partition of the table or an index. `item`: a contact as the table holds it; `reindex`:
+//! rebuilding an organization's search terms.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+mod item;
 mod reindex;
+
+pub use item::contact_from_image;
+use item::{ContactItem, read, write};
 
 use super::contention::{Backoff, send_contended};
 use super::{s, unavailable};
@@ -24,92 +27,6 @@ pub struct DynamoContacts {
     /// Where no stream feeds the indexer (the local runner, emulator tests): this store
     /// applies its own writes to the index as the indexer would.
     index_own_writes: bool,
-}
-
-/// The stored item: the contact plus what the indexes need.
-#[derive(Serialize, Deserialize)]
-struct ContactItem {
-    organization_id: OrganizationId,
-    contact_id: ContactId,
-    name: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    /// A key of the `phone` index: absent rather than empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    phone_number: Option<String>,
-    #[serde(default)]
-    whatsapp_opt_in: bool,
-    #[serde(default)]
-    whatsapp_blocked: bool,
-    #[serde(default)]
-    whatsapp_unsubscribed: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    last_inbound_at: Option<DateTime<Utc>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    whatsapp_opt_changed_at: Option<DateTime<Utc>>,
-    /// The CRM's BSUID for the contact; a key of the `whatsapp_user` index: absent, not empty.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    whatsapp_user_id: Option<String>,
-    /// Present only while the contact is eligible: the `eligible` index lists exactly those.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    eligible_sort: Option<String>,
-    #[serde(default)]
-    version: u64,
-}
-
-impl ContactItem {
-    fn new(c: &Contact, version: u64) -> Self {
-        Self {
-            organization_id: c.organization_id.clone(),
-            contact_id: c.contact_id.clone(),
-            name: c.name.clone(),
-            email: c.email.clone().filter(|e| !e.is_empty()),
-            phone_number: c.phone_number.clone().filter(|p| !p.is_empty()),
-            whatsapp_opt_in: c.whatsapp_opt_in,
-            whatsapp_blocked: c.whatsapp_blocked,
-            whatsapp_unsubscribed: c.whatsapp_unsubscribed,
-            last_inbound_at: c.last_inbound_at,
-            whatsapp_opt_changed_at: c.whatsapp_opt_changed_at,
-            whatsapp_user_id: c.whatsapp_user_id.clone().filter(|u| !u.is_empty()),
-            eligible_sort: c.eligibility().is_ok().then(|| c.list_sort_key()),
-            version,
-        }
-    }
-
-    fn into_contact(self) -> Contact {
-        Contact {
-            organization_id: self.organization_id,
-            contact_id: self.contact_id,
-            name: self.name,
-            email: self.email,
-            phone_number: self.phone_number,
-            whatsapp_opt_in: self.whatsapp_opt_in,
-            whatsapp_blocked: self.whatsapp_blocked,
-            whatsapp_unsubscribed: self.whatsapp_unsubscribed,
-            last_inbound_at: self.last_inbound_at,
-            whatsapp_opt_changed_at: self.whatsapp_opt_changed_at,
-            whatsapp_user_id: self.whatsapp_user_id,
-        }
-    }
-}
-
-/// A contact as a stream record's image holds it; None for an empty image (the record of a
-/// creation has no old image, that of a deletion no new one).
-pub fn contact_from_image(image: serde_dynamo::Item) -> PortResult<Option<Contact>> {
-    if image.is_empty() {
-        return Ok(None);
-    }
-    serde_dynamo::from_item::<_, ContactItem>(image)
-        .map(|item| Some(item.into_contact()))
-        .map_err(|e| PortError::Corrupt(format!("contact image: {e}")))
-}
-
-fn read(item: HashMap<String, AttributeValue>) -> PortResult<ContactItem> {
-    serde_dynamo::from_item(item).map_err(|e| PortError::Corrupt(format!("contact item: {e}")))
-}
-
-fn write(item: &ContactItem) -> PortResult<HashMap<String, AttributeValue>> {
-    serde_dynamo::to_item(item).map_err(|e| PortError::Corrupt(format!("contact item: {e}")))
 }
 
 impl DynamoContacts {

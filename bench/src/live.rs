@@ -220,10 +220,6 @@ pub fn idle_tab(poll_usd: f64) -> IdleTab {
 
 /// Starts the local runner in process and measures `replies` replies end to end, then counts
 /// the events of `sends` outbound messages until each is read.
-#[expect(
-    clippy::too_many_lines,
-    reason = "the benchmark's script, step after step (docs/design.md, \"Long functions\")"
-)]
 pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String> {
     let running = local::start(local::Options {
         port: 0,
@@ -244,9 +240,28 @@ pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String>
         .find(|o| o.organization_id == "acme")
         .map(|o| o.token.clone())
         .ok_or("the demo seed has acme")?;
-    let header = json!({"host": running.addr.to_string(), "Authorization": token});
+    let mut events = subscribe(&running.addr.to_string(), &token).await?;
+    let http = reqwest::Client::new();
+    let base = running.base_url.clone();
+    let samples = reply_latencies(&http, &base, &mut events, replies).await?;
+    let events_per_outbound = events_per_outbound(&http, &base, &token, &mut events, sends).await?;
+    running.stop();
+    Ok(LiveReport {
+        replies: samples.len(),
+        p50_ms: percentile(&samples, 0.5),
+        p95_ms: percentile(&samples, 0.95),
+        max_ms: percentile(&samples, 1.0),
+        events_per_outbound,
+        ..LiveReport::default()
+    })
+}
+
+/// Every message event of the organization's channel, with when it arrived: the runner's
+/// Event API over its WebSocket protocol, subscribed as the page subscribes.
+async fn subscribe(host: &str, token: &str) -> Result<Events, String> {
+    let header = json!({"host": host, "Authorization": token});
     let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
-    let mut request = format!("ws://{}/event/realtime", running.addr)
+    let mut request = format!("ws://{host}/event/realtime")
         .into_client_request()
         .map_err(|e| e.to_string())?;
     request.headers_mut().insert(
@@ -267,12 +282,11 @@ pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String>
     write
         .send(send(
             json!({"type": "subscribe", "id": "bench", "channel": "/whatsapp/acme",
-            "authorization": {"Authorization": token, "host": running.addr.to_string()}}),
+            "authorization": {"Authorization": token, "host": host}}),
         ))
         .await
         .map_err(|e| e.to_string())?;
-    // Every message event, with when it arrived.
-    let (events_tx, mut events) = tokio::sync::mpsc::unbounded_channel::<(Instant, Value)>();
+    let (events_tx, events) = tokio::sync::mpsc::unbounded_channel::<(Instant, Value)>();
     tokio::spawn(async move {
         while let Some(Ok(Message::Text(text))) = read.next().await {
             let Ok(frame) = serde_json::from_str::<Value>(&text) else {
@@ -287,9 +301,19 @@ pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String>
             }
         }
     });
-    let http = reqwest::Client::new();
-    let base = running.base_url.clone();
-    // Subscribed once the first reply's event arrives: a warm-up reply first.
+    Ok(events)
+}
+
+type Events = tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)>;
+
+/// Webhook posted → the reply's event at the subscriber, `replies` times after a warm-up
+/// reply (subscribed once its event arrives).
+async fn reply_latencies(
+    http: &reqwest::Client,
+    base: &str,
+    events: &mut Events,
+    replies: usize,
+) -> Result<Vec<Duration>, String> {
     let mut samples = Vec::with_capacity(replies);
     for i in 0..=replies {
         let body = format!("Latency {i}");
@@ -319,12 +343,22 @@ pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String>
             samples.push(arrived.duration_since(posted));
         }
     }
-    // Outbound messages: events until READ, per message.
+    Ok(samples)
+}
+
+/// The events `sends` outbound messages publish until each is READ, on average.
+async fn events_per_outbound(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    events: &mut Events,
+    sends: usize,
+) -> Result<f64, String> {
     let mut per_message: HashMap<String, usize> = HashMap::new();
     for i in 0..sends {
         let bytes = http
             .post(format!("{base}/whatsapp/messages"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .header("content-type", "application/json")
             .body(json!({"contact_id": "c-ben", "text": format!("Outbound {i}")}).to_string())
             .send()
@@ -351,16 +385,7 @@ pub async fn measure(replies: usize, sends: usize) -> Result<LiveReport, String>
             }
         }
     }
-    running.stop();
-    let events_per_outbound = per_message.values().sum::<usize>() as f64 / sends.max(1) as f64;
-    Ok(LiveReport {
-        replies: samples.len(),
-        p50_ms: percentile(&samples, 0.5),
-        p95_ms: percentile(&samples, 0.95),
-        max_ms: percentile(&samples, 1.0),
-        events_per_outbound,
-        ..LiveReport::default()
-    })
+    Ok(per_message.values().sum::<usize>() as f64 / sends.max(1) as f64)
 }
 
 #[cfg(test)]

@@ -1,19 +1,17 @@
 //! The Messages API as Twilio answers it, for the accounts in the seed: creating a message and
 //! delivering it (its media checked, its status callbacks). Reading: `message_reads`.
 
-use std::time::Duration;
-
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use shared::domain::{MAX_TEXT_CHARS, PhoneNumber};
-use shared::twilio::{describe_error_code, new_message_sid};
+use shared::twilio::new_message_sid;
 
 use super::answers::{form_body, twilio_error, unparsable_body, whatsapp_number};
 use super::auth::authenticated;
+use super::fault_answers::{answer, refused_by};
 use super::message_reads::resource;
 use super::{FaultMode, Sandbox, SandboxMessage, twilio_date};
 
@@ -224,45 +222,6 @@ impl Content {
     }
 }
 
-/// The answer an armed fault gives instead of taking the message, if it refuses it.
-async fn refused_by(fault: &super::Fault) -> Option<Response> {
-    Some(match fault.mode {
-        FaultMode::ServerError => twilio_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            20500,
-            "Internal Server Error",
-        ),
-        FaultMode::RateLimited => {
-            twilio_error(StatusCode::TOO_MANY_REQUESTS, 20429, "Too Many Requests")
-        }
-        FaultMode::BadCredentials => twilio_error(StatusCode::UNAUTHORIZED, 20003, "Authenticate"),
-        FaultMode::Timeout => {
-            // Longer than any sensible client timeout; the client hangs up first.
-            tokio::time::sleep(Duration::from_secs(120)).await;
-            twilio_error(StatusCode::GATEWAY_TIMEOUT, 20504, "Gateway Timeout")
-        }
-        FaultMode::ErrorCode => {
-            let code = fault.code.unwrap_or(21211);
-            let status = if code == 20003 {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::BAD_REQUEST
-            };
-            twilio_error(
-                status,
-                code,
-                describe_error_code(code).unwrap_or("Sandbox error"),
-            )
-        }
-        FaultMode::Undelivered
-        | FaultMode::AcceptThenTimeout
-        | FaultMode::AcceptThenDrop
-        | FaultMode::AcceptThenServerError
-        | FaultMode::ShuffledCallbacks
-        | FaultMode::ListUnavailable => return None,
-    })
-}
-
 /// The message goes on to WhatsApp whether or not anyone asked for status callbacks: like
 /// WhatsApp, its media is fetched before it goes out.
 fn deliver_later(
@@ -299,33 +258,6 @@ fn deliver_later(
     });
 }
 
-/// Twilio's answer to a send it took, or what an armed fault makes of it.
-async fn answer(fault: Option<FaultMode>, resource: serde_json::Value) -> Response {
-    match fault {
-        Some(FaultMode::AcceptThenTimeout) => {
-            // Longer than any sensible client timeout: the client gives up, Twilio sent it.
-            tokio::time::sleep(Duration::from_secs(120)).await;
-            (StatusCode::CREATED, Json(resource)).into_response()
-        }
-        Some(FaultMode::AcceptThenServerError) => {
-            // Twilio's edge, not the API: an HTML page, no error document.
-            let mut response = "<html><body>502 Bad Gateway</body></html>".into_response();
-            *response.status_mut() = StatusCode::BAD_GATEWAY;
-            response
-        }
-        Some(FaultMode::AcceptThenDrop) => {
-            let mut response = axum::body::Body::new(BrokenBody).into_response();
-            *response.status_mut() = StatusCode::CREATED;
-            response.headers_mut().insert(
-                http::header::CONTENT_TYPE,
-                http::HeaderValue::from_static("application/json"),
-            );
-            response
-        }
-        _ => (StatusCode::CREATED, Json(resource)).into_response(),
-    }
-}
-
 /// The status callbacks of a message, in the order they are posted.
 fn callback_steps(undelivered: Option<u32>, shuffled: bool) -> Vec<(&'static str, Option<u32>)> {
     let mut steps = match undelivered {
@@ -340,24 +272,6 @@ fn callback_steps(undelivered: Option<u32>, shuffled: bool) -> Vec<(&'static str
         steps.extend(in_order);
     }
     steps
-}
-
-/// A response body that breaks off: the client sees the connection drop mid-answer.
-struct BrokenBody;
-
-impl http_body::Body for BrokenBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
-        self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, std::io::Error>>> {
-        std::task::Poll::Ready(Some(Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "the sandbox dropped the connection",
-        ))))
-    }
 }
 
 impl Sandbox {

@@ -17,13 +17,15 @@
 //!   health; `POST /senders`, `POST /senders/unavailable`, `DELETE /senders` set it
 //! - `POST /v2/Indicators/Typing.json` — the typing indicator, which also marks read; `GET
 //!   /phone?phone=` — what the contact's phone shows of it
-//! - `GET|POST|DELETE /faults` — failure injection
+//! - `GET|POST|DELETE /faults` — failure injection (`faults`: arming them; `fault_answers`:
+//!   what an armed fault makes of a send)
 
 mod answers;
 mod api;
 mod auth;
 mod content;
 mod content_create;
+mod fault_answers;
 mod faults;
 mod indicators;
 mod keys;

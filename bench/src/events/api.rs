@@ -47,37 +47,32 @@ pub fn inbox_page(org: &str) -> Vec<u8> {
     ))
 }
 
-/// The benchmark contact's conversation read up to one of its messages.
-pub fn mark_read(up_to: &str) -> Vec<u8> {
-    let body = serde_json::json!({ "up_to": up_to }).to_string();
+/// A request on one of the benchmark contact's conversation routes
+/// (`/whatsapp/conversations/{contact_id}/<action>`), with the path as API Gateway fills it.
+fn conversation_route(method: &str, action: &str, body: Option<&str>) -> Vec<u8> {
     let mut event = jwt_event(
-        "POST",
-        "/whatsapp/conversations/{contact_id}/read",
+        method,
+        &format!("/whatsapp/conversations/{{contact_id}}/{action}"),
         "",
         Some(ORG),
-        Some(&body),
+        body,
     );
-    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/read"));
+    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/{action}"));
     event
         .path_parameters
         .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
     json(&event)
 }
 
+/// The benchmark contact's conversation read up to one of its messages.
+pub fn mark_read(up_to: &str) -> Vec<u8> {
+    let body = serde_json::json!({ "up_to": up_to }).to_string();
+    conversation_route("POST", "read", Some(&body))
+}
+
 /// An agent typing in the benchmark contact's conversation (the typing hint).
 pub fn typing() -> Vec<u8> {
-    let mut event = jwt_event(
-        "POST",
-        "/whatsapp/conversations/{contact_id}/typing",
-        "",
-        Some(ORG),
-        None,
-    );
-    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/typing"));
-    event
-        .path_parameters
-        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
-    json(&event)
+    conversation_route("POST", "typing", None)
 }
 
 /// The benchmark agent's draft in the benchmark contact's conversation: read (`GET`) or
@@ -85,18 +80,7 @@ pub fn typing() -> Vec<u8> {
 /// in typing.
 pub fn draft(method: &str, text: Option<&str>) -> Vec<u8> {
     let body = text.map(|t| serde_json::json!({ "text": t }).to_string());
-    let mut event = jwt_event(
-        method,
-        "/whatsapp/conversations/{contact_id}/draft",
-        "",
-        Some(ORG),
-        body.as_deref(),
-    );
-    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/draft"));
-    event
-        .path_parameters
-        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
-    json(&event)
+    conversation_route(method, "draft", body.as_deref())
 }
 
 /// The newest page of the conversation (what opening a contact loads).
@@ -164,18 +148,7 @@ pub fn presign_upload() -> Vec<u8> {
 /// The benchmark agent tells where it is in the benchmark contact's conversation.
 pub fn presence(state: &str) -> Vec<u8> {
     let body = serde_json::json!({ "state": state }).to_string();
-    let mut event = jwt_event(
-        "POST",
-        "/whatsapp/conversations/{contact_id}/presence",
-        "",
-        Some(ORG),
-        Some(&body),
-    );
-    event.raw_path = Some(format!("/whatsapp/conversations/{CONTACT_ID}/presence"));
-    event
-        .path_parameters
-        .insert("contact_id".to_owned(), CONTACT_ID.to_owned());
-    json(&event)
+    conversation_route("POST", "presence", Some(&body))
 }
 
 /// A note in the benchmark contact's conversation.
@@ -231,4 +204,36 @@ pub fn canned_list() -> Vec<u8> {
         Some(ORG),
         None,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A conversation route's event names the route as API Gateway's `routeKey` does and the
+    /// contact in the path and its parameters.
+    #[test]
+    fn conversation_routes_carry_their_contact() {
+        for (event, action) in [
+            (typing(), "typing"),
+            (presence("viewing"), "presence"),
+            (mark_read("01ARZ3NDEKTSV4RRFFQ69G5FAV"), "read"),
+            (draft("GET", None), "draft"),
+        ] {
+            let event: serde_json::Value = serde_json::from_slice(&event).unwrap();
+            assert_eq!(
+                event["rawPath"],
+                format!("/whatsapp/conversations/{CONTACT_ID}/{action}")
+            );
+            assert!(
+                event["routeKey"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with(&format!("/whatsapp/conversations/{{contact_id}}/{action}")),
+                "{}",
+                event["routeKey"]
+            );
+            assert_eq!(event["pathParameters"]["contact_id"], CONTACT_ID);
+        }
+    }
 }

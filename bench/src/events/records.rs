@@ -35,49 +35,53 @@ fn contact_image(id: &str, name: &str) -> serde_json::Value {
     })
 }
 
+/// One record of the contacts table's stream: `event_name` on contact `id`, with the images
+/// a `NEW_AND_OLD_IMAGES` stream carries for it.
+fn contact_record(
+    event_id: String,
+    event_name: &str,
+    id: &str,
+    images: serde_json::Value,
+    sequence: usize,
+) -> Vec<u8> {
+    let mut dynamodb = serde_json::json!({
+        "ApproximateCreationDateTime": 1_795_752_000.0,
+        "Keys": {"organization_id": {"S": ORG}, "contact_id": {"S": id}},
+        "SequenceNumber": format!("{sequence:021}"),
+        "SizeBytes": 400,
+        "StreamViewType": "NEW_AND_OLD_IMAGES"
+    });
+    if let (Some(record), Some(images)) = (dynamodb.as_object_mut(), images.as_object()) {
+        record.extend(images.clone());
+    }
+    json(&serde_json::json!({"Records": [{
+        "eventID": event_id,
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "eu-west-1",
+        "dynamodb": dynamodb,
+        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench-contacts/stream/2026-11-26T00:00:00.000"
+    }]}))
+}
+
 /// The contacts table's stream delivering one change: the CRM renamed contact number `n`
 /// (its search terms move to the new name).
 pub fn contact_renamed(n: usize) -> Vec<u8> {
     let id = format!("c-renamed-{n}");
-    json(&serde_json::json!({"Records": [{
-        "eventID": format!("e{n}"),
-        "eventName": "MODIFY",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1_795_752_000.0,
-            "Keys": {"organization_id": {"S": ORG}, "contact_id": {"S": &id}},
-            "OldImage": contact_image(&id, "Nur Aisha"),
-            "NewImage": contact_image(&id, "Nur Aisha Rahman"),
-            "SequenceNumber": format!("{n:021}"),
-            "SizeBytes": 400,
-            "StreamViewType": "NEW_AND_OLD_IMAGES"
-        },
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench-contacts/stream/2026-11-26T00:00:00.000"
-    }]}))
+    let images = serde_json::json!({
+        "OldImage": contact_image(&id, "Nur Aisha"),
+        "NewImage": contact_image(&id, "Nur Aisha Rahman"),
+    });
+    contact_record(format!("e{n}"), "MODIFY", &id, images, n)
 }
 
 /// The stream record of the CRM deleting contact number `n` (renamed before): its terms go,
 /// its erasure is queued.
 pub fn contact_removed(n: usize) -> Vec<u8> {
     let id = format!("c-renamed-{n}");
-    json(&serde_json::json!({"Records": [{
-        "eventID": format!("r{n}"),
-        "eventName": "REMOVE",
-        "eventVersion": "1.1",
-        "eventSource": "aws:dynamodb",
-        "awsRegion": "eu-west-1",
-        "dynamodb": {
-            "ApproximateCreationDateTime": 1_795_752_000.0,
-            "Keys": {"organization_id": {"S": ORG}, "contact_id": {"S": &id}},
-            "OldImage": contact_image(&id, "Nur Aisha Rahman"),
-            "SequenceNumber": format!("{:021}", 1_000_000 + n),
-            "SizeBytes": 200,
-            "StreamViewType": "NEW_AND_OLD_IMAGES"
-        },
-        "eventSourceARN": "arn:aws:dynamodb:eu-west-1:123456789012:table/bench-contacts/stream/2026-11-26T00:00:00.000"
-    }]}))
+    let images = serde_json::json!({ "OldImage": contact_image(&id, "Nur Aisha Rahman") });
+    contact_record(format!("r{n}"), "REMOVE", &id, images, 1_000_000 + n)
 }
 
 /// The SQS batch of one erasure job of the benchmark contact (deleted by then): the next
@@ -152,4 +156,33 @@ pub fn status_ticks(n: usize, records: usize) -> Vec<u8> {
         })
         .collect();
     json(&serde_json::json!({ "Records": records }))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_lambda_events::event::dynamodb::Event;
+
+    use super::*;
+
+    /// The records read as Lambda's DynamoDB stream event, with the images each change
+    /// carries: a rename both, a removal the old one only.
+    #[test]
+    fn contact_records_are_stream_events_with_their_images() {
+        let renamed: Event = serde_json::from_slice(&contact_renamed(7)).unwrap();
+        let record = &renamed.records[0];
+        assert_eq!(record.event_name, "MODIFY");
+        assert_eq!(
+            record.change.sequence_number.as_deref(),
+            Some("000000000000000000007")
+        );
+        assert!(!record.change.old_image.is_empty() && !record.change.new_image.is_empty());
+        let removed: Event = serde_json::from_slice(&contact_removed(7)).unwrap();
+        let record = &removed.records[0];
+        assert_eq!(record.event_name, "REMOVE");
+        assert!(!record.change.old_image.is_empty() && record.change.new_image.is_empty());
+        assert_eq!(
+            record.change.keys.get("contact_id"),
+            renamed.records[0].change.keys.get("contact_id")
+        );
+    }
 }

@@ -37,19 +37,24 @@ async fn inbound_with_files(w: &Worker, urls: &[String]) -> WorkerJob {
     WorkerJob::CopyMedia(job.msg().clone()).for_message(message.id)
 }
 
+/// An inbound message with one file at Twilio answering `bytes` as `content_type`, its copy
+/// job run by `w` (copied): the message as stored, and the job.
+async fn copy_one(w: &Worker, bytes: &[u8], content_type: &str) -> (Message, WorkerJob) {
+    let job = inbound_with_media(w).await;
+    w.ports.sender.media_answers(
+        TWILIO_MEDIA,
+        [Ok((bytes.to_vec(), content_type.to_owned()))],
+    );
+    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
+    (stored(w, &job).await, job)
+}
+
+const JPEG: &[u8] = b"\xff\xd8\xff\xe0jpeg";
+
 #[tokio::test]
 async fn inbound_media_is_copied_under_the_organizations_prefix() {
     let w = worker().await;
-    let job = inbound_with_media(&w).await;
-    w.ports.sender.media_answers(
-        TWILIO_MEDIA,
-        [Ok((
-            b"\xff\xd8\xff\xe0jpeg".to_vec(),
-            "image/jpeg".to_owned(),
-        ))],
-    );
-    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
-    let m = stored(&w, &job).await;
+    let (m, job) = copy_one(&w, JPEG, "image/jpeg").await;
     let key = m.attachments[0].key.clone().unwrap();
     assert_eq!(key, format!("org-a/inbound/{}/0.jpg", m.id));
     assert_eq!(m.attachments[0].size, Some(8));
@@ -133,16 +138,8 @@ async fn a_received_file_carries_the_organizations_retention() {
             .replace('}', r#","message_retention_days":365}"#),
     );
     let w = worker_with(credentials).await;
-    let job = inbound_with_media(&w).await;
-    w.ports.sender.media_answers(
-        TWILIO_MEDIA,
-        [Ok((
-            b"\xff\xd8\xff\xe0jpeg".to_vec(),
-            "image/jpeg".to_owned(),
-        ))],
-    );
-    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
-    let key = stored(&w, &job).await.attachments[0].key.clone().unwrap();
+    let (m, _) = copy_one(&w, JPEG, "image/jpeg").await;
+    let key = m.attachments[0].key.clone().unwrap();
     assert_eq!(w.ports.media.retention_days(&key), Some(365));
 }
 
@@ -234,16 +231,12 @@ async fn refused_media_is_marked_unavailable_without_retries() {
 #[tokio::test]
 async fn a_received_web_page_is_stored_as_a_download() {
     let w = worker().await;
-    let job = inbound_with_media(&w).await;
-    w.ports.sender.media_answers(
-        TWILIO_MEDIA,
-        [Ok((
-            b"<script>alert(document.cookie)</script>".to_vec(),
-            "text/html; charset=utf-8".to_owned(),
-        ))],
-    );
-    assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
-    let m = stored(&w, &job).await;
+    let (m, _) = copy_one(
+        &w,
+        b"<script>alert(document.cookie)</script>",
+        "text/html; charset=utf-8",
+    )
+    .await;
     let key = m.attachments[0].key.clone().unwrap();
     let (_, stored_type) = w.ports.media.object(&key).unwrap();
     assert_eq!(stored_type, "application/octet-stream");
@@ -251,16 +244,8 @@ async fn a_received_web_page_is_stored_as_a_download() {
     assert_eq!(m.attachments[0].content_type, "text/html; charset=utf-8");
 
     let w = worker().await;
-    let photo = inbound_with_media(&w).await;
-    w.ports.sender.media_answers(
-        TWILIO_MEDIA,
-        [Ok((
-            b"\xff\xd8\xff\xe0jpeg".to_vec(),
-            "image/jpeg".to_owned(),
-        ))],
-    );
-    assert_eq!(w.process(&photo).await.unwrap(), JobOutcome::MediaCopied);
-    let key = stored(&w, &photo).await.attachments[0].key.clone().unwrap();
+    let (photo, _) = copy_one(&w, JPEG, "image/jpeg").await;
+    let key = photo.attachments[0].key.clone().unwrap();
     assert_eq!(w.ports.media.object(&key).unwrap().1, "image/jpeg");
     assert_eq!(w.ports.media.disposition(&key), None);
 }
@@ -280,12 +265,7 @@ async fn a_shared_contact_card_is_copied_and_read() {
         (&b"not a card at all"[..], None),
     ] {
         let w = worker().await;
-        let job = inbound_with_media(&w).await;
-        w.ports
-            .sender
-            .media_answers(TWILIO_MEDIA, [Ok((bytes.to_vec(), "text/vcard".to_owned()))]);
-        assert_eq!(w.process(&job).await.unwrap(), JobOutcome::MediaCopied);
-        let m = stored(&w, &job).await;
+        let (m, _) = copy_one(&w, bytes, "text/vcard").await;
         let attachment = &m.attachments[0];
         assert_eq!(attachment.content_type, "text/vcard");
         assert!(attachment.key.as_deref().unwrap().ends_with("/0.vcf"));

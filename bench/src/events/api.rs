@@ -47,6 +47,11 @@ pub fn inbox_page(org: &str) -> Vec<u8> {
     ))
 }
 
+/// A POST of the benchmark agent, with its JSON body.
+fn post(path: &str, body: &str) -> Vec<u8> {
+    json(&jwt_event("POST", path, "", Some(ORG), Some(body)))
+}
+
 /// A request on one of the benchmark contact's conversation routes
 /// (`/whatsapp/conversations/{contact_id}/<action>`), with the path as API Gateway fills it.
 fn conversation_route(method: &str, action: &str, body: Option<&str>) -> Vec<u8> {
@@ -109,13 +114,7 @@ pub fn empty_poll(cursor: &str) -> Vec<u8> {
 
 pub fn send(text: &str) -> Vec<u8> {
     let body = serde_json::json!({"contact_id": CONTACT_ID, "text": text}).to_string();
-    json(&jwt_event(
-        "POST",
-        "/whatsapp/messages",
-        "",
-        Some(ORG),
-        Some(&body),
-    ))
+    post("/whatsapp/messages", &body)
 }
 
 /// Three quick-reply buttons, the same every time (as a canned response sends them).
@@ -125,24 +124,12 @@ pub fn send_buttons() -> Vec<u8> {
         "buttons": [{"id": "1", "title": "Today"}, {"id": "2", "title": "Tomorrow"},
                     {"id": "3", "title": "Next week"}]}})
     .to_string();
-    json(&jwt_event(
-        "POST",
-        "/whatsapp/messages",
-        "",
-        Some(ORG),
-        Some(&body),
-    ))
+    post("/whatsapp/messages", &body)
 }
 
 pub fn presign_upload() -> Vec<u8> {
     let body = r#"{"filename":"invoice.pdf","content_type":"application/pdf","size":48213}"#;
-    json(&jwt_event(
-        "POST",
-        "/whatsapp/attachments",
-        "",
-        Some(ORG),
-        Some(body),
-    ))
+    post("/whatsapp/attachments", body)
 }
 
 /// The benchmark agent tells where it is in the benchmark contact's conversation.
@@ -154,13 +141,7 @@ pub fn presence(state: &str) -> Vec<u8> {
 /// A note in the benchmark contact's conversation.
 pub fn note(text: &str) -> Vec<u8> {
     let body = serde_json::json!({"contact_id": CONTACT_ID, "text": text}).to_string();
-    json(&jwt_event(
-        "POST",
-        "/whatsapp/notes",
-        "",
-        Some(ORG),
-        Some(&body),
-    ))
+    post("/whatsapp/notes", &body)
 }
 
 /// A send naming the newest message the agent saw (the collision guard reads the news).
@@ -168,13 +149,7 @@ pub fn send_seen(text: &str, seen_up_to: &str) -> Vec<u8> {
     let body =
         serde_json::json!({"contact_id": CONTACT_ID, "text": text, "seen_up_to": seen_up_to})
             .to_string();
-    json(&jwt_event(
-        "POST",
-        "/whatsapp/messages",
-        "",
-        Some(ORG),
-        Some(&body),
-    ))
+    post("/whatsapp/messages", &body)
 }
 
 /// A new canned response of the benchmark organization, with a shortcut of its own.
@@ -186,13 +161,7 @@ pub fn canned_create() -> Vec<u8> {
         "text": "Hi {{contact.first_name}}, order {{?order number}} left our warehouse today. — {{agent.name}}",
     })
     .to_string();
-    json(&jwt_event(
-        "POST",
-        "/whatsapp/canned-responses",
-        "",
-        Some(ORG),
-        Some(&body),
-    ))
+    post("/whatsapp/canned-responses", &body)
 }
 
 /// The first page of the organization's canned responses (what the page loads once).
@@ -235,5 +204,18 @@ mod tests {
             );
             assert_eq!(event["pathParameters"]["contact_id"], CONTACT_ID);
         }
+    }
+
+    /// A POST carries its route, the benchmark organization's claim and its JSON body.
+    #[test]
+    fn posts_carry_their_route_and_body() {
+        let event: serde_json::Value = serde_json::from_slice(&note("hello")).unwrap();
+        assert_eq!(event["routeKey"], "POST /whatsapp/notes");
+        assert_eq!(event["rawPath"], "/whatsapp/notes");
+        let body: serde_json::Value =
+            serde_json::from_str(event["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["text"], "hello");
+        assert_eq!(body["contact_id"], CONTACT_ID);
+        assert!(event.to_string().contains(ORG), "the organization claim");
     }
 }
